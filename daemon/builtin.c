@@ -1,0 +1,16 @@
+/* builtin.c — the plugins compiled in (configure --enable-<name>), in start order. */
+#include "config.h"
+
+#include "plugin.h"
+
+#define BUILTIN(id) extern const struct sekisho_plugin sekisho_plugin_##id;
+#ifdef ENABLE_PLUGIN_DEMO
+BUILTIN(demo)
+#endif
+
+const struct sekisho_plugin *const sekisho_builtin_plugins[] = {
+#ifdef ENABLE_PLUGIN_DEMO
+        &sekisho_plugin_demo,
+#endif
+        NULL,
+};
