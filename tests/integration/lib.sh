@@ -1,0 +1,83 @@
+# lib.sh — shared helpers for sekisho's shell integration tests (sourced, not run).
+# Every test gets a private directory; the daemon runs with test options only,
+# so nothing outside that directory (and namespaces the test made) is touched.
+set -eu
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+SEKISHOD="$top_builddir/sekishod"
+SEKISHOCTL="$top_builddir/sekishoctl"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-verify_asan_link_order=0}"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/sekisho-test.XXXXXX")
+DAEMON_PID=
+cleanup_hooks=
+at_exit() { cleanup_hooks="$1; $cleanup_hooks"; }
+_cleanup() {
+        rc=$?
+        eval "$cleanup_hooks" 2>/dev/null || true
+        if [ -n "$DAEMON_PID" ]; then kill "$DAEMON_PID" 2>/dev/null || true; wait "$DAEMON_PID" 2>/dev/null || true; fi
+        if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -f "$T/daemon.log" ]; then
+                echo "---- daemon log ----"; tail -n 50 "$T/daemon.log"
+        fi
+        rm -rf "$T"
+        exit $rc
+}
+trap _cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+ok() { echo "ok - $*"; }
+need_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
+need_cmd() { for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "'$c' is not installed"; done; }
+
+# Wait until a shell condition holds (up to $2 tenths of a second, default 100).
+wait_for() {
+        n=0
+        while ! eval "$1" >/dev/null 2>&1; do
+                n=$((n + 1))
+                [ $n -ge "${2:-100}" ] && return 1
+                sleep 0.1
+        done
+        return 0
+}
+
+# A minisign key pair without password in $T/keys/NAME.{pub,key}; the public key is trusted
+# when it is in $T/keys.d.
+make_key() {
+        mkdir -p "$T/keys" "$T/keys.d"
+        minisign -G -W -f -p "$T/keys/$1.pub" -s "$T/keys/$1.key" >/dev/null
+        [ "${2:-trusted}" = trusted ] && cp "$T/keys/$1.pub" "$T/keys.d/$1.pub"
+        return 0
+}
+
+# sign FILE KEYNAME: FILE.minisig with minisign itself.
+sign() { minisign -S -s "$T/keys/$2.key" -m "$1" -t "sekisho test" >/dev/null </dev/null; }
+
+# A terminal identity and directories for one daemon.
+setup_dirs() {
+        mkdir -p "$T/state" "$T/inbox" "$T/log" "$T/keys.d"
+        cat >"$T/sekisho.conf" <<CONF
+terminal-id: test-terminal
+groups: [takeout, test]
+audit-syslog: false
+CONF
+}
+
+# start_daemon [extra sekishod options...]: runs in the background, waits for "enforcing".
+start_daemon() {
+        setup_dirs
+        "$SEKISHOD" --foreground --config "$T/sekisho.conf" --state-dir "$T/state" --keys-dir "$T/keys.d" \
+                --inbox "$T/inbox" --audit-log "$T/log/audit.log" --bus=none "$@" >>"$T/daemon.log" 2>&1 &
+        DAEMON_PID=$!
+        wait_for "grep -q 'enforcing' '$T/daemon.log'" 100 || fail "daemon did not reach enforcing"
+}
+
+stop_daemon() {
+        [ -n "$DAEMON_PID" ] || return 0
+        kill -TERM "$DAEMON_PID"
+        wait "$DAEMON_PID" || true
+        DAEMON_PID=
+}
+
+ctl() { "$SEKISHOCTL" --state-dir "$T/state" --keys-dir "$T/keys.d" --config "$T/sekisho.conf" "$@"; }
