@@ -13,10 +13,10 @@
  * names; patterns so that -gtk, -qt, -cli, -daemon variants match too. */
 const char *const posture_default_forbidden[] = {
         "qbittorrent", "qbittorrent-nox", "transmission-*", "deluge", "deluge-*", "deluged", "ktorrent",
-        "rtorrent", "libtorrent*-rasterbar*", "aria2", "amule", "amule-*", "emule*", "mldonkey-*",
+        "rtorrent", "aria2", "amule", "amule-*", "emule*", "mldonkey-*",
         "gtk-gnutella", "nicotine", "frostwire", "vuze", "azureus", "tixati", "fragments", "tribler",
         "biglybt", "torrential", "qbittorrent-enhanced*", "webtorrent*", "retroshare*", "gnunet*", "i2p",
-        "i2p-router", "freenet*", "kadu", "lftp-torrent", "ctorrent", "bittornado*", "bittorrent*", "picotorrent",
+        "i2p-router", "freenet*", "ctorrent", "bittornado*", "bittorrent*", "picotorrent",
         NULL,
 };
 

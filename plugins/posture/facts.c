@@ -1122,6 +1122,7 @@ int posture_gather(const char *root, const char *const *wine_patterns, struct po
                 snprintf(f->pkgs_reason, sizeof f->pkgs_reason, "%s", f->os_reason);
                 snprintf(f->kernel_reason, sizeof f->kernel_reason, "%s", f->os_reason);
                 snprintf(f->sig_evidence, sizeof f->sig_evidence, "%s", f->os_reason);
+                snprintf(f->clamav_evidence, sizeof f->clamav_evidence, "%s", f->os_reason);
                 snprintf(f->root_fs.evidence, sizeof f->root_fs.evidence, "%s", f->os_reason);
                 snprintf(f->home_fs.evidence, sizeof f->home_fs.evidence, "%s", f->os_reason);
                 snprintf(f->maker, sizeof f->maker, "unknown");

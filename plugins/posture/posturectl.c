@@ -141,13 +141,17 @@ int posture_ctl_main(int argc, char *argv[], const struct pnode *installed_secti
         int c;
 
         optind = 0;
+        opterr = 0;
         while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
                 switch (c) {
                 case 'j': json = true; break;
                 case 'r': root = optarg; break;
                 case 'p': policy_file = optarg; break;
                 case 'h': usage(out); return POSTURE_EXIT_COMPLIANT;
-                default: usage(err); return POSTURE_EXIT_USAGE;
+                default:
+                        fprintf(err, "sekishoctl posture: unknown option '%s'\n", argv[optind - 1]);
+                        usage(err);
+                        return POSTURE_EXIT_USAGE;
                 }
         }
         if (optind < argc) {
