@@ -54,19 +54,25 @@ _printf_(3, 4) static int fail(char *why, size_t why_size, const char *fmt, ...)
         return -EINVAL;
 }
 
-/* Split text into exactly n lines. Each line ends with "\n" or "\r\n"; the
- * last one may lack its terminator. Nothing may follow the n-th line. */
-static int split_lines(const char *text, size_t len, struct line *lines, size_t n, const char *const *names,
-                       char *why, size_t why_size) {
+/* The first n lines of a file. Each line ends with "\n" or "\r\n"; the last
+ * one may lack its terminator. Splitting never fails on structure: each
+ * parser reports missing or surplus lines itself, in line order. */
+struct lines {
+        struct line l[4];
+        size_t n;               /* lines present */
+        bool extra;             /* something follows the n-th line */
+};
+
+static int split_lines(const char *text, size_t len, size_t n, struct lines *ret, char *why, size_t why_size) {
         size_t pos = 0;
 
+        *ret = (struct lines){ .n = 0 };
         if (len > MINISIGN_MAX_FILE)
                 return fail(why, why_size, "file too large (%zu bytes, at most %d)", len, MINISIGN_MAX_FILE);
+        if (!text)
+                len = 0;
 
-        for (size_t i = 0; i < n; i++) {
-                if (pos >= len)
-                        return fail(why, why_size, "line %zu: missing %s", i + 1, names[i]);
-
+        while (ret->n < n && pos < len) {
                 const char *start = text + pos;
                 const char *nl = memchr(start, '\n', len - pos);
                 size_t l = nl ? (size_t)(nl - start) : len - pos;
@@ -74,10 +80,24 @@ static int split_lines(const char *text, size_t len, struct line *lines, size_t 
                 pos += l + (nl ? 1 : 0);
                 if (l > 0 && start[l - 1] == '\r')
                         l--;
-                lines[i] = (struct line){ start, l };
+                ret->l[ret->n++] = (struct line){ start, l };
         }
-        if (pos < len)
-                return fail(why, why_size, "line %zu: unexpected content after the %s", n + 1, names[n - 1]);
+        ret->extra = pos < len;
+        return 0;
+}
+
+/* Line i (0-based) or a "missing" reason. */
+static const struct line *need_line(const struct lines *ls, size_t i, const char *what, char *why, size_t why_size) {
+        if (i >= ls->n) {
+                fail(why, why_size, "line %zu: missing %s", i + 1, what);
+                return NULL;
+        }
+        return &ls->l[i];
+}
+
+static int no_extra(const struct lines *ls, const char *last, char *why, size_t why_size) {
+        if (ls->extra)
+                return fail(why, why_size, "line %zu: unexpected content after the %s", ls->n + 1, last);
         return 0;
 }
 
@@ -122,20 +142,22 @@ void minisign_keynum_hex(const uint8_t keynum[MINISIGN_KEYNUM_BYTES], char out[1
 }
 
 int minisign_parse_pubkey(const char *text, size_t len, struct minisign_pubkey *ret, char *why, size_t why_size) {
-        static const char *const names[] = { "untrusted comment", "public key" };
-        struct line lines[2];
+        struct lines ls;
+        const struct line *l;
         uint8_t bin[PUBKEY_BIN];
         int r;
 
-        if (!text && len > 0)
-                return fail(why, why_size, "no input");
-        r = split_lines(text, len, lines, 2, names, why, why_size);
+        r = split_lines(text, len, 2, &ls, why, why_size);
         if (r < 0)
                 return r;
-        r = check_untrusted_comment(&lines[0], why, why_size);
+        if (!(l = need_line(&ls, 0, "untrusted comment", why, why_size)))
+                return -EINVAL;
+        r = check_untrusted_comment(l, why, why_size);
         if (r < 0)
                 return r;
-        r = decode_line(&lines[1], 2, bin, sizeof bin, "public key", why, why_size);
+        if (!(l = need_line(&ls, 1, "public key", why, why_size)))
+                return -EINVAL;
+        r = decode_line(l, 2, bin, sizeof bin, "public key", why, why_size);
         if (r < 0)
                 return r;
         if (memcmp(bin, ALG_LEGACY, ALG_BYTES) != 0)
@@ -143,6 +165,9 @@ int minisign_parse_pubkey(const char *text, size_t len, struct minisign_pubkey *
         /* Every real Ed25519 key is a point of the main subgroup; anything else can only be forged. */
         if (crypto_core_ed25519_is_valid_point(bin + ALG_BYTES + MINISIGN_KEYNUM_BYTES) != 1)
                 return fail(why, why_size, "line 2: not a valid Ed25519 public key");
+        r = no_extra(&ls, "public key", why, why_size);
+        if (r < 0)
+                return r;
 
         memcpy(ret->keynum, bin + ALG_BYTES, MINISIGN_KEYNUM_BYTES);
         memcpy(ret->pk, bin + ALG_BYTES + MINISIGN_KEYNUM_BYTES, MINISIGN_PK_BYTES);
@@ -150,9 +175,8 @@ int minisign_parse_pubkey(const char *text, size_t len, struct minisign_pubkey *
 }
 
 int minisign_parse_sig(const char *text, size_t len, struct minisign_sig *ret, char *why, size_t why_size) {
-        static const char *const names[] = { "untrusted comment", "signature", "trusted comment",
-                                             "global signature" };
-        struct line lines[4];
+        struct lines ls;
+        const struct line *l;
         uint8_t bin[SIG_BIN];
         uint8_t global_sig[MINISIGN_SIG_BYTES];
         const char *tc;
@@ -160,16 +184,18 @@ int minisign_parse_sig(const char *text, size_t len, struct minisign_sig *ret, c
         bool prehashed;
         int r;
 
-        if (!text && len > 0)
-                return fail(why, why_size, "no input");
-        r = split_lines(text, len, lines, 4, names, why, why_size);
+        r = split_lines(text, len, 4, &ls, why, why_size);
         if (r < 0)
                 return r;
-        r = check_untrusted_comment(&lines[0], why, why_size);
+        if (!(l = need_line(&ls, 0, "untrusted comment", why, why_size)))
+                return -EINVAL;
+        r = check_untrusted_comment(l, why, why_size);
         if (r < 0)
                 return r;
 
-        r = decode_line(&lines[1], 2, bin, sizeof bin, "signature", why, why_size);
+        if (!(l = need_line(&ls, 1, "signature", why, why_size)))
+                return -EINVAL;
+        r = decode_line(l, 2, bin, sizeof bin, "signature", why, why_size);
         if (r < 0)
                 return r;
         if (memcmp(bin, ALG_PREHASHED, ALG_BYTES) == 0)
@@ -179,10 +205,12 @@ int minisign_parse_sig(const char *text, size_t len, struct minisign_sig *ret, c
         else
                 return fail(why, why_size, "line 2: unsupported signature algorithm");
 
-        if (!has_prefix(&lines[2], TRUSTED_PREFIX))
+        if (!(l = need_line(&ls, 2, "trusted comment", why, why_size)))
+                return -EINVAL;
+        if (!has_prefix(l, TRUSTED_PREFIX))
                 return fail(why, why_size, "line 3: does not start with \"" TRUSTED_PREFIX "\"");
-        tc = lines[2].p + strlen(TRUSTED_PREFIX);
-        tc_len = lines[2].len - strlen(TRUSTED_PREFIX);
+        tc = l->p + strlen(TRUSTED_PREFIX);
+        tc_len = l->len - strlen(TRUSTED_PREFIX);
         if (tc_len > MINISIGN_TRUSTED_COMMENT_MAX)
                 return fail(why, why_size, "line 3: trusted comment too long (%zu bytes, at most %d)", tc_len,
                             MINISIGN_TRUSTED_COMMENT_MAX);
@@ -191,7 +219,12 @@ int minisign_parse_sig(const char *text, size_t len, struct minisign_sig *ret, c
         if (!string_is_clean_utf8(tc, tc_len))
                 return fail(why, why_size, "line 3: trusted comment is not clean UTF-8 text");
 
-        r = decode_line(&lines[3], 4, global_sig, sizeof global_sig, "global signature", why, why_size);
+        if (!(l = need_line(&ls, 3, "global signature", why, why_size)))
+                return -EINVAL;
+        r = decode_line(l, 4, global_sig, sizeof global_sig, "global signature", why, why_size);
+        if (r < 0)
+                return r;
+        r = no_extra(&ls, "global signature", why, why_size);
         if (r < 0)
                 return r;
 
@@ -223,8 +256,8 @@ static bool all_zero(const uint8_t *p, size_t n) {
 /* Clears the secret material it handled before returning, whatever happens. */
 static int seckey_decode(const char *text, size_t len, const char *password, struct minisign_seckey *ret,
                          char *why, size_t why_size, uint8_t *bin, uint8_t *stream) {
-        static const char *const names[] = { "untrusted comment", "secret key" };
-        struct line lines[2];
+        struct lines ls;
+        const struct line *l;
         uint8_t chk[CHK_BYTES];
         uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
         const uint8_t *sig_alg = bin, *kdf_alg = bin + 2, *chk_alg = bin + 4, *salt = bin + 6;
@@ -235,15 +268,20 @@ static int seckey_decode(const char *text, size_t len, const char *password, str
         bool encrypted;
         int r;
 
-        if (!text && len > 0)
-                return fail(why, why_size, "no input");
-        r = split_lines(text, len, lines, 2, names, why, why_size);
+        r = split_lines(text, len, 2, &ls, why, why_size);
         if (r < 0)
                 return r;
-        r = check_untrusted_comment(&lines[0], why, why_size);
+        if (!(l = need_line(&ls, 0, "untrusted comment", why, why_size)))
+                return -EINVAL;
+        r = check_untrusted_comment(l, why, why_size);
         if (r < 0)
                 return r;
-        r = decode_line(&lines[1], 2, bin, SECKEY_BIN, "secret key", why, why_size);
+        if (!(l = need_line(&ls, 1, "secret key", why, why_size)))
+                return -EINVAL;
+        r = decode_line(l, 2, bin, SECKEY_BIN, "secret key", why, why_size);
+        if (r < 0)
+                return r;
+        r = no_extra(&ls, "secret key", why, why_size);
         if (r < 0)
                 return r;
         if (memcmp(sig_alg, ALG_LEGACY, ALG_BYTES) != 0)
