@@ -125,7 +125,11 @@ static size_t policy_validate(const struct ptree *t, struct perrors *errs) {
         }
         /* Header keys through the schema; sections through their plugins. */
         struct pnode header = *root;
-        struct pnode *kids[root->n ? root->n : 1];
+        _cleanup_free_ struct pnode **kids = calloc(root->n ? root->n : 1, sizeof *kids);
+        if (!kids) {
+                perr(errs, root, "out of memory");
+                return 1;
+        }
         header.children = kids;
         header.n = 0;
         for (size_t i = 0; i < pmap_len(root); i++) {
