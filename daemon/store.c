@@ -401,8 +401,13 @@ int store_choose(struct store *s, const struct keyring *keys, const struct sekis
                 }
         if (ret->policy)
                 return 0;
+        bool listed = false;
+        for (size_t i = 0; i < n; i++)
+                listed |= list[i] == cur;
         if (cur && !used)
-                snprintf(ret->reason, sizeof ret->reason, "installed serial %" PRIu64 " is marked bad", cur);
+                snprintf(ret->reason, sizeof ret->reason, listed ? "installed serial %" PRIu64 " is marked bad"
+                                                                 : "installed serial %" PRIu64 " is missing from the store",
+                         cur);
         ret->source = "embedded";
         return policy_embedded(&ret->policy);
 }

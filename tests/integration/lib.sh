@@ -67,10 +67,11 @@ CONF
 # start_daemon [extra sekishod options...]: runs in the background, waits for "enforcing".
 start_daemon() {
         setup_dirs
+        _lines=$(cat "$T/daemon.log" 2>/dev/null | wc -l)
         "$SEKISHOD" --foreground --config "$T/sekisho.conf" --state-dir "$T/state" --keys-dir "$T/keys.d" \
                 --inbox "$T/inbox" --audit-log "$T/log/audit.log" --bus=none "$@" >>"$T/daemon.log" 2>&1 &
         DAEMON_PID=$!
-        wait_for "grep -q 'enforcing' '$T/daemon.log'" 100 || fail "daemon did not reach enforcing"
+        wait_for "tail -n +$((_lines + 1)) '$T/daemon.log' | grep -q ' enforcing: '" 100 || fail "daemon did not reach enforcing"
 }
 
 stop_daemon() {
