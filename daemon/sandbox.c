@@ -37,6 +37,9 @@ static const int core_syscalls[] = {
         SCMP_SYS(futex), SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity), SCMP_SYS(restart_syscall),
         SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
         SCMP_SYS(memfd_create), SCMP_SYS(flock), SCMP_SYS(prctl),
+#ifdef ENABLE_FAULT_INJECTION
+        SCMP_SYS(tgkill), /* fault_point() kills the daemon as a power loss would */
+#endif
         -1,
 };
 
