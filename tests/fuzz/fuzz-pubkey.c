@@ -7,7 +7,7 @@
 
 #include <sodium.h>
 
-#include "fuzz-minisign-keys.h"
+#include "minisign-fuzz-keys.h"
 #include "minisign.h"
 #include "util.h"
 
