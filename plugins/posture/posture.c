@@ -434,9 +434,18 @@ static int posture_apply(void *state, const struct pnode *section) {
         posture_policy_clear(&p->pending);
         p->pending = np;
         p->have_pending = true;
-        /* Evaluate from the loop, not here: a quarantine request makes the
-         * core re-apply every plugin, and apply() must not re-enter itself. */
-        schedule(p, p->evaluated ? "policy-applied" : "start", 0);
+        snprintf(p->trigger, sizeof p->trigger, "%s", p->evaluated ? "policy-applied" : "start");
+        /* A quarantine request from inside evaluate() makes the core run
+         * another apply round once this one is done (it does not call us
+         * back re-entrantly); should a core ever do, defer to the loop. */
+        if (p->in_eval) {
+                schedule(p, p->trigger, 0);
+                return 0;
+        }
+        loop_timer_disarm(p->settle);
+        /* The policy itself is in force; a failed re-check (out of memory)
+         * is logged by evaluate() and retried by the next trigger. */
+        (void)evaluate(p);
         return 0;
 }
 
