@@ -194,6 +194,7 @@ void posture_policy_clear(struct posture_policy *p) {
         for (size_t i = 0; i < p->n_forbidden; i++)
                 free(p->forbidden[i]);
         free(p->forbidden);
+        free(p->forbidden_prefix);
         for (size_t i = 0; i < p->n_wine; i++)
                 free(p->wine[i]);
         free(p->wine);
@@ -268,6 +269,13 @@ int posture_policy_load(const struct pnode *section, struct posture_policy *ret)
                 posture_policy_clear(&p);
                 return r;
         }
+        p.forbidden_prefix = calloc(p.n_forbidden + 1, sizeof *p.forbidden_prefix);
+        if (!p.forbidden_prefix) {
+                posture_policy_clear(&p);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < p.n_forbidden; i++)
+                p.forbidden_prefix[i] = strcspn(p.forbidden[i], "*?[\\");
         const struct pnode *wp = pmap_get(section, "forbidden-wine-programs");
         r = strv_from(wp && wp->kind == PNODE_SEQ ? wp : NULL, posture_default_wine_patterns, &p.wine, &p.n_wine);
         if (r < 0) {
@@ -363,7 +371,9 @@ static void eval_software(const struct posture_facts *f, const struct posture_po
                         if (!pkg_present(k))
                                 continue;
                         for (size_t j = 0; j < p->n_forbidden; j++)
-                                if (fnmatch(p->forbidden[j], k->name, 0) == 0) {
+                                /* The literal prefix rules out most names before fnmatch(). */
+                                if (strncmp(p->forbidden[j], k->name, p->forbidden_prefix[j]) == 0 &&
+                                    fnmatch(p->forbidden[j], k->name, 0) == 0) {
                                         size_t l = strlen(found);
                                         if (l + strlen(k->name) + strlen(k->version) + 8 < sizeof found)
                                                 snprintf(found + l, sizeof found - l, "%s%s %s", l ? ", " : "",

@@ -27,6 +27,7 @@ struct posture_policy {
         size_t n_os;
         bool check_os;
         char **forbidden;          /* fnmatch patterns on package names */
+        size_t *forbidden_prefix;  /* length of each pattern's literal prefix */
         size_t n_forbidden;
         char **wine;               /* fnmatch patterns (case-insensitive) on file names under wine prefixes */
         size_t n_wine;

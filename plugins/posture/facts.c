@@ -207,6 +207,49 @@ int osrelease_parse(const char *data, size_t size, struct osrelease *ret, char *
 /* ------------------------------------------------------------------ */
 /* dpkg status                                                         */
 
+/* Offset of the first byte that makes data not clean UTF-8 text (control
+ * characters other than tab and newline count), or len if there is none.
+ * ASCII is checked inline; only runs of non-ASCII bytes go to the full
+ * UTF-8 check, so a multi-megabyte status file is one quick pass. */
+static size_t text_bad_offset(const char *data, size_t len) {
+        const unsigned char *p = (const unsigned char *)data, *end = p + len;
+        while (p < end) {
+                /* Eight plain printable ASCII bytes at a time (no byte >= 0x80,
+                 * < 0x20 or 0x7f): the common case by far. */
+                if (end - p >= 8) {
+                        uint64_t x;
+                        memcpy(&x, p, 8);
+                        const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+                        uint64_t special = (x & high) | ((x - 0x20 * ones) & ~x & high) |
+                                           (((x ^ 0x7f * ones) - ones) & ~(x ^ 0x7f * ones) & high);
+                        if (!special) {
+                                p += 8;
+                                continue;
+                        }
+                }
+                if (*p < 0x80) {
+                        if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f)
+                                return (size_t)(p - (const unsigned char *)data);
+                        p++;
+                        continue;
+                }
+                const unsigned char *q = p;
+                while (q < end && *q >= 0x80)
+                        q++;
+                if (!string_is_clean_utf8((const char *)p, (size_t)(q - p)))
+                        return (size_t)(p - (const unsigned char *)data);
+                p = q;
+        }
+        return len;
+}
+
+static unsigned line_of(const char *data, size_t off) {
+        unsigned n = 1;
+        for (size_t i = 0; i < off; i++)
+                n += data[i] == '\n';
+        return n;
+}
+
 void pkgdb_clear(struct pkgdb *db) {
         free(db->buf);
         free(db->pkgs);
@@ -319,6 +362,11 @@ int dpkgstatus_parse(const char *data, size_t size, struct pkgdb *ret, char *why
                 setwhy(why, why_size, "truncated: does not end with the empty line dpkg writes");
                 return -EINVAL;
         }
+        size_t bad = text_bad_offset(data, size);
+        if (bad < size) {
+                setwhy(why, why_size, "line %u: not clean UTF-8 text", line_of(data, bad));
+                return -EINVAL;
+        }
         db.buf = malloc(size + 1);
         if (!db.buf)
                 return -ENOMEM;
@@ -337,11 +385,6 @@ int dpkgstatus_parse(const char *data, size_t size, struct pkgdb *ret, char *why
                 lineno++;
                 if ((size_t)(nl - line) > DPKG_STATUS_MAX_LINE) {
                         setwhy(why, why_size, "line %u: longer than %u bytes", lineno, DPKG_STATUS_MAX_LINE);
-                        r = -EINVAL;
-                        goto fail;
-                }
-                if (!string_is_clean_utf8(line, (size_t)(nl - line))) {
-                        setwhy(why, why_size, "line %u: not clean UTF-8 text", lineno);
                         r = -EINVAL;
                         goto fail;
                 }
@@ -386,8 +429,11 @@ int dpkgstatus_parse(const char *data, size_t size, struct pkgdb *ret, char *why
                         { "Version", &pa.has_version, &pa.p.version },
                         { "Architecture", &pa.has_arch, &pa.p.arch },
                 };
+                size_t flen = (size_t)(colon - line);
                 for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
-                        if (strcasecmp(line, want[i].name) != 0)
+                        /* Cheap tests first: most fields are none of these. */
+                        if ((line[0] | 0x20) != (want[i].name[0] | 0x20) || flen != strlen(want[i].name) ||
+                            strcasecmp(line, want[i].name) != 0)
                                 continue;
                         if (*want[i].seen) {
                                 setwhy(why, why_size, "line %u: duplicate %s field", lineno, want[i].name);
@@ -1088,9 +1134,8 @@ static void gather_storage(int rootfd, struct posture_facts *f) {
         _cleanup_free_ char *mi = NULL;
         size_t n;
         int r = root_read(rootfd, "/proc/self/mountinfo", MOUNTINFO_MAX, &mi, &n);
-        for (size_t i = 0; r >= 0 && i < n; i++)
-                if ((unsigned char)mi[i] < 0x20 && mi[i] != '\n' && mi[i] != '\t')
-                        r = -EINVAL;
+        if (r >= 0 && text_bad_offset(mi, n) < n)
+                r = -EINVAL;
         if (r < 0) {
                 f->root_fs.encrypted = f->home_fs.encrypted = TRI_UNKNOWN;
                 snprintf(f->root_fs.evidence, sizeof f->root_fs.evidence, "/proc/self/mountinfo: %s",
