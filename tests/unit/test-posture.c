@@ -506,12 +506,48 @@ static void test_plugin(void **state_) {
         assert_int_equal(system(cmd), 0);
 }
 
+/* The fragment in policies/default.yaml and the built-in behaviour (no section) agree. */
+static void test_default_fragment(void **state) {
+        const char *top = getenv("top_srcdir");
+        char path[4096];
+        snprintf(path, sizeof path, "%s/plugins/posture/default.yaml", top ? top : ".");
+        char *data = NULL;
+        size_t size;
+        assert_int_equal(read_file_capped(path, 1 << 20, &data, &size), 0);
+        struct ptree *t = parse(data);
+        free(data);
+        struct perrors errs = { 0 };
+        const struct pnode *sec = pmap_get(t->root, "posture");
+        assert_non_null(sec);
+        assert_int_equal(posture_check_section(sec, &errs), 0);
+        perrors_clear(&errs);
+        struct posture_policy a, b;
+        assert_int_equal(posture_policy_load(sec, &a), 0);
+        assert_int_equal(posture_policy_load(NULL, &b), 0);
+        assert_int_equal(a.action, b.action);
+        assert_int_equal(a.n_forbidden, b.n_forbidden);
+        for (size_t i = 0; i < a.n_forbidden; i++) {
+                bool found = false;
+                for (size_t j = 0; j < b.n_forbidden; j++)
+                        found = found || strcmp(a.forbidden[i], b.forbidden[j]) == 0;
+                if (!found)
+                        fail_msg("default.yaml has %s, the built-in list does not", a.forbidden[i]);
+        }
+        assert_int_equal(a.n_wine, b.n_wine);
+        for (size_t i = 0; i < a.n_wine; i++)
+                assert_string_equal(a.wine[i], b.wine[i]);
+        posture_policy_clear(&a);
+        posture_policy_clear(&b);
+        ptree_free(t);
+}
+
 int main(void) {
         log_setup("test-posture", false);
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_osrelease),   cmocka_unit_test(test_dpkgstatus), cmocka_unit_test(test_clamav_header),
                 cmocka_unit_test(test_fixtures),    cmocka_unit_test(test_facts_detail), cmocka_unit_test(test_huge_status),
                 cmocka_unit_test(test_section),     cmocka_unit_test(test_ctl),        cmocka_unit_test(test_plugin),
+                cmocka_unit_test(test_default_fragment),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
