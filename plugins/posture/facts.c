@@ -828,7 +828,7 @@ static void wine_walk_dir(DIR *d, unsigned depth, struct wine_walk *w) {
 static void gather_wine(int rootfd, const char *const *patterns, struct posture_facts *f) {
         if (!patterns || !patterns[0])
                 return;
-        struct wine_walk w = { patterns, 200000, f->wine_found, sizeof f->wine_found };
+        struct wine_walk w = { patterns, 50000, f->wine_found, sizeof f->wine_found };
         _cleanup_closedir_ DIR *home = root_opendir(rootfd, "/home");
         struct dirent *de;
         unsigned users = 0;
@@ -979,8 +979,14 @@ static int mountinfo_find(char *data, const char *target, struct mnt *ret) {
 }
 
 /* Is block device NAME (under /sys/block) on dm-crypt? depth bounds stacking. */
-static enum tristate dm_encrypted(int rootfd, const char *name, unsigned depth, char *ev, size_t ev_size) {
+static enum tristate dm_encrypted(int rootfd, const char *name, unsigned depth, unsigned *budget, char *ev,
+                                  size_t ev_size) {
         char path[512], uuid[256];
+        if (*budget == 0) {
+                snprintf(ev, ev_size, "device stack too wide at %s", name);
+                return TRI_UNKNOWN;
+        }
+        (*budget)--;
         if (depth > 8) {
                 snprintf(ev, ev_size, "device stack deeper than 8 at %s", name);
                 return TRI_UNKNOWN;
@@ -1032,7 +1038,7 @@ static enum tristate dm_encrypted(int rootfd, const char *name, unsigned depth, 
                         snprintf(ev, ev_size, "%s has too many slaves", name);
                         return TRI_UNKNOWN;
                 }
-                enum tristate t = dm_encrypted(rootfd, de->d_name, depth + 1, sub, sizeof sub);
+                enum tristate t = dm_encrypted(rootfd, de->d_name, depth + 1, budget, sub, sizeof sub);
                 if (t != TRI_YES) {
                         snprintf(ev, ev_size, "%s > %.200s", name, sub);
                         return t;
@@ -1126,7 +1132,8 @@ static void storage_of(int rootfd, const char *mountinfo, const char *target, st
                          m.source, m.majmin);
                 return;
         }
-        out->encrypted = dm_encrypted(rootfd, dm, 0, ev, sizeof ev);
+        unsigned budget = 256; /* devices visited, however the stack fans out */
+        out->encrypted = dm_encrypted(rootfd, dm, 0, &budget, ev, sizeof ev);
         snprintf(out->evidence, sizeof out->evidence, "%s is on %.60s: %.180s", target, m.source, ev);
 }
 
