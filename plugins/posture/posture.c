@@ -60,7 +60,8 @@ static int64_t posture_now(void) {
 }
 
 static void schedule(struct posture *p, const char *why, uint64_t delay_usec) {
-        snprintf(p->trigger, sizeof p->trigger, "%s", why);
+        if (why != p->trigger)
+                snprintf(p->trigger, sizeof p->trigger, "%s", why);
         int r = loop_timer_arm(p->settle, delay_usec ? p->settle_usec : 1, 0);
         if (r < 0)
                 log_warning_errno(r, "posture: cannot arm the re-check timer, ignoring: %m");
