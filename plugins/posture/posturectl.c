@@ -128,7 +128,8 @@ static void usage(FILE *out) {
               out);
 }
 
-int posture_ctl_main(int argc, char *argv[], const struct pnode *installed_section, FILE *out, FILE *err) {
+int posture_ctl_main(int argc, char *argv[], const struct pnode *installed_section, const char *installed_name,
+                     FILE *out, FILE *err) {
         static const struct option opts[] = {
                 { "json", no_argument, NULL, 'j' },
                 { "root", required_argument, NULL, 'r' },
@@ -161,7 +162,7 @@ int posture_ctl_main(int argc, char *argv[], const struct pnode *installed_secti
 
         struct ptree *tree = NULL;
         const struct pnode *section = installed_section;
-        const char *policy_name = installed_section ? "installed" : "built-in default";
+        const char *policy_name = installed_section ? (installed_name ? installed_name : "installed") : "built-in default";
         if (policy_file) {
                 _cleanup_free_ char *data = NULL;
                 size_t size;

@@ -27,5 +27,12 @@ void posture_json_string(FILE *out, const char *s);
 /* `sekishoctl posture [--json] [--root DIR] [--policy FILE]`: argv[0] is
  * "posture". Without --policy it evaluates installed_section (the posture
  * section of the policy in force, which the caller finds; NULL: the
- * built-in default). Works without a daemon. Returns an exit code above. */
-int posture_ctl_main(int argc, char *argv[], const struct pnode *installed_section, FILE *out, FILE *err);
+ * built-in default), named installed_name in the report. Works without a
+ * daemon. Returns an exit code above. */
+int posture_ctl_main(int argc, char *argv[], const struct pnode *installed_section, const char *installed_name,
+                     FILE *out, FILE *err);
+
+/* For sekishoctl: the posture section of the policy in force (store in
+ * state_dir, re-verified with keys_dir and config as at daemon start; the
+ * embedded default if there is none), then posture_ctl_main() on stdout. */
+int posture_ctl_installed(int argc, char *argv[], const char *state_dir, const char *keys_dir, const char *config);

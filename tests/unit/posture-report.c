@@ -6,5 +6,5 @@
 
 int main(int argc, char *argv[]) {
         log_setup("posture-report", false);
-        return posture_ctl_main(argc, argv, NULL, stdout, stderr);
+        return posture_ctl_main(argc, argv, NULL, NULL, stdout, stderr);
 }

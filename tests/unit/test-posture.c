@@ -360,7 +360,7 @@ static char *run_ctl(int *rc, const char *a1, const char *a2, const char *a3, co
         size_t n = 0, en = 0;
         FILE *out = open_memstream(&buf, &n), *err = open_memstream(&ebuf, &en);
         setenv("SEKISHO_TEST_NOW", "2026-11-22T00:00:00Z", 1);
-        *rc = posture_ctl_main(argc, argv, NULL, out, err);
+        *rc = posture_ctl_main(argc, argv, NULL, NULL, out, err);
         fclose(out);
         fclose(err);
         free(ebuf);
