@@ -418,6 +418,10 @@ static void eval_antivirus(const struct posture_facts *f, const struct posture_p
                 set(res, PC_AV_SIGNATURES, PS_SKIP, "no max-signature-age-days in the policy");
                 return;
         }
+        if (f->sig_none) {
+                set(res, PC_AV_SIGNATURES, PS_FAIL, "no signature databases (%s)", f->sig_evidence);
+                return;
+        }
         if (!f->sig_known) {
                 set(res, PC_AV_SIGNATURES, PS_UNKNOWN, "signature age unknown: %s", f->sig_evidence);
                 return;

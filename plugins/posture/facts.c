@@ -876,6 +876,7 @@ static void gather_clamav(int rootfd, struct posture_facts *f) {
 
         _cleanup_closedir_ DIR *d = root_opendir(rootfd, "/var/lib/clamav");
         if (!d) {
+                f->sig_none = errno == ENOENT;
                 snprintf(f->sig_evidence, sizeof f->sig_evidence, "/var/lib/clamav: %s", strerror(errno));
                 return;
         }
@@ -912,6 +913,7 @@ static void gather_clamav(int rootfd, struct posture_facts *f) {
                 }
         }
         if (count == 0) {
+                f->sig_none = true;
                 snprintf(f->sig_evidence, sizeof f->sig_evidence, "no signature databases in /var/lib/clamav");
                 return;
         }

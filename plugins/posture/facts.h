@@ -99,6 +99,7 @@ struct posture_facts {
         enum tristate clamav;
         char clamav_evidence[FACT_REASON];
         bool sig_known;
+        bool sig_none;               /* known: there are no databases at all */
         int64_t sig_time;            /* newest database build time */
         char sig_evidence[FACT_REASON];
 
