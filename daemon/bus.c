@@ -74,6 +74,7 @@ struct bus {
         struct bus_auth *auths;
         size_t n_auths;
         char *introspect;
+        bool registered, filtering;    /* libdbus aborts on undoing what was not done */
 };
 
 const char *bus_error_from_errno(int r) {
@@ -1081,8 +1082,10 @@ struct bus *bus_close(struct bus *b) {
         while (b->auths)
                 auth_free(b->auths);
         if (b->conn) {
-                dbus_connection_unregister_object_path(b->conn, BUS_PATH);
-                dbus_connection_remove_filter(b->conn, on_filter, b);
+                if (b->registered)
+                        dbus_connection_unregister_object_path(b->conn, BUS_PATH);
+                if (b->filtering)
+                        dbus_connection_remove_filter(b->conn, on_filter, b);
                 dbus_connection_close(b->conn);
                 dbus_connection_set_dispatch_status_function(b->conn, NULL, NULL, NULL);
                 dbus_connection_set_watch_functions(b->conn, NULL, NULL, NULL, NULL, NULL);
@@ -1146,8 +1149,8 @@ int bus_open(struct sekisho *ctx, enum bus_kind kind, struct bus **ret) {
         }
 
         static const DBusObjectPathVTable vtable = { .message_function = on_object_message };
-        if (!dbus_connection_register_object_path(b->conn, BUS_PATH, &vtable, b) ||
-            !dbus_connection_add_filter(b->conn, on_filter, b, NULL) ||
+        if (!(b->registered = dbus_connection_register_object_path(b->conn, BUS_PATH, &vtable, b)) ||
+            !(b->filtering = dbus_connection_add_filter(b->conn, on_filter, b, NULL)) ||
             !dbus_connection_set_watch_functions(b->conn, on_add_watch, on_remove_watch, on_toggle_watch, b, NULL) ||
             !dbus_connection_set_timeout_functions(b->conn, on_add_timeout, on_remove_timeout, on_toggle_timeout, b,
                                                    NULL)) {
