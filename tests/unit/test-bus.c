@@ -182,12 +182,44 @@ static void service_stop(pid_t pid) {
 
 struct fixture {
         char dir[64];
-        pid_t bus_pid, service_pid;
+        pid_t bus_pid, service_pid, polkit_pid;
         DBusConnection *c;
 };
 
-static int setup(void **state) {
-        struct fixture *f = calloc(1, sizeof *f);
+/* The bus policy of the permissive test bus. */
+static const char open_policy[] =
+        "  <policy context=\"default\">\n"
+        "    <allow user=\"*\"/>\n"
+        "    <allow own=\"*\"/>\n"
+        "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+        "    <allow eavesdrop=\"true\"/>\n"
+        "  </policy>\n";
+
+/* A system bus's default policy (as Debian's system.conf) and a polkit
+ * stand-in's rules; the shipped systemd/org.sekisho.Sekisho1.conf is included as is. */
+static const char system_policy[] =
+        "  <policy context=\"default\">\n"
+        "    <allow user=\"*\"/>\n"
+        "    <deny own=\"*\"/>\n"
+        "    <deny send_type=\"method_call\"/>\n"
+        "    <allow send_type=\"signal\"/>\n"
+        "    <allow send_requested_reply=\"true\" send_type=\"method_return\"/>\n"
+        "    <allow send_requested_reply=\"true\" send_type=\"error\"/>\n"
+        "    <allow receive_type=\"method_call\"/>\n"
+        "    <allow receive_type=\"method_return\"/>\n"
+        "    <allow receive_type=\"error\"/>\n"
+        "    <allow receive_type=\"signal\"/>\n"
+        "    <allow send_destination=\"org.freedesktop.DBus\" send_interface=\"org.freedesktop.DBus\"/>\n"
+        "    <allow send_destination=\"org.freedesktop.DBus\"\n"
+        "           send_interface=\"org.freedesktop.DBus.Introspectable\"/>\n"
+        "    <allow send_destination=\"org.freedesktop.PolicyKit1\"/>\n"
+        "  </policy>\n"
+        "  <policy user=\"root\">\n"
+        "    <allow own=\"org.freedesktop.PolicyKit1\"/>\n"
+        "  </policy>\n";
+
+/* include: a bus policy file to include after policy, or NULL. */
+static int bus_start(struct fixture *f, const char *policy, const char *include) {
         snprintf(f->dir, sizeof f->dir, "/tmp/sekisho-test-bus.XXXXXX");
         if (!mkdtemp(f->dir))
                 return -1;
@@ -203,15 +235,12 @@ static int setup(void **state) {
                 "<busconfig>\n"
                 "  <type>session</type>\n"
                 "  <listen>unix:path=%s/socket</listen>\n"
-                "  <auth>EXTERNAL</auth>\n"
-                "  <policy context=\"default\">\n"
-                "    <allow user=\"*\"/>\n"
-                "    <allow own=\"*\"/>\n"
-                "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-                "    <allow eavesdrop=\"true\"/>\n"
-                "  </policy>\n"
-                "</busconfig>\n",
+                "  <auth>EXTERNAL</auth>\n",
                 f->dir);
+        fputs(policy, cf);
+        if (include)
+                fprintf(cf, "  <include>%s</include>\n", include);
+        fputs("</busconfig>\n", cf);
         fclose(cf);
 
         int p[2];
@@ -234,22 +263,31 @@ static int setup(void **state) {
         }
         close(p[0]);
         if (n <= 0) {
-                print_error("dbus-daemon did not start\n");
+                print_error("dbus-daemon did not start with %s\n", conf);
                 return -1;
         }
         addr[n] = '\0';
         addr[strcspn(addr, "\n")] = '\0';
         setenv("DBUS_SESSION_BUS_ADDRESS", addr, 1);
-        chmod(f->dir, 0755);
+        return 0;
+}
 
-        f->service_pid = service_start();
+static int connect_client(struct fixture *f) {
         struct busclient_error err;
         if (busclient_open(BUS_SESSION, &f->c, &err) < 0) {
                 print_error("%s\n", err.message);
                 return -1;
         }
-        *state = f;
         return 0;
+}
+
+static int setup(void **state) {
+        struct fixture *f = calloc(1, sizeof *f);
+        *state = f;
+        if (bus_start(f, open_policy, NULL) < 0)
+                return -1;
+        f->service_pid = service_start();
+        return connect_client(f);
 }
 
 static int teardown(void **state) {
@@ -257,10 +295,20 @@ static int teardown(void **state) {
         busclient_close(f->c);
         /* The service must have shut down cleanly (and, under ASan, without leaks). */
         int status = -1;
-        kill(f->service_pid, SIGTERM);
-        waitpid(f->service_pid, &status, 0);
-        kill(f->bus_pid, SIGTERM);
-        waitpid(f->bus_pid, NULL, 0);
+        if (f->service_pid > 0) {
+                kill(f->service_pid, SIGTERM);
+                waitpid(f->service_pid, &status, 0);
+        }
+        if (f->polkit_pid > 0) {
+                kill(f->polkit_pid, SIGKILL);
+                waitpid(f->polkit_pid, NULL, 0);
+        }
+        if (f->bus_pid > 0) {
+                kill(f->bus_pid, SIGTERM);
+                waitpid(f->bus_pid, NULL, 0);
+        }
+        /* libdbus caches the session bus address: forget it for the next group's bus. */
+        dbus_shutdown();
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
         int r = system(cmd);
@@ -668,6 +716,8 @@ static void test_name_taken(void **state) {
 /* Not root, and no polkit on this bus: every admin method is AccessDenied. */
 static int non_root_calls(void) {
         struct busclient_error err;
+        if (!freopen("/dev/null", "re", stdin))     /* no interactive polkit from a test */
+                return 8;
         DBusConnection *c;
         if (busclient_open(BUS_SESSION, &c, &err) < 0) {
                 fprintf(stderr, "non-root: %s\n", err.message);
@@ -745,6 +795,200 @@ static void test_not_running(void **state) {
         assert_int_equal(get_serial(f->c), 7);
 }
 
+
+/* ---- a system-like bus: the shipped bus policy, and a polkit stand-in ---- */
+
+static uid_t nobody_uid(void) {
+        struct passwd *pw = getpwnam("nobody");
+        return pw ? pw->pw_uid : 65534;
+}
+
+/* Answer CheckAuthorization like polkit would, for rules the test knows:
+ * set-profile is granted to nobody (non-interactive), reload needs
+ * authentication, apply-policy makes polkit fail. */
+static void fake_polkit_answer(DBusConnection *c, DBusMessage *m) {
+        DBusMessage *reply = NULL;
+        DBusMessageIter it, subj, dict, entry, var;
+        const char *kind = NULL, *name = NULL, *action = NULL;
+        dbus_uint32_t flags = 99;
+        if (!dbus_message_has_signature(m, "(sa{sv})sa{ss}us")) {
+                reply = dbus_message_new_error(m, DBUS_ERROR_INVALID_ARGS, "bad signature");
+                goto send;
+        }
+        dbus_message_iter_init(m, &it);
+        dbus_message_iter_recurse(&it, &subj);
+        dbus_message_iter_get_basic(&subj, &kind);
+        dbus_message_iter_next(&subj);
+        for (dbus_message_iter_recurse(&subj, &dict); dbus_message_iter_get_arg_type(&dict) == DBUS_TYPE_DICT_ENTRY;
+             dbus_message_iter_next(&dict)) {
+                const char *k;
+                dbus_message_iter_recurse(&dict, &entry);
+                dbus_message_iter_get_basic(&entry, &k);
+                dbus_message_iter_next(&entry);
+                dbus_message_iter_recurse(&entry, &var);
+                if (strcmp(k, "name") == 0 && dbus_message_iter_get_arg_type(&var) == DBUS_TYPE_STRING)
+                        dbus_message_iter_get_basic(&var, &name);
+        }
+        dbus_message_iter_next(&it);
+        dbus_message_iter_get_basic(&it, &action);
+        dbus_message_iter_next(&it);
+        dbus_message_iter_next(&it);
+        dbus_message_iter_get_basic(&it, &flags);
+        if (strcmp(kind, "system-bus-name") != 0 || !name) {
+                reply = dbus_message_new_error(m, DBUS_ERROR_INVALID_ARGS, "bad subject");
+                goto send;
+        }
+        if (strcmp(action, BUS_ACTION_APPLY_POLICY) == 0) {
+                reply = dbus_message_new_error(m, "org.freedesktop.PolicyKit1.Error.Failed", "stand-in failure");
+                goto send;
+        }
+        /* Who is the subject really? The test's caller must be the one asked about. */
+        DBusError e = DBUS_ERROR_INIT;
+        unsigned long uid = dbus_bus_get_unix_user(c, name, &e);
+        dbus_error_free(&e);
+        dbus_bool_t authorized = strcmp(action, BUS_ACTION_SET_PROFILE) == 0 && uid == nobody_uid() && flags == 0;
+        dbus_bool_t challenge = strcmp(action, BUS_ACTION_RELOAD) == 0;
+        DBusMessageIter out, st, d;
+        reply = dbus_message_new_method_return(m);
+        dbus_message_iter_init_append(reply, &out);
+        dbus_message_iter_open_container(&out, DBUS_TYPE_STRUCT, NULL, &st);
+        dbus_message_iter_append_basic(&st, DBUS_TYPE_BOOLEAN, &authorized);
+        dbus_message_iter_append_basic(&st, DBUS_TYPE_BOOLEAN, &challenge);
+        dbus_message_iter_open_container(&st, DBUS_TYPE_ARRAY, "{ss}", &d);
+        dbus_message_iter_close_container(&st, &d);
+        dbus_message_iter_close_container(&out, &st);
+send:
+        dbus_connection_send(c, reply, NULL);
+        dbus_message_unref(reply);
+}
+
+static pid_t fake_polkit_start(void) {
+        int p[2];
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                close(p[0]);
+                DBusError e = DBUS_ERROR_INIT;
+                DBusConnection *c = dbus_bus_get_private(DBUS_BUS_SESSION, &e);
+                if (!c || dbus_bus_request_name(c, "org.freedesktop.PolicyKit1", DBUS_NAME_FLAG_DO_NOT_QUEUE, &e) !=
+                                  DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER)
+                        _exit(3);
+                if (write(p[1], "R", 1) != 1)
+                        _exit(4);
+                close(p[1]);
+                while (dbus_connection_read_write(c, -1)) {
+                        DBusMessage *m;
+                        while ((m = dbus_connection_pop_message(c))) {
+                                if (dbus_message_is_method_call(m, "org.freedesktop.PolicyKit1.Authority",
+                                                                "CheckAuthorization"))
+                                        fake_polkit_answer(c, m);
+                                dbus_message_unref(m);
+                        }
+                }
+                _exit(0);
+        }
+        close(p[1]);
+        char c = 0;
+        assert_int_equal(read(p[0], &c, 1), 1);
+        close(p[0]);
+        return pid;
+}
+
+static int setup_system(void **state) {
+        struct fixture *f = calloc(1, sizeof *f);
+        *state = f;
+        char conf[512];
+        const char *srcdir = getenv("top_srcdir");
+        snprintf(conf, sizeof conf, "%s/systemd/org.sekisho.Sekisho1.conf", srcdir ? srcdir : ".");
+        if (bus_start(f, system_policy, conf) < 0)
+                return -1;
+        f->service_pid = service_start();
+        f->polkit_pid = fake_polkit_start();
+        return connect_client(f);
+}
+
+static void test_system_root(void **state) {
+        struct fixture *f = *state;
+        struct busclient_error err;
+        uint64_t serial = 0;
+        assert_int_equal(busclient_apply(f->c, "serial: 60\n", 11, "good-sig", 8, "root.yaml", &serial, &err), 0);
+        assert_int_equal(serial, 60);
+        assert_int_equal(busclient_reload(f->c, &err), 0);
+}
+
+static int system_nobody_calls(void) {
+        struct busclient_error err;
+        DBusConnection *c;
+        if (!freopen("/dev/null", "re", stdin))
+                return 8;
+        if (busclient_open(BUS_SESSION, &c, &err) < 0)
+                return 10;
+        int rc = 0;
+        DBusError e = DBUS_ERROR_INIT;
+        FILE *devnull = fopen("/dev/null", "we");
+        const char *iface = BUS_IFACE, *pn = "State";
+        DBusMessage *r;
+        /* Status and introspection are open to everyone. */
+        if (busclient_status(c, devnull, false, &err) != 0)
+                rc = 11;
+        else if (!(r = call(c, DBUS_INTERFACE_INTROSPECTABLE, "Introspect", &e, DBUS_TYPE_INVALID)))
+                rc = 12;
+        /* polkit grants set-profile to this caller. */
+        else if (dbus_message_unref(r), busclient_set_profile(c, "travel", true, "by nobody", &err) != 0)
+                rc = 13;
+        /* polkit wants authentication for reload: refused, and the reason says so. */
+        else if (busclient_reload(c, &err) != -EACCES || !strstr(err.message, "authentication required"))
+                rc = 14;
+        /* polkit fails: refused. */
+        else if (busclient_apply(c, "serial: 61\n", 11, "good-sig", 8, "n.yaml", NULL, &err) != -EACCES ||
+                 !strstr(err.message, "polkit check failed"))
+                rc = 15;
+        /* The bus itself refuses what the policy does not list, and the name to non-root. */
+        else if ((r = call(c, DBUS_INTERFACE_PROPERTIES, "Set", &e, DBUS_TYPE_STRING, &iface, DBUS_TYPE_STRING, &pn,
+                           DBUS_TYPE_INVALID)) ||
+                 !dbus_error_has_name(&e, DBUS_ERROR_ACCESS_DENIED))
+                rc = 16;
+        else {
+                dbus_error_free(&e);
+                if (dbus_bus_request_name(c, BUS_NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE, &e) != -1 ||
+                    !dbus_error_has_name(&e, DBUS_ERROR_ACCESS_DENIED))
+                        rc = 17;
+        }
+        if (rc)
+                fprintf(stderr, "nobody on the system-like bus: step %d: %s: %s / %s\n", rc, err.name, err.message,
+                        e.message ? e.message : "");
+        dbus_error_free(&e);
+        fclose(devnull);
+        busclient_close(c);
+        return rc;
+}
+
+static void test_system_nobody(void **state) {
+        struct fixture *f = *state;
+        struct passwd *pw = getpwnam("nobody");
+        if (!pw)
+                skip();
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                if (setgroups(0, NULL) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+                    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+                        _exit(9);
+                _exit(system_nobody_calls());
+        }
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        /* The granted SetProfile reached the core. */
+        DBusMessageIter v, a;
+        DBusMessage *r = get_prop(f->c, "ActiveProfiles", &v);
+        dbus_message_iter_recurse(&v, &a);
+        assert_int_equal(dbus_message_iter_get_arg_type(&a), DBUS_TYPE_STRING);
+        dbus_message_unref(r);
+}
+
 int main(void) {
         if (access("/usr/bin/dbus-daemon", X_OK) < 0 && system("command -v dbus-daemon >/dev/null") != 0) {
                 printf("SKIP: dbus-daemon is not installed\n");
@@ -766,7 +1010,23 @@ int main(void) {
                 cmocka_unit_test(test_non_root),
                 cmocka_unit_test(test_not_running),
         };
-        int r = cmocka_run_group_tests(tests, setup, teardown);
+        int r = cmocka_run_group_tests_name("open bus", tests, setup, teardown);
+
+        /* The shipped bus policy on a system-like bus: needs root to own the name and to
+         * switch to nobody for the caller. */
+        const char *srcdir = getenv("top_srcdir");
+        char conf[512];
+        snprintf(conf, sizeof conf, "%s/systemd/org.sekisho.Sekisho1.conf", srcdir ? srcdir : ".");
+        const struct CMUnitTest system_tests[] = {
+                cmocka_unit_test(test_system_root),
+                cmocka_unit_test(test_system_nobody),
+        };
+        if (geteuid() != 0)
+                printf("SKIP: the system-bus policy tests need root\n");
+        else if (access(conf, R_OK) < 0)
+                printf("SKIP: %s not found (set top_srcdir)\n", conf);
+        else
+                r |= cmocka_run_group_tests_name("system-like bus", system_tests, setup_system, teardown);
         dbus_shutdown();
         return r;
 }
