@@ -368,6 +368,9 @@ static void reply_error(struct bus *b, DBusMessage *call, const char *name, cons
         vsnprintf(buf, sizeof buf, fmt, ap);
         va_end(ap);
         _cleanup_free_ char *tmp = NULL;
+        /* A malformed error name (say, in a refusal table) would make libdbus abort. */
+        if (!name || !dbus_validate_error_name(name, NULL))
+                name = ERR_FAILED;
         reply_send(b, dbus_message_new_error(call, name, utf8_safe(buf, &tmp)));
 }
 
