@@ -61,6 +61,8 @@ struct bus_auth {
         enum bus_action action;
         DBusPendingCall *pending;
         uint32_t uid;
+        size_t bytes;                  /* payload held while waiting */
+        bool asking_polkit;
         struct bus_auth *prev, *next;
 };
 
@@ -72,7 +74,8 @@ struct bus {
         struct loop_source *dispatch_timer;
         unsigned watch_generation;     /* bumped whenever the watch set changes */
         struct bus_auth *auths;
-        size_t n_auths;
+        size_t n_auths, held_bytes;    /* all waiting calls */
+        size_t n_polkit, polkit_bytes; /* those of them waiting for polkit */
         char *introspect;
         bool registered, filtering;    /* libdbus aborts on undoing what was not done */
 };
@@ -492,6 +495,11 @@ static void auth_free(struct bus_auth *a) {
         if (a->next)
                 a->next->prev = a->prev;
         b->n_auths--;
+        b->held_bytes -= a->bytes;
+        if (a->asking_polkit) {
+                b->n_polkit--;
+                b->polkit_bytes -= a->bytes;
+        }
         if (a->pending) {
                 dbus_pending_call_cancel(a->pending);
                 dbus_pending_call_unref(a->pending);
@@ -612,17 +620,29 @@ static void on_unix_user_reply(DBusPendingCall *pc, void *userdata) {
         a->uid = uid;
         if (uid == 0)
                 return auth_finish(a, true, NULL);
+        /* Only non-root callers wait for polkit, so only they can be held back here:
+         * a flood by a user never keeps root out. */
+        struct bus *b = a->bus;
+        if (b->n_polkit >= BUS_MAX_PENDING_AUTH || a->bytes > BUS_MAX_PENDING_BYTES - b->polkit_bytes) {
+                reply_error(b, a->msg, ERR_LIMITS, "too many requests waiting for authorization");
+                return auth_free(a);
+        }
+        a->asking_polkit = true;
+        b->n_polkit++;
+        b->polkit_bytes += a->bytes;
         int r = auth_ask_polkit(a);
         if (r < 0)
                 auth_finish(a, false, "could not ask polkit");
 }
 
 /* Start authorizing m for action; the method runs (or is refused) from the loop later. */
-static void auth_start(struct bus *b, DBusMessage *m, enum bus_action action) {
+static void auth_start(struct bus *b, DBusMessage *m, enum bus_action action, size_t bytes) {
         const char *sender = dbus_message_get_sender(m);
         if (!sender)
                 return reply_error(b, m, ERR_ACCESS_DENIED, "caller has no bus name");
-        if (b->n_auths >= BUS_MAX_PENDING_AUTH)
+        /* Looking up the caller's uid takes one round trip to the bus; this bound is
+         * only reached by a flood, which then fails fast. */
+        if (b->n_auths >= 4 * BUS_MAX_PENDING_AUTH || bytes > 4 * BUS_MAX_PENDING_BYTES - b->held_bytes)
                 return reply_error(b, m, ERR_LIMITS, "too many requests waiting for authorization");
         struct bus_auth *a = calloc(1, sizeof *a);
         if (!a)
@@ -631,6 +651,8 @@ static void auth_start(struct bus *b, DBusMessage *m, enum bus_action action) {
         a->msg = dbus_message_ref(m);
         a->action = action;
         a->uid = UINT32_MAX;
+        a->bytes = bytes;
+        b->held_bytes += bytes;
         a->next = b->auths;
         if (b->auths)
                 b->auths->prev = a;
@@ -763,17 +785,17 @@ static DBusHandlerResult on_object_message(DBusConnection *conn, DBusMessage *m,
                 else if (strlen(n) > BUS_NAME_MAX || !string_is_clean_utf8(n, strlen(n)))
                         reply_error(b, m, ERR_INVALID_ARGS, "ApplyPolicy: bundle name too long or not clean text");
                 else
-                        auth_start(b, m, ACTION_APPLY_POLICY);
+                        auth_start(b, m, ACTION_APPLY_POLICY, (size_t)plen + (size_t)slen);
         } else if (is_call(m, BUS_IFACE, "SetProfile")) {
                 if (!dbus_message_has_signature(m, "sbs"))
                         reply_error(b, m, ERR_INVALID_ARGS, "SetProfile takes (sbs)");
                 else
-                        auth_start(b, m, ACTION_SET_PROFILE);
+                        auth_start(b, m, ACTION_SET_PROFILE, 0);
         } else if (is_call(m, BUS_IFACE, "Reload")) {
                 if (!dbus_message_has_signature(m, ""))
                         reply_error(b, m, ERR_INVALID_ARGS, "Reload takes no arguments");
                 else
-                        auth_start(b, m, ACTION_RELOAD);
+                        auth_start(b, m, ACTION_RELOAD, 0);
         } else
                 return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;   /* libdbus answers UnknownMethod */
         return DBUS_HANDLER_RESULT_HANDLED;

@@ -14,9 +14,13 @@
 #define BUS_ACTION_SET_PROFILE "org.sekisho.Sekisho1.set-profile"
 #define BUS_ACTION_RELOAD "org.sekisho.Sekisho1.reload"
 
-/* Admin method calls waiting for their authorization at one time; more are
- * refused with LimitsExceeded, so callers cannot pile up held messages. */
+/* Non-root admin calls waiting for polkit at one time, and the policy bytes
+ * held for them (ApplyPolicy carries up to 4 MiB); more are refused with
+ * LimitsExceeded, so callers cannot pile up held messages. Root never waits
+ * for polkit and is never held back by them. All calls still waiting for
+ * the bus to name their uid are capped at four times these. */
 #define BUS_MAX_PENDING_AUTH 32
+#define BUS_MAX_PENDING_BYTES (16u * 1024 * 1024)
 
 /* Connect, claim the name and serve on the context's loop. Connecting and
  * claiming the name are the only blocking steps (once, at start-up); -EEXIST

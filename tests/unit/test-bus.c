@@ -806,6 +806,8 @@ static uid_t nobody_uid(void) {
 /* Answer CheckAuthorization like polkit would, for rules the test knows:
  * set-profile is granted to nobody (non-interactive), reload needs
  * authentication, apply-policy makes polkit fail. */
+static char fake_polkit_hold[128];    /* while this file exists, reload checks are never answered */
+
 static void fake_polkit_answer(DBusConnection *c, DBusMessage *m) {
         DBusMessage *reply = NULL;
         DBusMessageIter it, subj, dict, entry, var;
@@ -842,6 +844,8 @@ static void fake_polkit_answer(DBusConnection *c, DBusMessage *m) {
                 reply = dbus_message_new_error(m, "org.freedesktop.PolicyKit1.Error.Failed", "stand-in failure");
                 goto send;
         }
+        if (strcmp(action, BUS_ACTION_RELOAD) == 0 && access(fake_polkit_hold, F_OK) == 0)
+                return;
         /* Who is the subject really? The test's caller must be the one asked about. */
         DBusError e = DBUS_ERROR_INIT;
         unsigned long uid = dbus_bus_get_unix_user(c, name, &e);
@@ -862,13 +866,14 @@ send:
         dbus_message_unref(reply);
 }
 
-static pid_t fake_polkit_start(void) {
+static pid_t fake_polkit_start(const char *dir) {
         int p[2];
         assert_int_equal(pipe2(p, O_CLOEXEC), 0);
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
                 close(p[0]);
+                snprintf(fake_polkit_hold, sizeof fake_polkit_hold, "%s/hold", dir);
                 DBusError e = DBUS_ERROR_INIT;
                 DBusConnection *c = dbus_bus_get_private(DBUS_BUS_SESSION, &e);
                 if (!c || dbus_bus_request_name(c, "org.freedesktop.PolicyKit1", DBUS_NAME_FLAG_DO_NOT_QUEUE, &e) !=
@@ -904,7 +909,7 @@ static int setup_system(void **state) {
         if (bus_start(f, system_policy, conf) < 0)
                 return -1;
         f->service_pid = service_start();
-        f->polkit_pid = fake_polkit_start();
+        f->polkit_pid = fake_polkit_start(f->dir);
         return connect_client(f);
 }
 
@@ -989,6 +994,67 @@ static void test_system_nobody(void **state) {
         dbus_message_unref(r);
 }
 
+
+/* Callers cannot pile up requests waiting for polkit: past the limit they get
+ * LimitsExceeded at once, and the daemon keeps answering everyone else. The
+ * requests still pending are dropped when the service closes (under ASan: no leak). */
+static int system_flood_calls(void) {
+        struct busclient_error err;
+        DBusConnection *c;
+        if (!freopen("/dev/null", "re", stdin))
+                return 8;
+        if (busclient_open(BUS_SESSION, &c, &err) < 0)
+                return 10;
+        DBusPendingCall *pending[BUS_MAX_PENDING_AUTH];
+        for (size_t i = 0; i < BUS_MAX_PENDING_AUTH; i++) {
+                DBusMessage *m = dbus_message_new_method_call(BUS_NAME, BUS_PATH, BUS_IFACE, "Reload");
+                if (!dbus_connection_send_with_reply(c, m, &pending[i], DBUS_TIMEOUT_INFINITE))
+                        return 11;
+                dbus_message_unref(m);
+        }
+        int rc = 0;
+        if (busclient_reload(c, &err) != -E2BIG || strcmp(err.name, DBUS_ERROR_LIMITS_EXCEEDED) != 0)
+                rc = 12;
+        if (rc)
+                fprintf(stderr, "flood: step %d: %s: %s\n", rc, err.name, err.message);
+        for (size_t i = 0; i < BUS_MAX_PENDING_AUTH; i++) {
+                if (dbus_pending_call_get_completed(pending[i]))
+                        rc = 13;     /* none may have been answered: polkit holds them */
+                dbus_pending_call_cancel(pending[i]);
+                dbus_pending_call_unref(pending[i]);
+        }
+        busclient_close(c);
+        return rc;
+}
+
+static void test_system_limits(void **state) {
+        struct fixture *f = *state;
+        struct passwd *pw = getpwnam("nobody");
+        if (!pw)
+                skip();
+        char hold[128];
+        snprintf(hold, sizeof hold, "%s/hold", f->dir);
+        FILE *h = fopen(hold, "we");
+        assert_non_null(h);
+        fclose(h);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                if (setgroups(0, NULL) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+                    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+                        _exit(9);
+                _exit(system_flood_calls());
+        }
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_int_equal(get_serial(f->c), 60);
+        /* Root does not wait for polkit, whatever is pending. */
+        struct busclient_error err;
+        assert_int_equal(busclient_reload(f->c, &err), 0);
+}
+
 int main(void) {
         if (access("/usr/bin/dbus-daemon", X_OK) < 0 && system("command -v dbus-daemon >/dev/null") != 0) {
                 printf("SKIP: dbus-daemon is not installed\n");
@@ -1020,6 +1086,7 @@ int main(void) {
         const struct CMUnitTest system_tests[] = {
                 cmocka_unit_test(test_system_root),
                 cmocka_unit_test(test_system_nobody),
+                cmocka_unit_test(test_system_limits),
         };
         if (geteuid() != 0)
                 printf("SKIP: the system-bus policy tests need root\n");
