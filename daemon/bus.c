@@ -212,10 +212,11 @@ static const char *plugin_state_name(enum plugin_state st) {
 
 static bool append_plugin(DBusMessageIter *a, const struct plugin_slot *slot) {
         struct kvlist kv = { 0 };
-        if (slot->state && slot->plugin->status)
+        /* Only a running plugin is asked: a failed one may be half set up. */
+        if (slot->st == PLUGIN_ENFORCING && slot->state && slot->plugin->status)
                 slot->plugin->status(slot->state, &kv);
         const char *err_key = NULL;
-        if (slot->st == PLUGIN_FAILED) {
+        if (slot->st == PLUGIN_FAILED || slot->error[0]) {
                 err_key = "error";
                 for (size_t i = 0; i < kv.n; i++)
                         if (strcmp(kv.keys[i], "error") == 0)

@@ -374,14 +374,8 @@ static void status_print_json(FILE *f, struct status *st) {
         put_json_string(f, st->source);
         fputs(",\"state\":", f);
         put_json_string(f, st->policy_state);
-        fputs(",\"expires\":", f);
-        if (st->expires) {
-                char t[32];
-                format_rfc3339(st->expires, t);
-                put_json_string(f, t);
-        } else
-                fputs("null", f);
-        fputs("},\"active_profiles\":[", f);
+        /* The same shape as the status.json the daemon keeps. */
+        fprintf(f, ",\"expires\":%" PRId64 "},\"profiles\":[", (int64_t)st->expires);
         if (st->has_profiles) {
                 DBusMessageIter a;
                 bool first = true;

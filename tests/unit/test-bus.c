@@ -486,7 +486,7 @@ static void test_status_output(void **state) {
         char *json = capture_status(f->c, true);
         assert_non_null(strstr(json, "\"state\":\"enforcing\""));
         assert_non_null(strstr(json, "\"policy\":{\"serial\":7,\"source\":\"installed\",\"state\":\"current\","
-                                     "\"expires\":\"2027-01-15T08:00:00Z\"}"));
+                                     "\"expires\":1800000000},\"profiles\":[],"));
         assert_non_null(strstr(json, "{\"name\":\"net\",\"state\":\"failed\",\"details\":{\"error\":\"nftables is "
                                      "not available\"}}"));
         free(json);
@@ -906,7 +906,8 @@ static int setup_system(void **state) {
         char conf[512];
         const char *srcdir = getenv("top_srcdir");
         snprintf(conf, sizeof conf, "%s/systemd/org.sekisho.Sekisho1.conf", srcdir ? srcdir : ".");
-        if (bus_start(f, system_policy, conf) < 0)
+        _cleanup_free_ char *abs = realpath(conf, NULL);    /* dbus-daemon resolves relative to bus.conf */
+        if (!abs || bus_start(f, system_policy, abs) < 0)
                 return -1;
         f->service_pid = service_start();
         f->polkit_pid = fake_polkit_start(f->dir);
