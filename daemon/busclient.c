@@ -559,9 +559,10 @@ int busclient_monitor(DBusConnection *c, FILE *out, bool json, unsigned max, str
                                 err_set(err, DBUS_ERROR_DISCONNECTED, "lost the connection to the bus");
                                 return -ECONNRESET;
                         }
-                        if (dbus_message_is_signal(m, DBUS_INTERFACE_DBUS, "NameOwnerChanged"))
+                        if (dbus_message_is_signal(m, DBUS_INTERFACE_DBUS, "NameOwnerChanged")) {
                                 print_owner_change(out, m, json);
-                        else if (dbus_message_get_type(m) == DBUS_MESSAGE_TYPE_SIGNAL &&
+                                seen++;
+                        } else if (dbus_message_get_type(m) == DBUS_MESSAGE_TYPE_SIGNAL &&
                                  dbus_message_has_interface(m, BUS_IFACE) && dbus_message_has_path(m, BUS_PATH)) {
                                 print_signal(out, m, json);
                                 seen++;

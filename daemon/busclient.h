@@ -42,8 +42,9 @@ int busclient_status(DBusConnection *c, FILE *out, bool json, struct busclient_e
 
 /* Subscribe to the daemon's signals (and its coming and going). */
 int busclient_monitor_start(DBusConnection *c, struct busclient_error *err);
-/* Print each signal as one line (text or JSON) until the connection drops
- * or max signals were printed (0: no limit). Calls busclient_monitor_start. */
+/* Print each signal, and the daemon's starts and stops, as one line (text
+ * or JSON) until the connection drops or max lines were printed (0: no
+ * limit). Calls busclient_monitor_start. */
 int busclient_monitor(DBusConnection *c, FILE *out, bool json, unsigned max, struct busclient_error *err);
 
 /* The refusal a D-Bus error name stands for (REFUSE_NONE if it is not one). */

@@ -784,8 +784,11 @@ static void test_helpers(void **state) {
 /* Talking to a bus where sekishod is not running. */
 static void test_not_running(void **state) {
         struct fixture *f = *state;
-        service_stop(f->service_pid);
         struct busclient_error err;
+        DBusConnection *mon;
+        assert_int_equal(busclient_open(BUS_SESSION, &mon, &err), 0);
+        assert_int_equal(busclient_monitor_start(mon, &err), 0);
+        service_stop(f->service_pid);
         FILE *devnull = fopen("/dev/null", "we");
         assert_int_equal(busclient_status(f->c, devnull, false, &err), -ESRCH);
         fclose(devnull);
@@ -793,6 +796,18 @@ static void test_not_running(void **state) {
         assert_int_equal(busclient_reload(f->c, &err), -ESRCH);
         f->service_pid = service_start();
         assert_int_equal(get_serial(f->c), 7);
+
+        /* The monitor saw the daemon go and come back. */
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *out = open_memstream(&buf, &len);
+        assert_int_equal(busclient_monitor(mon, out, false, 1, &err), 0);
+        assert_int_equal(busclient_monitor(mon, out, true, 1, &err), 0);
+        fclose(out);
+        assert_non_null(strstr(buf, " -- sekishod stopped\n"));
+        assert_non_null(strstr(buf, "\"daemon\":\"started\"}\n"));
+        free(buf);
+        busclient_close(mon);
 }
 
 
