@@ -3,29 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 need_cmd dbus-daemon dbus-send dbus-monitor minisign
 
-# A private bus whose socket a non-root caller can reach too.
-BUSDIR=$(mktemp -d "${TMPDIR:-/tmp}/sekisho-bus.XXXXXX")
-chmod 755 "$BUSDIR"
-cat >"$BUSDIR/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=$BUSDIR/socket</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-  </policy>
-</busconfig>
-EOF
-dbus-daemon --config-file="$BUSDIR/bus.conf" --fork --print-address=3 --print-pid=4 3>"$BUSDIR/address" 4>"$BUSDIR/pid" \
-        || fail "cannot start a private dbus-daemon"
-at_exit "kill $(cat "$BUSDIR/pid"); rm -rf '$BUSDIR'"
-DBUS_SESSION_BUS_ADDRESS=$(head -n 1 "$BUSDIR/address")
-export DBUS_SESSION_BUS_ADDRESS
+start_private_bus
 
 dbus-monitor --session "type='signal',interface='org.sekisho.Sekisho1'" >"$T/signals" 2>&1 &
 MONITOR_PID=$!
