@@ -768,6 +768,8 @@ int sekisho_start(struct sekisho *ctx) {
                 log_error("The inbox %s is not watched; bundles can still be applied over D-Bus", ctx->opt.inbox);
         if (ctx->opt.bus != BUS_NONE) {
                 r = bus_open(ctx, ctx->opt.bus, &ctx->bus);
+                if (r == -EEXIST) /* another sekishod: two deciders would fight over devices */
+                        return log_error_errno(r, "Another sekishod owns %s; not starting a second one", BUS_NAME);
                 if (r < 0)
                         log_error_errno(r, "D-Bus service not available; enforcing without it");
         }
