@@ -90,6 +90,8 @@ static int read_string(struct usb_device_info *d, const char *name, char **ret) 
 
 int usbdev_read(struct udev_device *dev, bool want_parent_hash, struct usb_device_info *ret) {
         *ret = (struct usb_device_info){ .ok = true };
+        _cleanup_free_ char *blob = NULL, *dpath = NULL;
+        size_t blen = 0;
         const char *sp = udev_device_get_syspath(dev), *dp = udev_device_get_devpath(dev),
                    *sn = udev_device_get_sysname(dev);
         ret->syspath = strdup(sp ? sp : "");
@@ -123,9 +125,7 @@ int usbdev_read(struct udev_device *dev, bool want_parent_hash, struct usb_devic
             (r = read_string(ret, "port/connect_type", &ret->connect_type)) < 0)
                 goto oom;
 
-        _cleanup_free_ char *blob = NULL;
-        size_t blen = 0;
-        _cleanup_free_ char *dpath = path_join(ret->syspath, "descriptors");
+        dpath = path_join(ret->syspath, "descriptors");
         if (!dpath)
                 goto oom;
         r = read_file_capped(dpath, USBDESC_MAX_SIZE, &blob, &blen);

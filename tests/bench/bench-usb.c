@@ -1,0 +1,2 @@
+/* bench-usb.c — placeholder replaced below */
+int main(void) { return 0; }
