@@ -150,9 +150,9 @@ static void report(struct usb_state *s, const struct usb_device_info *d, const s
         if (notify)
                 sekisho_signal(s->ctx, blocked ? "DeviceBlocked" : "DeviceAllowed", f);
         if (blocked)
-                log_notice("usb: %s %s \"%s\" at %s%s%s: blocked by %s%s%s", interface ? "interface of" : "device", id,
+                log_notice("usb: %s %s \"%s\" at %s%s%s: blocked by %s", interface ? "interface of" : "device", id,
                            name ? name : "", d->port, interface ? " interface " : "", interface ? interface : "",
-                           rule, d->ok ? "" : ": ", d->ok ? "" : d->problem);
+                           rule);
         else
                 log_info("usb: %s %s \"%s\" at %s%s%s: allowed by %s", interface ? "interface of" : "device", id,
                          name ? name : "", d->port, interface ? " interface " : "", interface ? interface : "", rule);
