@@ -292,6 +292,8 @@ static int start_plugins(struct sekisho *ctx) {
         return 0;
 }
 
+/* ---- policy in force ---- */
+
 /* Mark plugins whose apply failed, so status shows it loudly. */
 static void mark_failed(struct sekisho *ctx, const char *name, int r) {
         for (size_t i = 0; i < ctx->n_slots; i++)
@@ -301,8 +303,6 @@ static void mark_failed(struct sekisho *ctx, const char *name, int r) {
                                  strerror(-r));
                 }
 }
-
-/* ---- policy in force ---- */
 
 static int on_expiry(struct loop_source *s, void *userdata);
 
@@ -341,15 +341,22 @@ static int enforce(struct sekisho *ctx, struct policy *p, const char *source, co
         const char *old_source = ctx->policy_source;
         ctx->policy = p;
         ctx->policy_source = source;
-        int r = apply_all(ctx, ret_failed);
+        const char *failed = NULL;
+        int r = apply_all(ctx, &failed);
+        if (ret_failed)
+                *ret_failed = failed;
         if (r < 0 && old) {
                 ctx->policy = old;
                 ctx->policy_source = old_source;
-                int q = apply_all(ctx, NULL);
-                if (q < 0)
+                int q = apply_all(ctx, &failed);
+                if (q < 0) {
                         log_error_errno(q, "Re-applying the previous policy failed too");
+                        mark_failed(ctx, failed ? failed : "?", q);
+                }
                 return r;
         }
+        if (r < 0)
+                mark_failed(ctx, failed ? failed : "?", r);
         policy_free(old);
         arm_expiry(ctx);
         return r;
@@ -402,7 +409,6 @@ enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const c
                 uint64_t bad = p->serial;
                 policy_free(p);
                 store_mark_bad(ctx->store, bad);
-                mark_failed(ctx, failed ? failed : "?", r);
                 snprintf(why, why_size, "%s: serial %s could not be applied by plugin %s (%s); reverted to serial %" PRIu64,
                          name, serial, failed ? failed : "?", strerror(-r), ctx->policy->serial);
                 refusal_event(ctx, name, via, REFUSE_APPLY_FAILED, why);
@@ -449,18 +455,18 @@ static int load_policy(struct sekisho *ctx, const char *why_event) {
         int r = store_choose(ctx->store, &ctx->keys, &ctx->conf, now_unix(), &c);
         if (r < 0)
                 return log_error_errno(r, "No policy at all (not even the embedded default)");
+        const char *failed = NULL;
         if (ctx->policy && c.policy->serial == ctx->policy->serial &&
             memcmp(c.policy->digest, ctx->policy->digest, 32) == 0 && strcmp(c.source, ctx->policy_source) == 0) {
-                policy_free(c.policy);
-                return apply_all(ctx, NULL); /* same policy: identity or keys may have changed nothing, re-apply */
-        }
-        uint64_t serial = c.policy->serial;
-        const char *failed = NULL;
-        r = enforce(ctx, c.policy, c.source, &failed);
-        if (r < 0 && ctx->policy && ctx->policy != c.policy) {
-                store_mark_bad(ctx->store, serial);
-                mark_failed(ctx, failed ? failed : "?", r);
-                policy_free(c.policy);
+                policy_free(c.policy); /* the same policy: re-apply it all the same */
+                r = apply_all(ctx, &failed);
+        } else {
+                uint64_t serial = c.policy->serial;
+                r = enforce(ctx, c.policy, c.source, &failed);
+                if (r < 0 && ctx->policy != c.policy) {
+                        store_mark_bad(ctx->store, serial);
+                        policy_free(c.policy);
+                }
         }
         char s[32];
         snprintf(s, sizeof s, "%" PRIu64, ctx->policy->serial);
@@ -671,7 +677,7 @@ static void write_status_file(struct sekisho *ctx) {
         if (fclose(f) == 0) {
                 _cleanup_free_ char *path = path_join(ctx->opt.state_dir, "status.json");
                 if (path)
-                        write_file_atomic(path, buf, len, 0644);
+                        write_file_replace(path, buf, len, 0644);
         }
         free(buf);
 }
@@ -734,7 +740,6 @@ int sekisho_start(struct sekisho *ctx) {
         ctx->policy = NULL;
         r = enforce(ctx, c.policy, c.source, &failed);
         if (r < 0) {
-                mark_failed(ctx, failed ? failed : "?", r);
                 if (c.policy->serial && strcmp(c.source, "embedded") != 0) {
                         /* The installed policy does not apply: fall back, once, to the embedded default. */
                         store_mark_bad(ctx->store, c.policy->serial);
@@ -757,8 +762,6 @@ int sekisho_start(struct sekisho *ctx) {
         sekisho_audit(ctx, "daemon.started", NULL, f);
         if (c.reason[0])
                 log_warning("Not using the installed policy: %s", c.reason);
-        log_notice("sekisho %s %s: policy serial %s from %s (%s), %s ms after start", PACKAGE_VERSION,
-                   sekisho_state(ctx), s, ctx->policy_source, sekisho_policy_state(ctx), ms);
 
         r = setup_inbox(ctx);
         if (r < 0)
@@ -768,7 +771,6 @@ int sekisho_start(struct sekisho *ctx) {
                 if (r < 0)
                         log_error_errno(r, "D-Bus service not available; enforcing without it");
         }
-        write_status_file(ctx);
 
         if (ctx->opt.no_sandbox)
                 log_warning("Running WITHOUT the seccomp sandbox (--no-sandbox)");
@@ -790,6 +792,8 @@ int sekisho_start(struct sekisho *ctx) {
                 }
 #endif
         }
+        log_notice("sekisho %s %s: policy serial %s from %s (%s), %s ms after start", PACKAGE_VERSION,
+                   sekisho_state(ctx), s, ctx->policy_source, sekisho_policy_state(ctx), ms);
         notify_systemd("READY=1\nSTATUS=enforcing");
         return 0;
 }
