@@ -1,6 +1,7 @@
 /* usb.c — the usb plugin: keeps controllers fail-closed, decides every USB device and interface through libudev, and writes the decision to sysfs. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <libudev.h>
@@ -177,27 +178,30 @@ static void decide_interface_with(struct usb_state *s, struct udev_device *ifdev
 }
 
 /* The interfaces already present under an authorized device (devices present
- * at start, or re-evaluated on a policy change). */
-static void decide_present_interfaces(struct usb_state *s, struct udev_device *dev, const struct usb_device_info *d,
+ * at start, or re-evaluated on a policy change): the device directory's
+ * "<port>:<config>.<n>" entries, so the cost does not grow with the bus. */
+static void decide_present_interfaces(struct usb_state *s, const struct usb_device_info *d,
                                       const struct usb_verdict *v, bool notify) {
-        struct udev_enumerate *e = udev_enumerate_new(s->udev);
-        if (!e)
+        DIR *dir = opendir(d->syspath);
+        if (!dir)
                 return;
-        udev_enumerate_add_match_parent(e, dev);
-        udev_enumerate_add_match_subsystem(e, "usb");
-        udev_enumerate_add_match_property(e, "DEVTYPE", "usb_interface");
-        udev_enumerate_scan_devices(e);
-        struct udev_list_entry *le;
-        udev_list_entry_foreach(le, udev_enumerate_get_list_entry(e)) {
-                struct udev_device *ifdev = udev_device_new_from_syspath(s->udev, udev_list_entry_get_name(le));
+        size_t plen = strlen(d->port);
+        struct dirent *de;
+        unsigned n = 0;
+        while ((de = readdir(dir)) && n < USBDESC_MAX_IFS) {
+                if (strncmp(de->d_name, d->port, plen) != 0 || de->d_name[plen] != ':')
+                        continue;
+                _cleanup_free_ char *p = path_join(d->syspath, de->d_name);
+                struct udev_device *ifdev = p ? udev_device_new_from_syspath(s->udev, p) : NULL;
                 if (!ifdev)
                         continue;
-                struct udev_device *p = udev_device_get_parent(ifdev);
-                if (usbdev_is_interface(ifdev) && p && strcmp(udev_device_get_syspath(p), d->syspath) == 0)
+                if (usbdev_is_interface(ifdev)) {
                         decide_interface_with(s, ifdev, d, v, notify);
+                        n++;
+                }
                 udev_device_unref(ifdev);
         }
-        udev_enumerate_unref(e);
+        closedir(dir);
 }
 
 static int decide_device(struct usb_state *s, struct udev_device *dev, bool reevaluation) {
@@ -228,7 +232,7 @@ static int decide_device(struct usb_state *s, struct udev_device *dev, bool reev
         bool changed = prev < 0 || prev != (int)v.target;
         report(s, &d, &v, NULL, !allow, !reevaluation || changed);
         if (allow)
-                decide_present_interfaces(s, dev, &d, &v, !reevaluation || changed);
+                decide_present_interfaces(s, &d, &v, !reevaluation || changed);
         usb_device_info_done(&d);
         return 0;
 }
