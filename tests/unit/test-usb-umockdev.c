@@ -16,6 +16,8 @@
 #include "plugin.h"
 #include "ptree.h"
 #include "usb-stub-core.h"
+#include "usbctl.h"
+#include "usbrule.h"
 #include "util.h"
 
 extern const struct sekisho_plugin sekisho_plugin_usb;
@@ -460,6 +462,49 @@ static void test_hostile(void **state) {
         bed_free(&b);
 }
 
+/* sekishoctl usb list / generate-rules, offline over the same testbed; the
+ * generated rules parse and, as a policy, allow exactly what is attached. */
+static void test_usbctl(void **state) {
+        struct bed b;
+        bed_new(&b, 1);
+        struct blob kd = make_desc(0x046d, 0xc31c, 0, IF_KBD, 2);
+        char *kbd = add_usb_device(&b, b.root, "1-1", "046d", "c31c", "USB \"Keyboard\"", "S/N 'x'", &kd, "0");
+        struct blob bd = make_desc(0x1234, 0x5678, 0, IF_BADUSB, 2);
+        char *bad = add_usb_device(&b, b.root, "1-2", "1234", "5678", "Keyboard", "", &bd, "0");
+
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        assert_int_equal(usbctl_list(f, NULL), 0);
+        fclose(f);
+        assert_non_null(strstr(buf, "1-1 046d:c31c \"USB \"Keyboard\"\" allow"));
+        assert_non_null(strstr(buf, "1-2 1234:5678 \"Keyboard\" block (rule 1: block with-interface one-of { 08:*:* })"));
+        assert_non_null(strstr(buf, "1-1:1.0 03:01:01 allow"));
+        free(buf);
+
+        f = open_memstream(&buf, &len);
+        assert_int_equal(usbctl_generate_rules(f, false), 0);
+        fclose(f);
+        assert_non_null(strstr(buf, "allow id 046d:c31c serial \"S/N ''x''\" name \"USB \\\"Keyboard\\\"\""));
+        assert_non_null(strstr(buf, "with-interface { 03:01:01 08:06:50 }"));
+        struct ptree *t = NULL;
+        struct perrors errs = { 0 };
+        assert_int_equal(ptree_parse("gen.yaml", buf, strlen(buf), &t, &errs), 0);
+        assert_int_equal(sekisho_plugin_usb.check(pmap_get(t->root, "usb"), &errs), 0);
+        perrors_clear(&errs);
+        free(buf);
+
+        /* as the policy in force: both devices (and the controller) allowed */
+        assert_int_equal(loop_new(&stub_core.loop), 0);
+        assert_int_equal(sekisho_plugin_usb.init(NULL, &b.state), 0);
+        assert_int_equal(sekisho_plugin_usb.apply(b.state, pmap_get(t->root, "usb")), 0);
+        ptree_free(t);
+        assert_attr(kbd, "authorized", "1");
+        assert_attr(bad, "authorized", "1");
+        g_free(kbd), g_free(bad);
+        bed_free(&b);
+}
+
 int main(int argc, char **argv) {
         const char *pre = getenv("LD_PRELOAD");
         if (!pre || !strstr(pre, "libumockdev-preload")) {
@@ -488,6 +533,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_per_interface),
                 cmocka_unit_test(test_policy_change_and_travel),
                 cmocka_unit_test(test_hostile),
+                cmocka_unit_test(test_usbctl),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
