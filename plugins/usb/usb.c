@@ -105,10 +105,18 @@ static int write_attr(struct usb_state *s, struct udev_device *dev, const char *
 static void controller_close(struct usb_state *s, struct udev_device *hub) {
         int r = write_attr(s, hub, "authorized_default", "0");
         const char *now = udev_device_get_sysattr_value(hub, "authorized_default");
-        if (r < 0 || !now || strcmp(now, "0") != 0)
+        if (r < 0 || !now || strcmp(now, "0") != 0) {
                 log_error("usb: could not set authorized_default=0 on controller %s: new devices there are NOT "
                           "held back",
                           udev_device_get_sysname(hub));
+                struct audit_field f[] = {
+                        { "controller", udev_device_get_sysname(hub) },
+                        { "problem", "authorized_default could not be set to 0" },
+                        { NULL, NULL },
+                };
+                sekisho_audit(s->ctx, "usb.controller.open", USB_CLAUSE, f);
+                s->write_errors++;
+        }
         if (udev_device_get_sysattr_value(hub, "interface_authorized_default"))
                 write_attr(s, hub, "interface_authorized_default", "0");
         s->controllers++;
