@@ -119,7 +119,7 @@ int main(void) {
                                 fflush(stdout);
                                 continue;
                         }
-                        char name[128], s1[4], s2[4], s3[4];
+                        char name[160], s1[4], s2[4], s3[4];
                         snprintf(name, sizeof name, "%s:1.%s", a, b);
                         snprintf(s1, sizeof s1, "%02x", cl);
                         snprintf(s2, sizeof s2, "%02x", sc);
