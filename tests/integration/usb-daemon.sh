@@ -100,6 +100,9 @@ grep '"event":"policy.refused"' "$T/log/audit.log" | grep -q 'conditions' || fai
 expect_attr usb1/1-3 authorized 1
 ok "rule with a condition refused with its position"
 
+# A figure, not a threshold (umockdev's preload library is part of it here).
+echo "info: sekishod (usb plugin only, on umockdev) $(grep VmRSS /proc/$DAEMON_PID/status | tr -s ' \t' ' ')"
+
 # The daemon stops: controllers stay closed, a new device stays out.
 stop_daemon
 expect_attr usb1 authorized_default 0
