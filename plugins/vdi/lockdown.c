@@ -391,7 +391,7 @@ static int enforce_generated(struct lockdown *ld, enum ld_kind kind, bool tamper
         free(content);
         if (r < 0) {
                 ld->failures++;
-                return log_error_errno(r, "vdi: cannot write %s/%s: %m", dirpath ? dirpath : rel, name);
+                return log_error_errno(r, "vdi: cannot write %s/%s", dirpath ? dirpath : rel, name);
         }
         if (what)
                 report(ld, client, dirpath ? dirpath : rel, name, what, tampered);
@@ -469,7 +469,7 @@ static int enforce_remmina_dir(struct lockdown *ld, const char *dirpath, int dfd
                         int r = enforce_remmina_one(ld, dfd, dirpath, de->d_name, tampered);
                         if (r < 0) {
                                 ld->failures++;
-                                log_error_errno(r, "vdi: cannot lock Remmina profile %s/%s: %m", dirpath, de->d_name);
+                                log_error_errno(r, "vdi: cannot lock Remmina profile %s/%s", dirpath, de->d_name);
                                 ret = r;
                         }
                 }
@@ -524,7 +524,7 @@ static int enforce_remmina_all(struct lockdown *ld) {
                 return -ENOMEM;
         int r = read_file_capped(pwpath, 4u * 1024 * 1024, &passwd, NULL);
         if (r < 0)
-                return log_warning_errno(r, "vdi: cannot read %s to find Remmina profiles: %m", pwpath);
+                return log_warning_errno(r, "vdi: cannot read %s to find Remmina profiles", pwpath);
         size_t users = 0;
         ld->remmina_dirs = ld->remmina_profiles = 0;
         for (char *line = passwd, *nl; line && *line && users < LD_MAX_USERS; line = nl ? nl + 1 : NULL) {
@@ -553,14 +553,14 @@ static int enforce_remmina_all(struct lockdown *ld) {
                 _cleanup_close_ int dfd = open_remmina_dir(ld->sysroot, f[5] + 1, (uid_t) uid, (gid_t) gid);
                 if (dfd < 0) {
                         if (dfd != -ENOENT)
-                                log_warning_errno(dfd, "vdi: cannot open the Remmina profiles of %s (%s): %m", f[0], f[5]);
+                                log_warning_errno(dfd, "vdi: cannot open the Remmina profiles of %s (%s)", f[0], f[5]);
                         continue;
                 }
                 ld->remmina_dirs++;
                 (void) enforce_remmina_dir(ld, dirpath ? dirpath : rel, dfd, NULL, false);
                 r = watch_dir(ld, dfd, dirpath ? dirpath : rel, LD_REMMINA, (uid_t) uid, (gid_t) gid);
                 if (r < 0)
-                        log_warning_errno(r, "vdi: cannot watch %s: %m", dirpath ? dirpath : rel);
+                        log_warning_errno(r, "vdi: cannot watch %s", dirpath ? dirpath : rel);
         }
         return 0;
 }
@@ -592,7 +592,7 @@ static void on_watch_event(struct lockdown *ld, const struct inotify_event *ev) 
                 int r = enforce_remmina_dir(ld, w->dir, dfd, name, true);
                 if (r < 0) {
                         ld->failures++;
-                        log_error_errno(r, "vdi: cannot restore Remmina profile %s/%s: %m", w->dir, name);
+                        log_error_errno(r, "vdi: cannot restore Remmina profile %s/%s", w->dir, name);
                 }
                 return;
         }
