@@ -591,8 +591,9 @@ int rdp_check_invocation(unsigned deny, size_t argc, char *const *argv, rdp_read
         if (!st.doubt && argc > 1 && argv[1]) {
                 if (ends_with_ci(argv[1], ".msrcIncident")) {
                         set_doubt(&st, argv[1], "a remote assistance file");
-                } else if (ends_with_ci(argv[1], ".rdp") && argv[1][0] != '/' && argv[1][0] != '+' &&
-                           argv[1][0] != '-') {
+                } else if (ends_with_ci(argv[1], ".rdp")) {
+                        /* FreeRDP takes a first argument ending in .rdp as the connection
+                         * file whatever it starts with ("/home/u/x.rdp" included). */
                         i = 2;
                         if (!rd)
                                 set_doubt(&st, argv[1], "the connection file cannot be read");

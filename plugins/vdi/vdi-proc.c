@@ -54,8 +54,10 @@ int vdi_proc_read(const char *proc_root, pid_t pid, struct vdi_proc *ret) {
                 if (len > sizeof deleted - 1 && strcmp(exe + len - (sizeof deleted - 1), deleted) == 0)
                         len -= sizeof deleted - 1;
                 basename_into(exe, len, ret->exe_base, sizeof ret->exe_base);
-        } else if (errno == ENOENT || errno == ESRCH)
-                return -ESRCH; /* kernel threads have no exe: nothing to do with them either */
+        } else if (errno == ESRCH)
+                return -ESRCH;
+        else if (errno == ENOENT)
+                return -ENOEXEC; /* a kernel thread (or gone): nothing to decide either way */
 
         _cleanup_close_ int fd = openat(ret->proc_fd, "cmdline", O_RDONLY | O_CLOEXEC);
         if (fd < 0)

@@ -24,7 +24,7 @@ struct vdi_proc {
         int proc_fd;                   /* /proc/PID directory */
 };
 
-/* Reads what identifies the process. -ESRCH/-ENOENT: it is gone already. */
+/* Reads what identifies the process. -ESRCH: it is gone already; -ENOEXEC: it has no executable (kernel thread). */
 int vdi_proc_read(const char *proc_root, pid_t pid, struct vdi_proc *ret);
 void vdi_proc_done(struct vdi_proc *p);
 

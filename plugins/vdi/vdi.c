@@ -98,7 +98,9 @@ static void inspect(struct vdi *v, pid_t pid) {
         struct vdi_proc p;
         int r = vdi_proc_read("/proc", pid, &p);
         if (r < 0) {
-                if (r == -ESRCH)
+                if (r == -ENOEXEC)
+                        ; /* kernel thread */
+                else if (r == -ESRCH)
                         v->exited_early++, log_debug("vdi: process %d exited before it could be read; nothing to decide", (int) pid);
                 else
                         log_warning_errno(r, "vdi: cannot read process %d", (int) pid);
