@@ -56,7 +56,7 @@ static int on_readable(struct loop_source *s, int fd, uint32_t revents, void *us
                                 return 0;
                         if (errno == ENOBUFS) {
                                 w->overruns++;
-                                w->cb(w->userdata, 0);
+                                w->cb(w->userdata, 0, 0);
                                 continue;
                         }
                         return -errno;
@@ -79,7 +79,7 @@ static int on_readable(struct loop_source *s, int fd, uint32_t revents, void *us
                         if (ev.what != PROC_EVENT_EXEC)
                                 continue;
                         w->events++;
-                        w->cb(w->userdata, (pid_t) ev.event_data.exec.process_tgid);
+                        w->cb(w->userdata, (pid_t) ev.event_data.exec.process_tgid, (uint64_t) ev.timestamp_ns);
                 }
         }
         return 0;

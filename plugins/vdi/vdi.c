@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lockdown.h"
@@ -34,6 +35,10 @@ struct vdi {
         char watch_error[160];
         struct lockdown *ld;
         unsigned long checked, stopped, exited_early, allowed;
+        uint32_t lat_us[1024];      /* exec -> SIGKILL, the last 1024 stops */
+        uint32_t work_us[1024];     /* event received -> SIGKILL: our own share of it */
+        size_t n_lat;
+        uint64_t event_ns;          /* when the current exec event was received */
 };
 
 extern const struct sekisho_plugin sekisho_plugin_vdi;
@@ -84,8 +89,14 @@ static void report_stop(struct vdi *v, const struct vdi_client_info *c, const st
         (void) sekisho_signal(v->ctx, "ClientStopped", fields);
 }
 
+static uint64_t mono_ns(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
 /* Look at one process; stop it if it is a known client the policy forbids. */
-static void inspect(struct vdi *v, pid_t pid) {
+static void inspect(struct vdi *v, pid_t pid, uint64_t exec_ns) {
         if (pid <= 0 || pid == getpid())
                 return;
         /* Pin the process first: whatever we read below and then signal is this one. */
@@ -130,6 +141,13 @@ static void inspect(struct vdi *v, pid_t pid) {
                 vdi_proc_done(&p);
                 return;
         }
+        if (exec_ns) {
+                uint64_t now = mono_ns();
+                uint64_t us = now > exec_ns ? (now - exec_ns) / 1000 : 0;
+                uint64_t wus = now > v->event_ns ? (now - v->event_ns) / 1000 : 0;
+                v->work_us[v->n_lat % ARRAY_SIZE(v->work_us)] = wus > UINT32_MAX ? UINT32_MAX : (uint32_t) wus;
+                v->lat_us[v->n_lat++ % ARRAY_SIZE(v->lat_us)] = us > UINT32_MAX ? UINT32_MAX : (uint32_t) us;
+        }
         v->stopped++;
         report_stop(v, c, &p, &d);
         vdi_proc_done(&p);
@@ -144,13 +162,14 @@ static void rescan(struct vdi *v) {
         for (struct dirent *de; (de = readdir(d));) {
                 uint64_t pid;
                 if (parse_u64(de->d_name, &pid) == 0 && pid > 0 && pid < (1u << 30))
-                        inspect(v, (pid_t) pid);
+                        inspect(v, (pid_t) pid, 0);
         }
         closedir(d);
 }
 
-static void on_exec(void *userdata, pid_t tgid) {
+static void on_exec(void *userdata, pid_t tgid, uint64_t exec_ns) {
         struct vdi *v = userdata;
+        v->event_ns = mono_ns();
         if (!v->applied)
                 return;
         if (tgid == 0) {
@@ -158,7 +177,7 @@ static void on_exec(void *userdata, pid_t tgid) {
                 rescan(v);
                 return;
         }
-        inspect(v, tgid);
+        inspect(v, tgid, exec_ns);
 }
 
 static void on_lockdown(void *userdata, const char *client, const char *path, const char *what, bool tampered) {
@@ -218,13 +237,26 @@ static int vdi_apply(void *state, const struct pnode *section) {
         return r < 0 ? r : 0;
 }
 
+static int cmp_u32(const void *a, const void *b) {
+        uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+        return x < y ? -1 : x > y;
+}
+
 static void vdi_status(void *state, struct kvlist *out) {
         struct vdi *v = state;
+        size_t n = v->n_lat < ARRAY_SIZE(v->lat_us) ? v->n_lat : ARRAY_SIZE(v->lat_us);
+        for (unsigned k = 0; k < 2 && n > 0; k++) {
+                uint32_t sorted[ARRAY_SIZE(v->lat_us)];
+                memcpy(sorted, k == 0 ? v->lat_us : v->work_us, n * sizeof sorted[0]);
+                qsort(sorted, n, sizeof sorted[0], cmp_u32);
+                kvlist_add(out, k == 0 ? "exec-to-kill-us" : "event-to-kill-us", "p50 %u, p99 %u, max %u over %zu stops",
+                           sorted[n / 2], sorted[(n * 99) / 100], sorted[n - 1], n);
+        }
         char denied[256] = "";
         for (int r = 0; r < _VDI_RES_MAX; r++)
                 if (v->pol.deny & (1u << r)) {
-                        size_t n = strlen(denied);
-                        snprintf(denied + n, sizeof denied - n, "%s%s", n ? "," : "", vdi_res_key(r));
+                        size_t len = strlen(denied);
+                        snprintf(denied + len, sizeof denied - len, "%s%s", len ? "," : "", vdi_res_key(r));
                 }
         kvlist_add(out, "denied", "%s", denied[0] ? denied : "(none)");
         kvlist_add(out, "exec-watch", "%s", v->pw ? "active" : v->watch_error);

@@ -15,7 +15,7 @@ vdi_cleanup() {
 # start_vdi POLICY [extra harness options]: the vdi plugin alone, over the stub core.
 start_vdi() {
         [ -x "$HARNESS" ] || skip "tests/vdi/vdi-harness is not built"
-        "$HARNESS" --policy "$1" --audit "$T/audit.log" --status "$T/status" "${@:2}" >>"$T/vdi.log" 2>&1 &
+        ${VDI_WRAP:-} "$HARNESS" --policy "$1" --audit "$T/audit.log" --status "$T/status" "${@:2}" >>"$T/vdi.log" 2>&1 &
         VDI_PID=$!
         wait_for "grep -q 'enforcing' '$T/vdi.log'" 100 || fail "vdi harness did not start"
 }
