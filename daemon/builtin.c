@@ -7,10 +7,16 @@
 #ifdef ENABLE_PLUGIN_DEMO
 BUILTIN(demo)
 #endif
+#ifdef ENABLE_PLUGIN_VDI
+BUILTIN(vdi)
+#endif
 
 const struct sekisho_plugin *const sekisho_builtin_plugins[] = {
 #ifdef ENABLE_PLUGIN_DEMO
         &sekisho_plugin_demo,
+#endif
+#ifdef ENABLE_PLUGIN_VDI
+        &sekisho_plugin_vdi,
 #endif
         NULL,
 };

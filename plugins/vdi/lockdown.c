@@ -235,20 +235,6 @@ static int open_dir_nofollow(const char *sysroot, const char *rel) {
         return fd;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 /* Replace dirfd/name with content atomically (temp file, fsync, rename, fsync dir). */
 static int replace_at(int dirfd, const char *name, const char *content, size_t len, uid_t uid, gid_t gid, mode_t mode) {
         char tmp[NAME_MAX + 1];

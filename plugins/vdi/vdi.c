@@ -34,6 +34,7 @@ struct vdi {
         struct procwatch *pw;
         char watch_error[160];
         struct lockdown *ld;
+        bool lockdown_off;
         unsigned long checked, stopped, exited_early, allowed;
         uint32_t lat_us[1024];      /* exec -> SIGKILL, the last 1024 stops */
         uint32_t work_us[1024];     /* event received -> SIGKILL: our own share of it */
@@ -215,6 +216,10 @@ static int vdi_init(struct sekisho *ctx, void **ret_state) {
                 const struct audit_field fields[] = { { "facility", "proc-connector" }, { "error", v->watch_error }, { NULL, NULL } };
                 (void) sekisho_audit(ctx, "vdi-exec-watch-unavailable", "vdi", fields);
         }
+        /* Test and demo runs never touch the host's client configuration or home directories. */
+        v->lockdown_off = env && env->test_mode && strcmp(v->sysroot, "/") == 0;
+        if (v->lockdown_off)
+                log_notice("vdi: test mode without --sysroot: client lockdown files are not written");
         r = lockdown_new(sekisho_loop(ctx), v->sysroot, on_lockdown, v, &v->ld);
         if (r < 0) {
                 procwatch_free(v->pw);
@@ -230,7 +235,7 @@ static int vdi_apply(void *state, const struct pnode *section) {
         struct vdi *v = state;
         vdi_policy_from_section(section, &v->pol);
         v->applied = true;
-        int r = lockdown_apply(v->ld, v->pol.deny);
+        int r = v->lockdown_off ? 0 : lockdown_apply(v->ld, v->pol.deny);
         rescan(v); /* clients already running when the policy changed */
         if (!v->pw)
                 return -EPROTONOSUPPORT; /* reported FAILED: the exec watch is the core of R3 */
