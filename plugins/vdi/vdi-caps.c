@@ -70,7 +70,7 @@ const struct vdi_client_info vdi_clients[_VDI_CLIENT_MAX] = {
         [VDI_CLIENT_REMMINA] = {
                 VDI_CLIENT_REMMINA, "remmina", "Remmina", remmina_execs,
                 { C, C, C, C, C, C, C, C },
-                { "disableclipboard=1 in every profile", "sharefolder= empty",
+                { "disableclipboard=1 in every profile; remmina -c with an unlocked profile, a URI or an .rdp file is stopped", "sharefolder= empty",
                   "shareprinter=0", "shareserial=0, shareparallel=0", "usb= empty",
                   "microphone= empty", "sharesmartcard=0", "vc= and dvc= empty" },
         },

@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lockdown.h"
 #include "util.h"
 #include "vdi-proc.h"
 
@@ -145,6 +147,60 @@ int vdi_proc_read_file(void *userdata, const char *path, size_t max, char **ret_
         return read_fd_capped(fd, max, ret_data, ret_size);
 }
 
+static bool ends_with(const char *s, const char *suffix) {
+        size_t n = strlen(s), m = strlen(suffix);
+        return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+static void kill_for(struct vdi_decision *ret, int res, const char *opt, const char *prefix, const char *what) {
+        ret->kill = true;
+        ret->res = res;
+        ret->clause = res >= 0 ? vdi_clause(res) : "vdi";
+        rdp_sanitize(opt, ret->option, sizeof ret->option);
+        snprintf(ret->reason, sizeof ret->reason, "%s%s", prefix, what);
+}
+
+/* Remmina is locked through its profiles, but "remmina -c FILE|URI" connects with a
+ * profile outside the watched directory, or with defaults that share the clipboard. */
+static void decide_remmina(const struct vdi_policy *pol, struct vdi_proc *p, struct vdi_decision *ret) {
+        for (size_t i = 1; i < p->argc && !ret->kill; i++) {
+                const char *a = p->argv[i], *target = NULL;
+                if (strcmp(a, "-c") == 0 || strcmp(a, "--connect") == 0)
+                        target = i + 1 < p->argc ? p->argv[++i] : NULL;
+                else if (strncmp(a, "--connect=", 10) == 0)
+                        target = a + 10;
+                else if (strncmp(a, "-c", 2) == 0 && a[2] && a[1] != '-')
+                        target = a + 2;
+                else if (a[0] != '-')
+                        target = a;
+                if (!target || !*target)
+                        continue;
+                if (strstr(target, "://")) {
+                        if (pol->deny & (1u << VDI_RES_CLIPBOARD))
+                                kill_for(ret, VDI_RES_CLIPBOARD, target, "",
+                                         "a connection URI uses Remmina's defaults, which share the clipboard");
+                        continue;
+                }
+                if (ends_with(target, ".rdp") || !ends_with(target, ".remmina")) {
+                        kill_for(ret, RDP_RES_DOUBT, target, "cannot be checked: ",
+                                 "Remmina would import a file that is not a Remmina profile");
+                        continue;
+                }
+                char *data = NULL, *locked = NULL;
+                size_t size = 0, lsize = 0;
+                int r = vdi_proc_read_file(p, target, 1024 * 1024, &data, &size);
+                if (r == 0)
+                        r = lockdown_remmina_profile(pol->deny, data, size, &locked, &lsize);
+                if (r < 0)
+                        kill_for(ret, RDP_RES_DOUBT, target, "cannot be checked: ", "the profile cannot be read");
+                else if (lsize != size || memcmp(locked, data, size) != 0)
+                        kill_for(ret, RDP_RES_DOUBT, target, "",
+                                 "the profile does not keep every denied redirection off (disableclipboard=1, ...)");
+                free(data);
+                free(locked);
+        }
+}
+
 void vdi_decide(const struct vdi_policy *pol, const struct vdi_client_info *c, struct vdi_proc *p,
                 struct vdi_decision *ret) {
         memset(ret, 0, sizeof *ret);
@@ -160,6 +216,10 @@ void vdi_decide(const struct vdi_policy *pol, const struct vdi_client_info *c, s
                 else
                         snprintf(ret->reason, sizeof ret->reason, "%s cannot be kept from %s (%s); the policy denies it",
                                  c->display, vdi_res_name(res), c->how[res]);
+                return;
+        }
+        if (c->id == VDI_CLIENT_REMMINA && pol->deny) {
+                decide_remmina(pol, p, ret);
                 return;
         }
         bool args = false;

@@ -2,6 +2,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -131,12 +134,59 @@ static void test_caps_table(void **s) {
         assert_null(vdi_client_by_exec(""));
 }
 
+static struct vdi_decision remmina(const char *arg1, const char *arg2) {
+        struct vdi_proc p = { .pid = getpid(), .uid = getuid(), .gid = getgid() };
+        char *argv[] = { "remmina", (char *) arg1, (char *) arg2, NULL };
+        p.argv = argv;
+        p.argc = arg2 ? 3 : arg1 ? 2 : 1;
+        p.proc_fd = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct vdi_policy pol;
+        vdi_policy_from_section(NULL, &pol);
+        struct vdi_decision d;
+        vdi_decide(&pol, &vdi_clients[VDI_CLIENT_REMMINA], &p, &d);
+        close(p.proc_fd);
+        return d;
+}
+
+static void test_remmina_invocation(void **s) {
+        (void) s;
+        char dir[] = "/tmp/test-vdi-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        char good[64], bad[64];
+        snprintf(good, sizeof good, "%s/good.remmina", dir);
+        snprintf(bad, sizeof bad, "%s/bad.remmina", dir);
+        char *locked;
+        size_t n;
+        assert_int_equal(lockdown_remmina_profile(VDI_RES_ALL, "[remmina]\nserver=x\n", 18, &locked, &n), 0);
+        FILE *f = fopen(good, "we");
+        fwrite(locked, 1, n, f);
+        fclose(f);
+        free(locked);
+        f = fopen(bad, "we");
+        fputs("[remmina]\nserver=x\ndisableclipboard=0\n", f);
+        fclose(f);
+
+        assert_false(remmina(NULL, NULL).kill);                 /* the GUI: profiles are locked on disk */
+        assert_false(remmina("-c", good).kill);
+        assert_true(remmina("-c", bad).kill);
+        char opt[96];
+        snprintf(opt, sizeof opt, "--connect=%s", bad);
+        assert_true(remmina(opt, NULL).kill);
+        assert_true(remmina("-c", "rdp://192.0.2.1").kill);
+        assert_true(remmina("-c", "/tmp/x.rdp").kill);
+        assert_true(remmina("-c", "/nonexistent/a.remmina").kill);
+        unlink(good);
+        unlink(bad);
+        rmdir(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_citrix),
                 cmocka_unit_test(test_remmina),
                 cmocka_unit_test(test_policy),
                 cmocka_unit_test(test_caps_table),
+                cmocka_unit_test(test_remmina_invocation),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
