@@ -92,6 +92,10 @@ int main(int argc, char **argv) {
                 printf("\n");
                 return 0;
         }
+        /* sekishod stops a client whose loader was told to inject code; start a clean one. */
+        unsetenv("LD_PRELOAD");
+        unsetenv("LD_AUDIT");
+        unsetenv("LD_LIBRARY_PATH");
         execv(client, nargv);
         fprintf(stderr, "sekisho-rdp: cannot start %s: %s\n", client, strerror(errno));
         return 1;

@@ -61,6 +61,26 @@ int vdi_proc_read(const char *proc_root, pid_t pid, struct vdi_proc *ret) {
         else if (errno == ENOENT)
                 return -ENOEXEC; /* a kernel thread (or gone): nothing to decide either way */
 
+        /* Code injected through the dynamic loader can rewrite the arguments we read or
+         * replace libfreerdp altogether: such a client cannot be judged by its arguments. */
+        _cleanup_close_ int efd = openat(ret->proc_fd, "environ", O_RDONLY | O_CLOEXEC);
+        if (efd < 0)
+                return map_gone(-errno);
+        _cleanup_free_ char *env = NULL;
+        size_t env_size = 0;
+        int er = read_fd_capped(efd, VDI_MAX_CMDLINE, &env, &env_size);
+        if (er == -EFBIG)
+                snprintf(ret->injected, sizeof ret->injected, "(environment too large)");
+        else if (er < 0)
+                return map_gone(er);
+        else {
+                static const char *const loader_vars[] = { "LD_PRELOAD=", "LD_AUDIT=", "LD_LIBRARY_PATH=", NULL };
+                for (size_t i = 0; i < env_size; i += strlen(env + i) + 1)
+                        for (const char *const *v = loader_vars; *v; v++)
+                                if (strncmp(env + i, *v, strlen(*v)) == 0 && env[i + strlen(*v)] != 0)
+                                        snprintf(ret->injected, sizeof ret->injected, "%.*s", (int) strlen(*v) - 1, *v);
+        }
+
         _cleanup_close_ int fd = openat(ret->proc_fd, "cmdline", O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return map_gone(-errno);
@@ -217,6 +237,18 @@ void vdi_decide(const struct vdi_policy *pol, const struct vdi_client_info *c, s
                         snprintf(ret->reason, sizeof ret->reason, "%s cannot be kept from %s (%s); the policy denies it",
                                  c->display, vdi_res_name(res), c->how[res]);
                 return;
+        }
+        if ((c->id == VDI_CLIENT_REMMINA || c->id == VDI_CLIENT_FREERDP) && pol->deny) {
+                if (p->injected[0]) {
+                        kill_for(ret, RDP_RES_DOUBT, p->injected, "cannot be checked: ",
+                                 "the dynamic loader was told to inject code into the client");
+                        return;
+                }
+                if (p->cmdline_too_long) {
+                        kill_for(ret, RDP_RES_DOUBT, "(command line)", "cannot be checked: ",
+                                 "a command line longer than 256 KiB");
+                        return;
+                }
         }
         if (c->id == VDI_CLIENT_REMMINA && pol->deny) {
                 decide_remmina(pol, p, ret);

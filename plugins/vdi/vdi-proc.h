@@ -21,6 +21,7 @@ struct vdi_proc {
         char **argv;
         size_t argc;
         bool cmdline_too_long;
+        char injected[32];             /* "LD_PRELOAD" etc. if the loader was told to inject code */
         int proc_fd;                   /* /proc/PID directory */
 };
 

@@ -55,8 +55,15 @@ forbidden "$T/drives.rdp" /cert:ignore /p:t /sec:tls
 forbidden $COMMON
 forbidden $COMMON -clipboard --plugin cliprdr
 
+# Code injected through the loader could rewrite the arguments we read: in doubt, deny.
+before=$(conns); rc=0
+LD_LIBRARY_PATH=/nonexistent timeout 30 xfreerdp $COMMON -clipboard >/dev/null 2>&1 || rc=$?
+[ "$rc" = 137 ] || fail "xfreerdp with LD_LIBRARY_PATH was not killed (exit $rc)"
+sleep 0.3; [ "$(conns)" = "$before" ] || fail "the injected client reached the listener"
+ok "killed before connecting: LD_LIBRARY_PATH=... xfreerdp -clipboard"
+
 n=$(grep -c '"signal":"ClientStopped"' "$T/audit.log")
-[ "$n" -ge 11 ] || fail "expected a ClientStopped signal per stop, got $n"
+[ "$n" -ge 12 ] || fail "expected a ClientStopped signal per stop, got $n"
 grep '"signal":"ClientStopped"' "$T/audit.log" | head -1 | grep -q '"client":"freerdp".*"user":.*"option":"+clipboard".*' \
         || fail "ClientStopped lacks client/user/option: $(grep ClientStopped "$T/audit.log" | head -1)"
 grep '"event":"vdi-client-stopped"' "$T/audit.log" | head -1 | grep -q '"clause":"vdi.clipboard"' || fail "audit record lacks the clause"
