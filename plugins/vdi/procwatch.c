@@ -5,6 +5,9 @@
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
 #include <linux/netlink.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -33,6 +36,8 @@ static int send_op(int fd, enum proc_cn_mcast_op op) {
         msg.cn.id.idx = CN_IDX_PROC;
         msg.cn.id.val = CN_VAL_PROC;
         msg.cn.len = sizeof(enum proc_cn_mcast_op);
+        msg.cn.seq = 1;
+        msg.cn.ack = 1;
         msg.op = op;
         if (send(fd, &msg, sizeof msg, 0) != (ssize_t) sizeof msg)
                 return -errno;
@@ -85,6 +90,73 @@ static int on_readable(struct loop_source *s, int fd, uint32_t revents, void *us
         return 0;
 }
 
+/* The kernel acknowledges a subscription (PROC_EVENT_NONE carrying an error
+ * code), but older kernels silently ignore one from a child PID or user
+ * namespace: wait briefly rather than listen to silence forever. */
+/* Reads events until match() accepts one or a second passes. */
+static int wait_for_event(int fd, bool (*match)(const struct proc_event *ev, void *ud), void *ud) {
+        uint64_t deadline = now_usec_monotonic() + 1000 * 1000;
+        for (;;) {
+                uint64_t now = now_usec_monotonic();
+                if (now >= deadline)
+                        return -EPROTONOSUPPORT;
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                int n = poll(&p, 1, (int) ((deadline - now) / 1000) + 1);
+                if (n < 0 && errno != EINTR)
+                        return -errno;
+                if (n <= 0)
+                        continue;
+                union {
+                        struct nlmsghdr nl;
+                        char buf[8192];
+                } u;
+                ssize_t k = recv(fd, u.buf, sizeof u.buf, 0);
+                if (k < 0) {
+                        if (errno == EAGAIN || errno == EINTR || errno == ENOBUFS)
+                                continue;
+                        return -errno;
+                }
+                for (struct nlmsghdr *h = &u.nl; NLMSG_OK(h, (size_t) k); h = NLMSG_NEXT(h, k)) {
+                        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct cn_msg) + sizeof(struct proc_event)))
+                                continue;
+                        struct cn_msg *cn = NLMSG_DATA(h);
+                        struct proc_event ev;
+                        if (cn->len < sizeof ev)
+                                continue;
+                        memcpy(&ev, cn->data, sizeof ev);
+                        if (match(&ev, ud))
+                                return 0;
+                }
+        }
+}
+
+static bool match_ack(const struct proc_event *ev, void *ud) {
+        int *err = ud;
+        if (ev->what != PROC_EVENT_NONE)
+                return false;
+        *err = -(int) ev->event_data.ack.err;
+        return true;
+}
+
+static bool match_fork(const struct proc_event *ev, void *ud) {
+        pid_t child = *(pid_t *) ud;
+        return ev->what == PROC_EVENT_FORK && ev->event_data.fork.parent_tgid == getpid() &&
+               ev->event_data.fork.child_pid == child;
+}
+
+/* Events carry process ids of the initial PID namespace. Prove that they are ours:
+ * fork a child that exits at once and look for its fork event under the ids we see. */
+static int check_ids(int fd) {
+        pid_t child = fork();
+        if (child < 0)
+                return -errno;
+        if (child == 0)
+                _exit(0);
+        while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+                ;
+        return wait_for_event(fd, match_fork, &child);
+}
+
 int procwatch_new(struct loop *l, procwatch_fn cb, void *userdata, struct procwatch **ret) {
         struct procwatch *w = calloc(1, sizeof *w);
         if (!w)
@@ -106,6 +178,13 @@ int procwatch_new(struct loop *l, procwatch_fn cb, void *userdata, struct procwa
                 r = -errno;
         if (r == 0)
                 r = send_op(w->fd, PROC_CN_MCAST_LISTEN);
+        int ack = 0;
+        if (r == 0)
+                r = wait_for_event(w->fd, match_ack, &ack);
+        if (r == 0)
+                r = ack;
+        if (r == 0)
+                r = check_ids(w->fd);
         if (r == 0)
                 r = loop_add_io(l, w->fd, EPOLLIN, on_readable, w, &w->src);
         if (r < 0) {

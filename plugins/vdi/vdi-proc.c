@@ -61,26 +61,6 @@ int vdi_proc_read(const char *proc_root, pid_t pid, struct vdi_proc *ret) {
         else if (errno == ENOENT)
                 return -ENOEXEC; /* a kernel thread (or gone): nothing to decide either way */
 
-        /* Code injected through the dynamic loader can rewrite the arguments we read or
-         * replace libfreerdp altogether: such a client cannot be judged by its arguments. */
-        _cleanup_close_ int efd = openat(ret->proc_fd, "environ", O_RDONLY | O_CLOEXEC);
-        if (efd < 0)
-                return map_gone(-errno);
-        _cleanup_free_ char *env = NULL;
-        size_t env_size = 0;
-        int er = read_fd_capped(efd, VDI_MAX_CMDLINE, &env, &env_size);
-        if (er == -EFBIG)
-                snprintf(ret->injected, sizeof ret->injected, "(environment too large)");
-        else if (er < 0)
-                return map_gone(er);
-        else {
-                static const char *const loader_vars[] = { "LD_PRELOAD=", "LD_AUDIT=", "LD_LIBRARY_PATH=", NULL };
-                for (size_t i = 0; i < env_size; i += strlen(env + i) + 1)
-                        for (const char *const *v = loader_vars; *v; v++)
-                                if (strncmp(env + i, *v, strlen(*v)) == 0 && env[i + strlen(*v)] != 0)
-                                        snprintf(ret->injected, sizeof ret->injected, "%.*s", (int) strlen(*v) - 1, *v);
-        }
-
         _cleanup_close_ int fd = openat(ret->proc_fd, "cmdline", O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return map_gone(-errno);
@@ -167,6 +147,27 @@ int vdi_proc_read_file(void *userdata, const char *path, size_t max, char **ret_
         return read_fd_capped(fd, max, ret_data, ret_size);
 }
 
+/* Code injected through the dynamic loader can rewrite the arguments we read or
+ * replace libfreerdp altogether: such a client cannot be judged by its arguments.
+ * Read only for recognised clients; an unreadable environment counts as injected. */
+static void read_loader_env(struct vdi_proc *p) {
+        _cleanup_close_ int efd = openat(p->proc_fd, "environ", O_RDONLY | O_CLOEXEC);
+        _cleanup_free_ char *env = NULL;
+        size_t env_size = 0;
+        int er = efd < 0 ? -errno : read_fd_capped(efd, VDI_MAX_CMDLINE, &env, &env_size);
+        if (er == -EFBIG)
+                snprintf(p->injected, sizeof p->injected, "(environment too large)");
+        else if (er < 0)
+                snprintf(p->injected, sizeof p->injected, "(environment unreadable)");
+        else {
+                static const char *const loader_vars[] = { "LD_PRELOAD=", "LD_AUDIT=", "LD_LIBRARY_PATH=", NULL };
+                for (size_t i = 0; i < env_size; i += strlen(env + i) + 1)
+                        for (const char *const *v = loader_vars; *v; v++)
+                                if (strncmp(env + i, *v, strlen(*v)) == 0 && env[i + strlen(*v)] != 0)
+                                        snprintf(p->injected, sizeof p->injected, "%.*s", (int) strlen(*v) - 1, *v);
+        }
+}
+
 static bool ends_with(const char *s, const char *suffix) {
         size_t n = strlen(s), m = strlen(suffix);
         return n >= m && strcasecmp(s + n - m, suffix) == 0;
@@ -239,6 +240,7 @@ void vdi_decide(const struct vdi_policy *pol, const struct vdi_client_info *c, s
                 return;
         }
         if ((c->id == VDI_CLIENT_REMMINA || c->id == VDI_CLIENT_FREERDP) && pol->deny) {
+                read_loader_env(p);
                 if (p->injected[0]) {
                         kill_for(ret, RDP_RES_DOUBT, p->injected, "cannot be checked: ",
                                  "the dynamic loader was told to inject code into the client");

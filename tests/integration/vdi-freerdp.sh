@@ -75,7 +75,8 @@ safe() {
         "$@" >"$T/client.log" 2>&1 &
         pid=$!
         wait_for "[ \$(conns) -gt $before ]" 150 || { kill "$pid" 2>/dev/null || true; tail -5 "$T/client.log"; fail "safe '$*' did not connect"; }
-        kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
         ok "left alone and connected: $*"
 }
 safe xfreerdp $COMMON -clipboard

@@ -166,8 +166,12 @@ static void test_remmina_invocation(void **s) {
         fputs("[remmina]\nserver=x\ndisableclipboard=0\n", f);
         fclose(f);
 
-        assert_false(remmina(NULL, NULL).kill);                 /* the GUI: profiles are locked on disk */
-        assert_false(remmina("-c", good).kill);
+        /* A test run with loader variables set is itself "injected": only the denials can be checked then. */
+        bool clean_env = !getenv("LD_PRELOAD") && !getenv("LD_AUDIT") && !getenv("LD_LIBRARY_PATH");
+        if (clean_env) {
+                assert_false(remmina(NULL, NULL).kill);         /* the GUI: profiles are locked on disk */
+                assert_false(remmina("-c", good).kill);
+        }
         assert_true(remmina("-c", bad).kill);
         char opt[96];
         snprintf(opt, sizeof opt, "--connect=%s", bad);
