@@ -87,7 +87,11 @@ static void report_stop(struct vdi *v, const struct vdi_client_info *c, const st
                 { NULL, NULL },
         };
         (void) sekisho_audit(v->ctx, "vdi-client-stopped", d->clause, fields);
-        (void) sekisho_signal(v->ctx, "ClientStopped", fields);
+        struct audit_field sig[ARRAY_SIZE(fields) + 1];
+        memcpy(sig, fields, sizeof fields);
+        sig[ARRAY_SIZE(fields) - 1] = (struct audit_field) { "clause", d->clause };
+        sig[ARRAY_SIZE(fields)] = (struct audit_field) { NULL, NULL };
+        (void) sekisho_signal(v->ctx, "ClientStopped", sig);
 }
 
 static uint64_t mono_ns(void) {

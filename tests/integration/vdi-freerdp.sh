@@ -71,7 +71,7 @@ ok "killed before connecting: LD_LIBRARY_PATH=... xfreerdp -clipboard"
 
 n=$(grep -c '"signal":"ClientStopped"' "$T/audit.log")
 [ "$n" -ge 15 ] || fail "expected a ClientStopped signal per stop, got $n"
-grep '"signal":"ClientStopped"' "$T/audit.log" | head -1 | grep -q '"client":"freerdp".*"user":.*"option":"+clipboard".*' \
+grep '"signal":"ClientStopped"' "$T/audit.log" | head -1 | grep -q '"client":"freerdp".*"user":.*"option":"+clipboard".*"clause":"vdi.clipboard"' \
         || fail "ClientStopped lacks client/user/option: $(grep ClientStopped "$T/audit.log" | head -1)"
 grep '"event":"vdi-client-stopped"' "$T/audit.log" | head -1 | grep -q '"clause":"vdi.clipboard"' || fail "audit record lacks the clause"
 ok "every stop is an audit record and a ClientStopped signal with client, user, option and clause"

@@ -13,9 +13,35 @@ echo 'alice:x:1500:1500::/home/alice:/bin/sh' >"$R/etc/passwd"
 printf '[remmina]\nserver=192.0.2.10\ndisableclipboard=0\n' >"$R/home/alice/.local/share/remmina/a.remmina"
 chown -R 1500:1500 "$R/home/alice"
 
+# A private session bus, when dbus-daemon is there, to see the ClientStopped signal.
+BUSOPT=--bus=none
+if command -v dbus-daemon >/dev/null && command -v dbus-monitor >/dev/null; then
+        BUSDIR="$T/bus"; mkdir -p "$BUSDIR"
+        cat >"$BUSDIR/bus.conf" <<BUSCONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$BUSDIR/socket</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/> <allow own="*"/> <allow send_destination="*" eavesdrop="true"/> <allow eavesdrop="true"/>
+  </policy>
+</busconfig>
+BUSCONF
+        dbus-daemon --config-file="$BUSDIR/bus.conf" --fork --print-address=3 --print-pid=4 3>"$BUSDIR/address" 4>"$BUSDIR/pid" \
+                || fail "cannot start a private dbus-daemon"
+        at_exit "kill $(cat "$BUSDIR/pid")"
+        DBUS_SESSION_BUS_ADDRESS=$(head -n 1 "$BUSDIR/address")
+        export DBUS_SESSION_BUS_ADDRESS
+        dbus-monitor --session "type='signal',interface='org.sekisho.Sekisho1'" >"$T/signals" 2>&1 &
+        at_exit "kill $!"
+        BUSOPT=--bus=session
+fi
+
 start_xvfb
 start_listener
-start_daemon --plugins=vdi --sysroot "$R"
+start_daemon --plugins=vdi --sysroot "$R" "$BUSOPT"
 A="$T/log/audit.log"
 grep -q 'vdi.*cannot watch process executions' "$T/daemon.log" && skip "proc connector unavailable here"
 for i in 1 2 3; do /bin/true; done
@@ -28,6 +54,13 @@ sleep 0.3
 wait_for "grep -q '\"event\":\"vdi-client-stopped\"' '$A'" 50 || fail "no vdi-client-stopped audit record"
 grep '"event":"vdi-client-stopped"' "$A" | grep -q '"option":"+clipboard"' || fail "audit record lacks the option"
 ok "sekishod --plugins=vdi kills xfreerdp +clipboard before it connects, with an audit record"
+if [ "$BUSOPT" = --bus=session ]; then
+        wait_for "grep -q 'member=ClientStopped' '$T/signals'" 50 || fail "no ClientStopped signal: $(cat "$T/signals")"
+        for f in client user option clause; do
+                grep -A40 'member=ClientStopped' "$T/signals" | grep -q "string \"$f\"" || fail "ClientStopped lacks $f"
+        done
+        ok "D-Bus signal ClientStopped with client, user, option and clause"
+fi
 
 rc=0; timeout 30 xfreerdp "$T/none.rdp" -clipboard >/dev/null 2>&1 || rc=$?
 [ "$rc" = 137 ] || fail "xfreerdp with an unreadable .rdp file was not killed (exit $rc)"
