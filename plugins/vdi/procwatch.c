@@ -7,7 +7,9 @@
 #include <linux/netlink.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -157,6 +159,36 @@ static int check_ids(int fd) {
         return wait_for_event(fd, match_fork, &child);
 }
 
+/* Linux 6.6 and later filter events per socket: ask for exec events only, so
+ * that forks and exits elsewhere on the machine do not wake the daemon. Older
+ * kernels ignore a message of this size, so it is sent only to newer ones. */
+static bool kernel_filters_events(void) {
+        struct utsname u;
+        unsigned major = 0, minor = 0;
+        if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+                return false;
+        return major > 6 || (major == 6 && minor >= 6);
+}
+
+static int send_exec_filter(int fd) {
+        struct {
+                struct nlmsghdr nl;
+                struct cn_msg cn;
+                uint32_t mcast_op, event_type; /* struct proc_input (6.6) */
+        } __attribute__((packed)) msg;
+        memset(&msg, 0, sizeof msg);
+        msg.nl.nlmsg_len = sizeof msg;
+        msg.nl.nlmsg_type = NLMSG_DONE;
+        msg.cn.id.idx = CN_IDX_PROC;
+        msg.cn.id.val = CN_VAL_PROC;
+        msg.cn.len = 2 * sizeof(uint32_t);
+        msg.mcast_op = PROC_CN_MCAST_LISTEN;
+        msg.event_type = PROC_EVENT_EXEC;
+        if (send(fd, &msg, sizeof msg, 0) != (ssize_t) sizeof msg)
+                return -errno;
+        return 0;
+}
+
 int procwatch_new(struct loop *l, procwatch_fn cb, void *userdata, struct procwatch **ret) {
         struct procwatch *w = calloc(1, sizeof *w);
         if (!w)
@@ -185,6 +217,8 @@ int procwatch_new(struct loop *l, procwatch_fn cb, void *userdata, struct procwa
                 r = ack;
         if (r == 0)
                 r = check_ids(w->fd);
+        if (r == 0 && kernel_filters_events())
+                (void) send_exec_filter(w->fd); /* best effort: unfiltered still works */
         if (r == 0)
                 r = loop_add_io(l, w->fd, EPOLLIN, on_readable, w, &w->src);
         if (r < 0) {

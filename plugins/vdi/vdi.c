@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,9 +165,25 @@ static void rescan(struct vdi *v) {
                 log_error("vdi: cannot scan /proc: %s", strerror(errno));
                 return;
         }
+        /* Cheap first look (one readlink): only executables named as a known client are
+         * inspected in full. A renamed client started with a client's argv[0] before
+         * the daemon is not recognised here; at exec it is. */
         for (struct dirent *de; (de = readdir(d));) {
                 uint64_t pid;
-                if (parse_u64(de->d_name, &pid) == 0 && pid > 0 && pid < (1u << 30))
+                if (parse_u64(de->d_name, &pid) < 0 || pid == 0 || pid >= (1u << 30))
+                        continue;
+                char link[32 + NAME_MAX], exe[PATH_MAX];
+                snprintf(link, sizeof link, "/proc/%s/exe", de->d_name);
+                ssize_t n = readlink(link, exe, sizeof exe - 1);
+                if (n <= 0)
+                        continue;
+                exe[n] = 0;
+                char *base = strrchr(exe, '/');
+                base = base ? base + 1 : exe;
+                char *del = strstr(base, " (deleted)");
+                if (del)
+                        *del = 0;
+                if (vdi_client_by_exec(base))
                         inspect(v, (pid_t) pid, 0);
         }
         closedir(d);
