@@ -32,6 +32,7 @@ printf 'full address:s:127.0.0.1:%s\r\nredirectclipboard:i:1\r\nusername:s:t\r\n
 printf 'full address:s:127.0.0.1:%s\r\nredirectclipboard:i:0\r\ndrivestoredirect:s:*\r\n' "$PORT" >"$T/drives.rdp"
 COMMON="/v:127.0.0.1:$PORT /cert:ignore /u:t /p:t /sec:tls"
 
+stops=0
 forbidden() {
         before=$(conns)
         rc=0
@@ -39,7 +40,9 @@ forbidden() {
         [ "$rc" = 137 ] || fail "xfreerdp $* was not killed (exit $rc)"
         sleep 0.3
         [ "$(conns)" = "$before" ] || fail "xfreerdp $* reached the listener before it was killed"
-        grep -q '"event":"vdi-client-stopped"' "$T/audit.log" || fail "no audit record for xfreerdp $*"
+        stops=$((stops + 1))
+        wait_for "[ \$(grep -c '\"event\":\"vdi-client-stopped\"' '$T/audit.log') -ge $stops ]" 100 \
+                || fail "no audit record for xfreerdp $*"
         ok "killed before connecting: xfreerdp $*"
 }
 
@@ -66,9 +69,11 @@ forbidden $COMMON -clipboard "/DRIVE:x,/tmp"
 before=$(conns); rc=0
 LD_LIBRARY_PATH=/nonexistent timeout 30 xfreerdp $COMMON -clipboard >/dev/null 2>&1 || rc=$?
 [ "$rc" = 137 ] || fail "xfreerdp with LD_LIBRARY_PATH was not killed (exit $rc)"
+stops=$((stops + 1))
 sleep 0.3; [ "$(conns)" = "$before" ] || fail "the injected client reached the listener"
 ok "killed before connecting: LD_LIBRARY_PATH=... xfreerdp -clipboard"
 
+wait_for "[ \$(grep -c '\"signal\":\"ClientStopped\"' '$T/audit.log') -ge $stops ]" 100 || true
 n=$(grep -c '"signal":"ClientStopped"' "$T/audit.log")
 [ "$n" -ge 15 ] || fail "expected a ClientStopped signal per stop, got $n"
 grep '"signal":"ClientStopped"' "$T/audit.log" | head -1 | grep -q '"client":"freerdp".*"user":.*"option":"+clipboard".*"clause":"vdi.clipboard"' \
