@@ -510,7 +510,7 @@ static void test_plugin(void **state_) {
 static void test_default_fragment(void **state) {
         const char *top = getenv("top_srcdir");
         char path[4096];
-        snprintf(path, sizeof path, "%s/plugins/posture/default.yaml", top ? top : ".");
+        snprintf(path, sizeof path, "%s/policies/default.yaml", top ? top : ".");
         char *data = NULL;
         size_t size;
         assert_int_equal(read_file_capped(path, 1 << 20, &data, &size), 0);
