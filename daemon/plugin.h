@@ -34,6 +34,11 @@ struct sekisho_env {
         bool test_mode;          /* started with test options: never touch the host */
 };
 
+/* Where `sekishoctl NAME ...` finds this terminal's files. */
+struct sekisho_ctl_env {
+        const char *state_dir, *keys_dir, *config, *audit_log;
+};
+
 struct sekisho_plugin {
         const char *name;        /* as given to --plugins= and configure --enable-<name> */
         const char *section;     /* the policy section it owns ("usb", "network", ...) */
@@ -57,6 +62,12 @@ struct sekisho_plugin {
 
         void (*status)(void *state, struct kvlist *out);
         void (*shutdown)(void *state);
+
+        /* `sekishoctl NAME ARGS...` (argv[0] is NAME): the plugin's own
+         * commands, parsing their own options; offline where they can be.
+         * Returns the exit code. ctl_usage: its lines for sekishoctl's help. */
+        int (*ctl)(const struct sekisho_ctl_env *env, int argc, char **argv);
+        const char *ctl_usage;
 
         /* Extra system calls this plugin needs after the sandbox is
          * installed (SCMP_SYS numbers), terminated by -1. May be NULL. */

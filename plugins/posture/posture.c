@@ -14,6 +14,7 @@
 #include "evaluate.h"
 #include "facts.h"
 #include "plugin.h"
+#include "posturectl.h"
 #include "util.h"
 
 #define USEC_PER_SEC 1000000ULL
@@ -497,5 +498,8 @@ SEKISHO_PLUGIN(posture) = {
         .apply = posture_apply,
         .status = posture_status,
         .shutdown = posture_shutdown,
+        .ctl = posture_ctl,
+        .ctl_usage = "  posture [--json] [--root DIR] [--policy FILE]\n"
+                     "                                  posture checks and the BYOD form data, offline\n",
         .syscalls = posture_syscalls,
 };
