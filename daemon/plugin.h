@@ -89,6 +89,10 @@ int sekisho_profile_request(struct sekisho *ctx, const struct sekisho_plugin *wh
 int sekisho_audit(struct sekisho *ctx, const char *event, const char *clause, const struct audit_field *fields);
 int sekisho_signal(struct sekisho *ctx, const char *signal_name, const struct audit_field *fields);
 
+/* The plugin's status() would now say something else: refresh the D-Bus
+ * properties and the status file. Cheap enough per decision, not per packet. */
+void sekisho_status_changed(struct sekisho *ctx);
+
 /* Declare the descriptor of a built-in plugin. */
 #define SEKISHO_PLUGIN(id) const struct sekisho_plugin sekisho_plugin_##id
 

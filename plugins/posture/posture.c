@@ -230,6 +230,7 @@ static int evaluate(struct posture *p) {
                         { NULL, NULL },
                 };
                 sekisho_signal(p->ctx, "PostureChanged", sig);
+                sekisho_status_changed(p->ctx);
                 log_info("posture: %s (%s) after %s", res.compliant ? "compliant" : "not compliant",
                          res.compliant ? "all checks pass" : failed, p->trigger);
         }
