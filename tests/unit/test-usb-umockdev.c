@@ -345,6 +345,21 @@ static void test_per_interface(void **state) {
         bed_free(&b);
 }
 
+/* reject: written as authorized=0, then the device is asked to go (remove=1). */
+static void test_reject(void **state) {
+        struct bed b;
+        bed_new(&b, 1);
+        bed_start(&b, "usb:\n  default: reject\n  rules:\n    - allow with-interface one-of { 03:*:* }\n");
+        struct blob sd = make_desc(0x0781, 0x5567, 0, IF_STICK, 1);
+        char *stick = add_usb_device(&b, b.root, "1-1", "0781", "5567", "Cruzer", "", &sd, "1");
+        pump();
+        assert_attr(stick, "authorized", "0");
+        assert_attr(stick, "remove", "1");
+        assert_true(recorded("audit usb.device.blocked", "target=reject"));
+        g_free(stick);
+        bed_free(&b);
+}
+
 /* A policy change revokes an attached device at once; the travel profile
  * (rules: [] default block) takes everything but the controllers. */
 static void test_policy_change_and_travel(void **state) {
@@ -446,6 +461,20 @@ static void test_hostile(void **state) {
         pump();
         assert_attr(child, "authorized", "0");
         assert_attr(hub, "authorized", "1");
+
+        /* someone else authorized a stick we block: its interface appears,
+         * and both are put back to 0 */
+        char *sneaky = add_usb_device(&b, b.root, "1-7", "0781", "5567", "Cruzer", "", &sd, "0");
+        pump();
+        assert_attr(sneaky, "authorized", "0");
+        umockdev_testbed_set_attribute(b.tb, sneaky, "authorized", "1");
+        char *sif = add_interface(&b, sneaky, "1-7", 0, IF_STICK[0]);
+        umockdev_testbed_set_attribute(b.tb, sif, "authorized", "1");
+        umockdev_testbed_uevent(b.tb, sif, "add");
+        pump();
+        assert_attr(sif, "authorized", "0");
+        assert_attr(sneaky, "authorized", "0");
+        g_free(sneaky), g_free(sif);
 
         /* a new controller arriving later is closed too */
         struct blob rd = make_desc(0x1d6b, 0x0003, 9, IF_HUB, 1);
@@ -549,6 +578,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_policy_change_and_travel),
                 cmocka_unit_test(test_hostile),
                 cmocka_unit_test(test_usbctl),
+                cmocka_unit_test(test_reject),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
