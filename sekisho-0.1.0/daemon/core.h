@@ -1,0 +1,95 @@
+/* core.h — the daemon context: loop, policy store, plugins, profiles, audit, bus; and what sekishod and the bus call on it. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "audit.h"
+#include "loop.h"
+#include "plugin.h"
+#include "policy.h"
+
+enum bus_kind { BUS_SYSTEM, BUS_SESSION, BUS_NONE };
+
+struct sekisho_options {
+        const char *config;      /* /etc/sekisho/sekisho.conf */
+        const char *state_dir;   /* /var/lib/sekisho */
+        const char *keys_dir;    /* /etc/sekisho/keys.d */
+        const char *inbox;       /* /var/lib/sekisho/inbox */
+        const char *audit_log;   /* /var/log/sekisho/audit.log */
+        const char *plugins;     /* comma list, NULL = every non-test plugin */
+        const char *sysroot;     /* "/" */
+        enum bus_kind bus;
+        bool foreground;
+        bool verbose;
+        bool no_sandbox;         /* for debugging only; logged loudly */
+};
+
+struct plugin_slot {
+        const struct sekisho_plugin *plugin;
+        void *state;
+        enum plugin_state st;
+        char error[256];
+};
+
+struct profile_request {
+        char *profile;
+        char *owner;             /* plugin name or "admin" */
+};
+
+struct bus;
+
+struct sekisho {
+        struct sekisho_options opt;
+        struct sekisho_env env;
+        struct loop *loop;
+        struct sekisho_conf conf;
+        struct keyring keys;
+        struct store *store;
+        struct policy *policy;         /* in force */
+        struct policy *embedded;       /* the compiled-in default: sections a policy leaves out */
+        const char *policy_source;     /* installed / previous / embedded */
+        bool policy_stale;
+        struct audit *audit;
+        struct bus *bus;
+
+        struct plugin_slot *slots;
+        size_t n_slots;
+
+        struct profile_request *requests;  /* who wants which profile */
+        size_t n_requests;
+        char **active;                     /* active profiles, in policy order */
+        size_t n_active;
+        bool applying;
+
+        int signal_fd, inotify_fd;
+        struct loop_source *signal_src, *inotify_src, *expiry_timer;
+        uint64_t started_usec, enforcing_usec;
+};
+
+int sekisho_new(const struct sekisho_options *opt, struct sekisho **ret);
+/* Load conf, keys, audit log and policy; start plugins and apply; open
+ * the bus; install the sandbox. After it returns 0 the terminal is
+ * enforcing. */
+int sekisho_start(struct sekisho *ctx);
+int sekisho_run(struct sekisho *ctx);
+struct sekisho *sekisho_free(struct sekisho *ctx);
+
+/* Verify, install and apply a bundle. Used by the inbox, SIGHUP and the
+ * ApplyPolicy method alike. Returns REFUSE_NONE on success (including the
+ * no-op of re-applying identical bytes) with the serial in *ret_serial. */
+enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const char *data, size_t size,
+                                  const char *sig, size_t sig_size, const char *via, uint64_t *ret_serial,
+                                  char *why, size_t why_size);
+
+/* Re-read the installed policy (SIGHUP). */
+int sekisho_reload(struct sekisho *ctx);
+
+/* Turn a profile on or off for owner ("admin" for the operator). */
+int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *profile, bool active,
+                        const char *reason);
+
+/* "enforcing", "degraded" (a plugin failed) */
+const char *sekisho_state(const struct sekisho *ctx);
+/* "current", "stale", "default" */
+const char *sekisho_policy_state(const struct sekisho *ctx);

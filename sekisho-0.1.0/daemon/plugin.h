@@ -1,0 +1,87 @@
+/* plugin.h — what a built-in plugin declares, and the core services it may call. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "audit.h"
+#include "loop.h"
+#include "ptree.h"
+
+struct sekisho;        /* the daemon context, opaque to plugins */
+struct kvlist;
+
+/* Status a plugin reports: a one-word state and key/value details, shown by
+ * `sekishoctl status`, the D-Bus Plugins property and the compliance report. */
+struct kvlist {
+        char **keys, **values;
+        size_t n, cap;
+};
+int kvlist_add(struct kvlist *l, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void kvlist_clear(struct kvlist *l);
+
+enum plugin_state {
+        PLUGIN_STOPPED,     /* not started (not selected with --plugins) */
+        PLUGIN_ENFORCING,   /* started, policy applied */
+        PLUGIN_FAILED,      /* could not start or apply: loud in status and audit */
+};
+
+/* The environment a plugin runs in: where it may read and write. Tests and
+ * demos point these at private directories. */
+struct sekisho_env {
+        const char *state_dir;   /* plugin keeps its files in state_dir/<name>/ */
+        const char *sysroot;     /* "/" normally; tests point it elsewhere */
+        bool test_mode;          /* started with test options: never touch the host */
+};
+
+struct sekisho_plugin {
+        const char *name;        /* as given to --plugins= and configure --enable-<name> */
+        const char *section;     /* the policy section it owns ("usb", "network", ...) */
+        const char *summary;     /* one line for --help and status */
+        bool test_only;          /* started only when named in --plugins */
+
+        /* Validate the plugin's section of a policy (NULL if absent) without
+         * side effects. Add every problem to errs; return the count added. */
+        size_t (*check)(const struct pnode *section, struct perrors *errs);
+
+        /* Start: register fds and timers with the loop. May fail with a
+         * negative errno; the plugin is then reported FAILED and the rest
+         * keep enforcing. */
+        int (*init)(struct sekisho *ctx, void **ret_state);
+
+        /* Enforce the effective section (the policy with every active
+         * profile merged over it; NULL if absent: apply the strict built-in
+         * behaviour). Called after init and whenever the policy or the set
+         * of active profiles changes. Must be idempotent. */
+        int (*apply)(void *state, const struct pnode *section);
+
+        void (*status)(void *state, struct kvlist *out);
+        void (*shutdown)(void *state);
+
+        /* Extra system calls this plugin needs after the sandbox is
+         * installed (SCMP_SYS numbers), terminated by -1. May be NULL. */
+        const int *syscalls;
+};
+
+/* Core services for plugins. */
+struct loop *sekisho_loop(struct sekisho *ctx);
+const struct sekisho_env *sekisho_env(struct sekisho *ctx);
+
+/* Ask the core to turn a named profile on or off on behalf of this plugin
+ * ("quarantine", "travel"). The core re-applies the policy to every plugin
+ * when the set of active profiles changes. reason goes to the audit log. */
+int sekisho_profile_request(struct sekisho *ctx, const struct sekisho_plugin *who, const char *profile,
+                            bool active, const char *reason);
+
+/* Write one audit record (see audit.h for the field list convention) and
+ * emit the matching D-Bus signal when signal_name is not NULL. */
+int sekisho_audit(struct sekisho *ctx, const char *event, const char *clause, const struct audit_field *fields);
+int sekisho_signal(struct sekisho *ctx, const char *signal_name, const struct audit_field *fields);
+
+/* Declare the descriptor of a built-in plugin. */
+#define SEKISHO_PLUGIN(id) const struct sekisho_plugin sekisho_plugin_##id
+
+/* NULL-terminated list of the built-in plugins, in start order. */
+extern const struct sekisho_plugin *const sekisho_builtin_plugins[];
+const struct sekisho_plugin *plugin_find(const char *name);
+const struct sekisho_plugin *plugin_find_section(const char *section);

@@ -1,0 +1,156 @@
+/* policy.h — policies, signed bundles, the trusted keys, this terminal's identity and the crash-safe policy store. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "minisign.h"
+#include "ptree.h"
+
+#define POLICY_MAX_SIZE (4u * 1024 * 1024)   /* cap checked before a bundle is read */
+#define POLICY_FORMAT 1
+#define POLICY_CLOCK_SKEW (5 * 60)           /* seconds an "issued" may lie in the future */
+
+/* Why a bundle is refused. One table gives each its stable id (audit log,
+ * D-Bus signal), its sekishoctl exit code and its D-Bus error name. */
+enum refusal {
+        REFUSE_NONE = 0,
+        REFUSE_IO,
+        REFUSE_SIGNATURE,
+        REFUSE_UNKNOWN_KEY,
+        REFUSE_MALFORMED,
+        REFUSE_TIME,
+        REFUSE_NOT_TARGETED,
+        REFUSE_SERIAL_OLD,
+        REFUSE_SERIAL_CONFLICT,
+        REFUSE_TOO_LARGE,
+        REFUSE_SERIAL_BAD,
+        REFUSE_APPLY_FAILED,
+        _REFUSE_MAX,
+};
+
+struct refusal_info {
+        const char *id;           /* "bad-signature", ... */
+        int exit_code;            /* sekishoctl policy verify/apply */
+        const char *dbus_error;   /* org.sekisho.Sekisho1.Error.* */
+};
+const struct refusal_info *refusal_info(enum refusal r);
+
+/* This terminal, from /etc/sekisho/sekisho.conf (YAML). */
+struct sekisho_conf {
+        char *terminal_id;
+        char **groups;
+        size_t n_groups;
+        bool audit_syslog;
+};
+int conf_load(const char *path, struct sekisho_conf *ret, struct perrors *errs);
+void conf_done(struct sekisho_conf *c);
+
+/* Trusted public keys from a keys.d directory of minisign .pub files. */
+struct keyring {
+        struct minisign_pubkey *keys;
+        char **names;
+        size_t n;
+};
+/* Bad key files are reported in errs and skipped; -ENOENT if dir is missing. */
+int keyring_load(const char *dir, struct keyring *ret, struct perrors *errs);
+void keyring_done(struct keyring *k);
+
+/* A parsed, validated policy. */
+struct policy {
+        struct ptree *tree;
+        char *data;                  /* the exact bytes (for identity checks and re-install) */
+        size_t size;
+        uint64_t serial;
+        int64_t issued, expires;     /* 0 when absent (only the embedded default) */
+        uint8_t digest[32];          /* BLAKE2b-256 of the bytes */
+        char *origin;                /* "embedded", "installed", "previous", "bundle" */
+};
+struct policy *policy_free(struct policy *p);
+
+/* Parse and validate: core header keys, every plugin's section, and each
+ * profile merged over the base (so its errors are found before it is ever
+ * activated). All problems go to errs. */
+int policy_parse(const char *file, const char *data, size_t size, struct policy **ret, struct perrors *errs);
+
+/* The policy compiled into the binary. Never fails unless out of memory. */
+int policy_embedded(struct policy **ret);
+
+/* Does policy name this terminal in applies-to (or have none)? */
+bool policy_targets(const struct policy *p, const struct sekisho_conf *conf);
+
+/* Names of the profiles a policy defines, in document order. */
+const struct pnode *policy_profiles(const struct policy *p);
+
+/* The section a plugin applies: the policy's section — or, where the
+ * policy has none, the embedded default's (fallback; may be NULL) — with
+ * each active profile (in the policy's order) merged over it. The result's
+ * root is NULL when nothing defines it. Free with ptree_free(). */
+int policy_effective_section(const struct policy *p, const struct policy *fallback, const char *section,
+                             char *const *active, size_t n_active, struct ptree **ret);
+
+/* Everything a bundle is checked against. */
+struct bundle_check {
+        const struct keyring *keys;
+        const struct sekisho_conf *conf;
+        uint64_t highest_serial;       /* highest ever installed */
+        const uint8_t *installed_digest; /* digest of the installed policy with that serial, or NULL */
+        const uint64_t *bad_serials;
+        size_t n_bad_serials;
+        int64_t now;
+        bool installed;                /* re-verifying an installed policy: skip serial and time */
+};
+
+/* Verify a bundle: signature first (nothing is parsed before it passes),
+ * then policy, time window, target, serial. On refusal returns the reason
+ * and a one-line message in why (naming the file, and line:col for policy
+ * errors); all policy errors go to errs when errs is not NULL. *ret_noop is
+ * set when the same serial with identical bytes is already installed. */
+enum refusal bundle_verify(const struct bundle_check *bc, const char *file, const char *data, size_t size,
+                           const char *sig, size_t sig_size, struct policy **ret, bool *ret_noop,
+                           char *why, size_t why_size, struct perrors *errs);
+
+/* Read FILE and FILE.minisig (size-capped) and verify them as above. */
+enum refusal bundle_verify_files(const struct bundle_check *bc, const char *file, struct policy **ret,
+                                 bool *ret_noop, char *why, size_t why_size, struct perrors *errs);
+
+/* The policy store under a state directory:
+ *   policies/<serial>/policy.yaml{,.minisig}   installed bundles
+ *   current -> policies/<serial>               the one in force (atomic symlink)
+ *   serial                                     highest serial ever installed
+ *   bad-serials                                serials that failed to apply
+ * Previous good policies are kept (the newest few). */
+struct store {
+        char *dir;
+        uint64_t highest_serial;
+        uint64_t *bad;
+        size_t n_bad;
+};
+int store_open(const char *state_dir, bool create, struct store **ret);
+struct store *store_close(struct store *s);
+
+/* Fill bc's serial fields from the store (keys, conf and now stay as set). */
+void store_bundle_check(const struct store *s, struct bundle_check *bc, uint8_t digest_buf[32]);
+
+/* Install a verified bundle atomically; the old policy stays in force until
+ * the final rename, and a crash at any point leaves old or new, never none. */
+int store_install(struct store *s, const struct policy *p, const char *sig, size_t sig_size);
+
+/* Remember a serial that failed to apply, and point current back to the
+ * newest good one below it (if any). */
+int store_mark_bad(struct store *s, uint64_t serial);
+
+/* Start-up choice: the installed policy, re-verified; else the newest
+ * previous good one; else the embedded default. Never fails for a bad
+ * store: every rejected candidate is reported through warn (may be NULL). */
+struct store_choice {
+        struct policy *policy;
+        const char *source;          /* "installed", "previous", "embedded" */
+        char reason[512];            /* why an installed policy was not used, or "" */
+};
+int store_choose(struct store *s, const struct keyring *keys, const struct sekisho_conf *conf, int64_t now,
+                 struct store_choice *ret);
+
+/* Is an active policy past its expiry? (stays in force, reported stale) */
+static inline bool policy_is_stale(const struct policy *p, int64_t now) { return p->expires && now >= p->expires; }

@@ -1,0 +1,334 @@
+/* util.c — logging, crash-safe file writes, capped reads, time and string helpers. */
+#include "config.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "util.h"
+
+static const char *log_ident = "sekisho";
+static bool log_verbose;
+static bool log_prefix_priority;
+
+void log_setup(const char *ident, bool verbose) {
+        log_ident = ident;
+        log_verbose = verbose;
+        log_prefix_priority = getenv("JOURNAL_STREAM") != NULL;
+}
+
+void log_msg(enum log_level lvl, int r, const char *fmt, ...) {
+        if (lvl == LOG_LVL_DEBUG && !log_verbose)
+                return;
+        int saved = errno;
+        char buf[2048];
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(buf, sizeof buf, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                buf[0] = '\0';
+        if (r != 0 && (size_t)n < sizeof buf)
+                snprintf(buf + n, sizeof buf - (size_t)n, ": %s", strerror(r < 0 ? -r : r));
+        if (log_prefix_priority)
+                fprintf(stderr, "<%d>%s\n", (int)lvl, buf);
+        else
+                fprintf(stderr, "%s: %s\n", log_ident, buf);
+        errno = saved;
+}
+
+int read_fd_capped(int fd, size_t max, char **ret_data, size_t *ret_size) {
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
+                return -EFBIG;
+        size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096, len = 0;
+        _cleanup_free_ char *buf = malloc(cap);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                if (len + 1 >= cap) {
+                        if (cap > max + 1)
+                                return -EFBIG;
+                        size_t ncap = cap * 2 > max + 2 ? max + 2 : cap * 2;
+                        char *nb = realloc(buf, ncap);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                        cap = ncap;
+                }
+                ssize_t k = read(fd, buf + len, cap - 1 - len);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                len += (size_t)k;
+                if (len > max)
+                        return -EFBIG;
+        }
+        buf[len] = '\0';
+        *ret_data = TAKE_PTR(buf);
+        if (ret_size)
+                *ret_size = len;
+        return 0;
+}
+
+int read_file_capped(const char *path, size_t max, char **ret_data, size_t *ret_size) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        return read_fd_capped(fd, max, ret_data, ret_size);
+}
+
+char *path_join(const char *dir, const char *name) {
+        size_t a = strlen(dir), b = strlen(name);
+        char *p = malloc(a + b + 2);
+        if (!p)
+                return NULL;
+        memcpy(p, dir, a);
+        size_t o = a;
+        if (a == 0 || dir[a - 1] != '/')
+                p[o++] = '/';
+        memcpy(p + o, name, b + 1);
+        return p;
+}
+
+int fsync_directory_of(const char *path) {
+        _cleanup_free_ char *dir = strdup(path);
+        if (!dir)
+                return -ENOMEM;
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+                strcpy(dir, ".");
+        else if (slash == dir)
+                dir[1] = '\0';
+        else
+                *slash = '\0';
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fsync(fd) < 0)
+                return -errno;
+        return 0;
+}
+
+int write_all(int fd, const void *data, size_t size) {
+        const char *p = data;
+        while (size > 0) {
+                ssize_t k = write(fd, p, size);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += k;
+                size -= (size_t)k;
+        }
+        return 0;
+}
+
+static int replace_file(const char *path, const void *data, size_t size, mode_t mode, bool durable) {
+        size_t n = strlen(path);
+        _cleanup_free_ char *tmp = malloc(n + 16);
+        if (!tmp)
+                return -ENOMEM;
+        snprintf(tmp, n + 16, "%s.tmp%06ld", path, (long)(getpid() % 1000000));
+        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0)
+                return -errno;
+        int r = write_all(fd, data, size);
+        if (r == 0 && durable && fsync(fd) < 0)
+                r = -errno;
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0) {
+                unlink(tmp);
+                return r;
+        }
+        return durable ? fsync_directory_of(path) : 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
+        return replace_file(path, data, size, mode, true);
+}
+
+int write_file_replace(const char *path, const void *data, size_t size, mode_t mode) {
+        return replace_file(path, data, size, mode, false);
+}
+
+int mkdir_p(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = '\0';
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = '/';
+        }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+void fault_point(const char *step) {
+#ifdef ENABLE_FAULT_INJECTION
+        const char *want = getenv("SEKISHO_FAULT");
+        if (want && strcmp(want, step) == 0) {
+                fprintf(stderr, "sekisho: fault injection at %s\n", step);
+                raise(SIGKILL);
+        }
+#else
+        (void)step;
+#endif
+}
+
+uint64_t now_usec_monotonic(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int64_t now_unix(void) {
+        const char *fake = getenv("SEKISHO_TEST_NOW");
+#ifdef ENABLE_FAULT_INJECTION
+        int64_t t;
+        if (fake && parse_rfc3339(fake, &t) == 0)
+                return t;
+#else
+        (void)fake;
+#endif
+        return (int64_t)time(NULL);
+}
+
+void hex_encode(const uint8_t *in, size_t len, char *out) {
+        static const char digits[] = "0123456789abcdef";
+        for (size_t i = 0; i < len; i++) {
+                out[2 * i] = digits[in[i] >> 4];
+                out[2 * i + 1] = digits[in[i] & 15];
+        }
+        out[2 * len] = '\0';
+}
+
+int parse_u64(const char *s, uint64_t *ret) {
+        if (!s || *s < '0' || *s > '9')
+                return -EINVAL;
+        uint64_t v = 0;
+        for (; *s; s++) {
+                if (*s < '0' || *s > '9')
+                        return -EINVAL;
+                unsigned d = (unsigned)(*s - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+        }
+        *ret = v;
+        return 0;
+}
+
+static int digits(const char *s, int n, int *ret) {
+        int v = 0;
+        for (int i = 0; i < n; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -EINVAL;
+                v = v * 10 + (s[i] - '0');
+        }
+        *ret = v;
+        return 0;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+        y -= m <= 2;
+        int64_t era = (y >= 0 ? y : y - 399) / 400;
+        unsigned yoe = (unsigned)(y - era * 400);
+        unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+        unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        return era * 146097 + (int64_t)doe - 719468;
+}
+
+int parse_rfc3339(const char *s, int64_t *ret) {
+        int Y, M, D, h, m, sec;
+        if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+            s[13] != ':' || s[16] != ':')
+                return -EINVAL;
+        if (digits(s, 4, &Y) < 0 || digits(s + 5, 2, &M) < 0 || digits(s + 8, 2, &D) < 0 ||
+            digits(s + 11, 2, &h) < 0 || digits(s + 14, 2, &m) < 0 || digits(s + 17, 2, &sec) < 0)
+                return -EINVAL;
+        static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+        if (Y < 1970 || M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h > 23 || m > 59 || sec > 60)
+                return -EINVAL;
+        if (M == 2 && D == 29 && !((Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0))
+                return -EINVAL;
+        const char *p = s + 19;
+        if (*p == '.') { /* fractional seconds: accepted, ignored */
+                p++;
+                if (*p < '0' || *p > '9')
+                        return -EINVAL;
+                while (*p >= '0' && *p <= '9')
+                        p++;
+        }
+        int64_t off = 0;
+        if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
+                off = 0;
+        else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+                int oh, om;
+                if (digits(p + 1, 2, &oh) < 0 || digits(p + 4, 2, &om) < 0 || oh > 23 || om > 59)
+                        return -EINVAL;
+                off = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
+        } else
+                return -EINVAL;
+        if (sec == 60)
+                sec = 59;
+        *ret = days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + m * 60 + sec - off;
+        return 0;
+}
+
+void format_rfc3339(int64_t t, char out[static 32]) {
+        time_t tt = (time_t)t;
+        struct tm tm;
+        gmtime_r(&tt, &tm);
+        strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+bool string_is_clean_utf8(const char *s, size_t len) {
+        const unsigned char *p = (const unsigned char *)s, *end = p + len;
+        while (p < end) {
+                unsigned c = *p;
+                if (c < 0x80) {
+                        if ((c < 0x20 && c != '\t') || c == 0x7f)
+                                return false;
+                        p++;
+                        continue;
+                }
+                size_t n;
+                unsigned cp;
+                if ((c & 0xe0) == 0xc0) { n = 1; cp = c & 0x1f; }
+                else if ((c & 0xf0) == 0xe0) { n = 2; cp = c & 0x0f; }
+                else if ((c & 0xf8) == 0xf0) { n = 3; cp = c & 0x07; }
+                else return false;
+                if ((size_t)(end - p) <= n)
+                        return false;
+                for (size_t i = 1; i <= n; i++) {
+                        if ((p[i] & 0xc0) != 0x80)
+                                return false;
+                        cp = (cp << 6) | (p[i] & 0x3f);
+                }
+                if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+                    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
+                        return false;
+                p += n + 1;
+        }
+        return true;
+}

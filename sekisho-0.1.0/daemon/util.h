@@ -1,0 +1,85 @@
+/* util.h — logging, cleanup attributes and crash-safe file helpers shared by every sekisho program. */
+#pragma once
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _unused_ __attribute__((unused))
+
+/* Cleanup helpers: each accepts a pointer to NULL / -1 and does nothing then. */
+static inline void freep(void *p) { free(*(void **)p); }
+static inline void closep(int *fd) { if (*fd >= 0) { int e = errno; close(*fd); errno = e; } }
+static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+/* Hand an owned pointer or fd out of a cleanup scope. */
+#define TAKE_PTR(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })
+#define TAKE_FD(fd) ({ int _t = (fd); (fd) = -1; _t; })
+
+/* Logging. Messages go to stderr; under systemd (JOURNAL_STREAM set) each
+ * line carries its syslog priority as "<N>" so the journal files it right.
+ * The *_errno variants append strerror(-r) and return r, so callers can
+ * "return log_error_errno(r, ...)". */
+enum log_level { LOG_LVL_ERR = 3, LOG_LVL_WARNING = 4, LOG_LVL_NOTICE = 5, LOG_LVL_INFO = 6, LOG_LVL_DEBUG = 7 };
+void log_setup(const char *ident, bool verbose);
+void log_msg(enum log_level lvl, int r, const char *fmt, ...) _printf_(3, 4);
+#define log_error(...) log_msg(LOG_LVL_ERR, 0, __VA_ARGS__)
+#define log_warning(...) log_msg(LOG_LVL_WARNING, 0, __VA_ARGS__)
+#define log_notice(...) log_msg(LOG_LVL_NOTICE, 0, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LVL_INFO, 0, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_LVL_DEBUG, 0, __VA_ARGS__)
+#define log_error_errno(r, ...) ({ int _r = (r); log_msg(LOG_LVL_ERR, _r, __VA_ARGS__); _r < 0 ? _r : -_r; })
+#define log_warning_errno(r, ...) ({ int _r = (r); log_msg(LOG_LVL_WARNING, _r, __VA_ARGS__); _r < 0 ? _r : -_r; })
+
+/* Read a whole file, refusing (-EFBIG) one larger than max bytes before
+ * reading it. The buffer is NUL-terminated (not counted in *ret_size). */
+int read_file_capped(const char *path, size_t max, char **ret_data, size_t *ret_size);
+int read_fd_capped(int fd, size_t max, char **ret_data, size_t *ret_size);
+
+/* Crash-safe replace: write to a temporary file in the same directory,
+ * fsync it, rename over path, fsync the directory. */
+int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
+/* The same without fsync: readers never see a partial file, but a crash
+ * may lose the update (caches, status files). */
+int write_file_replace(const char *path, const void *data, size_t size, mode_t mode);
+/* write(2) until done, retrying on EINTR. */
+int write_all(int fd, const void *data, size_t size);
+int fsync_directory_of(const char *path);
+int mkdir_p(const char *path, mode_t mode);
+
+/* Join dir and name with a '/', allocated. NULL on OOM. */
+char *path_join(const char *dir, const char *name);
+
+/* Test-only fault hook (built with --enable-fault-injection): when the
+ * environment variable SEKISHO_FAULT names this step, the process kills
+ * itself with SIGKILL right there, as a power loss would. */
+void fault_point(const char *step);
+
+/* Monotonic and wall clocks. */
+uint64_t now_usec_monotonic(void);
+int64_t now_unix(void);
+
+/* Hex encode len bytes into out (2*len+1 bytes). */
+void hex_encode(const uint8_t *in, size_t len, char *out);
+
+/* Strict integer parsing: whole string, base 10, range-checked. */
+int parse_u64(const char *s, uint64_t *ret);
+
+/* RFC 3339 timestamp ("2026-11-20T09:00:00+09:00", "Z" allowed) to Unix
+ * time; -EINVAL if malformed. format_rfc3339 writes UTC with "Z". */
+int parse_rfc3339(const char *s, int64_t *ret);
+void format_rfc3339(int64_t t, char out[static 32]);
+
+/* True if s is valid UTF-8 without control characters other than tab. */
+bool string_is_clean_utf8(const char *s, size_t len);
