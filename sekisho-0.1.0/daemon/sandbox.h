@@ -1,8 +1,0 @@
-/* sandbox.h — the daemon's libseccomp allowlist, installed once start-up is done. */
-#pragma once
-
-/* Install the allowlist: the core's system calls plus each NULL-terminated
- * list in extra (the plugins' own needs). Anything else fails with EPERM;
- * calls that could change what runs (execve, ptrace, module loading, kexec,
- * mount, bpf) kill the process. Returns 0 or a negative errno. */
-int sandbox_install(const int *const *extra, unsigned n_extra);
