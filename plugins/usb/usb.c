@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libudev.h>
 #include <search.h>
@@ -212,6 +213,44 @@ static void decide_present_interfaces(struct usb_state *s, const struct usb_devi
         closedir(dir);
 }
 
+/* An interface authorized after it was created is not probed by the kernel
+ * (Documentation/usb/authorization.rst): ask for it through drivers_probe,
+ * for every authorized interface of the device that has no driver yet, so
+ * drivers that need several interfaces find them all authorized. */
+static void probe_interfaces(struct usb_state *s, const struct usb_device_info *d) {
+        DIR *dir = opendir(d->syspath);
+        if (!dir)
+                return;
+        _cleanup_close_ int fd = -1;
+        size_t plen = strlen(d->port);
+        struct dirent *de;
+        unsigned n = 0;
+        while ((de = readdir(dir)) && n < USBDESC_MAX_IFS) {
+                if (strncmp(de->d_name, d->port, plen) != 0 || de->d_name[plen] != ':')
+                        continue;
+                n++;
+                _cleanup_free_ char *ifpath = path_join(d->syspath, de->d_name);
+                _cleanup_free_ char *auth = ifpath ? path_join(ifpath, "authorized") : NULL;
+                _cleanup_free_ char *drv = ifpath ? path_join(ifpath, "driver") : NULL;
+                _cleanup_free_ char *v = NULL;
+                size_t vlen;
+                if (!auth || !drv || read_file_capped(auth, 16, &v, &vlen) < 0 || v[0] != '1' ||
+                    access(drv, F_OK) == 0)
+                        continue;
+                if (fd < 0) {
+                        /* the same /sys libudev reads (umockdev redirects both) */
+                        fd = open("/sys/bus/usb/drivers_probe", O_WRONLY | O_APPEND | O_CLOEXEC);
+                        if (fd < 0) {
+                                log_debug("usb: cannot open drivers_probe: %m");
+                                break;
+                        }
+                }
+                if (write(fd, de->d_name, strlen(de->d_name)) < 0)
+                        log_warning("usb: probing drivers for %s failed: %m", de->d_name);
+        }
+        closedir(dir);
+}
+
 static int decide_device(struct usb_state *s, struct udev_device *dev, bool reevaluation) {
         struct usb_device_info d;
         int r = usbdev_read(dev, s->policy.need_parent_hash, &d);
@@ -239,8 +278,10 @@ static int decide_device(struct usb_state *s, struct udev_device *dev, bool reev
         int prev = track(s, d.devpath, v.target);
         bool changed = prev < 0 || prev != (int)v.target;
         report(s, &d, &v, NULL, !allow, !reevaluation || changed);
-        if (allow)
+        if (allow) {
                 decide_present_interfaces(s, &d, &v, !reevaluation || changed);
+                probe_interfaces(s, &d);
+        }
         usb_device_info_done(&d);
         return 0;
 }
@@ -266,8 +307,10 @@ static int decide_interface(struct usb_state *s, struct udev_device *ifdev) {
                 write_attr(s, dev, "authorized", "0");
                 s->if_blocked++;
                 report(s, &d, &v, udev_device_get_sysname(ifdev), true, false);
-        } else
+        } else {
                 decide_interface_with(s, ifdev, &d, &v, true);
+                probe_interfaces(s, &d);
+        }
         usb_device_info_done(&d);
         return 0;
 }
@@ -444,7 +487,7 @@ static void usb_status(void *state, struct kvlist *out) {
 
 static const int usb_syscalls[] = {
         SCMP_SYS(recvmsg), SCMP_SYS(getdents64), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
-        SCMP_SYS(newfstatat), SCMP_SYS(faccessat), SCMP_SYS(openat), SCMP_SYS(fstat),
+        SCMP_SYS(newfstatat), SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(access), SCMP_SYS(openat), SCMP_SYS(fstat),
         SCMP_SYS(lseek), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), -1,
 };
 

@@ -144,6 +144,17 @@ static void bed_new(struct bed *b, unsigned n_roots) {
         }
 }
 
+/* The bus's drivers_probe file, as a plain file that collects what is written. */
+static char *probe_path(struct bed *b) {
+        _cleanup_free_ char *root = umockdev_testbed_get_root_dir(b->tb);
+        char *dir = NULL, *file = NULL;
+        if (asprintf(&dir, "%s/sys/bus/usb", root) < 0 || mkdir_p(dir, 0755) < 0 ||
+            asprintf(&file, "%s/drivers_probe", dir) < 0)
+                fail();
+        free(dir);
+        return file;
+}
+
 static void bed_start(struct bed *b, const char *yaml_section) {
         assert_int_equal(loop_new(&stub_core.loop), 0);
         stub_core.record = true;
@@ -235,6 +246,12 @@ static void test_present_at_start(void **state) {
 static void test_hotplug_default_policy(void **state) {
         struct bed b;
         bed_new(&b, 1);
+        {
+                _cleanup_free_ char *pp = probe_path(&b);
+                FILE *pf = fopen(pp, "we");
+                assert_non_null(pf);
+                fclose(pf);
+        }
         bed_start(&b,
                   "usb:\n"
                   "  default: block\n"
@@ -253,6 +270,12 @@ static void test_hotplug_default_policy(void **state) {
         pump();
         assert_attr(kif0, "authorized", "1");
         assert_attr(kif1, "authorized", "1");
+        /* authorized after creation: the kernel does not probe them by itself */
+        _cleanup_free_ char *probe = probe_path(&b), *probed = NULL;
+        size_t probed_len;
+        assert_int_equal(read_file_capped(probe, 4096, &probed, &probed_len), 0);
+        assert_non_null(strstr(probed, "1-1:1.0"));
+        assert_non_null(strstr(probed, "1-1:1.1"));
 
         /* mouse */
         struct blob md = make_desc(0x046d, 0xc077, 0, IF_MOUSE, 1);
