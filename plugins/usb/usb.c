@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "plugin.h"
+#include "usbctl.h"
 #include "usbdev.h"
 #include "usbpolicy.h"
 #include "util.h"
@@ -343,6 +344,7 @@ static int on_monitor(struct loop_source *src, int fd, uint32_t revents, void *u
                         handle(s, dev, action);
                 udev_device_unref(dev);
         }
+        sekisho_status_changed(s->ctx);
         return 0;
 }
 
@@ -467,7 +469,9 @@ static int usb_apply(void *state, const struct pnode *section) {
         usb_policy_done(&s->policy);
         s->policy = p;
         log_info("usb: %zu rule(s), default %s", s->policy.n, usb_target_name(s->policy.deflt));
-        return evaluate_all(s, true);
+        r = evaluate_all(s, true);
+        sekisho_status_changed(s->ctx);
+        return r;
 }
 
 static void usb_status(void *state, struct kvlist *out) {
@@ -500,5 +504,8 @@ SEKISHO_PLUGIN(usb) = {
         .apply = usb_apply,
         .status = usb_status,
         .shutdown = usb_shutdown,
+        .ctl = usb_ctl,
+        .ctl_usage = "  usb list [--policy FILE]     attached USB devices, interfaces, decision, rule\n"
+                     "  usb generate-rules [--with-port]   allow rules for what is attached now\n",
         .syscalls = usb_syscalls,
 };

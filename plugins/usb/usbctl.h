@@ -26,3 +26,8 @@ void usbctl_write_rule_string(FILE *f, const char *s);
  *   generate-rules [--with-port]
  * Returns the exit code (0 ok, 1 error, 2 usage). */
 int usbctl_main(int argc, char **argv, const struct pnode *section_in_force);
+
+struct sekisho_ctl_env;
+/* The plugin's ctl hook (usbctl-store.c): argv[0] is "usb"; "list" without
+ * --policy decides under the policy in force (active profiles not applied). */
+int usb_ctl(const struct sekisho_ctl_env *env, int argc, char **argv);
