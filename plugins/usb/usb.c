@@ -106,8 +106,12 @@ static int write_attr(struct usb_state *s, struct udev_device *dev, const char *
  * probed by a driver, not even for a moment). */
 static void controller_close(struct usb_state *s, struct udev_device *hub) {
         int r = write_attr(s, hub, "authorized_default", "0");
-        const char *now = udev_device_get_sysattr_value(hub, "authorized_default");
-        if (r < 0 || !now || strcmp(now, "0") != 0) {
+        /* read back from sysfs, not libudev's cache of what we wrote */
+        _cleanup_free_ char *path = path_join(udev_device_get_syspath(hub), "authorized_default"), *now = NULL;
+        size_t len;
+        if (r >= 0 && (!path || read_file_capped(path, 64, &now, &len) < 0))
+                r = -EIO;
+        if (r < 0 || !now || now[0] != '0') {
                 log_error("usb: could not set authorized_default=0 on controller %s: new devices there are NOT "
                           "held back",
                           udev_device_get_sysname(hub));
@@ -153,8 +157,6 @@ static void report(struct usb_state *s, const struct usb_device_info *d, const s
                 { "hash", d->hash },
                 { NULL, NULL },
         };
-        if (!interface)
-                f[5] = (struct audit_field){ "interface", "" };
         const char *event = interface ? (blocked ? "usb.interface.blocked" : "usb.interface.allowed")
                                       : (blocked ? "usb.device.blocked" : "usb.device.allowed");
         sekisho_audit(s->ctx, event, USB_CLAUSE, f);
@@ -484,7 +486,7 @@ static void usb_status(void *state, struct kvlist *out) {
         kvlist_add(out, "blocked", "%" PRIu64, s->blocked + s->rejected);
         kvlist_add(out, "interfaces-allowed", "%" PRIu64, s->if_allowed);
         kvlist_add(out, "interfaces-blocked", "%" PRIu64, s->if_blocked);
-        kvlist_add(out, "controllers-closed", "%" PRIu64, s->controllers);
+        kvlist_add(out, "controller-closings", "%" PRIu64, s->controllers);
         kvlist_add(out, "events", "%" PRIu64, s->events);
         kvlist_add(out, "write-errors", "%" PRIu64, s->write_errors);
 }
