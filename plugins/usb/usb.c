@@ -401,6 +401,10 @@ static void usb_shutdown(void *state) {
 }
 
 static int usb_init(struct sekisho *ctx, void **ret_state) {
+        /* A test or demo daemon decides only emulated devices: never this machine's. */
+        if (sekisho_env(ctx)->test_mode && !getenv("UMOCKDEV_DIR"))
+                return log_error_errno(-EPERM, "usb: test mode (not on the system bus) outside umockdev: "
+                                               "not touching this machine's USB devices");
         struct usb_state *s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
