@@ -1,0 +1,248 @@
+/* learn.c — learns on-link prefixes, gateways and our own addresses from rtnetlink through libnl-route's cache manager on the daemon loop, and name servers from resolv.conf. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_arp.h>
+#include <linux/rtnetlink.h>
+#include <netlink/cache.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/route.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "kernel.h"
+#include "util.h"
+
+struct net_learn {
+        struct loop *loop;
+        struct nl_cache_mngr *mngr;
+        struct nl_cache *links, *addrs, *routes;
+        struct loop_source *src;
+        void (*changed)(void *userdata);
+        void *userdata;
+        struct nl_sock *sync;    /* for re-dumps */
+        bool dirty, refill_routes;
+};
+
+static void on_change(struct nl_cache *cache, struct nl_object *obj, int action, void *data) {
+        struct net_learn *l = data;
+        l->dirty = true;
+        /* The kernel does not announce the IPv4 routes it flushes when a link
+         * goes down or away: re-read the (small) route table after any link
+         * or address change rather than keep stale routes. */
+        if (cache != l->routes)
+                l->refill_routes = true;
+}
+
+static int resync(struct net_learn *l) {
+        /* After an overrun (ENOBUFS) the caches may have missed events:
+         * dump everything again rather than trust a partial picture. */
+        struct nl_cache *caches[] = { l->links, l->addrs, l->routes };
+        for (size_t i = 0; i < ARRAY_SIZE(caches); i++)
+                if (nl_cache_refill(l->sync, caches[i]) < 0)
+                        return -EIO;
+        return 0;
+}
+
+static int on_readable(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
+        struct net_learn *l = userdata;
+        int r = nl_cache_mngr_data_ready(l->mngr);
+        if (r < 0) {
+                log_warning("network: rtnetlink: %s; dumping the kernel's tables again", nl_geterror(r));
+                if (resync(l) < 0)
+                        log_error("network: rtnetlink: cannot re-read addresses and routes; keeping the last sets");
+                l->dirty = true;
+        }
+        if (l->refill_routes) {
+                l->refill_routes = false;
+                if (nl_cache_refill(l->sync, l->routes) < 0)
+                        log_warning("network: rtnetlink: cannot re-read the route table; keeping the cached one");
+        }
+        if (l->dirty) {
+                l->dirty = false;
+                l->changed(l->userdata);
+        }
+        return 0;
+}
+
+int net_learn_new(struct loop *loop, void (*changed)(void *userdata), void *userdata, struct net_learn **ret) {
+        struct net_learn *l = calloc(1, sizeof *l);
+        if (!l)
+                return -ENOMEM;
+        l->loop = loop;
+        l->changed = changed;
+        l->userdata = userdata;
+        int r = -NLE_NOMEM;
+        if (!(l->sync = nl_socket_alloc()) || (r = nl_connect(l->sync, NETLINK_ROUTE)) < 0)
+                goto fail;
+        r = nl_cache_mngr_alloc(NULL, NETLINK_ROUTE, 0, &l->mngr);
+        if (r < 0)
+                goto fail;
+        if ((r = nl_cache_mngr_add(l->mngr, "route/link", on_change, l, &l->links)) < 0 ||
+            (r = nl_cache_mngr_add(l->mngr, "route/addr", on_change, l, &l->addrs)) < 0 ||
+            (r = nl_cache_mngr_add(l->mngr, "route/route", on_change, l, &l->routes)) < 0)
+                goto fail;
+        int fd = nl_cache_mngr_get_fd(l->mngr);
+        int fl = fcntl(fd, F_GETFD);
+        if (fl >= 0)
+                fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+        r = loop_add_io(loop, fd, EPOLLIN, on_readable, l, &l->src);
+        if (r < 0) {
+                net_learn_free(l);
+                return r;
+        }
+        *ret = l;
+        return 0;
+fail:
+        log_error("network: rtnetlink cache manager: %s", nl_geterror(r));
+        net_learn_free(l);
+        return -EIO;
+}
+
+struct net_learn *net_learn_free(struct net_learn *l) {
+        if (!l)
+                return NULL;
+        loop_source_free(l->src);
+        if (l->mngr)
+                nl_cache_mngr_free(l->mngr); /* frees the caches it manages */
+        if (l->sync)
+                nl_socket_free(l->sync);
+        free(l);
+        return NULL;
+}
+
+static int to_family(int af) { return af == AF_INET ? NET_V4 : af == AF_INET6 ? NET_V6 : 0; }
+
+/* An nl_addr as a prefix range; false if not IPv4/IPv6 or malformed. */
+static bool nl_to_range(struct nl_addr *a, int prefixlen, struct net_range *r) {
+        if (!a)
+                return false;
+        int fam = to_family(nl_addr_get_family(a));
+        if (!fam || nl_addr_get_len(a) != net_addr_len(fam))
+                return false;
+        net_range_from_prefix(fam, nl_addr_get_binary_addr(a), prefixlen < 0 ? (unsigned)net_addr_len(fam) * 8 : (unsigned)prefixlen, r);
+        return true;
+}
+
+/* Link layers whose neighbours are other terminals: Ethernet and Wi-Fi
+ * (ARPHRD_ETHER). Tunnels (WireGuard, PPP, tun) have no LAN behind them.
+ * A link the cache does not know (it vanished between two messages) counts
+ * as a LAN: the stricter reading. */
+static bool link_is_lan(struct nl_cache *links, int ifindex) {
+        struct rtnl_link *link = rtnl_link_get(links, ifindex);
+        if (!link)
+                return true;
+        unsigned t = rtnl_link_get_arptype(link);
+        bool lan = t == ARPHRD_ETHER || t == ARPHRD_IEEE802 || t == ARPHRD_INFINIBAND;
+        if (rtnl_link_get_flags(link) & IFF_LOOPBACK)
+                lan = false;
+        rtnl_link_put(link);
+        return lan;
+}
+
+static bool is_v6_linklocal(const struct net_range *r) {
+        return r->family == NET_V6 && r->lo[0] == 0xfe && (r->lo[1] & 0xc0) == 0x80;
+}
+
+static bool is_multicast(const struct net_range *r) {
+        return r->family == NET_V4 ? (r->lo[0] & 0xf0) == 0xe0 : r->lo[0] == 0xff;
+}
+
+struct walk {
+        struct net_learn *l;
+        struct net_topo *t;
+        int err;
+};
+
+static void add_bounded(struct walk *w, struct net_ranges *list, const struct net_range *r) {
+        if (w->err)
+                return;
+        if (list->n >= NET_MAX_TOPO) {
+                w->err = -E2BIG;
+                return;
+        }
+        w->err = net_ranges_add(list, r);
+}
+
+static void walk_addr(struct nl_object *obj, void *data) {
+        struct walk *w = data;
+        struct rtnl_addr *a = (struct rtnl_addr *)obj;
+        struct nl_addr *local = rtnl_addr_get_local(a);
+        struct net_range self, pfx;
+        if (!nl_to_range(local, -1, &self))
+                return;
+        add_bounded(w, &w->t->local, &self);
+        if (rtnl_addr_get_peer(a) || !link_is_lan(w->l->links, rtnl_addr_get_ifindex(a)))
+                return;
+        int plen = rtnl_addr_get_prefixlen(a);
+        if (plen <= 0 || !nl_to_range(local, plen, &pfx) || is_v6_linklocal(&pfx))
+                return;
+        add_bounded(w, &w->t->onlink, &pfx);
+}
+
+struct nh_walk {
+        struct walk *w;
+        bool has_gw;
+        bool lan;
+};
+
+static void walk_nexthop(struct rtnl_nexthop *nh, void *data) {
+        struct nh_walk *n = data;
+        struct net_range gw;
+        if (nl_to_range(rtnl_route_nh_get_gateway(nh), -1, &gw)) {
+                n->has_gw = true;
+                add_bounded(n->w, &n->w->t->gw, &gw);
+        }
+        if (!link_is_lan(n->w->l->links, rtnl_route_nh_get_ifindex(nh)))
+                n->lan = false;
+}
+
+static void walk_route(struct nl_object *obj, void *data) {
+        struct walk *w = data;
+        struct rtnl_route *rt = (struct rtnl_route *)obj;
+        if (rtnl_route_get_table(rt) != RT_TABLE_MAIN || rtnl_route_get_type(rt) != RTN_UNICAST)
+                return;
+        struct nh_walk n = { .w = w, .lan = true };
+        rtnl_route_foreach_nexthop(rt, walk_nexthop, &n);
+        struct nl_addr *dst = rtnl_route_get_dst(rt);
+        struct net_range r;
+        /* A route without a gateway is on-link; a default route without one
+         * (a tunnel) is never "the LAN". */
+        if (n.has_gw || !n.lan || !dst || nl_addr_get_prefixlen(dst) == 0 ||
+            !nl_to_range(dst, (int)nl_addr_get_prefixlen(dst), &r) || is_v6_linklocal(&r) || is_multicast(&r))
+                return;
+        add_bounded(w, &w->t->onlink, &r);
+}
+
+void net_read_dns(const char *sysroot, struct net_ranges *out) {
+        static const char *const files[] = { "etc/resolv.conf", "run/systemd/resolve/resolv.conf" };
+        for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+                _cleanup_free_ char *path = path_join(sysroot ? sysroot : "/", files[i]);
+                _cleanup_free_ char *text = NULL;
+                size_t size;
+                if (!path || read_file_capped(path, NET_HOSTS_MAX, &text, &size) < 0)
+                        continue;
+                net_resolv_parse(text, size, out);
+        }
+        net_ranges_normalize(out);
+}
+
+int net_learn_topo(struct net_learn *l, const char *sysroot, struct net_topo *ret) {
+        struct net_topo t = { 0 };
+        struct walk w = { .l = l, .t = &t };
+        nl_cache_foreach(l->addrs, walk_addr, &w);
+        nl_cache_foreach(l->routes, walk_route, &w);
+        if (w.err) {
+                net_topo_done(&t);
+                return w.err;
+        }
+        net_read_dns(sysroot, &t.dns);
+        net_ranges_normalize(&t.onlink);
+        net_ranges_normalize(&t.gw);
+        net_ranges_normalize(&t.local);
+        *ret = t;
+        return 0;
+}
