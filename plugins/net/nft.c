@@ -25,13 +25,17 @@ void net_nft_free(struct nft_ctx *ctx) {
                 nft_ctx_free(ctx);
 }
 
-/* nft's error text, trimmed to something one log line and one audit field
- * can carry. */
+/* nft's error text, trimmed to its first line ("Error: ...: File exists"),
+ * which one log line and one audit field can carry; the rest is nft's
+ * echo of the (long, generated) input with carets under it. */
 static char *error_text(struct nft_ctx *ctx) {
         const char *e = nft_ctx_get_error_buffer(ctx);
         if (!e || !*e)
                 e = "nft refused the ruleset (no message)";
-        size_t n = strnlen(e, 4096);
+        log_debug("network: nft said: %.4000s", e);
+        size_t n = strcspn(e, "\n");
+        if (n > 1024)
+                n = 1024;
         char *s = strndup(e, n);
         if (!s)
                 return NULL;
