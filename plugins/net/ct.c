@@ -36,13 +36,22 @@ static void each(struct nl_object *obj, void *data) {
                 return;
         bool src_local = net_ranges_contains(&c->t->local, family, src);
         bool dst_local = net_ranges_contains(&c->t->local, family, dst);
-        if (src_local == dst_local)
+        if (src_local == dst_local) {
+                log_debug("network: conntrack entry skipped (local=%d/%d, %zu local addresses)", src_local, dst_local,
+                          c->t->local.n);
                 return; /* to ourselves, or forwarded: not this host's connection */
+        }
         int proto = nfnl_ct_get_proto(ct);
         uint16_t dport = (proto == 6 || proto == 17) ? nfnl_ct_get_dst_port(ct, 0) : 0;
         const uint8_t *remote = src_local ? dst : src;
+        char rs[64];
+        struct net_range rr;
+        net_range_from_prefix(family, remote, 128, &rr);
+        net_range_format(&rr, rs, sizeof rs);
+        log_debug("network: conntrack %s %s proto %d port %u", src_local ? "to" : "from", rs, proto, dport);
         if (!net_conn_forbidden(c->p, c->res, c->t, family, remote, src_local, proto, dport))
                 return;
+        log_debug("network: cutting it");
         if (nfnl_ct_del(c->sk, ct, 0) < 0)
                 c->failed++;
         else
@@ -65,9 +74,11 @@ int net_ct_cut(const struct net_policy *p, const struct net_resolved *res, const
         if (r >= 0)
                 r = nfnl_ct_alloc_cache(c.sk, &cache);
         if (r < 0) {
+                log_debug("network: conntrack dump: %s", nl_geterror(r));
                 nl_socket_free(c.sk);
                 return -EIO;
         }
+        log_debug("network: conntrack: %d entries", nl_cache_nitems(cache));
         nl_cache_foreach(cache, each, &c);
         nl_cache_free(cache);
         nl_socket_free(c.sk);

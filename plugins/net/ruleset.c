@@ -285,9 +285,7 @@ int net_ruleset(FILE *f, const struct net_policy *p, const struct net_resolved *
                 jump(f, "ip daddr @onlink4", NET_C_PEER_OUT);
                 jump(f, "ip6 daddr @onlink6", NET_C_PEER_OUT);
                 fputs("    jump drop_dest_out\n  }\n", f);
-                fputs("  chain policy_in {\n    ct state established,related accept\n"
-                      "    ip saddr @dst4 accept\n    ip6 saddr @dst6 accept\n",
-                      f);
+                fputs("  chain policy_in {\n    ip saddr @dst4 accept\n    ip6 saddr @dst6 accept\n", f);
                 jump(f, "ip saddr @onlink4", NET_C_PEER_IN);
                 jump(f, "ip6 saddr @onlink6", NET_C_PEER_IN);
                 fputs("    jump drop_dest_in\n  }\n", f);
@@ -318,8 +316,15 @@ int net_ruleset(FILE *f, const struct net_policy *p, const struct net_resolved *
         fputs("  chain output {\n    type filter hook output priority " NET_PRIORITY "; policy accept;\n"
               "    oif lo accept\n    jump fileshare\n    jump infra_out\n    jump discovery\n    jump policy_out\n  }\n",
               f);
+        /* Input accepts replies to what output let through (after the payload
+         * signatures, which must see established flows). Output stays
+         * stateless, so a switch or a topology change cuts outbound traffic at
+         * once; the conntrack cut after a switch does the same for inbound.
+         * The ct expression also makes the kernel track connections in this
+         * namespace, which that cut relies on. */
         fputs("  chain input {\n    type filter hook input priority " NET_PRIORITY "; policy accept;\n"
-              "    iif lo accept\n    jump fileshare\n    jump infra_in\n    jump discovery\n    jump policy_in\n  }\n",
+              "    iif lo accept\n    jump fileshare\n    ct state established,related accept\n"
+              "    jump infra_in\n    jump discovery\n    jump policy_in\n  }\n",
               f);
         fputs("}\n", f);
         return ferror(f) ? -EIO : 0;
