@@ -116,52 +116,47 @@ int net_resolve(const struct net_policy *p, const char *hosts, size_t hosts_size
 
 /* ---- emission ---- */
 
-static void emit_elements(FILE *f, const struct net_ranges *l, int family) {
+/* "a, b, c" of one family, extra first; "" when empty. Caller frees. */
+static char *ranges_str(const struct net_ranges *l, int family, const char *extra) {
+        char *s = NULL, buf[128];
+        size_t n;
+        FILE *f = open_memstream(&s, &n);
+        if (!f)
+                return NULL;
         bool first = true;
-        char buf[128];
-        for (size_t i = 0; i < l->n; i++) {
+        if (extra) {
+                fputs(extra, f);
+                first = false;
+        }
+        for (size_t i = 0; l && i < l->n; i++) {
                 if (l->v[i].family != family)
                         continue;
                 net_range_format(&l->v[i], buf, sizeof buf);
                 fprintf(f, "%s%s", first ? "" : ", ", buf);
                 first = false;
         }
-}
-
-static bool has_family(const struct net_ranges *l, int family) {
-        for (size_t i = 0; i < l->n; i++)
-                if (l->v[i].family == family)
-                        return true;
-        return false;
-}
-
-static void emit_set(FILE *f, const char *name, int family, const struct net_ranges *l, const char *extra) {
-        fprintf(f, "  set %s { type %s; flags interval;", name, family == NET_V4 ? "ipv4_addr" : "ipv6_addr");
-        bool any = (l && has_family(l, family)) || extra;
-        if (any) {
-                fputs(" elements = { ", f);
-                if (extra)
-                        fprintf(f, "%s%s", extra, l && has_family(l, family) ? ", " : "");
-                if (l)
-                        emit_elements(f, l, family);
-                fputs(" }", f);
+        if (fclose(f) != 0) {
+                free(s);
+                return NULL;
         }
-        fputs(" }\n", f);
+        return s;
 }
 
 static const char *proto_name(enum net_proto p) { return p == NET_PROTO_TCP ? "tcp" : "udp"; }
 
-static void emit_dsvc(FILE *f, const struct net_resolved *res, int family) {
-        fprintf(f, "  set dsvc%d { type %s . inet_proto . inet_service; flags interval;", family == NET_V4 ? 4 : 6,
-                family == NET_V4 ? "ipv4_addr" : "ipv6_addr");
+static char *dsvc_str(const struct net_resolved *res, int family) {
+        char *s = NULL, buf[128];
+        size_t n;
+        FILE *f = open_memstream(&s, &n);
+        if (!f)
+                return NULL;
         bool first = true;
-        char buf[128];
         for (size_t i = 0; res && i < res->dests.n; i++) {
                 const struct net_dest *d = &res->dests.v[i];
                 if (d->range.family != family || d->proto == NET_PROTO_ANY)
                         continue;
                 net_range_format(&d->range, buf, sizeof buf);
-                fprintf(f, "%s%s . %s . ", first ? " elements = { " : ", ", buf, proto_name(d->proto));
+                fprintf(f, "%s%s . %s . ", first ? "" : ", ", buf, proto_name(d->proto));
                 if (d->port_lo == 0)
                         fputs("0-65535", f);
                 else if (d->port_lo == d->port_hi)
@@ -170,7 +165,71 @@ static void emit_dsvc(FILE *f, const struct net_resolved *res, int family) {
                         fprintf(f, "%u-%u", d->port_lo, d->port_hi);
                 first = false;
         }
-        fputs(first ? " }\n" : " } }\n", f);
+        if (fclose(f) != 0) {
+                free(s);
+                return NULL;
+        }
+        return s;
+}
+
+static char *ports_str(const struct net_policy *p) {
+        char *s = NULL;
+        size_t n;
+        FILE *f = open_memstream(&s, &n);
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < p->n_fs; i++) {
+                fputs(i ? ", " : "", f);
+                if (p->fs_lo[i] == p->fs_hi[i])
+                        fprintf(f, "%u", p->fs_lo[i]);
+                else
+                        fprintf(f, "%u-%u", p->fs_lo[i], p->fs_hi[i]);
+        }
+        if (fclose(f) != 0) {
+                free(s);
+                return NULL;
+        }
+        return s;
+}
+
+/* Where set declarations and their elements go. In replace mode elements
+ * are inline in the new table; in refill mode the declarations (which
+ * create a missing set and leave an existing one alone) go into the table
+ * block and "flush set" + "add element" into fill, run after it. */
+struct setout {
+        FILE *decl, *fill;
+        int err;
+};
+
+static void put_set(struct setout *o, const char *name, const char *type, char *elems) {
+        if (!elems) {
+                o->err = -ENOMEM;
+                return;
+        }
+        if (o->decl) {
+                fprintf(o->decl, "  set %s { type %s; flags interval;", name, type);
+                if (!o->fill && *elems)
+                        fprintf(o->decl, " elements = { %s }", elems);
+                fputs(" }\n", o->decl);
+        }
+        if (o->fill) {
+                fprintf(o->fill, "flush set inet " NET_TABLE " %s\n", name);
+                if (*elems)
+                        fprintf(o->fill, "add element inet " NET_TABLE " %s { %s }\n", name, elems);
+        }
+        free(elems);
+}
+
+#define V4 "ipv4_addr"
+#define V6 "ipv6_addr"
+
+static void put_topo_sets(struct setout *o, const struct net_topo *t) {
+        put_set(o, "onlink4", V4, ranges_str(&t->onlink, NET_V4, NULL));
+        put_set(o, "onlink6", V6, ranges_str(&t->onlink, NET_V6, "fe80::/10")); /* link-local is on every link */
+        put_set(o, "gw4", V4, ranges_str(&t->gw, NET_V4, NULL));
+        put_set(o, "gw6", V6, ranges_str(&t->gw, NET_V6, NULL));
+        put_set(o, "dns4", V4, ranges_str(&t->dns, NET_V4, NULL));
+        put_set(o, "dns6", V6, ranges_str(&t->dns, NET_V6, NULL));
 }
 
 static void jump(FILE *f, const char *match, enum net_class c) {
@@ -179,44 +238,54 @@ static void jump(FILE *f, const char *match, enum net_class c) {
 
 int net_ruleset(FILE *f, const struct net_policy *p, const struct net_resolved *res, const struct net_topo *t,
                 const struct net_counters *counters, int log_group) {
-        fputs("add table inet " NET_TABLE "\ndelete table inet " NET_TABLE "\ntable inet " NET_TABLE " {\n", f);
+        /* Refill mode (counters == NULL): keep the table, its counters and
+         * sets; replace every rule and element. Replace mode: a new table
+         * with the given counter values. Either is one transaction. */
+        char *fill_buf = NULL;
+        size_t fill_size;
+        struct setout o = { .decl = f };
+        if (!counters) {
+                o.fill = open_memstream(&fill_buf, &fill_size);
+                if (!o.fill)
+                        return -ENOMEM;
+                fputs("add table inet " NET_TABLE "\nflush table inet " NET_TABLE "\ntable inet " NET_TABLE " {\n", f);
+        } else
+                fputs("add table inet " NET_TABLE "\ndelete table inet " NET_TABLE "\ntable inet " NET_TABLE " {\n", f);
         fputs("  comment \"sekisho network policy, managed by sekishod: do not edit\"\n", f);
 
         for (int c = 0; c < _NET_C_MAX; c++)
-                fprintf(f, "  counter %s { packets %" PRIu64 " bytes %" PRIu64 " }\n", net_class_names[c],
-                        counters ? counters->packets[c] : 0, counters ? counters->bytes[c] : 0);
+                if (counters)
+                        fprintf(f, "  counter %s { packets %" PRIu64 " bytes %" PRIu64 " }\n", net_class_names[c],
+                                counters->packets[c], counters->bytes[c]);
+                else
+                        fprintf(f, "  counter %s { }\n", net_class_names[c]);
 
         /* Learned sets: always present so that a topology update can refill them. */
-        emit_set(f, "onlink4", NET_V4, &t->onlink, NULL);
-        emit_set(f, "onlink6", NET_V6, &t->onlink, "fe80::/10"); /* link-local is on every link */
-        emit_set(f, "gw4", NET_V4, &t->gw, NULL);
-        emit_set(f, "gw6", NET_V6, &t->gw, NULL);
-        emit_set(f, "dns4", NET_V4, &t->dns, NULL);
-        emit_set(f, "dns6", NET_V6, &t->dns, NULL);
+        put_topo_sets(&o, t);
         /* Policy sets. */
-        emit_set(f, "peers4", NET_V4, res ? &res->peers : NULL, NULL);
-        emit_set(f, "peers6", NET_V6, res ? &res->peers : NULL, NULL);
+        put_set(&o, "peers4", V4, ranges_str(res ? &res->peers : NULL, NET_V4, NULL));
+        put_set(&o, "peers6", V6, ranges_str(res ? &res->peers : NULL, NET_V6, NULL));
         struct net_ranges any = { 0 };
         for (size_t i = 0; res && i < res->dests.n; i++)
-                if (res->dests.v[i].proto == NET_PROTO_ANY && net_ranges_add(&any, &res->dests.v[i].range) < 0) {
-                        net_ranges_clear(&any);
-                        return -ENOMEM;
-                }
+                if (res->dests.v[i].proto == NET_PROTO_ANY && net_ranges_add(&any, &res->dests.v[i].range) < 0)
+                        o.err = -ENOMEM;
         net_ranges_normalize(&any);
-        emit_set(f, "dst4", NET_V4, &any, NULL);
-        emit_set(f, "dst6", NET_V6, &any, NULL);
+        put_set(&o, "dst4", V4, ranges_str(&any, NET_V4, NULL));
+        put_set(&o, "dst6", V6, ranges_str(&any, NET_V6, NULL));
         net_ranges_clear(&any);
-        emit_dsvc(f, res, NET_V4);
-        emit_dsvc(f, res, NET_V6);
-        fputs("  set fsports { type inet_service; flags interval;", f);
-        for (size_t i = 0; i < p->n_fs; i++) {
-                fprintf(f, "%s", i == 0 ? " elements = { " : ", ");
-                if (p->fs_lo[i] == p->fs_hi[i])
-                        fprintf(f, "%u", p->fs_lo[i]);
-                else
-                        fprintf(f, "%u-%u", p->fs_lo[i], p->fs_hi[i]);
-        }
-        fputs(p->n_fs ? " } }\n" : " }\n", f);
+        put_set(&o, "dsvc4", V4 " . inet_proto . inet_service", dsvc_str(res, NET_V4));
+        put_set(&o, "dsvc6", V6 " . inet_proto . inet_service", dsvc_str(res, NET_V6));
+        put_set(&o, "fsports", "inet_service", ports_str(p));
+        if (o.fill) {
+                int r = fclose(o.fill);
+                if (r != 0 || o.err) {
+                        free(fill_buf);
+                        return o.err ? o.err : -ENOMEM;
+                }
+                fprintf(f, "}\n%stable inet " NET_TABLE " {\n", fill_buf);
+                free(fill_buf);
+        } else if (o.err)
+                return o.err;
 
         /* One chain per drop class: count it, tell the daemon (at most once a
          * minute per class, limited in the kernel), drop. */
@@ -331,32 +400,11 @@ int net_ruleset(FILE *f, const struct net_policy *p, const struct net_resolved *
 }
 
 int net_ruleset_sets(FILE *f, const struct net_topo *t) {
-        static const struct {
-                const char *name;
-                int family;
-                size_t off;
-                const char *extra;
-        } sets[] = {
-                { "onlink4", NET_V4, offsetof(struct net_topo, onlink), NULL },
-                { "onlink6", NET_V6, offsetof(struct net_topo, onlink), "fe80::/10" },
-                { "gw4", NET_V4, offsetof(struct net_topo, gw), NULL },
-                { "gw6", NET_V6, offsetof(struct net_topo, gw), NULL },
-                { "dns4", NET_V4, offsetof(struct net_topo, dns), NULL },
-                { "dns6", NET_V6, offsetof(struct net_topo, dns), NULL },
-        };
-        for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
-                const struct net_ranges *l = (const struct net_ranges *)((const char *)t + sets[i].off);
-                bool has = has_family(l, sets[i].family);
-                fprintf(f, "flush set inet " NET_TABLE " %s\n", sets[i].name);
-                if (!has && !sets[i].extra)
-                        continue;
-                fprintf(f, "add element inet " NET_TABLE " %s { ", sets[i].name);
-                if (sets[i].extra)
-                        fprintf(f, "%s%s", sets[i].extra, has ? ", " : "");
-                emit_elements(f, l, sets[i].family);
-                fputs(" }\n", f);
-        }
-        return ferror(f) ? -EIO : 0;
+        /* Only the fill half: the sets exist already (a failure here means
+         * someone removed them, and the caller reloads the whole table). */
+        struct setout o = { .fill = f };
+        put_topo_sets(&o, t);
+        return o.err ? o.err : ferror(f) ? -EIO : 0;
 }
 
 int net_counters_parse(const char *text, struct net_counters *ret) {

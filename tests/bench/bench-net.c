@@ -95,7 +95,7 @@ int main(int argc, char **argv) {
         }
         const char *ifname = argv[1];
         unsigned rounds = argc > 4 ? (unsigned)atoi(argv[4]) : 200;
-        log_setup("bench-net", false);
+        log_setup("bench-net", getenv("BENCH_DEBUG") != NULL);
         struct sekisho ctx = { .env = { .sysroot = argv[2], .test_mode = true, .state_dir = "/tmp" } };
         if (loop_new(&ctx.loop) < 0)
                 return 1;

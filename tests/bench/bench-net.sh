@@ -38,7 +38,7 @@ echo "== bench-net (inside namespace A)"
 $IN_A "$BENCH_NET" a0 "$T/root" "$T/big.yaml" "${ROUNDS:-200}"
 
 echo "== iperf3 A -> server through the router (TCP, ${SECS:-5} s, 3 runs each)"
-bg $IN_S iperf3 -s -B 198.51.100.10
+bg $IN_S iperf3 -s -B 198.51.100.10 >/dev/null 2>&1
 sleep 0.5
 run_iperf() {
         for i in 1 2 3; do

@@ -176,8 +176,10 @@ static void test_resolve_and_rules(void **state) {
         char *s = NULL;
         size_t size;
         FILE *f = open_memstream(&s, &size);
-        assert_int_equal(net_ruleset(f, &p, &res, &topo, NULL, 3141), 0);
+        struct net_counters zero = { .packets[NET_C_DHT] = 7 };
+        assert_int_equal(net_ruleset(f, &p, &res, &topo, &zero, 3141), 0);
         fclose(f);
+        assert_non_null(strstr(s, "counter dht { packets 7 bytes 0 }"));
         assert_non_null(strstr(s, "add table inet sekisho\ndelete table inet sekisho\n"));
         assert_non_null(strstr(s, "198.51.100.10 . tcp . 3389"));
         assert_non_null(strstr(s, "2001:db8:2::10 . tcp . 3389"));
@@ -196,6 +198,16 @@ static void test_resolve_and_rules(void **state) {
         assert_true(net_conn_forbidden(&p, &res, &topo, NET_V4, srv, true, 6, 80));
         assert_true(net_conn_forbidden(&p, &res, &topo, NET_V4, peer, true, 6, 3389));
         assert_false(net_conn_forbidden(&p, &res, &topo, NET_V4, net3, true, 17, 53));
+
+        /* Refill mode: the table and its counters stay, sets are flushed and refilled. */
+        s = NULL;
+        f = open_memstream(&s, &size);
+        assert_int_equal(net_ruleset(f, &p, &res, &topo, NULL, -1), 0);
+        fclose(f);
+        assert_non_null(strstr(s, "add table inet sekisho\nflush table inet sekisho\n"));
+        assert_non_null(strstr(s, "flush set inet sekisho dsvc4\nadd element inet sekisho dsvc4 { 198.51.100.10 . tcp . 3389 }"));
+        assert_null(strstr(s, "log group"));
+        free(s);
 
         s = NULL;
         f = open_memstream(&s, &size);
