@@ -6,8 +6,10 @@
 
 /* ---- topology ---- */
 struct net_learn;
-/* changed() is called from the loop after a batch of rtnetlink changes. */
-int net_learn_new(struct loop *loop, void (*changed)(void *userdata), void *userdata, struct net_learn **ret);
+/* changed() is called from the loop after a batch of rtnetlink changes, or
+ * when resolv.conf below sysroot (etc/, run/systemd/resolve/) changes. */
+int net_learn_new(struct loop *loop, const char *sysroot, void (*changed)(void *userdata), void *userdata,
+                  struct net_learn **ret);
 struct net_learn *net_learn_free(struct net_learn *l);
 /* A snapshot of what the caches say now, plus the name servers of
  * sysroot's resolv.conf (and systemd-resolved's upstream list). */

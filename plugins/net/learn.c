@@ -11,6 +11,7 @@
 #include <netlink/route/link.h>
 #include <netlink/route/route.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 
 #include "kernel.h"
@@ -25,6 +26,8 @@ struct net_learn {
         void *userdata;
         struct nl_sock *sync;    /* for re-dumps */
         bool dirty, refill_routes;
+        int ino_fd;              /* resolv.conf directories */
+        struct loop_source *ino_src;
 };
 
 static void on_change(struct nl_cache *cache, struct nl_object *obj, int action, void *data) {
@@ -68,10 +71,56 @@ static int on_readable(struct loop_source *s, int fd, uint32_t revents, void *us
         return 0;
 }
 
-int net_learn_new(struct loop *loop, void (*changed)(void *userdata), void *userdata, struct net_learn **ret) {
+/* A resolv.conf written or renamed into place (DHCP clients, NetworkManager,
+ * systemd-resolved) changes the name servers: re-read them like a netlink
+ * change. Events are read in one bounded buffer; names are only compared. */
+static int on_inotify(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
+        struct net_learn *l = userdata;
+        _Alignas(struct inotify_event) char buf[4096];
+        bool hit = false;
+        for (;;) {
+                ssize_t n = read(fd, buf, sizeof buf);
+                if (n <= 0)
+                        break;
+                for (char *p = buf; p + sizeof(struct inotify_event) <= buf + n;) {
+                        struct inotify_event *ev = (struct inotify_event *)p;
+                        if (ev->len > 0 && p + sizeof *ev + ev->len <= buf + n &&
+                            strncmp(ev->name, "resolv.conf", ev->len) == 0)
+                                hit = true;
+                        if (ev->mask & IN_Q_OVERFLOW)
+                                hit = true;
+                        p += sizeof *ev + ev->len;
+                }
+        }
+        if (hit)
+                l->changed(l->userdata);
+        return 0;
+}
+
+static void watch_resolv(struct net_learn *l, struct loop *loop, const char *sysroot) {
+        static const char *const dirs[] = { "etc", "run/systemd/resolve" };
+        l->ino_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (l->ino_fd < 0)
+                return;
+        int watched = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+                _cleanup_free_ char *d = path_join(sysroot ? sysroot : "/", dirs[i]);
+                if (d && inotify_add_watch(l->ino_fd, d, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE) >= 0)
+                        watched++;
+        }
+        if (watched == 0 || loop_add_io(loop, l->ino_fd, EPOLLIN, on_inotify, l, &l->ino_src) < 0) {
+                log_warning("network: cannot watch resolv.conf; name servers are re-read on address changes only");
+                close(l->ino_fd);
+                l->ino_fd = -1;
+        }
+}
+
+int net_learn_new(struct loop *loop, const char *sysroot, void (*changed)(void *userdata), void *userdata,
+                  struct net_learn **ret) {
         struct net_learn *l = calloc(1, sizeof *l);
         if (!l)
                 return -ENOMEM;
+        l->ino_fd = -1;
         l->loop = loop;
         l->changed = changed;
         l->userdata = userdata;
@@ -94,6 +143,7 @@ int net_learn_new(struct loop *loop, void (*changed)(void *userdata), void *user
                 net_learn_free(l);
                 return r;
         }
+        watch_resolv(l, loop, sysroot);
         *ret = l;
         return 0;
 fail:
@@ -106,6 +156,9 @@ struct net_learn *net_learn_free(struct net_learn *l) {
         if (!l)
                 return NULL;
         loop_source_free(l->src);
+        loop_source_free(l->ino_src);
+        if (l->ino_fd >= 0)
+                close(l->ino_fd);
         if (l->mngr)
                 nl_cache_mngr_free(l->mngr); /* frees the caches it manages */
         if (l->sync)

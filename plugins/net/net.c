@@ -241,7 +241,7 @@ static int net_init(struct sekisho *ctx, void **ret_state) {
         int r = net_nft_new(&n->nft);
         if (r < 0)
                 goto fail;
-        r = net_learn_new(sekisho_loop(ctx), on_topology, n, &n->learn);
+        r = net_learn_new(sekisho_loop(ctx), env->sysroot, on_topology, n, &n->learn);
         if (r < 0)
                 goto fail;
         r = net_learn_topo(n->learn, env->sysroot, &n->topo);

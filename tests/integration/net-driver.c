@@ -8,6 +8,7 @@
 #include <sys/signalfd.h>
 
 #include "loop.h"
+#include "netctl.h"
 #include "plugin.h"
 #include "ptree.h"
 #include "util.h"
@@ -167,7 +168,8 @@ int main(int argc, char **argv) {
                 { "policy", required_argument, NULL, 'p' }, { "sysroot", required_argument, NULL, 'r' },
                 { "audit", required_argument, NULL, 'a' },  { "status", required_argument, NULL, 's' },
                 { "profile", required_argument, NULL, 'P' }, { "once", no_argument, NULL, '1' },
-                { "check", no_argument, NULL, 'c' },        { NULL, 0, NULL, 0 },
+                { "check", no_argument, NULL, 'c' },        { "show", no_argument, NULL, 'S' },
+                { NULL, 0, NULL, 0 },
         };
         bool check_only = false;
         int c;
@@ -180,11 +182,12 @@ int main(int argc, char **argv) {
                 case 'P': ctx.profile = optarg; break;
                 case '1': once = true; break;
                 case 'c': check_only = true; break;
+                case 'S': return netctl_show(stdout, false) < 0 ? 1 : 0; /* what `sekishoctl net show` prints */
                 default: return 2;
                 }
         if (!ctx.policy_path) {
                 fprintf(stderr, "usage: net-driver --policy FILE [--sysroot DIR] [--audit FILE] [--status FILE] "
-                                "[--profile NAME] [--once] [--check]\n");
+                                "[--profile NAME] [--once] [--check]\n       net-driver --show\n");
                 return 2;
         }
         log_setup("net-driver", getenv("NET_DRIVER_DEBUG") != NULL);

@@ -106,6 +106,20 @@ wait_for "! $IN_A nft list set inet sekisho onlink4 | grep -q 203.0.113.0/24" 50
 [ "$(grep -c '^applied' "$T/daemon.log")" = "$applies" ] || fail "a topology change caused a full reload"
 ok "renumbering updates the on-link sets"
 
+# A new resolv.conf (renamed into place, as DHCP clients do) updates the DNS set.
+printf 'nameserver 198.51.100.53\nnameserver 2001:db8:2::53\n' >"$T/root/etc/resolv.conf.new"
+mv "$T/root/etc/resolv.conf.new" "$T/root/etc/resolv.conf"
+wait_for "$IN_A nft list set inet sekisho dns4 | grep -q 198.51.100.53" 50 || fail "new name server not learned"
+$IN_A nft list set inet sekisho dns6 | grep -q 2001:db8:2::53 || fail "new IPv6 name server not learned"
+$IN_A nft list set inet sekisho dns4 | grep -q 192.0.2.1 && fail "old name server kept"
+ok "a rewritten resolv.conf updates the name-server sets"
+
+# `sekishoctl net show` (netctl_show) prints the table and the drop counters.
+$IN_A "$NET_DRIVER" --show >"$T/show.out" || fail "net show failed"
+grep -q "table inet sekisho" "$T/show.out" || fail "net show lacks the table"
+grep -Eq "^  peer_out +[1-9]" "$T/show.out" || fail "net show lacks the peer_out count"
+ok "net show prints the table and counters"
+
 # An interface that appears and vanishes while the sets are updated.
 for i in 1 2 3 4 5 6 7 8 9 10; do
         ip -n "$NS_A" link add d0 type veth peer name d1
