@@ -223,9 +223,16 @@ static void put_set(struct setout *o, const char *name, const char *type, char *
 #define V4 "ipv4_addr"
 #define V6 "ipv6_addr"
 
+/* On every link, whatever the kernel says: link-local unicast, link-scope
+ * multicast and the limited broadcast reach the other terminals directly
+ * (LAN-sync and discovery broadcasts of desktop software). DHCP, ND, MLD,
+ * IGMP and allowed discovery protocols are accepted before this applies. */
+#define ALWAYS_ONLINK4 "169.254.0.0/16, 224.0.0.0/24, 255.255.255.255"
+#define ALWAYS_ONLINK6 "fe80::/10, ff02::/16"
+
 static void put_topo_sets(struct setout *o, const struct net_topo *t) {
-        put_set(o, "onlink4", V4, ranges_str(&t->onlink, NET_V4, NULL));
-        put_set(o, "onlink6", V6, ranges_str(&t->onlink, NET_V6, "fe80::/10")); /* link-local is on every link */
+        put_set(o, "onlink4", V4, ranges_str(&t->onlink, NET_V4, ALWAYS_ONLINK4));
+        put_set(o, "onlink6", V6, ranges_str(&t->onlink, NET_V6, ALWAYS_ONLINK6));
         put_set(o, "gw4", V4, ranges_str(&t->gw, NET_V4, NULL));
         put_set(o, "gw6", V6, ranges_str(&t->gw, NET_V6, NULL));
         put_set(o, "dns4", V4, ranges_str(&t->dns, NET_V4, NULL));
@@ -317,10 +324,10 @@ int net_ruleset(FILE *f, const struct net_policy *p, const struct net_resolved *
 #define ND "ip6 hoplimit 255 icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect } accept\n"
 #define MLD "icmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done, mld2-listener-report } accept\n"
         fputs("  chain infra_out {\n    udp sport 68 udp dport 67 accept\n    udp sport 546 udp dport 547 accept\n"
-              "    " ND "    " MLD "  }\n",
+              "    " ND "    " MLD "    meta l4proto igmp accept\n  }\n",
               f);
         fputs("  chain infra_in {\n    udp sport 67 udp dport 68 accept\n    udp sport 547 udp dport 546 accept\n"
-              "    " ND "    " MLD "  }\n",
+              "    " ND "    " MLD "    meta l4proto igmp accept\n  }\n",
               f);
 
         fputs("  chain discovery {\n", f);
@@ -333,7 +340,11 @@ int net_ruleset(FILE *f, const struct net_policy *p, const struct net_resolved *
         };
         for (int d = 0; d < _NET_DISC_MAX; d++)
                 for (int k = 0; k < 2; k++)
-                        if (!p->discovery_allowed[d] && disc_match[d][k])
+                        if (!disc_match[d][k])
+                                continue;
+                        else if (p->discovery_allowed[d]) /* allowed: also to and from peers */
+                                fprintf(f, "    %s accept\n", disc_match[d][k]);
+                        else
                                 jump(f, disc_match[d][k], NET_C_DISCOVERY);
         fputs("  }\n", f);
 
@@ -465,9 +476,11 @@ bool net_conn_forbidden(const struct net_policy *p, const struct net_resolved *r
         }
         if (!p->peer_deny)
                 return false;
-        static const uint8_t ll[2] = { 0xfe, 0x80 };
-        bool onlink = net_ranges_contains(&t->onlink, family, remote) ||
-                      (family == NET_V6 && remote[0] == ll[0] && (remote[1] & 0xc0) == ll[1]);
+        bool always = family == NET_V6 ? (remote[0] == 0xfe && (remote[1] & 0xc0) == 0x80) || (remote[0] == 0xff && remote[1] == 0x02)
+                                       : (remote[0] == 169 && remote[1] == 254) ||
+                                                 (remote[0] == 224 && remote[1] == 0 && remote[2] == 0) ||
+                                                 (remote[0] == 255 && remote[1] == 255 && remote[2] == 255 && remote[3] == 255);
+        bool onlink = always || net_ranges_contains(&t->onlink, family, remote);
         if (!onlink)
                 return false;
         return !(net_ranges_contains(&t->gw, family, remote) || net_ranges_contains(&res->peers, family, remote) || dns);

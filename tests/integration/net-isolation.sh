@@ -30,7 +30,15 @@ listen_discard "$NS_A" 7001
 listen_discard "$NS_S" 7000
 listen_discard "$NS_S" 3389
 listen_file "$NS_S" 6000 "$T/server.out"
+bg ip netns exec "$NS_B" socat -u UDP4-RECVFROM:17500,fork,reuseaddr,broadcast "OPEN:$T/b-bcast.out,creat,append"
 sleep 0.5
+
+# Control: without the table a broadcast from A reaches B (so its absence later means something).
+ip -n "$NS_A" addr add 192.0.2.99/24 dev a0
+echo control | $IN_A socat -u - UDP4-DATAGRAM:192.0.2.255:17500,broadcast
+wait_for "[ -s '$T/b-bcast.out' ]" 30 || fail "control: broadcast does not reach B without the table"
+ip -n "$NS_A" addr del 192.0.2.99/24 dev a0
+: >"$T/b-bcast.out"
 
 # 1. The table is loaded before A has an address: DHCP and SLAAC must still work.
 start_net "$NET_POLICY"
@@ -59,6 +67,8 @@ $IN_A busybox ping -c1 -W1 192.0.2.20 >/dev/null 2>&1 && fail "A pings B"
 listen_udp_file "$NS_B" 7002 "$T/b-udp.out"
 sleep 0.3
 echo udp | $IN_A socat -u - UDP:192.0.2.20:7002 2>/dev/null || true
+echo lansync | $IN_A socat -u - UDP4-DATAGRAM:255.255.255.255:17500,broadcast 2>/dev/null || true
+echo lansync | $IN_A socat -u - UDP4-DATAGRAM:192.0.2.255:17500,broadcast 2>/dev/null || true
 [ "$(counter peer_out)" -gt 0 ] || fail "peer_out counter did not count"
 [ "$(counter peer_in)" -gt 0 ] || fail "peer_in counter did not count"
 ok "A <-> B blocked both ways over IPv4 and IPv6 (TCP, UDP, ICMP)"
@@ -69,6 +79,7 @@ tcp_ok "$NS_A" "[2001:db8:2::10]" 7000 || fail "A -> server via the gateway (IPv
 $IN_A busybox ping -c1 -W2 192.0.2.1 >/dev/null || fail "A cannot ping its gateway"
 ok "A -> server through the gateway works over IPv4 and IPv6"
 [ -s "$T/b-udp.out" ] && fail "UDP from A reached B"
+[ -s "$T/b-bcast.out" ] && fail "a broadcast from A reached B"
 
 # 4. A drop notice reached the daemon: audit record and signal, not a timer.
 wait_for "grep -q 'audit network-traffic-blocked R4 class=peer_out' '$T/audit'" 50 || fail "no audit record for the first peer drop"

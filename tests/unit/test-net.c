@@ -184,9 +184,10 @@ static void test_resolve_and_rules(void **state) {
         assert_non_null(strstr(s, "198.51.100.10 . tcp . 3389"));
         assert_non_null(strstr(s, "2001:db8:2::10 . tcp . 3389"));
         assert_non_null(strstr(s, "set dst4 { type ipv4_addr; flags interval; elements = { 203.0.113.0/24 } }"));
-        assert_non_null(strstr(s, "elements = { fe80::/10 }"));
+        assert_non_null(strstr(s, "elements = { fe80::/10, ff02::/16 }"));
+        assert_non_null(strstr(s, "elements = { 169.254.0.0/16, 224.0.0.0/24, 255.255.255.255, 192.0.2.0/24 }"));
         assert_non_null(strstr(s, "priority filter - 10"));
-        assert_null(strstr(s, "udp dport 5353")); /* mDNS allowed */
+        assert_non_null(strstr(s, "    udp dport 5353 accept\n")); /* mDNS allowed, to peers too */
         assert_non_null(strstr(s, "udp dport 1900 jump drop_discovery"));
         assert_non_null(strstr(s, "log group 3141 prefix \"bittorrent\""));
         assert_non_null(strstr(s, "jump drop_dest_out"));
@@ -213,8 +214,10 @@ static void test_resolve_and_rules(void **state) {
         f = open_memstream(&s, &size);
         assert_int_equal(net_ruleset_sets(f, &topo), 0);
         fclose(f);
-        assert_non_null(strstr(s, "flush set inet sekisho onlink4\nadd element inet sekisho onlink4 { 192.0.2.0/24 }\n"));
+        assert_non_null(strstr(s, "flush set inet sekisho onlink4\nadd element inet sekisho onlink4 { 169.254.0.0/16, 224.0.0.0/24, 255.255.255.255, 192.0.2.0/24 }\n"));
         assert_non_null(strstr(s, "flush set inet sekisho gw6\nflush set"));
+        uint8_t bcast[4] = { 255, 255, 255, 255 };
+        assert_true(net_conn_forbidden(&p, &res, &topo, NET_V4, bcast, true, 17, 17500)); /* LAN sync broadcast */
         free(s);
 
         net_resolved_done(&res);
@@ -243,6 +246,9 @@ static void test_isolation_model(void **state) {
         assert_false(net_conn_forbidden(&p, &res, &topo, NET_V4, far, true, 6, 443));
         assert_true(net_conn_forbidden(&p, &res, &topo, NET_V4, far, true, 6, 6881)); /* file-sharing port */
         assert_true(net_conn_forbidden(&p, &res, &topo, NET_V6, ll, true, 6, 22));
+        uint8_t bcast[4] = { 255, 255, 255, 255 }, apipa[4] = { 169, 254, 3, 4 };
+        assert_true(net_conn_forbidden(&p, &res, &topo, NET_V4, bcast, true, 17, 17500)); /* LAN-sync broadcast */
+        assert_true(net_conn_forbidden(&p, &res, &topo, NET_V4, apipa, true, 6, 445));
         net_policy_done(&p);
         net_topo_done(&topo);
 }
