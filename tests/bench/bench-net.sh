@@ -42,15 +42,18 @@ bg $IN_S iperf3 -s -B 198.51.100.10 >/dev/null 2>&1
 sleep 0.5
 run_iperf() {
         for i in 1 2 3; do
-                $IN_A iperf3 -c 198.51.100.10 -t "${SECS:-5}" -J | awk -F'[:,]' '/"bits_per_second"/ {v=$2} END {printf "%.0f\n", v}'
+                $IN_A iperf3 -c 198.51.100.10 -t "${SECS:-5}" ${1:-} -J | awk -F'[:,]' '/"bits_per_second"/ {v=$2} END {printf "%.0f\n", v}'
         done | sort -n | sed -n 2p   # the median of three
 }
 $IN_A nft delete table inet sekisho 2>/dev/null || true
 without=$(run_iperf)
+without_r=$(run_iperf -R)
 printf 'network:\n  peer-to-peer: deny\n  file-sharing: deny\n' >"$T/p.yaml"
 $IN_A "$NET_DRIVER" --policy "$T/p.yaml" --sysroot "$T/root" --audit "$T/audit" --once >/dev/null
 $IN_A nft list table inet sekisho >/dev/null || fail "table not loaded"
 with=$(run_iperf)
-awk -v a="$without" -v b="$with" 'BEGIN {
-        printf "throughput without table: %.2f Gbit/s\nthroughput with table:    %.2f Gbit/s\nratio: %.1f %%\n", a/1e9, b/1e9, 100*b/a }'
+with_r=$(run_iperf -R)
+for dir in "A -> server (output chain)|$without|$with" "server -> A (input chain, -R)|$without_r|$with_r"; do
+        echo "$dir" | awk -F'|' '{ printf "%s: without table %.2f Gbit/s, with table %.2f Gbit/s, ratio %.1f %%\n", $1, $2/1e9, $3/1e9, 100*$3/$2 }'
+done
 exit 0
