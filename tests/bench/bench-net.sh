@@ -37,23 +37,40 @@ ip -n "$NS_A" route add default via 192.0.2.1
 echo "== bench-net (inside namespace A)"
 $IN_A "$BENCH_NET" a0 "$T/root" "$T/big.yaml" "${ROUNDS:-200}"
 
-echo "== iperf3 A -> server through the router (TCP, ${SECS:-5} s, 3 runs each)"
+echo "== iperf3 A <-> server through the router (TCP), table off/on interleaved, ${RUNS:-7} pairs of ${SECS:-3} s"
 bg $IN_S iperf3 -s -B 198.51.100.10 >/dev/null 2>&1
 sleep 0.5
-run_iperf() {
-        for i in 1 2 3; do
-                $IN_A iperf3 -c 198.51.100.10 -t "${SECS:-5}" ${1:-} -J | awk -F'[:,]' '/"bits_per_second"/ {v=$2} END {printf "%.0f\n", v}'
-        done | sort -n | sed -n 2p   # the median of three
-}
-$IN_A nft delete table inet sekisho 2>/dev/null || true
-without=$(run_iperf)
-without_r=$(run_iperf -R)
 printf 'network:\n  peer-to-peer: deny\n  file-sharing: deny\n' >"$T/p.yaml"
-$IN_A "$NET_DRIVER" --policy "$T/p.yaml" --sysroot "$T/root" --audit "$T/audit" --once >/dev/null
-$IN_A nft list table inet sekisho >/dev/null || fail "table not loaded"
-with=$(run_iperf)
-with_r=$(run_iperf -R)
-for dir in "A -> server (output chain)|$without|$with" "server -> A (input chain, -R)|$without_r|$with_r"; do
-        echo "$dir" | awk -F'|' '{ printf "%s: without table %.2f Gbit/s, with table %.2f Gbit/s, ratio %.1f %%\n", $1, $2/1e9, $3/1e9, 100*$3/$2 }'
+iperf_bps() {
+        $IN_A iperf3 -c 198.51.100.10 -t "${SECS:-3}" ${1:-} -J | awk -F'[:,]' '/"bits_per_second"/ {v=$2} END {printf "%.0f\n", v}'
+}
+table_off() { $IN_A nft delete table inet sekisho 2>/dev/null || true; }
+table_on() {
+        $IN_A "$NET_DRIVER" --policy "$T/p.yaml" --sysroot "$T/root" --audit "$T/audit" --once >/dev/null
+        $IN_A nft list table inet sekisho >/dev/null || fail "table not loaded"
+}
+# Alternating off/on pairs cancel most of the drift of a shared machine; the
+# median of the per-pair ratios is printed with the medians of each side.
+for dir in out in; do
+        opt=
+        [ $dir = in ] && opt=-R
+        : >"$T/pairs.$dir"
+        i=0
+        while [ $i -lt "${RUNS:-7}" ]; do
+                table_off
+                a=$(iperf_bps $opt)
+                table_on
+                b=$(iperf_bps $opt)
+                echo "$a $b" >>"$T/pairs.$dir"
+                i=$((i + 1))
+        done
+        label="A -> server (output chain)"
+        [ $dir = in ] && label="server -> A (input chain)"
+        awk -v label="$label" '{ a[NR]=$1; b[NR]=$2; r[NR]=$2/$1 }
+        function median(x, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
+                                          return x[int((n + 1) / 2)] }
+        END { n = NR; printf "%s: median without %.2f Gbit/s, with %.2f Gbit/s; median ratio %.1f %% (%d pairs)\n",
+              label, median(a, n) / 1e9, median(b, n) / 1e9, 100 * median(r, n), n }' "$T/pairs.$dir"
 done
+echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
 exit 0
