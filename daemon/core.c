@@ -677,7 +677,7 @@ static void write_status_file(struct sekisho *ctx) {
         if (fclose(f) == 0) {
                 _cleanup_free_ char *path = path_join(ctx->opt.state_dir, "status.json");
                 if (path)
-                        write_file_atomic(path, buf, len, 0644);
+                        write_file_replace(path, buf, len, 0644);
         }
         free(buf);
 }
@@ -768,10 +768,11 @@ int sekisho_start(struct sekisho *ctx) {
                 log_error("The inbox %s is not watched; bundles can still be applied over D-Bus", ctx->opt.inbox);
         if (ctx->opt.bus != BUS_NONE) {
                 r = bus_open(ctx, ctx->opt.bus, &ctx->bus);
+                if (r == -EEXIST) /* another sekishod: two deciders would fight over devices */
+                        return log_error_errno(r, "Another sekishod owns %s; not starting a second one", BUS_NAME);
                 if (r < 0)
                         log_error_errno(r, "D-Bus service not available; enforcing without it");
         }
-        write_status_file(ctx);
 
         if (ctx->opt.no_sandbox)
                 log_warning("Running WITHOUT the seccomp sandbox (--no-sandbox)");
