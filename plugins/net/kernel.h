@@ -13,7 +13,10 @@ int net_learn_new(struct loop *loop, const char *sysroot, void (*changed)(void *
 struct net_learn *net_learn_free(struct net_learn *l);
 /* A snapshot of what the caches say now, plus the name servers of
  * sysroot's resolv.conf (and systemd-resolved's upstream list). */
-int net_learn_topo(struct net_learn *l, const char *sysroot, struct net_topo *ret);
+/* Links whose names match one of exempt (globs, n_exempt) contribute no
+ * on-link prefixes: this machine's own container or VM networks. */
+int net_learn_topo(struct net_learn *l, const char *sysroot, const char (*exempt)[16], size_t n_exempt,
+                   struct net_topo *ret);
 /* Read name servers only (also for the offline CLI). */
 void net_read_dns(const char *sysroot, struct net_ranges *out);
 

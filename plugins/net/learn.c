@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <linux/if_arp.h>
 #include <linux/rtnetlink.h>
 #include <netlink/cache.h>
@@ -184,14 +185,26 @@ static bool nl_to_range(struct nl_addr *a, int prefixlen, struct net_range *r) {
  * (ARPHRD_ETHER). Tunnels (WireGuard, PPP, tun) have no LAN behind them.
  * A link the cache does not know (it vanished between two messages) counts
  * as a LAN: the stricter reading. */
-static bool link_is_lan(struct nl_cache *links, int ifindex) {
-        struct rtnl_link *link = rtnl_link_get(links, ifindex);
+struct walk {
+        struct net_learn *l;
+        struct net_topo *t;
+        const char (*exempt)[16];
+        size_t n_exempt;
+        int err;
+};
+
+static bool link_is_lan(const struct walk *w, int ifindex) {
+        struct rtnl_link *link = rtnl_link_get(w->l->links, ifindex);
         if (!link)
                 return true;
         unsigned t = rtnl_link_get_arptype(link);
         bool lan = t == ARPHRD_ETHER || t == ARPHRD_IEEE802 || t == ARPHRD_INFINIBAND;
         if (rtnl_link_get_flags(link) & IFF_LOOPBACK)
                 lan = false;
+        const char *name = rtnl_link_get_name(link);
+        for (size_t i = 0; lan && name && i < w->n_exempt; i++)
+                if (fnmatch(w->exempt[i], name, 0) == 0)
+                        lan = false;
         rtnl_link_put(link);
         return lan;
 }
@@ -203,12 +216,6 @@ static bool is_v6_linklocal(const struct net_range *r) {
 static bool is_multicast(const struct net_range *r) {
         return r->family == NET_V4 ? (r->lo[0] & 0xf0) == 0xe0 : r->lo[0] == 0xff;
 }
-
-struct walk {
-        struct net_learn *l;
-        struct net_topo *t;
-        int err;
-};
 
 static void add_bounded(struct walk *w, struct net_ranges *list, const struct net_range *r) {
         if (w->err)
@@ -228,7 +235,7 @@ static void walk_addr(struct nl_object *obj, void *data) {
         if (!nl_to_range(local, -1, &self))
                 return;
         add_bounded(w, &w->t->local, &self);
-        if (rtnl_addr_get_peer(a) || !link_is_lan(w->l->links, rtnl_addr_get_ifindex(a)))
+        if (rtnl_addr_get_peer(a) || !link_is_lan(w, rtnl_addr_get_ifindex(a)))
                 return;
         int plen = rtnl_addr_get_prefixlen(a);
         if (plen <= 0 || !nl_to_range(local, plen, &pfx) || is_v6_linklocal(&pfx))
@@ -249,7 +256,7 @@ static void walk_nexthop(struct rtnl_nexthop *nh, void *data) {
                 n->has_gw = true;
                 add_bounded(n->w, &n->w->t->gw, &gw);
         }
-        if (!link_is_lan(n->w->l->links, rtnl_route_nh_get_ifindex(nh)))
+        if (!link_is_lan(n->w, rtnl_route_nh_get_ifindex(nh)))
                 n->lan = false;
 }
 
@@ -283,9 +290,10 @@ void net_read_dns(const char *sysroot, struct net_ranges *out) {
         net_ranges_normalize(out);
 }
 
-int net_learn_topo(struct net_learn *l, const char *sysroot, struct net_topo *ret) {
+int net_learn_topo(struct net_learn *l, const char *sysroot, const char (*exempt)[16], size_t n_exempt,
+                   struct net_topo *ret) {
         struct net_topo t = { 0 };
-        struct walk w = { .l = l, .t = &t };
+        struct walk w = { .l = l, .t = &t, .exempt = exempt, .n_exempt = n_exempt };
         nl_cache_foreach(l->addrs, walk_addr, &w);
         nl_cache_foreach(l->routes, walk_route, &w);
         if (w.err) {

@@ -147,7 +147,7 @@ static int load_table(struct net *n, const struct net_policy *pol, const struct 
 static void on_topology(void *userdata) {
         struct net *n = userdata;
         struct net_topo t;
-        int r = net_learn_topo(n->learn, sekisho_env(n->ctx)->sysroot, &t);
+        int r = net_learn_topo(n->learn, sekisho_env(n->ctx)->sysroot, n->pol.exempt_if, n->pol.n_exempt_if, &t);
         if (r >= 0 && !n->applied) {
                 /* Nothing loaded yet: the next apply uses this picture. */
                 net_topo_done(&n->topo);
@@ -244,7 +244,7 @@ static int net_init(struct sekisho *ctx, void **ret_state) {
         r = net_learn_new(sekisho_loop(ctx), env->sysroot, on_topology, n, &n->learn);
         if (r < 0)
                 goto fail;
-        r = net_learn_topo(n->learn, env->sysroot, &n->topo);
+        r = net_learn_topo(n->learn, env->sysroot, NULL, 0, &n->topo);
         if (r < 0)
                 goto fail;
         if (net_nflog_open(sekisho_loop(ctx), NET_NFLOG_GROUP, on_notice, n, &n->nflog) < 0) {
@@ -279,6 +279,7 @@ static int net_apply(void *state, const struct pnode *section) {
         struct perrors errs = { 0 };
         struct net_policy pol;
         uint64_t t0 = now_usec_monotonic(), t1, t2, t3, t4;
+        _cleanup_free_ char *err = NULL; /* before any goto: cleanup runs at every exit */
         if (net_policy_parse(section, &pol, &errs) > 0) {
                 set_error(n, "policy: %s", perrors_first(&errs));
                 log_error("network: %s", perrors_first(&errs));
@@ -299,12 +300,25 @@ static int net_apply(void *state, const struct pnode *section) {
                 return r;
         }
 
+        /* The topology as this policy sees it (exempt-interfaces may differ). */
+        struct net_topo old_topo = n->topo, topo;
+        r = net_learn_topo(n->learn, sekisho_env(n->ctx)->sysroot, pol.exempt_if, pol.n_exempt_if, &topo);
+        if (r < 0) {
+                set_error(n, "topology: %s", strerror(-r));
+                goto fail;
+        }
+        n->topo = topo;
+
         t1 = now_usec_monotonic();
-        _cleanup_free_ char *err = NULL;
         size_t size = 0;
         t2 = t1;
         r = load_table(n, &pol, &res, &size, &t2, &err);
         t3 = now_usec_monotonic();
+        if (r < 0) {
+                net_topo_done(&n->topo);
+                n->topo = old_topo;
+        } else
+                net_topo_done(&old_topo);
         if (r == -EINVAL) {
                 /* nft refused: its transaction is all or nothing, so the previous
                  * ruleset is still in force. */

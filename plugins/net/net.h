@@ -21,6 +21,7 @@
 #define NET_MAX_TOPO 4096            /* learned prefixes/gateways per family */
 #define NET_MAX_NAME 253             /* a DNS name */
 #define NET_MAX_FS_PORTS 256         /* file-sharing-ports entries */
+#define NET_MAX_EXEMPT_IF 32         /* exempt-interfaces entries */
 #define NET_HOSTS_MAX (1u << 20)     /* /etc/hosts, resolv.conf: read at most this much */
 
 /* One address range [lo, hi] of one family, bytes in network order
@@ -102,6 +103,9 @@ struct net_policy {
         struct net_dests mgmt;       /* management */
         uint16_t fs_lo[NET_MAX_FS_PORTS], fs_hi[NET_MAX_FS_PORTS];
         size_t n_fs;
+        /* exempt-interfaces: this machine's own virtual networks (globs) */
+        char exempt_if[NET_MAX_EXEMPT_IF][16];
+        size_t n_exempt_if;
 };
 
 /* Parse and validate a network: section (NULL: the strict built-in

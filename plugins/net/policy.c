@@ -24,6 +24,7 @@ static const struct pkey net_keys[] = {
         { .name = "allow-destinations", .type = PT_SEQ },
         { .name = "allow-dns", .type = PT_BOOL },
         { .name = "management", .type = PT_SEQ },
+        { .name = "exempt-interfaces", .type = PT_STRING_SEQ },
         { NULL },
 };
 
@@ -307,6 +308,29 @@ size_t net_policy_parse(const struct pnode *section, struct net_policy *ret, str
                         p.fs_lo[p.n_fs] = default_fs_ports[i][0];
                         p.fs_hi[p.n_fs++] = default_fs_ports[i][1];
                 }
+
+        if ((n = pmap_get(section, "exempt-interfaces"))) {
+                if (n->n > NET_MAX_EXEMPT_IF)
+                        perr(errs, n, "exempt-interfaces: more than %d entries", NET_MAX_EXEMPT_IF);
+                else
+                        for (size_t i = 0; i < n->n; i++) {
+                                const char *name = pnode_str(n->children[i]);
+                                size_t len = name ? strlen(name) : 0;
+                                /* An interface name (IFNAMSIZ - 1) or a glob of one; "*" alone
+                                 * would exempt every LAN and is refused. */
+                                bool ok = len > 0 && len < sizeof p.exempt_if[0] && strcmp(name, "*") != 0 &&
+                                          strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                       "0123456789-_.@*?[]") == len;
+                                if (!ok) {
+                                        perr(errs, n->children[i],
+                                             "exempt-interfaces: '%s' is not an interface name or a glob of one "
+                                             "(at most 15 characters; '*' alone is refused)",
+                                             name ? name : "");
+                                        continue;
+                                }
+                                memcpy(p.exempt_if[p.n_exempt_if++], name, len + 1);
+                        }
+        }
 
         parse_list(pmap_get(section, "allow-peers"), &p.peers, errs, "allow-peers", true);
         check_overlaps(&p.peers, errs, "allow-peers");

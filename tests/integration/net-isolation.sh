@@ -19,6 +19,9 @@ profiles:
     network:
       allow-destinations:
         - { host: 198.51.100.10, proto: tcp, port: 3389 }
+  containers:
+    network:
+      exempt-interfaces: ["docker*"]
   quarantine:
     network:
       allow-destinations:
@@ -116,6 +119,20 @@ ip -n "$NS_A" addr del 203.0.113.50/24 dev a0
 wait_for "! $IN_A nft list set inet sekisho onlink4 | grep -q 203.0.113.0/24" 50 || fail "old subnet not forgotten"
 [ "$(grep -c '^applied' "$T/daemon.log")" = "$applies" ] || fail "a topology change caused a full reload"
 ok "renumbering updates the on-link sets"
+
+# A container bridge on the terminal: its subnet is on-link (isolated) until
+# the policy names it in exempt-interfaces.
+ip -n "$NS_A" link add docker0 type veth peer name dk1
+ip -n "$NS_A" addr add 198.51.100.129/25 dev docker0
+ip -n "$NS_A" link set docker0 up
+ip -n "$NS_A" link set dk1 up
+wait_for "$IN_A nft list set inet sekisho onlink4 | grep -q 198.51.100.128/25" 50 || fail "docker0 subnet not learned"
+switch_profile containers
+$IN_A nft list set inet sekisho onlink4 | grep -q 198.51.100.128/25 && fail "exempt docker0 subnet still isolated"
+switch_profile ""
+wait_for "$IN_A nft list set inet sekisho onlink4 | grep -q 198.51.100.128/25" 50 || fail "docker0 subnet not isolated again"
+ip -n "$NS_A" link del docker0
+ok "exempt-interfaces takes a container bridge's subnet out of the isolation"
 
 # A new resolv.conf (renamed into place, as DHCP clients do) updates the DNS set.
 printf 'nameserver 198.51.100.53\nnameserver 2001:db8:2::53\n' >"$T/root/etc/resolv.conf.new"

@@ -127,6 +127,8 @@ static void test_policy_errors(void **state) {
         perrors_clear(&e);
         assert_int_equal(check_yaml("network:\n  peer-to-peer: maybe\n", &e, NULL, NULL), 1);
         perrors_clear(&e);
+        assert_int_equal(check_yaml("network:\n  exempt-interfaces: [\"*\", docker0, \"a b\", virbr*]\n", &e, NULL, NULL), 2);
+        perrors_clear(&e);
         assert_int_equal(check_yaml("network:\n  colour: blue\n", &e, NULL, NULL), 1);
         assert_true(has_error(&e, "unknown key"));
         perrors_clear(&e);
