@@ -83,9 +83,15 @@ bool policy_targets(const struct policy *p, const struct sekisho_conf *conf);
 /* Names of the profiles a policy defines, in document order. */
 const struct pnode *policy_profiles(const struct policy *p);
 
-/* The section a plugin applies: the policy with each active profile (in
- * the policy's order) merged over it. ret is NULL when nothing defines it.
- * Free with ptree_free(). */
+/* The embedded default, parsed once: constant data for the life of the
+ * process, never freed. Every key a policy leaves out takes its value from
+ * it (see policy_effective_section). NULL only if the build is broken. */
+const struct policy *policy_defaults(void);
+
+/* The section a plugin applies: the embedded default's section with the
+ * policy's merged over it (so a key the policy leaves out keeps its default
+ * value), then each active profile, in the policy's order. The result's root
+ * is NULL when nothing defines the section. Free with ptree_free(). */
 int policy_effective_section(const struct policy *p, const char *section, char *const *active, size_t n_active,
                              struct ptree **ret);
 
