@@ -161,7 +161,24 @@ static int run_ruleset(struct net *n, const struct net_policy *pol, const struct
  * says why, and the previous ruleset is untouched. */
 static int load_table(struct net *n, const struct net_policy *pol, const struct net_resolved *res, size_t *ret_size,
                       uint64_t *ret_generated, char **ret_err) {
-        return run_ruleset(n, pol, res, true, ret_size, ret_generated, ret_err);
+        int r = run_ruleset(n, pol, res, true, ret_size, ret_generated, ret_err);
+        if (r != -EINVAL || n->log_group < 0)
+                return r;
+        /* A kernel without the nft log expression must not cost us the
+         * isolation: try once more without the drop notices. */
+        int group = n->log_group;
+        char *err2 = NULL;
+        n->log_group = -1;
+        if (run_ruleset(n, pol, res, true, ret_size, ret_generated, &err2) == 0) {
+                log_warning("network: the ruleset loads only without drop notices (%s); drops are still counted",
+                            *ret_err ? *ret_err : "?");
+                free(*ret_err);
+                *ret_err = NULL;
+                return 0;
+        }
+        free(err2);
+        n->log_group = group; /* not the notices' fault: keep them, report the first error */
+        return r;
 }
 
 static void on_topology_do(void *userdata) {
