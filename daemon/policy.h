@@ -157,5 +157,13 @@ struct store_choice {
 int store_choose(struct store *s, const struct keyring *keys, const struct sekisho_conf *conf, int64_t now,
                  struct store_choice *ret);
 
+/* Offline: the policy the daemon would put in force now, chosen as at its
+ * start (identity from config, keys from keys_dir). Never fails for a bad or
+ * missing store: that means the embedded default, with the reason in
+ * ret->reason; problems with config or keys go to errs (may be NULL).
+ * ret_highest (may be NULL) gets the highest serial ever installed. */
+int policy_in_force(const char *state_dir, const char *keys_dir, const char *config, struct store_choice *ret,
+                    uint64_t *ret_highest, struct perrors *errs);
+
 /* Is an active policy past its expiry? (stays in force, reported stale) */
 static inline bool policy_is_stale(const struct policy *p, int64_t now) { return p->expires && now >= p->expires; }

@@ -14,6 +14,7 @@
 #include "evaluate.h"
 #include "facts.h"
 #include "plugin.h"
+#include "posturectl.h"
 #include "util.h"
 
 #define USEC_PER_SEC 1000000ULL
@@ -229,6 +230,7 @@ static int evaluate(struct posture *p) {
                         { NULL, NULL },
                 };
                 sekisho_signal(p->ctx, "PostureChanged", sig);
+                sekisho_status_changed(p->ctx);
                 log_info("posture: %s (%s) after %s", res.compliant ? "compliant" : "not compliant",
                          res.compliant ? "all checks pass" : failed, p->trigger);
         }
@@ -497,5 +499,8 @@ SEKISHO_PLUGIN(posture) = {
         .apply = posture_apply,
         .status = posture_status,
         .shutdown = posture_shutdown,
+        .ctl = posture_ctl,
+        .ctl_usage = "  posture [--json] [--root DIR] [--policy FILE]\n"
+                     "                                  posture checks and the BYOD form data, offline\n",
         .syscalls = posture_syscalls,
 };

@@ -36,3 +36,6 @@ int posture_ctl_main(int argc, char *argv[], const struct pnode *installed_secti
  * state_dir, re-verified with keys_dir and config as at daemon start; the
  * embedded default if there is none), then posture_ctl_main() on stdout. */
 int posture_ctl_installed(int argc, char *argv[], const char *state_dir, const char *keys_dir, const char *config);
+/* The plugin's ctl entry point (struct sekisho_plugin.ctl). */
+struct sekisho_ctl_env;
+int posture_ctl(const struct sekisho_ctl_env *env, int argc, char **argv);
