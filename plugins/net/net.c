@@ -13,6 +13,7 @@
 
 #include "kernel.h"
 #include "net.h"
+#include "netctl.h"
 #include "plugin.h"
 #include "util.h"
 
@@ -103,6 +104,7 @@ static void on_notice(void *userdata, const char *prefix, const struct net_pkt *
                    port);
         sekisho_audit(n->ctx, "network-traffic-blocked", class_clause(c), f);
         sekisho_signal(n->ctx, "TrafficBlocked", f);
+        sekisho_status_changed(n->ctx); /* at most once a minute per class */
 }
 
 /* One libnftables context for the plugin's life: creating one per event
@@ -235,6 +237,7 @@ static void on_topology_do(void *userdata) {
         n->topo = t;
         n->n_set_updates++;
         log_debug("network: topology changed; sets updated");
+        sekisho_status_changed(n->ctx);
 }
 
 static void on_topology(void *userdata) {
@@ -474,6 +477,20 @@ static void net_shutdown(void *state) {
         free(n);
 }
 
+/* `sekishoctl net show [--counters]`: offline, reads the kernel's table in
+ * the caller's network namespace (needs CAP_NET_ADMIN). Exit 0, 3 when the
+ * table is not loaded, 2 on usage errors, 1 otherwise. */
+static int net_ctl(const struct sekisho_ctl_env *env, int argc, char **argv) {
+        (void)env;
+        bool counters_only = argc == 3 && strcmp(argv[2], "--counters") == 0;
+        if (argc < 2 || strcmp(argv[1], "show") != 0 || (argc == 3 && !counters_only) || argc > 3) {
+                fprintf(stderr, "usage: sekishoctl net show [--counters]\n");
+                return 2;
+        }
+        int r = netctl_show(stdout, counters_only);
+        return r == 0 ? 0 : r == -ENOENT ? 3 : 1;
+}
+
 static const int net_syscalls[] = {
         SCMP_SYS(socket), SCMP_SYS(bind), SCMP_SYS(connect), SCMP_SYS(getsockname), SCMP_SYS(setsockopt),
         SCMP_SYS(getsockopt), SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(recvfrom), SCMP_SYS(recvmsg),
@@ -489,5 +506,7 @@ SEKISHO_PLUGIN(net) = {
         .apply = net_apply,
         .status = net_status,
         .shutdown = net_shutdown,
+        .ctl = net_ctl,
+        .ctl_usage = "  net show [--counters]           table inet sekisho and its drop counters (this namespace)\n",
         .syscalls = net_syscalls,
 };

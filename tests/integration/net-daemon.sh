@@ -27,6 +27,14 @@ tcp_ok "$NS_B" 192.0.2.11 7000 && fail "B -> A not blocked under the embedded de
 tcp_ok "$NS_A" 198.51.100.10 7000 || fail "A -> server blocked under the embedded default"
 ok "embedded default: A <-> B blocked, server reachable (sekishod, seccomp on)"
 
+# sekishoctl net show: the table and the counters, offline, in the caller's namespace.
+$IN_A "$SEKISHOCTL" net show >"$T/show.out" || fail "sekishoctl net show failed"
+grep -q "chain policy_out" "$T/show.out" || fail "net show lacks the rules"
+$IN_A "$SEKISHOCTL" net show --counters | grep -Eq "^  peer_out +[1-9]" || fail "net show --counters lacks the peer_out drops"
+rc=0; $IN_B "$SEKISHOCTL" net show >/dev/null 2>&1 || rc=$?
+[ "$rc" = 3 ] || fail "net show where no table is loaded: exit $rc, expected 3"
+ok "sekishoctl net show prints the table and drop counters (exit 3 where none is loaded)"
+
 # Topology changes after the sandbox is installed still update the sets.
 ip -n "$NS_A" addr add 203.0.113.50/24 dev a0
 wait_for "$IN_A nft list set inet sekisho onlink4 | grep -q 203.0.113.0/24" 50 || fail "sets not updated under seccomp"
