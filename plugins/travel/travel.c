@@ -96,7 +96,7 @@ static void notice_reset_pending(struct travel *t) {
 static int save(struct travel *t) {
         int r = travel_state_save(t->state_path, &t->st);
         if (r < 0)
-                log_error_errno(r, "travel: cannot write %s: %m", t->state_path);
+                log_error_errno(r, "travel: cannot write %s", t->state_path);
         return r;
 }
 
@@ -108,7 +108,7 @@ static int write_plan(struct travel *t) {
                 return r;
         r = write_file_atomic(t->plan_path, data, size, 0600);
         if (r < 0)
-                log_error_errno(r, "travel: cannot write %s: %m", t->plan_path);
+                log_error_errno(r, "travel: cannot write %s", t->plan_path);
         return r;
 }
 
@@ -259,7 +259,7 @@ static void start_probe(struct travel *t) {
         int r = tls_probe_start(sekisho_loop(t->ctx), t->pol.server, t->pol.server_name, t->pol.pin,
                                 PROBE_TIMEOUT_USEC, on_probe, t, &t->probe);
         if (r < 0)
-                log_warning_errno(r, "travel: cannot probe %s: %m", t->pol.server);
+                log_warning_errno(r, "travel: cannot probe %s", t->pol.server);
 }
 
 static int on_probe_timer(struct loop_source *s, void *userdata) {
@@ -396,7 +396,7 @@ static void evaluate(struct travel *t) {
                 t->profile_active = e.want_profile;
                 int r = sekisho_profile_request(t->ctx, &sekisho_plugin_travel, t->pol.profile, e.want_profile, reason);
                 if (r < 0) {
-                        log_error_errno(r, "travel: cannot %s profile %s: %m", e.want_profile ? "request" : "release",
+                        log_error_errno(r, "travel: cannot %s profile %s", e.want_profile ? "request" : "release",
                                         t->pol.profile);
                         t->profile_active = -1;
                 }
