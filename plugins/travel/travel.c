@@ -230,6 +230,9 @@ static void order_reset(struct travel *t) {
 
 static void on_probe(enum probe_result r, const char *detail, void *userdata) {
         struct travel *t = userdata;
+        char why[160];
+        snprintf(why, sizeof why, "%s", detail); /* detail lives in the probe */
+        detail = why;
         t->probe = tls_probe_free(t->probe);
         snprintf(t->last_probe, sizeof t->last_probe, "%s: %s", probe_result_name(r), detail);
         if (r == PROBE_HOME) {
