@@ -31,11 +31,17 @@ struct minisign_seckey {
 };
 
 /* Parsers for untrusted text. Each returns 0 or -EINVAL, with a short
- * reason ("line 2: not base64", ...) in why. */
+ * reason ("line 2: invalid base64", ...) in why (may be NULL); *ret is
+ * untouched on failure. Lines end in LF or CRLF, the final one optionally;
+ * nothing may follow. An accepted trusted comment is at most
+ * MINISIGN_TRUSTED_COMMENT_MAX bytes of clean UTF-8 (string_is_clean_utf8). */
 int minisign_parse_pubkey(const char *text, size_t len, struct minisign_pubkey *ret, char *why, size_t why_size);
 int minisign_parse_sig(const char *text, size_t len, struct minisign_sig *ret, char *why, size_t why_size);
 /* Secret keys: unencrypted (minisign -G -W) or scrypt-encrypted with password
- * (may be NULL for unencrypted keys). -EKEYREJECTED on a wrong password. */
+ * (may be NULL for unencrypted keys). -EKEYREJECTED on a wrong password,
+ * -ENOKEY for an encrypted key without a password, -ENOMEM if the key
+ * derivation (up to 1 GiB, as minisign asks) cannot get its memory.
+ * Wipe *ret (sodium_memzero) when done with it. */
 int minisign_parse_seckey(const char *text, size_t len, const char *password, struct minisign_seckey *ret,
                           char *why, size_t why_size);
 

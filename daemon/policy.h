@@ -26,6 +26,7 @@ enum refusal {
         REFUSE_SERIAL_CONFLICT,
         REFUSE_TOO_LARGE,
         REFUSE_SERIAL_BAD,
+        REFUSE_APPLY_FAILED,
         _REFUSE_MAX,
 };
 
@@ -97,6 +98,7 @@ struct bundle_check {
         const uint64_t *bad_serials;
         size_t n_bad_serials;
         int64_t now;
+        bool installed;                /* re-verifying an installed policy: skip serial and time */
 };
 
 /* Verify a bundle: signature first (nothing is parsed before it passes),

@@ -14,6 +14,8 @@ static void perrors_vadd(struct perrors *e, bool warning, const char *file, unsi
                          const char *fmt, va_list ap) {
         char msg[1024];
         vsnprintf(msg, sizeof msg, fmt, ap);
+        if (e->n >= PERRORS_MAX)
+                return;
         if (e->n == e->cap) {
                 size_t ncap = e->cap ? e->cap * 2 : 8;
                 char **nm = realloc(e->msgs, ncap * sizeof *nm);
@@ -25,6 +27,16 @@ static void perrors_vadd(struct perrors *e, bool warning, const char *file, unsi
         char *s;
         if (asprintf(&s, "%s:%u:%u: %s%s", file ? file : "<policy>", line, col, warning ? "warning: " : "", msg) < 0)
                 return;
+        for (size_t i = 0; i < e->n; i++)
+                if (strcmp(e->msgs[i], s) == 0) { /* the same node seen through two profiles */
+                        free(s);
+                        return;
+                }
+        if (e->n == PERRORS_MAX - 1) {
+                free(s);
+                if (asprintf(&s, "%s:%u:%u: too many errors, stopping here", file ? file : "<policy>", line, col) < 0)
+                        return;
+        }
         e->msgs[e->n++] = s;
         if (!warning)
                 e->n_errors++;

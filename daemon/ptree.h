@@ -31,11 +31,12 @@ struct ptree {
 #define PTREE_MAX_DEPTH 32
 #define PTREE_MAX_NODES (1u << 20)
 
+#define PERRORS_MAX 200
+
 /* An error list: each message is "FILE:LINE:COL: text". */
 struct perrors {
         char **msgs;
         size_t n, cap;
-        bool warnings_only; /* internal: set when only warnings were added */
         size_t n_errors;
 };
 

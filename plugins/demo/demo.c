@@ -9,11 +9,13 @@
 /* Section "demo:" (test only, started only when named in --plugins):
  *   label: text written to STATE/demo/applied
  *   level: 0..10
- *   request-profile: a profile this plugin asks the core to activate */
+ *   request-profile: a profile this plugin asks the core to activate
+ *   fail-apply: true makes apply fail, to test the core's runtime revert */
 static const struct pkey demo_keys[] = {
         { "label", PT_STRING },
         { "level", PT_INT, .min = 0, .max = 10 },
         { "request-profile", PT_STRING },
+        { "fail-apply", PT_BOOL },
         { NULL },
 };
 
@@ -55,6 +57,10 @@ static int demo_apply(void *state, const struct pnode *section) {
         const char *label = pnode_str(pmap_get(section, "label"));
         const char *level = pnode_str(pmap_get(section, "level"));
         const char *want = pnode_str(pmap_get(section, "request-profile"));
+        bool fail = false;
+        pnode_bool(pmap_get(section, "fail-apply"), &fail);
+        if (fail)
+                return -EIO;
         char buf[512];
         int n = snprintf(buf, sizeof buf, "label=%s\nlevel=%s\ncount=%u\n", label ? label : "(none)",
                          level ? level : "0", ++d->applied);

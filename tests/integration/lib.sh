@@ -33,10 +33,10 @@ need_cmd() { for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "'$c' is 
 
 # Wait until a shell condition holds (up to $2 tenths of a second, default 100).
 wait_for() {
-        n=0
+        _wf=0
         while ! eval "$1" >/dev/null 2>&1; do
-                n=$((n + 1))
-                [ $n -ge "${2:-100}" ] && return 1
+                _wf=$((_wf + 1))
+                [ $_wf -ge "${2:-100}" ] && return 1
                 sleep 0.1
         done
         return 0
@@ -67,10 +67,11 @@ CONF
 # start_daemon [extra sekishod options...]: runs in the background, waits for "enforcing".
 start_daemon() {
         setup_dirs
+        _lines=$(cat "$T/daemon.log" 2>/dev/null | wc -l)
         "$SEKISHOD" --foreground --config "$T/sekisho.conf" --state-dir "$T/state" --keys-dir "$T/keys.d" \
                 --inbox "$T/inbox" --audit-log "$T/log/audit.log" --bus=none "$@" >>"$T/daemon.log" 2>&1 &
         DAEMON_PID=$!
-        wait_for "grep -q 'enforcing' '$T/daemon.log'" 100 || fail "daemon did not reach enforcing"
+        wait_for "tail -n +$((_lines + 1)) '$T/daemon.log' | grep -q ' enforcing: '" 100 || fail "daemon did not reach enforcing"
 }
 
 stop_daemon() {
@@ -81,3 +82,29 @@ stop_daemon() {
 }
 
 ctl() { "$SEKISHOCTL" --state-dir "$T/state" --keys-dir "$T/keys.d" --config "$T/sekisho.conf" "$@"; }
+
+# write_policy FILE SERIAL [EXTRA-YAML]: a bundle valid from an hour ago for 30 days.
+write_policy() {
+        issued=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
+        expires=$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)
+        {
+                echo "sekisho: 1"
+                echo "serial: $2"
+                echo "issued: $issued"
+                echo "expires: $expires"
+                [ $# -ge 3 ] && printf '%s\n' "$3"
+        } >"$1"
+        return 0
+}
+
+# The serial the running daemon reports as in force.
+serial_in_force() { sed -n 's/.*"policy":{"serial":\([0-9]*\).*/\1/p' "$T/state/status.json"; }
+
+# drop FILE: push a bundle pair into the inbox the way a distribution tool would.
+drop() {
+        cp "$1" "$T/inbox/.tmp.$$" && mv "$T/inbox/.tmp.$$" "$T/inbox/$(basename "$1")"
+        cp "$1.minisig" "$T/inbox/.tmp.$$" && mv "$T/inbox/.tmp.$$" "$T/inbox/$(basename "$1").minisig"
+}
+
+# Wait until the audit log has N records matching a pattern.
+wait_audit() { wait_for "[ \$(grep -c '$1' '$T/log/audit.log') -ge ${2:-1} ]" "${3:-100}"; }

@@ -1,0 +1,837 @@
+/* core.c — the daemon context: start-up order, plugins, profiles, bundle install and revert, inbox, signals. */
+#include "config.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sodium.h>
+
+#include "bus.h"
+#include "core.h"
+#include "sandbox.h"
+#include "util.h"
+
+#define CLAUSE_POLICY "3.6.5 (R9: configuration tamper checks)"
+
+static void write_status_file(struct sekisho *ctx);
+
+struct loop *sekisho_loop(struct sekisho *ctx) { return ctx->loop; }
+const struct sekisho_env *sekisho_env(struct sekisho *ctx) { return &ctx->env; }
+
+const char *sekisho_state(const struct sekisho *ctx) {
+        for (size_t i = 0; i < ctx->n_slots; i++)
+                if (ctx->slots[i].st == PLUGIN_FAILED)
+                        return "degraded";
+        return "enforcing";
+}
+
+const char *sekisho_policy_state(const struct sekisho *ctx) {
+        if (!ctx->policy || strcmp(ctx->policy_source, "embedded") == 0)
+                return "default";
+        return ctx->policy_stale ? "stale" : "current";
+}
+
+/* ---- audit and signals ---- */
+
+int sekisho_audit(struct sekisho *ctx, const char *event, const char *clause, const struct audit_field *fields) {
+        if (!ctx->audit)
+                return -ENOTCONN;
+        int r = audit_write(ctx->audit, event, clause, fields, NULL);
+        if (r < 0)
+                log_error_errno(r, "Cannot write audit record %s", event);
+        return r;
+}
+
+int sekisho_signal(struct sekisho *ctx, const char *signal_name, const struct audit_field *fields) {
+        return ctx->bus ? bus_emit(ctx->bus, signal_name, fields) : 0;
+}
+
+/* Audit record plus signal for policy events. */
+static void policy_event(struct sekisho *ctx, const char *event, const char *signal, const struct audit_field *f) {
+        sekisho_audit(ctx, event, CLAUSE_POLICY, f);
+        if (signal)
+                sekisho_signal(ctx, signal, f);
+}
+
+/* ---- plugins and profiles ---- */
+
+static bool profile_defined(const struct sekisho *ctx, const char *name) {
+        return ctx->policy && pmap_get(policy_profiles(ctx->policy), name);
+}
+
+static void active_clear(struct sekisho *ctx) {
+        for (size_t i = 0; i < ctx->n_active; i++)
+                free(ctx->active[i]);
+        free(ctx->active);
+        ctx->active = NULL;
+        ctx->n_active = 0;
+}
+
+/* Active profiles: those the policy defines and someone requests, in the policy's order. */
+static int compute_active(struct sekisho *ctx, char ***ret, size_t *ret_n) {
+        const struct pnode *profiles = ctx->policy ? policy_profiles(ctx->policy) : NULL;
+        size_t n = 0;
+        char **list = calloc(pmap_len(profiles) + 1, sizeof *list);
+        if (!list)
+                return -ENOMEM;
+        for (size_t i = 0; i < pmap_len(profiles); i++) {
+                const char *name = pmap_key(profiles, i)->scalar;
+                bool wanted = false;
+                for (size_t j = 0; j < ctx->n_requests && !wanted; j++)
+                        wanted = strcmp(ctx->requests[j].profile, name) == 0;
+                if (wanted && !(list[n++] = strdup(name))) {
+                        for (size_t k = 0; k + 1 < n; k++)
+                                free(list[k]);
+                        free(list);
+                        return -ENOMEM;
+                }
+        }
+        *ret = list;
+        *ret_n = n;
+        return 0;
+}
+
+static bool same_list(char **a, size_t na, char **b, size_t nb) {
+        if (na != nb)
+                return false;
+        for (size_t i = 0; i < na; i++)
+                if (strcmp(a[i], b[i]) != 0)
+                        return false;
+        return true;
+}
+
+static int apply_slot(struct sekisho *ctx, struct plugin_slot *slot) {
+        struct ptree *eff = NULL;
+        int r = policy_effective_section(ctx->policy, slot->plugin->section, ctx->active, ctx->n_active, &eff);
+        if (r < 0)
+                return r;
+        r = slot->plugin->apply(slot->state, eff->root);
+        ptree_free(eff);
+        return r;
+}
+
+/* Apply the policy in force to every running plugin. Profile requests made
+ * during a round are collected and trigger one more round (bounded). */
+static int apply_all(struct sekisho *ctx, const char **ret_failed) {
+        int first = 0;
+        for (unsigned round = 0; round < 4; round++) {
+                char **act;
+                size_t n_act;
+                int r = compute_active(ctx, &act, &n_act);
+                if (r < 0)
+                        return r;
+                active_clear(ctx);
+                ctx->active = act;
+                ctx->n_active = n_act;
+                ctx->applying = true;
+                for (size_t i = 0; i < ctx->n_slots; i++) {
+                        struct plugin_slot *slot = &ctx->slots[i];
+                        if (slot->st == PLUGIN_STOPPED || !slot->state)
+                                continue;
+                        r = apply_slot(ctx, slot);
+                        if (r < 0) {
+                                log_error_errno(r, "Plugin %s failed to apply the policy", slot->plugin->name);
+                                if (!first) {
+                                        first = r;
+                                        if (ret_failed)
+                                                *ret_failed = slot->plugin->name;
+                                }
+                        }
+                }
+                ctx->applying = false;
+                /* Did a plugin change the profile set while applying? */
+                r = compute_active(ctx, &act, &n_act);
+                if (r < 0)
+                        return r;
+                bool same = same_list(act, n_act, ctx->active, ctx->n_active);
+                for (size_t i = 0; i < n_act; i++)
+                        free(act[i]);
+                free(act);
+                if (same || first)
+                        break;
+        }
+        if (ctx->bus)
+                bus_properties_changed(ctx->bus);
+        write_status_file(ctx);
+        return first;
+}
+
+static int save_admin_profiles(struct sekisho *ctx) {
+        char buf[4096];
+        size_t len = 0;
+        for (size_t i = 0; i < ctx->n_requests; i++)
+                if (strcmp(ctx->requests[i].owner, "admin") == 0)
+                        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s\n", ctx->requests[i].profile);
+        _cleanup_free_ char *path = path_join(ctx->opt.state_dir, "profiles.admin");
+        return path ? write_file_atomic(path, buf, len < sizeof buf ? len : sizeof buf - 1, 0600) : -ENOMEM;
+}
+
+int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *profile, bool active, const char *reason) {
+        size_t i;
+        for (i = 0; i < ctx->n_requests; i++)
+                if (strcmp(ctx->requests[i].owner, owner) == 0 && strcmp(ctx->requests[i].profile, profile) == 0)
+                        break;
+        bool present = i < ctx->n_requests;
+        if (present == active)
+                return 0;
+        if (active) {
+                if (strlen(profile) > 64 || !string_is_clean_utf8(profile, strlen(profile)))
+                        return -EINVAL;
+                struct profile_request *nr = realloc(ctx->requests, (ctx->n_requests + 1) * sizeof *nr);
+                if (!nr)
+                        return -ENOMEM;
+                ctx->requests = nr;
+                nr[ctx->n_requests].profile = strdup(profile);
+                nr[ctx->n_requests].owner = strdup(owner);
+                if (!nr[ctx->n_requests].profile || !nr[ctx->n_requests].owner) {
+                        free(nr[ctx->n_requests].profile);
+                        free(nr[ctx->n_requests].owner);
+                        return -ENOMEM;
+                }
+                ctx->n_requests++;
+        } else {
+                free(ctx->requests[i].profile);
+                free(ctx->requests[i].owner);
+                ctx->requests[i] = ctx->requests[--ctx->n_requests];
+        }
+        if (strcmp(owner, "admin") == 0)
+                save_admin_profiles(ctx);
+        const struct audit_field f[] = {
+                { "profile", profile }, { "by", owner }, { "reason", reason ? reason : "" },
+                { "defined", profile_defined(ctx, profile) ? "yes" : "no (the policy has no such profile)" },
+                { NULL },
+        };
+        policy_event(ctx, active ? "profile.requested" : "profile.released", "ProfileChanged", f);
+        log_notice("Profile %s %s by %s: %s", profile, active ? "requested" : "released", owner, reason ? reason : "");
+        if (ctx->applying)
+                return 0; /* apply_all() notices and runs another round */
+        return apply_all(ctx, NULL);
+}
+
+int sekisho_profile_request(struct sekisho *ctx, const struct sekisho_plugin *who, const char *profile, bool active,
+                            const char *reason) {
+        return sekisho_set_profile(ctx, who->name, profile, active, reason);
+}
+
+static void load_admin_profiles(struct sekisho *ctx) {
+        _cleanup_free_ char *path = path_join(ctx->opt.state_dir, "profiles.admin"), *data = NULL;
+        if (!path || read_file_capped(path, 4096, &data, NULL) < 0)
+                return;
+        for (char *save = NULL, *tok = strtok_r(data, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save)) {
+                ctx->applying = true; /* no apply yet: plugins start after this */
+                sekisho_set_profile(ctx, "admin", tok, true, "restored at start");
+                ctx->applying = false;
+        }
+}
+
+static bool plugin_selected(const struct sekisho *ctx, const struct sekisho_plugin *p) {
+        if (!ctx->opt.plugins)
+                return !p->test_only;
+        size_t n = strlen(p->name);
+        for (const char *s = ctx->opt.plugins; *s;) {
+                size_t len = strcspn(s, ",");
+                if (len == n && strncmp(s, p->name, n) == 0)
+                        return true;
+                s += len + (s[len] == ',');
+        }
+        return false;
+}
+
+static int check_plugin_list(const char *list) {
+        if (!list)
+                return 0;
+        for (const char *s = list; *s;) {
+                size_t len = strcspn(s, ",");
+                char name[64];
+                snprintf(name, sizeof name, "%.*s", (int)(len < 63 ? len : 63), s);
+                if (!plugin_find(name)) {
+                        log_error("--plugins: unknown plugin '%s' (built in:%s)", name, "");
+                        for (const struct sekisho_plugin *const *p = sekisho_builtin_plugins; *p; p++)
+                                log_error("  %s — %s", (*p)->name, (*p)->summary);
+                        return -EINVAL;
+                }
+                s += len + (s[len] == ',');
+        }
+        return 0;
+}
+
+static int start_plugins(struct sekisho *ctx) {
+        size_t n = 0;
+        for (const struct sekisho_plugin *const *p = sekisho_builtin_plugins; *p; p++)
+                n++;
+        ctx->slots = calloc(n ? n : 1, sizeof *ctx->slots);
+        if (!ctx->slots)
+                return -ENOMEM;
+        for (const struct sekisho_plugin *const *p = sekisho_builtin_plugins; *p; p++) {
+                struct plugin_slot *slot = &ctx->slots[ctx->n_slots++];
+                slot->plugin = *p;
+                if (!plugin_selected(ctx, *p))
+                        continue;
+                int r = (*p)->init(ctx, &slot->state);
+                if (r < 0) {
+                        slot->st = PLUGIN_FAILED;
+                        slot->state = NULL;
+                        snprintf(slot->error, sizeof slot->error, "could not start: %s", strerror(-r));
+                        log_error("Plugin %s could not start: %s; the other plugins keep enforcing", (*p)->name,
+                                  strerror(-r));
+                        const struct audit_field f[] = { { "plugin", (*p)->name }, { "error", slot->error }, { NULL } };
+                        sekisho_audit(ctx, "plugin.failed", NULL, f);
+                        continue;
+                }
+                slot->st = PLUGIN_ENFORCING;
+                log_info("Plugin %s started", (*p)->name);
+        }
+        return 0;
+}
+
+/* ---- policy in force ---- */
+
+/* Mark plugins whose apply failed, so status shows it loudly. */
+static void mark_failed(struct sekisho *ctx, const char *name, int r) {
+        for (size_t i = 0; i < ctx->n_slots; i++)
+                if (strcmp(ctx->slots[i].plugin->name, name) == 0) {
+                        ctx->slots[i].st = PLUGIN_FAILED;
+                        snprintf(ctx->slots[i].error, sizeof ctx->slots[i].error, "could not apply policy: %s",
+                                 strerror(-r));
+                }
+}
+
+static int on_expiry(struct loop_source *s, void *userdata);
+
+static void arm_expiry(struct sekisho *ctx) {
+        int64_t now = now_unix();
+        ctx->policy_stale = policy_is_stale(ctx->policy, now);
+        if (!ctx->expiry_timer)
+                return;
+        if (ctx->policy->expires && !ctx->policy_stale)
+                loop_timer_arm(ctx->expiry_timer, (uint64_t)(ctx->policy->expires - now) * 1000000u, 0);
+        else
+                loop_timer_disarm(ctx->expiry_timer);
+}
+
+static int on_expiry(struct loop_source *s, void *userdata) {
+        struct sekisho *ctx = userdata;
+        arm_expiry(ctx);
+        if (!ctx->policy_stale)
+                return 0;
+        char serial[32], t[32];
+        snprintf(serial, sizeof serial, "%" PRIu64, ctx->policy->serial);
+        format_rfc3339(ctx->policy->expires, t);
+        log_warning("Policy serial %s expired at %s; it stays in force (stale) until a new bundle arrives", serial, t);
+        const struct audit_field f[] = { { "serial", serial }, { "expired", t }, { NULL } };
+        policy_event(ctx, "policy.stale", "PolicyStale", f);
+        if (ctx->bus)
+                bus_properties_changed(ctx->bus);
+        write_status_file(ctx);
+        return 0;
+}
+
+/* Put p in force. On a plugin failure, returns the error with p NOT in force
+ * (the previous policy re-applied), so the caller can mark it bad. */
+static int enforce(struct sekisho *ctx, struct policy *p, const char *source, const char **ret_failed) {
+        struct policy *old = ctx->policy;
+        const char *old_source = ctx->policy_source;
+        ctx->policy = p;
+        ctx->policy_source = source;
+        const char *failed = NULL;
+        int r = apply_all(ctx, &failed);
+        if (ret_failed)
+                *ret_failed = failed;
+        if (r < 0 && old) {
+                ctx->policy = old;
+                ctx->policy_source = old_source;
+                int q = apply_all(ctx, &failed);
+                if (q < 0) {
+                        log_error_errno(q, "Re-applying the previous policy failed too");
+                        mark_failed(ctx, failed ? failed : "?", q);
+                }
+                return r;
+        }
+        if (r < 0)
+                mark_failed(ctx, failed ? failed : "?", r);
+        policy_free(old);
+        arm_expiry(ctx);
+        return r;
+}
+
+static void refusal_event(struct sekisho *ctx, const char *name, const char *via, enum refusal rf, const char *why) {
+        const struct audit_field f[] = {
+                { "file", name }, { "via", via }, { "reason", refusal_info(rf)->id }, { "message", why }, { NULL },
+        };
+        log_warning("Refused policy %s (%s): %s", name, via, why);
+        policy_event(ctx, "policy.refused", "PolicyRefused", f);
+}
+
+enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const char *data, size_t size,
+                                  const char *sig, size_t sig_size, const char *via, uint64_t *ret_serial,
+                                  char *why, size_t why_size) {
+        uint8_t digest[32];
+        struct bundle_check bc = { .keys = &ctx->keys, .conf = &ctx->conf, .now = now_unix() };
+        store_bundle_check(ctx->store, &bc, digest);
+        struct policy *p = NULL;
+        bool noop = false;
+        enum refusal rf = bundle_verify(&bc, name, data, size, sig, sig_size, &p, &noop, why, why_size, NULL);
+        if (rf != REFUSE_NONE) {
+                refusal_event(ctx, name, via, rf, why);
+                return rf;
+        }
+        char serial[32];
+        snprintf(serial, sizeof serial, "%" PRIu64, p->serial);
+        if (ret_serial)
+                *ret_serial = p->serial;
+        if (noop) {
+                snprintf(why, why_size, "%s: serial %s is already installed", name, serial);
+                const struct audit_field f[] = { { "file", name }, { "via", via }, { "serial", serial }, { NULL } };
+                policy_event(ctx, "policy.unchanged", NULL, f);
+                policy_free(p);
+                return REFUSE_NONE;
+        }
+        int r = store_install(ctx->store, p, sig, sig_size);
+        if (r < 0) {
+                snprintf(why, why_size, "%s: cannot install under %s: %s", name, ctx->opt.state_dir, strerror(-r));
+                refusal_event(ctx, name, via, REFUSE_IO, why);
+                policy_free(p);
+                return REFUSE_IO;
+        }
+        fault_point("apply-installed");
+        const char *failed = NULL;
+        r = enforce(ctx, p, "installed", &failed);
+        if (r < 0) {
+                /* Runtime revert: the last good policy is back in force; never this serial again. */
+                uint64_t bad = p->serial;
+                policy_free(p);
+                store_mark_bad(ctx->store, bad);
+                snprintf(why, why_size, "%s: serial %s could not be applied by plugin %s (%s); reverted to serial %" PRIu64,
+                         name, serial, failed ? failed : "?", strerror(-r), ctx->policy->serial);
+                refusal_event(ctx, name, via, REFUSE_APPLY_FAILED, why);
+                return REFUSE_APPLY_FAILED;
+        }
+        snprintf(why, why_size, "%s: serial %s applied", name, serial);
+        char digest_hex[65];
+        hex_encode(ctx->policy->digest, 32, digest_hex);
+        const struct audit_field f[] = {
+                { "file", name }, { "via", via }, { "serial", serial }, { "sha", digest_hex }, { NULL },
+        };
+        log_notice("Applied policy %s serial %s (%s)", name, serial, via);
+        policy_event(ctx, "policy.applied", "PolicyApplied", f);
+        return REFUSE_NONE;
+}
+
+/* Load keys and identity (start and SIGHUP). */
+static void load_identity(struct sekisho *ctx) {
+        struct perrors errs = { 0 };
+        struct sekisho_conf conf = { 0 };
+        if (conf_load(ctx->opt.config, &conf, &errs) < 0) {
+                for (size_t i = 0; i < errs.n; i++)
+                        log_error("%s", errs.msgs[i]);
+                log_error("Keeping the identity in use (%s)", ctx->conf.terminal_id ? ctx->conf.terminal_id : "none");
+        } else {
+                conf_done(&ctx->conf);
+                ctx->conf = conf;
+        }
+        perrors_clear(&errs);
+        struct keyring keys = { 0 };
+        int r = keyring_load(ctx->opt.keys_dir, &keys, &errs);
+        for (size_t i = 0; i < errs.n; i++)
+                log_warning("%s", errs.msgs[i]);
+        perrors_clear(&errs);
+        if (r < 0)
+                log_warning_errno(r, "No trusted keys in %s: no bundle can be installed", ctx->opt.keys_dir);
+        keyring_done(&ctx->keys);
+        ctx->keys = keys;
+}
+
+/* Choose the policy to use from the store and put it in force. */
+static int load_policy(struct sekisho *ctx, const char *why_event) {
+        struct store_choice c;
+        int r = store_choose(ctx->store, &ctx->keys, &ctx->conf, now_unix(), &c);
+        if (r < 0)
+                return log_error_errno(r, "No policy at all (not even the embedded default)");
+        const char *failed = NULL;
+        if (ctx->policy && c.policy->serial == ctx->policy->serial &&
+            memcmp(c.policy->digest, ctx->policy->digest, 32) == 0 && strcmp(c.source, ctx->policy_source) == 0) {
+                policy_free(c.policy); /* the same policy: re-apply it all the same */
+                r = apply_all(ctx, &failed);
+        } else {
+                uint64_t serial = c.policy->serial;
+                r = enforce(ctx, c.policy, c.source, &failed);
+                if (r < 0 && ctx->policy != c.policy) {
+                        store_mark_bad(ctx->store, serial);
+                        policy_free(c.policy);
+                }
+        }
+        char s[32];
+        snprintf(s, sizeof s, "%" PRIu64, ctx->policy->serial);
+        const struct audit_field f[] = {
+                { "serial", s }, { "source", ctx->policy_source }, { "state", sekisho_policy_state(ctx) },
+                { "fallback-reason", c.reason }, { NULL },
+        };
+        policy_event(ctx, why_event, NULL, f);
+        if (c.reason[0])
+                log_warning("Not using the installed policy: %s", c.reason);
+        log_info("Policy in force: serial %s from %s (%s)", s, ctx->policy_source, sekisho_policy_state(ctx));
+        return r;
+}
+
+int sekisho_reload(struct sekisho *ctx) {
+        log_info("Reloading keys, identity and the installed policy");
+        load_identity(ctx);
+        return load_policy(ctx, "policy.reloaded");
+}
+
+/* ---- inbox ---- */
+
+static bool has_suffix(const char *s, const char *suffix) {
+        size_t a = strlen(s), b = strlen(suffix);
+        return a > b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* Both halves of NAME.yaml + NAME.yaml.minisig present: apply, then remove them. */
+static void inbox_try(struct sekisho *ctx, const char *entry) {
+        char base[NAME_MAX + 1];
+        snprintf(base, sizeof base, "%s", entry);
+        if (has_suffix(base, ".minisig"))
+                base[strlen(base) - strlen(".minisig")] = '\0';
+        if (!has_suffix(base, ".yaml") || base[0] == '.')
+                return;
+        _cleanup_free_ char *yaml = path_join(ctx->opt.inbox, base), *sigpath = NULL;
+        if (!yaml || asprintf(&sigpath, "%s.minisig", yaml) < 0)
+                return;
+        struct stat a, b;
+        if (lstat(yaml, &a) < 0 || lstat(sigpath, &b) < 0)
+                return; /* wait for the other half */
+        char why[512];
+        enum refusal rf;
+        _cleanup_free_ char *data = NULL, *sig = NULL;
+        size_t size = 0, sig_size = 0;
+        _cleanup_close_ int fd = open(yaml, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        _cleanup_close_ int sfd = open(sigpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        int r = fd < 0 ? -errno : !S_ISREG(a.st_mode) ? -EINVAL : read_fd_capped(fd, POLICY_MAX_SIZE, &data, &size);
+        int q = sfd < 0 ? -errno : !S_ISREG(b.st_mode) ? -EINVAL : read_fd_capped(sfd, MINISIGN_MAX_FILE, &sig, &sig_size);
+        if (r == -EFBIG) {
+                snprintf(why, sizeof why, "%s: larger than the limit of %u bytes", yaml, POLICY_MAX_SIZE);
+                refusal_event(ctx, yaml, "inbox", REFUSE_TOO_LARGE, why);
+        } else if (r < 0) {
+                snprintf(why, sizeof why, "%s: %s", yaml, strerror(-r));
+                refusal_event(ctx, yaml, "inbox", REFUSE_IO, why);
+        } else if (q < 0) {
+                snprintf(why, sizeof why, "%s: %s", sigpath, strerror(-q));
+                refusal_event(ctx, yaml, "inbox", REFUSE_SIGNATURE, why);
+        } else {
+                rf = sekisho_apply_bundle(ctx, yaml, data, size, sig, sig_size, "inbox", NULL, why, sizeof why);
+                (void)rf;
+        }
+        /* Processed either way: the audit log has the outcome. */
+        unlink(yaml);
+        unlink(sigpath);
+}
+
+static void inbox_scan(struct sekisho *ctx) {
+        DIR *d = opendir(ctx->opt.inbox);
+        if (!d)
+                return;
+        struct dirent *de;
+        char names[64][NAME_MAX + 1];
+        size_t n = 0;
+        while ((de = readdir(d)) && n < ARRAY_SIZE(names))
+                if (has_suffix(de->d_name, ".yaml"))
+                        snprintf(names[n++], sizeof names[0], "%s", de->d_name);
+        closedir(d);
+        for (size_t i = 0; i < n; i++)
+                inbox_try(ctx, names[i]);
+}
+
+static int on_inotify(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
+        struct sekisho *ctx = userdata;
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        for (;;) {
+                ssize_t n = read(fd, buf, sizeof buf);
+                if (n <= 0)
+                        break;
+                for (char *p = buf; p < buf + n;) {
+                        struct inotify_event *ev = (struct inotify_event *)p;
+                        if (ev->mask & IN_Q_OVERFLOW)
+                                inbox_scan(ctx);
+                        else if (ev->len && !(ev->mask & IN_ISDIR))
+                                inbox_try(ctx, ev->name);
+                        p += sizeof *ev + ev->len;
+                }
+        }
+        return 0;
+}
+
+static int setup_inbox(struct sekisho *ctx) {
+        int r = mkdir_p(ctx->opt.inbox, 0700);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create inbox %s", ctx->opt.inbox);
+        ctx->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (ctx->inotify_fd < 0)
+                return log_error_errno(-errno, "inotify_init1");
+        if (inotify_add_watch(ctx->inotify_fd, ctx->opt.inbox, IN_CLOSE_WRITE | IN_MOVED_TO) < 0)
+                return log_error_errno(-errno, "Cannot watch inbox %s", ctx->opt.inbox);
+        r = loop_add_io(ctx->loop, ctx->inotify_fd, EPOLLIN, on_inotify, ctx, &ctx->inotify_src);
+        if (r < 0)
+                return r;
+        inbox_scan(ctx);
+        return 0;
+}
+
+/* ---- signals, readiness ---- */
+
+static int on_signal(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
+        struct sekisho *ctx = userdata;
+        struct signalfd_siginfo si;
+        while (read(fd, &si, sizeof si) == sizeof si) {
+                switch (si.ssi_signo) {
+                case SIGTERM:
+                case SIGINT:
+                        log_info("Stopping on signal %u", si.ssi_signo);
+                        loop_quit(ctx->loop, 0);
+                        break;
+                case SIGHUP:
+                        sekisho_reload(ctx);
+                        break;
+                }
+        }
+        return 0;
+}
+
+static int setup_signals(struct sekisho *ctx) {
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        signal(SIGPIPE, SIG_IGN);
+        ctx->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (ctx->signal_fd < 0)
+                return -errno;
+        return loop_add_io(ctx->loop, ctx->signal_fd, EPOLLIN, on_signal, ctx, &ctx->signal_src);
+}
+
+/* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
+static void notify_systemd(const char *msg) {
+        const char *path = getenv("NOTIFY_SOCKET");
+        if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+                return;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        memcpy(sa.sun_path, path, strlen(path));
+        if (sa.sun_path[0] == '@')
+                sa.sun_path[0] = '\0';
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0)
+                sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+                       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path)));
+}
+
+/* status.json in the state directory: what `sekishoctl status` shows when no bus is reachable. */
+static void write_status_file(struct sekisho *ctx) {
+        if (!ctx->policy)
+                return;
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f)
+                return;
+        fprintf(f, "{\"version\":\"%s\",\"pid\":%ld,\"state\":\"%s\",\"policy\":{\"serial\":%" PRIu64
+                   ",\"source\":\"%s\",\"state\":\"%s\",\"expires\":%lld},\"profiles\":[",
+                PACKAGE_VERSION, (long)getpid(), sekisho_state(ctx), ctx->policy->serial, ctx->policy_source,
+                sekisho_policy_state(ctx), (long long)ctx->policy->expires);
+        for (size_t i = 0; i < ctx->n_active; i++) {
+                if (i)
+                        fputc(',', f);
+                json_write_string(f, ctx->active[i]);
+        }
+        fputs("],\"plugins\":[", f);
+        for (size_t i = 0; i < ctx->n_slots; i++) {
+                struct plugin_slot *slot = &ctx->slots[i];
+                static const char *const names[] = { "stopped", "enforcing", "failed" };
+                fprintf(f, "%s{\"name\":\"%s\",\"state\":\"%s\",\"details\":{", i ? "," : "", slot->plugin->name,
+                        names[slot->st]);
+                struct kvlist kv = { 0 };
+                if (slot->error[0])
+                        kvlist_add(&kv, "error", "%s", slot->error);
+                if (slot->st == PLUGIN_ENFORCING && slot->plugin->status)
+                        slot->plugin->status(slot->state, &kv);
+                for (size_t k = 0; k < kv.n; k++) {
+                        if (k)
+                                fputc(',', f);
+                        json_write_string(f, kv.keys[k]);
+                        fputc(':', f);
+                        json_write_string(f, kv.values[k]);
+                }
+                kvlist_clear(&kv);
+                fputs("}}", f);
+        }
+        fputs("]}\n", f);
+        if (fclose(f) == 0) {
+                _cleanup_free_ char *path = path_join(ctx->opt.state_dir, "status.json");
+                if (path)
+                        write_file_atomic(path, buf, len, 0644);
+        }
+        free(buf);
+}
+
+/* ---- life cycle ---- */
+
+int sekisho_new(const struct sekisho_options *opt, struct sekisho **ret) {
+        struct sekisho *ctx = calloc(1, sizeof *ctx);
+        if (!ctx)
+                return -ENOMEM;
+        ctx->opt = *opt;
+        ctx->signal_fd = ctx->inotify_fd = -1;
+        ctx->env.state_dir = opt->state_dir;
+        ctx->env.sysroot = opt->sysroot ? opt->sysroot : "/";
+        ctx->env.test_mode = opt->bus != BUS_SYSTEM;
+        ctx->started_usec = now_usec_monotonic();
+        int r = check_plugin_list(opt->plugins);
+        if (r == 0)
+                r = loop_new(&ctx->loop);
+        if (r < 0) {
+                free(ctx);
+                return r;
+        }
+        *ret = ctx;
+        return 0;
+}
+
+int sekisho_start(struct sekisho *ctx) {
+        if (sodium_init() < 0)
+                return log_error_errno(-EIO, "libsodium failed to initialise");
+        int r = setup_signals(ctx);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up signal handling");
+        r = mkdir_p(ctx->opt.state_dir, 0700);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create state directory %s", ctx->opt.state_dir);
+        load_identity(ctx);
+
+        r = audit_open(ctx->opt.audit_log, ctx->conf.terminal_id, ctx->conf.audit_syslog, &ctx->audit);
+        if (r < 0)
+                log_error_errno(r, "Cannot open audit log %s; decisions go to the journal only", ctx->opt.audit_log);
+
+        r = store_open(ctx->opt.state_dir, true, &ctx->store);
+        if (r < 0)
+                return log_error_errno(r, "Cannot open the policy store in %s", ctx->opt.state_dir);
+        r = loop_add_timer(ctx->loop, on_expiry, ctx, &ctx->expiry_timer);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the expiry timer");
+
+        /* Pick the policy first so profile requests can be checked against it, then start plugins. */
+        struct store_choice c;
+        r = store_choose(ctx->store, &ctx->keys, &ctx->conf, now_unix(), &c);
+        if (r < 0)
+                return log_error_errno(r, "No policy at all (not even the embedded default)");
+        load_admin_profiles(ctx);
+        r = start_plugins(ctx);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start plugins");
+        const char *failed = NULL;
+        ctx->policy = NULL;
+        r = enforce(ctx, c.policy, c.source, &failed);
+        if (r < 0) {
+                if (c.policy->serial && strcmp(c.source, "embedded") != 0) {
+                        /* The installed policy does not apply: fall back, once, to the embedded default. */
+                        store_mark_bad(ctx->store, c.policy->serial);
+                        struct policy *def;
+                        if (policy_embedded(&def) == 0) {
+                                policy_free(ctx->policy);
+                                ctx->policy = NULL;
+                                enforce(ctx, def, "embedded", NULL);
+                        }
+                }
+        }
+        ctx->enforcing_usec = now_usec_monotonic();
+        char s[32], ms[32];
+        snprintf(s, sizeof s, "%" PRIu64, ctx->policy->serial);
+        snprintf(ms, sizeof ms, "%.3f", (double)(ctx->enforcing_usec - ctx->started_usec) / 1000.0);
+        const struct audit_field f[] = {
+                { "version", PACKAGE_VERSION }, { "serial", s }, { "source", ctx->policy_source },
+                { "state", sekisho_policy_state(ctx) }, { "fallback-reason", c.reason }, { "startup-ms", ms }, { NULL },
+        };
+        sekisho_audit(ctx, "daemon.started", NULL, f);
+        if (c.reason[0])
+                log_warning("Not using the installed policy: %s", c.reason);
+
+        r = setup_inbox(ctx);
+        if (r < 0)
+                log_error("The inbox %s is not watched; bundles can still be applied over D-Bus", ctx->opt.inbox);
+        if (ctx->opt.bus != BUS_NONE) {
+                r = bus_open(ctx, ctx->opt.bus, &ctx->bus);
+                if (r < 0)
+                        log_error_errno(r, "D-Bus service not available; enforcing without it");
+        }
+        write_status_file(ctx);
+
+        if (ctx->opt.no_sandbox)
+                log_warning("Running WITHOUT the seccomp sandbox (--no-sandbox)");
+        else {
+                const int *extra[16];
+                unsigned n = 0;
+                for (size_t i = 0; i < ctx->n_slots && n < ARRAY_SIZE(extra); i++)
+                        if (ctx->slots[i].st != PLUGIN_STOPPED && ctx->slots[i].plugin->syscalls)
+                                extra[n++] = ctx->slots[i].plugin->syscalls;
+                r = sandbox_install(extra, n);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot install the seccomp sandbox");
+#ifdef ENABLE_FAULT_INJECTION
+                const char *probe = getenv("SEKISHO_TEST_SECCOMP_PROBE");
+                if (probe && strcmp(probe, "execve") == 0) {
+                        char *argv[] = { (char *)"/bin/true", NULL };
+                        execve(argv[0], argv, environ);
+                        log_error("execve was not stopped by the sandbox");
+                }
+#endif
+        }
+        log_notice("sekisho %s %s: policy serial %s from %s (%s), %s ms after start", PACKAGE_VERSION,
+                   sekisho_state(ctx), s, ctx->policy_source, sekisho_policy_state(ctx), ms);
+        notify_systemd("READY=1\nSTATUS=enforcing");
+        return 0;
+}
+
+int sekisho_run(struct sekisho *ctx) {
+        int r = loop_run(ctx->loop);
+        notify_systemd("STOPPING=1");
+        sekisho_audit(ctx, "daemon.stopped", NULL, NULL);
+        return r;
+}
+
+struct sekisho *sekisho_free(struct sekisho *ctx) {
+        if (!ctx)
+                return NULL;
+        /* Plugins stop in reverse order; what they enforced stays in the kernel (fail-closed). */
+        for (size_t i = ctx->n_slots; i-- > 0;)
+                if (ctx->slots[i].state && ctx->slots[i].plugin->shutdown)
+                        ctx->slots[i].plugin->shutdown(ctx->slots[i].state);
+        free(ctx->slots);
+        ctx->bus = bus_close(ctx->bus);
+        loop_source_free(ctx->signal_src);
+        loop_source_free(ctx->inotify_src);
+        loop_source_free(ctx->expiry_timer);
+        closep(&ctx->signal_fd);
+        closep(&ctx->inotify_fd);
+        for (size_t i = 0; i < ctx->n_requests; i++) {
+                free(ctx->requests[i].profile);
+                free(ctx->requests[i].owner);
+        }
+        free(ctx->requests);
+        active_clear(ctx);
+        policy_free(ctx->policy);
+        store_close(ctx->store);
+        audit_close(ctx->audit);
+        keyring_done(&ctx->keys);
+        conf_done(&ctx->conf);
+        loop_free(ctx->loop);
+        free(ctx);
+        return NULL;
+}

@@ -1,0 +1,99 @@
+/* sandbox.c — the seccomp allowlist: what sekishod may still do once it is enforcing. */
+#include "config.h"
+
+#include <seccomp.h>
+#include <string.h>
+
+#include "sandbox.h"
+#include "util.h"
+
+/* Everything the core, libdbus, libudev, libnl and glibc need in the steady
+ * state: reading and writing files and sysfs, the epoll loop and its fds,
+ * unix and netlink sockets, time, memory. */
+static const int core_syscalls[] = {
+        SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64),
+        SCMP_SYS(pwrite64), SCMP_SYS(lseek), SCMP_SYS(close), SCMP_SYS(openat), SCMP_SYS(open),
+        SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(stat), SCMP_SYS(lstat), SCMP_SYS(statx),
+        SCMP_SYS(fstatfs), SCMP_SYS(statfs), SCMP_SYS(getdents64), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
+        SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(fcntl), SCMP_SYS(ioctl),
+        SCMP_SYS(rename), SCMP_SYS(renameat), SCMP_SYS(renameat2), SCMP_SYS(unlink), SCMP_SYS(unlinkat),
+        SCMP_SYS(mkdir), SCMP_SYS(mkdirat), SCMP_SYS(rmdir), SCMP_SYS(symlink), SCMP_SYS(symlinkat),
+        SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(ftruncate), SCMP_SYS(fchmod), SCMP_SYS(umask),
+        SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3), SCMP_SYS(pipe2), SCMP_SYS(getcwd),
+        SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect), SCMP_SYS(mremap), SCMP_SYS(brk), SCMP_SYS(madvise),
+        SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl), SCMP_SYS(epoll_create1),
+        SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(select), SCMP_SYS(pselect6),
+        SCMP_SYS(timerfd_create), SCMP_SYS(timerfd_settime), SCMP_SYS(timerfd_gettime),
+        SCMP_SYS(signalfd4), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigreturn),
+        SCMP_SYS(inotify_init1), SCMP_SYS(inotify_add_watch), SCMP_SYS(inotify_rm_watch), SCMP_SYS(eventfd2),
+        SCMP_SYS(socket), SCMP_SYS(socketpair), SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(getsockname),
+        SCMP_SYS(getpeername), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
+        SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmmsg), SCMP_SYS(recvmmsg), SCMP_SYS(shutdown),
+        SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(gettimeofday), SCMP_SYS(time),
+        SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
+        SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getppid), SCMP_SYS(getuid), SCMP_SYS(geteuid),
+        SCMP_SYS(getgid), SCMP_SYS(getegid), SCMP_SYS(getresuid), SCMP_SYS(getresgid), SCMP_SYS(getgroups),
+        SCMP_SYS(uname), SCMP_SYS(getrandom), SCMP_SYS(sysinfo), SCMP_SYS(getrlimit), SCMP_SYS(prlimit64),
+        SCMP_SYS(futex), SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity), SCMP_SYS(restart_syscall),
+        SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
+        SCMP_SYS(memfd_create), SCMP_SYS(flock), SCMP_SYS(prctl),
+#ifdef ENABLE_FAULT_INJECTION
+        SCMP_SYS(tgkill), /* fault_point() kills the daemon as a power loss would */
+#endif
+        -1,
+};
+
+/* Calls that would change what runs on this machine: a compromised daemon
+ * that tries one is stopped on the spot instead of getting EPERM. */
+static const int fatal_syscalls[] = {
+        SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(init_module), SCMP_SYS(finit_module),
+        SCMP_SYS(delete_module), SCMP_SYS(kexec_load), SCMP_SYS(kexec_file_load), SCMP_SYS(mount),
+        SCMP_SYS(umount2), SCMP_SYS(pivot_root), SCMP_SYS(bpf), SCMP_SYS(process_vm_writev),
+        SCMP_SYS(open_by_handle_at), SCMP_SYS(setns), SCMP_SYS(unshare), SCMP_SYS(reboot), SCMP_SYS(swapon),
+#ifndef ENABLE_SANITIZERS
+        SCMP_SYS(ptrace), /* LeakSanitizer stops the world with ptrace at exit */
+#endif
+        -1,
+};
+
+#ifdef ENABLE_SANITIZERS
+/* ASan/UBSan/LSan at run time and at exit. */
+static const int sanitizer_syscalls[] = {
+        SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(ptrace), SCMP_SYS(wait4), SCMP_SYS(sigaltstack),
+        SCMP_SYS(kill), SCMP_SYS(tgkill), SCMP_SYS(mincore), SCMP_SYS(sched_setaffinity), -1,
+};
+#endif
+
+static int add_list(scmp_filter_ctx f, const int *list, uint32_t action) {
+        for (; *list != -1; list++) {
+                if (*list < 0) /* not on this architecture */
+                        continue;
+                int r = seccomp_rule_add(f, action, *list, 0);
+                if (r < 0 && r != -EEXIST)
+                        return r;
+        }
+        return 0;
+}
+
+int sandbox_install(const int *const *extra, unsigned n_extra) {
+        scmp_filter_ctx f = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+        if (!f)
+                return -ENOMEM;
+        int r = add_list(f, fatal_syscalls, SCMP_ACT_KILL_PROCESS);
+        if (r == 0)
+                r = add_list(f, core_syscalls, SCMP_ACT_ALLOW);
+#ifdef ENABLE_SANITIZERS
+        if (r == 0)
+                r = add_list(f, sanitizer_syscalls, SCMP_ACT_ALLOW);
+#endif
+        for (unsigned i = 0; r == 0 && i < n_extra; i++)
+                r = add_list(f, extra[i], SCMP_ACT_ALLOW);
+        if (r == 0)
+                r = seccomp_attr_set(f, SCMP_FLTATR_CTL_NNP, 1);
+        if (r == 0)
+                r = seccomp_load(f);
+        seccomp_release(f);
+        if (r == 0)
+                log_info("Seccomp sandbox installed");
+        return r;
+}

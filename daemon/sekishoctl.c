@@ -1,0 +1,350 @@
+/* sekishoctl.c — the admin and operator CLI: policy check/sign/verify/apply/show, status, audit. */
+#include "config.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sodium.h>
+#include <termios.h>
+
+#include "core.h"
+#include "util.h"
+
+struct ctl {
+        const char *state_dir, *keys_dir, *config, *audit_log, *key, *comment, *password_file;
+        enum bus_kind bus;
+        bool json;
+};
+
+static int usage(void) {
+        fprintf(stderr,
+                "Usage: sekishoctl [OPTIONS] COMMAND ...\n\n"
+                "Policies:\n"
+                "  policy check FILE...            check policies; print OK or FILE:LINE:COL: message\n"
+                "  policy sign --key KEY FILE      write FILE.minisig (minisign -V compatible)\n"
+                "  policy verify FILE              would FILE + FILE.minisig be installed here now?\n"
+                "  policy apply FILE               install FILE + FILE.minisig through the daemon\n"
+                "  policy show                     the policy in force: serial, source, state\n"
+                "Daemon:\n"
+                "  status [--json]                 daemon, policy and plugin status\n"
+                "  profile on|off NAME [REASON]    activate or release a profile as the operator\n"
+                "Audit:\n"
+                "  audit show [FILE]               print the audit log\n"
+                "  audit verify [FILE]             exit 0 only if the hash chain is intact\n\n"
+                "Options: --state-dir DIR --keys-dir DIR --config FILE --audit-log FILE\n"
+                "         --key SECRETKEY --trusted-comment TEXT --password-file FILE\n"
+                "         --bus=system|session --json\n\n"
+                "Exit codes of policy verify/apply: 0 ok, 1 unreadable, 10 bad or missing signature,\n"
+                "11 unknown key, 12 malformed policy, 13 expired or not yet valid, 14 not targeted at\n"
+                "this terminal, 15 serial not newer, 16 serial conflict, 17 too large, 18 serial known bad,\n"
+                "19 failed to apply (reverted).\n");
+        return 2;
+}
+
+/* ---- policy ---- */
+
+static int cmd_policy_check(struct ctl *c, int argc, char **argv) {
+        if (argc < 1)
+                return usage();
+        int rc = 0;
+        for (int i = 0; i < argc; i++) {
+                _cleanup_free_ char *data = NULL;
+                size_t size;
+                struct perrors errs = { 0 };
+                int r = read_file_capped(argv[i], POLICY_MAX_SIZE, &data, &size);
+                if (r < 0) {
+                        printf("%s: %s\n", argv[i], r == -EFBIG ? "larger than the policy size limit" : strerror(-r));
+                        rc = 1;
+                        continue;
+                }
+                struct policy *p = NULL;
+                r = policy_parse(argv[i], data, size, &p, &errs);
+                for (size_t k = 0; k < errs.n; k++)
+                        printf("%s\n", errs.msgs[k]);
+                if (r < 0)
+                        rc = 1;
+                perrors_clear(&errs);
+                policy_free(p);
+        }
+        if (rc == 0)
+                printf("OK\n");
+        return rc;
+}
+
+static char *read_password(const char *file) {
+        _cleanup_free_ char *data = NULL;
+        if (file) {
+                if (read_file_capped(file, 1024, &data, NULL) < 0)
+                        return NULL;
+        } else {
+                if (!isatty(STDIN_FILENO))
+                        return NULL;
+                struct termios old, t;
+                fprintf(stderr, "Password: ");
+                tcgetattr(STDIN_FILENO, &old);
+                t = old;
+                t.c_lflag &= ~(tcflag_t)ECHO;
+                tcsetattr(STDIN_FILENO, TCSANOW, &t);
+                data = calloc(1, 1024);
+                if (data && !fgets(data, 1024, stdin))
+                        data[0] = '\0';
+                tcsetattr(STDIN_FILENO, TCSANOW, &old);
+                fputc('\n', stderr);
+        }
+        if (data)
+                data[strcspn(data, "\r\n")] = '\0';
+        return TAKE_PTR(data);
+}
+
+static int cmd_policy_sign(struct ctl *c, int argc, char **argv) {
+        if (argc != 1 || !c->key) {
+                fprintf(stderr, "sekishoctl: policy sign needs --key SECRETKEY and one FILE\n");
+                return 2;
+        }
+        _cleanup_free_ char *key = NULL, *data = NULL, *sig = NULL, *sigpath = NULL;
+        size_t key_size, size;
+        int r = read_file_capped(c->key, MINISIGN_MAX_FILE, &key, &key_size);
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", c->key, strerror(-r));
+                return 1;
+        }
+        r = read_file_capped(argv[0], POLICY_MAX_SIZE, &data, &size);
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", argv[0], r == -EFBIG ? "larger than the policy size limit" : strerror(-r));
+                return 1;
+        }
+        /* Refuse to sign what no terminal would accept. */
+        struct perrors errs = { 0 };
+        struct policy *p = NULL;
+        r = policy_parse(argv[0], data, size, &p, &errs);
+        for (size_t k = 0; k < errs.n; k++)
+                fprintf(stderr, "%s\n", errs.msgs[k]);
+        perrors_clear(&errs);
+        if (r < 0)
+                return 1;
+        struct minisign_seckey sk;
+        char why[160];
+        r = minisign_parse_seckey(key, key_size, NULL, &sk, why, sizeof why);
+        if (r == -EKEYREJECTED) {
+                _cleanup_free_ char *pw = read_password(c->password_file);
+                r = pw ? minisign_parse_seckey(key, key_size, pw, &sk, why, sizeof why) : -EKEYREJECTED;
+                if (!pw)
+                        snprintf(why, sizeof why, "the key is encrypted: give --password-file or a terminal");
+        }
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", c->key, why);
+                policy_free(p);
+                return 1;
+        }
+        char comment[256];
+        if (c->comment)
+                snprintf(comment, sizeof comment, "%s", c->comment);
+        else
+                snprintf(comment, sizeof comment, "timestamp:%lld\tfile:%s\tserial:%" PRIu64, (long long)now_unix(),
+                         strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0], p->serial);
+        policy_free(p);
+        r = minisign_sign(&sk, data, size, "signature from sekishoctl", comment, &sig);
+        sodium_memzero(&sk, sizeof sk);
+        if (r < 0 || asprintf(&sigpath, "%s.minisig", argv[0]) < 0) {
+                fprintf(stderr, "%s: cannot sign: %s\n", argv[0], strerror(r < 0 ? -r : ENOMEM));
+                return 1;
+        }
+        r = write_file_atomic(sigpath, sig, strlen(sig), 0644);
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", sigpath, strerror(-r));
+                return 1;
+        }
+        printf("%s\n", sigpath);
+        return 0;
+}
+
+static int cmd_policy_verify(struct ctl *c, int argc, char **argv) {
+        if (argc != 1)
+                return usage();
+        struct perrors errs = { 0 };
+        struct sekisho_conf conf = { 0 };
+        struct keyring keys = { 0 };
+        if (conf_load(c->config, &conf, &errs) < 0) {
+                printf("%s\n", perrors_first(&errs) ? perrors_first(&errs) : c->config);
+                perrors_clear(&errs);
+                return 1;
+        }
+        int r = keyring_load(c->keys_dir, &keys, &errs);
+        for (size_t i = 0; i < errs.n; i++)
+                fprintf(stderr, "%s\n", errs.msgs[i]);
+        perrors_clear(&errs);
+        if (r < 0)
+                fprintf(stderr, "%s: %s\n", c->keys_dir, strerror(-r));
+        struct store *s = NULL;
+        uint8_t digest[32];
+        struct bundle_check bc = { .keys = &keys, .conf = &conf, .now = now_unix() };
+        if (store_open(c->state_dir, false, &s) == 0)
+                store_bundle_check(s, &bc, digest);
+        struct policy *p = NULL;
+        bool noop = false;
+        char why[512];
+        enum refusal rf = bundle_verify_files(&bc, argv[0], &p, &noop, why, sizeof why, &errs);
+        if (rf == REFUSE_NONE)
+                printf("%s: OK, serial %" PRIu64 "%s\n", argv[0], p->serial, noop ? " (already installed)" : "");
+        else {
+                printf("%s\n", why);
+                for (size_t i = 0; i < errs.n; i++)
+                        if (strcmp(errs.msgs[i], why) != 0)
+                                printf("%s\n", errs.msgs[i]);
+        }
+        perrors_clear(&errs);
+        policy_free(p);
+        store_close(s);
+        keyring_done(&keys);
+        conf_done(&conf);
+        return refusal_info(rf)->exit_code;
+}
+
+static int cmd_policy_show(struct ctl *c, int argc, char **argv) {
+        struct perrors errs = { 0 };
+        struct sekisho_conf conf = { 0 };
+        struct keyring keys = { 0 };
+        conf_load(c->config, &conf, &errs);
+        keyring_load(c->keys_dir, &keys, &errs);
+        perrors_clear(&errs);
+        struct store *s = NULL;
+        struct store_choice ch = { 0 };
+        int r = store_open(c->state_dir, false, &s);
+        if (r == 0)
+                r = store_choose(s, &keys, &conf, now_unix(), &ch);
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", c->state_dir, strerror(-r));
+                return 1;
+        }
+        const char *state = strcmp(ch.source, "embedded") == 0     ? "default"
+                            : policy_is_stale(ch.policy, now_unix()) ? "stale"
+                                                                     : "current";
+        char issued[32] = "-", expires[32] = "-", digest[65];
+        if (ch.policy->issued)
+                format_rfc3339(ch.policy->issued, issued);
+        if (ch.policy->expires)
+                format_rfc3339(ch.policy->expires, expires);
+        hex_encode(ch.policy->digest, 32, digest);
+        if (c->json) {
+                printf("{\"serial\":%" PRIu64 ",\"source\":\"%s\",\"state\":\"%s\",\"issued\":\"%s\",\"expires\":\"%s\","
+                       "\"highest_serial\":%" PRIu64 ",\"digest\":\"%s\",\"reason\":",
+                       ch.policy->serial, ch.source, state, issued, expires, s->highest_serial, digest);
+                json_write_string(stdout, ch.reason);
+                printf("}\n");
+        } else {
+                printf("serial:   %" PRIu64 "\nsource:   %s\nstate:    %s\nissued:   %s\nexpires:  %s\n"
+                       "highest:  %" PRIu64 "\ndigest:   %s\n",
+                       ch.policy->serial, ch.source, state, issued, expires, s->highest_serial, digest);
+                if (ch.reason[0])
+                        printf("note:     %s\n", ch.reason);
+        }
+        policy_free(ch.policy);
+        store_close(s);
+        keyring_done(&keys);
+        conf_done(&conf);
+        return 0;
+}
+
+/* ---- daemon ---- */
+
+static int cmd_status(struct ctl *c, int argc, char **argv) {
+        /* Without a reachable bus, the status file the daemon keeps. */
+        _cleanup_free_ char *path = path_join(c->state_dir, "status.json"), *data = NULL;
+        int r = path ? read_file_capped(path, 1 << 20, &data, NULL) : -ENOMEM;
+        if (r < 0) {
+                fprintf(stderr, "sekishoctl: no daemon status (%s: %s)\n", path ? path : "", strerror(-r));
+                return 1;
+        }
+        fputs(data, stdout);
+        return 0;
+}
+
+/* ---- audit ---- */
+
+static int cmd_audit(struct ctl *c, int argc, char **argv) {
+        if (argc < 1 || argc > 2)
+                return usage();
+        const char *file = argc == 2 ? argv[1] : c->audit_log;
+        if (strcmp(argv[0], "verify") == 0) {
+                char why[512];
+                uint64_t n;
+                int r = audit_verify(file, why, sizeof why, &n);
+                printf("%s\n", why);
+                return r < 0 ? 1 : 0;
+        }
+        if (strcmp(argv[0], "show") == 0) {
+                _cleanup_fclose_ FILE *f = fopen(file, "re");
+                if (!f) {
+                        fprintf(stderr, "%s: %s\n", file, strerror(errno));
+                        return 1;
+                }
+                char buf[8192];
+                size_t n;
+                while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+                        fwrite(buf, 1, n, stdout);
+                return 0;
+        }
+        return usage();
+}
+
+int main(int argc, char **argv) {
+        enum { ARG_STATE = 0x100, ARG_KEYS, ARG_CONFIG, ARG_AUDIT, ARG_KEY, ARG_COMMENT, ARG_PWFILE, ARG_BUS, ARG_JSON };
+        static const struct option opts[] = {
+                { "state-dir", required_argument, NULL, ARG_STATE },
+                { "keys-dir", required_argument, NULL, ARG_KEYS },
+                { "config", required_argument, NULL, ARG_CONFIG },
+                { "audit-log", required_argument, NULL, ARG_AUDIT },
+                { "key", required_argument, NULL, ARG_KEY },
+                { "trusted-comment", required_argument, NULL, ARG_COMMENT },
+                { "password-file", required_argument, NULL, ARG_PWFILE },
+                { "bus", required_argument, NULL, ARG_BUS },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "help", no_argument, NULL, 'h' },
+                { NULL, 0, NULL, 0 },
+        };
+        struct ctl c = {
+                .state_dir = LOCALSTATEDIR "/lib/sekisho",
+                .keys_dir = SYSCONFDIR "/sekisho/keys.d",
+                .config = SYSCONFDIR "/sekisho/sekisho.conf",
+                .audit_log = LOCALSTATEDIR "/log/sekisho/audit.log",
+                .bus = BUS_SYSTEM,
+        };
+        int o;
+        while ((o = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
+                switch (o) {
+                case ARG_STATE: c.state_dir = optarg; break;
+                case ARG_KEYS: c.keys_dir = optarg; break;
+                case ARG_CONFIG: c.config = optarg; break;
+                case ARG_AUDIT: c.audit_log = optarg; break;
+                case ARG_KEY: c.key = optarg; break;
+                case ARG_COMMENT: c.comment = optarg; break;
+                case ARG_PWFILE: c.password_file = optarg; break;
+                case ARG_JSON: c.json = true; break;
+                case ARG_BUS: c.bus = strcmp(optarg, "session") == 0 ? BUS_SESSION : BUS_SYSTEM; break;
+                case 'h': usage(); return 0;
+                default: return usage();
+                }
+        }
+        log_setup("sekishoctl", false);
+        argc -= optind;
+        argv += optind;
+        if (argc < 1)
+                return usage();
+        if (sodium_init() < 0)
+                return 1;
+        if (strcmp(argv[0], "policy") == 0 && argc >= 2) {
+                static const struct { const char *verb; int (*fn)(struct ctl *, int, char **); } verbs[] = {
+                        { "check", cmd_policy_check }, { "sign", cmd_policy_sign },
+                        { "verify", cmd_policy_verify }, { "show", cmd_policy_show },
+                };
+                for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+                        if (strcmp(argv[1], verbs[i].verb) == 0)
+                                return verbs[i].fn(&c, argc - 2, argv + 2);
+                return usage();
+        }
+        if (strcmp(argv[0], "status") == 0)
+                return cmd_status(&c, argc - 1, argv + 1);
+        if (strcmp(argv[0], "audit") == 0)
+                return cmd_audit(&c, argc - 1, argv + 1);
+        return usage();
+}

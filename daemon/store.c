@@ -1,0 +1,413 @@
+/* store.c — the installed policies under the state directory: atomic install, anti-rollback serial, start-up choice. */
+#include "config.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include "policy.h"
+#include "util.h"
+
+#define KEEP_PREVIOUS 3
+#define MAX_BAD_SERIALS 1024
+
+struct store *store_close(struct store *s) {
+        if (!s)
+                return NULL;
+        free(s->dir);
+        free(s->bad);
+        free(s);
+        return NULL;
+}
+
+static char *store_path(const struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *store_path(const struct store *s, const char *fmt, ...) {
+        char rel[256];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(rel, sizeof rel, fmt, ap);
+        va_end(ap);
+        return path_join(s->dir, rel);
+}
+
+static int read_u64_file(const char *path, uint64_t *ret) {
+        _cleanup_free_ char *data = NULL;
+        int r = read_file_capped(path, 64, &data, NULL);
+        if (r < 0)
+                return r;
+        data[strcspn(data, "\n")] = '\0';
+        return parse_u64(data, ret);
+}
+
+/* Serial of the directory "current" points to, or 0. */
+static uint64_t current_serial(const struct store *s) {
+        _cleanup_free_ char *link = store_path(s, "current");
+        char target[PATH_MAX];
+        ssize_t n = link ? readlink(link, target, sizeof target - 1) : -1;
+        if (n <= 0)
+                return 0;
+        target[n] = '\0';
+        const char *base = strrchr(target, '/');
+        uint64_t v;
+        return parse_u64(base ? base + 1 : target, &v) == 0 ? v : 0;
+}
+
+static int load_bad(struct store *s) {
+        _cleanup_free_ char *path = store_path(s, "bad-serials"), *data = NULL;
+        if (!path)
+                return -ENOMEM;
+        int r = read_file_capped(path, MAX_BAD_SERIALS * 21, &data, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        s->bad = calloc(MAX_BAD_SERIALS, sizeof *s->bad);
+        if (!s->bad)
+                return -ENOMEM;
+        for (char *save = NULL, *tok = strtok_r(data, "\n", &save); tok && s->n_bad < MAX_BAD_SERIALS;
+             tok = strtok_r(NULL, "\n", &save))
+                if (parse_u64(tok, &s->bad[s->n_bad]) == 0)
+                        s->n_bad++;
+        return 0;
+}
+
+/* Remove what an interrupted install left behind (policies/N.tmp, current.tmp). */
+static void remove_leftovers(struct store *s) {
+        _cleanup_free_ char *pdir = store_path(s, "policies"), *ctmp = store_path(s, "current.tmp");
+        if (ctmp)
+                unlink(ctmp);
+        DIR *d = pdir ? opendir(pdir) : NULL;
+        if (!d)
+                return;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                size_t len = strlen(de->d_name);
+                if (len < 5 || strcmp(de->d_name + len - 4, ".tmp") != 0)
+                        continue;
+                _cleanup_free_ char *dir = path_join(pdir, de->d_name);
+                _cleanup_free_ char *f1 = dir ? path_join(dir, "policy.yaml") : NULL;
+                _cleanup_free_ char *f2 = dir ? path_join(dir, "policy.yaml.minisig") : NULL;
+                if (f1)
+                        unlink(f1);
+                if (f2)
+                        unlink(f2);
+                if (dir)
+                        rmdir(dir);
+        }
+        closedir(d);
+}
+
+int store_open(const char *state_dir, bool create, struct store **ret) {
+        struct store *s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        s->dir = strdup(state_dir);
+        _cleanup_free_ char *pdir = s->dir ? path_join(state_dir, "policies") : NULL;
+        if (!pdir) {
+                store_close(s);
+                return -ENOMEM;
+        }
+        int r = create ? mkdir_p(pdir, 0700) : 0;
+        if (r < 0) {
+                store_close(s);
+                return r;
+        }
+        if (create)
+                remove_leftovers(s);
+        _cleanup_free_ char *serial = store_path(s, "serial");
+        uint64_t v = 0;
+        if (serial && read_u64_file(serial, &v) == 0)
+                s->highest_serial = v;
+        /* A crash between switching "current" and writing "serial" leaves the
+         * serial file behind; the installed policy's serial counts too. */
+        v = current_serial(s);
+        if (v > s->highest_serial)
+                s->highest_serial = v;
+        r = load_bad(s);
+        if (r < 0) {
+                store_close(s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+static int read_installed(const struct store *s, uint64_t serial, char **ret_data, size_t *ret_size, char **ret_sig,
+                          size_t *ret_sig_size) {
+        _cleanup_free_ char *f = store_path(s, "policies/%" PRIu64 "/policy.yaml", serial);
+        _cleanup_free_ char *g = store_path(s, "policies/%" PRIu64 "/policy.yaml.minisig", serial);
+        if (!f || !g)
+                return -ENOMEM;
+        int r = read_file_capped(f, POLICY_MAX_SIZE, ret_data, ret_size);
+        if (r < 0)
+                return r;
+        r = read_file_capped(g, MINISIGN_MAX_FILE, ret_sig, ret_sig_size);
+        if (r < 0) {
+                free(*ret_data);
+                *ret_data = NULL;
+        }
+        return r;
+}
+
+void store_bundle_check(const struct store *s, struct bundle_check *bc, uint8_t digest_buf[32]) {
+        bc->highest_serial = s->highest_serial;
+        bc->bad_serials = s->bad;
+        bc->n_bad_serials = s->n_bad;
+        bc->installed_digest = NULL;
+        _cleanup_free_ char *data = NULL, *sig = NULL;
+        size_t size, sig_size;
+        if (current_serial(s) == s->highest_serial &&
+            read_installed(s, s->highest_serial, &data, &size, &sig, &sig_size) == 0) {
+                crypto_generichash(digest_buf, 32, (const unsigned char *)data, size, NULL, 0);
+                bc->installed_digest = digest_buf;
+        }
+}
+
+static int write_in(const char *dir, const char *name, const void *data, size_t size) {
+        _cleanup_free_ char *path = path_join(dir, name);
+        if (!path)
+                return -ENOMEM;
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        const char *p = data;
+        while (size) {
+                ssize_t k = write(fd, p, size);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += k;
+                size -= (size_t)k;
+        }
+        return fsync(fd) < 0 ? -errno : 0;
+}
+
+/* Points "current" at policies/<serial> (or removes it for serial 0) by renaming a new symlink over it. */
+static int switch_current(struct store *s, uint64_t serial) {
+        _cleanup_free_ char *cur = store_path(s, "current"), *tmp = store_path(s, "current.tmp");
+        if (!cur || !tmp)
+                return -ENOMEM;
+        if (serial == 0)
+                return unlink(cur) < 0 && errno != ENOENT ? -errno : fsync_directory_of(cur);
+        char target[64];
+        snprintf(target, sizeof target, "policies/%" PRIu64, serial);
+        unlink(tmp);
+        if (symlink(target, tmp) < 0)
+                return -errno;
+        if (rename(tmp, cur) < 0)
+                return -errno;
+        return fsync_directory_of(cur);
+}
+
+static int write_serial(struct store *s, uint64_t serial) {
+        _cleanup_free_ char *path = store_path(s, "serial");
+        char buf[32];
+        int n = snprintf(buf, sizeof buf, "%" PRIu64 "\n", serial);
+        return path ? write_file_atomic(path, buf, (size_t)n, 0600) : -ENOMEM;
+}
+
+static int serial_cmp_desc(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+        return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Installed serials, newest first. */
+static int list_installed(const struct store *s, uint64_t **ret, size_t *ret_n) {
+        _cleanup_free_ char *pdir = store_path(s, "policies");
+        DIR *d = pdir ? opendir(pdir) : NULL;
+        *ret = NULL;
+        *ret_n = 0;
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        uint64_t *list = NULL;
+        size_t n = 0, cap = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                uint64_t v;
+                if (parse_u64(de->d_name, &v) < 0)
+                        continue;
+                if (n == cap) {
+                        size_t ncap = cap ? cap * 2 : 8;
+                        uint64_t *nl = realloc(list, ncap * sizeof *nl);
+                        if (!nl) {
+                                free(list);
+                                closedir(d);
+                                return -ENOMEM;
+                        }
+                        list = nl;
+                        cap = ncap;
+                }
+                list[n++] = v;
+        }
+        closedir(d);
+        if (n)
+                qsort(list, n, sizeof *list, serial_cmp_desc);
+        *ret = list;
+        *ret_n = n;
+        return 0;
+}
+
+static void remove_installed(const struct store *s, uint64_t serial) {
+        _cleanup_free_ char *f = store_path(s, "policies/%" PRIu64 "/policy.yaml", serial);
+        _cleanup_free_ char *g = store_path(s, "policies/%" PRIu64 "/policy.yaml.minisig", serial);
+        _cleanup_free_ char *d = store_path(s, "policies/%" PRIu64, serial);
+        if (f)
+                unlink(f);
+        if (g)
+                unlink(g);
+        if (d)
+                rmdir(d);
+}
+
+/* Keep the one in force and the KEEP_PREVIOUS newest others. */
+static void prune(struct store *s) {
+        _cleanup_free_ uint64_t *list = NULL;
+        size_t n;
+        if (list_installed(s, &list, &n) < 0)
+                return;
+        uint64_t cur = current_serial(s);
+        size_t kept = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (list[i] == cur)
+                        continue;
+                if (kept++ < KEEP_PREVIOUS)
+                        continue;
+                remove_installed(s, list[i]);
+        }
+}
+
+int store_install(struct store *s, const struct policy *p, const char *sig, size_t sig_size) {
+        _cleanup_free_ char *tmp = store_path(s, "policies/%" PRIu64 ".tmp", p->serial);
+        _cleanup_free_ char *final = store_path(s, "policies/%" PRIu64, p->serial);
+        if (!tmp || !final)
+                return -ENOMEM;
+        /* 1. the new bundle in a directory of its own, not yet visible */
+        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        int r = write_in(tmp, "policy.yaml", p->data, p->size);
+        if (r == 0)
+                r = write_in(tmp, "policy.yaml.minisig", sig, sig_size);
+        if (r == 0)
+                r = fsync_directory_of(tmp);
+        if (r < 0)
+                return r;
+        fault_point("install-written");
+        /* 2. published under its serial (a stale one from a refused apply goes first) */
+        remove_installed(s, p->serial);
+        if (rename(tmp, final) < 0)
+                return -errno;
+        r = fsync_directory_of(final);
+        if (r < 0)
+                return r;
+        fault_point("install-published");
+        /* 3. the one atomic step that puts it in force */
+        r = switch_current(s, p->serial);
+        if (r < 0)
+                return r;
+        fault_point("install-switched");
+        /* 4. anti-rollback: remembered on its own too (store_open takes the max) */
+        r = write_serial(s, p->serial);
+        if (r < 0)
+                return r;
+        s->highest_serial = p->serial;
+        fault_point("install-serial");
+        prune(s);
+        return 0;
+}
+
+int store_mark_bad(struct store *s, uint64_t serial) {
+        if (s->n_bad >= MAX_BAD_SERIALS)
+                return -ENOSPC;
+        if (!s->bad && !(s->bad = calloc(MAX_BAD_SERIALS, sizeof *s->bad)))
+                return -ENOMEM;
+        s->bad[s->n_bad++] = serial;
+        char *buf = malloc(s->n_bad * 21 + 1);
+        if (!buf)
+                return -ENOMEM;
+        size_t len = 0;
+        for (size_t i = 0; i < s->n_bad; i++)
+                len += (size_t)sprintf(buf + len, "%" PRIu64 "\n", s->bad[i]);
+        _cleanup_free_ char *path = store_path(s, "bad-serials");
+        int r = path ? write_file_atomic(path, buf, len, 0600) : -ENOMEM;
+        free(buf);
+        if (r < 0)
+                return r;
+        if (current_serial(s) != serial)
+                return 0;
+        /* Point current back at the newest installed serial that is not bad. */
+        _cleanup_free_ uint64_t *list = NULL;
+        size_t n;
+        r = list_installed(s, &list, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                bool bad = false;
+                for (size_t j = 0; j < s->n_bad; j++)
+                        bad |= s->bad[j] == list[i];
+                if (!bad)
+                        return switch_current(s, list[i]);
+        }
+        return switch_current(s, 0);
+}
+
+int store_choose(struct store *s, const struct keyring *keys, const struct sekisho_conf *conf, int64_t now,
+                 struct store_choice *ret) {
+        *ret = (struct store_choice){ 0 };
+        struct bundle_check bc = { .keys = keys, .conf = conf, .now = now, .installed = true };
+        _cleanup_free_ uint64_t *list = NULL;
+        size_t n = 0;
+        int r = list_installed(s, &list, &n);
+        if (r < 0)
+                log_warning_errno(r, "Cannot list installed policies in %s, using the embedded default", s->dir);
+        uint64_t cur = current_serial(s);
+        size_t used = 0;
+        /* Candidates: current first, then the others newest first. */
+        for (size_t pass = 0; pass < 2 && !ret->policy; pass++)
+                for (size_t i = 0; i < n && !ret->policy; i++) {
+                        uint64_t serial = list[i];
+                        if ((pass == 0) != (serial == cur) || serial == 0)
+                                continue;
+                        bool bad = false;
+                        for (size_t j = 0; j < s->n_bad; j++)
+                                bad |= s->bad[j] == serial;
+                        if (bad)
+                                continue;
+                        _cleanup_free_ char *data = NULL, *sig = NULL, *name = NULL;
+                        size_t size, sig_size;
+                        char why[384];
+                        name = store_path(s, "policies/%" PRIu64 "/policy.yaml", serial);
+                        r = read_installed(s, serial, &data, &size, &sig, &sig_size);
+                        enum refusal rf = r < 0 ? REFUSE_IO
+                                                : bundle_verify(&bc, name, data, size, sig, sig_size, &ret->policy,
+                                                                NULL, why, sizeof why, NULL);
+                        if (rf == REFUSE_IO)
+                                snprintf(why, sizeof why, "%s: %s", name ? name : "policy", strerror(-r));
+                        if (rf != REFUSE_NONE) {
+                                log_warning("Installed policy serial %" PRIu64 " not usable: %s", serial, why);
+                                if (!used++)
+                                        snprintf(ret->reason, sizeof ret->reason, "%s", why);
+                                continue;
+                        }
+                        ret->source = serial == cur ? "installed" : "previous";
+                        free(ret->policy->origin);
+                        ret->policy->origin = strdup(ret->source);
+                }
+        if (ret->policy)
+                return 0;
+        bool listed = false;
+        for (size_t i = 0; i < n; i++)
+                listed |= list[i] == cur;
+        if (cur && !used)
+                snprintf(ret->reason, sizeof ret->reason, listed ? "installed serial %" PRIu64 " is marked bad"
+                                                                 : "installed serial %" PRIu64 " is missing from the store",
+                         cur);
+        ret->source = "embedded";
+        return policy_embedded(&ret->policy);
+}

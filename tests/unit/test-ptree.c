@@ -1,0 +1,141 @@
+/* test-ptree.c — YAML tree positions, refused constructs, schema checks and profile merging. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ptree.h"
+#include "util.h"
+
+static struct ptree *parse_ok(const char *text) {
+        struct perrors e = { 0 };
+        struct ptree *t = NULL;
+        int r = ptree_parse("t.yaml", text, strlen(text), &t, &e);
+        if (r < 0)
+                fail_msg("unexpected error: %s", perrors_first(&e));
+        perrors_clear(&e);
+        return t;
+}
+
+/* Parse text, expect failure, and check the first message. */
+static void parse_fails(const char *text, const char *expect) {
+        struct perrors e = { 0 };
+        struct ptree *t = NULL;
+        assert_int_equal(ptree_parse("t.yaml", text, strlen(text), &t, &e), -EINVAL);
+        assert_null(t);
+        assert_non_null(perrors_first(&e));
+        if (!strstr(perrors_first(&e), expect))
+                fail_msg("got '%s', expected '%s'", perrors_first(&e), expect);
+        perrors_clear(&e);
+}
+
+static void test_positions(void **state) {
+        struct ptree *t = parse_ok("a: 1\nb:\n  c: [x, y]\n");
+        const struct pnode *b = pmap_get(t->root, "b");
+        assert_int_equal(b->kind, PNODE_MAP);
+        const struct pnode *c = pmap_get(b, "c");
+        assert_int_equal(c->line, 3);
+        assert_int_equal(c->col, 6);
+        assert_string_equal(c->children[1]->scalar, "y");
+        assert_int_equal(c->children[1]->col, 10);
+        ptree_free(t);
+}
+
+static void test_refused(void **state) {
+        parse_fails("a: &x 1\nb: *x\n", "t.yaml:1:4: anchors are not allowed");
+        parse_fails("a: !!str 1\n", "tags are not allowed");
+        parse_fails("a: 1\na: 2\n", "t.yaml:2:1: duplicate key 'a'");
+        parse_fails("a: [1, 2\n", "YAML syntax error");
+        parse_fails("a: 1\n---\nb: 2\n", "only one document");
+        parse_fails("? [a]\n: 1\n", "mapping keys must be plain scalars");
+        char deep[512] = "";
+        for (int i = 0; i < 40; i++)
+                strcat(deep, "[");
+        parse_fails(deep, "nested deeper than");
+}
+
+static const char *const modes[] = { "allow", "deny", NULL };
+static const struct pkey keys[] = {
+        { "name", PT_STRING, .required = true },
+        { "count", PT_INT, .min = 1, .max = 10 },
+        { "on", PT_BOOL },
+        { "mode", PT_ENUM, .values = modes },
+        { "list", PT_STRING_SEQ },
+        { "when", PT_TIME },
+        { NULL },
+};
+
+static void test_schema(void **state) {
+        struct ptree *t = parse_ok("count: 11\non: maybe\nmode: open\nlist: [a, {b: c}]\nwhen: yesterday\nextra: 1\n");
+        struct perrors e = { 0 };
+        assert_int_equal(pmap_check(t->root, keys, &e), 7);
+        const char *expect[] = {
+                "t.yaml:1:8: 'count' must be between 1 and 10",
+                "t.yaml:2:5: 'on' must be true or false",
+                "t.yaml:3:7: 'mode' must be one of: allow, deny",
+                "t.yaml:4:11: 'list' must be a list of strings",
+                "t.yaml:5:7: 'when' must be an RFC 3339 time",
+                "t.yaml:6:1: unknown key 'extra'",
+                "t.yaml:1:1: missing required key 'name'",
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(expect); i++)
+                if (!strstr(e.msgs[i], expect[i]))
+                        fail_msg("message %zu: got '%s', expected '%s'", i, e.msgs[i], expect[i]);
+        perrors_clear(&e);
+        ptree_free(t);
+
+        t = parse_ok("name: x\ncount: 3\non: true\nmode: deny\nlist: [a]\nwhen: 2026-11-20T09:00:00+09:00\n");
+        assert_int_equal(pmap_check(t->root, keys, &e), 0);
+        ptree_free(t);
+}
+
+static void test_merge(void **state) {
+        struct ptree *base = parse_ok("a: 1\nm:\n  x: 1\n  y: [1, 2]\n");
+        struct ptree *over = parse_ok("m:\n  y: [3]\n  z: 4\nb: 2\n");
+        struct ptree *m = ptree_merge("t.yaml", base->root, over->root);
+        assert_non_null(m);
+        assert_string_equal(pnode_str(pmap_get(m->root, "a")), "1");
+        assert_string_equal(pnode_str(pmap_get(m->root, "b")), "2");
+        const struct pnode *mm = pmap_get(m->root, "m");
+        assert_string_equal(pnode_str(pmap_get(mm, "x")), "1");
+        assert_int_equal(pmap_get(mm, "y")->n, 1);          /* lists are replaced whole */
+        assert_string_equal(pnode_str(pmap_get(mm, "y")->children[0]), "3");
+        assert_int_equal(pmap_get(mm, "y")->line, 2);        /* position from the overlay */
+        assert_string_equal(pnode_str(pmap_get(mm, "z")), "4");
+        ptree_free(m);
+        /* Either side may be absent. */
+        m = ptree_merge("t.yaml", NULL, NULL);
+        assert_null(m->root);
+        ptree_free(m);
+        m = ptree_merge("t.yaml", NULL, over->root);
+        assert_string_equal(pnode_str(pmap_get(m->root, "b")), "2");
+        ptree_free(m);
+        ptree_free(base);
+        ptree_free(over);
+}
+
+static void test_scalars(void **state) {
+        struct ptree *t = parse_ok("i: -42\nq: \"7\"\nb: off\nbig: 99999999999999999999\n");
+        int64_t v;
+        bool b;
+        assert_int_equal(pnode_int(pmap_get(t->root, "i"), &v), 0);
+        assert_int_equal(v, -42);
+        assert_int_equal(pnode_int(pmap_get(t->root, "q"), &v), -EINVAL); /* quoted is a string */
+        assert_int_equal(pnode_bool(pmap_get(t->root, "b"), &b), 0);
+        assert_false(b);
+        assert_int_equal(pnode_int(pmap_get(t->root, "big"), &v), -EINVAL);
+        ptree_free(t);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_positions), cmocka_unit_test(test_refused), cmocka_unit_test(test_schema),
+                cmocka_unit_test(test_merge), cmocka_unit_test(test_scalars),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

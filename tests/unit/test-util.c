@@ -1,0 +1,75 @@
+/* test-util.c — time parsing, UTF-8 checks, capped reads and atomic writes. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "util.h"
+
+static void test_rfc3339(void **state) {
+        int64_t t;
+        assert_int_equal(parse_rfc3339("1970-01-01T00:00:00Z", &t), 0);
+        assert_int_equal(t, 0);
+        assert_int_equal(parse_rfc3339("2026-11-20T09:00:00+09:00", &t), 0);
+        assert_int_equal(t, 1795132800);
+        assert_int_equal(parse_rfc3339("2026-11-20T00:00:00.123Z", &t), 0);
+        assert_int_equal(t, 1795132800);
+        assert_int_equal(parse_rfc3339("2024-02-29T00:00:00-01:30", &t), 0);
+        assert_int_equal(t, 1709170200);
+        const char *bad[] = { "2025-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-20", "2026-11-20T09:00:00",
+                              "2026-11-20T09:00:00+9:00", "2026-11-20T25:00:00Z", "2026-11-20T09:00:00Zjunk", "" };
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+                if (parse_rfc3339(bad[i], &t) != -EINVAL)
+                        fail_msg("accepted '%s'", bad[i]);
+        char out[32];
+        format_rfc3339(1795132800, out);
+        assert_string_equal(out, "2026-11-20T00:00:00Z");
+}
+
+static void test_utf8(void **state) {
+        assert_true(string_is_clean_utf8("関所 USB", strlen("関所 USB")));
+        assert_false(string_is_clean_utf8("a\x1b[31m", 6));
+        assert_false(string_is_clean_utf8("\xc0\xaf", 2));          /* overlong */
+        assert_false(string_is_clean_utf8("\xed\xa0\x80", 3));      /* surrogate */
+        assert_false(string_is_clean_utf8("\xe3\x81", 2));          /* truncated */
+        assert_false(string_is_clean_utf8("\xc2\x85", 2));          /* C1 control */
+}
+
+static void test_files(void **state) {
+        char dir[] = "/tmp/sekisho-util.XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        char *p = path_join(dir, "a/b/c");
+        assert_int_equal(mkdir_p(p, 0700), 0);
+        char *f = path_join(p, "file");
+        assert_int_equal(write_file_atomic(f, "hello", 5, 0600), 0);
+        char *data;
+        size_t size;
+        assert_int_equal(read_file_capped(f, 5, &data, &size), 0);
+        assert_int_equal(size, 5);
+        assert_string_equal(data, "hello");
+        free(data);
+        assert_int_equal(read_file_capped(f, 4, &data, &size), -EFBIG);
+        assert_int_equal(read_file_capped(p, 4, &data, &size), -EISDIR);
+        uint64_t v;
+        assert_int_equal(parse_u64("18446744073709551615", &v), 0);
+        assert_int_equal(parse_u64("18446744073709551616", &v), -ERANGE);
+        assert_int_equal(parse_u64("12a", &v), -EINVAL);
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        assert_int_equal(system(cmd), 0);
+        free(f);
+        free(p);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_rfc3339), cmocka_unit_test(test_utf8), cmocka_unit_test(test_files),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
