@@ -7,10 +7,16 @@
 #ifdef ENABLE_PLUGIN_DEMO
 BUILTIN(demo)
 #endif
+#ifdef ENABLE_PLUGIN_TRAVEL
+BUILTIN(travel)
+#endif
 
 const struct sekisho_plugin *const sekisho_builtin_plugins[] = {
 #ifdef ENABLE_PLUGIN_DEMO
         &sekisho_plugin_demo,
+#endif
+#ifdef ENABLE_PLUGIN_TRAVEL
+        &sekisho_plugin_travel,
 #endif
         NULL,
 };
