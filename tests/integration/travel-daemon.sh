@@ -1,0 +1,104 @@
+#!/bin/sh
+# travel-daemon.sh — the travel plugin in the real sekishod: only signed, valid bundles declare trips; a high-risk trip turns the travel profile on for every plugin; the state survives a restart; return orders the reset over D-Bus.
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+need_cmd minisign dbus-daemon
+STANDIN="${TRAVEL_STANDIN:-$top_builddir/tests/unit/travel-bus-standin}"
+[ -x "$STANDIN" ] || skip "travel-bus-standin not built"
+[ -x "$SEKISHOD" ] || skip "sekishod not built"
+
+# A private bus with the only stand-in (systemd1/login1 recorder), never the host's bus.
+dbus-daemon --session --address="unix:path=$T/bus.sock" --nofork --nopidfile >"$T/bus.log" 2>&1 &
+BUS_PID=$!
+at_exit "kill $BUS_PID"
+wait_for "[ -S '$T/bus.sock' ]" || fail "dbus-daemon did not start"
+export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$T/bus.sock"
+"$STANDIN" "$DBUS_SYSTEM_BUS_ADDRESS" "$T/calls" &
+STANDIN_PID=$!
+at_exit "kill $STANDIN_PID"
+wait_for "grep -q ready '$T/calls'" || fail "stand-in did not start"
+
+make_key admin
+make_key rogue untrusted
+start_daemon --plugins=demo,travel
+applied="$T/state/demo/applied"
+state="$T/state/travel/state"
+d() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
+
+# bundle FILE SERIAL ISSUED EXPIRES TRIP-START TRIP-END [returned]
+bundle() {
+        cat >"$1" <<POL
+sekisho: 1
+serial: $2
+issued: $3
+expires: $4
+demo:
+  label: office
+travel:
+  high-risk-regions: [CN, RU]
+  trips:
+    - {id: t1, destination: CN, start: $5, end: $6, returned: ${7:-false}}
+  return:
+    reset: true
+    grace: 0s
+    home-server: 192.0.2.10:443
+    spki-sha256: 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=
+  reset-plan:
+    wipe-directories: [/srv/sekisho-test-nothing]
+    reboot: false
+profiles:
+  travel:
+    demo: { label: abroad }
+POL
+}
+not_travelling() { ! grep -q '^phase=travelling' "$state" 2>/dev/null && ! grep -q 'label=abroad' "$applied"; }
+
+# 1. a trip in an unsigned bundle, in one signed by an unknown key, in an expired bundle: refused, nothing changes
+bundle "$T/unsigned.yaml" 5 "$(d '-1 hour')" "$(d '+30 days')" "$(d '-1 day')" "$(d '+1 day')"
+ctl policy verify "$T/unsigned.yaml" >/dev/null 2>&1 && fail "an unsigned bundle verifies"
+# signed, then the trip edited afterwards: the signature no longer matches
+sign "$T/unsigned.yaml" admin
+sed -i 's/destination: CN/destination: RU/' "$T/unsigned.yaml"
+drop "$T/unsigned.yaml"
+wait_audit '"event":"policy.refused"' 1 || fail "tampered bundle not refused"
+not_travelling || fail "a trip in a tampered bundle was believed"
+bundle "$T/rogue.yaml" 6 "$(d '-1 hour')" "$(d '+30 days')" "$(d '-1 day')" "$(d '+1 day')"
+sign "$T/rogue.yaml" rogue
+drop "$T/rogue.yaml"
+wait_audit '"event":"policy.refused"' 2 || fail "untrusted key not refused"
+not_travelling || fail "a trip signed by an untrusted key was believed"
+bundle "$T/expired.yaml" 7 "$(d '-40 days')" "$(d '-1 day')" "$(d '-1 day')" "$(d '+1 day')"
+sign "$T/expired.yaml" admin
+drop "$T/expired.yaml"
+wait_audit '"event":"policy.refused"' 3 || fail "expired bundle not refused"
+not_travelling || fail "a trip in an expired bundle was believed"
+ok "trips in unsigned, untrusted or expired bundles are refused"
+
+# 2. a signed high-risk trip in progress: travelling, travel profile on for every plugin
+bundle "$T/p10.yaml" 10 "$(d '-1 hour')" "$(d '+30 days')" "$(d '-1 day')" "$(d '+1 day')"
+sign "$T/p10.yaml" admin
+drop "$T/p10.yaml"
+wait_for "grep -q label=abroad '$applied'" || fail "travel profile not applied to the demo plugin"
+grep -q '^phase=travelling' "$state" || fail "state is not travelling"
+grep -q '"event":"travel-state".*"to":"travelling"' "$T/log/audit.log" || fail "transition not audited"
+grep -q '"event":"profile.requested".*"profile":"travel","by":"travel"' "$T/log/audit.log" || fail "profile request not audited"
+ok "high-risk trip: travelling, travel profile in force"
+
+# 3. restart: the state survives and is not replayed
+stop_daemon
+n=$(grep -c '"event":"travel-state"' "$T/log/audit.log")
+start_daemon --plugins=demo,travel
+wait_for "grep -q label=abroad '$applied'" || fail "travel profile lost over a restart"
+[ "$(grep -c '"event":"travel-state"' "$T/log/audit.log")" = "$n" ] || fail "a restart replayed a transition"
+ok "state survives a restart"
+
+# 4. the trip is over and a signed bundle confirms the return: reset pending, grace 0s, lock then StartUnit
+bundle "$T/p11.yaml" 11 "$(d '-1 hour')" "$(d '+30 days')" "$(d '-3 days')" "$(d '-1 day')" true
+sign "$T/p11.yaml" admin
+drop "$T/p11.yaml"
+wait_for "grep -q '^StartUnit sekisho-reset.service replace' '$T/calls'" || fail "reset unit not started"
+[ "$(sed -n 2p "$T/calls")" = LockSessions ] || fail "sessions not locked before the reset"
+grep -q '^reset-requested=yes' "$state" || fail "request not recorded"
+grep -q '"event":"travel-reset-started"' "$T/log/audit.log" || fail "reset start not audited"
+grep -q 'label=abroad' "$applied" || fail "travel profile dropped before the reset"
+grep -q '^trip=t1' "$T/state/travel/reset-plan" || fail "reset plan not written"
+ok "signed return: sessions locked, sekisho-reset.service started"
