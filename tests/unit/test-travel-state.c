@@ -307,6 +307,43 @@ static void test_plugin_persistence(void **state) {
         assert_int_equal(system(cmd), 0);
 }
 
+/* A time-zone change is a weak signal: audited and noticed, never a transition. */
+static void test_weak_signal_timezone(void **state) {
+        char dir[] = "/tmp/test-travel-tz-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        char etc[512], lt[600], tmp[600];
+        snprintf(etc, sizeof etc, "%s/etc", dir);
+        snprintf(lt, sizeof lt, "%s/localtime", etc);
+        snprintf(tmp, sizeof tmp, "%s/.localtime.tmp", etc);
+        assert_int_equal(mkdir(etc, 0755), 0);
+        assert_int_equal(symlink("/usr/share/zoneinfo/Asia/Tokyo", lt), 0);
+        struct sekisho *ctx;
+        assert_int_equal(stub_core_new(dir, &ctx), 0);
+        ctx->env.sysroot = dir;
+        setenv("SEKISHO_TEST_NOW", "2027-01-11T00:00:00Z", 1);
+        void *st;
+        assert_int_equal(sekisho_plugin_travel.init(ctx, &st), 0);
+        apply_doc(st, doc);
+        assert_true(ctx->profile_active);
+        size_t transitions = stub_count(ctx, "audit", "travel-state", NULL);
+
+        /* what timedatectl does: a new symlink renamed over the old one */
+        assert_int_equal(symlink("/usr/share/zoneinfo/Asia/Shanghai", tmp), 0);
+        assert_int_equal(rename(tmp, lt), 0);
+        for (int i = 0; i < 50 && stub_count(ctx, "audit", "travel-weak-signal", NULL) == 0; i++)
+                loop_iterate(ctx->loop, 100);
+        assert_int_equal(stub_count(ctx, "audit", "travel-weak-signal", "to=/usr/share/zoneinfo/Asia/Shanghai"), 1);
+        assert_int_equal(stub_count(ctx, "signal", "TravelNotice", "signal=timezone"), 1);
+        assert_int_equal(stub_count(ctx, "audit", "travel-state", NULL), transitions);
+
+        sekisho_plugin_travel.shutdown(st);
+        stub_core_free(ctx);
+        unsetenv("SEKISHO_TEST_NOW");
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
         log_setup("test-travel-state", false);
         const struct CMUnitTest tests[] = {
@@ -317,6 +354,7 @@ int main(void) {
                 cmocka_unit_test(test_clock_far_off),
                 cmocka_unit_test(test_trip_removed_keeps_snapshot),
                 cmocka_unit_test(test_plugin_persistence),
+                cmocka_unit_test(test_weak_signal_timezone),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
