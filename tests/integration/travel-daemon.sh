@@ -102,3 +102,17 @@ grep -q '"event":"travel-reset-started"' "$T/log/audit.log" || fail "reset start
 grep -q 'label=abroad' "$applied" || fail "travel profile dropped before the reset"
 grep -q '^trip=t1' "$T/state/travel/reset-plan" || fail "reset plan not written"
 ok "signed return: sessions locked, sekisho-reset.service started"
+
+# 5. systemd would now run sekisho-reset; after it (and the reboot) the daemon records reset-done and the profile is gone
+RESET="${TRAVEL_RESET:-$top_builddir/sekisho-reset}"
+if [ -x "$RESET" ]; then
+        stop_daemon
+        "$RESET" --state-dir "$T/state" --audit-log "$T/log/audit.log" --no-reboot >"$T/reset.out" 2>&1 ||
+                { cat "$T/reset.out"; fail "sekisho-reset failed"; }
+        start_daemon --plugins=demo,travel
+        wait_for "grep -q '^phase=reset-done' '$state'" || fail "daemon did not record reset-done"
+        wait_for "grep -q label=office '$applied'" || fail "travel profile still in force after the reset"
+        grep -q '"event":"travel-reset-executing"' "$T/log/audit.log" || fail "no final audit record from sekisho-reset"
+        ctl audit verify "$T/log/audit.log" >/dev/null || fail "audit chain broken by sekisho-reset's record"
+        ok "after sekisho-reset: reset-done, travel profile released, audit chain intact"
+fi

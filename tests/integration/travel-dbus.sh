@@ -4,6 +4,7 @@
 need_cmd dbus-daemon
 HARNESS="${TRAVEL_HARNESS:-$top_builddir/tests/unit/travel-harness}"
 STANDIN="${TRAVEL_STANDIN:-$top_builddir/tests/unit/travel-bus-standin}"
+RESET="${TRAVEL_RESET:-$top_builddir/sekisho-reset}"
 [ -x "$HARNESS" ] && [ -x "$STANDIN" ] || skip "travel test programs not built"
 
 # A private bus; never the host's. The only stand-in is travel-bus-standin
@@ -71,6 +72,20 @@ SEKISHO_TEST_NOW=2027-01-21T01:00:05Z "$HARNESS" --state-dir "$T/s1" --policy "$
         --until event=travel-reset-started >"$T/out" 2>&1 || { cat "$T/out"; fail "ordered reset was dropped"; }
 grep -q '^state: reset-pending' "$T/out" || fail "state changed after the reset was ordered"
 ok "an ordered reset is not cancelled"
+
+# what systemd would now run: sekisho-reset on the daemon's order (plan: one
+# absent directory, no reboot), then the daemon's next start sees it finished
+if [ -x "$RESET" ]; then
+        "$RESET" --state-dir "$T/s1" --audit-log "$T/reset-audit.log" --no-reboot >"$T/out" 2>&1 ||
+                { cat "$T/out"; fail "sekisho-reset failed"; }
+        SEKISHO_TEST_NOW=2027-01-21T02:00:00Z "$HARNESS" --state-dir "$T/s1" --policy "$T/p.yaml" --log "$T/s1b.log" \
+                --until state=reset-done >"$T/out" 2>&1 || { cat "$T/out"; fail "reset-done not reached"; }
+        grep -q 'from=reset-pending to=reset-done .*reason=sekisho-reset finished' "$T/s1b.log" || fail "no reset-done record"
+        grep -q '^profile travel .*active=yes' "$T/s1b.log" && fail "travel profile requested after the reset"
+        grep -q '^profile: none' "$T/out" || fail "status shows a profile after the reset"
+        grep -q '^done=trip-1' "$T/s1/travel/state" || fail "trip not recorded as finished"
+        ok "sekisho-reset finished: reset-done, travel profile released"
+fi
 stop_standin
 
 # 2. the reset unit is missing: held with a clear reason, nothing else happens
