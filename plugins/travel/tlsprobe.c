@@ -156,7 +156,9 @@ static int on_timeout(struct loop_source *s, void *userdata) {
 
 static int on_defer(struct loop_source *s, void *userdata) {
         struct tls_probe *p = userdata;
-        finish(p, p->result, "%s", p->detail);
+        char why[sizeof p->detail];
+        snprintf(why, sizeof why, "%s", p->detail); /* finish() writes p->detail */
+        finish(p, p->result, "%s", why);
         return 0;
 }
 

@@ -2,8 +2,11 @@
 #include "config.h"
 
 #include <limits.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "plugin.h"
@@ -35,6 +38,8 @@ struct travel {
         bool probe_waiting;              /* probe_timer armed */
         char last_probe[200];
         bool home_proven;                /* consumed by the next evaluation */
+        int netlink_fd;                  /* address changes, only while awaiting return */
+        struct loop_source *netlink_src;
         bool clock_back_reported;
 
         struct sdbus *bus;
@@ -272,6 +277,45 @@ static int on_probe_timer(struct loop_source *s, void *userdata) {
         return 0;
 }
 
+/* ---- network changes: probe again at once instead of waiting for the backoff ---- */
+
+static int on_netlink(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
+        struct travel *t = userdata;
+        char buf[8192];
+        bool any = false;
+        while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
+                any = true; /* contents do not matter: something changed, look again */
+        if (!any || t->probe)
+                return 0;
+        /* debounce: let DHCP and routes settle, then probe once */
+        t->probe_backoff = 0;
+        t->probe_waiting = loop_timer_arm(t->probe_timer, 2 * 1000000u, 0) == 0;
+        return 0;
+}
+
+static void watch_network(struct travel *t, bool on) {
+        if (!on) {
+                t->netlink_src = loop_source_free(t->netlink_src);
+                if (t->netlink_fd >= 0)
+                        close(t->netlink_fd);
+                t->netlink_fd = -1;
+                return;
+        }
+        if (t->netlink_fd >= 0)
+                return;
+        int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+        if (fd < 0)
+                return;
+        struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR };
+        if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+            loop_add_io(sekisho_loop(t->ctx), fd, EPOLLIN, on_netlink, t, &t->netlink_src) < 0) {
+                log_debug("travel: not watching address changes; probing on the timer only");
+                close(fd);
+                return;
+        }
+        t->netlink_fd = fd;
+}
+
 /* ---- weak signal: time zone (audit and notice only, never a transition) ---- */
 
 static void read_tz(struct travel *t, char *out, size_t size) {
@@ -409,9 +453,13 @@ static void evaluate(struct travel *t) {
                 if (!t->pol.have_pin || !t->pol.server[0])
                         hold(t, "trip over; waiting for strong return evidence (no home-server pinned: a signed bundle "
                                 "must set returned: true)");
-                else if (!t->probe && !t->probe_waiting)
-                        start_probe(t);
+                else {
+                        watch_network(t, true);
+                        if (!t->probe && !t->probe_waiting)
+                                start_probe(t);
+                }
         } else {
+                watch_network(t, false);
                 t->probe = tls_probe_free(t->probe);
                 loop_timer_disarm(t->probe_timer);
                 t->probe_waiting = false;
@@ -446,6 +494,7 @@ static void travel_free(struct travel *t) {
         loop_source_free(t->probe_timer);
         loop_source_free(t->retry_timer);
         loop_source_free(t->inotify_src);
+        watch_network(t, false);
         if (t->inotify_fd >= 0)
                 close(t->inotify_fd);
         sdbus_close(t->bus);
@@ -463,6 +512,7 @@ static int travel_init(struct sekisho *ctx, void **ret_state) {
                 return -ENOMEM;
         t->ctx = ctx;
         t->inotify_fd = -1;
+        t->netlink_fd = -1;
         t->profile_active = -1;
         travel_state_init(&t->st);
         (void)travel_policy_parse(NULL, &t->pol);

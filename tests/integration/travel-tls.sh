@@ -44,6 +44,30 @@ POL
 
 export SEKISHO_TEST_NOW=2027-01-21T00:00:00Z
 
+if [ "${TRAVEL_NETNS_CASE:-}" = 1 ]; then
+        # Inside a network namespace of our own (see the end of this file).
+        # The home server is 192.0.2.1:4433, an address this namespace does
+        # not have yet; probe-interval is 1h, so after the first failure only
+        # an address change can bring the next probe in time.
+        ip link set lo up
+        openssl s_server -www -accept 0.0.0.0:4433 -cert "$T/home.crt" -key "$T/home.key" >"$T/s_server.late" 2>&1 </dev/null &
+        SERVER_PID=$!
+        at_exit "kill $SERVER_PID"
+        wait_for "grep -q '^ACCEPT' '$T/s_server.late'" || fail "s_server did not start"
+        policy "$T/late.yaml" 4433 "$HOME_PIN"
+        sed -i 's/probe-interval: 10s/probe-interval: 1h/; s/127.0.0.1:4433/192.0.2.1:4433/' "$T/late.yaml"
+        mkdir -p "$T/s5"
+        "$HARNESS" --state-dir "$T/s5" --policy "$T/late.yaml" --log "$T/s5.log" --until state=reset-pending \
+                --max-seconds 60 >"$T/s5.out" 2>&1 &
+        H=$!
+        wait_for "grep -q 'home network not proven' '$T/s5.out'" || fail "first probe did not fail"
+        ip addr add 192.0.2.1/32 dev lo # the terminal joins the home network
+        wait "$H" || { cat "$T/s5.out"; fail "address change did not trigger a probe"; }
+        grep -q 'to=returned' "$T/s5.log" || fail "no return after the network came up"
+        ok "an address change triggers the probe at once"
+        exit 0
+fi
+
 # 1. the home server's key: home proven, returned, reset pending
 serve home
 policy "$T/good.yaml" "$PORT" "$HOME_PIN"
@@ -82,3 +106,11 @@ mkdir -p "$T/s4"
 grep -q '^state: travelling' "$T/s4.out" || fail "unreachable server changed the state"
 grep -q 'last-probe: failed' "$T/s4.out" || fail "failed probe not in status"
 ok "an unreachable home server is not home"
+
+# 5. in a network namespace of our own: an address change triggers a probe at once
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 && command -v ip >/dev/null 2>&1 &&
+        unshare -n true 2>/dev/null; then
+        TRAVEL_NETNS_CASE=1 TRAVEL_HARNESS="$HARNESS" unshare -n sh "$0" || fail "network-change case failed"
+else
+        echo "# skipped the network-change case: needs root, unshare and ip"
+fi
