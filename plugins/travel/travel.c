@@ -41,6 +41,7 @@ struct travel {
         int netlink_fd;                  /* address changes, only while awaiting return */
         struct loop_source *netlink_src;
         bool clock_back_reported;
+        int reminder_stage;              /* reset-pending: 1 = "an hour left" sent, 2 = "ten minutes left" sent */
 
         struct sdbus *bus;
         bool lock_inflight, start_inflight, unit_started;
@@ -468,6 +469,21 @@ static void evaluate(struct travel *t) {
 
         if (e.want_reset)
                 order_reset(t);
+
+        /* reminders before the grace period ends: one hour, ten minutes */
+        if (t->st.phase == TRAVEL_RESET_PENDING && !t->st.reset_requested) {
+                static const int64_t marks[] = { 3600, 600 };
+                int64_t left = t->st.deadline - in.now;
+                for (int i = 0; i < 2; i++) {
+                        if (left <= marks[i] && t->reminder_stage < i + 1 && left > 0) {
+                                t->reminder_stage = i + 1;
+                                if (e.n == 0) /* entering reset-pending already sent one */
+                                        notice_reset_pending(t);
+                        } else if (left > marks[i] && (e.next_wakeup == 0 || t->st.deadline - marks[i] < e.next_wakeup))
+                                e.next_wakeup = t->st.deadline - marks[i];
+                }
+        } else
+                t->reminder_stage = 0;
 
         if (e.next_wakeup) {
                 int64_t d = e.next_wakeup - in.now;

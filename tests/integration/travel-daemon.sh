@@ -17,6 +17,25 @@ STANDIN_PID=$!
 at_exit "kill $STANDIN_PID"
 wait_for "grep -q ready '$T/calls'" || fail "stand-in did not start"
 
+# offline: bad travel sections are refused with FILE:LINE:COL by sekishoctl policy check
+cat >"$T/bad.yaml" <<'POL'
+sekisho: 1
+serial: 3
+issued: 2026-11-20T09:00:00+09:00
+expires: 2027-05-20T00:00:00+09:00
+travel:
+  high-risk-regions: [CN, XX]
+  trips:
+    - {id: a, destination: CN, start: 2026-12-01T00:00:00Z, end: 2026-12-10T00:00:00Z}
+    - {id: b, destination: FR, start: 2026-12-05T00:00:00Z, end: 2026-12-04T00:00:00Z}
+    - {id: c, destination: FR, start: 2026-12-09T00:00:00Z, end: 2026-12-12T00:00:00Z}
+POL
+"$SEKISHOCTL" policy check "$T/bad.yaml" >"$T/check.out" 2>&1 && fail "bad travel section accepted"
+grep -q "bad.yaml:6:27: unknown region code 'XX'" "$T/check.out" || fail "unknown region not reported: $(cat "$T/check.out")"
+grep -q "bad.yaml:9:66: trip 'b' ends before it starts" "$T/check.out" || fail "end before start not reported"
+grep -q "bad.yaml:10:39: trip 'c' overlaps trip 'a'" "$T/check.out" || fail "overlap not reported"
+ok "policy check reports unknown regions, reversed and overlapping trips"
+
 make_key admin
 make_key rogue untrusted
 start_daemon --plugins=demo,travel
