@@ -30,6 +30,7 @@ struct travel {
         struct travel_state st;
         struct travel_policy pol;
         int profile_active; /* -1 unknown, 0, 1 */
+        char active_profile[TRAVEL_ID_MAX + 1]; /* the name requested, so a renamed profile is released */
 
         struct loop_source *timer;       /* next wall-clock boundary */
         struct loop_source *probe_timer; /* next home-network probe */
@@ -436,12 +437,18 @@ static void evaluate(struct travel *t) {
                 }
         }
 
+        if (t->profile_active == 1 && strcmp(t->active_profile, t->pol.profile) != 0) {
+                /* the policy renamed the profile: give up the old name first */
+                sekisho_profile_request(t->ctx, &sekisho_plugin_travel, t->active_profile, false, "profile renamed by the policy");
+                t->profile_active = 0;
+        }
         if (e.want_profile != (t->profile_active == 1)) {
                 char reason[160];
                 snprintf(reason, sizeof reason, "%s trip %s (%s)",
                          e.want_profile ? "high-risk" : "no high-risk", t->st.trip[0] ? t->st.trip : "-",
                          travel_phase_name(t->st.phase));
                 t->profile_active = e.want_profile;
+                snprintf(t->active_profile, sizeof t->active_profile, "%s", t->pol.profile);
                 int r = sekisho_profile_request(t->ctx, &sekisho_plugin_travel, t->pol.profile, e.want_profile, reason);
                 if (r < 0) {
                         log_error_errno(r, "travel: cannot %s profile %s", e.want_profile ? "request" : "release",
@@ -596,7 +603,7 @@ static void travel_status(void *state, struct kvlist *out) {
                 kvlist_add(out, "reset-deadline", "%s", d);
                 kvlist_add(out, "reset-requested", "%s", t->st.reset_requested ? "yes" : "no");
         }
-        kvlist_add(out, "profile", "%s", t->profile_active == 1 ? t->pol.profile : "none");
+        kvlist_add(out, "profile", "%s", t->profile_active == 1 ? t->active_profile : "none");
         kvlist_add(out, "trips", "%zu", t->pol.n_trips);
         kvlist_add(out, "reset-on-return", "%s", t->pol.reset ? "yes" : "no");
         if (t->last_probe[0])

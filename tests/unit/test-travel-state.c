@@ -299,6 +299,14 @@ static void test_plugin_persistence(void **state) {
         apply_doc(st, doc);
         assert_true(ctx->profile_active);
 
+        /* a policy that renames the profile: the old name is released, the new one requested */
+        char renamed[sizeof doc + 32];
+        snprintf(renamed, sizeof renamed, "travel:\n  profile: abroad\n%s", doc + strlen("travel:\n"));
+        apply_doc(st, renamed);
+        assert_int_equal(stub_count(ctx, "profile", "travel", "active=no"), 1);
+        assert_int_equal(stub_count(ctx, "profile", "abroad", "active=yes"), 1);
+        assert_string_equal(ctx->profile, "abroad");
+
         sekisho_plugin_travel.shutdown(st);
         stub_core_free(ctx);
         unsetenv("SEKISHO_TEST_NOW");
