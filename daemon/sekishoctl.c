@@ -28,6 +28,9 @@ static int usage(void) {
                 "Daemon:\n"
                 "  status [--json]                 daemon, policy and plugin status\n"
                 "  profile on|off NAME [REASON]    activate or release a profile as the operator\n"
+                "Travel:\n"
+                "  travel status [--json]          trip, risk, reset deadline and reset journal\n"
+                "  travel plan                     what a factory reset would do (or is doing)\n"
                 "Audit:\n"
                 "  audit show [FILE]               print the audit log\n"
                 "  audit verify [FILE]             exit 0 only if the hash chain is intact\n\n"
@@ -287,6 +290,21 @@ static int cmd_audit(struct ctl *c, int argc, char **argv) {
         return usage();
 }
 
+/* ---- travel (plugins/travel/travelctl.c) ---- */
+
+#ifdef ENABLE_PLUGIN_TRAVEL
+#include "travel.h"
+static int cmd_travel(struct ctl *c, int argc, char **argv) {
+        if (argc != 1)
+                return usage();
+        if (strcmp(argv[0], "status") == 0)
+                return travelctl_status(c->state_dir, c->json, stdout) < 0 ? 1 : 0;
+        if (strcmp(argv[0], "plan") == 0)
+                return travelctl_plan(c->state_dir, stdout) < 0 ? 1 : 0;
+        return usage();
+}
+#endif
+
 int main(int argc, char **argv) {
         enum { ARG_STATE = 0x100, ARG_KEYS, ARG_CONFIG, ARG_AUDIT, ARG_KEY, ARG_COMMENT, ARG_PWFILE, ARG_BUS, ARG_JSON };
         static const struct option opts[] = {
@@ -346,5 +364,9 @@ int main(int argc, char **argv) {
                 return cmd_status(&c, argc - 1, argv + 1);
         if (strcmp(argv[0], "audit") == 0)
                 return cmd_audit(&c, argc - 1, argv + 1);
+#ifdef ENABLE_PLUGIN_TRAVEL
+        if (strcmp(argv[0], "travel") == 0)
+                return cmd_travel(&c, argc - 1, argv + 1);
+#endif
         return usage();
 }

@@ -100,6 +100,9 @@ wait_for "grep -q label=abroad '$applied'" || fail "travel profile not applied t
 grep -q '^phase=travelling' "$state" || fail "state is not travelling"
 grep -q '"event":"travel-state".*"to":"travelling"' "$T/log/audit.log" || fail "transition not audited"
 grep -q '"event":"profile.requested".*"profile":"travel","by":"travel"' "$T/log/audit.log" || fail "profile request not audited"
+ctl travel status >"$T/ts.out" || fail "sekishoctl travel status failed"
+grep -q '^state  *travelling' "$T/ts.out" && grep -q '^risk  *high' "$T/ts.out" || fail "travel status: $(cat "$T/ts.out")"
+ctl --json travel status | grep -q '"state":"travelling","trip":"t1","destination":"CN"' || fail "travel status --json"
 ok "high-risk trip: travelling, travel profile in force"
 
 # 3. restart: the state survives and is not replayed
@@ -120,6 +123,8 @@ grep -q '^reset-requested=yes' "$state" || fail "request not recorded"
 grep -q '"event":"travel-reset-started"' "$T/log/audit.log" || fail "reset start not audited"
 grep -q 'label=abroad' "$applied" || fail "travel profile dropped before the reset"
 grep -q '^trip=t1' "$T/state/travel/reset-plan" || fail "reset plan not written"
+ctl travel plan >"$T/plan.out" || fail "sekishoctl travel plan failed"
+grep -q 'wipe the contents of /srv/sekisho-test-nothing' "$T/plan.out" || fail "travel plan: $(cat "$T/plan.out")"
 ok "signed return: sessions locked, sekisho-reset.service started"
 
 # 5. systemd would now run sekisho-reset; after it (and the reboot) the daemon records reset-done and the profile is gone
