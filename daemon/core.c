@@ -677,7 +677,7 @@ static void write_status_file(struct sekisho *ctx) {
         if (fclose(f) == 0) {
                 _cleanup_free_ char *path = path_join(ctx->opt.state_dir, "status.json");
                 if (path)
-                        write_file_atomic(path, buf, len, 0644);
+                        write_file_replace(path, buf, len, 0644);
         }
         free(buf);
 }
@@ -771,7 +771,6 @@ int sekisho_start(struct sekisho *ctx) {
                 if (r < 0)
                         log_error_errno(r, "D-Bus service not available; enforcing without it");
         }
-        write_status_file(ctx);
 
         if (ctx->opt.no_sandbox)
                 log_warning("Running WITHOUT the seccomp sandbox (--no-sandbox)");

@@ -168,6 +168,7 @@ void store_bundle_check(const struct store *s, struct bundle_check *bc, uint8_t 
         }
 }
 
+/* Write a new file in dir; durability comes from one syncfs() after all of them. */
 static int write_in(const char *dir, const char *name, const void *data, size_t size) {
         _cleanup_free_ char *path = path_join(dir, name);
         if (!path)
@@ -175,18 +176,7 @@ static int write_in(const char *dir, const char *name, const void *data, size_t 
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return -errno;
-        const char *p = data;
-        while (size) {
-                ssize_t k = write(fd, p, size);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += k;
-                size -= (size_t)k;
-        }
-        return fsync(fd) < 0 ? -errno : 0;
+        return write_all(fd, data, size);
 }
 
 /* Points "current" at policies/<serial> (or removes it for serial 0) by renaming a new symlink over it. */
@@ -206,11 +196,15 @@ static int switch_current(struct store *s, uint64_t serial) {
         return fsync_directory_of(cur);
 }
 
-static int write_serial(struct store *s, uint64_t serial) {
+/* The serial file needs to be durable only once "current" may point below
+ * it (store_mark_bad); until then store_open() also counts current's serial. */
+static int write_serial(struct store *s, uint64_t serial, bool durable) {
         _cleanup_free_ char *path = store_path(s, "serial");
         char buf[32];
         int n = snprintf(buf, sizeof buf, "%" PRIu64 "\n", serial);
-        return path ? write_file_atomic(path, buf, (size_t)n, 0600) : -ENOMEM;
+        if (!path)
+                return -ENOMEM;
+        return durable ? write_file_atomic(path, buf, (size_t)n, 0600) : write_file_replace(path, buf, (size_t)n, 0600);
 }
 
 static int serial_cmp_desc(const void *a, const void *b) {
@@ -288,14 +282,12 @@ int store_install(struct store *s, const struct policy *p, const char *sig, size
         _cleanup_free_ char *final = store_path(s, "policies/%" PRIu64, p->serial);
         if (!tmp || !final)
                 return -ENOMEM;
-        /* 1. the new bundle in a directory of its own, not yet visible */
+        /* 1. the new bundle in a directory of its own, not yet in force */
         if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
                 return -errno;
         int r = write_in(tmp, "policy.yaml", p->data, p->size);
         if (r == 0)
                 r = write_in(tmp, "policy.yaml.minisig", sig, sig_size);
-        if (r == 0)
-                r = fsync_directory_of(tmp);
         if (r < 0)
                 return r;
         fault_point("install-written");
@@ -303,9 +295,10 @@ int store_install(struct store *s, const struct policy *p, const char *sig, size
         remove_installed(s, p->serial);
         if (rename(tmp, final) < 0)
                 return -errno;
-        r = fsync_directory_of(final);
-        if (r < 0)
-                return r;
+        /* Files, directory and rename reach the disk together: one flush, not one per step. */
+        _cleanup_close_ int dfd = open(final, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || syncfs(dfd) < 0)
+                return -errno;
         fault_point("install-published");
         /* 3. the one atomic step that puts it in force */
         r = switch_current(s, p->serial);
@@ -313,7 +306,7 @@ int store_install(struct store *s, const struct policy *p, const char *sig, size
                 return r;
         fault_point("install-switched");
         /* 4. anti-rollback: remembered on its own too (store_open takes the max) */
-        r = write_serial(s, p->serial);
+        r = write_serial(s, p->serial, false);
         if (r < 0)
                 return r;
         s->highest_serial = p->serial;
@@ -341,6 +334,10 @@ int store_mark_bad(struct store *s, uint64_t serial) {
                 return r;
         if (current_serial(s) != serial)
                 return 0;
+        /* current is about to point below the highest serial: make that durable first. */
+        r = write_serial(s, s->highest_serial, true);
+        if (r < 0)
+                return r;
         /* Point current back at the newest installed serial that is not bad. */
         _cleanup_free_ uint64_t *list = NULL;
         size_t n;

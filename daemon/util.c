@@ -121,7 +121,7 @@ int fsync_directory_of(const char *path) {
         return 0;
 }
 
-static int write_all(int fd, const void *data, size_t size) {
+int write_all(int fd, const void *data, size_t size) {
         const char *p = data;
         while (size > 0) {
                 ssize_t k = write(fd, p, size);
@@ -136,7 +136,7 @@ static int write_all(int fd, const void *data, size_t size) {
         return 0;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
+static int replace_file(const char *path, const void *data, size_t size, mode_t mode, bool durable) {
         size_t n = strlen(path);
         _cleanup_free_ char *tmp = malloc(n + 16);
         if (!tmp)
@@ -146,7 +146,7 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
         if (fd < 0)
                 return -errno;
         int r = write_all(fd, data, size);
-        if (r == 0 && fsync(fd) < 0)
+        if (r == 0 && durable && fsync(fd) < 0)
                 r = -errno;
         if (r == 0 && rename(tmp, path) < 0)
                 r = -errno;
@@ -154,7 +154,15 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
                 unlink(tmp);
                 return r;
         }
-        return fsync_directory_of(path);
+        return durable ? fsync_directory_of(path) : 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
+        return replace_file(path, data, size, mode, true);
+}
+
+int write_file_replace(const char *path, const void *data, size_t size, mode_t mode) {
+        return replace_file(path, data, size, mode, false);
 }
 
 int mkdir_p(const char *path, mode_t mode) {

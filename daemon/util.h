@@ -50,6 +50,11 @@ int read_fd_capped(int fd, size_t max, char **ret_data, size_t *ret_size);
 /* Crash-safe replace: write to a temporary file in the same directory,
  * fsync it, rename over path, fsync the directory. */
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
+/* The same without fsync: readers never see a partial file, but a crash
+ * may lose the update (caches, status files). */
+int write_file_replace(const char *path, const void *data, size_t size, mode_t mode);
+/* write(2) until done, retrying on EINTR. */
+int write_all(int fd, const void *data, size_t size);
 int fsync_directory_of(const char *path);
 int mkdir_p(const char *path, mode_t mode);
 

@@ -168,8 +168,17 @@ static void test_keynum_hex(void **state) {
         load_pub("a.pub", &pk);
         minisign_keynum_hex(pk.keynum, hex);
         _cleanup_free_ char *t = slurp("a.pub", &n);
-        snprintf(line, sizeof line, "untrusted comment: minisign public key %s\n", hex);
+        assert_int_equal(strlen(hex), 16);
+        /* minisign -G writes the id with "%" PRIX64, without leading zeros */
+        const char *h = hex;
+        while (h[0] == '0' && h[1])
+                h++;
+        snprintf(line, sizeof line, "untrusted comment: minisign public key %s\n", h);
         assert_memory_equal(t, line, strlen(line));
+        /* and prints it zero-padded elsewhere, as we do */
+        const uint8_t low[MINISIGN_KEYNUM_BYTES] = { 0x42, 0x01 };
+        minisign_keynum_hex(low, hex);
+        assert_string_equal(hex, "0000000000000142");
 }
 
 /* What we sign, minisign -V accepts, and so do we. */

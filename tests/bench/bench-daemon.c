@@ -1,0 +1,112 @@
+/* bench-daemon.c — sekishod start to "enforcing" (READY=1), then idle wake-ups per minute and RSS. */
+#include "config.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include "util.h"
+
+#define STARTS 21
+
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+        return x < y ? -1 : x > y;
+}
+
+static long status_field(pid_t pid, const char *field) {
+        char path[64], line[256];
+        snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+        FILE *f = fopen(path, "re");
+        long v = -1;
+        while (f && fgets(line, sizeof line, f))
+                if (strncmp(line, field, strlen(field)) == 0)
+                        v = strtol(line + strlen(field) + 1, NULL, 10);
+        if (f)
+                fclose(f);
+        return v;
+}
+
+/* Start sekishod with NOTIFY_SOCKET pointing at us; returns its pid once READY=1 arrived. */
+static pid_t start(const char *daemon, const char *dir, const char *sock_path, int sock, uint64_t *ret_usec) {
+        uint64_t t0 = now_usec_monotonic();
+        pid_t pid = fork();
+        if (pid == 0) {
+                char state[256], audit[256], conf[256], keys[256];
+                snprintf(state, sizeof state, "%s/state", dir);
+                snprintf(audit, sizeof audit, "%s/audit.log", dir);
+                snprintf(conf, sizeof conf, "%s/none.conf", dir);
+                snprintf(keys, sizeof keys, "%s/keys.d", dir);
+                setenv("NOTIFY_SOCKET", sock_path, 1);
+                int null = open("/dev/null", O_WRONLY);
+                dup2(null, 2);
+                execl(daemon, daemon, "--foreground", "--bus=none", "--state-dir", state, "--audit-log", audit,
+                      "--config", conf, "--keys-dir", keys, (char *)NULL);
+                _exit(127);
+        }
+        char buf[256];
+        struct pollfd p = { .fd = sock, .events = POLLIN };
+        for (;;) {
+                if (poll(&p, 1, 10000) <= 0)
+                        return -1;
+                ssize_t n = recv(sock, buf, sizeof buf - 1, 0);
+                if (n <= 0)
+                        return -1;
+                buf[n] = '\0';
+                if (strstr(buf, "READY=1"))
+                        break;
+        }
+        *ret_usec = now_usec_monotonic() - t0;
+        return pid;
+}
+
+int main(int argc, char **argv) {
+        const char *daemon = argc > 1 ? argv[1] : "./sekishod";
+        int idle_seconds = argc > 2 ? atoi(argv[2]) : 20;
+        char dir[] = "/tmp/sekisho-bench.XXXXXX";
+        if (!mkdtemp(dir))
+                return 1;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s/notify", dir);
+        int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (sock < 0 || bind(sock, (struct sockaddr *)&sa, sizeof sa) < 0)
+                return 1;
+
+        uint64_t t[STARTS];
+        pid_t pid = -1;
+        for (int i = 0; i < STARTS; i++) {
+                pid = start(daemon, dir, sa.sun_path, sock, &t[i]);
+                if (pid < 0) {
+                        fprintf(stderr, "bench-daemon: %s did not become ready\n", daemon);
+                        return 1;
+                }
+                if (i + 1 < STARTS) {
+                        kill(pid, SIGTERM);
+                        waitpid(pid, NULL, 0);
+                }
+        }
+        qsort(t, STARTS, sizeof *t, cmp_u64);
+        printf("bench-daemon: start to enforcing (exec to READY=1, embedded default, all built-in plugins), %d starts\n",
+               STARTS);
+        printf("  median %.2f ms   p90 %.2f ms   (target: under 50 ms)\n", t[STARTS / 2] / 1000.0,
+               t[STARTS * 9 / 10] / 1000.0);
+
+        /* Idle: context switches of the daemon over the window, scaled to a minute. */
+        sleep(1);
+        long v0 = status_field(pid, "voluntary_ctxt_switches"), n0 = status_field(pid, "nonvoluntary_ctxt_switches");
+        sleep((unsigned)idle_seconds);
+        long v1 = status_field(pid, "voluntary_ctxt_switches"), n1 = status_field(pid, "nonvoluntary_ctxt_switches");
+        long rss = status_field(pid, "VmRSS"), hwm = status_field(pid, "VmHWM");
+        printf("  idle wake-ups: %.1f per minute over %d s (target: 0)\n",
+               (double)((v1 - v0) + (n1 - n0)) * 60.0 / idle_seconds, idle_seconds);
+        printf("  idle RSS: %.2f MiB (peak %.2f MiB) (target: under 4 MiB)\n", rss / 1024.0, hwm / 1024.0);
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        return system(cmd) == 0 ? 0 : 1;
+}
