@@ -259,6 +259,10 @@ static int call(struct sdbus *b, DBusMessage *m, sdbus_reply_fn cb, void *userda
         return 0;
 }
 
+bool sdbus_is_connected(struct sdbus *b) {
+        return b && b->conn && dbus_connection_get_is_connected(b->conn);
+}
+
 int sdbus_lock_sessions(struct sdbus *b, sdbus_reply_fn cb, void *userdata) {
         DBusMessage *m = dbus_message_new_method_call("org.freedesktop.login1", "/org/freedesktop/login1",
                                                       "org.freedesktop.login1.Manager", "LockSessions");

@@ -214,6 +214,8 @@ static void order_reset(struct travel *t) {
                         return;
                 audit_simple(t, "travel-reset-requested", "TravelStateChanged", "grace period over");
         }
+        if (t->bus && !sdbus_is_connected(t->bus) && !t->lock_inflight && !t->start_inflight)
+                t->bus = sdbus_close(t->bus); /* the bus daemon restarted: connect again */
         if (!t->bus) {
                 /* the system bus; tests point DBUS_SYSTEM_BUS_ADDRESS at a private one */
                 int r = sdbus_open(sekisho_loop(t->ctx), NULL, &t->bus);

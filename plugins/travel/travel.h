@@ -186,6 +186,7 @@ typedef void (*sdbus_reply_fn)(int r, const char *error_name, const char *detail
 /* address NULL: the system bus (DBUS_SYSTEM_BUS_ADDRESS is honoured). */
 int sdbus_open(struct loop *l, const char *address, struct sdbus **ret);
 struct sdbus *sdbus_close(struct sdbus *b);
+bool sdbus_is_connected(struct sdbus *b); /* false once the bus went away: close and open again */
 int sdbus_lock_sessions(struct sdbus *b, sdbus_reply_fn cb, void *userdata);
 int sdbus_start_unit(struct sdbus *b, const char *unit, sdbus_reply_fn cb, void *userdata);
 
