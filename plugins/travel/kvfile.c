@@ -197,7 +197,7 @@ int reset_plan_from_kv(const struct kv *kv, struct reset_plan *ret) {
                 if (strcmp(k, "luks-volume") == 0)
                         r = add_checked(p.volumes, &p.n_volumes, TRAVEL_MAX_PATHS, v, travel_path_ok);
                 else if (strcmp(k, "credential") == 0)
-                        r = add_checked(p.credentials, &p.n_credentials, TRAVEL_MAX_PATHS, v, travel_path_ok);
+                        r = add_checked(p.credentials, &p.n_credentials, TRAVEL_MAX_PATHS, v, travel_wipe_path_ok);
                 else if (strcmp(k, "wipe-directory") == 0)
                         r = add_checked(p.wipe, &p.n_wipe, TRAVEL_MAX_PATHS, v, travel_wipe_path_ok);
                 else if (strcmp(k, "restore-arg") == 0)

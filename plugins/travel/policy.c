@@ -218,7 +218,7 @@ static void check_paths(const struct pnode *seq, bool wipe, struct perrors *errs
                 if (!travel_path_ok(s))
                         perr(errs, seq->children[i], "'%s' is not a clean absolute path", s);
                 else if (wipe && !travel_wipe_path_ok(s))
-                        perr(errs, seq->children[i], "refusing to wipe the system directory '%s'", s);
+                        perr(errs, seq->children[i], "refusing to remove or wipe the system directory '%s'", s);
         }
 }
 
@@ -346,7 +346,7 @@ size_t travel_policy_check(const struct pnode *section, struct perrors *errs) {
         if (plan && plan->kind == PNODE_MAP) {
                 pmap_check(plan, plan_keys, errs);
                 check_paths(pmap_get(plan, "luks-volumes"), false, errs);
-                check_paths(pmap_get(plan, "credentials"), false, errs);
+                check_paths(pmap_get(plan, "credentials"), true, errs); /* removed recursively: same guard */
                 check_paths(pmap_get(plan, "wipe-directories"), true, errs);
                 const struct pnode *restore = pmap_get(plan, "restore");
                 if (restore && restore->kind == PNODE_SEQ) {

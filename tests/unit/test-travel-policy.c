@@ -158,8 +158,10 @@ static void test_return_section(void **state) {
 }
 
 static void test_plan_paths(void **state) {
-        expect_error("travel:\n  reset-plan: {wipe-directories: [/]}\n", "refusing to wipe the system directory '/'");
-        expect_error("travel:\n  reset-plan: {wipe-directories: [/etc/]}\n", "refusing to wipe");
+        expect_error("travel:\n  reset-plan: {wipe-directories: [/]}\n", "refusing to remove or wipe the system directory '/'");
+        expect_error("travel:\n  reset-plan: {wipe-directories: [/etc/]}\n", "refusing to remove or wipe");
+        expect_error("travel:\n  reset-plan: {credentials: [/]}\n", "refusing to remove or wipe the system directory '/'");
+        expect_error("travel:\n  reset-plan: {credentials: [/var/lib]}\n", "refusing to remove or wipe");
         expect_error("travel:\n  reset-plan: {wipe-directories: [/home/../etc]}\n", "not a clean absolute path");
         expect_error("travel:\n  reset-plan: {credentials: [relative/path]}\n", "not a clean absolute path");
         expect_error("travel:\n  reset-plan: {restore: [systemd-repart]}\n", "absolute program path");
