@@ -253,6 +253,17 @@ static int rm_children(int dirfd, dev_t dev, unsigned depth, const char *where) 
         return ret;
 }
 
+/* The plan's paths passed the system-directory guard as written; a
+ * symlink on the way (say /srv/data -> /) must not get around it. */
+static int resolved_ok(const char *p) {
+        _cleanup_free_ char *real = realpath(p, NULL);
+        if (!real)
+                return errno == ENOENT ? 0 : -errno;
+        if (!travel_wipe_path_ok(real))
+                return log_error_errno(-EPERM, "%s resolves to %s, a system directory; refusing", p, real);
+        return 0;
+}
+
 static int step_credential(struct reset *x, size_t i) {
         const char *p = x->plan.credentials[i];
         struct stat st;
@@ -262,6 +273,9 @@ static int step_credential(struct reset *x, size_t i) {
                 return log_error_errno(-errno, "cannot stat credential %s", p);
         }
         if (S_ISDIR(st.st_mode)) {
+                int k = resolved_ok(p);
+                if (k < 0)
+                        return k;
                 _cleanup_close_ int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0)
                         return log_error_errno(-errno, "cannot open %s", p);
@@ -295,6 +309,9 @@ static int step_credential(struct reset *x, size_t i) {
 
 static int step_wipe(struct reset *x, size_t i) {
         const char *p = x->plan.wipe[i];
+        int k = resolved_ok(p);
+        if (k < 0)
+                return k;
         _cleanup_close_ int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
                 if (errno == ENOENT)

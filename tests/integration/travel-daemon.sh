@@ -62,7 +62,7 @@ travel:
     home-server: 192.0.2.10:443
     spki-sha256: 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=
   reset-plan:
-    wipe-directories: [/srv/sekisho-test-nothing]
+    wipe-directories: [$T/wipe-me]
     reboot: false
 profiles:
   travel:
@@ -124,15 +124,17 @@ grep -q '"event":"travel-reset-started"' "$T/log/audit.log" || fail "reset start
 grep -q 'label=abroad' "$applied" || fail "travel profile dropped before the reset"
 grep -q '^trip=t1' "$T/state/travel/reset-plan" || fail "reset plan not written"
 ctl travel plan >"$T/plan.out" || fail "sekishoctl travel plan failed"
-grep -q 'wipe the contents of /srv/sekisho-test-nothing' "$T/plan.out" || fail "travel plan: $(cat "$T/plan.out")"
+grep -q "wipe the contents of $T/wipe-me" "$T/plan.out" || fail "travel plan: $(cat "$T/plan.out")"
 ok "signed return: sessions locked, sekisho-reset.service started"
 
 # 5. systemd would now run sekisho-reset; after it (and the reboot) the daemon records reset-done and the profile is gone
 RESET="${TRAVEL_RESET:-$top_builddir/sekisho-reset}"
 if [ -x "$RESET" ]; then
         stop_daemon
+        mkdir -p "$T/wipe-me" && echo sentinel >"$T/wipe-me/sentinel"
         "$RESET" --state-dir "$T/state" --audit-log "$T/log/audit.log" --no-reboot >"$T/reset.out" 2>&1 ||
                 { cat "$T/reset.out"; fail "sekisho-reset failed"; }
+        [ -e "$T/wipe-me/sentinel" ] && fail "sentinel survived the reset"
         start_daemon --plugins=demo,travel
         wait_for "grep -q '^phase=reset-done' '$state'" || fail "daemon did not record reset-done"
         wait_for "grep -q label=office '$applied'" || fail "travel profile still in force after the reset"

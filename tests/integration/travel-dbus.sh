@@ -42,7 +42,7 @@ travel:
     home-server: 192.0.2.10:443
     spki-sha256: 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=
   reset-plan:
-    wipe-directories: [/srv/sekisho-test-nothing]
+    wipe-directories: [$T/wipe-me]
     reboot: false
 POL
 }
@@ -63,7 +63,7 @@ SEKISHO_TEST_NOW=2027-01-21T01:00:01Z "$HARNESS" --state-dir "$T/s1" --policy "$
 [ "$(sed -n 3p "$T/calls1")" = "StartUnit sekisho-reset.service replace" ] || fail "no StartUnit: $(cat "$T/calls1")"
 grep -q '^reset-requested=yes' "$T/s1/travel/state" || fail "state does not record the request"
 grep -q '^sessions-locked=yes' "$T/s1/travel/state" || fail "state does not record the lock"
-grep -q '^wipe-directory=/srv/sekisho-test-nothing' "$T/s1/travel/reset-plan" || fail "plan not written"
+grep -q "^wipe-directory=$T/wipe-me" "$T/s1/travel/reset-plan" || fail "plan not written"
 grep -q 'audit travel-reset-started .*job=/org/freedesktop/systemd1/job/1' "$T/s1.log" || fail "no audit of the job"
 ok "grace over: LockSessions then StartUnit(sekisho-reset.service, replace)"
 
@@ -76,8 +76,10 @@ ok "an ordered reset is not cancelled"
 # what systemd would now run: sekisho-reset on the daemon's order (plan: one
 # absent directory, no reboot), then the daemon's next start sees it finished
 if [ -x "$RESET" ]; then
+        mkdir -p "$T/wipe-me" && echo sentinel >"$T/wipe-me/sentinel"
         "$RESET" --state-dir "$T/s1" --audit-log "$T/reset-audit.log" --no-reboot >"$T/out" 2>&1 ||
                 { cat "$T/out"; fail "sekisho-reset failed"; }
+        [ -e "$T/wipe-me/sentinel" ] && fail "sentinel survived the reset"
         SEKISHO_TEST_NOW=2027-01-21T02:00:00Z "$HARNESS" --state-dir "$T/s1" --policy "$T/p.yaml" --log "$T/s1b.log" \
                 --until state=reset-done >"$T/out" 2>&1 || { cat "$T/out"; fail "reset-done not reached"; }
         grep -q 'from=reset-pending to=reset-done .*reason=sekisho-reset finished' "$T/s1b.log" || fail "no reset-done record"

@@ -140,7 +140,35 @@ check_end_state
 [ "$(grep -c . "$D/restore.log")" -le 2 ] || fail "restore ran more than twice"
 ok "killed after each of $runs steps and resumed: same end state"
 
-# 6. an unreadable journal is not guessed at
+# 6. a symlink on the way to a listed directory cannot lead the wipe into a
+# system directory. Run in a mount namespace of our own with a tmpfs over
+# /srv, so that even a broken guard could only empty that tmpfs.
+if unshare -m true 2>/dev/null; then
+        setup symlinked
+        mkdir -p "$D/fakeroot"
+        ln -s / "$D/fakeroot/sys-link"
+        sed -i "s|^wipe-directory=.*|wipe-directory=$D/fakeroot/sys-link/srv|" "$D/state/travel/reset-plan"
+        rc=0
+        D="$D" RESET="$RESET" unshare -m --propagation private sh -c '
+                mount -t tmpfs sekisho-test /srv || exit 90
+                echo keep >/srv/sentinel
+                "$RESET" --state-dir "$D/state" --audit-log "$D/audit.log" --no-reboot >"$D/out" 2>&1
+                rc=$?
+                [ -e /srv/sentinel ] || exit 91
+                exit $rc' || rc=$?
+        [ $rc = 90 ] && skip "cannot mount a tmpfs in a private mount namespace"
+        [ $rc = 91 ] && fail "the wipe followed a symlink into /srv"
+        [ $rc = 1 ] || { cat "$D/out"; fail "symlinked system directory: exit $rc"; }
+        grep -q "resolves to /srv, a system directory; refusing" "$D/out" || fail "no clear reason: $(cat "$D/out")"
+        grep -q '^failed=wipe-0' "$D/state/travel/reset-journal" || fail "failure not journalled"
+        grep -q '^complete=yes' "$D/state/travel/reset-journal" && fail "a failed reset was marked complete"
+        [ "$(slots)" = 0 ] || fail "the other steps did not run"
+        ok "a symlink cannot redirect the wipe into a system directory"
+else
+        echo "# skipped the symlink case: needs a private mount namespace"
+fi
+
+# 7. an unreadable journal is not guessed at
 setup corrupt
 printf 'garbage\001\n' >"$D/state/travel/reset-journal"
 rc=0; reset >"$T/out" 2>&1 || rc=$?

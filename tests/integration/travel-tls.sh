@@ -37,7 +37,7 @@ travel:
     server-name: home.test
     spki-sha256: $3
   reset-plan:
-    wipe-directories: [/srv/sekisho-test-nothing]
+    wipe-directories: [$T/wipe-me]
     reboot: false
 POL
 }
