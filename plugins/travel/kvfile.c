@@ -280,8 +280,16 @@ int travel_state_format(const struct travel_state *s, char **ret, size_t *ret_si
         buf_printf(&b, "last-wall=%lld\n", (long long)s->last_wall);
         buf_printf(&b, "reset-requested=%s\n", s->reset_requested ? "yes" : "no");
         buf_printf(&b, "sessions-locked=%s\n", s->sessions_locked ? "yes" : "no");
-        if (s->hold[0])
-                buf_printf(&b, "hold=%s\n", s->hold);
+        if (s->hold[0]) {
+                /* The reason may quote a D-Bus error from another process: keep
+                 * it to printable ASCII so it can never break the file's lines. */
+                char clean[sizeof s->hold];
+                size_t i = 0;
+                for (; s->hold[i] && i < sizeof clean - 1; i++)
+                        clean[i] = (unsigned char)s->hold[i] >= 0x20 && (unsigned char)s->hold[i] < 0x7f ? s->hold[i] : '?';
+                clean[i] = 0;
+                buf_printf(&b, "hold=%s\n", clean);
+        }
         for (size_t i = 0; i < s->n_done; i++)
                 buf_printf(&b, "done=%s\n", s->done[i]);
         return buf_finish(&b, ret, ret_size);

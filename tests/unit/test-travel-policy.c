@@ -258,6 +258,16 @@ static void test_state_roundtrip(void **state) {
         kv_clear(&kv);
         free(data);
 
+        /* a hostile reason (a D-Bus error text) cannot inject lines or break UTF-8 */
+        strcpy(s.hold, "unit missing\nphase=home\xff\x01");
+        assert_int_equal(travel_state_format(&s, &data, &size), 0);
+        assert_int_equal(kv_parse(data, size, &kv), 0);
+        assert_int_equal(travel_state_from_kv(&kv, &t), 0);
+        assert_int_equal(t.phase, TRAVEL_RESET_PENDING);
+        assert_string_equal(t.hold, "unit missing?phase=home??");
+        kv_clear(&kv);
+        free(data);
+
         const char nodeadline[] = "format=1\nphase=reset-pending\ntrip=a\ndestination=CN\ntrip-end=1\nsince=1\n";
         assert_int_equal(kv_parse(nodeadline, sizeof nodeadline - 1, &kv), 0);
         assert_int_equal(travel_state_from_kv(&kv, &t), -EBADMSG);
