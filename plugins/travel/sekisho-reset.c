@@ -543,7 +543,10 @@ static void usage(FILE *f) {
 int main(int argc, char **argv) {
         struct reset x = {
                 .state_dir = LOCALSTATEDIR "/lib/sekisho",
-                .audit_log = LOCALSTATEDIR "/log/sekisho/audit.log",
+                /* Its own hash chain, not sekishod's audit.log: the daemon is
+                 * running while this runs and keeps the chain's head in memory,
+                 * so two writers would break it. Both chains go to syslog. */
+                .audit_log = LOCALSTATEDIR "/log/sekisho/reset-audit.log",
         };
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, 's' }, { "audit-log", required_argument, NULL, 'a' },
