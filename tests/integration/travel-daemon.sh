@@ -130,15 +130,18 @@ ok "signed return: sessions locked, sekisho-reset.service started"
 # 5. systemd would now run sekisho-reset; after it (and the reboot) the daemon records reset-done and the profile is gone
 RESET="${TRAVEL_RESET:-$top_builddir/sekisho-reset}"
 if [ -x "$RESET" ]; then
-        stop_daemon
+        # as systemd would: while sekishod runs, with the reset's own audit chain
         mkdir -p "$T/wipe-me" && echo sentinel >"$T/wipe-me/sentinel"
-        "$RESET" --state-dir "$T/state" --audit-log "$T/log/audit.log" --no-reboot >"$T/reset.out" 2>&1 ||
+        "$RESET" --state-dir "$T/state" --audit-log "$T/log/reset-audit.log" --no-reboot >"$T/reset.out" 2>&1 ||
                 { cat "$T/reset.out"; fail "sekisho-reset failed"; }
         [ -e "$T/wipe-me/sentinel" ] && fail "sentinel survived the reset"
+        stop_daemon # the reboot
         start_daemon --plugins=demo,travel
         wait_for "grep -q '^phase=reset-done' '$state'" || fail "daemon did not record reset-done"
         wait_for "grep -q label=office '$applied'" || fail "travel profile still in force after the reset"
-        grep -q '"event":"travel-reset-executing"' "$T/log/audit.log" || fail "no final audit record from sekisho-reset"
-        ctl audit verify "$T/log/audit.log" >/dev/null || fail "audit chain broken by sekisho-reset's record"
-        ok "after sekisho-reset: reset-done, travel profile released, audit chain intact"
+        grep -q '"event":"travel-reset-executing"' "$T/log/reset-audit.log" || fail "no final audit record from sekisho-reset"
+        grep -q '"event":"travel-state".*"to":"reset-done"' "$T/log/audit.log" || fail "reset-done not audited"
+        ctl audit verify "$T/log/audit.log" >/dev/null || fail "daemon's audit chain broken"
+        ctl audit verify "$T/log/reset-audit.log" >/dev/null || fail "reset's audit chain broken"
+        ok "after sekisho-reset: reset-done, travel profile released, both audit chains intact"
 fi
