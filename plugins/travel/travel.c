@@ -43,6 +43,7 @@ struct travel {
         struct loop_source *netlink_src;
         bool clock_back_reported;
         int reminder_stage;              /* reset-pending: 1 = "an hour left" sent, 2 = "ten minutes left" sent */
+        uint64_t last_notice_usec;       /* monotonic: re-applying the policy does not repeat a fresh notice */
 
         struct sdbus *bus;
         bool lock_inflight, start_inflight, unit_started;
@@ -96,6 +97,7 @@ static void notice_reset_pending(struct travel *t) {
                 { NULL, NULL },
         };
         sekisho_signal(t->ctx, "TravelNotice", f);
+        t->last_notice_usec = now_usec_monotonic();
 }
 
 /* ---- persistence ---- */
@@ -586,8 +588,9 @@ static int travel_apply(void *state, const struct pnode *section) {
         if (t->st.phase == TRAVEL_RESET_PENDING && !t->st.reset_requested)
                 write_plan(t); /* a newer signed plan may still change it during the grace period */
         evaluate(t);
-        if (t->st.phase == TRAVEL_RESET_PENDING && !t->st.reset_requested)
-                notice_reset_pending(t);
+        if (t->st.phase == TRAVEL_RESET_PENDING && !t->st.reset_requested &&
+            (t->last_notice_usec == 0 || now_usec_monotonic() - t->last_notice_usec > 600 * 1000000ull))
+                notice_reset_pending(t); /* a restart or a new bundle: tell again, at most every 10 min */
         return 0;
 }
 
