@@ -7,11 +7,17 @@
 #ifdef ENABLE_PLUGIN_DEMO
 BUILTIN(demo)
 #endif
+#ifdef ENABLE_PLUGIN_USB
+BUILTIN(usb)
+#endif
 #ifdef ENABLE_PLUGIN_TRAVEL
 BUILTIN(travel)
 #endif
 
 const struct sekisho_plugin *const sekisho_builtin_plugins[] = {
+#ifdef ENABLE_PLUGIN_USB
+        &sekisho_plugin_usb,
+#endif
 #ifdef ENABLE_PLUGIN_DEMO
         &sekisho_plugin_demo,
 #endif

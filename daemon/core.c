@@ -110,7 +110,8 @@ static bool same_list(char **a, size_t na, char **b, size_t nb) {
 
 static int apply_slot(struct sekisho *ctx, struct plugin_slot *slot) {
         struct ptree *eff = NULL;
-        int r = policy_effective_section(ctx->policy, slot->plugin->section, ctx->active, ctx->n_active, &eff);
+        int r = policy_effective_section(ctx->policy, ctx->embedded, slot->plugin->section, ctx->active,
+                                         ctx->n_active, &eff);
         if (r < 0)
                 return r;
         r = slot->plugin->apply(slot->state, eff->root);
@@ -727,6 +728,9 @@ int sekisho_start(struct sekisho *ctx) {
         if (r < 0)
                 return log_error_errno(r, "Cannot create the expiry timer");
 
+        r = policy_embedded(&ctx->embedded);
+        if (r < 0)
+                return log_error_errno(r, "The embedded default policy does not load");
         /* Pick the policy first so profile requests can be checked against it, then start plugins. */
         struct store_choice c;
         r = store_choose(ctx->store, &ctx->keys, &ctx->conf, now_unix(), &c);
@@ -768,6 +772,8 @@ int sekisho_start(struct sekisho *ctx) {
                 log_error("The inbox %s is not watched; bundles can still be applied over D-Bus", ctx->opt.inbox);
         if (ctx->opt.bus != BUS_NONE) {
                 r = bus_open(ctx, ctx->opt.bus, &ctx->bus);
+                if (r == -EEXIST) /* another sekishod: two deciders would fight over devices */
+                        return log_error_errno(r, "Another sekishod owns %s; not starting a second one", BUS_NAME);
                 if (r < 0)
                         log_error_errno(r, "D-Bus service not available; enforcing without it");
         }
@@ -826,6 +832,7 @@ struct sekisho *sekisho_free(struct sekisho *ctx) {
         free(ctx->requests);
         active_clear(ctx);
         policy_free(ctx->policy);
+        policy_free(ctx->embedded);
         store_close(ctx->store);
         audit_close(ctx->audit);
         keyring_done(&ctx->keys);

@@ -241,10 +241,13 @@ bool policy_targets(const struct policy *p, const struct sekisho_conf *conf) {
 
 const struct pnode *policy_profiles(const struct policy *p) { return pmap_get(p->tree->root, "profiles"); }
 
-int policy_effective_section(const struct policy *p, const char *section, char *const *active, size_t n_active,
-                             struct ptree **ret) {
+int policy_effective_section(const struct policy *p, const struct policy *fallback, const char *section,
+                             char *const *active, size_t n_active, struct ptree **ret) {
         const struct pnode *profiles = policy_profiles(p);
-        struct ptree *cur = ptree_merge(p->tree->file, pmap_get(p->tree->root, section), NULL);
+        const struct pnode *base = pmap_get(p->tree->root, section);
+        if (!base && fallback)
+                base = pmap_get(fallback->tree->root, section);
+        struct ptree *cur = ptree_merge(p->tree->file, base, NULL);
         if (!cur)
                 return -ENOMEM;
         for (size_t i = 0; i < pmap_len(profiles); i++) {

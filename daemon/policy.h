@@ -83,11 +83,12 @@ bool policy_targets(const struct policy *p, const struct sekisho_conf *conf);
 /* Names of the profiles a policy defines, in document order. */
 const struct pnode *policy_profiles(const struct policy *p);
 
-/* The section a plugin applies: the policy with each active profile (in
- * the policy's order) merged over it. ret is NULL when nothing defines it.
- * Free with ptree_free(). */
-int policy_effective_section(const struct policy *p, const char *section, char *const *active, size_t n_active,
-                             struct ptree **ret);
+/* The section a plugin applies: the policy's section — or, where the
+ * policy has none, the embedded default's (fallback; may be NULL) — with
+ * each active profile (in the policy's order) merged over it. The result's
+ * root is NULL when nothing defines it. Free with ptree_free(). */
+int policy_effective_section(const struct policy *p, const struct policy *fallback, const char *section,
+                             char *const *active, size_t n_active, struct ptree **ret);
 
 /* Everything a bundle is checked against. */
 struct bundle_check {

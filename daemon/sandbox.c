@@ -60,7 +60,8 @@ static const int fatal_syscalls[] = {
 /* ASan/UBSan/LSan at run time and at exit. */
 static const int sanitizer_syscalls[] = {
         SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(ptrace), SCMP_SYS(wait4), SCMP_SYS(sigaltstack),
-        SCMP_SYS(kill), SCMP_SYS(tgkill), SCMP_SYS(mincore), SCMP_SYS(sched_setaffinity), -1,
+        SCMP_SYS(kill), SCMP_SYS(tgkill), SCMP_SYS(mincore), SCMP_SYS(sched_setaffinity), SCMP_SYS(getdents),
+        SCMP_SYS(waitid), SCMP_SYS(rt_sigtimedwait), -1,
 };
 #endif
 

@@ -7,6 +7,7 @@
 #include <sodium.h>
 #include <termios.h>
 
+#include "busclient.h"
 #include "core.h"
 #include "util.h"
 
@@ -28,6 +29,8 @@ static int usage(void) {
                 "Daemon:\n"
                 "  status [--json]                 daemon, policy and plugin status\n"
                 "  profile on|off NAME [REASON]    activate or release a profile as the operator\n"
+                "  reload                          re-read keys, identity and the installed policy\n"
+                "  monitor [--json]                print the daemon's signals as they come\n"
                 "Travel:\n"
                 "  travel status [--json]          trip, risk, reset deadline and reset journal\n"
                 "  travel plan                     what a factory reset would do (or is doing)\n"
@@ -40,7 +43,7 @@ static int usage(void) {
                 "Exit codes of policy verify/apply: 0 ok, 1 unreadable, 10 bad or missing signature,\n"
                 "11 unknown key, 12 malformed policy, 13 expired or not yet valid, 14 not targeted at\n"
                 "this terminal, 15 serial not newer, 16 serial conflict, 17 too large, 18 serial known bad,\n"
-                "19 failed to apply (reverted).\n");
+                "19 failed to apply (reverted); 4 not authorised.\n");
         return 2;
 }
 
@@ -250,16 +253,114 @@ static int cmd_policy_show(struct ctl *c, int argc, char **argv) {
 
 /* ---- daemon ---- */
 
-static int cmd_status(struct ctl *c, int argc, char **argv) {
-        /* Without a reachable bus, the status file the daemon keeps. */
-        _cleanup_free_ char *path = path_join(c->state_dir, "status.json"), *data = NULL;
-        int r = path ? read_file_capped(path, 1 << 20, &data, NULL) : -ENOMEM;
+/* Connect to the daemon; prints why not. */
+static DBusConnection *connect_daemon(struct ctl *c) {
+        DBusConnection *conn = NULL;
+        struct busclient_error err = { 0 };
+        if (busclient_open(c->bus, &conn, &err) < 0) {
+                fprintf(stderr, "sekishoctl: cannot reach the bus: %s\n", err.message);
+                return NULL;
+        }
+        return conn;
+}
+
+/* One place turns a failed call into a message and an exit code. */
+static int call_failed(int r, const struct busclient_error *err) {
+        if (r == -ESRCH)
+                fprintf(stderr, "sekishoctl: sekishod is not running (for bundles without a daemon: drop them into the inbox)\n");
+        else
+                fprintf(stderr, "sekishoctl: %s%s%s\n", err->message, err->name[0] ? " — " : "", err->name);
+        if (r == -EBADE)
+                return refusal_info(busclient_refusal(err->name))->exit_code;
+        return r == -EACCES ? 4 : 1;
+}
+
+static int cmd_policy_apply(struct ctl *c, int argc, char **argv) {
+        if (argc != 1)
+                return usage();
+        _cleanup_free_ char *data = NULL, *sig = NULL, *sigpath = NULL;
+        size_t size, sig_size;
+        int r = read_file_capped(argv[0], POLICY_MAX_SIZE, &data, &size);
         if (r < 0) {
-                fprintf(stderr, "sekishoctl: no daemon status (%s: %s)\n", path ? path : "", strerror(-r));
+                fprintf(stderr, "%s: %s\n", argv[0], r == -EFBIG ? "larger than the policy size limit" : strerror(-r));
+                return refusal_info(r == -EFBIG ? REFUSE_TOO_LARGE : REFUSE_IO)->exit_code;
+        }
+        if (asprintf(&sigpath, "%s.minisig", argv[0]) < 0)
+                return 1;
+        r = read_file_capped(sigpath, MINISIGN_MAX_FILE, &sig, &sig_size);
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", sigpath, r == -ENOENT ? "missing signature" : strerror(-r));
+                return refusal_info(REFUSE_SIGNATURE)->exit_code;
+        }
+        DBusConnection *conn = connect_daemon(c);
+        if (!conn)
+                return 1;
+        struct busclient_error err = { 0 };
+        uint64_t serial = 0;
+        r = busclient_apply(conn, data, size, sig, sig_size, argv[0], &serial, &err);
+        busclient_close(conn);
+        if (r < 0)
+                return call_failed(r, &err);
+        printf("%s: serial %" PRIu64 " in force\n", argv[0], serial);
+        return 0;
+}
+
+static int cmd_status(struct ctl *c, int argc, char **argv) {
+        DBusConnection *conn = NULL;
+        struct busclient_error err = { 0 };
+        int r = busclient_open(c->bus, &conn, &err);
+        if (r == 0) {
+                r = busclient_status(conn, stdout, c->json, &err);
+                busclient_close(conn);
+                if (r == 0)
+                        return 0;
+                if (r != -ESRCH)
+                        return call_failed(r, &err);
+        }
+        /* No daemon on the bus: the status file the daemon keeps (it may be old). */
+        _cleanup_free_ char *path = path_join(c->state_dir, "status.json"), *data = NULL;
+        r = path ? read_file_capped(path, 1 << 20, &data, NULL) : -ENOMEM;
+        if (r < 0) {
+                fprintf(stderr, "sekishoctl: sekishod is not reachable and there is no status file (%s: %s)\n",
+                        path ? path : "", strerror(-r));
                 return 1;
         }
+        if (!c->json)
+                printf("sekishod is not reachable on the bus; last status written by it (%s):\n", path);
         fputs(data, stdout);
         return 0;
+}
+
+static int cmd_profile(struct ctl *c, int argc, char **argv) {
+        if (argc < 2 || argc > 3 || (strcmp(argv[0], "on") != 0 && strcmp(argv[0], "off") != 0))
+                return usage();
+        DBusConnection *conn = connect_daemon(c);
+        if (!conn)
+                return 1;
+        struct busclient_error err = { 0 };
+        int r = busclient_set_profile(conn, argv[1], strcmp(argv[0], "on") == 0, argc == 3 ? argv[2] : "operator", &err);
+        busclient_close(conn);
+        return r < 0 ? call_failed(r, &err) : 0;
+}
+
+static int cmd_reload(struct ctl *c, int argc, char **argv) {
+        DBusConnection *conn = connect_daemon(c);
+        if (!conn)
+                return 1;
+        struct busclient_error err = { 0 };
+        int r = busclient_reload(conn, &err);
+        busclient_close(conn);
+        return r < 0 ? call_failed(r, &err) : 0;
+}
+
+static int cmd_monitor(struct ctl *c, int argc, char **argv) {
+        DBusConnection *conn = connect_daemon(c);
+        if (!conn)
+                return 1;
+        struct busclient_error err = { 0 };
+        int r = busclient_monitor(conn, stdout, c->json, 0, &err);
+        busclient_close(conn);
+        return r < 0 ? call_failed(r, &err) : 0;
 }
 
 /* ---- audit ---- */
@@ -354,14 +455,20 @@ int main(int argc, char **argv) {
                 static const struct { const char *verb; int (*fn)(struct ctl *, int, char **); } verbs[] = {
                         { "check", cmd_policy_check }, { "sign", cmd_policy_sign },
                         { "verify", cmd_policy_verify }, { "show", cmd_policy_show },
+                        { "apply", cmd_policy_apply },
                 };
                 for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
                         if (strcmp(argv[1], verbs[i].verb) == 0)
                                 return verbs[i].fn(&c, argc - 2, argv + 2);
                 return usage();
         }
-        if (strcmp(argv[0], "status") == 0)
-                return cmd_status(&c, argc - 1, argv + 1);
+        static const struct { const char *verb; int (*fn)(struct ctl *, int, char **); } daemon_verbs[] = {
+                { "status", cmd_status }, { "profile", cmd_profile }, { "reload", cmd_reload },
+                { "monitor", cmd_monitor },
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(daemon_verbs); i++)
+                if (strcmp(argv[0], daemon_verbs[i].verb) == 0)
+                        return daemon_verbs[i].fn(&c, argc - 1, argv + 1);
         if (strcmp(argv[0], "audit") == 0)
                 return cmd_audit(&c, argc - 1, argv + 1);
 #ifdef ENABLE_PLUGIN_TRAVEL

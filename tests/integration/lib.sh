@@ -77,8 +77,11 @@ start_daemon() {
 stop_daemon() {
         [ -n "$DAEMON_PID" ] || return 0
         kill -TERM "$DAEMON_PID"
-        wait "$DAEMON_PID" || true
+        _rc=0
+        wait "$DAEMON_PID" || _rc=$?
         DAEMON_PID=
+        # A clean stop exits 0: under the sanitizers this also catches leaks and errors at exit.
+        [ $_rc = 0 ] || fail "sekishod exited with status $_rc when stopped"
 }
 
 ctl() { "$SEKISHOCTL" --state-dir "$T/state" --keys-dir "$T/keys.d" --config "$T/sekisho.conf" "$@"; }
@@ -108,3 +111,30 @@ drop() {
 
 # Wait until the audit log has N records matching a pattern.
 wait_audit() { wait_for "[ \$(grep -c '$1' '$T/log/audit.log') -ge ${2:-1} ]" "${3:-100}"; }
+
+# start_private_bus: a private dbus-daemon (session type) whose socket a non-root caller can reach
+# too; exports DBUS_SESSION_BUS_ADDRESS, stopped at exit.
+start_private_bus() {
+        BUSDIR=$(mktemp -d "${TMPDIR:-/tmp}/sekisho-bus.XXXXXX")
+        chmod 755 "$BUSDIR"
+        cat >"$BUSDIR/bus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$BUSDIR/socket</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+  </policy>
+</busconfig>
+EOF
+        dbus-daemon --config-file="$BUSDIR/bus.conf" --fork --print-address=3 --print-pid=4 3>"$BUSDIR/address" 4>"$BUSDIR/pid" \
+                || fail "cannot start a private dbus-daemon"
+        at_exit "kill $(cat "$BUSDIR/pid"); rm -rf '$BUSDIR'"
+        DBUS_SESSION_BUS_ADDRESS=$(head -n 1 "$BUSDIR/address")
+        export DBUS_SESSION_BUS_ADDRESS
+}

@@ -1,0 +1,21 @@
+/* usbdev.h — reads one USB device's model (ids, strings, descriptors, hashes) from sysfs through libudev. */
+#pragma once
+
+#include <libudev.h>
+#include <stdbool.h>
+
+#include "usbpolicy.h"
+
+/* Fill ret for a usb_device. Problems with the device (garbage, vanished)
+ * do not fail: they set ret->ok = false and ret->problem, so the device is
+ * decided block. Returns -ENOMEM only. */
+int usbdev_read(struct udev_device *dev, bool want_parent_hash, struct usb_device_info *ret);
+
+/* "usb_device" / "usb_interface" / NULL */
+bool usbdev_is_device(struct udev_device *dev);
+bool usbdev_is_interface(struct udev_device *dev);
+/* A root hub: a usb_device whose parent is not a usb_device. */
+bool usbdev_is_root_hub(struct udev_device *dev);
+
+/* Parse an interface sysname "1-4.2:1.0" into configuration and number. */
+int usbdev_interface_address(const char *sysname, uint8_t *ret_config, uint8_t *ret_number);
