@@ -364,6 +364,12 @@ size_t travel_policy_check(const struct pnode *section, struct perrors *errs) {
         }
         if (reset && (!plan || plan->kind != PNODE_MAP))
                 perr(errs, ret, "reset: true needs a reset-plan");
+        else if (reset) {
+                const struct pnode *v = pmap_get(plan, "luks-volumes"), *rs = pmap_get(plan, "restore");
+                if (!(v && v->kind == PNODE_SEQ && v->n > 0) && !(rs && rs->kind == PNODE_SEQ && rs->n > 0))
+                        perr(errs, plan,
+                             "reset: true needs luks-volumes or a restore action in the reset-plan (else nothing returns the terminal to factory state)");
+        }
         return errs->n_errors - before;
 }
 

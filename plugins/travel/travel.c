@@ -209,11 +209,16 @@ static void order_reset(struct travel *t) {
         if (!t->st.reset_requested) {
                 /* Recorded before systemd is asked: sekisho-reset refuses to act
                  * unless the state says a reset was requested. */
-                if (write_plan(t) < 0)
+                if (write_plan(t) < 0) {
+                        loop_timer_arm(t->retry_timer, RETRY_RESET_USEC, 0);
                         return;
+                }
                 t->st.reset_requested = true;
-                if (save(t) < 0)
+                if (save(t) < 0) {
+                        t->st.reset_requested = false; /* not on disk: sekisho-reset would refuse */
+                        loop_timer_arm(t->retry_timer, RETRY_RESET_USEC, 0);
                         return;
+                }
                 audit_simple(t, "travel-reset-requested", "TravelStateChanged", "grace period over");
         }
         if (t->bus && !sdbus_is_connected(t->bus) && !t->lock_inflight && !t->start_inflight)

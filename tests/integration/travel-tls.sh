@@ -38,6 +38,7 @@ travel:
     spki-sha256: $3
   reset-plan:
     wipe-directories: [$T/wipe-me]
+    restore: [/bin/true]
     reboot: false
 POL
 }

@@ -149,6 +149,9 @@ static void test_return_section(void **state) {
         expect_error("travel:\n  return: {reset: true}\n", "reset: true needs home-server and spki-sha256");
         expect_error("travel:\n  return: {reset: true, home-server: '192.0.2.1:443', spki-sha256: '" PIN_B64 "'}\n",
                      "reset: true needs a reset-plan");
+        expect_error("travel:\n  return: {reset: true, home-server: '192.0.2.1:443', spki-sha256: '" PIN_B64 "'}\n"
+                     "  reset-plan: {wipe-directories: [/srv/x]}\n",
+                     "needs luks-volumes or a restore action");
         expect_error("travel:\n  return: {home-server: 'home.example:443'}\n", "invalid home-server");
         expect_error("travel:\n  return: {home-server: '192.0.2.1:0'}\n", "invalid home-server");
         expect_error("travel:\n  return: {spki-sha256: 'abcd'}\n", "invalid spki-sha256");

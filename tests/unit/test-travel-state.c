@@ -225,6 +225,7 @@ static const char doc[] =
         "    spki-sha256: 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n"
         "  reset-plan:\n"
         "    wipe-directories: [/srv/x]\n"
+        "    restore: [/bin/true]\n"
         "    reboot: false\n";
 
 static void apply_doc(void *st, const char *text) {
