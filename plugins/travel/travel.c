@@ -618,6 +618,18 @@ static void travel_status(void *state, struct kvlist *out) {
         kvlist_add(out, "reset-on-return", "%s", t->pol.reset ? "yes" : "no");
         if (t->last_probe[0])
                 kvlist_add(out, "last-probe", "%s", t->last_probe);
+        struct kv j = { 0 };
+        if (t->st.phase == TRAVEL_RESET_PENDING && kv_load(t->journal_path, &j) == 0) {
+                /* sekisho-reset's progress, as far as its journal tells */
+                size_t done = 0, failed = 0;
+                for (size_t i = 0; i < j.n; i++) {
+                        done += strcmp(j.keys[i], "done") == 0;
+                        failed += strcmp(j.keys[i], "failed") == 0;
+                }
+                kvlist_add(out, "reset-journal", "%s, %zu step(s) done, %zu failure(s)",
+                           kv_get(&j, "complete") ? "complete" : "in progress", done, failed);
+                kv_clear(&j);
+        }
         if (t->st.hold[0])
                 kvlist_add(out, "held", "%s", t->st.hold);
 }

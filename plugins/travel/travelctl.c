@@ -64,11 +64,14 @@ int travelctl_status(const char *state_dir, bool json, FILE *out) {
 
         struct kv j = { 0 };
         if (kv_load(jp, &j) == 0) {
-                size_t done = 0;
-                for (size_t i = 0; i < j.n; i++)
+                size_t done = 0, failed = 0;
+                for (size_t i = 0; i < j.n; i++) {
                         done += strcmp(j.keys[i], "done") == 0;
+                        failed += strcmp(j.keys[i], "failed") == 0;
+                }
                 const char *intent = kv_get(&j, "intent");
-                snprintf(buf, sizeof buf, "%s, %zu step(s) done", kv_get(&j, "complete") ? "complete" : "in progress", done);
+                snprintf(buf, sizeof buf, "%s, %zu step(s) done, %zu failure(s)",
+                         kv_get(&j, "complete") ? "complete" : "in progress", done, failed);
                 kvline(out, json, &first, "reset-journal", buf);
                 if (intent)
                         kvline(out, json, &first, "reset-trip", intent);
