@@ -25,6 +25,8 @@ struct sdbus {
         struct loop *loop;
         DBusConnection *conn;
         struct loop_source *dispatch; /* zero-delay timer: dispatch queued messages */
+        sdbus_job_fn job_cb;
+        void *job_userdata;
 };
 
 struct watch_data {
@@ -261,6 +263,50 @@ static int call(struct sdbus *b, DBusMessage *m, sdbus_reply_fn cb, void *userda
 
 bool sdbus_is_connected(struct sdbus *b) {
         return b && b->conn && dbus_connection_get_is_connected(b->conn);
+}
+
+static DBusHandlerResult on_message(DBusConnection *c, DBusMessage *m, void *userdata) {
+        struct sdbus *b = userdata;
+        if (b->job_cb && dbus_message_is_signal(m, "org.freedesktop.systemd1.Manager", "JobRemoved") &&
+            dbus_message_get_path(m) && strcmp(dbus_message_get_path(m), "/org/freedesktop/systemd1") == 0) {
+                dbus_uint32_t id;
+                const char *job = NULL, *unit = NULL, *result = NULL;
+                if (dbus_message_get_args(m, NULL, DBUS_TYPE_UINT32, &id, DBUS_TYPE_OBJECT_PATH, &job, DBUS_TYPE_STRING,
+                                          &unit, DBUS_TYPE_STRING, &result, DBUS_TYPE_INVALID))
+                        b->job_cb(job, unit, result, b->job_userdata);
+        }
+        return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+}
+
+static void ignore_reply(int r, const char *error_name, const char *detail, void *userdata) {
+        if (r < 0)
+                log_debug("travel: %s: %s", error_name ? error_name : "?", detail ? detail : "");
+}
+
+int sdbus_watch_jobs(struct sdbus *b, sdbus_job_fn cb, void *userdata) {
+        if (b->job_cb)
+                return 0;
+        if (!dbus_connection_add_filter(b->conn, on_message, b, NULL))
+                return -ENOMEM;
+        b->job_cb = cb;
+        b->job_userdata = userdata;
+        /* Both asynchronous; the bus handles our messages in order, so the
+         * match is in place before a StartUnit sent after this reaches systemd. */
+        const char *rule = "type='signal',sender='org.freedesktop.systemd1',path='/org/freedesktop/systemd1',"
+                           "interface='org.freedesktop.systemd1.Manager',member='JobRemoved'";
+        DBusMessage *m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS, DBUS_INTERFACE_DBUS, "AddMatch");
+        if (!m || !dbus_message_append_args(m, DBUS_TYPE_STRING, &rule, DBUS_TYPE_INVALID)) {
+                if (m)
+                        dbus_message_unref(m);
+                return -ENOMEM;
+        }
+        int r = call(b, m, ignore_reply, NULL);
+        if (r < 0)
+                return r;
+        /* systemd only sends job signals while someone has subscribed */
+        m = dbus_message_new_method_call("org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                         "org.freedesktop.systemd1.Manager", "Subscribe");
+        return m ? call(b, m, ignore_reply, NULL) : -ENOMEM;
 }
 
 int sdbus_lock_sessions(struct sdbus *b, sdbus_reply_fn cb, void *userdata) {

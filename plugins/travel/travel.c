@@ -47,6 +47,7 @@ struct travel {
 
         struct sdbus *bus;
         bool lock_inflight, start_inflight, unit_started;
+        char job[128];                   /* systemd's job for the reset unit, to match JobRemoved */
         struct loop_source *retry_timer;
 
         /* weak signal: time zone */
@@ -169,6 +170,7 @@ static void on_start_unit(int r, const char *error_name, const char *detail, voi
                 return;
         }
         t->unit_started = true;
+        snprintf(t->job, sizeof t->job, "%s", detail ? detail : "");
         t->st.hold[0] = 0;
         save(t);
         const struct audit_field f[] = {
@@ -177,9 +179,31 @@ static void on_start_unit(int r, const char *error_name, const char *detail, voi
         emit(t, "travel-reset-started", "TravelStateChanged", f);
 }
 
+/* The reset unit's job ended: "done" means sekisho-reset exited 0 (its
+ * journal says complete; usually the reboot comes first), anything else is
+ * a failure to report. The journal keeps the progress; try again later. */
+static void on_job_removed(const char *job, const char *unit, const char *result, void *userdata) {
+        struct travel *t = userdata;
+        if (!unit || strcmp(unit, TRAVEL_RESET_UNIT) != 0 || !t->unit_started || !job || strcmp(job, t->job) != 0)
+                return;
+        t->unit_started = false;
+        t->job[0] = 0;
+        if (result && strcmp(result, "done") == 0) {
+                evaluate(t);
+                return;
+        }
+        const struct audit_field f[] = {
+                { "trip", t->st.trip }, { "unit", unit }, { "result", result ? result : "?" }, { NULL, NULL },
+        };
+        emit(t, "travel-reset-failed", "TravelStateChanged", f);
+        hold(t, "%s ended with result '%s'; its journal keeps the progress; retrying later", unit, result ? result : "?");
+        loop_timer_arm(t->retry_timer, RETRY_RESET_USEC, 0);
+}
+
 static void start_unit(struct travel *t) {
         if (t->start_inflight || t->unit_started)
                 return;
+        (void)sdbus_watch_jobs(t->bus, on_job_removed, t); /* best effort: the reset does not depend on it */
         int r = sdbus_start_unit(t->bus, TRAVEL_RESET_UNIT, on_start_unit, t);
         if (r < 0) {
                 hold(t, "cannot ask systemd to start %s: %s", TRAVEL_RESET_UNIT, strerror(-r));

@@ -189,6 +189,9 @@ struct sdbus *sdbus_close(struct sdbus *b);
 bool sdbus_is_connected(struct sdbus *b); /* false once the bus went away: close and open again */
 int sdbus_lock_sessions(struct sdbus *b, sdbus_reply_fn cb, void *userdata);
 int sdbus_start_unit(struct sdbus *b, const char *unit, sdbus_reply_fn cb, void *userdata);
+/* systemd's JobRemoved(id, job, unit, result) signals, e.g. result "done" or "failed". */
+typedef void (*sdbus_job_fn)(const char *job, const char *unit, const char *result, void *userdata);
+int sdbus_watch_jobs(struct sdbus *b, sdbus_job_fn cb, void *userdata);
 
 /* ---- files under state_dir/travel/ ---- */
 #define TRAVEL_STATE_FILE "state"

@@ -103,6 +103,17 @@ grep -q 'travel-reset-started' "$T/s2.log" && fail "a missing unit counted as st
 ok "missing reset unit: held with a clear reason"
 stop_standin
 
+# 2b. the reset unit runs but fails (sekisho-reset exit 1): reported and held, the journal keeps the progress
+standin "$T/calls2b" --job-result failed
+mkdir -p "$T/s2b"
+SEKISHO_TEST_NOW=2027-01-21T00:00:00Z "$HARNESS" --state-dir "$T/s2b" --policy "$T/p.yaml" --until state=reset-pending >/dev/null 2>&1
+SEKISHO_TEST_NOW=2027-01-21T02:00:00Z "$HARNESS" --state-dir "$T/s2b" --policy "$T/p.yaml" --log "$T/s2b.log" \
+        --until event=travel-reset-failed >"$T/out" 2>&1 || { cat "$T/out"; fail "failed reset job not reported"; }
+grep -q "held: sekisho-reset.service ended with result 'failed'" "$T/out" || fail "no clear reason: $(cat "$T/out")"
+grep -q '^state: reset-pending' "$T/out" || fail "a failed reset left reset-pending"
+ok "a failed reset job is reported and held"
+stop_standin
+
 # 3. cancelled by a newer signed policy during the grace period: home, systemd never called
 standin "$T/calls3"
 mkdir -p "$T/s3"

@@ -17,7 +17,11 @@
  * services: a job path, or org.freedesktop.systemd1.NoSuchUnit with
  * --no-unit (the reset unit missing).
  *
- * Usage: travel-bus-standin ADDRESS LOGFILE [--no-unit] */
+ * After a successful StartUnit it sends JobRemoved for the job, with the
+ * result "done", or the one given with --job-result RESULT (e.g. failed),
+ * as systemd does once the oneshot unit has finished.
+ *
+ * Usage: travel-bus-standin ADDRESS LOGFILE [--no-unit | --job-result RESULT] */
 
 static void logline(const char *path, const char *line) {
         FILE *f = fopen(path, "ae");
@@ -31,6 +35,7 @@ int main(int argc, char **argv) {
         if (argc < 3)
                 return 1;
         bool no_unit = argc > 3 && strcmp(argv[3], "--no-unit") == 0;
+        const char *job_result = argc > 4 && strcmp(argv[3], "--job-result") == 0 ? argv[4] : "done";
         DBusError err;
         dbus_error_init(&err);
         DBusConnection *c = dbus_connection_open_private(argv[1], &err);
@@ -74,8 +79,22 @@ int main(int argc, char **argv) {
                                                 snprintf(path, sizeof path, "/org/freedesktop/systemd1/job/%u", ++job);
                                                 reply = dbus_message_new_method_return(m);
                                                 dbus_message_append_args(reply, DBUS_TYPE_OBJECT_PATH, &p, DBUS_TYPE_INVALID);
+                                                dbus_connection_send(c, reply, NULL);
+                                                dbus_message_unref(reply);
+                                                reply = NULL;
+                                                DBusMessage *sig = dbus_message_new_signal(
+                                                        "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                                        "JobRemoved");
+                                                dbus_uint32_t id = job;
+                                                dbus_message_append_args(sig, DBUS_TYPE_UINT32, &id, DBUS_TYPE_OBJECT_PATH,
+                                                                         &p, DBUS_TYPE_STRING, &unit, DBUS_TYPE_STRING,
+                                                                         &job_result, DBUS_TYPE_INVALID);
+                                                dbus_connection_send(c, sig, NULL);
+                                                dbus_message_unref(sig);
                                         }
                                 }
+                        } else if (dbus_message_is_method_call(m, "org.freedesktop.systemd1.Manager", "Subscribe")) {
+                                reply = dbus_message_new_method_return(m);
                         } else if (dbus_message_get_type(m) == DBUS_MESSAGE_TYPE_METHOD_CALL) {
                                 reply = dbus_message_new_error(m, DBUS_ERROR_UNKNOWN_METHOD, "not in the stand-in");
                         }
