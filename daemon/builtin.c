@@ -3,26 +3,46 @@
 
 #include "plugin.h"
 
-#define BUILTIN(id) extern const struct sekisho_plugin sekisho_plugin_##id;
-#ifdef ENABLE_PLUGIN_DEMO
-BUILTIN(demo)
-#endif
 #ifdef ENABLE_PLUGIN_USB
-BUILTIN(usb)
+extern const struct sekisho_plugin sekisho_plugin_usb;
+#endif
+#ifdef ENABLE_PLUGIN_NET
+extern const struct sekisho_plugin sekisho_plugin_net;
+#endif
+#ifdef ENABLE_PLUGIN_VDI
+extern const struct sekisho_plugin sekisho_plugin_vdi;
+#endif
+#ifdef ENABLE_PLUGIN_POSTURE
+extern const struct sekisho_plugin sekisho_plugin_posture;
 #endif
 #ifdef ENABLE_PLUGIN_TRAVEL
-BUILTIN(travel)
+extern const struct sekisho_plugin sekisho_plugin_travel;
+#endif
+#ifdef ENABLE_PLUGIN_DEMO
+extern const struct sekisho_plugin sekisho_plugin_demo;
 #endif
 
+/* Enforcers first, then the plugins that decide profiles (posture asks for
+ * "quarantine", travel for "travel"), then the test-only demo. Stopped in
+ * reverse. */
 const struct sekisho_plugin *const sekisho_builtin_plugins[] = {
 #ifdef ENABLE_PLUGIN_USB
         &sekisho_plugin_usb,
 #endif
-#ifdef ENABLE_PLUGIN_DEMO
-        &sekisho_plugin_demo,
+#ifdef ENABLE_PLUGIN_NET
+        &sekisho_plugin_net,
+#endif
+#ifdef ENABLE_PLUGIN_VDI
+        &sekisho_plugin_vdi,
+#endif
+#ifdef ENABLE_PLUGIN_POSTURE
+        &sekisho_plugin_posture,
 #endif
 #ifdef ENABLE_PLUGIN_TRAVEL
         &sekisho_plugin_travel,
+#endif
+#ifdef ENABLE_PLUGIN_DEMO
+        &sekisho_plugin_demo,
 #endif
         NULL,
 };

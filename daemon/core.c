@@ -26,7 +26,15 @@ static void write_status_file(struct sekisho *ctx);
 struct loop *sekisho_loop(struct sekisho *ctx) { return ctx->loop; }
 const struct sekisho_env *sekisho_env(struct sekisho *ctx) { return &ctx->env; }
 
+void sekisho_status_changed(struct sekisho *ctx) {
+        if (ctx->bus)
+                bus_properties_changed(ctx->bus);
+        write_status_file(ctx);
+}
+
 const char *sekisho_state(const struct sekisho *ctx) {
+        if (!ctx->policy)
+                return "starting";
         for (size_t i = 0; i < ctx->n_slots; i++)
                 if (ctx->slots[i].st == PLUGIN_FAILED)
                         return "degraded";
@@ -110,8 +118,7 @@ static bool same_list(char **a, size_t na, char **b, size_t nb) {
 
 static int apply_slot(struct sekisho *ctx, struct plugin_slot *slot) {
         struct ptree *eff = NULL;
-        int r = policy_effective_section(ctx->policy, ctx->embedded, slot->plugin->section, ctx->active,
-                                         ctx->n_active, &eff);
+        int r = policy_effective_section(ctx->policy, slot->plugin->section, ctx->active, ctx->n_active, &eff);
         if (r < 0)
                 return r;
         r = slot->plugin->apply(slot->state, eff->root);
@@ -159,9 +166,7 @@ static int apply_all(struct sekisho *ctx, const char **ret_failed) {
                 if (same || first)
                         break;
         }
-        if (ctx->bus)
-                bus_properties_changed(ctx->bus);
-        write_status_file(ctx);
+        sekisho_status_changed(ctx);
         return first;
 }
 
@@ -329,9 +334,7 @@ static int on_expiry(struct loop_source *s, void *userdata) {
         log_warning("Policy serial %s expired at %s; it stays in force (stale) until a new bundle arrives", serial, t);
         const struct audit_field f[] = { { "serial", serial }, { "expired", t }, { NULL } };
         policy_event(ctx, "policy.stale", "PolicyStale", f);
-        if (ctx->bus)
-                bus_properties_changed(ctx->bus);
-        write_status_file(ctx);
+        sekisho_status_changed(ctx);
         return 0;
 }
 
@@ -691,6 +694,7 @@ int sekisho_new(const struct sekisho_options *opt, struct sekisho **ret) {
                 return -ENOMEM;
         ctx->opt = *opt;
         ctx->signal_fd = ctx->inotify_fd = -1;
+        ctx->policy_source = "none";
         ctx->env.state_dir = opt->state_dir;
         ctx->env.sysroot = opt->sysroot ? opt->sysroot : "/";
         ctx->env.test_mode = opt->bus != BUS_SYSTEM;
@@ -728,15 +732,21 @@ int sekisho_start(struct sekisho *ctx) {
         if (r < 0)
                 return log_error_errno(r, "Cannot create the expiry timer");
 
-        r = policy_embedded(&ctx->embedded);
-        if (r < 0)
-                return log_error_errno(r, "The embedded default policy does not load");
         /* Pick the policy first so profile requests can be checked against it, then start plugins. */
         struct store_choice c;
         r = store_choose(ctx->store, &ctx->keys, &ctx->conf, now_unix(), &c);
         if (r < 0)
                 return log_error_errno(r, "No policy at all (not even the embedded default)");
         load_admin_profiles(ctx);
+        /* The bus first, so what plugins signal while starting reaches listeners;
+         * no method call is dispatched before the loop runs. */
+        if (ctx->opt.bus != BUS_NONE) {
+                r = bus_open(ctx, ctx->opt.bus, &ctx->bus);
+                if (r == -EEXIST) /* another sekishod: two deciders would fight over devices */
+                        return log_error_errno(r, "Another sekishod owns %s; not starting a second one", BUS_NAME);
+                if (r < 0)
+                        log_error_errno(r, "D-Bus service not available; enforcing without it");
+        }
         r = start_plugins(ctx);
         if (r < 0)
                 return log_error_errno(r, "Cannot start plugins");
@@ -770,13 +780,6 @@ int sekisho_start(struct sekisho *ctx) {
         r = setup_inbox(ctx);
         if (r < 0)
                 log_error("The inbox %s is not watched; bundles can still be applied over D-Bus", ctx->opt.inbox);
-        if (ctx->opt.bus != BUS_NONE) {
-                r = bus_open(ctx, ctx->opt.bus, &ctx->bus);
-                if (r == -EEXIST) /* another sekishod: two deciders would fight over devices */
-                        return log_error_errno(r, "Another sekishod owns %s; not starting a second one", BUS_NAME);
-                if (r < 0)
-                        log_error_errno(r, "D-Bus service not available; enforcing without it");
-        }
 
         if (ctx->opt.no_sandbox)
                 log_warning("Running WITHOUT the seccomp sandbox (--no-sandbox)");
@@ -832,7 +835,6 @@ struct sekisho *sekisho_free(struct sekisho *ctx) {
         free(ctx->requests);
         active_clear(ctx);
         policy_free(ctx->policy);
-        policy_free(ctx->embedded);
         store_close(ctx->store);
         audit_close(ctx->audit);
         keyring_done(&ctx->keys);

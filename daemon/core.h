@@ -47,7 +47,6 @@ struct sekisho {
         struct keyring keys;
         struct store *store;
         struct policy *policy;         /* in force */
-        struct policy *embedded;       /* the compiled-in default: sections a policy leaves out */
         const char *policy_source;     /* installed / previous / embedded */
         bool policy_stale;
         struct audit *audit;

@@ -34,6 +34,11 @@ struct sekisho_env {
         bool test_mode;          /* started with test options: never touch the host */
 };
 
+/* Where `sekishoctl NAME ...` finds this terminal's files. */
+struct sekisho_ctl_env {
+        const char *state_dir, *keys_dir, *config, *audit_log;
+};
+
 struct sekisho_plugin {
         const char *name;        /* as given to --plugins= and configure --enable-<name> */
         const char *section;     /* the policy section it owns ("usb", "network", ...) */
@@ -58,6 +63,12 @@ struct sekisho_plugin {
         void (*status)(void *state, struct kvlist *out);
         void (*shutdown)(void *state);
 
+        /* `sekishoctl NAME ARGS...` (argv[0] is NAME): the plugin's own
+         * commands, parsing their own options; offline where they can be.
+         * Returns the exit code. ctl_usage: its lines for sekishoctl's help. */
+        int (*ctl)(const struct sekisho_ctl_env *env, int argc, char **argv);
+        const char *ctl_usage;
+
         /* Extra system calls this plugin needs after the sandbox is
          * installed (SCMP_SYS numbers), terminated by -1. May be NULL. */
         const int *syscalls;
@@ -77,6 +88,10 @@ int sekisho_profile_request(struct sekisho *ctx, const struct sekisho_plugin *wh
  * emit the matching D-Bus signal when signal_name is not NULL. */
 int sekisho_audit(struct sekisho *ctx, const char *event, const char *clause, const struct audit_field *fields);
 int sekisho_signal(struct sekisho *ctx, const char *signal_name, const struct audit_field *fields);
+
+/* The plugin's status() would now say something else: refresh the D-Bus
+ * properties and the status file. Cheap enough per decision, not per packet. */
+void sekisho_status_changed(struct sekisho *ctx);
 
 /* Declare the descriptor of a built-in plugin. */
 #define SEKISHO_PLUGIN(id) const struct sekisho_plugin sekisho_plugin_##id

@@ -85,7 +85,23 @@ static void check_applies_to(const struct pnode *list, struct perrors *errs) {
         }
 }
 
-static void check_profiles(const struct pnode *root, struct perrors *errs) {
+/* What a plugin's check sees: the default's section, the policy's section over
+ * it, and an overlay over both (each may be NULL). */
+static void check_merged(const struct sekisho_plugin *plugin, const struct pnode *defaults_root,
+                         const struct pnode *section, const struct pnode *overlay, const struct pnode *at,
+                         struct perrors *errs) {
+        const char *file = at ? at->file : NULL;
+        struct ptree *base = ptree_merge(file, pmap_get(defaults_root, plugin->section), section);
+        struct ptree *merged = base ? ptree_merge(file, base->root, overlay) : NULL;
+        if (merged)
+                plugin->check(merged->root, errs);
+        else
+                perr(errs, at, "out of memory");
+        ptree_free(merged);
+        ptree_free(base);
+}
+
+static void check_profiles(const struct pnode *root, const struct pnode *defaults_root, struct perrors *errs) {
         const struct pnode *profiles = pmap_get(root, "profiles");
         if (!profiles || profiles->kind != PNODE_MAP)
                 return;
@@ -99,20 +115,15 @@ static void check_profiles(const struct pnode *root, struct perrors *errs) {
                         const struct pnode *sec = pmap_key(overlay, j);
                         if (!check_section_name(sec, errs))
                                 continue;
-                        /* Check what the plugin would really get: the base section with this overlay. */
-                        struct ptree *merged = ptree_merge(sec->file, pmap_get(root, sec->scalar), pmap_val(overlay, j));
-                        if (!merged) {
-                                perr(errs, sec, "out of memory");
-                                continue;
-                        }
-                        plugin_find_section(sec->scalar)->check(merged->root, errs);
-                        ptree_free(merged);
+                        /* Check what the plugin would really get with this profile active. */
+                        check_merged(plugin_find_section(sec->scalar), defaults_root, pmap_get(root, sec->scalar),
+                                     pmap_val(overlay, j), sec, errs);
                 }
         }
 }
 
 /* Checks every key of a parsed policy; returns the number of errors. */
-static size_t policy_validate(const struct ptree *t, struct perrors *errs) {
+static size_t policy_validate(const struct ptree *t, const struct pnode *defaults_root, struct perrors *errs) {
         size_t before = errs->n_errors;
         const struct pnode *root = t->root;
         if (!root) {
@@ -138,16 +149,16 @@ static size_t policy_validate(const struct ptree *t, struct perrors *errs) {
                         kids[header.n++] = root->children[2 * i];
                         kids[header.n++] = root->children[2 * i + 1];
                 } else if (check_section_name(k, errs)) {
-                        plugin_find_section(k->scalar)->check(pmap_val(root, i), errs);
+                        check_merged(plugin_find_section(k->scalar), defaults_root, pmap_val(root, i), NULL, k, errs);
                 }
         }
         pmap_check(&header, header_keys, errs);
         check_applies_to(pmap_get(root, "applies-to"), errs);
-        /* Plugins whose section is absent must accept that (strict defaults). */
+        /* A section the policy leaves out is the default's: it must pass too. */
         for (const struct sekisho_plugin *const *p = sekisho_builtin_plugins; *p; p++)
                 if (!pmap_get(root, (*p)->section))
-                        (*p)->check(NULL, errs);
-        check_profiles(root, errs);
+                        check_merged(*p, defaults_root, NULL, NULL, root, errs);
+        check_profiles(root, defaults_root, errs);
         return errs->n_errors - before;
 }
 
@@ -161,7 +172,8 @@ struct policy *policy_free(struct policy *p) {
         return NULL;
 }
 
-int policy_parse(const char *file, const char *data, size_t size, struct policy **ret, struct perrors *errs) {
+static int parse_policy(const char *file, const char *data, size_t size, const struct policy *defaults,
+                        struct policy **ret, struct perrors *errs) {
         if (size > POLICY_MAX_SIZE) {
                 perrors_add(errs, file, 1, 1, "file is %zu bytes, larger than the limit of %u", size, POLICY_MAX_SIZE);
                 return -EFBIG;
@@ -178,7 +190,7 @@ int policy_parse(const char *file, const char *data, size_t size, struct policy 
                 policy_free(p);
                 return r;
         }
-        if (policy_validate(p->tree, errs) > 0) {
+        if (policy_validate(p->tree, defaults ? defaults->tree->root : NULL, errs) > 0) {
                 policy_free(p);
                 return -EINVAL;
         }
@@ -206,10 +218,31 @@ int policy_parse(const char *file, const char *data, size_t size, struct policy 
 extern const unsigned char sekisho_default_policy[];
 extern const size_t sekisho_default_policy_size;
 
+const struct policy *policy_defaults(void) {
+        static struct policy *defaults; /* constant once set: the compiled-in bytes never change */
+        if (!defaults) {
+                struct perrors errs = { 0 };
+                if (parse_policy("<embedded default>", (const char *)sekisho_default_policy,
+                                 sekisho_default_policy_size, NULL, &defaults, &errs) < 0)
+                        defaults = NULL;
+                perrors_clear(&errs);
+        }
+        return defaults;
+}
+
+int policy_parse(const char *file, const char *data, size_t size, struct policy **ret, struct perrors *errs) {
+        const struct policy *defaults = policy_defaults();
+        if (!defaults) {
+                perrors_add(errs, file, 1, 1, "the embedded default policy of this build does not load");
+                return -EINVAL;
+        }
+        return parse_policy(file, data, size, defaults, ret, errs);
+}
+
 int policy_embedded(struct policy **ret) {
         struct perrors errs = { 0 };
-        int r = policy_parse("<embedded default>", (const char *)sekisho_default_policy, sekisho_default_policy_size,
-                             ret, &errs);
+        int r = parse_policy("<embedded default>", (const char *)sekisho_default_policy, sekisho_default_policy_size,
+                             NULL, ret, &errs);
         if (r < 0)
                 log_error("embedded default policy is invalid (a build error): %s",
                           perrors_first(&errs) ? perrors_first(&errs) : strerror(-r));
@@ -241,13 +274,12 @@ bool policy_targets(const struct policy *p, const struct sekisho_conf *conf) {
 
 const struct pnode *policy_profiles(const struct policy *p) { return pmap_get(p->tree->root, "profiles"); }
 
-int policy_effective_section(const struct policy *p, const struct policy *fallback, const char *section,
-                             char *const *active, size_t n_active, struct ptree **ret) {
+int policy_effective_section(const struct policy *p, const char *section, char *const *active, size_t n_active,
+                             struct ptree **ret) {
         const struct pnode *profiles = policy_profiles(p);
-        const struct pnode *base = pmap_get(p->tree->root, section);
-        if (!base && fallback)
-                base = pmap_get(fallback->tree->root, section);
-        struct ptree *cur = ptree_merge(p->tree->file, base, NULL);
+        const struct policy *defaults = policy_defaults();
+        struct ptree *cur = ptree_merge(p->tree->file, defaults ? pmap_get(defaults->tree->root, section) : NULL,
+                                        pmap_get(p->tree->root, section));
         if (!cur)
                 return -ENOMEM;
         for (size_t i = 0; i < pmap_len(profiles); i++) {

@@ -83,12 +83,17 @@ bool policy_targets(const struct policy *p, const struct sekisho_conf *conf);
 /* Names of the profiles a policy defines, in document order. */
 const struct pnode *policy_profiles(const struct policy *p);
 
-/* The section a plugin applies: the policy's section — or, where the
- * policy has none, the embedded default's (fallback; may be NULL) — with
- * each active profile (in the policy's order) merged over it. The result's
- * root is NULL when nothing defines it. Free with ptree_free(). */
-int policy_effective_section(const struct policy *p, const struct policy *fallback, const char *section,
-                             char *const *active, size_t n_active, struct ptree **ret);
+/* The embedded default, parsed once: constant data for the life of the
+ * process, never freed. Every key a policy leaves out takes its value from
+ * it (see policy_effective_section). NULL only if the build is broken. */
+const struct policy *policy_defaults(void);
+
+/* The section a plugin applies: the embedded default's section with the
+ * policy's merged over it (so a key the policy leaves out keeps its default
+ * value), then each active profile, in the policy's order. The result's root
+ * is NULL when nothing defines the section. Free with ptree_free(). */
+int policy_effective_section(const struct policy *p, const char *section, char *const *active, size_t n_active,
+                             struct ptree **ret);
 
 /* Everything a bundle is checked against. */
 struct bundle_check {
@@ -151,6 +156,14 @@ struct store_choice {
 };
 int store_choose(struct store *s, const struct keyring *keys, const struct sekisho_conf *conf, int64_t now,
                  struct store_choice *ret);
+
+/* Offline: the policy the daemon would put in force now, chosen as at its
+ * start (identity from config, keys from keys_dir). Never fails for a bad or
+ * missing store: that means the embedded default, with the reason in
+ * ret->reason; problems with config or keys go to errs (may be NULL).
+ * ret_highest (may be NULL) gets the highest serial ever installed. */
+int policy_in_force(const char *state_dir, const char *keys_dir, const char *config, struct store_choice *ret,
+                    uint64_t *ret_highest, struct perrors *errs);
 
 /* Is an active policy past its expiry? (stays in force, reported stale) */
 static inline bool policy_is_stale(const struct policy *p, int64_t now) { return p->expires && now >= p->expires; }

@@ -31,12 +31,13 @@ static int usage(void) {
                 "  profile on|off NAME [REASON]    activate or release a profile as the operator\n"
                 "  reload                          re-read keys, identity and the installed policy\n"
                 "  monitor [--json]                print the daemon's signals as they come\n"
-                "Travel:\n"
-                "  travel status [--json]          trip, risk, reset deadline and reset journal\n"
-                "  travel plan                     what a factory reset would do (or is doing)\n"
                 "Audit:\n"
                 "  audit show [FILE]               print the audit log\n"
-                "  audit verify [FILE]             exit 0 only if the hash chain is intact\n\n"
+                "  audit verify [FILE]             exit 0 only if the hash chain is intact\n");
+        for (const struct sekisho_plugin *const *p = sekisho_builtin_plugins; *p; p++)
+                if ((*p)->ctl && (*p)->ctl_usage)
+                        fprintf(stderr, "Plugin %s:\n%s", (*p)->name, (*p)->ctl_usage);
+        fprintf(stderr, "\n"
                 "Options: --state-dir DIR --keys-dir DIR --config FILE --audit-log FILE\n"
                 "         --key SECRETKEY --trusted-comment TEXT --password-file FILE\n"
                 "         --bus=system|session --json\n\n"
@@ -207,19 +208,11 @@ static int cmd_policy_verify(struct ctl *c, int argc, char **argv) {
 }
 
 static int cmd_policy_show(struct ctl *c, int argc, char **argv) {
-        struct perrors errs = { 0 };
-        struct sekisho_conf conf = { 0 };
-        struct keyring keys = { 0 };
-        conf_load(c->config, &conf, &errs);
-        keyring_load(c->keys_dir, &keys, &errs);
-        perrors_clear(&errs);
-        struct store *s = NULL;
-        struct store_choice ch = { 0 };
-        int r = store_open(c->state_dir, false, &s);
-        if (r == 0)
-                r = store_choose(s, &keys, &conf, now_unix(), &ch);
+        struct store_choice ch;
+        uint64_t highest = 0;
+        int r = policy_in_force(c->state_dir, c->keys_dir, c->config, &ch, &highest, NULL);
         if (r < 0) {
-                fprintf(stderr, "%s: %s\n", c->state_dir, strerror(-r));
+                fprintf(stderr, "sekishoctl: no policy at all: %s\n", strerror(-r));
                 return 1;
         }
         const char *state = strcmp(ch.source, "embedded") == 0     ? "default"
@@ -234,20 +227,17 @@ static int cmd_policy_show(struct ctl *c, int argc, char **argv) {
         if (c->json) {
                 printf("{\"serial\":%" PRIu64 ",\"source\":\"%s\",\"state\":\"%s\",\"issued\":\"%s\",\"expires\":\"%s\","
                        "\"highest_serial\":%" PRIu64 ",\"digest\":\"%s\",\"reason\":",
-                       ch.policy->serial, ch.source, state, issued, expires, s->highest_serial, digest);
+                       ch.policy->serial, ch.source, state, issued, expires, highest, digest);
                 json_write_string(stdout, ch.reason);
                 printf("}\n");
         } else {
                 printf("serial:   %" PRIu64 "\nsource:   %s\nstate:    %s\nissued:   %s\nexpires:  %s\n"
                        "highest:  %" PRIu64 "\ndigest:   %s\n",
-                       ch.policy->serial, ch.source, state, issued, expires, s->highest_serial, digest);
+                       ch.policy->serial, ch.source, state, issued, expires, highest, digest);
                 if (ch.reason[0])
                         printf("note:     %s\n", ch.reason);
         }
         policy_free(ch.policy);
-        store_close(s);
-        keyring_done(&keys);
-        conf_done(&conf);
         return 0;
 }
 
@@ -391,22 +381,8 @@ static int cmd_audit(struct ctl *c, int argc, char **argv) {
         return usage();
 }
 
-/* ---- travel (plugins/travel/travelctl.c) ---- */
-
-#ifdef ENABLE_PLUGIN_TRAVEL
-#include "travel.h"
-static int cmd_travel(struct ctl *c, int argc, char **argv) {
-        if (argc != 1)
-                return usage();
-        if (strcmp(argv[0], "status") == 0)
-                return travelctl_status(c->state_dir, c->json, stdout) < 0 ? 1 : 0;
-        if (strcmp(argv[0], "plan") == 0)
-                return travelctl_plan(c->state_dir, stdout) < 0 ? 1 : 0;
-        return usage();
-}
-#endif
-
-int main(int argc, char **argv) {
+/* Parse sekishoctl's options; optstring "+h" stops at the command, "h" takes them anywhere. */
+static int parse_options(struct ctl *c, int argc, char **argv, const char *optstring) {
         enum { ARG_STATE = 0x100, ARG_KEYS, ARG_CONFIG, ARG_AUDIT, ARG_KEY, ARG_COMMENT, ARG_PWFILE, ARG_BUS, ARG_JSON };
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, ARG_STATE },
@@ -421,6 +397,26 @@ int main(int argc, char **argv) {
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
+        int o;
+        while ((o = getopt_long(argc, argv, optstring, opts, NULL)) >= 0) {
+                switch (o) {
+                case ARG_STATE: c->state_dir = optarg; break;
+                case ARG_KEYS: c->keys_dir = optarg; break;
+                case ARG_CONFIG: c->config = optarg; break;
+                case ARG_AUDIT: c->audit_log = optarg; break;
+                case ARG_KEY: c->key = optarg; break;
+                case ARG_COMMENT: c->comment = optarg; break;
+                case ARG_PWFILE: c->password_file = optarg; break;
+                case ARG_JSON: c->json = true; break;
+                case ARG_BUS: c->bus = strcmp(optarg, "session") == 0 ? BUS_SESSION : BUS_SYSTEM; break;
+                case 'h': usage(); exit(0);
+                default: return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+int main(int argc, char **argv) {
         struct ctl c = {
                 .state_dir = LOCALSTATEDIR "/lib/sekisho",
                 .keys_dir = SYSCONFDIR "/sekisho/keys.d",
@@ -428,29 +424,25 @@ int main(int argc, char **argv) {
                 .audit_log = LOCALSTATEDIR "/log/sekisho/audit.log",
                 .bus = BUS_SYSTEM,
         };
-        int o;
-        while ((o = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
-                switch (o) {
-                case ARG_STATE: c.state_dir = optarg; break;
-                case ARG_KEYS: c.keys_dir = optarg; break;
-                case ARG_CONFIG: c.config = optarg; break;
-                case ARG_AUDIT: c.audit_log = optarg; break;
-                case ARG_KEY: c.key = optarg; break;
-                case ARG_COMMENT: c.comment = optarg; break;
-                case ARG_PWFILE: c.password_file = optarg; break;
-                case ARG_JSON: c.json = true; break;
-                case ARG_BUS: c.bus = strcmp(optarg, "session") == 0 ? BUS_SESSION : BUS_SYSTEM; break;
-                case 'h': usage(); return 0;
-                default: return usage();
-                }
-        }
         log_setup("sekishoctl", false);
+        if (sodium_init() < 0)
+                return 1;
+        /* Options before the command; a plugin's command gets the rest of the line as it is. */
+        if (parse_options(&c, argc, argv, "+h") < 0)
+                return usage();
+        const struct sekisho_plugin *plugin = optind < argc ? plugin_find(argv[optind]) : NULL;
+        if (plugin && plugin->ctl) {
+                struct sekisho_ctl_env env = { c.state_dir, c.keys_dir, c.config, c.audit_log };
+                return plugin->ctl(&env, argc - optind, argv + optind);
+        }
+        /* The core's commands take their options anywhere: parse the whole line again, permuting. */
+        optind = 0;
+        if (parse_options(&c, argc, argv, "h") < 0)
+                return usage();
         argc -= optind;
         argv += optind;
         if (argc < 1)
                 return usage();
-        if (sodium_init() < 0)
-                return 1;
         if (strcmp(argv[0], "policy") == 0 && argc >= 2) {
                 static const struct { const char *verb; int (*fn)(struct ctl *, int, char **); } verbs[] = {
                         { "check", cmd_policy_check }, { "sign", cmd_policy_sign },
@@ -471,9 +463,5 @@ int main(int argc, char **argv) {
                         return daemon_verbs[i].fn(&c, argc - 1, argv + 1);
         if (strcmp(argv[0], "audit") == 0)
                 return cmd_audit(&c, argc - 1, argv + 1);
-#ifdef ENABLE_PLUGIN_TRAVEL
-        if (strcmp(argv[0], "travel") == 0)
-                return cmd_travel(&c, argc - 1, argv + 1);
-#endif
         return usage();
 }

@@ -408,3 +408,33 @@ int store_choose(struct store *s, const struct keyring *keys, const struct sekis
         ret->source = "embedded";
         return policy_embedded(&ret->policy);
 }
+
+int policy_in_force(const char *state_dir, const char *keys_dir, const char *config, struct store_choice *ret,
+                    uint64_t *ret_highest, struct perrors *errs) {
+        struct perrors local = { 0 };
+        struct sekisho_conf conf = { 0 };
+        struct keyring keys = { 0 };
+        struct store *s = NULL;
+        if (!errs)
+                errs = &local;
+        *ret = (struct store_choice){ 0 };
+        conf_load(config, &conf, errs);
+        int r = keyring_load(keys_dir, &keys, errs);
+        if (r < 0)
+                perrors_add(errs, keys_dir, 1, 1, "%s", strerror(-r));
+        r = store_open(state_dir, false, &s);
+        if (r == 0)
+                r = store_choose(s, &keys, &conf, now_unix(), ret);
+        if (ret_highest)
+                *ret_highest = s ? s->highest_serial : 0;
+        if (r < 0 && !ret->policy) {
+                snprintf(ret->reason, sizeof ret->reason, "%s: %s", state_dir, strerror(-r));
+                ret->source = "embedded";
+                r = policy_embedded(&ret->policy);
+        }
+        store_close(s);
+        keyring_done(&keys);
+        conf_done(&conf);
+        perrors_clear(&local);
+        return r;
+}

@@ -671,4 +671,6 @@ SEKISHO_PLUGIN(travel) = {
         .apply = travel_apply,
         .status = travel_status,
         .shutdown = travel_shutdown,
+        .ctl = travel_ctl,
+        .ctl_usage = travel_ctl_usage,
 };

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "plugin.h"
 #include "travel.h"
 #include "util.h"
 
@@ -118,4 +119,28 @@ int travelctl_plan(const char *state_dir, FILE *out) {
         reset_plan_clear(&plan);
         kv_clear(&kv);
         return 0;
+}
+
+const char travel_ctl_usage[] =
+        "  travel status [--json]          trip, risk, reset deadline and the reset's progress\n"
+        "  travel plan                     what a factory reset would do (or is doing)\n";
+
+/* `sekishoctl travel status [--json] | plan`: offline, from the state directory. */
+int travel_ctl(const struct sekisho_ctl_env *env, int argc, char **argv) {
+        bool json = false;
+        const char *verb = NULL;
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--json") == 0)
+                        json = true;
+                else if (!verb)
+                        verb = argv[i];
+                else
+                        verb = "";
+        }
+        if (verb && strcmp(verb, "status") == 0)
+                return travelctl_status(env->state_dir, json, stdout) < 0 ? 1 : 0;
+        if (verb && strcmp(verb, "plan") == 0 && !json)
+                return travelctl_plan(env->state_dir, stdout) < 0 ? 1 : 0;
+        fprintf(stderr, "Usage: sekishoctl travel status [--json] | plan\n");
+        return 2;
 }

@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         active[n++] = pmap_key(profiles, i)->scalar;
                 for (const struct sekisho_plugin *const *pl = sekisho_builtin_plugins; *pl; pl++) {
                         struct ptree *eff = NULL;
-                        if (policy_effective_section(p, NULL, (*pl)->section, active, n, &eff) == 0)
+                        if (policy_effective_section(p, (*pl)->section, active, n, &eff) == 0)
                                 ptree_free(eff);
                 }
         }

@@ -31,12 +31,12 @@ ok() { echo "ok - $*"; }
 need_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
 need_cmd() { for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "'$c' is not installed"; done; }
 
-# Wait until a shell condition holds (up to $2 tenths of a second, default 100).
+# Wait until a shell condition holds (up to $2 tenths of a second, default 300: loaded CI machines are slow).
 wait_for() {
         _wf=0
         while ! eval "$1" >/dev/null 2>&1; do
                 _wf=$((_wf + 1))
-                [ $_wf -ge "${2:-100}" ] && return 1
+                [ $_wf -ge "${2:-300}" ] && return 1
                 sleep 0.1
         done
         return 0

@@ -103,7 +103,7 @@ grep -q '"event":"travel-state".*"to":"travelling"' "$T/log/audit.log" || fail "
 grep -q '"event":"profile.requested".*"profile":"travel","by":"travel"' "$T/log/audit.log" || fail "profile request not audited"
 ctl travel status >"$T/ts.out" || fail "sekishoctl travel status failed"
 grep -q '^state  *travelling' "$T/ts.out" && grep -q '^risk  *high' "$T/ts.out" || fail "travel status: $(cat "$T/ts.out")"
-ctl --json travel status | grep -q '"state":"travelling","trip":"t1","destination":"CN"' || fail "travel status --json"
+ctl travel status --json | grep -q '"state":"travelling","trip":"t1","destination":"CN"' || fail "travel status --json"
 ok "high-risk trip: travelling, travel profile in force"
 
 # 3. restart: the state survives and is not replayed

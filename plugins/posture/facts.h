@@ -1,0 +1,121 @@
+/* facts.h — what the posture check knows about a system, gathered from files under a root directory. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bounds on what a hostile file can make us read or allocate. */
+#define OSRELEASE_MAX (64u * 1024)
+#define OSRELEASE_MAX_LINE 4096
+#define DPKG_STATUS_MAX (64u * 1024 * 1024)
+#define DPKG_STATUS_MAX_LINE (64u * 1024)
+#define DPKG_STATUS_MAX_PACKAGES 200000
+#define MOUNTINFO_MAX (1024u * 1024)
+#define CLAMAV_HEADER_SIZE 512
+#define CLAMAV_MAX_DBS 64
+#define FACT_REASON 256
+
+/* A fact is known, or unknown with a reason; never a guess. */
+enum tristate { TRI_UNKNOWN = -1, TRI_NO = 0, TRI_YES = 1 };
+
+struct osrelease {
+        char id[64];
+        char id_like[256];
+        char name[128];
+        char version[128];
+        char version_id[64];
+        char codename[64];
+        char pretty_name[256];
+        char build_id[64];
+};
+
+/* Parse os-release(5) text: KEY=value lines, values unquoted, 'single' or
+ * "double" quoted with the shell escapes \\ \" \$ \`. Anything a shell would
+ * expand or that os-release(5) does not allow makes the whole file
+ * malformed (-EINVAL, reason in why): we never half-read who we are. */
+int osrelease_parse(const char *data, size_t size, struct osrelease *ret, char *why, size_t why_size);
+
+struct pkg {
+        const char *name;
+        const char *version;    /* "" when the paragraph has none */
+        const char *arch;       /* "" when the paragraph has none */
+        const char *status;     /* the third word of Status: installed, config-files, ... */
+};
+
+struct pkgdb {
+        char *buf;              /* owned copy of the file; the strings point into it */
+        struct pkg *pkgs;
+        size_t n, cap;
+};
+
+/* Parse a dpkg status file. Refuses (-EINVAL, reason with the line number
+ * in why) binary data, over-long lines, a file that does not end with the
+ * empty line dpkg always writes (truncated), paragraphs without Package or
+ * Status, duplicate fields and versions dpkg itself would refuse. */
+int dpkgstatus_parse(const char *data, size_t size, struct pkgdb *ret, char *why, size_t why_size);
+void pkgdb_clear(struct pkgdb *db);
+/* True if the package's files are on disk (installed, unpacked, half-*, triggers-*). */
+bool pkg_present(const struct pkg *p);
+/* The first present package with that name, or NULL. */
+const struct pkg *pkgdb_find(const struct pkgdb *db, const char *name);
+
+/* A ClamAV .cvd/.cld header: "ClamAV-VDB:DD Mon YYYY HH-MM +ZZZZ:version:
+ * sigs:flevel:md5:dsig:builder[:stime]" padded with spaces to 512 bytes.
+ * Returns the build time as Unix time, or -EINVAL. */
+int clamav_header_parse(const char *buf, size_t size, int64_t *ret_time, uint64_t *ret_version);
+
+/* Is the file system mounted at a point on dm-crypt? */
+struct storage_fact {
+        enum tristate encrypted;
+        char evidence[FACT_REASON];  /* what we saw, or why unknown */
+};
+
+struct posture_facts {
+        /* OS */
+        bool os_known;
+        char os_reason[FACT_REASON];
+        char os_file[32];            /* /etc/os-release or /usr/lib/os-release */
+        struct osrelease os;
+        bool os_rolling;             /* no VERSION_ID */
+        char os_version[64];         /* the version policies compare: point release if known */
+        char os_version_source[FACT_REASON];
+        char kernel[128];            /* "" if unknown */
+        char kernel_reason[FACT_REASON];
+
+        /* Hardware, for the BYOD application form */
+        char maker[128], model[160];
+
+        /* Packages */
+        bool pkgs_known;
+        char pkgs_reason[FACT_REASON];
+        struct pkgdb pkgs;
+
+        /* Programs found under wine prefixes (best effort, by file name) */
+        char wine_found[512];
+        size_t wine_prefixes;
+
+        /* Antivirus */
+        enum tristate clamav;
+        char clamav_evidence[FACT_REASON];
+        bool sig_known;
+        bool sig_none;               /* known: there are no databases at all */
+        int64_t sig_time;            /* newest database build time */
+        char sig_evidence[FACT_REASON];
+
+        /* Storage */
+        struct storage_fact root_fs, home_fs;
+
+        /* Screen lock */
+        enum tristate screen_lock;
+        char screen_lock_reason[FACT_REASON];
+};
+
+/* Wine program names to look for (fnmatch, case-insensitive), NULL-terminated. */
+extern const char *const posture_default_wine_patterns[];
+
+/* Gather every fact from files under root ("/" for this system). Each fact
+ * that cannot be read honestly is left unknown with a reason. Returns 0, or
+ * -ENOMEM (facts half-filled; caller must still posture_facts_clear()). */
+int posture_gather(const char *root, const char *const *wine_patterns, struct posture_facts *f);
+void posture_facts_clear(struct posture_facts *f);

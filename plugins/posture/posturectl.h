@@ -1,0 +1,41 @@
+/* posturectl.h — the posture report (text and JSON) and the offline `sekishoctl posture` verb. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "evaluate.h"
+#include "facts.h"
+#include "ptree.h"
+
+/* Exit codes of `sekishoctl posture`. */
+#define POSTURE_EXIT_COMPLIANT 0
+#define POSTURE_EXIT_NONCOMPLIANT 1
+#define POSTURE_EXIT_USAGE 2
+#define POSTURE_EXIT_BAD_POLICY 3
+
+/* Write the report: the BYOD application form data, the overall result and
+ * one entry per check with evidence and remediation (ja and en). */
+void posture_report_write(FILE *out, const char *root, const char *policy_name, int64_t now,
+                          const struct posture_facts *f, const struct posture_policy *p,
+                          const struct posture_result *res, bool json);
+
+/* Append s to out as a JSON string literal. */
+void posture_json_string(FILE *out, const char *s);
+
+/* `sekishoctl posture [--json] [--root DIR] [--policy FILE]`: argv[0] is
+ * "posture". Without --policy it evaluates installed_section (the posture
+ * section of the policy in force, which the caller finds; NULL: the
+ * built-in default), named installed_name in the report. Works without a
+ * daemon. Returns an exit code above. */
+int posture_ctl_main(int argc, char *argv[], const struct pnode *installed_section, const char *installed_name,
+                     FILE *out, FILE *err);
+
+/* For sekishoctl: the posture section of the policy in force (store in
+ * state_dir, re-verified with keys_dir and config as at daemon start; the
+ * embedded default if there is none), then posture_ctl_main() on stdout. */
+int posture_ctl_installed(int argc, char *argv[], const char *state_dir, const char *keys_dir, const char *config);
+/* The plugin's ctl entry point (struct sekisho_plugin.ctl). */
+struct sekisho_ctl_env;
+int posture_ctl(const struct sekisho_ctl_env *env, int argc, char **argv);

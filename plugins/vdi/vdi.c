@@ -1,0 +1,323 @@
+/* vdi.c — the vdi plugin: keeps VDI clients from redirecting clipboard, drives, printers and devices (exec watch + client lockdown). */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lockdown.h"
+#include "plugin.h"
+#include "procwatch.h"
+#include "util.h"
+#include "vdi-policy.h"
+#include "vdi-proc.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+struct vdi {
+        struct sekisho *ctx;
+        char *sysroot;
+        struct vdi_policy pol;
+        bool applied;
+        struct procwatch *pw;
+        char watch_error[160];
+        struct lockdown *ld;
+        bool lockdown_off;
+        unsigned long checked, stopped, exited_early, allowed;
+        uint32_t lat_us[1024];      /* exec -> SIGKILL, the last 1024 stops */
+        uint32_t work_us[1024];     /* event received -> SIGKILL: our own share of it */
+        size_t n_lat;
+        uint64_t event_ns;          /* when the current exec event was received */
+};
+
+extern const struct sekisho_plugin sekisho_plugin_vdi;
+
+static size_t vdi_check(const struct pnode *section, struct perrors *errs) {
+        return vdi_policy_check(section, errs);
+}
+
+/* User name from SYSROOT/etc/passwd (no NSS inside the sandboxed daemon). */
+static void user_name(const char *sysroot, uid_t uid, char *out, size_t out_size) {
+        snprintf(out, out_size, "%u", (unsigned) uid);
+        _cleanup_free_ char *path = path_join(sysroot, "etc/passwd"), *data = NULL;
+        if (!path || read_file_capped(path, 4u * 1024 * 1024, &data, NULL) < 0)
+                return;
+        for (char *line = data, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+                nl = strchr(line, '\n');
+                if (nl)
+                        *nl = 0;
+                char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL, *c3 = c2 ? strchr(c2 + 1, ':') : NULL;
+                if (!c3)
+                        continue;
+                *c1 = 0;
+                *c3 = 0;
+                uint64_t u;
+                if (parse_u64(c2 + 1, &u) == 0 && u == uid && string_is_clean_utf8(line, strlen(line))) {
+                        snprintf(out, out_size, "%.64s", line);
+                        return;
+                }
+        }
+}
+
+static void report_stop(struct vdi *v, const struct vdi_client_info *c, const struct vdi_proc *p,
+                        const struct vdi_decision *d) {
+        char pid[16], uid[16], user[80], exe[96];
+        snprintf(pid, sizeof pid, "%d", (int) p->pid);
+        snprintf(uid, sizeof uid, "%u", (unsigned) p->uid);
+        user_name(v->sysroot, p->uid, user, sizeof user);
+        rdp_sanitize(p->exe_base[0] ? p->exe_base : p->argv0_base, exe, sizeof exe);
+        const char *res = d->res >= 0 ? vdi_res_key(d->res) : d->res == RDP_RES_DOUBT ? "in-doubt" : "client";
+        log_notice("vdi: stopped %s (%s, pid %s, user %s): %s %s [%s]", c->display, exe, pid, user, d->option,
+                   d->reason, d->clause);
+        const struct audit_field fields[] = {
+                { "client", c->key }, { "exe", exe },         { "pid", pid },         { "uid", uid },
+                { "user", user },     { "resource", res },    { "option", d->option }, { "reason", d->reason },
+                { NULL, NULL },
+        };
+        (void) sekisho_audit(v->ctx, "vdi-client-stopped", d->clause, fields);
+        struct audit_field sig[ARRAY_SIZE(fields) + 1];
+        memcpy(sig, fields, sizeof fields);
+        sig[ARRAY_SIZE(fields) - 1] = (struct audit_field) { "clause", d->clause };
+        sig[ARRAY_SIZE(fields)] = (struct audit_field) { NULL, NULL };
+        (void) sekisho_signal(v->ctx, "ClientStopped", sig);
+}
+
+static uint64_t mono_ns(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+/* Look at one process; stop it if it is a known client the policy forbids. */
+static void inspect(struct vdi *v, pid_t pid, uint64_t exec_ns) {
+        if (pid <= 0 || pid == getpid())
+                return;
+        /* Pin the process first: whatever we read below and then signal is this one. */
+        _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0) {
+                v->exited_early++;
+                log_debug("vdi: process %d exited before it could be read; nothing to decide", (int) pid);
+                return;
+        }
+        struct vdi_proc p;
+        int r = vdi_proc_read("/proc", pid, &p);
+        if (r < 0) {
+                if (r == -ENOEXEC)
+                        ; /* kernel thread */
+                else if (r == -ESRCH)
+                        v->exited_early++, log_debug("vdi: process %d exited before it could be read; nothing to decide", (int) pid);
+                else
+                        log_warning_errno(r, "vdi: cannot read process %d", (int) pid);
+                vdi_proc_done(&p);
+                return;
+        }
+        const struct vdi_client_info *c = vdi_proc_client(&p);
+        if (!c) {
+                vdi_proc_done(&p);
+                return; /* not a VDI client: never touched */
+        }
+        v->checked++;
+        struct vdi_decision d;
+        vdi_decide(&v->pol, c, &p, &d);
+        if (!d.kill) {
+                v->allowed++;
+                log_info("vdi: %s (pid %d, uid %u) may run: every denied channel is off", c->display, (int) pid,
+                         (unsigned) p.uid);
+                vdi_proc_done(&p);
+                return;
+        }
+        if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0) {
+                if (errno == ESRCH)
+                        log_info("vdi: %s (pid %d) exited before it could be stopped", c->display, (int) pid);
+                else
+                        log_error("vdi: cannot stop %s (pid %d): %s", c->display, (int) pid, strerror(errno));
+                vdi_proc_done(&p);
+                return;
+        }
+        if (exec_ns) {
+                uint64_t now = mono_ns();
+                uint64_t us = now > exec_ns ? (now - exec_ns) / 1000 : 0;
+                uint64_t wus = now > v->event_ns ? (now - v->event_ns) / 1000 : 0;
+                v->work_us[v->n_lat % ARRAY_SIZE(v->work_us)] = wus > UINT32_MAX ? UINT32_MAX : (uint32_t) wus;
+                v->lat_us[v->n_lat++ % ARRAY_SIZE(v->lat_us)] = us > UINT32_MAX ? UINT32_MAX : (uint32_t) us;
+        }
+        v->stopped++;
+        report_stop(v, c, &p, &d);
+        vdi_proc_done(&p);
+}
+
+static void rescan(struct vdi *v) {
+        DIR *d = opendir("/proc");
+        if (!d) {
+                log_error("vdi: cannot scan /proc: %s", strerror(errno));
+                return;
+        }
+        /* Cheap first look (one readlink): only executables named as a known client are
+         * inspected in full. A renamed client started with a client's argv[0] before
+         * the daemon is not recognised here; at exec it is. */
+        for (struct dirent *de; (de = readdir(d));) {
+                uint64_t pid;
+                if (parse_u64(de->d_name, &pid) < 0 || pid == 0 || pid >= (1u << 30))
+                        continue;
+                char link[32 + NAME_MAX], exe[PATH_MAX];
+                snprintf(link, sizeof link, "/proc/%s/exe", de->d_name);
+                ssize_t n = readlink(link, exe, sizeof exe - 1);
+                if (n <= 0)
+                        continue;
+                exe[n] = 0;
+                char *base = strrchr(exe, '/');
+                base = base ? base + 1 : exe;
+                char *del = strstr(base, " (deleted)");
+                if (del)
+                        *del = 0;
+                if (vdi_client_by_exec(base))
+                        inspect(v, (pid_t) pid, 0);
+        }
+        closedir(d);
+}
+
+static void on_exec(void *userdata, pid_t tgid, uint64_t exec_ns) {
+        struct vdi *v = userdata;
+        v->event_ns = mono_ns();
+        if (!v->applied)
+                return;
+        if (tgid == 0) {
+                log_warning("vdi: the kernel dropped exec events; re-checking every running process");
+                rescan(v);
+                return;
+        }
+        inspect(v, tgid, exec_ns);
+}
+
+static void on_lockdown(void *userdata, const char *client, const char *path, const char *what, bool tampered) {
+        struct vdi *v = userdata;
+        if (tampered)
+                log_notice("vdi: restored %s lockdown %s: it %s", client, path, what);
+        else
+                log_info("vdi: wrote %s lockdown %s (it %s)", client, path, what);
+        const struct audit_field fields[] = {
+                { "client", client }, { "file", path }, { "what", what }, { "cause", tampered ? "tampered" : "apply" },
+                { NULL, NULL },
+        };
+        (void) sekisho_audit(v->ctx, tampered ? "vdi-lockdown-restored" : "vdi-lockdown-written", "vdi", fields);
+}
+
+static int vdi_init(struct sekisho *ctx, void **ret_state) {
+        struct vdi *v = calloc(1, sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        v->ctx = ctx;
+        const struct sekisho_env *env = sekisho_env(ctx);
+        v->sysroot = strdup(env && env->sysroot ? env->sysroot : "/");
+        if (!v->sysroot) {
+                free(v);
+                return -ENOMEM;
+        }
+        vdi_policy_from_section(NULL, &v->pol);
+        int r = procwatch_new(sekisho_loop(ctx), on_exec, v, &v->pw);
+        if (r < 0) {
+                /* Loud, but the lockdown files still protect what they can. */
+                snprintf(v->watch_error, sizeof v->watch_error, "%s%s", strerror(-r),
+                         r == -EPERM || r == -EACCES ? " (needs CAP_NET_ADMIN)"
+                                                     : " (the proc connector answers only in the initial network and PID namespace)");
+                log_error("vdi: cannot watch process executions: %s; VDI clients are NOT checked at start", v->watch_error);
+                const struct audit_field fields[] = { { "facility", "proc-connector" }, { "error", v->watch_error }, { NULL, NULL } };
+                (void) sekisho_audit(ctx, "vdi-exec-watch-unavailable", "vdi", fields);
+        }
+        /* Test and demo runs never touch the host's client configuration or home directories. */
+        v->lockdown_off = env && env->test_mode && strcmp(v->sysroot, "/") == 0;
+        if (v->lockdown_off)
+                log_notice("vdi: test mode without --sysroot: client lockdown files are not written");
+        r = lockdown_new(sekisho_loop(ctx), v->sysroot, on_lockdown, v, &v->ld);
+        if (r < 0) {
+                procwatch_free(v->pw);
+                free(v->sysroot);
+                free(v);
+                return r;
+        }
+        *ret_state = v;
+        return 0;
+}
+
+static int vdi_apply(void *state, const struct pnode *section) {
+        struct vdi *v = state;
+        vdi_policy_from_section(section, &v->pol);
+        v->applied = true;
+        int r = v->lockdown_off ? 0 : lockdown_apply(v->ld, v->pol.deny);
+        rescan(v); /* clients already running when the policy changed */
+        if (!v->pw)
+                return -EPROTONOSUPPORT; /* reported FAILED: the exec watch is the core of R3 */
+        return r < 0 ? r : 0;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+        uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+static void vdi_status(void *state, struct kvlist *out) {
+        struct vdi *v = state;
+        size_t n = v->n_lat < ARRAY_SIZE(v->lat_us) ? v->n_lat : ARRAY_SIZE(v->lat_us);
+        for (unsigned k = 0; k < 2 && n > 0; k++) {
+                uint32_t sorted[ARRAY_SIZE(v->lat_us)];
+                memcpy(sorted, k == 0 ? v->lat_us : v->work_us, n * sizeof sorted[0]);
+                qsort(sorted, n, sizeof sorted[0], cmp_u32);
+                kvlist_add(out, k == 0 ? "exec-to-kill-us" : "event-to-kill-us", "p50 %u, p99 %u, max %u over %zu stops",
+                           sorted[n / 2], sorted[(n * 99) / 100], sorted[n - 1], n);
+        }
+        char denied[256] = "";
+        for (int r = 0; r < _VDI_RES_MAX; r++)
+                if (v->pol.deny & (1u << r)) {
+                        size_t len = strlen(denied);
+                        snprintf(denied + len, sizeof denied - len, "%s%s", len ? "," : "", vdi_res_key(r));
+                }
+        kvlist_add(out, "denied", "%s", denied[0] ? denied : "(none)");
+        kvlist_add(out, "exec-watch", "%s", v->pw ? "active" : v->watch_error);
+        kvlist_add(out, "clients-checked", "%lu", v->checked);
+        kvlist_add(out, "clients-stopped", "%lu", v->stopped);
+        kvlist_add(out, "exited-before-read", "%lu", v->exited_early);
+        kvlist_add(out, "exec-events", "%lu", procwatch_events(v->pw));
+        kvlist_add(out, "exec-overruns", "%lu", procwatch_overruns(v->pw));
+        lockdown_status(v->ld, out);
+}
+
+static void vdi_shutdown(void *state) {
+        struct vdi *v = state;
+        if (!v)
+                return;
+        procwatch_free(v->pw);
+        lockdown_free(v->ld);
+        free(v->sysroot);
+        free(v);
+}
+
+static const int vdi_syscalls[] = {
+        SYS_pidfd_open, SYS_pidfd_send_signal, SYS_openat2, SYS_readlinkat, SYS_recvfrom, SYS_sendto,
+        SYS_inotify_add_watch, SYS_inotify_rm_watch, SYS_renameat, SYS_unlinkat, SYS_mkdirat, SYS_fchown,
+        SYS_fchmod, SYS_getdents64, SYS_fsync, SYS_newfstatat, SYS_fstat, SYS_openat, -1,
+};
+
+SEKISHO_PLUGIN(vdi) = {
+        .name = "vdi",
+        .section = "vdi",
+        .summary = "keeps VDI clients from redirecting clipboard, drives, printers and devices",
+        .check = vdi_check,
+        .init = vdi_init,
+        .apply = vdi_apply,
+        .status = vdi_status,
+        .shutdown = vdi_shutdown,
+        .syscalls = vdi_syscalls,
+};
