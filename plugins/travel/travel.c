@@ -107,6 +107,7 @@ static int save(struct travel *t) {
         int r = travel_state_save(t->state_path, &t->st);
         if (r < 0)
                 log_error_errno(r, "travel: cannot write %s", t->state_path);
+        sekisho_status_changed(t->ctx); /* every save is a decision the status shows */
         return r;
 }
 
@@ -275,6 +276,7 @@ static void on_probe(enum probe_result r, const char *detail, void *userdata) {
         detail = why;
         t->probe = tls_probe_free(t->probe);
         snprintf(t->last_probe, sizeof t->last_probe, "%s: %s", probe_result_name(r), detail);
+        sekisho_status_changed(t->ctx);
         if (r == PROBE_HOME) {
                 t->probe_backoff = 0;
                 t->home_proven = true;

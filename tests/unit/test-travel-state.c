@@ -256,6 +256,7 @@ static void test_plugin_persistence(void **state) {
         assert_string_equal(ctx->profile, "travel");
         assert_int_equal(stub_count(ctx, "audit", "travel-state", "to=travelling"), 1);
         assert_int_equal(stub_count(ctx, "signal", "TravelStateChanged", "to=travelling"), 1);
+        assert_true(ctx->status_changes > 0);
         /* applying again is idempotent: no new transition, no new request */
         size_t n = ctx->n_rec;
         apply_doc(st, doc);

@@ -117,6 +117,8 @@ size_t stub_count(const struct sekisho *ctx, const char *kind, const char *name,
 
 void stub_clear(struct sekisho *ctx) { ctx->n_rec = 0; }
 
+void sekisho_status_changed(struct sekisho *ctx) { ctx->status_changes++; }
+
 /* audit.c's JSON string writer, for travelctl.c (a plain escape is enough here). */
 void json_write_string(FILE *f, const char *s) {
         fputc('"', f);

@@ -22,6 +22,7 @@ struct sekisho {
         struct stub_record rec[STUB_MAX_RECORDS];
         size_t n_rec;
         FILE *log;        /* optional: every record also written here */
+        unsigned status_changes;
 };
 
 int stub_core_new(const char *state_dir, struct sekisho **ret);
