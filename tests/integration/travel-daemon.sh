@@ -59,8 +59,8 @@ travel:
   return:
     reset: true
     grace: 0s
-    home-server: 192.0.2.10:443
-    spki-sha256: 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=
+    home-server: ${HOME_SERVER:-192.0.2.10:443}
+    spki-sha256: ${HOME_PIN:-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=}
   reset-plan:
     wipe-directories: [$T/wipe-me]
     restore: [/bin/true]
@@ -115,18 +115,33 @@ wait_for "grep -q label=abroad '$applied'" || fail "travel profile lost over a r
 ok "state survives a restart"
 
 # 4. the trip is over and a signed bundle confirms the return: reset pending, grace 0s, lock then StartUnit
-bundle "$T/p11.yaml" 11 "$(d '-1 hour')" "$(d '+30 days')" "$(d '-3 days')" "$(d '-1 day')" true
+# The trip is over and the terminal is back on the home network: the sandboxed
+# daemon proves it with the pinned TLS handshake (home server on loopback with
+# the test's key; no "returned: true" in the bundle).
+need_cmd openssl
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/home.key" -out "$T/home.crt" \
+        -subj /CN=home.test -days 2 2>/dev/null || fail "openssl req"
+HOME_PIN=$(openssl x509 -in "$T/home.crt" -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)
+openssl s_server -www -accept 127.0.0.1:0 -cert "$T/home.crt" -key "$T/home.key" >"$T/s_server" 2>&1 </dev/null &
+SERVER_PID=$!
+at_exit "kill $SERVER_PID"
+wait_for "grep -q '^ACCEPT' '$T/s_server'" || fail "s_server did not start"
+HOME_SERVER="127.0.0.1:$(sed -n 's/^ACCEPT .*:\([0-9]*\)$/\1/p' "$T/s_server" | head -n1)"
+bundle "$T/p11.yaml" 11 "$(d '-1 hour')" "$(d '+30 days')" "$(d '-3 days')" "$(d '-1 day')"
 sign "$T/p11.yaml" admin
 drop "$T/p11.yaml"
 wait_for "grep -q '^StartUnit sekisho-reset.service replace' '$T/calls'" || fail "reset unit not started"
 [ "$(sed -n 2p "$T/calls")" = LockSessions ] || fail "sessions not locked before the reset"
 grep -q '^reset-requested=yes' "$state" || fail "request not recorded"
+grep -q '"event":"travel-state".*"to":"returned".*"reason":"home network proven by a TLS handshake with the pinned server"' \
+        "$T/log/audit.log" || fail "return not proven by the pinned handshake"
+grep -q '^Seccomp:[[:space:]]*2' "/proc/$DAEMON_PID/status" || fail "the daemon was not sandboxed"
 grep -q '"event":"travel-reset-started"' "$T/log/audit.log" || fail "reset start not audited"
 grep -q 'label=abroad' "$applied" || fail "travel profile dropped before the reset"
 grep -q '^trip=t1' "$T/state/travel/reset-plan" || fail "reset plan not written"
 ctl travel plan >"$T/plan.out" || fail "sekishoctl travel plan failed"
 grep -q "wipe the contents of $T/wipe-me" "$T/plan.out" || fail "travel plan: $(cat "$T/plan.out")"
-ok "signed return: sessions locked, sekisho-reset.service started"
+ok "return proven by the pinned handshake in the sandboxed daemon: sessions locked, sekisho-reset.service started"
 
 # 5. systemd would now run sekisho-reset; after it (and the reboot) the daemon records reset-done and the profile is gone
 RESET="${TRAVEL_RESET:-$top_builddir/sekisho-reset}"
