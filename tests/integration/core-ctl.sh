@@ -53,6 +53,10 @@ grep -q "label=applied-by-ctl" "$T/state/demo/applied" || fail "quarantine not r
 ok "operator profile on, kept across restart, off"
 
 bctl reload || fail "reload"
+# The monitor subscribed long ago (it started before the first apply, but may not have been
+# listening yet then): a new bundle now must show.
+write_policy "$T/p8.yaml" 8 "demo: { label: seen-by-monitor }"; sign "$T/p8.yaml" admin
+bctl policy apply "$T/p8.yaml" >/dev/null || fail "policy apply serial 8"
 wait_for "grep -q PolicyApplied '$T/monitor'" || fail "monitor saw no PolicyApplied: $(cat "$T/monitor")"
 grep -q "ProfileChanged" "$T/monitor" || fail "monitor saw no ProfileChanged"
 ok "monitor prints the daemon's signals"
