@@ -18,7 +18,7 @@ struct usb_policy {
         bool need_parent_hash;       /* some rule uses parent-hash */
 };
 
-/* The strict built-in section (the same text as plugins/usb/default.yaml). */
+/* The strict built-in section: the text of the usb section in policies/default.yaml (test-usbrule checks). */
 extern const char usb_default_section_yaml[];
 
 /* check(): validate a usb: section (NULL is fine: the built-in applies). */
