@@ -1,39 +1,12 @@
 #!/bin/sh
 # travel-usb.sh — R1 end to end: a signed high-risk trip turns the travel profile on, and the usb plugin blocks an already attached stick that the office policy allowed; the keyboard stays.
-. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
-need_cmd umockdev-wrapper minisign
-BED="$top_builddir/tests/integration/usb-bed"
-[ -x "$BED" ] || skip "usb-bed was not built (no libumockdev)"
-
-# The usb plugin's umockdev testbed (see usb-daemon.sh), talked to over two fifos.
-mkfifo "$T/bed.in" "$T/bed.out"
-umockdev-wrapper "$BED" <"$T/bed.in" >"$T/bed.out" &
-BED_PID=$!
-exec 3>"$T/bed.in" 4<"$T/bed.out"
-at_exit "exec 3>&-; kill $BED_PID"
-read -r _ DIR <&4
-bed() {
-        echo "$*" >&3
-        read -r reply <&4
-        case "$reply" in ok*) ;; *) fail "testbed: $* -> $reply" ;; esac
-}
-SYS="$DIR/sys/devices/0000:00:14.0"
-attr() { cat "$SYS/$1/$2" 2>/dev/null || echo missing; }
-expect_attr() { wait_for "[ \"\$(attr $1 $2)\" = '$3' ]" || fail "$1/$2 is '$(attr "$1" "$2")', expected '$3'"; }
-
-bed root usb1
-bed dev 1-1 usb1 046d c31c 1 Keyboard 03:01:01,03:00:00
-bed iface 1-1 0 03:01:01
-bed iface 1-1 1 03:00:00
-bed dev 1-2 usb1 0781 5567 1 Cruzer 08:06:50
-bed iface 1-2 0 08:06:50
-
-setup_dirs
+. "$(dirname "$0")/lib.sh"
+need_cmd minisign
+. "$(dirname "$0")/usb-lib.sh"
+start_usb_bed
+bed_laptop
 make_key admin
-(export LD_PRELOAD="libumockdev-preload.so.0${LD_PRELOAD:+:$LD_PRELOAD}" UMOCKDEV_DIR="$DIR"
- exec "$SEKISHOD" --foreground --config "$T/sekisho.conf" --state-dir "$T/state" --keys-dir "$T/keys.d" \
-        --inbox "$T/inbox" --audit-log "$T/log/audit.log" --bus=none --plugins=usb,travel) >>"$T/daemon.log" 2>&1 &
-DAEMON_PID=$!
+start_usb_daemon usb,travel
 wait_for "grep -q 'enforcing' '$T/daemon.log'" || fail "daemon did not reach enforcing"
 d() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
 

@@ -71,41 +71,6 @@ int sekisho_signal(struct sekisho *ctx, const char *signal_name, const struct au
         return 0;
 }
 
-int kvlist_add(struct kvlist *l, const char *key, const char *fmt, ...) {
-        if (l->n == l->cap) {
-                size_t ncap = l->cap ? 2 * l->cap : 8;
-                char **k = realloc(l->keys, ncap * sizeof *k);
-                if (!k)
-                        return -ENOMEM;
-                l->keys = k;
-                char **v = realloc(l->values, ncap * sizeof *v);
-                if (!v)
-                        return -ENOMEM;
-                l->values = v;
-                l->cap = ncap;
-        }
-        va_list ap;
-        va_start(ap, fmt);
-        char *val = NULL;
-        int n = vasprintf(&val, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                return -ENOMEM;
-        l->keys[l->n] = strdup(key);
-        l->values[l->n++] = val;
-        return 0;
-}
-
-void kvlist_clear(struct kvlist *l) {
-        for (size_t i = 0; i < l->n; i++) {
-                free(l->keys[i]);
-                free(l->values[i]);
-        }
-        free(l->keys);
-        free(l->values);
-        *l = (struct kvlist){ 0 };
-}
-
 size_t stub_count(const struct sekisho *ctx, const char *kind, const char *name, const char *needle) {
         size_t n = 0;
         for (size_t i = 0; i < ctx->n_rec; i++)

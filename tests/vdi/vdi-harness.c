@@ -68,31 +68,6 @@ int sekisho_signal(struct sekisho *ctx, const char *signal_name, const struct au
         return 0;
 }
 
-int kvlist_add(struct kvlist *l, const char *key, const char *fmt, ...) {
-        char buf[512];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(buf, sizeof buf, fmt, ap);
-        va_end(ap);
-        if (l->n == l->cap) {
-                size_t cap = l->cap ? l->cap * 2 : 16;
-                char **k = realloc(l->keys, cap * sizeof *k), **v = k ? realloc(l->values, cap * sizeof *v) : NULL;
-                if (!k || !v)
-                        return -ENOMEM;
-                l->keys = k, l->values = v, l->cap = cap;
-        }
-        l->keys[l->n] = strdup(key);
-        l->values[l->n++] = strdup(buf);
-        return 0;
-}
-
-void kvlist_clear(struct kvlist *l) {
-        for (size_t i = 0; i < l->n; i++)
-                free(l->keys[i]), free(l->values[i]);
-        free(l->keys);
-        free(l->values);
-        memset(l, 0, sizeof *l);
-}
 
 struct harness {
         struct sekisho *ctx;
