@@ -175,6 +175,18 @@ static void get_status(struct report *rp) {
                  "; last status written by sekishod at %s (%s); nothing is enforced while it is not running", t, path);
 }
 
+/* The daemon and the files this report reads must tell the same story. */
+static void check_serial(struct report *rp) {
+        uint64_t serial;
+        if (!json_u64(json_get(json_get(rp->status, "policy"), "serial"), &serial) ||
+            serial == rp->choice.policy->serial)
+                return;
+        size_t l = strlen(rp->status_note);
+        snprintf(rp->status_note + l, sizeof rp->status_note - l,
+                 "; NOTE: sekishod reports serial %" PRIu64 " in force, the state directory says %" PRIu64, serial,
+                 rp->choice.policy->serial);
+}
+
 static void get_profiles(struct report *rp) {
         const struct json *p = json_get(rp->status, "profiles");
         if (!p || p->type != JSON_ARRAY || !p->n)
@@ -797,6 +809,7 @@ int report_run(const struct report_options *o, FILE *out) {
                 return r;
         }
         get_status(&rp);
+        check_serial(&rp);
         get_profiles(&rp);
         scan_audit(&rp);
         evaluate(&rp);
