@@ -537,9 +537,11 @@ static void eval_r11(struct report *rp, struct row *row, FILE *s) {
         _cleanup_(ptree_freep) struct ptree *t = section(rp, "travel", rp->active, rp->n_active);
         say(s, t, "travel.", "reset-plan");
         if (!enforcing(rp, "travel")) {
+                char why[256];
+                plugin_missing(why, sizeof why, rp, "travel");
                 row->v = V_NOT_APPLICABLE;
-                snprintf(row->detail, sizeof row->detail, "disposal is an operational procedure; the travel plugin that "
-                         "can crypto-erase volumes is %s", plugin_state(rp, "travel"));
+                snprintf(row->detail, sizeof row->detail, "disposal is an operational procedure; sekisho's "
+                         "cryptographic erase comes with its factory reset, but %s", why);
         } else {
                 row->v = key_nonempty(t, "reset-plan.luks-volumes") ? V_ENFORCED : V_PARTIAL;
                 snprintf(row->detail, sizeof row->detail, "%s",
