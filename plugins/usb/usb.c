@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libudev.h>
 #include <search.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "plugin.h"
+#include "usbctl.h"
 #include "usbdev.h"
 #include "usbpolicy.h"
 #include "util.h"
@@ -104,8 +106,12 @@ static int write_attr(struct usb_state *s, struct udev_device *dev, const char *
  * probed by a driver, not even for a moment). */
 static void controller_close(struct usb_state *s, struct udev_device *hub) {
         int r = write_attr(s, hub, "authorized_default", "0");
-        const char *now = udev_device_get_sysattr_value(hub, "authorized_default");
-        if (r < 0 || !now || strcmp(now, "0") != 0) {
+        /* read back from sysfs, not libudev's cache of what we wrote */
+        _cleanup_free_ char *path = path_join(udev_device_get_syspath(hub), "authorized_default"), *now = NULL;
+        size_t len;
+        if (r >= 0 && (!path || read_file_capped(path, 64, &now, &len) < 0))
+                r = -EIO;
+        if (r < 0 || !now || now[0] != '0') {
                 log_error("usb: could not set authorized_default=0 on controller %s: new devices there are NOT "
                           "held back",
                           udev_device_get_sysname(hub));
@@ -151,8 +157,6 @@ static void report(struct usb_state *s, const struct usb_device_info *d, const s
                 { "hash", d->hash },
                 { NULL, NULL },
         };
-        if (!interface)
-                f[5] = (struct audit_field){ "interface", "" };
         const char *event = interface ? (blocked ? "usb.interface.blocked" : "usb.interface.allowed")
                                       : (blocked ? "usb.device.blocked" : "usb.device.allowed");
         sekisho_audit(s->ctx, event, USB_CLAUSE, f);
@@ -212,6 +216,44 @@ static void decide_present_interfaces(struct usb_state *s, const struct usb_devi
         closedir(dir);
 }
 
+/* An interface authorized after it was created is not probed by the kernel
+ * (Documentation/usb/authorization.rst): ask for it through drivers_probe,
+ * for every authorized interface of the device that has no driver yet, so
+ * drivers that need several interfaces find them all authorized. */
+static void probe_interfaces(struct usb_state *s, const struct usb_device_info *d) {
+        DIR *dir = opendir(d->syspath);
+        if (!dir)
+                return;
+        _cleanup_close_ int fd = -1;
+        size_t plen = strlen(d->port);
+        struct dirent *de;
+        unsigned n = 0;
+        while ((de = readdir(dir)) && n < USBDESC_MAX_IFS) {
+                if (strncmp(de->d_name, d->port, plen) != 0 || de->d_name[plen] != ':')
+                        continue;
+                n++;
+                _cleanup_free_ char *ifpath = path_join(d->syspath, de->d_name);
+                _cleanup_free_ char *auth = ifpath ? path_join(ifpath, "authorized") : NULL;
+                _cleanup_free_ char *drv = ifpath ? path_join(ifpath, "driver") : NULL;
+                _cleanup_free_ char *v = NULL;
+                size_t vlen;
+                if (!auth || !drv || read_file_capped(auth, 16, &v, &vlen) < 0 || v[0] != '1' ||
+                    access(drv, F_OK) == 0)
+                        continue;
+                if (fd < 0) {
+                        /* the same /sys libudev reads (umockdev redirects both) */
+                        fd = open("/sys/bus/usb/drivers_probe", O_WRONLY | O_APPEND | O_CLOEXEC);
+                        if (fd < 0) {
+                                log_debug("usb: cannot open drivers_probe: %m");
+                                break;
+                        }
+                }
+                if (write(fd, de->d_name, strlen(de->d_name)) < 0)
+                        log_warning("usb: probing drivers for %s failed: %m", de->d_name);
+        }
+        closedir(dir);
+}
+
 static int decide_device(struct usb_state *s, struct udev_device *dev, bool reevaluation) {
         struct usb_device_info d;
         int r = usbdev_read(dev, s->policy.need_parent_hash, &d);
@@ -239,8 +281,10 @@ static int decide_device(struct usb_state *s, struct udev_device *dev, bool reev
         int prev = track(s, d.devpath, v.target);
         bool changed = prev < 0 || prev != (int)v.target;
         report(s, &d, &v, NULL, !allow, !reevaluation || changed);
-        if (allow)
+        if (allow) {
                 decide_present_interfaces(s, &d, &v, !reevaluation || changed);
+                probe_interfaces(s, &d);
+        }
         usb_device_info_done(&d);
         return 0;
 }
@@ -266,8 +310,10 @@ static int decide_interface(struct usb_state *s, struct udev_device *ifdev) {
                 write_attr(s, dev, "authorized", "0");
                 s->if_blocked++;
                 report(s, &d, &v, udev_device_get_sysname(ifdev), true, false);
-        } else
+        } else {
                 decide_interface_with(s, ifdev, &d, &v, true);
+                probe_interfaces(s, &d);
+        }
         usb_device_info_done(&d);
         return 0;
 }
@@ -300,6 +346,7 @@ static int on_monitor(struct loop_source *src, int fd, uint32_t revents, void *u
                         handle(s, dev, action);
                 udev_device_unref(dev);
         }
+        sekisho_status_changed(s->ctx);
         return 0;
 }
 
@@ -354,6 +401,10 @@ static void usb_shutdown(void *state) {
 }
 
 static int usb_init(struct sekisho *ctx, void **ret_state) {
+        /* A test or demo daemon decides only emulated devices: never this machine's. */
+        if (sekisho_env(ctx)->test_mode && !getenv("UMOCKDEV_DIR"))
+                return log_error_errno(-EPERM, "usb: test mode (not on the system bus) outside umockdev: "
+                                               "not touching this machine's USB devices");
         struct usb_state *s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
@@ -424,7 +475,9 @@ static int usb_apply(void *state, const struct pnode *section) {
         usb_policy_done(&s->policy);
         s->policy = p;
         log_info("usb: %zu rule(s), default %s", s->policy.n, usb_target_name(s->policy.deflt));
-        return evaluate_all(s, true);
+        r = evaluate_all(s, true);
+        sekisho_status_changed(s->ctx);
+        return r;
 }
 
 static void usb_status(void *state, struct kvlist *out) {
@@ -437,14 +490,14 @@ static void usb_status(void *state, struct kvlist *out) {
         kvlist_add(out, "blocked", "%" PRIu64, s->blocked + s->rejected);
         kvlist_add(out, "interfaces-allowed", "%" PRIu64, s->if_allowed);
         kvlist_add(out, "interfaces-blocked", "%" PRIu64, s->if_blocked);
-        kvlist_add(out, "controllers-closed", "%" PRIu64, s->controllers);
+        kvlist_add(out, "controller-closings", "%" PRIu64, s->controllers);
         kvlist_add(out, "events", "%" PRIu64, s->events);
         kvlist_add(out, "write-errors", "%" PRIu64, s->write_errors);
 }
 
 static const int usb_syscalls[] = {
         SCMP_SYS(recvmsg), SCMP_SYS(getdents64), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
-        SCMP_SYS(newfstatat), SCMP_SYS(faccessat), SCMP_SYS(openat), SCMP_SYS(fstat),
+        SCMP_SYS(newfstatat), SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(access), SCMP_SYS(openat), SCMP_SYS(fstat),
         SCMP_SYS(lseek), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), -1,
 };
 
@@ -457,5 +510,8 @@ SEKISHO_PLUGIN(usb) = {
         .apply = usb_apply,
         .status = usb_status,
         .shutdown = usb_shutdown,
+        .ctl = usb_ctl,
+        .ctl_usage = "  usb list [--policy FILE]     attached USB devices, interfaces, decision, rule\n"
+                     "  usb generate-rules [--with-port]   allow rules for what is attached now\n",
         .syscalls = usb_syscalls,
 };

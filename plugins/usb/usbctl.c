@@ -172,3 +172,51 @@ int usbctl_generate_rules(FILE *out, bool with_port) {
               out);
         return each_device(gen_one, &c);
 }
+
+int usbctl_main(int argc, char **argv, const struct pnode *section_in_force) {
+        const char *usage = "usage: sekishoctl usb list [--policy FILE]\n"
+                            "       sekishoctl usb generate-rules [--with-port]\n";
+        if (argc < 1) {
+                fputs(usage, stderr);
+                return 2;
+        }
+        if (strcmp(argv[0], "generate-rules") == 0) {
+                bool with_port = argc == 2 && strcmp(argv[1], "--with-port") == 0;
+                if (argc > 2 || (argc == 2 && !with_port)) {
+                        fputs(usage, stderr);
+                        return 2;
+                }
+                int r = usbctl_generate_rules(stdout, with_port);
+                if (r < 0)
+                        fprintf(stderr, "sekishoctl usb generate-rules: %s\n", strerror(-r));
+                return r < 0 ? 1 : 0;
+        }
+        if (strcmp(argv[0], "list") != 0 || (argc != 1 && !(argc == 3 && strcmp(argv[1], "--policy") == 0))) {
+                fputs(usage, stderr);
+                return 2;
+        }
+        struct ptree *t = NULL;
+        const struct pnode *section = section_in_force;
+        if (argc == 3) {
+                _cleanup_free_ char *data = NULL;
+                size_t size = 0;
+                struct perrors errs = { 0 };
+                int r = read_file_capped(argv[2], 4 << 20, &data, &size);
+                if (r < 0) {
+                        fprintf(stderr, "%s: %s\n", argv[2], strerror(-r));
+                        return 1;
+                }
+                if (ptree_parse(argv[2], data, size, &t, &errs) < 0) {
+                        fprintf(stderr, "%s\n", perrors_first(&errs) ?: "cannot parse the policy");
+                        perrors_clear(&errs);
+                        return 1;
+                }
+                perrors_clear(&errs);
+                section = t->root ? pmap_get(t->root, "usb") : NULL;
+        }
+        int r = usbctl_list(stdout, section);
+        ptree_free(t);
+        if (r < 0 && r != -EINVAL)
+                fprintf(stderr, "sekishoctl usb list: %s\n", strerror(-r));
+        return r < 0 ? 1 : 0;
+}

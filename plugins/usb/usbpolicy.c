@@ -45,7 +45,9 @@ void usb_policy_done(struct usb_policy *p) {
         *p = (struct usb_policy){ 0 };
 }
 
-static int compile(const struct pnode *section, struct usb_policy *ret, struct perrors *errs, size_t *n_errors) {
+/* keep=false (check): each rule is parsed and dropped at once. */
+static int compile(const struct pnode *section, struct usb_policy *ret, struct perrors *errs, size_t *n_errors,
+                   bool keep) {
         *ret = (struct usb_policy){ .deflt = USB_TARGET_BLOCK };
         size_t nerr = pmap_check(section, usb_keys, errs);
         if (!section || section->kind != PNODE_MAP) {
@@ -60,7 +62,7 @@ static int compile(const struct pnode *section, struct usb_policy *ret, struct p
                         *n_errors = nerr + 1;
                         return 0;
                 }
-                ret->rules = calloc(rules->n ? rules->n : 1, sizeof *ret->rules);
+                ret->rules = calloc(keep && rules->n ? rules->n : 1, sizeof *ret->rules);
                 if (!ret->rules)
                         return -ENOMEM;
                 for (size_t i = 0; i < rules->n; i++) {
@@ -93,7 +95,10 @@ static int compile(const struct pnode *section, struct usb_policy *ret, struct p
                                       "USBGuard compares them as text)");
                         if (ret->rules[ret->n].parent_hash.present)
                                 ret->need_parent_hash = true;
-                        ret->n++;
+                        if (keep)
+                                ret->n++;
+                        else
+                                usbrule_done(&ret->rules[0]);
                 }
         }
         *n_errors = nerr;
@@ -103,7 +108,7 @@ static int compile(const struct pnode *section, struct usb_policy *ret, struct p
 size_t usb_policy_check(const struct pnode *section, struct perrors *errs) {
         struct usb_policy p;
         size_t n = 0;
-        int r = compile(section, &p, errs, &n);
+        int r = compile(section, &p, errs, &n, false);
         usb_policy_done(&p);
         if (r < 0) {
                 perr(errs, section, "out of memory while checking the usb section");
@@ -122,7 +127,7 @@ int usb_policy_load(const struct pnode *section, struct usb_policy *ret, struct 
                 section = pmap_get(t->root, "usb");
         }
         size_t n = 0;
-        int r = compile(section, ret, errs, &n);
+        int r = compile(section, ret, errs, &n, true);
         ptree_free(t);
         if (r < 0 || n > 0) {
                 usb_policy_done(ret);

@@ -226,10 +226,12 @@ static int parse_value(struct parser *p, enum usb_attr_kind kind, struct usb_att
                     : kind == USB_ATTR_ID ? sizeof(struct usb_devid)
                                           : sizeof(struct usb_iftype);
         void **arr = (void **)&a->v.str;
-        void *na = realloc(*arr, (a->n + 1) * sz);
-        if (!na)
-                return -ENOMEM;
-        *arr = na;
+        if ((a->n & (a->n - 1)) == 0) { /* grow at powers of two: 1, 2, 4, ... */
+                void *na = realloc(*arr, (a->n ? a->n * 2 : 1) * sz);
+                if (!na)
+                        return -ENOMEM;
+                *arr = na;
+        }
         int r;
         switch (kind) {
         case USB_ATTR_STR:

@@ -1,7 +1,9 @@
 /* bench-usb.c — prints insert-to-authorized latency (p50/p99 over 1000 inserts), a 10000-insert burst rate with a lost-event count, and RSS, for the usb plugin on a umockdev testbed. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +112,7 @@ int main(int argc, char **argv) {
         if (sekisho_plugin_usb.init(NULL, &st) < 0 || sekisho_plugin_usb.apply(st, NULL) < 0)
                 return 1;
         long rss_start = rss_kib();
+        size_t heap_start = mallinfo2().uordblks;
 
         /* 1. insert -> authorized written, one device at a time */
         uint64_t *lat = calloc(inserts, sizeof *lat);
@@ -138,7 +141,7 @@ int main(int argc, char **argv) {
         free(lat);
 
         /* 2. a burst. umockdev's uevent sender aborts when the monitor socket
-         * is full, so the devices come in chunks of 8 queued events (the unix datagram queue of net.unix.max_dgram_qlen, 10 by default), each
+         * is full, so the devices come in chunks of 4 devices (about 5 queued events) (the unix datagram queue of net.unix.max_dgram_qlen, 10 by default), each
          * chunk drained before the next; the plugin time is what the loop
          * spends dispatching. */
         char **paths = calloc(burst, sizeof *paths);
@@ -147,7 +150,7 @@ int main(int argc, char **argv) {
                 char name[32];
                 snprintf(name, sizeof name, "1-%u", i + 2);
                 paths[i] = add_keyboard(name);
-                if (i % 8 == 7 || i + 1 == burst) {
+                if (i % 4 == 3 || i + 1 == burst) {
                         uint64_t t = now_usec_monotonic();
                         while (loop_iterate(stub_core.loop, 0) > 0)
                                 ;
@@ -165,14 +168,27 @@ int main(int argc, char **argv) {
                         missing++;
         struct kvlist kv = { 0 };
         sekisho_plugin_usb.status(st, &kv);
-        const char *events = "?";
-        for (size_t i = 0; i < kv.n; i++)
+        char events[32] = "?", tracked[32] = "?";
+        for (size_t i = 0; i < kv.n; i++) {
                 if (strcmp(kv.keys[i], "events") == 0)
-                        events = kv.values[i];
+                        snprintf(events, sizeof events, "%s", kv.values[i]);
+                if (strcmp(kv.keys[i], "devices-attached") == 0)
+                        snprintf(tracked, sizeof tracked, "%s", kv.values[i]);
+        }
         printf("usb burst of %u inserts: plugin busy %.1f ms = %.0f events/s (wall %.1f ms with the testbed creating "
                "devices), events seen %s, not decided: %u\n",
                burst, plugin_us / 1000.0, burst / ((double)plugin_us / 1e6), total_us / 1000.0, events, missing);
         kvlist_clear(&kv);
+        unsigned fds = 0;
+        DIR *fdd = opendir("/proc/self/fd");
+        while (fdd && readdir(fdd))
+                fds++;
+        if (fdd)
+                closedir(fdd);
+        printf("usb open fds after the run: %u\n", fds > 2 ? fds - 2 : fds);
+        printf("usb heap in use: %zu KiB after start, %zu KiB after the burst (malloc'd by the plugin, libudev and the "
+               "testbed; %s devices tracked)\n",
+               heap_start / 1024, mallinfo2().uordblks / 1024, tracked);
         printf("usb RSS: %ld KiB at start, %ld KiB after the burst (whole test process: umockdev, GLib and libudev "
                "included)\n",
                rss_start, rss_kib());

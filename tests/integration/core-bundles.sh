@@ -23,6 +23,17 @@ write_policy "$B/good.yaml" 5 "description: first"
 sign "$B/good.yaml" admin
 verify_exit "$B/good.yaml" 0 "OK, serial 5"
 
+# sekishoctl policy sign writes what minisign -V accepts, and refuses to sign a broken policy.
+write_policy "$B/ours.yaml" 5 "description: signed by sekishoctl"
+ctl policy sign --key "$T/keys/admin.key" "$B/ours.yaml" >/dev/null || fail "policy sign failed"
+minisign -Vm "$B/ours.yaml" -p "$T/keys/admin.pub" -q || fail "minisign -V rejects sekishoctl's signature"
+verify_exit "$B/ours.yaml" 0 "OK, serial 5"
+write_policy "$B/broken.yaml" 5 "usbb: {}"
+ctl policy sign --key "$T/keys/admin.key" "$B/broken.yaml" 2>"$T/err" && fail "signed a malformed policy"
+grep -q "broken.yaml:5:1: unknown key 'usbb'" "$T/err" || fail "policy sign did not say why: $(cat "$T/err")"
+[ ! -e "$B/broken.yaml.minisig" ] || fail "signature written for a malformed policy"
+ok "policy sign: minisign -V accepts it; malformed policies are not signed"
+
 start_daemon --plugins=demo
 drop "$B/good.yaml"
 wait_audit '"event":"policy.applied"' || fail "good bundle not applied"

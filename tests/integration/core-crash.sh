@@ -7,7 +7,7 @@ grep -q 'define ENABLE_FAULT_INJECTION 1' "$top_builddir/config.h" || skip "buil
 make_key admin
 serial=1
 write_policy "$T/p1.yaml" 1 "description: one"; sign "$T/p1.yaml" admin
-start_daemon
+start_daemon --plugins=demo
 drop "$T/p1.yaml"
 wait_for '[ "$(serial_in_force)" = 1 ]' || fail "first bundle not applied"
 stop_daemon
@@ -21,7 +21,7 @@ for step in install-written:old install-published:old install-switched:new insta
         write_policy "$T/p$new.yaml" $new "description: step $name"
         sign "$T/p$new.yaml" admin
 
-        SEKISHO_FAULT=$name start_daemon
+        SEKISHO_FAULT=$name start_daemon --plugins=demo
         pid=$DAEMON_PID
         drop "$T/p$new.yaml"
         wait_for "! kill -0 $pid 2>/dev/null" || fail "$name: fault hook did not fire"
@@ -37,13 +37,13 @@ for step in install-written:old install-published:old install-switched:new insta
 
         # The daemon restarts on the same policy (inbox emptied, so it cannot re-apply the bundle).
         rm -f "$T/inbox/"*
-        start_daemon
+        start_daemon --plugins=demo
         [ "$(serial_in_force)" = "$expect" ] || fail "$name: daemon runs serial $(serial_in_force), expected $expect"
         stop_daemon
         ctl --audit-log "$T/log/audit.log" audit verify >/dev/null || fail "$name: audit chain broken"
 
         # Pushing the same bundle again converges on the new policy (or is a no-op).
-        start_daemon
+        start_daemon --plugins=demo
         drop "$T/p$new.yaml"
         wait_for "[ \"\$(serial_in_force)\" = $new ]" || fail "$name: bundle $new does not apply after the crash"
         stop_daemon

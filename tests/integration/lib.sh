@@ -65,7 +65,11 @@ CONF
 }
 
 # start_daemon [extra sekishod options...]: runs in the background, waits for "enforcing".
+# Only the test-only demo plugin unless the test names its plugins: the real ones act on
+# the machine (USB devices, nftables, other users' processes) and each test that starts
+# one does so in the fake sysfs or namespace it made.
 start_daemon() {
+        case " $* " in *" --plugins="*) ;; *) set -- --plugins=demo "$@" ;; esac
         setup_dirs
         _lines=$(cat "$T/daemon.log" 2>/dev/null | wc -l)
         "$SEKISHOD" --foreground --config "$T/sekisho.conf" --state-dir "$T/state" --keys-dir "$T/keys.d" \
@@ -137,4 +141,11 @@ EOF
         at_exit "kill $(cat "$BUSDIR/pid"); rm -rf '$BUSDIR'"
         DBUS_SESSION_BUS_ADDRESS=$(head -n 1 "$BUSDIR/address")
         export DBUS_SESSION_BUS_ADDRESS
+}
+
+# machine_wide_lock NAME: tests whose daemon sees the whole machine (the proc connector sees
+# every exec) run one at a time, or one test's daemon would act on another test's processes.
+machine_wide_lock() {
+        exec 9>"/tmp/sekisho-test-$1.lock"
+        flock 9
 }

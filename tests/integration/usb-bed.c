@@ -109,6 +109,11 @@ int main(void) {
                                                                    vs, "idProduct", ps, "product", f, "remove", "0",
                                                                    NULL, "DEVTYPE", "usb_device", NULL);
                         umockdev_testbed_set_attribute_binary(tb, path, "descriptors", (guint8 *)desc, (gssize)n);
+                        /* umockdev announced the device before its binary
+                         * descriptors existed (a daemon that looked at once
+                         * blocked it: unreadable); the kernel announces a
+                         * complete device, so announce it again now. */
+                        umockdev_testbed_uevent(tb, path, "add");
                         remember(a, path);
                         printf("ok %s\n", path);
                 } else if (strcmp(cmd, "iface") == 0) {

@@ -89,6 +89,16 @@ expect_attr usb1/1-4 authorized 0
 expect_attr usb1/1-3 authorized 1
 ok "policy change revoked the attached device"
 
+# sekishoctl usb list, offline, decides under the installed policy (serial 2).
+out=$(LD_PRELOAD="libumockdev-preload.so.0" UMOCKDEV_DIR="$DIR" ctl usb list)
+echo "$out" | grep -q 'installed policy (serial 2)' || fail "usb list: not the installed policy: $out"
+echo "$out" | grep -q '^1-4 1234:5678 "Keyboard" block (rule 1: block with-interface one-of { 08:\*:\* })' ||
+        fail "usb list: wrong decision for 1-4: $out"
+echo "$out" | grep -q '^1-3 046d:c077 "Mouse" allow' || fail "usb list: wrong decision for 1-3: $out"
+LD_PRELOAD="libumockdev-preload.so.0" UMOCKDEV_DIR="$DIR" ctl usb generate-rules >"$T/gen.yaml"
+grep -q "allow id 1234:5678 serial \"\" name \"Keyboard\"" "$T/gen.yaml" || fail "generate-rules: $(cat "$T/gen.yaml")"
+ok "sekishoctl usb list / generate-rules"
+
 # A bad rule never reaches the plugin: the bundle is refused, the policy stays.
 write_policy "$B/p3.yaml" 3 "usb:
   rules:

@@ -38,3 +38,10 @@ check 1-6 0 "garbage"
 check 1-7 0 "vendor class"
 [ "$(cat "$D/usb1/authorized_default")" = 0 ] || fail "controller not closed"
 ok "early decider: keyboard, mouse and hub only"
+
+# The initramfs-tools scripts at least parse, and answer "prereqs".
+for s in hooks/sekisho-usb scripts/init-top/sekisho-usb scripts/init-bottom/sekisho-usb; do
+        sh -n "$top_srcdir/plugins/usb/initramfs/$s" || fail "$s does not parse"
+        [ -z "$(sh "$top_srcdir/plugins/usb/initramfs/$s" prereqs)" ] || fail "$s prereqs"
+done
+ok "initramfs hook and scripts parse"

@@ -1,4 +1,6 @@
 # vdi-lib.sh — helpers shared by the VDI integration tests and benchmark (sourced after lib.sh).
+# Every VDI test watches (and may stop) clients started anywhere on the machine: one at a time.
+machine_wide_lock vdi-exec
 HARNESS="$top_builddir/tests/vdi/vdi-harness"
 VDI_PID=
 LISTENER_PID=

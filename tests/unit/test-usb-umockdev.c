@@ -144,6 +144,17 @@ static void bed_new(struct bed *b, unsigned n_roots) {
         }
 }
 
+/* The bus's drivers_probe file, as a plain file that collects what is written. */
+static char *probe_path(struct bed *b) {
+        _cleanup_free_ char *root = umockdev_testbed_get_root_dir(b->tb);
+        char *dir = NULL, *file = NULL;
+        if (asprintf(&dir, "%s/sys/bus/usb", root) < 0 || mkdir_p(dir, 0755) < 0 ||
+            asprintf(&file, "%s/drivers_probe", dir) < 0)
+                fail();
+        free(dir);
+        return file;
+}
+
 static void bed_start(struct bed *b, const char *yaml_section) {
         assert_int_equal(loop_new(&stub_core.loop), 0);
         stub_core.record = true;
@@ -235,6 +246,12 @@ static void test_present_at_start(void **state) {
 static void test_hotplug_default_policy(void **state) {
         struct bed b;
         bed_new(&b, 1);
+        {
+                _cleanup_free_ char *pp = probe_path(&b);
+                FILE *pf = fopen(pp, "we");
+                assert_non_null(pf);
+                fclose(pf);
+        }
         bed_start(&b,
                   "usb:\n"
                   "  default: block\n"
@@ -253,6 +270,12 @@ static void test_hotplug_default_policy(void **state) {
         pump();
         assert_attr(kif0, "authorized", "1");
         assert_attr(kif1, "authorized", "1");
+        /* authorized after creation: the kernel does not probe them by itself */
+        _cleanup_free_ char *probe = probe_path(&b), *probed = NULL;
+        size_t probed_len;
+        assert_int_equal(read_file_capped(probe, 4096, &probed, &probed_len), 0);
+        assert_non_null(strstr(probed, "1-1:1.0"));
+        assert_non_null(strstr(probed, "1-1:1.1"));
 
         /* mouse */
         struct blob md = make_desc(0x046d, 0xc077, 0, IF_MOUSE, 1);
@@ -342,6 +365,21 @@ static void test_per_interface(void **state) {
         assert_true(recorded("audit usb.interface.blocked", "interface=1-1:1.1"));
         assert_true(recorded("signal DeviceBlocked", "interface=1-1:1.1"));
         g_free(dev), g_free(if0), g_free(if1);
+        bed_free(&b);
+}
+
+/* reject: written as authorized=0, then the device is asked to go (remove=1). */
+static void test_reject(void **state) {
+        struct bed b;
+        bed_new(&b, 1);
+        bed_start(&b, "usb:\n  default: reject\n  rules:\n    - allow with-interface one-of { 03:*:* }\n");
+        struct blob sd = make_desc(0x0781, 0x5567, 0, IF_STICK, 1);
+        char *stick = add_usb_device(&b, b.root, "1-1", "0781", "5567", "Cruzer", "", &sd, "1");
+        pump();
+        assert_attr(stick, "authorized", "0");
+        assert_attr(stick, "remove", "1");
+        assert_true(recorded("audit usb.device.blocked", "target=reject"));
+        g_free(stick);
         bed_free(&b);
 }
 
@@ -447,6 +485,20 @@ static void test_hostile(void **state) {
         assert_attr(child, "authorized", "0");
         assert_attr(hub, "authorized", "1");
 
+        /* someone else authorized a stick we block: its interface appears,
+         * and both are put back to 0 */
+        char *sneaky = add_usb_device(&b, b.root, "1-7", "0781", "5567", "Cruzer", "", &sd, "0");
+        pump();
+        assert_attr(sneaky, "authorized", "0");
+        umockdev_testbed_set_attribute(b.tb, sneaky, "authorized", "1");
+        char *sif = add_interface(&b, sneaky, "1-7", 0, IF_STICK[0]);
+        umockdev_testbed_set_attribute(b.tb, sif, "authorized", "1");
+        umockdev_testbed_uevent(b.tb, sif, "add");
+        pump();
+        assert_attr(sif, "authorized", "0");
+        assert_attr(sneaky, "authorized", "0");
+        g_free(sneaky), g_free(sif);
+
         /* a new controller arriving later is closed too */
         struct blob rd = make_desc(0x1d6b, 0x0003, 9, IF_HUB, 1);
         char *root3 = umockdev_testbed_add_device(b.tb, "usb", "usb3", b.pci, "authorized", "1", "authorized_default",
@@ -494,6 +546,21 @@ static void test_usbctl(void **state) {
         perrors_clear(&errs);
         free(buf);
 
+        /* the verb as sekishoctl calls it */
+        char *argv_bad[] = { (char *)"frobnicate" };
+        assert_int_equal(usbctl_main(1, argv_bad, NULL), 2);
+        char pol[] = "/tmp/sekisho-usbctl-XXXXXX";
+        int pfd = mkstemp(pol);
+        assert_true(pfd >= 0);
+        const char *ptext = "usb:\n  rules:\n    - allow id 1234:5678\n";
+        assert_int_equal(write(pfd, ptext, strlen(ptext)), (ssize_t)strlen(ptext));
+        close(pfd);
+        char *argv_list[] = { (char *)"list", (char *)"--policy", pol };
+        assert_int_equal(usbctl_main(3, argv_list, NULL), 0);
+        unlink(pol);
+        char *argv_missing[] = { (char *)"list", (char *)"--policy", (char *)"/nonexistent/p.yaml" };
+        assert_int_equal(usbctl_main(3, argv_missing, NULL), 1);
+
         /* as the policy in force: both devices (and the controller) allowed */
         assert_int_equal(loop_new(&stub_core.loop), 0);
         assert_int_equal(sekisho_plugin_usb.init(NULL, &b.state), 0);
@@ -534,6 +601,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_policy_change_and_travel),
                 cmocka_unit_test(test_hostile),
                 cmocka_unit_test(test_usbctl),
+                cmocka_unit_test(test_reject),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

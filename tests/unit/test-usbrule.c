@@ -415,6 +415,52 @@ static void test_policy_operators(void **state) {
         usb_policy_done(&p);
 }
 
+/* The string attributes and ids, one at a time, against one device. */
+static void test_attributes(void **state) {
+        static const struct usb_iftype ifs[] = { { 3, 1, 1, USB_IF_MATCH_ALL }, { 3, 0, 0, USB_IF_MATCH_ALL } };
+        struct usb_devinfo d = { .vid = "046d", .pid = "c31c", .name = "USB Keyboard", .serial = "SN1",
+                                 .hash = "H=", .parent_hash = "P=", .port = "1-4.2", .connect_type = "hotplug",
+                                 .ifs = ifs, .n_ifs = 2 };
+        static const struct {
+                const char *rule;
+                bool match;
+        } cases[] = {
+                { "allow", true },
+                { "allow id 046d:*", true },
+                { "allow id *:*", true },
+                { "allow id 046d:c31d", false },
+                { "allow 046d:c31c", true },
+                { "allow name \"USB Keyboard\"", true },
+                { "allow name \"USB\"", false },
+                { "allow serial one-of { \"x\" \"SN1\" }", true },
+                { "allow serial none-of { \"x\" \"SN1\" }", false },
+                { "allow hash \"H=\" parent-hash \"P=\"", true },
+                { "allow parent-hash \"H=\"", false },
+                { "allow via-port \"1-4.2\"", true },
+                { "allow via-port \"1-4\"", false },
+                { "allow with-connect-type \"hotplug\"", true },
+                { "allow with-connect-type { \"hardwired\" \"unknown\" }", false },
+                { "allow with-interface 03:01:01", false },                       /* equals: sizes differ */
+                { "allow with-interface { 03:00:00 03:01:01 }", true },           /* equals ignores order */
+                { "allow with-interface equals-ordered { 03:00:00 03:01:01 }", false },
+                { "allow with-interface equals-ordered { 03:01:* 03:00:* }", true },
+                { "allow with-interface all-of { 03:*:* }", true },
+                { "allow with-interface one-of { 08:*:* 03:01:* }", true },
+                { "allow with-interface match-all { 08:*:* }", true },
+                { "allow label \"kept for people\" id 046d:c31c", true },
+                { "allow id 046d:c31c key \"abc\" # trailing comment", true },
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                struct usb_rule r;
+                struct usbrule_error e;
+                if (parse(cases[i].rule, &r, &e) != 0)
+                        fail_msg("<%s> does not parse: %s", cases[i].rule, e.msg);
+                if (usbrule_matches(&r, &d) != cases[i].match)
+                        fail_msg("<%s> should %smatch", cases[i].rule, cases[i].match ? "" : "not ");
+                usbrule_done(&r);
+        }
+}
+
 static void test_policy_errors(void **state) {
         struct perrors errs = { 0 };
         struct ptree *t = NULL;
@@ -463,7 +509,7 @@ int main(void) {
                 cmocka_unit_test(test_usbguard_good),   cmocka_unit_test(test_usbguard_bad),
                 cmocka_unit_test(test_desc_parse),      cmocka_unit_test(test_hash_usbguard),
                 cmocka_unit_test(test_default_policy),  cmocka_unit_test(test_policy_operators),
-                cmocka_unit_test(test_policy_errors),   cmocka_unit_test(test_default_yaml_in_sync),
+                cmocka_unit_test(test_attributes),      cmocka_unit_test(test_policy_errors),   cmocka_unit_test(test_default_yaml_in_sync),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

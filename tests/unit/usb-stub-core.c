@@ -6,6 +6,7 @@
 
 #include "plugin.h"
 #include "usb-stub-core.h"
+#include "usbctl.h"
 #include "util.h"
 
 struct stub_core stub_core;
@@ -44,6 +45,11 @@ int sekisho_signal(struct sekisho *ctx, const char *signal_name, const struct au
         record("signal", signal_name, fields);
         return 0;
 }
+
+void sekisho_status_changed(struct sekisho *ctx) { stub_core.status_changes++; }
+
+/* sekishoctl's store lives in the core; the plugin's tests do not need it. */
+int usb_ctl(const struct sekisho_ctl_env *env, int argc, char **argv) { return 3; }
 
 void stub_core_clear(void) {
         for (size_t i = 0; i < stub_core.n; i++)

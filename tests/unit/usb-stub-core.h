@@ -13,7 +13,7 @@ struct stub_core {
         bool record;              /* keep the text of each audit record and signal */
         char *records[STUB_MAX_RECORDS];
         size_t n;
-        unsigned long audits, signals;
+        unsigned long audits, signals, status_changes;
 };
 
 extern struct stub_core stub_core;

@@ -1,0 +1,87 @@
+/* ct.c — cuts the connections a new network profile forbids by deleting their conntrack entries through libnl-nf. */
+#include "config.h"
+
+#include <errno.h>
+#include <netlink/netfilter/ct.h>
+#include <netlink/netfilter/nfnl.h>
+#include <netlink/netlink.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "kernel.h"
+#include "util.h"
+
+struct cut {
+        struct nl_sock *sk;
+        const struct net_policy *p;
+        const struct net_resolved *res;
+        const struct net_topo *t;
+        unsigned cut, failed;
+};
+
+static bool addr_bytes(struct nl_addr *a, int family, uint8_t out[16]) {
+        if (!a || nl_addr_get_len(a) != net_addr_len(family))
+                return false;
+        memcpy(out, nl_addr_get_binary_addr(a), net_addr_len(family));
+        return true;
+}
+
+static void each(struct nl_object *obj, void *data) {
+        struct cut *c = data;
+        struct nfnl_ct *ct = (struct nfnl_ct *)obj;
+        int af = nfnl_ct_get_family(ct);
+        int family = af == AF_INET ? NET_V4 : af == AF_INET6 ? NET_V6 : 0;
+        uint8_t src[16], dst[16];
+        if (!family || !addr_bytes(nfnl_ct_get_src(ct, 0), family, src) || !addr_bytes(nfnl_ct_get_dst(ct, 0), family, dst))
+                return;
+        bool src_local = net_ranges_contains(&c->t->local, family, src);
+        bool dst_local = net_ranges_contains(&c->t->local, family, dst);
+        if (src_local == dst_local) {
+                log_debug("network: conntrack entry skipped (local=%d/%d, %zu local addresses)", src_local, dst_local,
+                          c->t->local.n);
+                return; /* to ourselves, or forwarded: not this host's connection */
+        }
+        int proto = nfnl_ct_get_proto(ct);
+        uint16_t dport = (proto == 6 || proto == 17) ? nfnl_ct_get_dst_port(ct, 0) : 0;
+        const uint8_t *remote = src_local ? dst : src;
+        char rs[64];
+        struct net_range rr;
+        net_range_from_prefix(family, remote, 128, &rr);
+        net_range_format(&rr, rs, sizeof rs);
+        log_debug("network: conntrack %s %s proto %d port %u", src_local ? "to" : "from", rs, proto, dport);
+        if (!net_conn_forbidden(c->p, c->res, c->t, family, remote, src_local, proto, dport))
+                return;
+        log_debug("network: cutting it");
+        if (nfnl_ct_del(c->sk, ct, 0) < 0)
+                c->failed++;
+        else
+                c->cut++;
+}
+
+/* Which entries are cut: those of connections from or to this host whose
+ * remote end the new rules forbid (the same decision the ruleset makes:
+ * an outbound connection by destination, protocol and port; an inbound one
+ * by its source). Once deleted, the next packet of such a connection is
+ * "new" to conntrack and meets the rules again instead of being accepted as
+ * established. */
+int net_ct_cut(const struct net_policy *p, const struct net_resolved *res, const struct net_topo *t, unsigned *ret_cut) {
+        struct cut c = { .p = p, .res = res, .t = t };
+        struct nl_cache *cache = NULL;
+        c.sk = nl_socket_alloc();
+        if (!c.sk)
+                return -ENOMEM;
+        int r = nl_connect(c.sk, NETLINK_NETFILTER);
+        if (r >= 0)
+                r = nfnl_ct_alloc_cache(c.sk, &cache);
+        if (r < 0) {
+                log_debug("network: conntrack dump: %s", nl_geterror(r));
+                nl_socket_free(c.sk);
+                return -EIO;
+        }
+        log_debug("network: conntrack: %d entries", nl_cache_nitems(cache));
+        nl_cache_foreach(cache, each, &c);
+        nl_cache_free(cache);
+        nl_socket_free(c.sk);
+        *ret_cut = c.cut;
+        return c.failed ? -EIO : 0;
+}

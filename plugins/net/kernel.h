@@ -1,0 +1,42 @@
+/* kernel.h — the network plugin's kernel-facing parts: topology learning (libnl-route cache manager), libnftables, conntrack cuts, NFLOG notices. */
+#pragma once
+
+#include "loop.h"
+#include "net.h"
+
+/* ---- topology ---- */
+struct net_learn;
+/* changed() is called from the loop after a batch of rtnetlink changes, or
+ * when resolv.conf below sysroot (etc/, run/systemd/resolve/) changes. */
+int net_learn_new(struct loop *loop, const char *sysroot, void (*changed)(void *userdata), void *userdata,
+                  struct net_learn **ret);
+struct net_learn *net_learn_free(struct net_learn *l);
+/* A snapshot of what the caches say now, plus the name servers of
+ * sysroot's resolv.conf (and systemd-resolved's upstream list). */
+/* Links whose names match one of exempt (globs, n_exempt) contribute no
+ * on-link prefixes: this machine's own container or VM networks. */
+int net_learn_topo(struct net_learn *l, const char *sysroot, const char (*exempt)[16], size_t n_exempt,
+                   struct net_topo *ret);
+/* Read name servers only (also for the offline CLI). */
+void net_read_dns(const char *sysroot, struct net_ranges *out);
+
+/* ---- libnftables ---- */
+struct nft_ctx;
+int net_nft_new(struct nft_ctx **ret);
+void net_nft_free(struct nft_ctx *ctx);
+/* Run a script as one transaction. On failure returns -EINVAL (or -ENOMEM)
+ * and, when ret_err is not NULL, nft's own message (caller frees). */
+int net_nft_run(struct nft_ctx *ctx, const char *script, char **ret_err);
+/* Run a listing command and return its text output (caller frees). */
+int net_nft_list(struct nft_ctx *ctx, const char *cmd, char **ret_out, char **ret_err);
+
+/* ---- conntrack ---- */
+/* Delete the conntrack entries of connections the rules now forbid.
+ * *ret_cut gets the number deleted. */
+int net_ct_cut(const struct net_policy *p, const struct net_resolved *res, const struct net_topo *t, unsigned *ret_cut);
+
+/* ---- NFLOG ---- */
+struct net_nflog;
+typedef void (*net_nflog_fn)(void *userdata, const char *prefix, const struct net_pkt *pkt);
+int net_nflog_open(struct loop *loop, int group, net_nflog_fn cb, void *userdata, struct net_nflog **ret);
+struct net_nflog *net_nflog_close(struct net_nflog *n);

@@ -1,0 +1,75 @@
+/* nft.c — the network plugin's thin wrapper over libnftables: run a script as one transaction, list, and capture nft's own error text. */
+#include "config.h"
+
+#include <errno.h>
+#include <nftables/libnftables.h>
+#include <string.h>
+
+#include "kernel.h"
+#include "util.h"
+
+int net_nft_new(struct nft_ctx **ret) {
+        struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+        if (!ctx)
+                return -ENOMEM;
+        if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0) {
+                nft_ctx_free(ctx);
+                return -ENOMEM;
+        }
+        *ret = ctx;
+        return 0;
+}
+
+void net_nft_free(struct nft_ctx *ctx) {
+        if (ctx)
+                nft_ctx_free(ctx);
+}
+
+/* nft's error text, trimmed to its first line ("Error: ...: File exists"),
+ * which one log line and one audit field can carry; the rest is nft's
+ * echo of the (long, generated) input with carets under it. */
+static char *error_text(struct nft_ctx *ctx) {
+        const char *e = nft_ctx_get_error_buffer(ctx);
+        if (!e || !*e)
+                e = "nft refused the ruleset (no message)";
+        log_debug("network: nft said: %.4000s", e);
+        size_t n = strcspn(e, "\n");
+        if (n > 1024)
+                n = 1024;
+        char *s = strndup(e, n);
+        if (!s)
+                return NULL;
+        while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
+                s[--n] = '\0';
+        return s;
+}
+
+int net_nft_run(struct nft_ctx *ctx, const char *script, char **ret_err) {
+        /* Drain anything left from an earlier command. */
+        (void)nft_ctx_get_output_buffer(ctx);
+        (void)nft_ctx_get_error_buffer(ctx);
+        int r = nft_run_cmd_from_buffer(ctx, script);
+        (void)nft_ctx_get_output_buffer(ctx);
+        if (r == 0)
+                return 0;
+        if (ret_err)
+                *ret_err = error_text(ctx);
+        else
+                (void)nft_ctx_get_error_buffer(ctx);
+        return -EINVAL;
+}
+
+int net_nft_list(struct nft_ctx *ctx, const char *cmd, char **ret_out, char **ret_err) {
+        (void)nft_ctx_get_output_buffer(ctx);
+        (void)nft_ctx_get_error_buffer(ctx);
+        int r = nft_run_cmd_from_buffer(ctx, cmd);
+        const char *out = nft_ctx_get_output_buffer(ctx);
+        if (r != 0) {
+                if (ret_err)
+                        *ret_err = error_text(ctx);
+                return -ENOENT;
+        }
+        (void)nft_ctx_get_error_buffer(ctx);
+        *ret_out = strdup(out ? out : "");
+        return *ret_out ? 0 : -ENOMEM;
+}

@@ -1,0 +1,487 @@
+/* ruleset.c — turns the network policy and the learned topology into the nft script of table inet sekisho, and models the same rules in C for conntrack cuts. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "net.h"
+
+const char *const net_class_names[] = {
+        [NET_C_PEER_OUT] = "peer_out",       [NET_C_PEER_IN] = "peer_in",   [NET_C_DISCOVERY] = "discovery",
+        [NET_C_BITTORRENT] = "bittorrent",   [NET_C_DHT] = "dht",           [NET_C_UTP] = "utp",
+        [NET_C_FS_PORT] = "fileshare_port",  [NET_C_DEST_OUT] = "dest_out", [NET_C_DEST_IN] = "dest_in",
+};
+
+void net_topo_done(struct net_topo *t) {
+        net_ranges_clear(&t->onlink);
+        net_ranges_clear(&t->gw);
+        net_ranges_clear(&t->dns);
+        net_ranges_clear(&t->local);
+}
+
+bool net_topo_sets_equal(const struct net_topo *a, const struct net_topo *b) {
+        return net_ranges_equal(&a->onlink, &b->onlink) && net_ranges_equal(&a->gw, &b->gw) &&
+               net_ranges_equal(&a->dns, &b->dns);
+}
+
+void net_resolved_done(struct net_resolved *r) {
+        net_ranges_clear(&r->peers);
+        free(r->dests.v); /* names are never copied into resolved entries */
+        for (size_t i = 0; i < r->n_unresolved; i++)
+                free(r->unresolved[i]);
+        free(r->unresolved);
+        *r = (struct net_resolved){ 0 };
+}
+
+static int note_unresolved(struct net_resolved *r, const struct net_dest *d, const char *what) {
+        char **nv = realloc(r->unresolved, (r->n_unresolved + 1) * sizeof *nv);
+        if (!nv)
+                return -ENOMEM;
+        r->unresolved = nv;
+        char *s;
+        if (asprintf(&s, "%s: '%s' (%s:%u:%u)", what, d->name, d->at && d->at->file ? d->at->file : "policy",
+                     d->at ? d->at->line : 0, d->at ? d->at->col : 0) < 0)
+                return -ENOMEM;
+        r->unresolved[r->n_unresolved++] = s;
+        return 0;
+}
+
+static int resolved_dest_add(struct net_dests *l, const struct net_dest *d) {
+        if (l->n == l->cap) {
+                size_t ncap = l->cap ? l->cap * 2 : 16;
+                struct net_dest *nv = realloc(l->v, ncap * sizeof *nv);
+                if (!nv)
+                        return -ENOMEM;
+                l->v = nv;
+                l->cap = ncap;
+        }
+        l->v[l->n] = *d;
+        l->v[l->n++].name = NULL;
+        return 0;
+}
+
+/* Names are looked up in the terminal's /etc/hosts only, never in DNS: a
+ * forged DNS answer on the LAN must not open a hole in the isolation, and
+ * the daemon must not block on a resolver. A name that is not found adds
+ * nothing (fail-closed) and is reported. */
+int net_resolve(const struct net_policy *p, const char *hosts, size_t hosts_size, struct net_resolved *ret) {
+        struct net_resolved r = { 0 };
+        int e = 0;
+        const struct net_dests *peerlists[] = { &p->peers, &p->mgmt };
+        for (size_t k = 0; k < 2 && e == 0; k++)
+                for (size_t i = 0; i < peerlists[k]->n && e == 0; i++) {
+                        const struct net_dest *d = &peerlists[k]->v[i];
+                        if (!d->name)
+                                e = net_ranges_add(&r.peers, &d->range);
+                        else if (net_hosts_lookup(hosts, hosts_size, d->name, &r.peers) == 0)
+                                e = note_unresolved(&r, d, k == 0 ? "allow-peers" : "management");
+                }
+        net_ranges_normalize(&r.peers);
+        for (size_t i = 0; i < p->dests.n && e == 0; i++) {
+                const struct net_dest *d = &p->dests.v[i];
+                if (!d->name) {
+                        e = resolved_dest_add(&r.dests, d);
+                        continue;
+                }
+                struct net_ranges found = { 0 };
+                if (net_hosts_lookup(hosts, hosts_size, d->name, &found) == 0)
+                        e = note_unresolved(&r, d, "allow-destinations");
+                for (size_t j = 0; j < found.n && e == 0; j++) {
+                        struct net_dest x = *d;
+                        x.range = found.v[j];
+                        /* Skip what an entry already there covers (a name listed twice,
+                         * or an address also listed literally): nft refuses overlaps. */
+                        bool dup = false;
+                        for (size_t m = 0; m < r.dests.n && !dup; m++) {
+                                const struct net_dest *y = &r.dests.v[m];
+                                dup = y->proto == x.proto && y->port_lo == x.port_lo && y->port_hi == x.port_hi &&
+                                      net_range_covers(&y->range, &x.range);
+                        }
+                        if (!dup)
+                                e = resolved_dest_add(&r.dests, &x);
+                }
+                net_ranges_clear(&found);
+        }
+        if (e < 0) {
+                net_resolved_done(&r);
+                return e;
+        }
+        *ret = r;
+        return 0;
+}
+
+/* ---- emission ---- */
+
+/* "a, b, c" of one family, extra first; "" when empty. Caller frees. */
+static char *ranges_str(const struct net_ranges *l, int family, const char *extra) {
+        char *s = NULL, buf[128];
+        size_t n;
+        FILE *f = open_memstream(&s, &n);
+        if (!f)
+                return NULL;
+        bool first = true;
+        if (extra) {
+                fputs(extra, f);
+                first = false;
+        }
+        for (size_t i = 0; l && i < l->n; i++) {
+                if (l->v[i].family != family)
+                        continue;
+                net_range_format(&l->v[i], buf, sizeof buf);
+                fprintf(f, "%s%s", first ? "" : ", ", buf);
+                first = false;
+        }
+        if (fclose(f) != 0) {
+                free(s);
+                return NULL;
+        }
+        return s;
+}
+
+static const char *proto_name(enum net_proto p) { return p == NET_PROTO_TCP ? "tcp" : "udp"; }
+
+static char *dsvc_str(const struct net_resolved *res, int family) {
+        char *s = NULL, buf[128];
+        size_t n;
+        FILE *f = open_memstream(&s, &n);
+        if (!f)
+                return NULL;
+        bool first = true;
+        for (size_t i = 0; res && i < res->dests.n; i++) {
+                const struct net_dest *d = &res->dests.v[i];
+                if (d->range.family != family || d->proto == NET_PROTO_ANY)
+                        continue;
+                net_range_format(&d->range, buf, sizeof buf);
+                fprintf(f, "%s%s . %s . ", first ? "" : ", ", buf, proto_name(d->proto));
+                if (d->port_lo == 0)
+                        fputs("0-65535", f);
+                else if (d->port_lo == d->port_hi)
+                        fprintf(f, "%u", d->port_lo);
+                else
+                        fprintf(f, "%u-%u", d->port_lo, d->port_hi);
+                first = false;
+        }
+        if (fclose(f) != 0) {
+                free(s);
+                return NULL;
+        }
+        return s;
+}
+
+static char *ports_str(const struct net_policy *p) {
+        char *s = NULL;
+        size_t n;
+        FILE *f = open_memstream(&s, &n);
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < p->n_fs; i++) {
+                fputs(i ? ", " : "", f);
+                if (p->fs_lo[i] == p->fs_hi[i])
+                        fprintf(f, "%u", p->fs_lo[i]);
+                else
+                        fprintf(f, "%u-%u", p->fs_lo[i], p->fs_hi[i]);
+        }
+        if (fclose(f) != 0) {
+                free(s);
+                return NULL;
+        }
+        return s;
+}
+
+/* Where set declarations and their elements go. In replace mode elements
+ * are inline in the new table; in refill mode the declarations (which
+ * create a missing set and leave an existing one alone) go into the table
+ * block and "flush set" + "add element" into fill, run after it. */
+struct setout {
+        FILE *decl, *fill;
+        int err;
+};
+
+static void put_set(struct setout *o, const char *name, const char *type, char *elems) {
+        if (!elems) {
+                o->err = -ENOMEM;
+                return;
+        }
+        if (o->decl) {
+                fprintf(o->decl, "  set %s { type %s; flags interval;", name, type);
+                if (!o->fill && *elems)
+                        fprintf(o->decl, " elements = { %s }", elems);
+                fputs(" }\n", o->decl);
+        }
+        if (o->fill) {
+                fprintf(o->fill, "flush set inet " NET_TABLE " %s\n", name);
+                if (*elems)
+                        fprintf(o->fill, "add element inet " NET_TABLE " %s { %s }\n", name, elems);
+        }
+        free(elems);
+}
+
+#define V4 "ipv4_addr"
+#define V6 "ipv6_addr"
+
+/* On every link, whatever the kernel says: link-local unicast, link-scope
+ * multicast and the limited broadcast reach the other terminals directly
+ * (LAN-sync and discovery broadcasts of desktop software). DHCP, ND, MLD,
+ * IGMP and allowed discovery protocols are accepted before this applies. */
+#define ALWAYS_ONLINK4 "169.254.0.0/16, 224.0.0.0/24, 255.255.255.255"
+#define ALWAYS_ONLINK6 "fe80::/10, ff02::/16"
+
+static void put_topo_sets(struct setout *o, const struct net_topo *t) {
+        put_set(o, "onlink4", V4, ranges_str(&t->onlink, NET_V4, ALWAYS_ONLINK4));
+        put_set(o, "onlink6", V6, ranges_str(&t->onlink, NET_V6, ALWAYS_ONLINK6));
+        put_set(o, "gw4", V4, ranges_str(&t->gw, NET_V4, NULL));
+        put_set(o, "gw6", V6, ranges_str(&t->gw, NET_V6, NULL));
+        put_set(o, "dns4", V4, ranges_str(&t->dns, NET_V4, NULL));
+        put_set(o, "dns6", V6, ranges_str(&t->dns, NET_V6, NULL));
+}
+
+static void jump(FILE *f, const char *match, enum net_class c) {
+        fprintf(f, "    %s jump drop_%s\n", match, net_class_names[c]);
+}
+
+int net_ruleset(FILE *f, const struct net_policy *p, const struct net_resolved *res, const struct net_topo *t,
+                const struct net_counters *counters, int log_group) {
+        /* Refill mode (counters == NULL): keep the table, its counters and
+         * sets; replace every rule and element. Replace mode: a new table
+         * with the given counter values. Either is one transaction. */
+        char *fill_buf = NULL;
+        size_t fill_size;
+        struct setout o = { .decl = f };
+        if (!counters) {
+                o.fill = open_memstream(&fill_buf, &fill_size);
+                if (!o.fill)
+                        return -ENOMEM;
+                fputs("add table inet " NET_TABLE "\nflush table inet " NET_TABLE "\ntable inet " NET_TABLE " {\n", f);
+        } else
+                fputs("add table inet " NET_TABLE "\ndelete table inet " NET_TABLE "\ntable inet " NET_TABLE " {\n", f);
+        fputs("  comment \"sekisho network policy, managed by sekishod: do not edit\"\n", f);
+
+        for (int c = 0; c < _NET_C_MAX; c++)
+                if (counters)
+                        fprintf(f, "  counter %s { packets %" PRIu64 " bytes %" PRIu64 " }\n", net_class_names[c],
+                                counters->packets[c], counters->bytes[c]);
+                else
+                        fprintf(f, "  counter %s { }\n", net_class_names[c]);
+
+        /* Learned sets: always present so that a topology update can refill them. */
+        put_topo_sets(&o, t);
+        /* Policy sets. */
+        put_set(&o, "peers4", V4, ranges_str(res ? &res->peers : NULL, NET_V4, NULL));
+        put_set(&o, "peers6", V6, ranges_str(res ? &res->peers : NULL, NET_V6, NULL));
+        struct net_ranges any = { 0 };
+        for (size_t i = 0; res && i < res->dests.n; i++)
+                if (res->dests.v[i].proto == NET_PROTO_ANY && net_ranges_add(&any, &res->dests.v[i].range) < 0)
+                        o.err = -ENOMEM;
+        net_ranges_normalize(&any);
+        put_set(&o, "dst4", V4, ranges_str(&any, NET_V4, NULL));
+        put_set(&o, "dst6", V6, ranges_str(&any, NET_V6, NULL));
+        net_ranges_clear(&any);
+        put_set(&o, "dsvc4", V4 " . inet_proto . inet_service", dsvc_str(res, NET_V4));
+        put_set(&o, "dsvc6", V6 " . inet_proto . inet_service", dsvc_str(res, NET_V6));
+        put_set(&o, "fsports", "inet_service", ports_str(p));
+        if (o.fill) {
+                int r = fclose(o.fill);
+                if (r != 0 || o.err) {
+                        free(fill_buf);
+                        return o.err ? o.err : -ENOMEM;
+                }
+                fprintf(f, "}\n%stable inet " NET_TABLE " {\n", fill_buf);
+                free(fill_buf);
+        } else if (o.err)
+                return o.err;
+
+        /* One chain per drop class: count it, tell the daemon (at most once a
+         * minute per class, limited in the kernel), drop. */
+        for (int c = 0; c < _NET_C_MAX; c++) {
+                fprintf(f, "  chain drop_%s {\n    counter name %s\n", net_class_names[c], net_class_names[c]);
+                if (log_group >= 0)
+                        fprintf(f, "    limit rate 1/minute burst 1 packets log group %d prefix \"%s\"\n", log_group,
+                                net_class_names[c]);
+                fputs("    drop\n  }\n", f);
+        }
+
+        /* File-sharing signatures, both directions. "\x13BitTorrent protocol"
+         * is 20 bytes; the kernel compares at most 16 bytes at once. */
+#define BT1 "@ih,0,128 0x13426974546f7272656e742070726f74 @ih,128,32 0x6f636f6c"
+#define BT_UTP "@ih,160,128 0x13426974546f7272656e742070726f74 @ih,288,32 0x6f636f6c"
+        fputs("  chain fileshare {\n", f);
+        if (p->fileshare_deny) {
+                jump(f, "meta l4proto tcp " BT1, NET_C_BITTORRENT);
+                jump(f, "meta l4proto udp " BT_UTP, NET_C_BITTORRENT); /* handshake inside uTP */
+                jump(f, "meta l4proto udp @ih,0,96 0x64313a6164323a696432303a", NET_C_DHT); /* d1:ad2:id20: */
+                jump(f, "meta l4proto udp @ih,0,96 0x64313a7264323a696432303a", NET_C_DHT); /* d1:rd2:id20: */
+                jump(f, "udp length 28 @ih,0,16 0x4100", NET_C_UTP); /* uTP ST_SYN, version 1, no extension */
+                if (p->n_fs)
+                        jump(f, "meta l4proto { tcp, udp } th dport @fsports", NET_C_FS_PORT);
+        }
+        fputs("  }\n", f);
+
+        /* What the network itself needs, before any isolation. */
+#define ND "ip6 hoplimit 255 icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect } accept\n"
+#define MLD "icmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done, mld2-listener-report } accept\n"
+        fputs("  chain infra_out {\n    udp sport 68 udp dport 67 accept\n    udp sport 546 udp dport 547 accept\n"
+              "    " ND "    " MLD "    meta l4proto igmp accept\n  }\n",
+              f);
+        fputs("  chain infra_in {\n    udp sport 67 udp dport 68 accept\n    udp sport 547 udp dport 546 accept\n"
+              "    " ND "    " MLD "    meta l4proto igmp accept\n  }\n",
+              f);
+
+        fputs("  chain discovery {\n", f);
+        static const char *const disc_match[_NET_DISC_MAX][2] = {
+                [NET_DISC_NETBIOS] = { "udp dport { 137, 138 }", "tcp dport 139" },
+                [NET_DISC_MDNS] = { "udp dport 5353", NULL },
+                [NET_DISC_LLMNR] = { "meta l4proto { tcp, udp } th dport 5355", NULL },
+                [NET_DISC_SSDP] = { "udp dport 1900", NULL },
+                [NET_DISC_WSD] = { "udp dport 3702", NULL },
+        };
+        for (int d = 0; d < _NET_DISC_MAX; d++)
+                for (int k = 0; k < 2; k++)
+                        if (!disc_match[d][k])
+                                continue;
+                        else if (p->discovery_allowed[d]) /* allowed: also to and from peers */
+                                fprintf(f, "    %s accept\n", disc_match[d][k]);
+                        else
+                                jump(f, disc_match[d][k], NET_C_DISCOVERY);
+        fputs("  }\n", f);
+
+        const char *dns_out = p->allow_dns ? "    ip daddr @dns4 meta l4proto { tcp, udp } th dport 53 accept\n"
+                                             "    ip6 daddr @dns6 meta l4proto { tcp, udp } th dport 53 accept\n"
+                                           : "";
+        const char *dns_in = p->allow_dns ? "    ip saddr @dns4 meta l4proto { tcp, udp } th sport 53 accept\n"
+                                            "    ip6 saddr @dns6 meta l4proto { tcp, udp } th sport 53 accept\n"
+                                          : "";
+        if (p->allowlist) {
+                /* Allow-list mode: only the listed destinations (and DNS). */
+                fprintf(f,
+                        "  chain policy_out {\n"
+                        "    ip daddr @dst4 accept\n    ip6 daddr @dst6 accept\n"
+                        "    ip daddr . meta l4proto . th dport @dsvc4 accept\n"
+                        "    ip6 daddr . meta l4proto . th dport @dsvc6 accept\n%s",
+                        dns_out);
+                jump(f, "ip daddr @onlink4", NET_C_PEER_OUT);
+                jump(f, "ip6 daddr @onlink6", NET_C_PEER_OUT);
+                fputs("    jump drop_dest_out\n  }\n", f);
+                fputs("  chain policy_in {\n    ip saddr @dst4 accept\n    ip6 saddr @dst6 accept\n", f);
+                jump(f, "ip saddr @onlink4", NET_C_PEER_IN);
+                jump(f, "ip6 saddr @onlink6", NET_C_PEER_IN);
+                fputs("    jump drop_dest_in\n  }\n", f);
+        } else {
+                /* Peer isolation: on-link hosts are dropped unless they are a
+                 * gateway, an allowed peer or a DNS server (port 53 only). */
+                fputs("  chain policy_out {\n", f);
+                if (p->peer_deny) {
+                        fprintf(f,
+                                "    ip daddr @gw4 accept\n    ip6 daddr @gw6 accept\n"
+                                "    ip daddr @peers4 accept\n    ip6 daddr @peers6 accept\n%s",
+                                dns_out);
+                        jump(f, "ip daddr @onlink4", NET_C_PEER_OUT);
+                        jump(f, "ip6 daddr @onlink6", NET_C_PEER_OUT);
+                }
+                fputs("  }\n  chain policy_in {\n", f);
+                if (p->peer_deny) {
+                        fprintf(f,
+                                "    ip saddr @gw4 accept\n    ip6 saddr @gw6 accept\n"
+                                "    ip saddr @peers4 accept\n    ip6 saddr @peers6 accept\n%s",
+                                dns_in);
+                        jump(f, "ip saddr @onlink4", NET_C_PEER_IN);
+                        jump(f, "ip6 saddr @onlink6", NET_C_PEER_IN);
+                }
+                fputs("  }\n", f);
+        }
+
+        fputs("  chain output {\n    type filter hook output priority " NET_PRIORITY "; policy accept;\n"
+              "    oif lo accept\n    jump fileshare\n    jump infra_out\n    jump discovery\n    jump policy_out\n  }\n",
+              f);
+        /* Input accepts replies to what output let through (after the payload
+         * signatures, which must see established flows). Output stays
+         * stateless, so a switch or a topology change cuts outbound traffic at
+         * once; the conntrack cut after a switch does the same for inbound.
+         * The ct expression also makes the kernel track connections in this
+         * namespace, which that cut relies on. */
+        fputs("  chain input {\n    type filter hook input priority " NET_PRIORITY "; policy accept;\n"
+              "    iif lo accept\n    jump fileshare\n    ct state established,related accept\n"
+              "    jump infra_in\n    jump discovery\n    jump policy_in\n  }\n",
+              f);
+        fputs("}\n", f);
+        return ferror(f) ? -EIO : 0;
+}
+
+int net_ruleset_sets(FILE *f, const struct net_topo *t) {
+        /* Only the fill half: the sets exist already (a failure here means
+         * someone removed them, and the caller reloads the whole table). */
+        struct setout o = { .fill = f };
+        put_topo_sets(&o, t);
+        return o.err ? o.err : ferror(f) ? -EIO : 0;
+}
+
+int net_counters_parse(const char *text, struct net_counters *ret) {
+        memset(ret, 0, sizeof *ret);
+        int found = 0;
+        for (const char *p = text; p && (p = strstr(p, "counter ")); p++) {
+                const char *name = p + 8;
+                size_t nl = strcspn(name, " {\n");
+                int c = 0;
+                for (; c < _NET_C_MAX; c++)
+                        if (strlen(net_class_names[c]) == nl && strncmp(name, net_class_names[c], nl) == 0)
+                                break;
+                if (c == _NET_C_MAX)
+                        continue;
+                const char *pk = strstr(name, "packets ");
+                const char *end = strchr(name, '}');
+                if (!pk || (end && pk > end))
+                        continue;
+                if (sscanf(pk, "packets %" SCNu64 " bytes %" SCNu64, &ret->packets[c], &ret->bytes[c]) == 2)
+                        found++;
+        }
+        return found > 0 ? 0 : -ENOENT;
+}
+
+/* ---- the same rules in C ---- */
+
+static bool port_in(uint16_t port, const uint16_t *lo, const uint16_t *hi, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (lo[i] <= port && port <= hi[i])
+                        return true;
+        return false;
+}
+
+bool net_conn_forbidden(const struct net_policy *p, const struct net_resolved *res, const struct net_topo *t,
+                        int family, const uint8_t *remote, bool outbound, int proto, uint16_t port) {
+        bool l4 = proto == NET_PROTO_TCP || proto == NET_PROTO_UDP;
+        if (proto == NET_PROTO_UDP && (port == 67 || port == 68 || port == 546 || port == 547))
+                return false; /* DHCP */
+        if (p->fileshare_deny && l4 && port_in(port, p->fs_lo, p->fs_hi, p->n_fs))
+                return true;
+        bool dns = p->allow_dns && l4 && port == 53 && net_ranges_contains(&t->dns, family, remote);
+        if (p->allowlist) {
+                if (outbound && dns)
+                        return false;
+                for (size_t i = 0; i < res->dests.n; i++) {
+                        const struct net_dest *d = &res->dests.v[i];
+                        if (d->range.family != family)
+                                continue;
+                        struct net_ranges one = { .v = (struct net_range *)&d->range, .n = 1 };
+                        if (!net_ranges_contains(&one, family, remote))
+                                continue;
+                        if (d->proto == NET_PROTO_ANY)
+                                return false;
+                        if (outbound && (int)d->proto == proto && (d->port_lo == 0 || (d->port_lo <= port && port <= d->port_hi)))
+                                return false;
+                }
+                return true;
+        }
+        if (!p->peer_deny)
+                return false;
+        bool always = family == NET_V6 ? (remote[0] == 0xfe && (remote[1] & 0xc0) == 0x80) || (remote[0] == 0xff && remote[1] == 0x02)
+                                       : (remote[0] == 169 && remote[1] == 254) ||
+                                                 (remote[0] == 224 && remote[1] == 0 && remote[2] == 0) ||
+                                                 (remote[0] == 255 && remote[1] == 255 && remote[2] == 255 && remote[3] == 255);
+        bool onlink = always || net_ranges_contains(&t->onlink, family, remote);
+        if (!onlink)
+                return false;
+        return !(net_ranges_contains(&t->gw, family, remote) || net_ranges_contains(&res->peers, family, remote) || dns);
+}

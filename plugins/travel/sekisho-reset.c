@@ -1,0 +1,585 @@
+/* sekisho-reset.c — the factory-reset executor: journals each step before acting, destroys LUKS keyslots and headers, removes credentials, wipes directories, restores, reboots; resumable after power loss. */
+#include "config.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/fs.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+
+#include <libcryptsetup.h>
+
+#include "audit.h"
+#include "travel.h"
+#include "util.h"
+
+/* Exit codes: 0 done (or nothing to do), 1 a step failed (the journal keeps
+ * the progress; run again), 2 usage, 3 refused (no reset requested, bad plan). */
+
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+
+#define MAX_WIPE_DEPTH 128
+#define HEADER_FALLBACK_BYTES (16u << 20)
+
+struct reset {
+        const char *state_dir;
+        const char *audit_log;
+        bool dry_run, no_reboot;
+        char *dir, *state_path, *plan_path, *journal_path;
+        char *journal;             /* the journal text as written */
+        size_t journal_len;
+        struct kv jkv;             /* parsed journal (steps done, header sizes) */
+        struct reset_plan plan;
+        char trip[TRAVEL_ID_MAX + 1];
+        unsigned failures;
+};
+
+/* ---- journal ---- */
+
+static int journal_append(struct reset *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int journal_append(struct reset *x, const char *fmt, ...) {
+        char line[TRAVEL_PATH_MAX + 64];
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        if (n < 0 || (size_t)n >= sizeof line - 1)
+                return -EINVAL;
+        line[n++] = '\n';
+        char *nj = realloc(x->journal, x->journal_len + (size_t)n + 1);
+        if (!nj)
+                return -ENOMEM;
+        memcpy(nj + x->journal_len, line, (size_t)n);
+        x->journal = nj;
+        x->journal_len += (size_t)n;
+        x->journal[x->journal_len] = 0;
+        /* temp file, fsync, rename, fsync the directory: on disk before we act */
+        int r = write_file_atomic(x->journal_path, x->journal, x->journal_len, 0600);
+        if (r < 0)
+                return log_error_errno(r, "cannot write the reset journal %s", x->journal_path);
+        kv_clear(&x->jkv);
+        return kv_parse(x->journal, x->journal_len, &x->jkv);
+}
+
+static bool journal_has(const struct reset *x, const char *key, const char *value) {
+        for (size_t i = 0; i < x->jkv.n; i++)
+                if (strcmp(x->jkv.keys[i], key) == 0 && strcmp(x->jkv.values[i], value) == 0)
+                        return true;
+        return false;
+}
+
+/* ---- steps ---- */
+
+static int step_audit(struct reset *x) {
+        char host[256] = "unknown";
+        (void)gethostname(host, sizeof host - 1);
+        char volumes[16], creds[16], wipes[16];
+        snprintf(volumes, sizeof volumes, "%zu", x->plan.n_volumes);
+        snprintf(creds, sizeof creds, "%zu", x->plan.n_credentials);
+        snprintf(wipes, sizeof wipes, "%zu", x->plan.n_wipe);
+        const struct audit_field f[] = {
+                { "trip", x->trip },          { "luks-volumes", volumes }, { "credentials", creds },
+                { "wipe-directories", wipes }, { "restore", x->plan.n_restore ? x->plan.restore[0] : "-" },
+                { NULL, NULL },
+        };
+        struct audit *a = NULL;
+        int r = audit_open(x->audit_log, host, true, &a);
+        if (r >= 0) {
+                r = audit_write(a, "travel-reset-executing", "R2,R11", f, NULL);
+                audit_close(a);
+        }
+        /* syslog too, for the collector, even if the local log is unwritable */
+        openlog("sekisho-reset", LOG_PID, LOG_AUTHPRIV);
+        syslog(LOG_NOTICE, "factory reset after high-risk trip %s: erasing %zu LUKS volume(s), %zu credential(s), %zu directory(ies)",
+               x->trip, x->plan.n_volumes, x->plan.n_credentials, x->plan.n_wipe);
+        closelog();
+        sync();
+        if (r < 0)
+                log_warning_errno(r, "cannot write the final audit record to %s; continuing (syslog has it)", x->audit_log);
+        return 0; /* the erase must not wait on a full or broken log */
+}
+
+static int step_luks_keyslots(struct reset *x, size_t i) {
+        const char *dev = x->plan.volumes[i];
+        struct crypt_device *cd = NULL;
+        int r = crypt_init(&cd, dev);
+        if (r < 0)
+                return log_error_errno(r, "cannot open %s", dev);
+        r = crypt_load(cd, CRYPT_LUKS, NULL);
+        if (r < 0) {
+                crypt_free(cd);
+                char key[32];
+                snprintf(key, sizeof key, "header-bytes-%zu", i);
+                if (kv_get(&x->jkv, key)) {
+                        /* a previous run got far enough to record the header: the
+                         * header is gone now, and with it every keyslot */
+                        log_info("%s: no LUKS header any more; keyslots already destroyed", dev);
+                        return 0;
+                }
+                return log_error_errno(r, "%s is not a LUKS volume", dev);
+        }
+        uint64_t offset = crypt_get_data_offset(cd) * 512u;
+        if (offset == 0 || offset > (1ull << 32))
+                offset = HEADER_FALLBACK_BYTES;
+        char key[32];
+        snprintf(key, sizeof key, "header-bytes-%zu", i);
+        if (!kv_get(&x->jkv, key) && (r = journal_append(x, "%s=%llu", key, (unsigned long long)offset)) < 0) {
+                crypt_free(cd);
+                return r;
+        }
+        const char *type = crypt_get_type(cd);
+        int max = crypt_keyslot_max(type ? type : CRYPT_LUKS2);
+        unsigned destroyed = 0;
+        for (int slot = 0; slot < max; slot++) {
+                crypt_keyslot_info ki = crypt_keyslot_status(cd, slot);
+                if (ki == CRYPT_SLOT_INVALID || ki == CRYPT_SLOT_INACTIVE)
+                        continue;
+                r = crypt_keyslot_destroy(cd, slot);
+                if (r < 0) {
+                        crypt_free(cd);
+                        return log_error_errno(r, "%s: cannot destroy keyslot %d", dev, slot);
+                }
+                destroyed++;
+        }
+        crypt_free(cd);
+        log_info("%s: destroyed %u keyslot(s)", dev, destroyed);
+        return journal_append(x, "destroyed-%zu=%u", i, destroyed);
+}
+
+static int step_luks_header(struct reset *x, size_t i) {
+        const char *dev = x->plan.volumes[i];
+        char key[32];
+        snprintf(key, sizeof key, "header-bytes-%zu", i);
+        int64_t bytes;
+        if (kv_get_i64(&x->jkv, key, &bytes) < 0 || bytes <= 0)
+                return log_error_errno(-EINVAL, "%s: header size unknown; refusing to overwrite blindly", dev);
+        _cleanup_close_ int fd = open(dev, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return log_error_errno(-errno, "cannot open %s for writing", dev);
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return log_error_errno(-errno, "cannot stat %s", dev);
+        uint64_t size = 0;
+        if (S_ISBLK(st.st_mode)) {
+                if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+                        return log_error_errno(-errno, "cannot get the size of %s", dev);
+        } else if (S_ISREG(st.st_mode))
+                size = (uint64_t)st.st_size;
+        else
+                return log_error_errno(-ENOTBLK, "%s is neither a block device nor an image file", dev);
+        uint64_t len = (uint64_t)bytes < size ? (uint64_t)bytes : size;
+        const size_t bufsize = 1 << 20;
+        _cleanup_free_ uint8_t *buf = malloc(bufsize);
+        if (!buf)
+                return log_error_errno(-ENOMEM, "out of memory");
+        /* random, not zeros: an overwritten header must not look like an empty
+         * but valid one, and carries nothing of the old keyslot area */
+        for (uint64_t off = 0; off < len;) {
+                size_t n = len - off < bufsize ? (size_t)(len - off) : bufsize;
+                if (getrandom(buf, n, 0) != (ssize_t)n)
+                        return log_error_errno(-EIO, "getrandom failed");
+                ssize_t w = pwrite(fd, buf, n, (off_t)off);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_error_errno(-errno, "cannot overwrite %s", dev);
+                }
+                off += (uint64_t)w;
+        }
+        if (fsync(fd) < 0)
+                return log_error_errno(-errno, "cannot flush %s", dev);
+        if (S_ISBLK(st.st_mode)) {
+                /* a hint to the SSD's FTL; not a guarantee (see sekisho-reset(8)) */
+                uint64_t range[2] = { 0, len };
+                (void)ioctl(fd, BLKDISCARD, range);
+        }
+        log_info("%s: overwrote %llu bytes of LUKS header and keyslot area", dev, (unsigned long long)len);
+        return 0;
+}
+
+/* Remove everything below dirfd, staying on one file system and never
+ * following symlinks. */
+static int rm_children(int dirfd, dev_t dev, unsigned depth, const char *where) {
+        if (depth > MAX_WIPE_DEPTH)
+                return log_error_errno(-ELOOP, "%s: directory tree too deep", where);
+        int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        int ret = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                struct stat st;
+                if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        if (errno != ENOENT)
+                                ret = -errno;
+                        continue;
+                }
+                if (S_ISDIR(st.st_mode)) {
+                        if (st.st_dev != dev) {
+                                log_warning("%s/%s is another file system; not wiping it", where, de->d_name);
+                                ret = -EXDEV;
+                                continue;
+                        }
+                        int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub < 0) {
+                                ret = -errno;
+                                continue;
+                        }
+                        int r = rm_children(sub, dev, depth + 1, where);
+                        close(sub);
+                        if (r < 0)
+                                ret = r;
+                        if (unlinkat(dirfd, de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                                ret = -errno;
+                } else if (unlinkat(dirfd, de->d_name, 0) < 0 && errno != ENOENT)
+                        ret = -errno;
+        }
+        closedir(d);
+        return ret;
+}
+
+/* The plan's paths passed the system-directory guard as written; a
+ * symlink on the way (say /srv/data -> /) must not get around it. */
+static int resolved_ok(const char *p) {
+        _cleanup_free_ char *real = realpath(p, NULL);
+        if (!real)
+                return errno == ENOENT ? 0 : -errno;
+        if (!travel_wipe_path_ok(real))
+                return log_error_errno(-EPERM, "%s resolves to %s, a system directory; refusing", p, real);
+        return 0;
+}
+
+static int step_credential(struct reset *x, size_t i) {
+        const char *p = x->plan.credentials[i];
+        struct stat st;
+        if (lstat(p, &st) < 0) {
+                if (errno == ENOENT)
+                        return 0; /* gone already: repeating is harmless */
+                return log_error_errno(-errno, "cannot stat credential %s", p);
+        }
+        if (S_ISDIR(st.st_mode)) {
+                int k = resolved_ok(p);
+                if (k < 0)
+                        return k;
+                _cleanup_close_ int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return log_error_errno(-errno, "cannot open %s", p);
+                int r = rm_children(fd, st.st_dev, 0, p);
+                if (r < 0)
+                        return log_error_errno(r, "cannot remove everything in %s", p);
+                if (rmdir(p) < 0 && errno != ENOENT)
+                        return log_error_errno(-errno, "cannot remove %s", p);
+        } else {
+                if (S_ISREG(st.st_mode)) {
+                        /* best effort overwrite first; see the man page on what it cannot promise */
+                        _cleanup_close_ int fd = open(p, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+                        static const uint8_t zero[4096];
+                        for (off_t off = 0; fd >= 0 && off < st.st_size;) {
+                                size_t n = st.st_size - off < (off_t)sizeof zero ? (size_t)(st.st_size - off) : sizeof zero;
+                                ssize_t w = pwrite(fd, zero, n, off);
+                                if (w <= 0)
+                                        break;
+                                off += w;
+                        }
+                        if (fd >= 0)
+                                (void)fsync(fd);
+                }
+                if (unlink(p) < 0 && errno != ENOENT)
+                        return log_error_errno(-errno, "cannot remove credential %s", p);
+        }
+        (void)fsync_directory_of(p);
+        log_info("removed credential %s", p);
+        return 0;
+}
+
+static int step_wipe(struct reset *x, size_t i) {
+        const char *p = x->plan.wipe[i];
+        int k = resolved_ok(p);
+        if (k < 0)
+                return k;
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return log_error_errno(-errno, "cannot open %s", p);
+        }
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return log_error_errno(-errno, "cannot stat %s", p);
+        int r = rm_children(fd, st.st_dev, 0, p);
+        if (r < 0)
+                return log_error_errno(r, "cannot wipe everything in %s", p);
+        (void)syncfs(fd);
+        log_info("wiped %s", p);
+        return 0;
+}
+
+static int step_restore(struct reset *x) {
+        if (x->plan.n_restore == 0)
+                return 0;
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0)
+                return log_error_errno(-errno, "fork");
+        if (pid == 0) {
+                setenv("SEKISHO_RESET_TRIP", x->trip, 1);
+                execv(x->plan.restore[0], x->plan.restore);
+                _exit(127);
+        }
+        int status;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return log_error_errno(-errno, "waitpid");
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return log_error_errno(-EIO, "restore action %s failed (status %d)", x->plan.restore[0], status);
+        log_info("restore action %s finished", x->plan.restore[0]);
+        return 0;
+}
+
+/* Run one step unless the journal says it is done: "begin" is on disk
+ * before the step acts, "done" after. A power loss in between repeats the
+ * step on the next run, so every step is written to be safe to repeat. */
+static void run_step(struct reset *x, const char *id, const char *fault, int (*fn)(struct reset *, size_t), size_t i) {
+        if (journal_has(x, "done", id))
+                return;
+        if (journal_append(x, "begin=%s", id) < 0) {
+                x->failures++;
+                return;
+        }
+        int r = fn(x, i);
+        fault_point(fault); /* tests: a power loss after acting, before "done" is recorded */
+        if (r < 0) {
+                x->failures++;
+                (void)journal_append(x, "failed=%s", id);
+                return;
+        }
+        if (journal_append(x, "done=%s", id) < 0)
+                x->failures++;
+}
+
+static int audit_adapter(struct reset *x, size_t i) { return step_audit(x); }
+static int restore_adapter(struct reset *x, size_t i) { return step_restore(x); }
+
+/* ---- set-up ---- */
+
+static int load_plan_from(const struct kv *kv, struct reset *x) {
+        return reset_plan_from_kv(kv, &x->plan);
+}
+
+static void print_status(struct reset *x, FILE *out) {
+        fprintf(out, "sekisho-reset: plan for trip %s:\n", x->trip);
+        reset_plan_print(&x->plan, out);
+        size_t done = 0, begun = 0;
+        for (size_t i = 0; i < x->jkv.n; i++) {
+                if (strcmp(x->jkv.keys[i], "done") == 0)
+                        done++;
+                if (strcmp(x->jkv.keys[i], "begin") == 0)
+                        begun++;
+        }
+        if (x->jkv.n)
+                fprintf(out, "journal: %zu step(s) done, %zu begun%s\n", done, begun,
+                        kv_get(&x->jkv, "complete") ? ", complete" : "");
+}
+
+static int reset_run(struct reset *x) {
+        int rc = 0, r;
+        struct travel_state st;
+        bool have_state = travel_state_load(x->state_path, &st) == 0;
+        bool requested = have_state && st.phase == TRAVEL_RESET_PENDING && st.reset_requested;
+
+        /* An existing journal: resume it, unless it is complete. */
+        _cleanup_free_ char *jdata = NULL;
+        size_t jsize = 0;
+        r = read_file_capped(x->journal_path, TRAVEL_KV_MAX_SIZE, &jdata, &jsize);
+        if (r >= 0) {
+                if ((r = kv_parse(jdata, jsize, &x->jkv)) < 0 || !kv_get(&x->jkv, "intent")) {
+                        log_error("%s is unreadable; refusing to guess where the reset stopped", x->journal_path);
+                        return 3;
+                }
+                const char *intent = kv_get(&x->jkv, "intent");
+                if (kv_get(&x->jkv, "complete")) {
+                        if (!requested || strcmp(st.trip, intent) == 0) {
+                                printf("sekisho-reset: the reset for trip %s is complete; nothing to do\n", intent);
+                                return 0;
+                        }
+                        /* a new reset for another trip: keep the old journal as evidence */
+                        _cleanup_free_ char *old = NULL;
+                        if (asprintf(&old, "%s.%s", x->journal_path, intent) < 0 || rename(x->journal_path, old) < 0)
+                                return log_error_errno(-errno, "cannot archive the old journal"), 1;
+                        kv_clear(&x->jkv);
+                } else {
+                        snprintf(x->trip, sizeof x->trip, "%s", intent);
+                        if ((r = load_plan_from(&x->jkv, x)) < 0) {
+                                log_error_errno(r, "the plan in %s is invalid", x->journal_path);
+                                return 3;
+                        }
+                        x->journal = TAKE_PTR(jdata);
+                        x->journal_len = jsize;
+                }
+        } else if (r != -ENOENT)
+                return log_error_errno(r, "cannot read %s", x->journal_path), 1;
+
+        if (!x->journal) {
+                /* No reset in progress: only a reset the daemon ordered. */
+                struct kv pkv = { 0 };
+                r = kv_load(x->plan_path, &pkv);
+                if (r >= 0) {
+                        const char *ptrip = kv_get(&pkv, "trip");
+                        snprintf(x->trip, sizeof x->trip, "%s", ptrip ? ptrip : "");
+                        r = load_plan_from(&pkv, x);
+                }
+                kv_clear(&pkv);
+                if (!requested) {
+                        printf("sekisho-reset: no reset has been requested (travel state: %s); nothing to do\n",
+                               have_state ? travel_phase_name(st.phase) : "none");
+                        if (x->dry_run && r >= 0)
+                                print_status(x, stdout);
+                        return 0;
+                }
+                if (r < 0) {
+                        log_error_errno(r, "a reset was requested but the plan %s is missing or invalid", x->plan_path);
+                        return 3;
+                }
+                if (strcmp(x->trip, st.trip) != 0) {
+                        log_error("the plan is for trip '%s' but the reset was requested for trip '%s'; refusing", x->trip,
+                                  st.trip);
+                        return 3;
+                }
+                if (x->dry_run) {
+                        print_status(x, stdout);
+                        printf("(dry run: nothing was changed)\n");
+                        return 0;
+                }
+                /* Intent first, with the whole plan: a later edit of the plan file
+                 * cannot change a reset that has begun. */
+                char now[32];
+                format_rfc3339(now_unix(), now);
+                _cleanup_free_ char *plan_text = NULL;
+                size_t plan_len;
+                if ((r = reset_plan_format(&x->plan, x->trip, &plan_text, &plan_len)) < 0 ||
+                    (r = journal_append(x, "intent=%s", x->trip)) < 0 || (r = journal_append(x, "started=%s", now)) < 0)
+                        return 1;
+                /* copy the plan lines (all but the comment, "format" and "trip") */
+                for (char *line = strtok(plan_text, "\n"); line; line = strtok(NULL, "\n"))
+                        if (line[0] != '#' && strncmp(line, "trip=", 5) != 0 && strncmp(line, "format=", 7) != 0 &&
+                            journal_append(x, "%s", line) < 0)
+                                return 1;
+                if (journal_append(x, "format=1") < 0)
+                        return 1;
+                fault_point("reset-intent");
+        } else if (x->dry_run) {
+                print_status(x, stdout);
+                printf("(dry run: an interrupted reset would resume; nothing was changed)\n");
+                return 0;
+        }
+
+        log_info("factory reset for trip %s: %s", x->trip, journal_has(x, "begin", "audit") ? "resuming" : "starting");
+        char id[64];
+        run_step(x, "audit", "reset-audit", audit_adapter, 0);
+        for (size_t i = 0; i < x->plan.n_volumes; i++) {
+                snprintf(id, sizeof id, "luks-keyslots-%zu", i);
+                run_step(x, id, "reset-luks-keyslots", step_luks_keyslots, i);
+                /* the header goes only after its keyslots were destroyed and recorded */
+                snprintf(id, sizeof id, "luks-keyslots-%zu", i);
+                if (!journal_has(x, "done", id))
+                        continue;
+                snprintf(id, sizeof id, "luks-header-%zu", i);
+                run_step(x, id, "reset-luks-header", step_luks_header, i);
+        }
+        for (size_t i = 0; i < x->plan.n_credentials; i++) {
+                snprintf(id, sizeof id, "credential-%zu", i);
+                run_step(x, id, "reset-credential", step_credential, i);
+        }
+        for (size_t i = 0; i < x->plan.n_wipe; i++) {
+                snprintf(id, sizeof id, "wipe-%zu", i);
+                run_step(x, id, "reset-wipe", step_wipe, i);
+        }
+        if (x->failures == 0)
+                run_step(x, "restore", "reset-restore", restore_adapter, 0);
+
+        if (x->failures > 0) {
+                log_error("factory reset for trip %s incomplete: %u step(s) failed; the journal keeps the progress, run again",
+                          x->trip, x->failures);
+                rc = 1;
+        } else {
+                if (journal_append(x, "complete=yes") < 0)
+                        rc = 1;
+                else {
+                        log_info("factory reset for trip %s complete", x->trip);
+                        fault_point("reset-complete");
+                        if (x->plan.reboot && !x->no_reboot) {
+                                sync();
+                                execl("/bin/systemctl", "systemctl", "reboot", (char *)NULL);
+                                log_warning_errno(-errno, "systemctl reboot failed; rebooting directly");
+                                sync();
+                                reboot(RB_AUTOBOOT);
+                                rc = 1;
+                        }
+                }
+        }
+        return rc;
+}
+
+static void usage(FILE *f) {
+        fprintf(f, "Usage: sekisho-reset [--state-dir DIR] [--audit-log FILE] [--dry-run] [--no-reboot]\n"
+                   "Factory reset after a high-risk trip, as ordered by sekishod. Resumes an interrupted reset.\n");
+}
+
+int main(int argc, char **argv) {
+        struct reset x = {
+                .state_dir = LOCALSTATEDIR "/lib/sekisho",
+                /* Its own hash chain, not sekishod's audit.log: the daemon is
+                 * running while this runs and keeps the chain's head in memory,
+                 * so two writers would break it. Both chains go to syslog. */
+                .audit_log = LOCALSTATEDIR "/log/sekisho/reset-audit.log",
+        };
+        static const struct option opts[] = {
+                { "state-dir", required_argument, NULL, 's' }, { "audit-log", required_argument, NULL, 'a' },
+                { "dry-run", no_argument, NULL, 'n' },         { "no-reboot", no_argument, NULL, 'R' },
+                { "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
+        };
+        int c;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
+                switch (c) {
+                case 's': x.state_dir = optarg; break;
+                case 'a': x.audit_log = optarg; break;
+                case 'n': x.dry_run = true; break;
+                case 'R': x.no_reboot = true; break;
+                case 'h': usage(stdout); return 0;
+                default: usage(stderr); return 2;
+                }
+        }
+        if (optind != argc) {
+                usage(stderr);
+                return 2;
+        }
+        log_setup("sekisho-reset", false);
+        if (!(x.dir = path_join(x.state_dir, "travel")) || !(x.state_path = path_join(x.dir, TRAVEL_STATE_FILE)) ||
+            !(x.plan_path = path_join(x.dir, TRAVEL_PLAN_FILE)) || !(x.journal_path = path_join(x.dir, TRAVEL_JOURNAL_FILE)))
+                return 1;
+
+        int rc = reset_run(&x);
+        reset_plan_clear(&x.plan);
+        kv_clear(&x.jkv);
+        free(x.journal);
+        free(x.dir);
+        free(x.state_path);
+        free(x.plan_path);
+        free(x.journal_path);
+        return rc;
+}

@@ -1,0 +1,207 @@
+/* travel.h — the travel plugin's policy model, persisted state machine, probes and reset plan, shared by sekishod, sekisho-reset and sekishoctl. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ptree.h"
+
+/* ---- limits (everything read from outside is bounded) ---- */
+#define TRAVEL_MAX_TRIPS 256
+#define TRAVEL_MAX_REGIONS 300
+#define TRAVEL_MAX_PATHS 64
+#define TRAVEL_MAX_ARGS 32
+#define TRAVEL_ID_MAX 64
+#define TRAVEL_PATH_MAX 1024
+#define TRAVEL_MAX_TRIP_DAYS 366
+#define TRAVEL_KV_MAX_SIZE (64 * 1024)
+#define TRAVEL_KV_MAX_LINES 2048
+#define TRAVEL_CLOCK_SKEW 600          /* seconds a wall clock may step back before we call it "far off" */
+#define TRAVEL_DEFAULT_GRACE (24 * 3600)
+#define TRAVEL_PIN_LEN 32              /* SHA-256 */
+
+/* ---- ISO 3166-1 alpha-2 ---- */
+bool iso3166_alpha2_valid(const char *code);
+
+/* ---- policy (the travel: section, parsed) ---- */
+struct travel_trip {
+        char id[TRAVEL_ID_MAX + 1];
+        char destination[3];
+        int64_t start, end;
+        bool high_risk;
+        bool returned;    /* a signed bundle confirms the terminal is back */
+        bool cancelled;   /* the trip did not happen / the reset is called off */
+};
+
+struct reset_plan {
+        char *volumes[TRAVEL_MAX_PATHS];
+        size_t n_volumes;
+        char *credentials[TRAVEL_MAX_PATHS];
+        size_t n_credentials;
+        char *wipe[TRAVEL_MAX_PATHS];
+        size_t n_wipe;
+        char *restore[TRAVEL_MAX_ARGS + 1]; /* argv, NULL-terminated */
+        size_t n_restore;
+        bool reboot;
+};
+
+struct travel_policy {
+        char regions[TRAVEL_MAX_REGIONS][3];
+        size_t n_regions;
+        struct travel_trip *trips;
+        size_t n_trips;
+        char profile[TRAVEL_ID_MAX + 1];
+        /* return: */
+        bool reset;
+        int64_t grace;                 /* seconds */
+        int64_t probe_interval;        /* seconds between home-network probes while awaiting return */
+        char server[128];              /* "192.0.2.10:443" or "[2001:db8::1]:443" */
+        char server_name[256];         /* SNI, optional */
+        uint8_t pin[TRAVEL_PIN_LEN];
+        bool have_pin;
+        struct reset_plan plan;
+};
+
+/* Validate a travel: section (NULL = absent, fine). Pure: no side effects.
+ * Returns the number of errors added. */
+size_t travel_policy_check(const struct pnode *section, struct perrors *errs);
+/* Parse a section that passed travel_policy_check into *ret (NULL section:
+ * the strict built-in behaviour: no trips, no reset). */
+int travel_policy_parse(const struct pnode *section, struct travel_policy *ret);
+void travel_policy_clear(struct travel_policy *p);
+const struct travel_trip *travel_policy_find_trip(const struct travel_policy *p, const char *id);
+
+/* Small parsers, exported for tests and fuzzers. */
+int parse_duration(const char *s, int64_t *ret);              /* "90s" "30m" "24h" "2d" "0" */
+int parse_spki_pin(const char *s, uint8_t ret[TRAVEL_PIN_LEN]); /* base64 (44 chars) or hex (64) */
+int parse_host_port(const char *s, char *host, size_t host_size, uint16_t *ret_port); /* IP literal only */
+bool travel_path_ok(const char *p);   /* absolute, clean, no "..", no control chars */
+bool travel_wipe_path_ok(const char *p); /* travel_path_ok and not a system top-level directory */
+
+void reset_plan_clear(struct reset_plan *plan);
+int reset_plan_copy(const struct reset_plan *src, struct reset_plan *dst);
+
+/* ---- key=value files (state, plan, journal): bounded, line based ---- */
+struct kv {
+        char **keys, **values;
+        size_t n;
+};
+int kv_parse(const char *data, size_t size, struct kv *ret);
+int kv_load(const char *path, struct kv *ret);            /* -ENOENT if missing */
+void kv_clear(struct kv *kv);
+const char *kv_get(const struct kv *kv, const char *key); /* last value */
+int kv_get_i64(const struct kv *kv, const char *key, int64_t *ret);
+
+/* Plan file (written by the daemon, read by sekisho-reset and sekishoctl). */
+int reset_plan_format(const struct reset_plan *plan, const char *trip, char **ret, size_t *ret_size);
+int reset_plan_from_kv(const struct kv *kv, struct reset_plan *ret);
+void reset_plan_print(const struct reset_plan *plan, FILE *out);
+
+/* ---- the persisted state machine ---- */
+enum travel_phase {
+        TRAVEL_HOME,
+        TRAVEL_TRAVELLING,
+        TRAVEL_RETURNED,
+        TRAVEL_RESET_PENDING,
+        TRAVEL_RESET_DONE,
+        _TRAVEL_PHASE_MAX,
+};
+const char *travel_phase_name(enum travel_phase p);
+int travel_phase_from_name(const char *s, enum travel_phase *ret);
+
+#define TRAVEL_MAX_DONE 64
+
+struct travel_state {
+        enum travel_phase phase;
+        char trip[TRAVEL_ID_MAX + 1];
+        char destination[3];
+        bool high_risk;
+        int64_t trip_end;              /* snapshot: the trip may leave later policies */
+        int64_t since;                 /* when this phase began (wall) */
+        int64_t deadline;              /* reset-pending: end of the grace period */
+        int64_t last_wall;             /* latest wall clock ever seen: a clock set back cannot undo a trip */
+        bool reset_requested;          /* StartUnit sent (or about to be): no cancellation any more */
+        bool sessions_locked;
+        char hold[160];                /* why we are held (clock, unit missing, ...), "" if not */
+        char done[TRAVEL_MAX_DONE][TRAVEL_ID_MAX + 1]; /* trips finished: never start again */
+        size_t n_done;
+};
+
+void travel_state_init(struct travel_state *s);
+int travel_state_load(const char *path, struct travel_state *ret);  /* -ENOENT: fresh */
+int travel_state_save(const char *path, const struct travel_state *s);
+int travel_state_format(const struct travel_state *s, char **ret, size_t *ret_size);
+int travel_state_from_kv(const struct kv *kv, struct travel_state *ret);
+bool travel_state_trip_done(const struct travel_state *s, const char *id);
+
+/* One transition, for the audit log and the TravelStateChanged signal. */
+struct travel_transition {
+        enum travel_phase from, to;
+        char trip[TRAVEL_ID_MAX + 1];
+        char reason[160];
+};
+#define TRAVEL_MAX_TRANSITIONS 4
+
+/* What the evaluation wants the daemon to do. */
+struct travel_eval {
+        struct travel_transition t[TRAVEL_MAX_TRANSITIONS];
+        size_t n;
+        bool want_profile;             /* the travel profile should be active */
+        bool want_probe;               /* awaiting return: probe the home network */
+        bool want_reset;               /* grace over: lock sessions and start the reset unit */
+        bool clock_back;               /* the wall clock stepped back beyond the skew */
+        int64_t next_wakeup;           /* wall time of the next boundary (0 = none) */
+};
+
+struct travel_inputs {
+        int64_t now;                   /* wall clock */
+        bool home_proven;              /* a pinned TLS handshake with the home server just succeeded */
+        bool reset_complete;           /* sekisho-reset's journal says it finished */
+};
+
+/* The pure transition function: given the state, the policy in force and
+ * the inputs, move the state on (in place) and say what to do. No I/O. */
+void travel_evaluate(struct travel_state *s, const struct travel_policy *p, const struct travel_inputs *in,
+                     struct travel_eval *ret);
+
+/* ---- trusted network detection (non-blocking TLS on the loop) ---- */
+struct loop;
+struct tls_probe;
+enum probe_result { PROBE_HOME, PROBE_PIN_MISMATCH, PROBE_FAILED };
+const char *probe_result_name(enum probe_result r);
+typedef void (*tls_probe_fn)(enum probe_result r, const char *detail, void *userdata);
+/* Connect to host:port (IP literal), handshake (TLS >= 1.2), hash the
+ * server's SubjectPublicKeyInfo with SHA-256 and compare with pin. cb is
+ * called exactly once (not from inside this call) unless the probe is freed
+ * first. */
+int tls_probe_start(struct loop *l, const char *server, const char *sni, const uint8_t pin[TRAVEL_PIN_LEN],
+                    uint64_t timeout_usec, tls_probe_fn cb, void *userdata, struct tls_probe **ret);
+struct tls_probe *tls_probe_free(struct tls_probe *p);
+
+/* ---- systemd and logind over D-Bus (our own small client until the core's bus lands) ---- */
+struct sdbus;
+typedef void (*sdbus_reply_fn)(int r, const char *error_name, const char *detail, void *userdata);
+/* address NULL: the system bus (DBUS_SYSTEM_BUS_ADDRESS is honoured). */
+int sdbus_open(struct loop *l, const char *address, struct sdbus **ret);
+struct sdbus *sdbus_close(struct sdbus *b);
+bool sdbus_is_connected(struct sdbus *b); /* false once the bus went away: close and open again */
+int sdbus_lock_sessions(struct sdbus *b, sdbus_reply_fn cb, void *userdata);
+int sdbus_start_unit(struct sdbus *b, const char *unit, sdbus_reply_fn cb, void *userdata);
+/* systemd's JobRemoved(id, job, unit, result) signals, e.g. result "done" or "failed". */
+typedef void (*sdbus_job_fn)(const char *job, const char *unit, const char *result, void *userdata);
+int sdbus_watch_jobs(struct sdbus *b, sdbus_job_fn cb, void *userdata);
+
+/* ---- files under state_dir/travel/ ---- */
+#define TRAVEL_STATE_FILE "state"
+#define TRAVEL_PLAN_FILE "reset-plan"
+#define TRAVEL_JOURNAL_FILE "reset-journal"
+#define TRAVEL_RESET_UNIT "sekisho-reset.service"
+
+/* ---- sekishoctl travel status|plan (the lead wires the verbs) ---- */
+int travelctl_status(const char *state_dir, bool json, FILE *out);
+int travelctl_plan(const char *state_dir, FILE *out);
+struct sekisho_ctl_env;
+int travel_ctl(const struct sekisho_ctl_env *env, int argc, char **argv);
+extern const char travel_ctl_usage[];

@@ -1,0 +1,237 @@
+/* net-driver.c — runs the net plugin alone on the real loop with a stub of the core services, for namespace tests and benchmarks before (and besides) sekishod. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+
+#include "loop.h"
+#include "netctl.h"
+#include "plugin.h"
+#include "ptree.h"
+#include "util.h"
+
+extern const struct sekisho_plugin sekisho_plugin_net;
+const struct sekisho_plugin *const sekisho_builtin_plugins[] = { &sekisho_plugin_net, NULL };
+
+/* The stub core: what plugin.h promises, and nothing else. */
+struct sekisho {
+        struct loop *loop;
+        struct sekisho_env env;
+        const char *audit_path, *status_path, *policy_path, *profile;
+        void *state;
+        int sfd;
+};
+
+struct loop *sekisho_loop(struct sekisho *ctx) { return ctx->loop; }
+const struct sekisho_env *sekisho_env(struct sekisho *ctx) { return &ctx->env; }
+
+int sekisho_profile_request(struct sekisho *ctx, const struct sekisho_plugin *who, const char *profile, bool active,
+                            const char *reason) {
+        return 0;
+}
+
+static void record(struct sekisho *ctx, const char *kind, const char *event, const char *clause,
+                   const struct audit_field *fields) {
+        FILE *f = ctx->audit_path ? fopen(ctx->audit_path, "ae") : NULL;
+        FILE *o = f ? f : stderr;
+        fprintf(o, "%s %s %s", kind, event, clause ? clause : "-");
+        for (const struct audit_field *x = fields; x && x->name; x++)
+                fprintf(o, " %s=%s", x->name, x->value);
+        fputc('\n', o);
+        if (f)
+                fclose(f);
+}
+
+int sekisho_audit(struct sekisho *ctx, const char *event, const char *clause, const struct audit_field *fields) {
+        record(ctx, "audit", event, clause, fields);
+        return 0;
+}
+
+void sekisho_status_changed(struct sekisho *ctx) { (void)ctx; }
+
+int sekisho_signal(struct sekisho *ctx, const char *signal_name, const struct audit_field *fields) {
+        record(ctx, "signal", signal_name, NULL, fields);
+        return 0;
+}
+
+/* Load the policy file and return the effective network: section
+ * (profiles.<profile>.network merged over the base, as the core does). */
+static int load(struct sekisho *ctx, struct ptree **ret_tree, struct ptree **ret_merged, const struct pnode **ret) {
+        _cleanup_free_ char *data = NULL;
+        size_t size;
+        int r = read_file_capped(ctx->policy_path, 64u << 20, &data, &size);
+        if (r < 0)
+                return log_error_errno(r, "%s", ctx->policy_path);
+        struct perrors errs = { 0 };
+        struct ptree *t = NULL;
+        if (ptree_parse(ctx->policy_path, data, size, &t, &errs) < 0) {
+                for (size_t i = 0; i < errs.n; i++)
+                        fprintf(stderr, "%s\n", errs.msgs[i]);
+                perrors_clear(&errs);
+                return -EINVAL;
+        }
+        const struct pnode *base = t->root ? pmap_get(t->root, "network") : NULL;
+        const struct pnode *section = base;
+        struct ptree *m = NULL;
+        if (ctx->profile && t->root) {
+                const struct pnode *ov = pmap_get(pmap_get(pmap_get(t->root, "profiles"), ctx->profile), "network");
+                m = ptree_merge(ctx->policy_path, base, ov);
+                if (!m) {
+                        ptree_free(t);
+                        return -ENOMEM;
+                }
+                section = m->root;
+        }
+        if (sekisho_plugin_net.check(section, &errs) > 0) {
+                for (size_t i = 0; i < errs.n; i++)
+                        fprintf(stderr, "%s\n", errs.msgs[i]);
+                perrors_clear(&errs);
+                ptree_free(m);
+                ptree_free(t);
+                return -EINVAL;
+        }
+        perrors_clear(&errs);
+        *ret_tree = t;
+        *ret_merged = m;
+        *ret = section;
+        return 0;
+}
+
+static int apply(struct sekisho *ctx) {
+        struct ptree *t = NULL, *m = NULL;
+        const struct pnode *section = NULL;
+        int r = load(ctx, &t, &m, &section);
+        if (r < 0)
+                return r;
+        uint64_t t0 = now_usec_monotonic();
+        r = sekisho_plugin_net.apply(ctx->state, section);
+        uint64_t t1 = now_usec_monotonic();
+        if (r == 0)
+                printf("applied in %llu us\n", (unsigned long long)(t1 - t0));
+        else
+                printf("apply failed: %s\n", strerror(-r));
+        fflush(stdout);
+        ptree_free(m);
+        ptree_free(t);
+        return r;
+}
+
+static void write_status(struct sekisho *ctx) {
+        struct kvlist l = { 0 };
+        sekisho_plugin_net.status(ctx->state, &l);
+        FILE *f = ctx->status_path ? fopen(ctx->status_path, "we") : stdout;
+        for (size_t i = 0; f && i < l.n; i++)
+                fprintf(f, "%s=%s\n", l.keys[i], l.values[i]);
+        if (f && f != stdout)
+                fclose(f);
+        fflush(stdout);
+        kvlist_clear(&l);
+}
+
+static int on_signal(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
+        struct sekisho *ctx = userdata;
+        struct signalfd_siginfo si;
+        if (read(fd, &si, sizeof si) != sizeof si)
+                return 0;
+        switch (si.ssi_signo) {
+        case SIGHUP: {
+                /* Re-read the policy; a file named POLICY.profile (if present) names the active profile. */
+                static char prof[64];
+                _cleanup_free_ char *pp = NULL, *pdata = NULL;
+                size_t psize;
+                ctx->profile = NULL;
+                if (asprintf(&pp, "%s.profile", ctx->policy_path) >= 0 &&
+                    read_file_capped(pp, sizeof prof - 1, &pdata, &psize) == 0) {
+                        snprintf(prof, sizeof prof, "%.*s", (int)strcspn(pdata, "\n"), pdata);
+                        if (prof[0])
+                                ctx->profile = prof;
+                }
+                apply(ctx);
+                break;
+        }
+        case SIGUSR1:
+                write_status(ctx);
+                printf("status written\n");
+                fflush(stdout);
+                break;
+        default:
+                loop_quit(ctx->loop, 0);
+        }
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        struct sekisho ctx = { .env = { .sysroot = "/", .test_mode = true, .state_dir = "/tmp" } };
+        bool once = false;
+        static const struct option opts[] = {
+                { "policy", required_argument, NULL, 'p' }, { "sysroot", required_argument, NULL, 'r' },
+                { "audit", required_argument, NULL, 'a' },  { "status", required_argument, NULL, 's' },
+                { "profile", required_argument, NULL, 'P' }, { "once", no_argument, NULL, '1' },
+                { "check", no_argument, NULL, 'c' },        { "show", no_argument, NULL, 'S' },
+                { NULL, 0, NULL, 0 },
+        };
+        bool check_only = false;
+        int c;
+        while ((c = getopt_long(argc, argv, "", opts, NULL)) >= 0)
+                switch (c) {
+                case 'p': ctx.policy_path = optarg; break;
+                case 'r': ctx.env.sysroot = optarg; break;
+                case 'a': ctx.audit_path = optarg; break;
+                case 's': ctx.status_path = optarg; break;
+                case 'P': ctx.profile = optarg; break;
+                case '1': once = true; break;
+                case 'c': check_only = true; break;
+                case 'S': return netctl_show(stdout, false) < 0 ? 1 : 0; /* what `sekishoctl net show` prints */
+                default: return 2;
+                }
+        if (!ctx.policy_path) {
+                fprintf(stderr, "usage: net-driver --policy FILE [--sysroot DIR] [--audit FILE] [--status FILE] "
+                                "[--profile NAME] [--once] [--check]\n       net-driver --show\n");
+                return 2;
+        }
+        log_setup("net-driver", getenv("NET_DRIVER_DEBUG") != NULL);
+        if (check_only) {
+                struct ptree *t = NULL, *m = NULL;
+                const struct pnode *s;
+                int r = load(&ctx, &t, &m, &s);
+                ptree_free(m);
+                ptree_free(t);
+                if (r == 0)
+                        printf("OK\n");
+                return r == 0 ? 0 : 1;
+        }
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGUSR1);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        ctx.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        int r = loop_new(&ctx.loop);
+        if (r < 0 || ctx.sfd < 0)
+                return 1;
+        struct loop_source *ss = NULL;
+        loop_add_io(ctx.loop, ctx.sfd, EPOLLIN, on_signal, &ctx, &ss);
+        r = sekisho_plugin_net.init(&ctx, &ctx.state);
+        if (r < 0) {
+                fprintf(stderr, "init failed: %s\n", strerror(-r));
+                return 1;
+        }
+        r = apply(&ctx);
+        if (r == 0 && !once) {
+                printf("enforcing\n");
+                fflush(stdout);
+                loop_run(ctx.loop);
+        }
+        if (once && ctx.status_path)
+                write_status(&ctx);
+        sekisho_plugin_net.shutdown(ctx.state);
+        loop_source_free(ss);
+        loop_free(ctx.loop);
+        close(ctx.sfd);
+        return r == 0 ? 0 : 1;
+}

@@ -1,0 +1,136 @@
+# net-lib.sh — the namespace LAN the network plugin's tests run on (sourced after lib.sh).
+#
+#   A (terminal, DHCP + SLAAC) ─┐
+#                               ├─ br0 in R (router 192.0.2.1, 2001:db8:1::1, dnsmasq DHCP + RA + DNS)
+#   B (terminal, 192.0.2.20)   ─┘   R ── S (server 198.51.100.10, 2001:db8:2::10)
+#
+# Only TEST-NET and 2001:db8:: addresses, only inside namespaces made here;
+# every process the plugin runs in is started with `ip netns exec`.
+
+need_root
+need_cmd ip nft socat
+[ -x /usr/sbin/dnsmasq ] || command -v dnsmasq >/dev/null 2>&1 || skip "'dnsmasq' is not installed"
+command -v busybox >/dev/null 2>&1 || skip "'busybox' (udhcpc) is not installed"
+ip netns add "sekisho-test-probe-$$" 2>/dev/null || skip "cannot create network namespaces here"
+ip netns del "sekisho-test-probe-$$"
+
+NET_DRIVER="${NET_DRIVER:-$top_builddir/tests/integration/net-driver}"
+NS_A="sekisho-test-a-$$"
+NS_B="sekisho-test-b-$$"
+NS_R="sekisho-test-r-$$"
+NS_S="sekisho-test-s-$$"
+IN_A="ip netns exec $NS_A"
+IN_B="ip netns exec $NS_B"
+IN_R="ip netns exec $NS_R"
+IN_S="ip netns exec $NS_S"
+BG_PIDS=
+
+net_teardown() {
+        for p in $BG_PIDS; do kill "$p" 2>/dev/null || true; done
+        for ns in "$NS_A" "$NS_B" "$NS_R" "$NS_S"; do
+                # Stop whatever still runs in the namespace (only our own test processes live there).
+                for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+                ip netns del "$ns" 2>/dev/null || true
+        done
+}
+at_exit net_teardown
+
+bg() { "$@" & BG_PIDS="$BG_PIDS $!"; }
+
+net_topology() {
+        for ns in "$NS_A" "$NS_B" "$NS_R" "$NS_S"; do
+                ip netns add "$ns"
+                ip -n "$ns" link set lo up
+        done
+        $IN_R sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+        ip -n "$NS_R" link add br0 type bridge
+        ip -n "$NS_R" link set br0 type bridge mcast_snooping 0
+        ip -n "$NS_R" addr add 192.0.2.1/24 dev br0
+        ip -n "$NS_R" -6 addr add 2001:db8:1::1/64 dev br0 nodad
+        ip -n "$NS_R" link set br0 up
+        for t in a b; do
+                ns=$NS_A
+                [ $t = b ] && ns=$NS_B
+                ip -n "$NS_R" link add "r$t" type veth peer name "${t}0" netns "$ns"
+                ip -n "$NS_R" link set "r$t" master br0 up
+                ip netns exec "$ns" sysctl -qw "net.ipv6.conf.${t}0.accept_dad=0"
+                ip -n "$ns" link set "${t}0" up
+        done
+        ip -n "$NS_B" addr add 192.0.2.20/24 dev b0
+        ip -n "$NS_B" -6 addr add 2001:db8:1::20/64 dev b0 nodad
+        ip -n "$NS_B" route add default via 192.0.2.1
+        ip -n "$NS_R" link add rs type veth peer name s0 netns "$NS_S"
+        ip -n "$NS_R" addr add 198.51.100.1/24 dev rs
+        ip -n "$NS_R" -6 addr add 2001:db8:2::1/64 dev rs nodad
+        ip -n "$NS_R" link set rs up
+        ip -n "$NS_S" addr add 198.51.100.10/24 dev s0
+        ip -n "$NS_S" -6 addr add 2001:db8:2::10/64 dev s0 nodad
+        ip -n "$NS_S" link set s0 up
+        ip -n "$NS_S" route add default via 198.51.100.1
+        ip -n "$NS_S" -6 route add default via 2001:db8:2::1
+        # B's IPv6 default route comes from the router advertisements too.
+
+        # DHCP, RA (SLAAC) and DNS on the router.
+        DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
+        bg $IN_R "$DNSMASQ" --keep-in-foreground --conf-file=/dev/null --user=root --no-resolv --no-hosts \
+                --interface=br0 --bind-interfaces --listen-address=192.0.2.1 \
+                --address=/server.test/198.51.100.10 \
+                --dhcp-range=192.0.2.100,192.0.2.150,255.255.255.0,1h --dhcp-option=3,192.0.2.1 \
+                --dhcp-option=6,192.0.2.1 --enable-ra --ra-param=br0,10 \
+                --dhcp-range=::,constructor:br0,ra-only,64,1h \
+                --dhcp-leasefile="$T/leases" --pid-file="$T/dnsmasq.pid" --log-facility="$T/dnsmasq.log"
+
+        # The terminal's own files: name server and hosts, under a private sysroot.
+        mkdir -p "$T/root/etc"
+        echo "nameserver 192.0.2.1" >"$T/root/etc/resolv.conf"
+        printf '127.0.0.1 localhost\n198.51.100.10 server.test\n192.0.2.20 printer.test\n' >"$T/root/etc/hosts"
+
+        # Sanity before any table: A and B see each other, so a block later means something.
+        ip -n "$NS_A" addr add 192.0.2.99/24 dev a0
+        $IN_A busybox ping -c1 -W2 192.0.2.20 >/dev/null || fail "topology: A cannot reach B without the table"
+        ip -n "$NS_A" addr del 192.0.2.99/24 dev a0
+}
+
+# A udhcpc script that only touches A's own interface.
+write_udhcpc_script() {
+        cat >"$T/udhcpc.sh" <<'SCRIPT'
+#!/bin/sh
+case "$1" in
+bound|renew)
+        ip addr replace "$ip/$mask" dev "$interface"
+        [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
+        echo "$ip" >"$(dirname "$0")/lease" ;;
+esac
+exit 0
+SCRIPT
+        chmod +x "$T/udhcpc.sh"
+}
+
+# Start the plugin in namespace A on policy file $1 (extra driver args after it).
+start_net() {
+        pol=$1
+        shift
+        $IN_A "$NET_DRIVER" --policy "$pol" --sysroot "$T/root" --audit "$T/audit" --status "$T/status" "$@" \
+                >>"$T/daemon.log" 2>&1 &
+        NET_PID=$!
+        BG_PIDS="$BG_PIDS $NET_PID"
+        wait_for "grep -q enforcing '$T/daemon.log'" 100 || fail "the net plugin did not start"
+}
+
+# Switch the active profile ("" for none) and wait for the re-application.
+switch_profile() {
+        n=$(grep -c '^applied' "$T/daemon.log" || true)
+        printf '%s\n' "$1" >"$NET_POLICY.profile"
+        kill -HUP "$NET_PID"
+        wait_for "[ \$(grep -c -e '^applied' -e '^apply failed' '$T/daemon.log') -gt $n ]" 100 || fail "no re-application"
+}
+
+counter() { $IN_A nft list counter inet sekisho "$1" | awk '/packets/ {print $2}'; }
+
+# Listeners (dual stack) that accept and discard, or append what they get to a file.
+listen_discard() { bg ip netns exec "$1" socat -u "TCP6-LISTEN:$2,fork,reuseaddr,ipv6only=0" /dev/null; }
+listen_file() { bg ip netns exec "$1" socat -u "TCP6-LISTEN:$2,fork,reuseaddr,ipv6only=0" "OPEN:$3,creat,append"; }
+listen_udp_file() { bg ip netns exec "$1" socat -u "UDP6-RECVFROM:$2,fork,reuseaddr,ipv6only=0" "OPEN:$3,creat,append"; }
+
+# tcp_ok NS HOST PORT: a TCP connection from NS succeeds (HOST in [] for IPv6).
+tcp_ok() { printf 'hello\n' | ip netns exec "$1" timeout 6 socat -u - "TCP:$2:$3,connect-timeout=3" >/dev/null 2>&1; }

@@ -1,0 +1,297 @@
+/* test-net.c — unit tests of the network plugin's pure parts: addresses, the network: section checks, name resolution, the generated ruleset and the connection model. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "net.h"
+#include "util.h"
+
+static void test_cidr(void **state) {
+        struct net_range r;
+        const char *why;
+        char buf[128];
+        assert_int_equal(net_parse_cidr("192.0.2.0/24", &r, &why), 0);
+        net_range_format(&r, buf, sizeof buf);
+        assert_string_equal(buf, "192.0.2.0/24");
+        assert_int_equal(net_parse_cidr("2001:db8::/32", &r, &why), 0);
+        net_range_format(&r, buf, sizeof buf);
+        assert_string_equal(buf, "2001:db8::/32");
+        assert_int_equal(net_parse_cidr("198.51.100.7", &r, &why), 0);
+        net_range_format(&r, buf, sizeof buf);
+        assert_string_equal(buf, "198.51.100.7");
+        assert_int_equal(net_parse_cidr("192.0.2.5/24", &r, &why), -EINVAL);
+        assert_non_null(strstr(why, "host bits"));
+        assert_int_equal(net_parse_cidr("192.0.2.0/33", &r, &why), -EINVAL);
+        assert_int_equal(net_parse_cidr("0.0.0.0/0", &r, &why), -EINVAL);
+        assert_int_equal(net_parse_cidr("192.0.2.0/", &r, &why), -EINVAL);
+        assert_int_equal(net_parse_cidr("192.0.2.0/+8", &r, &why), -EINVAL);
+        assert_int_equal(net_parse_cidr("300.0.2.0", &r, &why), -EINVAL);
+        assert_int_equal(net_parse_cidr("", &r, &why), -EINVAL);
+}
+
+static void test_ranges(void **state) {
+        struct net_ranges l = { 0 };
+        struct net_range r;
+        const char *ins[] = { "192.0.2.128/25", "192.0.2.0/25", "198.51.100.1", "198.51.100.2", "2001:db8::/64" };
+        for (size_t i = 0; i < ARRAY_SIZE(ins); i++) {
+                assert_int_equal(net_parse_cidr(ins[i], &r, NULL), 0);
+                assert_int_equal(net_ranges_add(&l, &r), 0);
+        }
+        net_ranges_normalize(&l);
+        assert_int_equal(l.n, 3);
+        char buf[128];
+        net_range_format(&l.v[0], buf, sizeof buf);
+        assert_string_equal(buf, "192.0.2.0/24");
+        net_range_format(&l.v[1], buf, sizeof buf);
+        assert_string_equal(buf, "198.51.100.1-198.51.100.2");
+        uint8_t a[4] = { 192, 0, 2, 77 };
+        assert_true(net_ranges_contains(&l, NET_V4, a));
+        a[2] = 3;
+        assert_false(net_ranges_contains(&l, NET_V4, a));
+        net_ranges_clear(&l);
+}
+
+static void test_ports_names(void **state) {
+        uint16_t lo, hi;
+        assert_int_equal(net_parse_ports("3389", &lo, &hi), 0);
+        assert_int_equal(lo, 3389);
+        assert_int_equal(net_parse_ports("6881-6889", &lo, &hi), 0);
+        assert_int_equal(hi, 6889);
+        assert_true(net_parse_ports("0", &lo, &hi) < 0);
+        assert_true(net_parse_ports("70000", &lo, &hi) < 0);
+        assert_true(net_parse_ports("9-3", &lo, &hi) < 0);
+        assert_true(net_parse_ports("-3", &lo, &hi) < 0);
+        assert_true(net_parse_ports("3x", &lo, &hi) < 0);
+        assert_true(net_valid_hostname("remediation.example.lg.jp"));
+        assert_false(net_valid_hostname("-bad.example"));
+        assert_false(net_valid_hostname("a..b"));
+        assert_false(net_valid_hostname("1.2.3"));
+}
+
+/* Parse a YAML snippet and check its network: section. */
+static size_t check_yaml(const char *yaml, struct perrors *errs, struct net_policy *ret, struct ptree **ret_tree) {
+        struct ptree *t = NULL;
+        assert_int_equal(ptree_parse("t.yaml", yaml, strlen(yaml), &t, errs), 0);
+        size_t n = net_policy_parse(t->root ? pmap_get(t->root, "network") : NULL, ret, errs);
+        if (ret_tree)
+                *ret_tree = t;
+        else
+                ptree_free(t);
+        return n;
+}
+
+static bool has_error(const struct perrors *e, const char *needle) {
+        for (size_t i = 0; i < e->n; i++)
+                if (strstr(e->msgs[i], needle))
+                        return true;
+        return false;
+}
+
+static void test_policy_default(void **state) {
+        struct perrors e = { 0 };
+        struct net_policy p;
+        assert_int_equal(net_policy_parse(NULL, &p, &e), 0);
+        assert_true(p.peer_deny);
+        assert_true(p.fileshare_deny);
+        assert_false(p.allowlist);
+        assert_true(p.n_fs > 0);
+        net_policy_done(&p);
+}
+
+static void test_policy_errors(void **state) {
+        struct perrors e = { 0 };
+        assert_int_equal(check_yaml("network:\n  allow-peers: [192.0.2.0/24, 192.0.2.10]\n", &e, NULL, NULL), 1);
+        assert_true(has_error(&e, "t.yaml:2:31: allow-peers: overlaps the entry at 2:17"));
+        perrors_clear(&e);
+        assert_int_equal(check_yaml("network:\n  allow-peers: [192.0.2.1/24]\n", &e, NULL, NULL), 1);
+        assert_true(has_error(&e, "host bits"));
+        perrors_clear(&e);
+        assert_int_equal(check_yaml("network:\n  allow-peers: [\"bad name!\"]\n", &e, NULL, NULL), 1);
+        perrors_clear(&e);
+        assert_int_equal(check_yaml("network:\n  file-sharing-ports: [6881, \"6880-6890\", 0]\n", &e, NULL, NULL), 2);
+        perrors_clear(&e);
+        assert_int_equal(check_yaml("network:\n  allow-discovery: [mdns, bonjour]\n", &e, NULL, NULL), 1);
+        assert_true(has_error(&e, "'bonjour'"));
+        perrors_clear(&e);
+        assert_int_equal(check_yaml("network:\n  allow-destinations: [{host: 198.51.100.1, port: 80}]\n", &e, NULL, NULL), 1);
+        assert_true(has_error(&e, "needs 'proto"));
+        perrors_clear(&e);
+        assert_int_equal(check_yaml("network:\n  allow-destinations: [{host: 198.51.100.1, proto: tcp, port: 99999}]\n", &e,
+                                    NULL, NULL),
+                         1);
+        perrors_clear(&e);
+        assert_int_equal(check_yaml("network:\n  peer-to-peer: maybe\n", &e, NULL, NULL), 1);
+        perrors_clear(&e);
+        assert_int_equal(check_yaml("network:\n  exempt-interfaces: [\"*\", docker0, \"a b\", virbr*]\n", &e, NULL, NULL), 2);
+        perrors_clear(&e);
+        assert_int_equal(check_yaml("network:\n  colour: blue\n", &e, NULL, NULL), 1);
+        assert_true(has_error(&e, "unknown key"));
+        perrors_clear(&e);
+}
+
+static void test_policy_management(void **state) {
+        struct perrors e = { 0 };
+        const char *cut = "network:\n  management: [{host: 203.0.113.10, proto: tcp, port: 443}]\n"
+                          "  allow-destinations: [{host: 198.51.100.10, proto: tcp, port: 3389}]\n";
+        assert_int_equal(check_yaml(cut, &e, NULL, NULL), 1);
+        assert_true(has_error(&e, "would cut the management path"));
+        perrors_clear(&e);
+        const char *ok = "network:\n  management: [{host: 203.0.113.10, proto: tcp, port: 443}]\n"
+                         "  allow-destinations: [203.0.113.0/24, {host: 198.51.100.10, proto: tcp, port: 3389}]\n";
+        assert_int_equal(check_yaml(ok, &e, NULL, NULL), 0);
+        const char *name = "network:\n  management: [mgmt.example.lg.jp]\n  allow-destinations: [MGMT.example.lg.jp]\n";
+        assert_int_equal(check_yaml(name, &e, NULL, NULL), 0);
+        const char *port = "network:\n  management: [{host: 203.0.113.10, proto: tcp, port: 443}]\n"
+                           "  allow-destinations: [{host: 203.0.113.10, proto: tcp, port: \"1-442\"}]\n";
+        assert_int_equal(check_yaml(port, &e, NULL, NULL), 1);
+        perrors_clear(&e);
+}
+
+static const char hosts[] = "# hosts\n127.0.0.1 localhost\n198.51.100.10 server.test vdi\n2001:db8:2::10 server.test\n";
+
+static void test_resolve_and_rules(void **state) {
+        struct perrors e = { 0 };
+        struct net_policy p;
+        struct ptree *t;
+        const char *y = "network:\n  allow-peers: [printer.test, 192.0.2.10]\n"
+                        "  allow-destinations: [{host: server.test, proto: tcp, port: 3389}, 203.0.113.0/24,\n"
+                        "                       {host: vdi, proto: tcp, port: 3389}, nowhere.test]\n"
+                        "  allow-discovery: [mdns]\n";
+        assert_int_equal(check_yaml(y, &e, &p, &t), 0);
+        struct net_resolved res;
+        assert_int_equal(net_resolve(&p, hosts, sizeof hosts - 1, &res), 0);
+        assert_int_equal(res.n_unresolved, 2); /* printer.test, nowhere.test */
+        assert_non_null(strstr(res.unresolved[0], "printer.test"));
+        assert_int_equal(res.dests.n, 3); /* v4 + v6 of server.test, the /24; vdi is a duplicate */
+
+        struct net_topo topo = { 0 };
+        struct net_range r;
+        net_parse_cidr("192.0.2.0/24", &r, NULL);
+        net_ranges_add(&topo.onlink, &r);
+        net_parse_cidr("192.0.2.1", &r, NULL);
+        net_ranges_add(&topo.gw, &r);
+        char *s = NULL;
+        size_t size;
+        FILE *f = open_memstream(&s, &size);
+        struct net_counters zero = { .packets[NET_C_DHT] = 7 };
+        assert_int_equal(net_ruleset(f, &p, &res, &topo, &zero, 3141), 0);
+        fclose(f);
+        assert_non_null(strstr(s, "counter dht { packets 7 bytes 0 }"));
+        assert_non_null(strstr(s, "add table inet sekisho\ndelete table inet sekisho\n"));
+        assert_non_null(strstr(s, "198.51.100.10 . tcp . 3389"));
+        assert_non_null(strstr(s, "2001:db8:2::10 . tcp . 3389"));
+        assert_non_null(strstr(s, "set dst4 { type ipv4_addr; flags interval; elements = { 203.0.113.0/24 } }"));
+        assert_non_null(strstr(s, "elements = { fe80::/10, ff02::/16 }"));
+        assert_non_null(strstr(s, "elements = { 169.254.0.0/16, 224.0.0.0/24, 255.255.255.255, 192.0.2.0/24 }"));
+        assert_non_null(strstr(s, "priority filter - 10"));
+        assert_non_null(strstr(s, "    udp dport 5353 accept\n")); /* mDNS allowed, to peers too */
+        assert_non_null(strstr(s, "udp dport 1900 jump drop_discovery"));
+        assert_non_null(strstr(s, "log group 3141 prefix \"bittorrent\""));
+        assert_non_null(strstr(s, "jump drop_dest_out"));
+        free(s);
+
+        /* The C model agrees: RDP to the server allowed, anything else not. */
+        uint8_t srv[4] = { 198, 51, 100, 10 }, peer[4] = { 192, 0, 2, 20 }, net3[4] = { 203, 0, 113, 9 };
+        assert_false(net_conn_forbidden(&p, &res, &topo, NET_V4, srv, true, 6, 3389));
+        assert_true(net_conn_forbidden(&p, &res, &topo, NET_V4, srv, true, 6, 80));
+        assert_true(net_conn_forbidden(&p, &res, &topo, NET_V4, peer, true, 6, 3389));
+        assert_false(net_conn_forbidden(&p, &res, &topo, NET_V4, net3, true, 17, 53));
+
+        /* Refill mode: the table and its counters stay, sets are flushed and refilled. */
+        s = NULL;
+        f = open_memstream(&s, &size);
+        assert_int_equal(net_ruleset(f, &p, &res, &topo, NULL, -1), 0);
+        fclose(f);
+        assert_non_null(strstr(s, "add table inet sekisho\nflush table inet sekisho\n"));
+        assert_non_null(strstr(s, "flush set inet sekisho dsvc4\nadd element inet sekisho dsvc4 { 198.51.100.10 . tcp . 3389 }"));
+        assert_null(strstr(s, "log group"));
+        free(s);
+
+        s = NULL;
+        f = open_memstream(&s, &size);
+        assert_int_equal(net_ruleset_sets(f, &topo), 0);
+        fclose(f);
+        assert_non_null(strstr(s, "flush set inet sekisho onlink4\nadd element inet sekisho onlink4 { 169.254.0.0/16, 224.0.0.0/24, 255.255.255.255, 192.0.2.0/24 }\n"));
+        assert_non_null(strstr(s, "flush set inet sekisho gw6\nflush set"));
+        uint8_t bcast[4] = { 255, 255, 255, 255 };
+        assert_true(net_conn_forbidden(&p, &res, &topo, NET_V4, bcast, true, 17, 17500)); /* LAN sync broadcast */
+        free(s);
+
+        net_resolved_done(&res);
+        net_policy_done(&p);
+        net_topo_done(&topo);
+        ptree_free(t);
+}
+
+static void test_isolation_model(void **state) {
+        struct net_policy p;
+        struct perrors e = { 0 };
+        assert_int_equal(net_policy_parse(NULL, &p, &e), 0);
+        struct net_resolved res = { 0 };
+        struct net_topo topo = { 0 };
+        struct net_range r;
+        net_parse_cidr("192.0.2.0/24", &r, NULL);
+        net_ranges_add(&topo.onlink, &r);
+        net_parse_cidr("192.0.2.1", &r, NULL);
+        net_ranges_add(&topo.gw, &r);
+        net_ranges_add(&topo.dns, &r);
+        uint8_t gw[4] = { 192, 0, 2, 1 }, peer[4] = { 192, 0, 2, 20 }, far[4] = { 198, 51, 100, 10 };
+        uint8_t ll[16] = { 0xfe, 0x80, [15] = 7 };
+        assert_false(net_conn_forbidden(&p, &res, &topo, NET_V4, gw, true, 6, 80));
+        assert_true(net_conn_forbidden(&p, &res, &topo, NET_V4, peer, true, 6, 445));
+        assert_true(net_conn_forbidden(&p, &res, &topo, NET_V4, peer, false, 6, 22));
+        assert_false(net_conn_forbidden(&p, &res, &topo, NET_V4, far, true, 6, 443));
+        assert_true(net_conn_forbidden(&p, &res, &topo, NET_V4, far, true, 6, 6881)); /* file-sharing port */
+        assert_true(net_conn_forbidden(&p, &res, &topo, NET_V6, ll, true, 6, 22));
+        uint8_t bcast[4] = { 255, 255, 255, 255 }, apipa[4] = { 169, 254, 3, 4 };
+        assert_true(net_conn_forbidden(&p, &res, &topo, NET_V4, bcast, true, 17, 17500)); /* LAN-sync broadcast */
+        assert_true(net_conn_forbidden(&p, &res, &topo, NET_V4, apipa, true, 6, 445));
+        net_policy_done(&p);
+        net_topo_done(&topo);
+}
+
+static void test_text_parsers(void **state) {
+        struct net_ranges l = { 0 };
+        const char rc[] = "# x\nnameserver 192.0.2.1\nnameserver 127.0.0.53\nnameserver fe80::1%eth0\nnameserver\n"
+                          "search example\nnameserver 999.1.1.1\n";
+        net_resolv_parse(rc, sizeof rc - 1, &l);
+        assert_int_equal(l.n, 2);
+        net_ranges_clear(&l);
+        assert_int_equal(net_hosts_lookup(hosts, sizeof hosts - 1, "SERVER.test", &l), 2);
+        net_ranges_clear(&l);
+
+        struct net_counters c;
+        const char list[] = "table inet sekisho {\n\tcounter peer_out {\n\t\tpackets 12 bytes 840\n\t}\n"
+                            "\tcounter dht {\n\t\tpackets 3 bytes 99\n\t}\n}\n";
+        assert_int_equal(net_counters_parse(list, &c), 0);
+        assert_int_equal(c.packets[NET_C_PEER_OUT], 12);
+        assert_int_equal(c.bytes[NET_C_DHT], 99);
+        assert_int_equal(net_counters_parse("nothing", &c), -ENOENT);
+
+        uint8_t pkt[40] = { 0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 192, 0, 2, 5, 198, 51, 100, 10,
+                            0x1a, 0xe1, 0x0d, 0x3d };
+        struct net_pkt s;
+        assert_int_equal(net_pkt_parse(pkt, sizeof pkt, 0, &s), 0);
+        assert_int_equal(s.proto, 6);
+        assert_int_equal(s.dport, 3389);
+        assert_int_equal(s.sport, 6881);
+        pkt[0] = 0x4f; /* IHL 60 > length */
+        assert_true(net_pkt_parse(pkt, sizeof pkt, 0, &s) < 0);
+        assert_true(net_pkt_parse(pkt, 3, 0, &s) < 0);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_cidr),           cmocka_unit_test(test_ranges),
+                cmocka_unit_test(test_ports_names),    cmocka_unit_test(test_policy_default),
+                cmocka_unit_test(test_policy_errors),  cmocka_unit_test(test_policy_management),
+                cmocka_unit_test(test_resolve_and_rules), cmocka_unit_test(test_isolation_model),
+                cmocka_unit_test(test_text_parsers),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,290 @@
+/* test-travel-policy.c — the travel: section: schema and semantic checks (regions, trips, pins, plan), parsing, and the state/plan file formats. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ptree.h"
+#include "travel.h"
+#include "util.h"
+
+#define PIN_B64 "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+
+static const char good[] =
+        "travel:\n"
+        "  high-risk-regions: [CN, RU, KP]\n"
+        "  profile: travel\n"
+        "  trips:\n"
+        "    - id: trip-1\n"
+        "      destination: CN\n"
+        "      start: 2026-12-01T00:00:00+09:00\n"
+        "      end: 2026-12-10T00:00:00+09:00\n"
+        "    - id: trip-2\n"
+        "      destination: FR\n"
+        "      start: 2026-12-10T00:00:00+09:00\n"
+        "      end: 2026-12-20T00:00:00+09:00\n"
+        "  return:\n"
+        "    reset: true\n"
+        "    grace: 24h\n"
+        "    home-server: 192.0.2.10:443\n"
+        "    server-name: home.example.lg.jp\n"
+        "    spki-sha256: " PIN_B64 "\n"
+        "  reset-plan:\n"
+        "    luks-volumes: [/dev/disk/by-partlabel/home]\n"
+        "    credentials: [/etc/NetworkManager/system-connections, /etc/sekisho/enroll.key]\n"
+        "    wipe-directories: [/var/cache/sekisho-user]\n"
+        "    restore: [/usr/bin/systemd-repart, --factory-reset=yes]\n"
+        "    reboot: true\n";
+
+/* Parse a document and check its travel: section; returns the error count
+ * and leaves the first message in first (if any). */
+static size_t check_doc(const char *doc, char *first, size_t first_size) {
+        struct ptree *t = NULL;
+        struct perrors errs = { 0 };
+        assert_int_equal(ptree_parse("test.yaml", doc, strlen(doc), &t, &errs), 0);
+        size_t n = travel_policy_check(pmap_get(t->root, "travel"), &errs);
+        if (first)
+                snprintf(first, first_size, "%s", perrors_first(&errs) ? perrors_first(&errs) : "");
+        perrors_clear(&errs);
+        ptree_free(t);
+        return n;
+}
+
+static void expect_error(const char *doc, const char *needle) {
+        char first[512];
+        size_t n = check_doc(doc, first, sizeof first);
+        if (n == 0 || !strstr(first, needle))
+                fail_msg("expected an error containing '%s', got %zu errors, first: %s", needle, n, first);
+}
+
+static void test_good(void **state) {
+        char first[512];
+        assert_int_equal(check_doc(good, first, sizeof first), 0);
+
+        struct ptree *t = NULL;
+        struct perrors errs = { 0 };
+        assert_int_equal(ptree_parse("test.yaml", good, strlen(good), &t, &errs), 0);
+        struct travel_policy p;
+        assert_int_equal(travel_policy_parse(pmap_get(t->root, "travel"), &p), 0);
+        assert_int_equal(p.n_regions, 3);
+        assert_int_equal(p.n_trips, 2);
+        assert_true(p.trips[0].high_risk);
+        assert_false(p.trips[1].high_risk);
+        assert_true(p.reset);
+        assert_int_equal(p.grace, 86400);
+        assert_true(p.have_pin);
+        assert_string_equal(p.server, "192.0.2.10:443");
+        assert_int_equal(p.plan.n_volumes, 1);
+        assert_int_equal(p.plan.n_credentials, 2);
+        assert_int_equal(p.plan.n_restore, 2);
+        assert_true(p.plan.reboot);
+        assert_string_equal(p.profile, "travel");
+        travel_policy_clear(&p);
+        ptree_free(t);
+}
+
+static void test_absent_is_strict(void **state) {
+        struct travel_policy p;
+        assert_int_equal(travel_policy_parse(NULL, &p), 0);
+        assert_int_equal(p.n_trips, 0);
+        assert_false(p.reset);
+        assert_string_equal(p.profile, "travel");
+        travel_policy_clear(&p);
+}
+
+static void test_unknown_region(void **state) {
+        expect_error("travel:\n  high-risk-regions: [CN, XX]\n", "test.yaml:2:27: unknown region code 'XX'");
+        expect_error("travel:\n  high-risk-regions: [cn]\n", "unknown region code 'cn'");
+        expect_error("travel:\n  high-risk-regions: [UK]\n", "unknown region code 'UK'");
+        expect_error("travel:\n  trips:\n    - {id: a, destination: ZZ, start: 2026-01-01T00:00:00Z, end: 2026-01-02T00:00:00Z}\n",
+                     "unknown region code 'ZZ'");
+}
+
+static void test_overlap(void **state) {
+        expect_error("travel:\n  trips:\n"
+                     "    - {id: a, destination: CN, start: 2026-01-01T00:00:00Z, end: 2026-01-10T00:00:00Z}\n"
+                     "    - {id: b, destination: FR, start: 2026-01-09T00:00:00+09:00, end: 2026-01-12T00:00:00Z}\n",
+                     "trip 'b' overlaps trip 'a'");
+        /* back to back is fine; a cancelled trip does not overlap */
+        assert_int_equal(check_doc("travel:\n  trips:\n"
+                                   "    - {id: a, destination: CN, start: 2026-01-01T00:00:00Z, end: 2026-01-10T00:00:00Z}\n"
+                                   "    - {id: b, destination: FR, start: 2026-01-10T00:00:00Z, end: 2026-01-12T00:00:00Z}\n"
+                                   "    - {id: c, destination: FR, start: 2026-01-05T00:00:00Z, end: 2026-01-06T00:00:00Z, cancelled: true}\n",
+                                   NULL, 0),
+                         0);
+}
+
+static void test_end_before_start(void **state) {
+        expect_error("travel:\n  trips:\n"
+                     "    - {id: a, destination: CN, start: 2026-01-10T00:00:00Z, end: 2026-01-01T00:00:00Z}\n",
+                     "trip 'a' ends before it starts");
+        expect_error("travel:\n  trips:\n"
+                     "    - {id: a, destination: CN, start: 2026-01-10T00:00:00Z, end: 2026-01-10T00:00:00Z}\n",
+                     "ends before it starts");
+        expect_error("travel:\n  trips:\n"
+                     "    - {id: a, destination: CN, start: 2026-01-10T00:00:00Z, end: 2028-01-10T00:00:00Z}\n",
+                     "longer than 366 days");
+        expect_error("travel:\n  trips:\n"
+                     "    - {id: a, destination: CN, start: yesterday, end: 2026-01-10T00:00:00Z}\n",
+                     "test.yaml:3:");
+}
+
+static void test_bad_keys_and_ids(void **state) {
+        expect_error("travel:\n  tripz: []\n", "unknown key 'tripz'");
+        expect_error("travel:\n  trips:\n    - {id: 'a b', destination: CN, start: 2026-01-01T00:00:00Z, end: 2026-01-02T00:00:00Z}\n",
+                     "invalid trip id");
+        expect_error("travel:\n  trips:\n    - {destination: CN, start: 2026-01-01T00:00:00Z, end: 2026-01-02T00:00:00Z}\n",
+                     "missing required key 'id'");
+        expect_error("travel:\n  trips:\n"
+                     "    - {id: a, destination: CN, start: 2026-01-01T00:00:00Z, end: 2026-01-02T00:00:00Z}\n"
+                     "    - {id: a, destination: CN, start: 2026-02-01T00:00:00Z, end: 2026-02-02T00:00:00Z}\n",
+                     "duplicate trip id 'a'");
+}
+
+static void test_return_section(void **state) {
+        expect_error("travel:\n  return: {reset: true}\n", "reset: true needs home-server and spki-sha256");
+        expect_error("travel:\n  return: {reset: true, home-server: '192.0.2.1:443', spki-sha256: '" PIN_B64 "'}\n",
+                     "reset: true needs a reset-plan");
+        expect_error("travel:\n  return: {reset: true, home-server: '192.0.2.1:443', spki-sha256: '" PIN_B64 "'}\n"
+                     "  reset-plan: {wipe-directories: [/srv/x]}\n",
+                     "needs luks-volumes or a restore action");
+        expect_error("travel:\n  return: {home-server: 'home.example:443'}\n", "invalid home-server");
+        expect_error("travel:\n  return: {home-server: '192.0.2.1:0'}\n", "invalid home-server");
+        expect_error("travel:\n  return: {spki-sha256: 'abcd'}\n", "invalid spki-sha256");
+        expect_error("travel:\n  return: {grace: 'soon'}\n", "invalid duration 'soon'");
+        expect_error("travel:\n  return: {probe-interval: '1s'}\n", "invalid probe interval");
+        assert_int_equal(check_doc("travel:\n  return: {home-server: '[2001:db8::1]:8443'}\n", NULL, 0), 0);
+}
+
+static void test_plan_paths(void **state) {
+        expect_error("travel:\n  reset-plan: {wipe-directories: [/]}\n", "refusing to remove or wipe the system directory '/'");
+        expect_error("travel:\n  reset-plan: {wipe-directories: [/etc/]}\n", "refusing to remove or wipe");
+        expect_error("travel:\n  reset-plan: {credentials: [/]}\n", "refusing to remove or wipe the system directory '/'");
+        expect_error("travel:\n  reset-plan: {credentials: [/var/lib]}\n", "refusing to remove or wipe");
+        expect_error("travel:\n  reset-plan: {wipe-directories: [/home/../etc]}\n", "not a clean absolute path");
+        expect_error("travel:\n  reset-plan: {credentials: [relative/path]}\n", "not a clean absolute path");
+        expect_error("travel:\n  reset-plan: {restore: [systemd-repart]}\n", "absolute program path");
+}
+
+static void test_small_parsers(void **state) {
+        int64_t d;
+        assert_int_equal(parse_duration("90s", &d), 0);
+        assert_int_equal(d, 90);
+        assert_int_equal(parse_duration("2d", &d), 0);
+        assert_int_equal(d, 172800);
+        assert_int_equal(parse_duration("0", &d), 0);
+        assert_int_equal(d, 0);
+        assert_int_equal(parse_duration("-1h", &d), -EINVAL);
+        assert_int_equal(parse_duration("h", &d), -EINVAL);
+        assert_int_equal(parse_duration("999d", &d), -EINVAL);
+        uint8_t pin[32], pin2[32];
+        assert_int_equal(parse_spki_pin(PIN_B64, pin), 0);
+        assert_int_equal(parse_spki_pin("sha256//" PIN_B64, pin2), 0);
+        assert_memory_equal(pin, pin2, 32);
+        assert_int_equal(parse_spki_pin("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", pin2), 0);
+        assert_memory_equal(pin, pin2, 32); /* both are SHA-256("") */
+        assert_int_equal(parse_spki_pin("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFV=", pin2), -EINVAL); /* stray bits */
+        char host[64];
+        uint16_t port;
+        assert_int_equal(parse_host_port("[2001:db8::1]:443", host, sizeof host, &port), 0);
+        assert_string_equal(host, "2001:db8::1");
+        assert_int_equal(port, 443);
+        assert_int_equal(parse_host_port("192.0.2.1", host, sizeof host, &port), -EINVAL);
+        assert_int_equal(parse_host_port("192.0.2.1:70000", host, sizeof host, &port), -EINVAL);
+        assert_true(iso3166_alpha2_valid("JP"));
+        assert_false(iso3166_alpha2_valid("J"));
+        assert_false(iso3166_alpha2_valid("EU"));
+}
+
+static void test_plan_roundtrip(void **state) {
+        struct reset_plan p = { .reboot = false };
+        p.volumes[p.n_volumes++] = strdup("/dev/loop7");
+        p.wipe[p.n_wipe++] = strdup("/srv/data/user");
+        p.restore[p.n_restore++] = strdup("/bin/true");
+        p.restore[p.n_restore++] = strdup("with space");
+        char *data;
+        size_t size;
+        assert_int_equal(reset_plan_format(&p, "trip-1", &data, &size), 0);
+        struct kv kv;
+        assert_int_equal(kv_parse(data, size, &kv), 0);
+        assert_string_equal(kv_get(&kv, "trip"), "trip-1");
+        struct reset_plan q;
+        assert_int_equal(reset_plan_from_kv(&kv, &q), 0);
+        assert_int_equal(q.n_volumes, 1);
+        assert_string_equal(q.restore[1], "with space");
+        assert_false(q.reboot);
+        reset_plan_clear(&q);
+        kv_clear(&kv);
+        free(data);
+        reset_plan_clear(&p);
+
+        /* a plan file naming "/" for wiping is refused even if someone wrote it by hand */
+        const char bad[] = "format=1\nwipe-directory=/\n";
+        assert_int_equal(kv_parse(bad, sizeof bad - 1, &kv), 0);
+        assert_int_equal(reset_plan_from_kv(&kv, &q), -EBADMSG);
+        kv_clear(&kv);
+        const char ctl[] = "format=1\ncredential=/a\x01\n";
+        assert_int_equal(kv_parse(ctl, sizeof ctl - 1, &kv), -EBADMSG);
+        const char nokey[] = "=x\n";
+        assert_int_equal(kv_parse(nokey, sizeof nokey - 1, &kv), -EBADMSG);
+}
+
+static void test_state_roundtrip(void **state) {
+        struct travel_state s, t;
+        travel_state_init(&s);
+        s.phase = TRAVEL_RESET_PENDING;
+        strcpy(s.trip, "trip-1");
+        strcpy(s.destination, "CN");
+        s.high_risk = true;
+        s.trip_end = 100;
+        s.since = 200;
+        s.deadline = 300;
+        s.last_wall = 250;
+        s.reset_requested = true;
+        strcpy(s.done[s.n_done++], "old-trip");
+        char *data;
+        size_t size;
+        assert_int_equal(travel_state_format(&s, &data, &size), 0);
+        struct kv kv;
+        assert_int_equal(kv_parse(data, size, &kv), 0);
+        assert_int_equal(travel_state_from_kv(&kv, &t), 0);
+        assert_int_equal(t.phase, TRAVEL_RESET_PENDING);
+        assert_string_equal(t.trip, "trip-1");
+        assert_true(t.high_risk);
+        assert_int_equal(t.deadline, 300);
+        assert_true(t.reset_requested);
+        assert_int_equal(t.n_done, 1);
+        kv_clear(&kv);
+        free(data);
+
+        /* a hostile reason (a D-Bus error text) cannot inject lines or break UTF-8 */
+        strcpy(s.hold, "unit missing\nphase=home\xff\x01");
+        assert_int_equal(travel_state_format(&s, &data, &size), 0);
+        assert_int_equal(kv_parse(data, size, &kv), 0);
+        assert_int_equal(travel_state_from_kv(&kv, &t), 0);
+        assert_int_equal(t.phase, TRAVEL_RESET_PENDING);
+        assert_string_equal(t.hold, "unit missing?phase=home??");
+        kv_clear(&kv);
+        free(data);
+
+        const char nodeadline[] = "format=1\nphase=reset-pending\ntrip=a\ndestination=CN\ntrip-end=1\nsince=1\n";
+        assert_int_equal(kv_parse(nodeadline, sizeof nodeadline - 1, &kv), 0);
+        assert_int_equal(travel_state_from_kv(&kv, &t), -EBADMSG);
+        kv_clear(&kv);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_good),           cmocka_unit_test(test_absent_is_strict),
+                cmocka_unit_test(test_unknown_region), cmocka_unit_test(test_overlap),
+                cmocka_unit_test(test_end_before_start), cmocka_unit_test(test_bad_keys_and_ids),
+                cmocka_unit_test(test_return_section), cmocka_unit_test(test_plan_paths),
+                cmocka_unit_test(test_small_parsers),  cmocka_unit_test(test_plan_roundtrip),
+                cmocka_unit_test(test_state_roundtrip),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
