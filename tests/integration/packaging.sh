@@ -26,6 +26,11 @@ for f in /usr/sbin/sekishod /usr/bin/sekishoctl /usr/bin/sekisho-notify \
 done
 ok "the package holds the daemon, CLI, agent, unit, bus and polkit policy, udev rules, man pages, default policy"
 
+dpkg-deb -I "$DEB" postinst >"$T/postinst"
+grep -q "deb-systemd-helper enable 'sekisho-reset.service'" "$T/postinst" || fail "sekisho-reset.service is not enabled"
+if grep -q "deb-systemd-invoke .*sekisho-reset" "$T/postinst"; then fail "the package would start the factory reset"; fi
+grep -q "deb-systemd-invoke .*sekishod.service" "$T/postinst" || fail "the package does not start sekishod"
+ok "postinst starts sekishod, only enables sekisho-reset"
 dpkg-deb -I "$DEB" postrm | grep -q keep-on-purge || fail "postrm does not honour /etc/sekisho/keep-on-purge"
 lintian --fail-on error "$DEB" >"$T/lintian" 2>&1 || { cat "$T/lintian"; fail "lintian reports errors"; }
 echo "# lintian (warnings allowed):"; sed 's/^/#   /' "$T/lintian"
