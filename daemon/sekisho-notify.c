@@ -333,6 +333,19 @@ static void on_travel_state(struct agent *ag, const struct fields *f) {
                        _("The terminal was reset to factory state."));
 }
 
+/* The travel plugin's reminders before the reset (an hour, ten minutes left). */
+static void on_travel_notice(struct agent *ag, const struct fields *f) {
+        const char *kind = field(f, "kind");
+        if (strcmp(kind, "reset-scheduled") != 0)
+                return;   /* weak signals and clock notes are for the audit log */
+        char deadline[64];
+        shown(field(f, "deadline"), deadline, sizeof deadline);
+        notify(ag, URGENCY_CRITICAL, "device", _("Factory reset scheduled"),
+               _("This terminal returned from a high-risk region and will be locked and reset to factory state "
+                 "at %s. Everything on it will be deleted. Save your work to the server now."),
+               deadline[0] ? deadline : "?");
+}
+
 static void on_traffic_blocked(struct agent *ag, const struct fields *f) {
         char dst[128], cls[64];
         shown(field(f, "dst"), dst, sizeof dst);
@@ -357,6 +370,7 @@ static const struct handler handlers[] = {
         { "ProfileChanged", { "profile", NULL }, on_profile_changed },
         { "PolicyRefused", { "reason", NULL }, on_policy_refused },
         { "TravelStateChanged", { NULL }, on_travel_state },
+        { "TravelNotice", { "kind", NULL }, on_travel_notice },
         { "TrafficBlocked", { "class", NULL }, on_traffic_blocked },
 };
 

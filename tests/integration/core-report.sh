@@ -6,10 +6,11 @@ need_cmd python3 minisign
 report() { ctl --audit-log "$T/log/audit.log" "$@" report; }
 
 check_json() { # check_json FILE RUNNING(true|false)
-        python3 - "$1" "$2" "$T/log/audit.log" <<'PY' || fail "report --json has the wrong content: $(cat "$1")"
+        python3 - "$1" "$2" "$T/log/audit.log" "$USB" <<'PY' || fail "report --json has the wrong content: $(cat "$1")"
 import json, sys
 r = json.load(open(sys.argv[1]))
 running = sys.argv[2] == "true"
+usb = sys.argv[4] == "true"
 ids = [q["id"] for q in r["requirements"]]
 assert ids == ["R%d" % i for i in range(1, 12)], ids
 assert r["daemon"]["running"] is running, r["daemon"]
@@ -24,7 +25,9 @@ for x in q.values():
     assert x["daemon_running"] is running
 # The usb plugin runs with the (embedded default's) block default: R1 enforced while the daemon runs.
 assert "usb.default: block" in q["R1"]["setting"], q["R1"]
-assert q["R1"]["enforced"] is running, q["R1"]
+assert q["R1"]["enforced"] is (running and usb), q["R1"]
+# R9 (signed policy, intact audit chain) holds whenever the daemon runs.
+assert q["R9"]["enforced"] is running, q["R9"]
 # The policy's vdi section (clipboard allowed) is the setting shown; vdi is not running here.
 assert "vdi.clipboard: allow" in q["R3"]["setting"], q["R3"]
 assert q["R3"]["enforced"] is False
@@ -72,7 +75,17 @@ else
         echo "# dbus-daemon is not installed: the live status comes from the running daemon's status file"
         BUS=--bus=none
 fi
+# The usb plugin enforces in test mode only inside umockdev: an empty testbed (no devices) will do.
+if command -v umockdev-wrapper >/dev/null 2>&1; then
+        mkdir -p "$T/mock/sys/bus/usb/devices" "$T/mock/dev"
+        export LD_PRELOAD="libumockdev-preload.so.0${LD_PRELOAD:+:$LD_PRELOAD}" UMOCKDEV_DIR="$T/mock"
+        USB=true
+else
+        echo "# umockdev is not installed: the usb plugin cannot start here; R1 is checked as not enforced"
+        USB=false
+fi
 start_daemon --plugins=usb $BUS
+unset LD_PRELOAD UMOCKDEV_DIR
 drop "$T/site.yaml"
 wait_audit '"policy.applied"' || fail "the bundle was not applied"
 wait_for "[ \"\$(serial_in_force)\" = 7 ]" || fail "serial 7 not in force"
