@@ -9,12 +9,13 @@
 
 #include "busclient.h"
 #include "core.h"
+#include "report.h"
 #include "util.h"
 
 struct ctl {
         const char *state_dir, *keys_dir, *config, *audit_log, *key, *comment, *password_file;
         enum bus_kind bus;
-        bool json;
+        bool json, html;
 };
 
 static int usage(void) {
@@ -31,6 +32,7 @@ static int usage(void) {
                 "  profile on|off NAME [REASON]    activate or release a profile as the operator\n"
                 "  reload                          re-read keys, identity and the installed policy\n"
                 "  monitor [--json]                print the daemon's signals as they come\n"
+                "  report [--json|--html]          requirements R1-R11: policy setting, enforced now, audit evidence\n"
                 "Audit:\n"
                 "  audit show [FILE]               print the audit log\n"
                 "  audit verify [FILE]             exit 0 only if the hash chain is intact\n");
@@ -40,7 +42,7 @@ static int usage(void) {
         fprintf(stderr, "\n"
                 "Options: --state-dir DIR --keys-dir DIR --config FILE --audit-log FILE\n"
                 "         --key SECRETKEY --trusted-comment TEXT --password-file FILE\n"
-                "         --bus=system|session --json\n\n"
+                "         --bus=system|session|none --json --html\n\n"
                 "Exit codes of policy verify/apply: 0 ok, 1 unreadable, 10 bad or missing signature,\n"
                 "11 unknown key, 12 malformed policy, 13 expired or not yet valid, 14 not targeted at\n"
                 "this terminal, 15 serial not newer, 16 serial conflict, 17 too large, 18 serial known bad,\n"
@@ -353,6 +355,17 @@ static int cmd_monitor(struct ctl *c, int argc, char **argv) {
         return r < 0 ? call_failed(r, &err) : 0;
 }
 
+static int cmd_report(struct ctl *c, int argc, char **argv) {
+        if (argc != 0 || (c->json && c->html))
+                return usage();
+        struct report_options o = { c->state_dir, c->keys_dir, c->config, c->audit_log, c->bus,
+                                    c->html ? REPORT_HTML : c->json ? REPORT_JSON : REPORT_TEXT };
+        int r = report_run(&o, stdout);
+        if (r < 0)
+                fprintf(stderr, "sekishoctl: no report: %s\n", strerror(-r));
+        return r < 0 ? 1 : 0;
+}
+
 /* ---- audit ---- */
 
 static int cmd_audit(struct ctl *c, int argc, char **argv) {
@@ -383,7 +396,7 @@ static int cmd_audit(struct ctl *c, int argc, char **argv) {
 
 /* Parse sekishoctl's options; optstring "+h" stops at the command, "h" takes them anywhere. */
 static int parse_options(struct ctl *c, int argc, char **argv, const char *optstring) {
-        enum { ARG_STATE = 0x100, ARG_KEYS, ARG_CONFIG, ARG_AUDIT, ARG_KEY, ARG_COMMENT, ARG_PWFILE, ARG_BUS, ARG_JSON };
+        enum { ARG_STATE = 0x100, ARG_KEYS, ARG_CONFIG, ARG_AUDIT, ARG_KEY, ARG_COMMENT, ARG_PWFILE, ARG_BUS, ARG_JSON, ARG_HTML };
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, ARG_STATE },
                 { "keys-dir", required_argument, NULL, ARG_KEYS },
@@ -394,6 +407,7 @@ static int parse_options(struct ctl *c, int argc, char **argv, const char *optst
                 { "password-file", required_argument, NULL, ARG_PWFILE },
                 { "bus", required_argument, NULL, ARG_BUS },
                 { "json", no_argument, NULL, ARG_JSON },
+                { "html", no_argument, NULL, ARG_HTML },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -408,7 +422,10 @@ static int parse_options(struct ctl *c, int argc, char **argv, const char *optst
                 case ARG_COMMENT: c->comment = optarg; break;
                 case ARG_PWFILE: c->password_file = optarg; break;
                 case ARG_JSON: c->json = true; break;
-                case ARG_BUS: c->bus = strcmp(optarg, "session") == 0 ? BUS_SESSION : BUS_SYSTEM; break;
+                case ARG_HTML: c->html = true; break;
+                case ARG_BUS: c->bus = strcmp(optarg, "session") == 0 ? BUS_SESSION
+                                     : strcmp(optarg, "none") == 0  ? BUS_NONE
+                                                                    : BUS_SYSTEM; break;
                 case 'h': usage(); exit(0);
                 default: return -EINVAL;
                 }
@@ -456,7 +473,7 @@ int main(int argc, char **argv) {
         }
         static const struct { const char *verb; int (*fn)(struct ctl *, int, char **); } daemon_verbs[] = {
                 { "status", cmd_status }, { "profile", cmd_profile }, { "reload", cmd_reload },
-                { "monitor", cmd_monitor },
+                { "monitor", cmd_monitor }, { "report", cmd_report },
         };
         for (size_t i = 0; i < ARRAY_SIZE(daemon_verbs); i++)
                 if (strcmp(argv[0], daemon_verbs[i].verb) == 0)
