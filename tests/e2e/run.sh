@@ -61,6 +61,7 @@ done
 # A stick image, and the admin key whose public half the guest daemon trusts.
 truncate -s 8M "$W/stick.img"
 minisign -G -W -f -p "$W/admin.pub" -s "$W/admin.key" >/dev/null
+chmod 644 "$W/admin.key"   # a throw-away test key; the guest reads it over 9p
 
 # A figure from the umockdev bench, if it was built, to print beside ours.
 UMOCK=
@@ -80,7 +81,7 @@ python3 "$top_srcdir/tests/e2e/driver.py" --workdir "$W" --timeout "${E2E_TIMEOU
         -kernel "/boot/vmlinuz-$KVER" -initrd "$W/initramfs.img" -append "$APPEND" \
         -serial stdio -serial "unix:$W/ctl.sock,server=on,wait=off" -qmp "unix:$W/qmp.sock,server=on,wait=off" \
         -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-        -device qemu-xhci,id=xhci \
+        -device qemu-xhci,id=xhci,p2=15,p3=15 \
         -device usb-kbd,bus=xhci.0,id=kbd0 \
         -blockdev "driver=raw,node-name=stickimg,read-only=on,file.driver=file,file.filename=$W/stick.img" \
         -device usb-storage,bus=xhci.0,drive=stickimg,id=stick0,serial=E2ESTICK0 \
