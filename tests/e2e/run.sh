@@ -18,7 +18,7 @@ for c in python3 cpio gzip minisign modprobe; do
 done
 [ -x /lib/systemd/systemd-udevd ] || skip "systemd-udevd is not installed (apt-get install udev)"
 BUSYBOX=${BUSYBOX:-/bin/busybox}
-[ -x "$BUSYBOX" ] || skip "busybox is not installed (apt-get install busybox-static)"
+[ -x "$BUSYBOX" ] || skip "busybox is not installed (apt-get install busybox or busybox-static)"
 
 # The newest installed kernel that has its modules (usbcore is a module in Debian's kernel).
 KVER=${E2E_KERNEL:-}
