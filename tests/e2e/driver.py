@@ -154,6 +154,12 @@ class Driver:
                 drive = words[3] if len(words) > 3 else "stickimg"
                 self.q.qmp_cmd("device_add", driver="usb-storage", id=dev_id, bus="xhci.0",
                                drive=drive, serial="E2E" + dev_id.upper()[:10])
+            elif kind == "hub":
+                self.q.qmp_cmd("device_add", driver="usb-hub", id=dev_id, bus="xhci.0")
+            elif kind == "behind":       # plug ID behind HUBID: a stick on the hub's first port
+                port = self.usb_port(words[3])
+                self.q.qmp_cmd("device_add", driver="usb-storage", id=dev_id, bus="xhci.0", port=port + ".1",
+                               drive="stickimg", serial="E2E" + dev_id.upper()[:10])
             elif kind == "kbd":
                 self.q.qmp_cmd("device_add", driver="usb-kbd", id=dev_id, bus="xhci.0")
             else:
@@ -166,6 +172,14 @@ class Driver:
         if verb == "bench":
             return self.run_bench(int(words[1]))
         raise RuntimeError("unknown request " + verb)
+
+    def usb_port(self, dev_id):
+        """The QEMU port path of a plugged device (from HMP `info usb`)."""
+        out = self.q.qmp_cmd("human-monitor-command", **{"command-line": "info usb"})
+        for line in out.splitlines():
+            if ("ID: %s" % dev_id) in line:
+                return line.split("Port ")[1].split(",")[0]
+        raise RuntimeError("no port for " + dev_id)
 
     def wait_audit(self, timeout):
         """Console lines until an E2E-AUDIT decision line; returns its host time."""

@@ -258,6 +258,28 @@ s_travel() {
         WHY="$how: sticks de-authorized, every /sys/block/sd* gone, keyboard still on usbhid"
 }
 
+# A hub (allowed, class 09) with a stick behind it: the stick is decided on its own.
+s_hub() {
+        n=$(ls -d /sys/bus/usb/devices/*-* 2>/dev/null | wc -l)
+        req plug hub1 hub || return 1
+        wait_for "[ \$(ls -d /sys/bus/usb/devices/*-* 2>/dev/null | wc -l) -gt $n ]" || no "hub did not appear" || return 1
+        HUB=
+        for d in /sys/bus/usb/devices/*-*; do [ "$(attr "$d" bDeviceClass)" = 09 ] && HUB=$d; done
+        [ -n "$HUB" ] || no "no hub (class 09) in sysfs" || return 1
+        wait_for "[ \"\$(attr '$HUB' authorized)\" = 1 ]" || no "hub ${HUB##*/} authorized=$(attr "$HUB" authorized)" || return 1
+        req plug stick3 behind hub1 || return 1
+        wait_for "dev_by_serial E2ESTICK3" || no "stick behind the hub did not appear" || return 1
+        S3=$(dev_by_serial E2ESTICK3)
+        case "$S3" in */"${HUB##*/}".*) ;; *) no "stick ${S3##*/} is not behind hub ${HUB##*/}"; return 1 ;; esac
+        wait_for "grep -q '\"event\":\"usb.device.blocked\".*\"port\":\"${S3##*/}\"' '$T/log/audit.log'" \
+                || no "no usb.device.blocked record for ${S3##*/}" || return 1
+        sleep 2
+        [ "$(attr "$S3" authorized)" = 0 ] || no "stick behind hub authorized=$(attr "$S3" authorized)" || return 1
+        [ -z "$(any_sd)" ] || no "block device present: $(any_sd)" || return 1
+        req unplug stick3 && req unplug hub1 || return 1
+        WHY="hub ${HUB##*/} authorized, stick ${S3##*/} behind it blocked, no block device"
+}
+
 s_unplug() {
         req unplug stick1 && req unplug stick2 || return 1
         wait_for "! dev_by_serial E2ESTICK1 && ! dev_by_serial E2ESTICK2" || no "sticks still in sysfs after device_del" || return 1
@@ -288,6 +310,7 @@ if [ $FAILED = 0 ]; then
         scenario sigkill-fail-closed s_sigkill
         scenario bundle-allows-stick s_bundle
         scenario travel-revokes s_travel
+        scenario hub-with-stick s_hub
         scenario unplug s_unplug
         if [ "${BENCH:-0}" -gt 0 ]; then scenario bench-hotplug s_bench; fi
         scenario stop-and-audit s_stop

@@ -2,6 +2,7 @@
 # run.sh — the e2e tier: boots Debian's kernel under QEMU with a busybox initramfs, runs the built sekishod in the guest and checks the real kernel's USB state.
 # Usage: tests/e2e/run.sh [BUILDDIR]   (make check-e2e). Exit 0 ok, 1 failed, 77 skipped.
 # Environment: E2E_KERNEL=VERSION, E2E_SMP (default 1), E2E_BENCH_PLUGS (default 50, 0 = no benchmark),
+# E2E_UMOCKDEV=0 (skip the umockdev comparison figure),
 # E2E_TIMEOUT seconds (default 540), E2E_KEEP=1 keeps the work directory, QEMU=binary.
 # Only the guest and files in the work directory are touched: the host root is shared read-only,
 # the USB devices are QEMU's emulated ones, the sticks are image files made here.
@@ -69,7 +70,7 @@ chmod 644 "$W/admin.key"   # a throw-away test key; the guest reads it over 9p
 
 # A figure from the umockdev bench, if it was built, to print beside ours.
 UMOCK=
-if [ "${E2E_BENCH_PLUGS:-50}" != 0 ] && [ -x "$top_builddir/tests/bench/bench-usb" ] && command -v umockdev-wrapper >/dev/null 2>&1; then
+if [ "${E2E_BENCH_PLUGS:-50}" != 0 ] && [ "${E2E_UMOCKDEV:-1}" != 0 ] && [ -x "$top_builddir/tests/bench/bench-usb" ] && command -v umockdev-wrapper >/dev/null 2>&1; then
         UMOCK=$(timeout 120 umockdev-wrapper "$top_builddir/tests/bench/bench-usb" 2>/dev/null | grep -m1 -i 'p50' || true)
 fi
 
