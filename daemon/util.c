@@ -46,9 +46,10 @@ int read_fd_capped(int fd, size_t max, char **ret_data, size_t *ret_size) {
                 return -errno;
         if (S_ISDIR(st.st_mode))
                 return -EISDIR;
-        if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
-                return -EFBIG;
-        size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096, len = 0;
+        /* st_size is only a hint: sysfs attributes report 4096 whatever they hold and procfs
+         * files 0, so the cap is enforced on the bytes actually read (at most max + 1). */
+        size_t hint = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 4096;
+        size_t cap = (hint < max ? hint : max) + 1, len = 0;
         _cleanup_free_ char *buf = malloc(cap);
         if (!buf)
                 return -ENOMEM;

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "plugin.h"
 #include "usbctl.h"
@@ -173,13 +175,38 @@ static void report(struct usb_state *s, const struct usb_device_info *d, const s
 
 /* ---- decisions ---- */
 
+/* A real kernel does not probe drivers for an interface that is authorized after it was
+ * created (interface_authorized_default=0): Documentation/usb/authorization.rst says the
+ * probe "must be triggered manually" through the bus's drivers_probe. Without it an allowed
+ * keyboard interface stays unbound (found by tests/e2e; umockdev has no drivers). A testbed
+ * without that file, or an interface already bound, needs nothing. */
+static void probe_interface(struct udev_device *ifdev) {
+        const char *syspath = udev_device_get_syspath(ifdev), *name = udev_device_get_sysname(ifdev);
+        if (!syspath || !name)
+                return;
+        _cleanup_free_ char *link = path_join(syspath, "driver");
+        struct stat st;
+        if (!link || lstat(link, &st) == 0)
+                return;
+        _cleanup_close_ int fd = open("/sys/bus/usb/drivers_probe", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                if (errno != ENOENT)
+                        log_warning("usb: cannot open /sys/bus/usb/drivers_probe for %s: %m", name);
+                return;
+        }
+        if (write(fd, name, strlen(name)) < 0 && errno != ENODEV)
+                log_warning("usb: probing drivers for %s failed: %m", name);
+}
+
 static void decide_interface_with(struct usb_state *s, struct udev_device *ifdev, const struct usb_device_info *d,
                                   const struct usb_verdict *v, bool notify) {
         uint8_t config, number;
         const char *sysname = udev_device_get_sysname(ifdev);
         bool allow = usbdev_interface_address(sysname, &config, &number) == 0 &&
                      usb_policy_interface_allowed(v, d, config, number);
-        write_attr(s, ifdev, "authorized", allow ? "1" : "0");
+        int w = write_attr(s, ifdev, "authorized", allow ? "1" : "0");
+        if (allow && w >= 0)
+                probe_interface(ifdev);
         if (allow)
                 s->if_allowed++;
         else
