@@ -3,6 +3,9 @@
 # Every assertion reads the guest kernel's own state: sysfs authorized, driver links, /sys/block.
 # Hot-plug is asked of the host (E2E-REQ on the console, answer on ttyS1); see driver.py.
 export TMPDIR=/run/tmp
+# This guest is a disposable machine of the test's own: its USB devices are the test's, so the
+# usb plugin may act on them although the daemon runs with test options (see usb_init()).
+export SEKISHO_TEST_DISPOSABLE_MACHINE=1
 mkdir -p "$TMPDIR"
 W=$E2E_WORK
 BENCH=$(sed -n 's/.*e2e\.bench=\([0-9]*\).*/\1/p' /proc/cmdline)
