@@ -30,25 +30,6 @@ static void line_hash(const char *line, size_t len, char out[AUDIT_HASH_HEX + 1]
         hex_encode(h, sizeof h, out);
 }
 
-void json_write_string(FILE *f, const char *s) {
-        fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-                switch (*p) {
-                case '"': fputs("\\\"", f); break;
-                case '\\': fputs("\\\\", f); break;
-                case '\n': fputs("\\n", f); break;
-                case '\r': fputs("\\r", f); break;
-                case '\t': fputs("\\t", f); break;
-                default:
-                        if (*p < 0x20 || *p == 0x7f)
-                                fprintf(f, "\\u%04x", *p);
-                        else
-                                fputc(*p, f);
-                }
-        }
-        fputc('"', f);
-}
-
 /* Find "key":"value" or "key":number in one of our own records. seq is
  * always the first field and prev the last, so the first (or last)
  * occurrence is the real one whatever a value in between contains. */

@@ -33,6 +33,3 @@ int audit_write(struct audit *a, const char *event, const char *clause, const st
  * with a one-line description of the first break (line number, what is
  * wrong) in why. Reports the number of records in *ret_count. */
 int audit_verify(const char *path, char *why, size_t why_size, uint64_t *ret_count);
-
-/* Append a JSON string literal (with quotes, escaped) to f. */
-void json_write_string(FILE *f, const char *s);

@@ -207,32 +207,6 @@ static void put_clean(FILE *f, const char *s) {
         }
 }
 
-static void put_json_string(FILE *f, const char *s) {
-        fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-                switch (*p) {
-                case '"':
-                        fputs("\\\"", f);
-                        break;
-                case '\\':
-                        fputs("\\\\", f);
-                        break;
-                case '\n':
-                        fputs("\\n", f);
-                        break;
-                case '\t':
-                        fputs("\\t", f);
-                        break;
-                default:
-                        if (*p < 0x20 || *p == 0x7f)
-                                fprintf(f, "\\u%04x", *p);
-                        else
-                                fputc(*p, f);
-                }
-        }
-        fputc('"', f);
-}
-
 /* A value printed as key=value: quoted when it has spaces or is empty. */
 static void put_value(FILE *f, const char *s) {
         if (!s[0] || strpbrk(s, " \"=")) {
@@ -278,9 +252,9 @@ static void print_kv_json(const char *k, const char *v, void *ud) {
         if (!j->first)
                 fputc(',', j->f);
         j->first = false;
-        put_json_string(j->f, k);
+        json_write_string(j->f, k);
         fputc(':', j->f);
-        put_json_string(j->f, v);
+        json_write_string(j->f, v);
 }
 
 static void print_kv_text(const char *k, const char *v, void *ud) {
@@ -367,13 +341,13 @@ static bool next_plugin(DBusMessageIter *a, struct plugin_row *row) {
 
 static void status_print_json(FILE *f, struct status *st) {
         fputs("{\"version\":", f);
-        put_json_string(f, st->version);
+        json_write_string(f, st->version);
         fputs(",\"state\":", f);
-        put_json_string(f, st->state);
+        json_write_string(f, st->state);
         fprintf(f, ",\"policy\":{\"serial\":%" PRIu64 ",\"source\":", (uint64_t)st->serial);
-        put_json_string(f, st->source);
+        json_write_string(f, st->source);
         fputs(",\"state\":", f);
-        put_json_string(f, st->policy_state);
+        json_write_string(f, st->policy_state);
         /* The same shape as the status.json the daemon keeps. */
         fprintf(f, ",\"expires\":%" PRId64 "},\"profiles\":[", (int64_t)st->expires);
         if (st->has_profiles) {
@@ -386,7 +360,7 @@ static void status_print_json(FILE *f, struct status *st) {
                         if (!first)
                                 fputc(',', f);
                         first = false;
-                        put_json_string(f, p);
+                        json_write_string(f, p);
                 }
         }
         fputs("],\"plugins\":[", f);
@@ -400,9 +374,9 @@ static void status_print_json(FILE *f, struct status *st) {
                                 fputc(',', f);
                         first = false;
                         fputs("{\"name\":", f);
-                        put_json_string(f, row.name);
+                        json_write_string(f, row.name);
                         fputs(",\"state\":", f);
-                        put_json_string(f, row.state);
+                        json_write_string(f, row.state);
                         fputs(",\"details\":{", f);
                         struct json_ctx j = { f, true };
                         each_ss(&row.details, print_kv_json, &j);
@@ -517,7 +491,7 @@ static void print_signal(FILE *f, DBusMessage *m, bool json) {
         bool has_args = dbus_message_iter_init(m, &it);
         if (json) {
                 fprintf(f, "{\"time\":\"%s\",\"signal\":", now);
-                put_json_string(f, member);
+                json_write_string(f, member);
                 fputs(",\"fields\":{", f);
                 struct json_ctx j = { f, true };
                 if (has_args)

@@ -83,3 +83,6 @@ void format_rfc3339(int64_t t, char out[static 32]);
 
 /* True if s is valid UTF-8 without control characters other than tab. */
 bool string_is_clean_utf8(const char *s, size_t len);
+
+/* Append a JSON string literal (with quotes, control characters escaped) to f. */
+void json_write_string(FILE *f, const char *s);

@@ -7,26 +7,6 @@
 #include "posturectl.h"
 #include "util.h"
 
-void posture_json_string(FILE *out, const char *s) {
-        fputc('"', out);
-        for (; s && *s; s++) {
-                unsigned char c = (unsigned char)*s;
-                switch (c) {
-                case '"': fputs("\\\"", out); break;
-                case '\\': fputs("\\\\", out); break;
-                case '\n': fputs("\\n", out); break;
-                case '\t': fputs("\\t", out); break;
-                case '\r': fputs("\\r", out); break;
-                default:
-                        if (c < 0x20 || c == 0x7f)
-                                fprintf(out, "\\u%04x", c);
-                        else
-                                fputc(c, out);
-                }
-        }
-        fputc('"', out);
-}
-
 static void os_line(const struct posture_facts *f, char *buf, size_t size) {
         if (!f->os_known)
                 snprintf(buf, size, "unknown (%s)", f->os_reason);
@@ -46,9 +26,9 @@ static void version_line(const struct posture_facts *f, char *buf, size_t size) 
 }
 
 static void field(FILE *out, const char *name, const char *value, bool comma) {
-        posture_json_string(out, name);
+        json_write_string(out, name);
         fputc(':', out);
-        posture_json_string(out, value);
+        json_write_string(out, value);
         if (comma)
                 fputc(',', out);
 }

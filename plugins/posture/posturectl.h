@@ -21,8 +21,6 @@ void posture_report_write(FILE *out, const char *root, const char *policy_name, 
                           const struct posture_facts *f, const struct posture_policy *p,
                           const struct posture_result *res, bool json);
 
-/* Append s to out as a JSON string literal. */
-void posture_json_string(FILE *out, const char *s);
 
 /* `sekishoctl posture [--json] [--root DIR] [--policy FILE]`: argv[0] is
  * "posture". Without --policy it evaluates installed_section (the posture

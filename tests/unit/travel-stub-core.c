@@ -83,18 +83,3 @@ size_t stub_count(const struct sekisho *ctx, const char *kind, const char *name,
 void stub_clear(struct sekisho *ctx) { ctx->n_rec = 0; }
 
 void sekisho_status_changed(struct sekisho *ctx) { ctx->status_changes++; }
-
-/* audit.c's JSON string writer, for travelctl.c (a plain escape is enough here). */
-void json_write_string(FILE *f, const char *s) {
-        fputc('"', f);
-        for (; s && *s; s++) {
-                unsigned char ch = (unsigned char)*s;
-                if (ch == '"' || ch == '\\')
-                        fprintf(f, "\\%c", ch);
-                else if (ch < 0x20)
-                        fprintf(f, "\\u%04x", ch);
-                else
-                        fputc(ch, f);
-        }
-        fputc('"', f);
-}
