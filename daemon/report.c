@@ -363,6 +363,15 @@ static void plugin_missing(char *buf, size_t size, const struct report *rp, cons
 
 typedef void (*evaluate_fn)(struct report *rp, struct row *row, FILE *setting);
 
+/* The plugin behind a requirement is not enforcing: the row says so. */
+static bool not_running(const struct report *rp, struct row *row, const char *plugin) {
+        if (enforcing(rp, plugin))
+                return false;
+        row->v = V_NOT_ENFORCED;
+        plugin_missing(row->detail, sizeof row->detail, rp, plugin);
+        return true;
+}
+
 static void eval_r1(struct report *rp, struct row *row, FILE *s) {
         _cleanup_(ptree_freep) struct ptree *now = section(rp, "usb", rp->active, rp->n_active);
         char *travel[] = { (char *)"travel" };
@@ -374,10 +383,9 @@ static void eval_r1(struct report *rp, struct row *row, FILE *s) {
         say(s, trip, "usb.", "default");
         bool blocks_now = key_is(now, "default", "block") || key_is(now, "default", "reject");
         bool blocks_trip = key_is(trip, "default", "block") || key_is(trip, "default", "reject");
-        if (!enforcing(rp, "usb")) {
-                row->v = V_NOT_ENFORCED;
-                plugin_missing(row->detail, sizeof row->detail, rp, "usb");
-        } else if (blocks_now || blocks_trip) {
+        if (not_running(rp, row, "usb"))
+                return;
+        if (blocks_now || blocks_trip) {
                 row->v = V_ENFORCED;
                 snprintf(row->detail, sizeof row->detail, "%s",
                          blocks_now ? "USB devices not allowed by a rule are blocked now (sysfs authorized=0)"
@@ -392,10 +400,9 @@ static void eval_r2(struct report *rp, struct row *row, FILE *s) {
         _cleanup_(ptree_freep) struct ptree *t = section(rp, "travel", rp->active, rp->n_active);
         say(s, t, "travel.", "return.reset");
         say(s, t, "travel.", "high-risk-regions");
-        if (!enforcing(rp, "travel")) {
-                row->v = V_NOT_ENFORCED;
-                plugin_missing(row->detail, sizeof row->detail, rp, "travel");
-        } else if (key_is(t, "return.reset", "true")) {
+        if (not_running(rp, row, "travel"))
+                return;
+        if (key_is(t, "return.reset", "true")) {
                 row->v = V_ENFORCED;
                 snprintf(row->detail, sizeof row->detail, "a return from a high-risk region schedules the factory reset");
         } else {
@@ -413,24 +420,20 @@ static void eval_r3(struct report *rp, struct row *row, FILE *s) {
                 denied += key_is(t, keys[i], "deny");
         }
         say(s, t, "vdi.", "allow-devices");
-        if (!enforcing(rp, "vdi")) {
-                row->v = V_NOT_ENFORCED;
-                plugin_missing(row->detail, sizeof row->detail, rp, "vdi");
-        } else {
-                row->v = denied == ARRAY_SIZE(keys) ? V_ENFORCED : denied ? V_PARTIAL : V_NOT_ENFORCED;
-                snprintf(row->detail, sizeof row->detail, "%zu of %zu redirection classes denied; clients started "
-                         "with them are stopped", denied, ARRAY_SIZE(keys));
-        }
+        if (not_running(rp, row, "vdi"))
+                return;
+        row->v = denied == ARRAY_SIZE(keys) ? V_ENFORCED : denied ? V_PARTIAL : V_NOT_ENFORCED;
+        snprintf(row->detail, sizeof row->detail, "%zu of %zu redirection classes denied; clients started "
+                 "with them are stopped", denied, ARRAY_SIZE(keys));
 }
 
 static void eval_r4(struct report *rp, struct row *row, FILE *s) {
         _cleanup_(ptree_freep) struct ptree *t = section(rp, "network", rp->active, rp->n_active);
         say(s, t, "network.", "peer-to-peer");
         say(s, t, "network.", "allow-peers");
-        if (!enforcing(rp, "net")) {
-                row->v = V_NOT_ENFORCED;
-                plugin_missing(row->detail, sizeof row->detail, rp, "net");
-        } else if (key_is(t, "peer-to-peer", "deny")) {
+        if (not_running(rp, row, "net"))
+                return;
+        if (key_is(t, "peer-to-peer", "deny")) {
                 row->v = V_ENFORCED;
                 snprintf(row->detail, sizeof row->detail, "traffic to and from other hosts on the local subnets is dropped");
         } else {
@@ -458,10 +461,9 @@ static void eval_r6(struct report *rp, struct row *row, FILE *s) {
         _cleanup_(ptree_freep) struct ptree *p = section(rp, "posture", rp->active, rp->n_active);
         say(s, p, "posture.", "allowed-os");
         say(s, p, "posture.", "action");
-        if (!enforcing(rp, "posture")) {
-                row->v = V_NOT_ENFORCED;
-                plugin_missing(row->detail, sizeof row->detail, rp, "posture");
-        } else if (key_nonempty(p, "allowed-os")) {
+        if (not_running(rp, row, "posture"))
+                return;
+        if (key_nonempty(p, "allowed-os")) {
                 row->v = key_is(p, "action", "report") ? V_PARTIAL : V_ENFORCED;
                 snprintf(row->detail, sizeof row->detail, "the OS and its version are checked against the permitted list%s",
                          row->v == V_PARTIAL ? " and only reported (action: report)" : "");
@@ -483,25 +485,21 @@ static void eval_r7(struct report *rp, struct row *row, FILE *s) {
         bool active = false;
         for (size_t i = 0; i < rp->n_active; i++)
                 active |= strcmp(rp->active[i], "quarantine") == 0;
-        if (!enforcing(rp, "posture")) {
-                row->v = V_NOT_ENFORCED;
-                plugin_missing(row->detail, sizeof row->detail, rp, "posture");
-        } else {
-                row->v = quarantines && enforcing(rp, "net") ? V_ENFORCED : quarantines ? V_PARTIAL : V_NOT_ENFORCED;
-                snprintf(row->detail, sizeof row->detail, "%s%s; quarantine is %s now",
-                         quarantines ? "a non-compliant terminal is quarantined" : "posture only reports or notifies",
-                         quarantines && !enforcing(rp, "net") ? " (but the net plugin that cuts the network is not enforcing)" : "",
-                         active ? "ACTIVE" : "not active");
-        }
+        if (not_running(rp, row, "posture"))
+                return;
+        row->v = quarantines && enforcing(rp, "net") ? V_ENFORCED : quarantines ? V_PARTIAL : V_NOT_ENFORCED;
+        snprintf(row->detail, sizeof row->detail, "%s%s; quarantine is %s now",
+                 quarantines ? "a non-compliant terminal is quarantined" : "posture only reports or notifies",
+                 quarantines && !enforcing(rp, "net") ? " (but the net plugin that cuts the network is not enforcing)" : "",
+                 active ? "ACTIVE" : "not active");
 }
 
 static void eval_r8(struct report *rp, struct row *row, FILE *s) {
         _cleanup_(ptree_freep) struct ptree *n = section(rp, "network", rp->active, rp->n_active);
         say(s, n, "network.", "allow-destinations");
-        if (!enforcing(rp, "net")) {
-                row->v = V_NOT_ENFORCED;
-                plugin_missing(row->detail, sizeof row->detail, rp, "net");
-        } else if (key_nonempty(n, "allow-destinations")) {
+        if (not_running(rp, row, "net"))
+                return;
+        if (key_nonempty(n, "allow-destinations")) {
                 row->v = V_ENFORCED;
                 snprintf(row->detail, sizeof row->detail, "only the listed destinations (VPN, screen transfer) are reachable");
         } else {
