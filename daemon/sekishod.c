@@ -32,37 +32,16 @@ static void help(void) {
 /* --check-config: identity, keys, and which policy would be in force. */
 static int check_config(const struct sekisho_options *o) {
         struct perrors errs = { 0 };
-        struct sekisho_conf conf = { 0 };
-        struct keyring keys = { 0 };
-        int ok = 1;
-        if (conf_load(o->config, &conf, &errs) < 0)
-                ok = 0;
-        int r = keyring_load(o->keys_dir, &keys, &errs);
-        if (r < 0) {
-                printf("%s: %s\n", o->keys_dir, strerror(-r));
-                ok = 0;
-        }
+        struct store_choice c;
+        int r = policy_in_force(o->state_dir, o->keys_dir, o->config, &c, NULL, &errs);
+        bool ok = r == 0 && errs.n_errors == 0 && !c.reason[0];
         for (size_t i = 0; i < errs.n; i++)
                 printf("%s\n", errs.msgs[i]);
-        struct store *s = NULL;
-        struct store_choice c = { 0 };
-        r = store_open(o->state_dir, false, &s);
+        if (c.reason[0])
+                printf("%s\n", c.reason);
         if (r == 0)
-                r = store_choose(s, &keys, &conf, now_unix(), &c);
-        if (r < 0) {
-                printf("%s: %s\n", o->state_dir, strerror(-r));
-                ok = 0;
-        } else {
-                if (c.reason[0]) {
-                        printf("%s\n", c.reason);
-                        ok = 0;
-                }
                 printf("policy: serial %llu from %s\n", (unsigned long long)c.policy->serial, c.source);
-        }
         policy_free(c.policy);
-        store_close(s);
-        keyring_done(&keys);
-        conf_done(&conf);
         perrors_clear(&errs);
         printf("%s\n", ok ? "OK" : "FAILED");
         return ok ? 0 : 1;
