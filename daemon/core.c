@@ -26,10 +26,32 @@ static void write_status_file(struct sekisho *ctx);
 struct loop *sekisho_loop(struct sekisho *ctx) { return ctx->loop; }
 const struct sekisho_env *sekisho_env(struct sekisho *ctx) { return &ctx->env; }
 
-void sekisho_status_changed(struct sekisho *ctx) {
+#define STATUS_MIN_INTERVAL_USEC 100000
+
+static void status_flush(struct sekisho *ctx) {
+        ctx->status_pending = false;
+        ctx->status_written_usec = now_usec_monotonic();
         if (ctx->bus)
                 bus_properties_changed(ctx->bus);
         write_status_file(ctx);
+}
+
+static int on_status_timer(struct loop_source *s, void *userdata) {
+        status_flush(userdata);
+        return 0;
+}
+
+/* At once when the last refresh is older than 100 ms; otherwise once at the
+ * end of that interval, so a burst of USB events writes the file a few
+ * times, not once per event. */
+void sekisho_status_changed(struct sekisho *ctx) {
+        uint64_t since = now_usec_monotonic() - ctx->status_written_usec;
+        if (!ctx->status_timer || since >= STATUS_MIN_INTERVAL_USEC) {
+                status_flush(ctx);
+                return;
+        }
+        if (!ctx->status_pending && loop_timer_arm(ctx->status_timer, STATUS_MIN_INTERVAL_USEC - since, 0) == 0)
+                ctx->status_pending = true;
 }
 
 const char *sekisho_state(const struct sekisho *ctx) {
@@ -166,7 +188,7 @@ static int apply_all(struct sekisho *ctx, const char **ret_failed) {
                 if (same || first)
                         break;
         }
-        sekisho_status_changed(ctx);
+        status_flush(ctx); /* policy and profile changes show at once */
         return first;
 }
 
@@ -334,7 +356,7 @@ static int on_expiry(struct loop_source *s, void *userdata) {
         log_warning("Policy serial %s expired at %s; it stays in force (stale) until a new bundle arrives", serial, t);
         const struct audit_field f[] = { { "serial", serial }, { "expired", t }, { NULL } };
         policy_event(ctx, "policy.stale", "PolicyStale", f);
-        sekisho_status_changed(ctx);
+        status_flush(ctx);
         return 0;
 }
 
@@ -731,6 +753,9 @@ int sekisho_start(struct sekisho *ctx) {
         r = loop_add_timer(ctx->loop, on_expiry, ctx, &ctx->expiry_timer);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the expiry timer");
+        r = loop_add_timer(ctx->loop, on_status_timer, ctx, &ctx->status_timer);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the status timer");
 
         /* Pick the policy first so profile requests can be checked against it, then start plugins. */
         struct store_choice c;
@@ -826,6 +851,7 @@ struct sekisho *sekisho_free(struct sekisho *ctx) {
         loop_source_free(ctx->signal_src);
         loop_source_free(ctx->inotify_src);
         loop_source_free(ctx->expiry_timer);
+        loop_source_free(ctx->status_timer);
         closep(&ctx->signal_fd);
         closep(&ctx->inotify_fd);
         for (size_t i = 0; i < ctx->n_requests; i++) {

@@ -63,6 +63,9 @@ struct sekisho {
 
         int signal_fd, inotify_fd;
         struct loop_source *signal_src, *inotify_src, *expiry_timer;
+        struct loop_source *status_timer;  /* coalesces status refreshes in a burst */
+        uint64_t status_written_usec;
+        bool status_pending;
         uint64_t started_usec, enforcing_usec;
 };
 
