@@ -2,7 +2,7 @@
 # image.sh — the installed tier's disk image: a cached Debian 12 base (mmdebstrap) plus the .deb installed with apt and the test harness, as an ext4 image made without loop mounts.
 # Usage: tests/installed/image.sh CACHEDIR DEB WORKDIR
 # Prints the directory holding root.img, vmlinuz, initrd.img and the test keys (last line of stdout).
-# The base is cached as CACHEDIR/base-<hash of its recipe>.tar: the package list, the .deb's
+# The base is cached as the directory CACHEDIR/base-<hash of its recipe>: the package list, the .deb's
 # dependencies, the mirrors and suite. The final image is cached as CACHEDIR/final-<hash>/, keyed by
 # the base, the .deb and the harness files; only the newest three final images are kept.
 set -eu
@@ -74,16 +74,19 @@ srcs=$(mirrors)
 MMOPTS="--variant=apt --dpkgopt=path-exclude=/usr/share/doc/* --dpkgopt=path-include=/usr/share/doc/*/copyright --dpkgopt=path-exclude=/usr/share/man/* --dpkgopt=path-exclude=/usr/share/locale/*"
 recipe=$(printf 'suite %s\npackages %s\nmmdebstrap %s\nsources\n%s\n' "$SUITE" "$pkgs" "$MMOPTS" "$srcs")
 base_key=$(printf '%s' "$recipe" | sha256sum | cut -c1-16)
-BASE="$CACHE/base-$base_key.tar"
-if [ ! -s "$BASE" ]; then
+BASE="$CACHE/base-$base_key"
+if [ ! -x "$BASE/usr/bin/apt-get" ]; then
         info "building the base image $BASE (mmdebstrap $SUITE: $pkgs)"
         t0=$(date +%s)
         # shellcheck disable=SC2086
-        printf '%s\n' "$srcs" | mmdebstrap $MMOPTS --include="$pkgs" --aptopt='Acquire::Retries "3"' \
+        rm -rf "$BASE.tmp" "$BASE"
+        printf '%s\n' "$srcs" | mmdebstrap $MMOPTS --format=directory --include="$pkgs" --aptopt='Acquire::Retries "3"' \
                 "$SUITE" "$BASE.tmp" - >"$W/mmdebstrap.log" 2>&1 ||
-                { tail -n 30 "$W/mmdebstrap.log" >&2; rm -f "$BASE.tmp"; echo "FAIL: mmdebstrap failed" >&2; exit 1; }
+                { tail -n 30 "$W/mmdebstrap.log" >&2; rm -rf "$BASE.tmp"; echo "FAIL: mmdebstrap failed" >&2; exit 1; }
         printf '%s\n' "$recipe" >"$CACHE/base-$base_key.recipe"
         mv "$BASE.tmp" "$BASE"
+        # Keep the two newest bases.
+        ls -dt "$CACHE"/base-*.recipe | tail -n +3 | while read -r old; do rm -rf "${old%.recipe}" "$old"; done
         info "base image built in $(( $(date +%s) - t0 )) s"
 fi
 
@@ -102,7 +105,7 @@ R="$W/root"
 O="$W/final"
 rm -rf "$R" "$O"
 mkdir -p "$R" "$O"
-tar -C "$R" --numeric-owner --xattrs --xattrs-include='*' -xpf "$BASE"
+cp -a "$BASE/." "$R/"
 T="$R/usr/local/lib/sekisho-test"
 mkdir -p "$T"
 

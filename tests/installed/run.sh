@@ -31,11 +31,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The .deb from the committed tree, cached by the tree minus tests/ (which the package does not ship).
-key=$(git -C "$top_srcdir" ls-tree HEAD | grep -v "	tests$" | sha256sum | cut -c1-16)
+# The .deb from the committed tree, cached by the tree minus tests/ and tools/ (the package ships neither).
+key=$(git -C "$top_srcdir" ls-tree HEAD | grep -v -e "	tests$" -e "	tools$" | sha256sum | cut -c1-16)
 DEBDIR="$CACHE/deb-$key"
 if ! ls "$DEBDIR"/sekisho_*.deb >/dev/null 2>&1; then
-        [ -z "$(git -C "$top_srcdir" status --porcelain --untracked-files=no -- . ':!tests')" ] ||
+        [ -z "$(git -C "$top_srcdir" status --porcelain --untracked-files=no -- . ':!tests' ':!tools')" ] ||
                 echo "info: uncommitted changes are not in the package (build-deb.sh packs HEAD)"
         echo "info: building the .deb of $(git -C "$top_srcdir" rev-parse --short HEAD) (packaging/build-deb.sh)"
         t0=$(date +%s)
