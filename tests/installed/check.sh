@@ -184,7 +184,7 @@ c_journal() {
 c_upgrade() {
         old=$(prop MainPID)
         deb=$(ls "$T"/sekisho_*+upgrade1_*.deb)
-        out=$(DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-download "$deb" 2>&1) || no "apt-get install $deb: $(echo "$out" | tail -n 5)" || return 1
+        out=$(DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$deb" 2>&1) || no "apt-get install $deb: $(echo "$out" | tail -n 5)" || return 1
         v=$(dpkg-query -W -f '${Version}' sekisho)
         case "$v" in *+upgrade1) ;; *) no "installed version $v"; return 1 ;; esac
         wait_for 'systemctl is-active -q sekishod' 60 || no "sekishod $(systemctl is-active sekishod) after the upgrade: $(jtail)" || return 1

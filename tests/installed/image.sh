@@ -9,6 +9,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 CACHE=$1 DEB=$2 W=$3
 SUITE=bookworm
+exec 3>&1 >&2   # stdout carries only the result
 info() { echo "info: $*" >&2; }
 
 # The host's own apt sources for this suite (sources.list one-line and deb822 .sources), as one-line entries.
@@ -96,7 +97,7 @@ FINAL="$CACHE/final-$final_key"
 if [ -s "$FINAL/root.img" ]; then
         touch "$FINAL"
         info "cached image $FINAL"
-        echo "$FINAL"
+        echo "$FINAL" >&3
         exit 0
 fi
 info "building the image $FINAL (base $base_key + $(basename "$DEB"))"
@@ -131,7 +132,8 @@ dpkg-deb -R "$DEB" "$W/repack"
 sed -i "s/^Version: .*/Version: $ver+upgrade1/" "$W/repack/DEBIAN/control"
 dpkg-deb -b -Zgzip "$W/repack" "$T/sekisho_${ver}+upgrade1_$(dpkg-deb -f "$DEB" Architecture).deb" >/dev/null
 
-# The package, installed as users install it: apt, from the .deb file; no service is started in the chroot.
+# The package, installed as users install it: apt, from the .deb file (its dependencies are in the base;
+# not --no-download: apt 2.6 then refuses a local .deb); no service is started in the chroot.
 cp "$DEB" "$R/tmp/"
 printf '#!/bin/sh\nexit 101\n' >"$R/usr/sbin/policy-rc.d"
 chmod 755 "$R/usr/sbin/policy-rc.d"
@@ -140,19 +142,21 @@ unshare --mount --fork sh -eu -c '
         mount --make-rprivate /
         mount -t proc proc "$R/proc"
         mount -t tmpfs tmpfs "$R/run"
+        mount -t devpts -o newinstance,ptmxmode=0666 devpts "$R/dev/pts"
         chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
-                apt-get install -y -q --no-download "/tmp/$2"
+                apt-get install -y -q "/tmp/$2"
 ' - "$R" "$(basename "$DEB")" >"$W/apt-install.log" 2>&1 || { tail -n 40 "$W/apt-install.log" >&2; echo "FAIL: apt-get install of the .deb in the image" >&2; exit 1; }
 rm -f "$R/usr/sbin/policy-rc.d" "$R/tmp/$(basename "$DEB")"
 
 # The harness (not the package): a user with Remmina profiles, VDI client directories, the check unit.
-chroot "$R" useradd -m -u 1000 -s /bin/sh staff
+# (Debian has a system group "staff": the user's primary group is "users".)
+chroot "$R" useradd -m -u 1000 -g users -s /bin/sh staff
 for d in .local/share/remmina .var/app/org.remmina.Remmina/data/remmina; do
         mkdir -p "$R/home/staff/$d"
         printf '[remmina]\nname=x\nprotocol=RDP\nserver=vdi.example.invalid\ndisableclipboard=0\nsharefolder=/home/staff\nshareprinter=1\n' \
                 >"$R/home/staff/$d/x.remmina"
 done
-chroot "$R" chown -R staff:staff /home/staff
+chroot "$R" chown -R staff:users /home/staff
 mkdir -p "$R/opt/Citrix/ICAClient/config" "$R/etc/vmware"
 cp "$here/check.sh" "$T/check.sh"
 chmod 755 "$T/check.sh"
@@ -170,7 +174,8 @@ cp "$R/boot/vmlinuz-$kver" "$O/vmlinuz"
 cp "$R/boot/initrd.img-$kver" "$O/initrd.img"
 # No loop mount: mke2fs copies the tree in (owners, modes, device nodes, xattrs).
 size=$(( $(du -sm "$R" | cut -f1) + 768 ))
-mke2fs -q -t ext4 -L sekisho-root -d "$R" "$O/root.img" "${size}M"
+truncate -s "${size}M" "$O/root.img"
+mke2fs -q -t ext4 -L sekisho-root -d "$R" "$O/root.img"
 rm -rf "$R"
 mkdir -p "$CACHE"
 rm -rf "$FINAL.tmp"
@@ -179,4 +184,4 @@ mv "$FINAL.tmp" "$FINAL"
 # Keep the three newest final images.
 ls -dt "$CACHE"/final-* 2>/dev/null | tail -n +4 | while read -r old; do rm -rf "$old"; done
 info "image built in $(( $(date +%s) - t0 )) s"
-echo "$FINAL"
+echo "$FINAL" >&3

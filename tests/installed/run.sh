@@ -49,7 +49,7 @@ if ! ls "$DEBDIR"/sekisho_*.deb >/dev/null 2>&1; then
 fi
 DEB=$(ls "$DEBDIR"/sekisho_*.deb | grep -v dbgsym | head -n1)
 
-IMG=$("$top_srcdir/tests/installed/image.sh" "$CACHE" "$DEB" "$W" | tail -n1) || fail "the image could not be built"
+IMG=$("$top_srcdir/tests/installed/image.sh" "$CACHE" "$DEB" "$W") || fail "the image could not be built"
 [ -s "$IMG/root.img" ] || fail "no image in '$IMG'"
 echo "info: image $IMG ready after $(( $(date +%s) - start )) s"
 
