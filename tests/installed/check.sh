@@ -171,7 +171,10 @@ c_initramfs() {
         img=/boot/initrd.img-$(uname -r)
         hits=$(lsinitramfs "$img" | grep sekisho | tr '\n' ' ')
         case "$hits" in *sekisho-usb-early*) ;; *) no "$img carries no sekisho-usb-early: '$hits'"; return 1 ;; esac
-        WHY="$img: $hits"
+        # init-bottom stopped it, with the commands a busybox-less initramfs has, leaving nothing behind.
+        ! pidof sekisho-usb-early >/dev/null || no "sekisho-usb-early still running after the initramfs" || return 1
+        [ ! -e /run/sekisho-usb-early.pid ] || no "/run/sekisho-usb-early.pid left over from the initramfs" || return 1
+        WHY="$img: $hits; stopped before the real root, nothing left in /run"
 }
 JOURNAL_BAD='EROFS|EACCES|Read-only file system|Permission denied|Operation not permitted'
 c_journal() {
