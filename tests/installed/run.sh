@@ -54,7 +54,7 @@ IMG=$("$top_srcdir/tests/installed/image.sh" "$CACHE" "$DEB" "$W") || fail "the 
 echo "info: image $IMG ready after $(( $(date +%s) - start )) s"
 
 truncate -s 8M "$W/stick.img"
-APPEND="console=ttyS0 root=/dev/vda rw rootfstype=ext4 loglevel=4 systemd.show_status=auto panic=-1"
+APPEND="console=ttyS0 root=/dev/vda rw rootfstype=ext4 loglevel=4 systemd.show_status=error panic=-1"
 APPEND="$APPEND usbcore.authorized_default=0"
 echo "info: $(${QEMU} --version | head -n1), smp ${INSTALLED_SMP:-1}, $(basename "$DEB")"
 # snapshot=on: the guest's writes go to a temporary overlay in TMPDIR (the work directory).
