@@ -191,10 +191,21 @@ c_journal() {
         [ -z "$kills" ] || no "seccomp in the kernel log: $kills" || return 1
         WHY="no $JOURNAL_BAD in sekishod's journal, no seccomp kill in the kernel log"
 }
+# Where each sekishod is, for a step that hangs.
+daemon_state() {
+        for p in $(pidof sekishod); do
+                echo "sekishod $p: $(grep -E '^State' /proc/$p/status | tr -s '\t ' ' '), wchan $(cat /proc/$p/wchan 2>/dev/null), stack $(head -n 6 /proc/$p/stack 2>/dev/null | tr '\n' ' ')"
+        done
+        echo "unit: $(systemctl is-active sekishod) $(jtail 6)"
+}
 c_upgrade() {
         old=$(prop MainPID)
         deb=$(ls "$T"/sekisho_*+upgrade1_*.deb)
-        out=$(DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$deb" 2>&1) || no "apt-get install $deb: $(echo "$out" | tail -n 5)" || return 1
+        # The package's initramfs trigger would rebuild the initramfs here: minutes of gzip under
+        # TCG, for the same hook checked above (initramfs-early) in the initramfs apt built.
+        sed -i 's/^update_initramfs=.*/update_initramfs=no/' /etc/initramfs-tools/update-initramfs.conf
+        out=$(DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -q "$deb" 2>&1) ||
+                no "apt-get install $deb: $(echo "$out" | tail -n 5 | tr '\n' '|') $(daemon_state)" || return 1
         v=$(dpkg-query -W -f '${Version}' sekisho)
         case "$v" in *+upgrade1) ;; *) no "installed version $v"; return 1 ;; esac
         wait_for 'systemctl is-active -q sekishod' 60 || no "sekishod $(systemctl is-active sekishod) after the upgrade: $(jtail)" || return 1
