@@ -361,7 +361,8 @@ static int on_expiry(struct loop_source *s, void *userdata) {
 }
 
 /* Put p in force. On a plugin failure, returns the error with p NOT in force
- * (the previous policy re-applied), so the caller can mark it bad. */
+ * (the previous policy re-applied), so the caller can mark it bad. Only a
+ * policy every plugin applied raises the anti-rollback serial. */
 static int enforce(struct sekisho *ctx, struct policy *p, const char *source, const char **ret_failed) {
         struct policy *old = ctx->policy;
         const char *old_source = ctx->policy_source;
@@ -383,6 +384,11 @@ static int enforce(struct sekisho *ctx, struct policy *p, const char *source, co
         }
         if (r < 0)
                 mark_failed(ctx, failed ? failed : "?", r);
+        else if (strcmp(source, "embedded") != 0) {
+                int q = store_commit(ctx->store, p->serial);
+                if (q < 0)
+                        log_warning_errno(q, "Cannot record serial %" PRIu64 " as the highest in force", p->serial);
+        }
         policy_free(old);
         arm_expiry(ctx);
         return r;

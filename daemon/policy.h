@@ -99,7 +99,7 @@ int policy_effective_section(const struct policy *p, const char *section, char *
 struct bundle_check {
         const struct keyring *keys;
         const struct sekisho_conf *conf;
-        uint64_t highest_serial;       /* highest ever installed */
+        uint64_t highest_serial;       /* highest ever in force */
         const uint8_t *installed_digest; /* digest of the installed policy with that serial, or NULL */
         const uint64_t *bad_serials;
         size_t n_bad_serials;
@@ -123,7 +123,7 @@ enum refusal bundle_verify_files(const struct bundle_check *bc, const char *file
 /* The policy store under a state directory:
  *   policies/<serial>/policy.yaml{,.minisig}   installed bundles
  *   current -> policies/<serial>               the one in force (atomic symlink)
- *   serial                                     highest serial ever installed
+ *   serial                                     highest serial ever in force (anti-rollback)
  *   bad-serials                                serials that failed to apply
  * Previous good policies are kept (the newest few). */
 struct store {
@@ -139,8 +139,14 @@ struct store *store_close(struct store *s);
 void store_bundle_check(const struct store *s, struct bundle_check *bc, uint8_t digest_buf[32]);
 
 /* Install a verified bundle atomically; the old policy stays in force until
- * the final rename, and a crash at any point leaves old or new, never none. */
+ * the final rename, and a crash at any point leaves old or new, never none.
+ * The anti-rollback serial does not move: see store_commit(). */
 int store_install(struct store *s, const struct policy *p, const char *sig, size_t sig_size);
+
+/* The installed policy with this serial is in force (every plugin applied
+ * it): raise the anti-rollback serial to it, never lower it. A refused or
+ * reverted bundle is never committed, so it blocks no older serial. */
+int store_commit(struct store *s, uint64_t serial);
 
 /* Remember a serial that failed to apply, and point current back to the
  * newest good one below it (if any). */
@@ -161,7 +167,7 @@ int store_choose(struct store *s, const struct keyring *keys, const struct sekis
  * start (identity from config, keys from keys_dir). Never fails for a bad or
  * missing store: that means the embedded default, with the reason in
  * ret->reason; problems with config or keys go to errs (may be NULL).
- * ret_highest (may be NULL) gets the highest serial ever installed. */
+ * ret_highest (may be NULL) gets the highest serial ever in force. */
 int policy_in_force(const char *state_dir, const char *keys_dir, const char *config, struct store_choice *ret,
                     uint64_t *ret_highest, struct perrors *errs);
 

@@ -123,11 +123,9 @@ int store_open(const char *state_dir, bool create, struct store **ret) {
         uint64_t v = 0;
         if (serial && read_u64_file(serial, &v) == 0)
                 s->highest_serial = v;
-        /* A crash between switching "current" and writing "serial" leaves the
-         * serial file behind; the installed policy's serial counts too. */
-        v = current_serial(s);
-        if (v > s->highest_serial)
-                s->highest_serial = v;
+        /* Not current's serial: a crash between switching "current" and
+         * store_commit() leaves a policy that was never in force there. The
+         * daemon commits it at start if it applies (before the inbox opens). */
         r = load_bad(s);
         if (r < 0) {
                 store_close(s);
@@ -197,7 +195,8 @@ static int switch_current(struct store *s, uint64_t serial) {
 }
 
 /* The serial file needs to be durable only once "current" may point below
- * it (store_mark_bad); until then store_open() also counts current's serial. */
+ * it (store_mark_bad): until then a lost write is redone by the daemon's
+ * start, which commits the policy "current" names once it is in force. */
 static int write_serial(struct store *s, uint64_t serial, bool durable) {
         _cleanup_free_ char *path = store_path(s, "serial");
         char buf[32];
@@ -305,11 +304,16 @@ int store_install(struct store *s, const struct policy *p, const char *sig, size
         if (r < 0)
                 return r;
         fault_point("install-switched");
-        /* 4. anti-rollback: remembered on its own too (store_open takes the max) */
-        r = write_serial(s, p->serial, false);
+        return 0;
+}
+
+int store_commit(struct store *s, uint64_t serial) {
+        if (serial <= s->highest_serial)
+                return 0;
+        int r = write_serial(s, serial, false);
         if (r < 0)
                 return r;
-        s->highest_serial = p->serial;
+        s->highest_serial = serial;
         fault_point("install-serial");
         prune(s);
         return 0;
