@@ -820,9 +820,12 @@ int sekisho_start(struct sekisho *ctx) {
                 for (size_t i = 0; i < ctx->n_slots && n < ARRAY_SIZE(extra); i++)
                         if (ctx->slots[i].st != PLUGIN_STOPPED && ctx->slots[i].plugin->syscalls)
                                 extra[n++] = ctx->slots[i].plugin->syscalls;
-                r = sandbox_install(extra, n);
-                if (r < 0)
-                        return log_error_errno(r, "Cannot install the seccomp sandbox");
+                char why[384];
+                r = sandbox_install(extra, n, why, sizeof why);
+                if (r < 0) {
+                        log_error("Cannot install the seccomp sandbox: %s", why);
+                        return r;
+                }
 #ifdef ENABLE_FAULT_INJECTION
                 const char *probe = getenv("SEKISHO_TEST_SECCOMP_PROBE");
                 if (probe && strcmp(probe, "execve") == 0) {
