@@ -248,7 +248,8 @@ static int replace_at(int dirfd, const char *name, const char *content, size_t l
         if (fd < 0)
                 return -EEXIST;
         int r = 0;
-        if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0)
+        /* Mode first, while the file is still ours: fchmod() of a user's file would need CAP_FOWNER. */
+        if (fchmod(fd, mode) < 0 || fchown(fd, uid, gid) < 0)
                 r = -errno;
         if (r == 0)
                 r = write_all(fd, content, len);
