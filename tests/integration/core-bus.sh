@@ -68,7 +68,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2
                 || fail "nobody cannot read State"
         ok "a non-root caller reads status but is refused Reload: $out"
 else
-        echo "skipped the non-root caller part (needs root, setpriv and a nobody user)"
+        skip_part "the non-root caller part needs root, setpriv and a nobody user"
 fi
 
 kill "$DAEMON_PID"; wait "$DAEMON_PID" || true; DAEMON_PID=

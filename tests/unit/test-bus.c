@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include "test-skip.h"
 
 #include <dbus/dbus.h>
 #include <fcntl.h>
@@ -751,7 +752,7 @@ static void test_non_root(void **state) {
         } else {
                 struct passwd *pw = getpwnam("nobody");
                 if (!pw)
-                        skip();
+                        skip_because("no user 'nobody': the unprivileged caller cannot be tested");
                 pid_t pid = fork();
                 assert_true(pid >= 0);
                 if (pid == 0) {
@@ -989,7 +990,7 @@ static void test_system_nobody(void **state) {
         struct fixture *f = *state;
         struct passwd *pw = getpwnam("nobody");
         if (!pw)
-                skip();
+                skip_because("no user 'nobody': the unprivileged caller cannot be tested");
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
@@ -1047,7 +1048,7 @@ static void test_system_limits(void **state) {
         struct fixture *f = *state;
         struct passwd *pw = getpwnam("nobody");
         if (!pw)
-                skip();
+                skip_because("no user 'nobody': the unprivileged caller cannot be tested");
         char hold[128];
         snprintf(hold, sizeof hold, "%s/hold", f->dir);
         FILE *h = fopen(hold, "we");
@@ -1104,12 +1105,14 @@ int main(void) {
                 cmocka_unit_test(test_system_nobody),
                 cmocka_unit_test(test_system_limits),
         };
-        if (geteuid() != 0)
+        if (geteuid() != 0) {
                 printf("SKIP: the system-bus policy tests need root\n");
-        else if (access(conf, R_OK) < 0)
+                test_skipped++;
+        } else if (access(conf, R_OK) < 0) {
                 printf("SKIP: %s not found (set top_srcdir)\n", conf);
-        else
+                test_skipped++;
+        } else
                 r |= cmocka_run_group_tests_name("system-like bus", system_tests, setup_system, teardown);
         dbus_shutdown();
-        return r;
+        return test_exit(r);
 }
