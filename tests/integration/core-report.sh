@@ -60,6 +60,8 @@ check_html() { # check_html FILE
                 [ ! -s "$T/xmllint" ] || fail "HTML report does not parse cleanly: $(head -5 "$T/xmllint")"
                 [ "$(xmllint --html --xpath 'count(//table[@id="requirements"]/tbody/tr)' "$1" 2>/dev/null)" = 11 ] \
                         || fail "HTML report: the requirements table does not have 11 rows"
+        else
+                skip_part "xmllint is not installed: the HTML is not parsed"
         fi
 }
 
