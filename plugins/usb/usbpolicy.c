@@ -9,17 +9,6 @@
 #include "usbpolicy.h"
 #include "util.h"
 
-const char usb_default_section_yaml[] =
-        "usb:\n"
-        "  default: block\n"
-        "  rules:\n"
-        "    # A device that offers mass storage is blocked whole: a stick, and a\n"
-        "    # \"BadUSB\" keyboard+storage gets neither storage nor keyboard.\n"
-        "    - block with-interface one-of { 08:*:* }\n"
-        "    # Keyboards, mice and other HID, smart-card (IC card) readers and hubs;\n"
-        "    # any other interface such a device offers stays blocked.\n"
-        "    - allow with-interface one-of { 03:*:* 0b:*:* 09:*:* } allow-interfaces { 03:*:* 0b:*:* 09:*:* }\n";
-
 static const char *const targets[] = { "allow", "block", "reject", NULL };
 
 static const struct pkey usb_keys[] = {
@@ -118,17 +107,8 @@ size_t usb_policy_check(const struct pnode *section, struct perrors *errs) {
 }
 
 int usb_policy_load(const struct pnode *section, struct usb_policy *ret, struct perrors *errs) {
-        struct ptree *t = NULL;
-        if (!section) {
-                int r = ptree_parse("<built-in usb policy>", usb_default_section_yaml, strlen(usb_default_section_yaml),
-                                    &t, errs);
-                if (r < 0)
-                        return r;
-                section = pmap_get(t->root, "usb");
-        }
         size_t n = 0;
         int r = compile(section, ret, errs, &n, true);
-        ptree_free(t);
         if (r < 0 || n > 0) {
                 usb_policy_done(ret);
                 return r < 0 ? r : -EINVAL;

@@ -18,12 +18,11 @@ struct usb_policy {
         bool need_parent_hash;       /* some rule uses parent-hash */
 };
 
-/* The strict built-in section: the text of the usb section in policies/default.yaml (test-usbrule checks). */
-extern const char usb_default_section_yaml[];
-
-/* check(): validate a usb: section (NULL is fine: the built-in applies). */
+/* check(): validate a usb: section (NULL is fine: nothing to check). */
 size_t usb_policy_check(const struct pnode *section, struct perrors *errs);
-/* Compile a section; NULL compiles the built-in default. */
+/* Compile a section. NULL (no section at all; the core always passes the
+ * embedded default's, plugins/usb/default.yaml, merged) blocks every device
+ * but controllers. */
 int usb_policy_load(const struct pnode *section, struct usb_policy *ret, struct perrors *errs);
 void usb_policy_done(struct usb_policy *p);
 
