@@ -101,8 +101,9 @@ static void check_merged(const struct sekisho_plugin *plugin, const struct pnode
         ptree_free(base);
 }
 
-static void check_profiles(const struct pnode *root, const struct pnode *defaults_root, struct perrors *errs) {
-        const struct pnode *profiles = pmap_get(root, "profiles");
+/* profiles: the policy's merged over the default's (policy_profiles). */
+static void check_profiles(const struct pnode *root, const struct pnode *profiles, const struct pnode *defaults_root,
+                           struct perrors *errs) {
         if (!profiles || profiles->kind != PNODE_MAP)
                 return;
         for (size_t i = 0; i < pmap_len(profiles); i++) {
@@ -123,7 +124,8 @@ static void check_profiles(const struct pnode *root, const struct pnode *default
 }
 
 /* Checks every key of a parsed policy; returns the number of errors. */
-static size_t policy_validate(const struct ptree *t, const struct pnode *defaults_root, struct perrors *errs) {
+static size_t policy_validate(const struct ptree *t, const struct pnode *profiles, const struct pnode *defaults_root,
+                              struct perrors *errs) {
         size_t before = errs->n_errors;
         const struct pnode *root = t->root;
         if (!root) {
@@ -158,7 +160,7 @@ static size_t policy_validate(const struct ptree *t, const struct pnode *default
         for (const struct sekisho_plugin *const *p = sekisho_builtin_plugins; *p; p++)
                 if (!pmap_get(root, (*p)->section))
                         check_merged(*p, defaults_root, NULL, NULL, root, errs);
-        check_profiles(root, defaults_root, errs);
+        check_profiles(root, profiles, defaults_root, errs);
         return errs->n_errors - before;
 }
 
@@ -166,6 +168,7 @@ struct policy *policy_free(struct policy *p) {
         if (!p)
                 return NULL;
         ptree_free(p->tree);
+        ptree_free(p->profiles);
         free(p->data);
         free(p->origin);
         free(p);
@@ -190,7 +193,15 @@ static int parse_policy(const char *file, const char *data, size_t size, const s
                 policy_free(p);
                 return r;
         }
-        if (policy_validate(p->tree, defaults ? defaults->tree->root : NULL, errs) > 0) {
+        /* Profiles are inherited from the embedded default like every other key. */
+        const struct pnode *own = pmap_get(p->tree->root, "profiles");
+        p->profiles = ptree_merge(file, defaults ? policy_profiles(defaults) : NULL,
+                                  own && own->kind == PNODE_MAP ? own : NULL);
+        if (!p->profiles) {
+                policy_free(p);
+                return -ENOMEM;
+        }
+        if (policy_validate(p->tree, p->profiles->root, defaults ? defaults->tree->root : NULL, errs) > 0) {
                 policy_free(p);
                 return -EINVAL;
         }
@@ -272,7 +283,7 @@ bool policy_targets(const struct policy *p, const struct sekisho_conf *conf) {
         return false;
 }
 
-const struct pnode *policy_profiles(const struct policy *p) { return pmap_get(p->tree->root, "profiles"); }
+const struct pnode *policy_profiles(const struct policy *p) { return p->profiles ? p->profiles->root : NULL; }
 
 int policy_effective_section(const struct policy *p, const char *section, char *const *active, size_t n_active,
                              struct ptree **ret) {

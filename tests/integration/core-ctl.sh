@@ -42,6 +42,11 @@ bctl status | grep -q "enforcing" || fail "status: $(bctl status)"
 bctl status --json | grep -q '"serial":7' || fail "status --json: $(bctl status --json)"
 ok "status over the bus"
 
+# A profile the policy in force does not define is refused, not silently recorded.
+expect_exit 1 bctl profile on nosuch
+echo "$out" | grep -q "no such profile" || fail "profile on nosuch said: $out"
+ok "profile on nosuch exits 1: $out"
+
 # The operator activates a profile; it survives a restart.
 bctl profile on quarantine "incident 42" || fail "profile on"
 grep -q "label=quarantined" "$T/state/demo/applied" || fail "quarantine overlay not applied"
