@@ -34,9 +34,19 @@ struct sekisho_env {
         bool test_mode;          /* started with test options: never touch the host */
 };
 
-/* Where `sekishoctl NAME ...` finds this terminal's files. */
+/* What `sekishoctl NAME ...` knows of this terminal, worked out once by
+ * the core: where its files are, the policy in force and the profiles
+ * active in the daemon (over the bus, else from the status file of a
+ * running daemon; none when it is not running). */
 struct sekisho_ctl_env {
         const char *state_dir, *keys_dir, *config, *audit_log;
+        const char *policy_name;          /* "installed policy (serial 42)", "embedded default" */
+        char *const *active;              /* active profiles, in the policy's order */
+        size_t n_active;
+        bool live;                        /* the profiles come from a running sekishod */
+        /* The embedded default's section, for a verb given a policy file of
+         * its own to merge that file's section over (NULL: none). */
+        const struct pnode *default_section;
 };
 
 struct sekisho_plugin {
@@ -65,8 +75,11 @@ struct sekisho_plugin {
 
         /* `sekishoctl NAME ARGS...` (argv[0] is NAME): the plugin's own
          * commands, parsing their own options; offline where they can be.
-         * Returns the exit code. ctl_usage: its lines for sekishoctl's help. */
-        int (*ctl)(const struct sekisho_ctl_env *env, int argc, char **argv);
+         * section: the effective section the daemon applies now (the policy
+         * in force, the embedded default under it, the active profiles over
+         * it; NULL if nothing defines it). Returns the exit code.
+         * ctl_usage: its lines for sekishoctl's help. */
+        int (*ctl)(const struct sekisho_ctl_env *env, const struct pnode *section, int argc, char **argv);
         const char *ctl_usage;
 
         /* Extra system calls this plugin needs after the sandbox is

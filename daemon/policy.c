@@ -283,6 +283,11 @@ bool policy_targets(const struct policy *p, const struct sekisho_conf *conf) {
         return false;
 }
 
+const struct pnode *policy_default_section(const char *section) {
+        const struct policy *d = policy_defaults();
+        return d ? pmap_get(d->tree->root, section) : NULL;
+}
+
 const struct pnode *policy_profiles(const struct policy *p) { return p->profiles ? p->profiles->root : NULL; }
 
 int policy_effective_section(const struct policy *p, const char *section, char *const *active, size_t n_active,

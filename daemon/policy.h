@@ -93,6 +93,9 @@ const struct pnode *policy_profiles(const struct policy *p);
  * it (see policy_effective_section). NULL only if the build is broken. */
 const struct policy *policy_defaults(void);
 
+/* The embedded default's section (NULL if it has none). */
+const struct pnode *policy_default_section(const char *section);
+
 /* The section a plugin applies: the embedded default's section with the
  * policy's merged over it (so a key the policy leaves out keeps its default
  * value), then each active profile, in the policy's order. The result's root

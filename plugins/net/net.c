@@ -480,8 +480,8 @@ static void net_shutdown(void *state) {
 /* `sekishoctl net show [--counters]`: offline, reads the kernel's table in
  * the caller's network namespace (needs CAP_NET_ADMIN). Exit 0, 3 when the
  * table is not loaded, 2 on usage errors, 1 otherwise. */
-static int net_ctl(const struct sekisho_ctl_env *env, int argc, char **argv) {
-        (void)env;
+static int net_ctl(const struct sekisho_ctl_env *env, const struct pnode *section, int argc, char **argv) {
+        (void)env, (void)section;
         bool counters_only = argc == 3 && strcmp(argv[2], "--counters") == 0;
         if (argc < 2 || strcmp(argv[1], "show") != 0 || (argc == 3 && !counters_only) || argc > 3) {
                 fprintf(stderr, "usage: sekishoctl net show [--counters]\n");

@@ -490,6 +490,11 @@ static size_t posture_check(const struct pnode *section, struct perrors *errs) {
         return posture_check_section(section, errs);
 }
 
+/* `sekishoctl posture ...`: the posture the daemon would judge now, offline. */
+static int posture_ctl(const struct sekisho_ctl_env *env, const struct pnode *section, int argc, char **argv) {
+        return posture_ctl_main(argc, argv, section, env->policy_name, env->default_section, stdout, stderr);
+}
+
 SEKISHO_PLUGIN(posture) = {
         .name = "posture",
         .section = "posture",

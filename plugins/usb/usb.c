@@ -523,6 +523,11 @@ static void usb_status(void *state, struct kvlist *out) {
         kvlist_add(out, "write-errors", "%" PRIu64, s->write_errors);
 }
 
+/* `sekishoctl usb ...` (argv[0] is "usb"). */
+static int usb_ctl(const struct sekisho_ctl_env *env, const struct pnode *section, int argc, char **argv) {
+        return usbctl_main(argc - 1, argv + 1, env, section);
+}
+
 static const int usb_syscalls[] = {
         SCMP_SYS(recvmsg), SCMP_SYS(getdents64), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
         SCMP_SYS(newfstatat), SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(access), SCMP_SYS(openat), SCMP_SYS(fstat),

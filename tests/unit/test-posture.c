@@ -384,7 +384,11 @@ static char *run_ctl(int *rc, const char *a1, const char *a2, const char *a3, co
         size_t n = 0, en = 0;
         FILE *out = open_memstream(&buf, &n), *err = open_memstream(&ebuf, &en);
         setenv("SEKISHO_TEST_NOW", "2026-11-22T00:00:00Z", 1);
-        *rc = posture_ctl_main(argc, argv, NULL, NULL, out, err);
+        struct ptree *d = default_fragment("posture");
+        assert_non_null(d);
+        const struct pnode *sec = pmap_get(d->root, "posture");
+        *rc = posture_ctl_main(argc, argv, sec, "embedded default", sec, out, err);
+        ptree_free(d);
         fclose(out);
         fclose(err);
         free(ebuf);

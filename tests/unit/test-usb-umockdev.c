@@ -550,7 +550,7 @@ static void test_usbctl(void **state) {
 
         /* the verb as sekishoctl calls it */
         char *argv_bad[] = { (char *)"frobnicate" };
-        assert_int_equal(usbctl_main(1, argv_bad, NULL), 2);
+        assert_int_equal(usbctl_main(1, argv_bad, NULL, NULL), 2);
         char pol[] = "/tmp/sekisho-usbctl-XXXXXX";
         int pfd = mkstemp(pol);
         assert_true(pfd >= 0);
@@ -558,10 +558,10 @@ static void test_usbctl(void **state) {
         assert_int_equal(write(pfd, ptext, strlen(ptext)), (ssize_t)strlen(ptext));
         close(pfd);
         char *argv_list[] = { (char *)"list", (char *)"--policy", pol };
-        assert_int_equal(usbctl_main(3, argv_list, NULL), 0);
+        assert_int_equal(usbctl_main(3, argv_list, NULL, NULL), 0);
         unlink(pol);
         char *argv_missing[] = { (char *)"list", (char *)"--policy", (char *)"/nonexistent/p.yaml" };
-        assert_int_equal(usbctl_main(3, argv_missing, NULL), 1);
+        assert_int_equal(usbctl_main(3, argv_missing, NULL, NULL), 1);
 
         /* as the policy in force: both devices (and the controller) allowed */
         assert_int_equal(loop_new(&stub_core.loop), 0);
