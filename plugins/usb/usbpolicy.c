@@ -177,6 +177,53 @@ bool usb_policy_interface_allowed(const struct usb_verdict *v, const struct usb_
         return usbrule_interface_allowed(v->rule, alts, n);
 }
 
+/* A device no rule can know by id, offering the given interfaces in configuration 1. */
+static int probe_storage(const struct usb_policy *p, const struct usb_iftype *ifs, size_t n, char *why,
+                         size_t why_size) {
+        struct usb_desc *desc = calloc(1, sizeof *desc);
+        if (!desc)
+                return -ENOMEM;
+        desc->n_configs = 1;
+        for (size_t i = 0; i < n; i++) {
+                desc->ifs[i] = (struct usb_ifdesc){ .config = 1, .number = (uint8_t)i, .type = ifs[i] };
+                desc->types[i] = ifs[i];
+        }
+        desc->n_ifs = n;
+        struct usb_device_info d = { .port = (char *)"", .name = (char *)"", .serial = (char *)"",
+                                     .connect_type = (char *)"", .ok = true, .desc = desc };
+        struct usb_verdict v;
+        usb_policy_decide(p, &d, &v);
+        int lets_in = 0;
+        for (size_t i = 0; i < n; i++)
+                if (ifs[i].cls == 0x08 && usb_policy_interface_allowed(&v, &d, 1, (uint8_t)i))
+                        lets_in = 1;
+        if (lets_in) {
+                if (v.rule)
+                        snprintf(why, why_size, "rule %zd (%s) allows it", v.index + 1, v.rule->text);
+                else
+                        snprintf(why, why_size, "the default is %s", usb_target_name(v.target));
+        }
+        free(desc);
+        return lets_in;
+}
+
+bool usb_policy_blocks_storage(const struct usb_policy *p, char *why, size_t why_size) {
+        static const struct usb_iftype stick[] = { { 0x08, 0x06, 0x50, USB_IF_MATCH_ALL } };
+        static const struct usb_iftype badusb[] = { { 0x03, 0x01, 0x01, USB_IF_MATCH_ALL },
+                                                    { 0x08, 0x06, 0x50, USB_IF_MATCH_ALL } };
+        char w[400];
+        int r = probe_storage(p, stick, ARRAY_SIZE(stick), w, sizeof w);
+        if (r == 0) {
+                r = probe_storage(p, badusb, ARRAY_SIZE(badusb), w, sizeof w);
+                if (r > 0)
+                        snprintf(why, why_size, "a keyboard with a storage interface gets its storage: %s", w);
+        } else if (r > 0)
+                snprintf(why, why_size, "a USB stick is authorized: %s", w);
+        if (r < 0)
+                snprintf(why, why_size, "cannot tell: %s", strerror(-r));
+        return r == 0;
+}
+
 void usb_device_interfaces_string(const struct usb_device_info *d, char *out, size_t size) {
         size_t o = 0;
         out[0] = '\0';

@@ -56,6 +56,12 @@ void usb_policy_decide(const struct usb_policy *p, const struct usb_device_info 
 bool usb_policy_interface_allowed(const struct usb_verdict *v, const struct usb_device_info *d, uint8_t config,
                                   uint8_t number);
 
+/* Does p keep USB mass storage out? Probes a plain stick (08:06:50) and a
+ * keyboard with a storage interface (03:01:01 + 08:06:50), of no id any
+ * rule could know. false, with why naming the rule or default that lets
+ * storage in, if either gets its storage interface authorized. */
+bool usb_policy_blocks_storage(const struct usb_policy *p, char *why, size_t why_size);
+
 /* Space-separated interface types of the device ("03:01:01 08:06:50"). */
 void usb_device_interfaces_string(const struct usb_device_info *d, char *out, size_t size);
 /* A display copy of a hostile string: printable UTF-8 kept, the rest as \xHH. */
