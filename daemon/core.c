@@ -210,6 +210,11 @@ int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *prof
         bool present = i < ctx->n_requests;
         if (present == active)
                 return 0;
+        /* Turning on what the policy in force does not define would change
+         * nothing while saying it did. (Before the first policy, at start,
+         * saved requests are restored unchecked.) */
+        if (active && ctx->policy && !profile_defined(ctx, profile))
+                return -ENOENT;
         if (active) {
                 if (strlen(profile) > 64 || !string_is_clean_utf8(profile, strlen(profile)))
                         return -EINVAL;

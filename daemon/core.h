@@ -87,7 +87,8 @@ enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const c
 /* Re-read the installed policy (SIGHUP). */
 int sekisho_reload(struct sekisho *ctx);
 
-/* Turn a profile on or off for owner ("admin" for the operator). */
+/* Turn a profile on or off for owner ("admin" for the operator).
+ * -ENOENT: the policy in force defines no such profile. */
 int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *profile, bool active,
                         const char *reason);
 

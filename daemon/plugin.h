@@ -19,6 +19,39 @@ struct kvlist {
 };
 int kvlist_add(struct kvlist *l, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void kvlist_clear(struct kvlist *l);
+/* The value of key, or NULL (also for a NULL list). */
+const char *kvlist_get(const struct kvlist *l, const char *key);
+
+/* The compliance report (`sekishoctl report`): each plugin judges the
+ * requirements it covers and gives one row for each. */
+enum report_state {
+        REPORT_ENFORCED,          /* enforced, as far as this plugin's part goes */
+        REPORT_PARTIAL,           /* some of it */
+        REPORT_NOT_ENFORCED,      /* the policy does not ask for it, or lets it through */
+        REPORT_UNAVAILABLE,       /* the plugin is not running (the core sets this) */
+};
+struct report_row {
+        const char *requirement;  /* "R1": an id of REQUIREMENTS.md */
+        const char *clause;       /* the guideline clause this row answers */
+        const char *evidence;     /* audit event prefixes that are its evidence, space-separated, or NULL */
+        enum report_state state;
+        char setting[512];        /* the settings judged, "usb.default: block; ..." */
+        char reason[512];         /* why this state, one sentence */
+        const char *plugin;       /* who gave it (the core fills it in) */
+};
+struct report_rows {
+        struct report_row *v;
+        size_t n, cap;
+};
+/* A new zeroed row, or NULL when out of memory. */
+struct report_row *report_row_add(struct report_rows *rows, const char *requirement, const char *clause,
+                                  const char *evidence);
+/* Append "NAME: VALUE; " (VALUE printf-style) to the row's setting text. */
+void report_setting(struct report_row *row, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same for a policy node in one short line (lists and maps abridged, "(absent)" for NULL). */
+void report_setting_node(struct report_row *row, const char *name, const struct pnode *n);
+void report_reason(struct report_row *row, enum report_state st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void report_rows_clear(struct report_rows *rows);
 
 enum plugin_state {
         PLUGIN_STOPPED,     /* not started (not selected with --plugins) */
@@ -34,9 +67,19 @@ struct sekisho_env {
         bool test_mode;          /* started with test options: never touch the host */
 };
 
-/* Where `sekishoctl NAME ...` finds this terminal's files. */
+/* What `sekishoctl NAME ...` knows of this terminal, worked out once by
+ * the core: where its files are, the policy in force and the profiles
+ * active in the daemon (over the bus, else from the status file of a
+ * running daemon; none when it is not running). */
 struct sekisho_ctl_env {
         const char *state_dir, *keys_dir, *config, *audit_log;
+        const char *policy_name;          /* "installed policy (serial 42)", "embedded default" */
+        char *const *active;              /* active profiles, in the policy's order */
+        size_t n_active;
+        bool live;                        /* the profiles come from a running sekishod */
+        /* The embedded default's section, for a verb given a policy file of
+         * its own to merge that file's section over (NULL: none). */
+        const struct pnode *default_section;
 };
 
 struct sekisho_plugin {
@@ -63,10 +106,21 @@ struct sekisho_plugin {
         void (*status)(void *state, struct kvlist *out);
         void (*shutdown)(void *state);
 
+        /* The plugin's rows of the compliance report, judged from what it
+         * enforces now: section is the effective section the daemon applies
+         * (policy in force, active profiles), live the details its status()
+         * gave in the running daemon. live is NULL when sekishod is not
+         * running: judge what section would enforce (the core says the rows
+         * are not live). Runs in sekishoctl, never in the daemon. May be NULL. */
+        void (*report)(const struct pnode *section, const struct kvlist *live, struct report_rows *out);
+
         /* `sekishoctl NAME ARGS...` (argv[0] is NAME): the plugin's own
          * commands, parsing their own options; offline where they can be.
-         * Returns the exit code. ctl_usage: its lines for sekishoctl's help. */
-        int (*ctl)(const struct sekisho_ctl_env *env, int argc, char **argv);
+         * section: the effective section the daemon applies now (the policy
+         * in force, the embedded default under it, the active profiles over
+         * it; NULL if nothing defines it). Returns the exit code.
+         * ctl_usage: its lines for sekishoctl's help. */
+        int (*ctl)(const struct sekisho_ctl_env *env, const struct pnode *section, int argc, char **argv);
         const char *ctl_usage;
 
         /* Extra system calls this plugin needs after the sandbox is

@@ -66,6 +66,7 @@ struct policy {
         int64_t issued, expires;     /* 0 when absent (only the embedded default) */
         uint8_t digest[32];          /* BLAKE2b-256 of the bytes */
         char *origin;                /* "embedded", "installed", "previous", "bundle" */
+        struct ptree *profiles;      /* the embedded default's profiles with this policy's merged over them */
 };
 struct policy *policy_free(struct policy *p);
 
@@ -80,13 +81,20 @@ int policy_embedded(struct policy **ret);
 /* Does policy name this terminal in applies-to (or have none)? */
 bool policy_targets(const struct policy *p, const struct sekisho_conf *conf);
 
-/* Names of the profiles a policy defines, in document order. */
+/* The profiles in force with a policy: the embedded default's, with the
+ * policy's merged over them like every other key (a profile the policy
+ * leaves out is the default's; one it names is merged key by key over the
+ * default's of that name). A map of name -> overlay, in order: the
+ * default's first, then the policy's new ones. NULL if there are none. */
 const struct pnode *policy_profiles(const struct policy *p);
 
 /* The embedded default, parsed once: constant data for the life of the
  * process, never freed. Every key a policy leaves out takes its value from
  * it (see policy_effective_section). NULL only if the build is broken. */
 const struct policy *policy_defaults(void);
+
+/* The embedded default's section (NULL if it has none). */
+const struct pnode *policy_default_section(const char *section);
 
 /* The section a plugin applies: the embedded default's section with the
  * policy's merged over it (so a key the policy leaves out keeps its default

@@ -10,6 +10,7 @@
 #include "busclient.h"
 #include "core.h"
 #include "report.h"
+#include "view.h"
 #include "util.h"
 
 struct ctl {
@@ -394,6 +395,33 @@ static int cmd_audit(struct ctl *c, int argc, char **argv) {
         return usage();
 }
 
+/* `sekishoctl NAME ...`: the plugin's verb, given the effective section the
+ * daemon applies now (policy in force, active profiles), worked out here once. */
+static int run_plugin(struct ctl *c, const struct sekisho_plugin *plugin, int argc, char **argv) {
+        struct view v;
+        int r = view_load(c->state_dir, c->keys_dir, c->config, c->bus, &v);
+        if (r < 0) {
+                fprintf(stderr, "sekishoctl %s: no policy to work with: %s\n", plugin->name, strerror(-r));
+                return 1;
+        }
+        struct ptree *section = NULL;
+        r = view_section(&v, plugin->section, &section);
+        if (r < 0) {
+                view_done(&v);
+                fprintf(stderr, "sekishoctl %s: %s\n", plugin->name, strerror(-r));
+                return 1;
+        }
+        const struct sekisho_ctl_env env = {
+                .state_dir = c->state_dir, .keys_dir = c->keys_dir, .config = c->config, .audit_log = c->audit_log,
+                .policy_name = v.policy_name, .active = v.active, .n_active = v.n_active, .live = v.live,
+                .default_section = policy_default_section(plugin->section),
+        };
+        r = plugin->ctl(&env, section->root, argc, argv);
+        ptree_free(section);
+        view_done(&v);
+        return r;
+}
+
 /* Parse sekishoctl's options; optstring "+h" stops at the command, "h" takes them anywhere. */
 static int parse_options(struct ctl *c, int argc, char **argv, const char *optstring) {
         enum { ARG_STATE = 0x100, ARG_KEYS, ARG_CONFIG, ARG_AUDIT, ARG_KEY, ARG_COMMENT, ARG_PWFILE, ARG_BUS, ARG_JSON, ARG_HTML };
@@ -448,10 +476,8 @@ int main(int argc, char **argv) {
         if (parse_options(&c, argc, argv, "+h") < 0)
                 return usage();
         const struct sekisho_plugin *plugin = optind < argc ? plugin_find(argv[optind]) : NULL;
-        if (plugin && plugin->ctl) {
-                struct sekisho_ctl_env env = { c.state_dir, c.keys_dir, c.config, c.audit_log };
-                return plugin->ctl(&env, argc - optind, argv + optind);
-        }
+        if (plugin && plugin->ctl)
+                return run_plugin(&c, plugin, argc - optind, argv + optind);
         /* The core's commands take their options anywhere: parse the whole line again, permuting. */
         optind = 0;
         if (parse_options(&c, argc, argv, "h") < 0)

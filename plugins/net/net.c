@@ -480,8 +480,8 @@ static void net_shutdown(void *state) {
 /* `sekishoctl net show [--counters]`: offline, reads the kernel's table in
  * the caller's network namespace (needs CAP_NET_ADMIN). Exit 0, 3 when the
  * table is not loaded, 2 on usage errors, 1 otherwise. */
-static int net_ctl(const struct sekisho_ctl_env *env, int argc, char **argv) {
-        (void)env;
+static int net_ctl(const struct sekisho_ctl_env *env, const struct pnode *section, int argc, char **argv) {
+        (void)env, (void)section;
         bool counters_only = argc == 3 && strcmp(argv[2], "--counters") == 0;
         if (argc < 2 || strcmp(argv[1], "show") != 0 || (argc == 3 && !counters_only) || argc > 3) {
                 fprintf(stderr, "usage: sekishoctl net show [--counters]\n");
@@ -489,6 +489,44 @@ static int net_ctl(const struct sekisho_ctl_env *env, int argc, char **argv) {
         }
         int r = netctl_show(stdout, counters_only);
         return r == 0 ? 0 : r == -ENOENT ? 3 : 1;
+}
+
+static bool key_is(const struct pnode *section, const char *key, const char *value) {
+        const char *s = pnode_str(pmap_get(section, key));
+        return s && strcmp(s, value) == 0;
+}
+
+/* R4 peer isolation, R5 file-sharing traffic, R8 destination allow-lists. */
+static void net_report(const struct pnode *section, const struct kvlist *live, struct report_rows *out) {
+        (void)live;
+        struct report_row *row = report_row_add(out, "R4", "004 意見④ (6.5(4))", "network-traffic-blocked");
+        if (row) {
+                report_setting_node(row, "network.peer-to-peer", pmap_get(section, "peer-to-peer"));
+                report_setting_node(row, "network.allow-peers", pmap_get(section, "allow-peers"));
+                if (key_is(section, "peer-to-peer", "deny"))
+                        report_reason(row, REPORT_ENFORCED, "traffic to and from other hosts on the local subnets is dropped");
+                else
+                        report_reason(row, REPORT_NOT_ENFORCED, "network.peer-to-peer allows it");
+        }
+        row = report_row_add(out, "R5", "002 ⑤ (注2)", "network-traffic-blocked");
+        if (row) {
+                report_setting_node(row, "network.file-sharing", pmap_get(section, "file-sharing"));
+                report_setting_node(row, "network.file-sharing-ports", pmap_get(section, "file-sharing-ports"));
+                if (key_is(section, "file-sharing", "deny"))
+                        report_reason(row, REPORT_ENFORCED, "file-sharing traffic (BitTorrent, DHT, uTP, listed ports) is dropped");
+                else
+                        report_reason(row, REPORT_NOT_ENFORCED, "network.file-sharing allows file-sharing traffic");
+        }
+        row = report_row_add(out, "R8", "002 ④ (注4); 004 その他② (注7)", "network-traffic-blocked");
+        if (row) {
+                const struct pnode *d = pmap_get(section, "allow-destinations");
+                report_setting_node(row, "network.allow-destinations", d);
+                if (d && d->kind == PNODE_SEQ && d->n > 0)
+                        report_reason(row, REPORT_ENFORCED, "only the listed destinations (VPN, screen transfer) are reachable");
+                else
+                        report_reason(row, REPORT_PARTIAL, "no destination allow-list in force: only peer isolation applies "
+                                      "(public Wi-Fi is to be refused by the network configuration)");
+        }
 }
 
 static const int net_syscalls[] = {
@@ -506,6 +544,7 @@ SEKISHO_PLUGIN(net) = {
         .apply = net_apply,
         .status = net_status,
         .shutdown = net_shutdown,
+        .report = net_report,
         .ctl = net_ctl,
         .ctl_usage = "  net show [--counters]           table inet sekisho and its drop counters (this namespace)\n",
         .syscalls = net_syscalls,

@@ -779,10 +779,6 @@ static void gather_pkgs(int rootfd, struct posture_facts *f) {
         f->pkgs_known = true;
 }
 
-const char *const posture_default_wine_patterns[] = {
-        "winny*.exe", "share.exe", "share_*.exe", "pd.exe", "perfectdark*.exe", NULL,
-};
-
 struct wine_walk {
         const char *const *patterns;
         size_t budget;  /* directory entries we may still look at */

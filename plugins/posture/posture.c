@@ -490,6 +490,48 @@ static size_t posture_check(const struct pnode *section, struct perrors *errs) {
         return posture_check_section(section, errs);
 }
 
+/* R5 file-sharing software, R6 permitted OS, R7 quarantine. */
+static void posture_report_rows(const struct pnode *section, const struct kvlist *live, struct report_rows *out) {
+        (void)live;
+        const struct pnode *fs = pmap_get(section, "forbidden-software"), *os = pmap_get(section, "allowed-os");
+        const char *action = pnode_str(pmap_get(section, "action"));
+        bool reports_only = action && strcmp(action, "report") == 0;
+        struct report_row *row = report_row_add(out, "R5", "002 ⑤ (注2); 000 §5", "posture-changed");
+        if (row) {
+                report_setting(row, "posture.forbidden-software", "%zu package pattern(s)",
+                               fs && fs->kind == PNODE_SEQ ? fs->n : 0);
+                report_setting(row, "posture.action", "%s", action ? action : "(absent)");
+                if (fs && fs->kind == PNODE_SEQ && fs->n > 0)
+                        report_reason(row, REPORT_ENFORCED, "installed file-sharing software is detected by the posture check");
+                else
+                        report_reason(row, REPORT_NOT_ENFORCED, "no forbidden-software patterns: nothing is looked for");
+        }
+        row = report_row_add(out, "R6", "000 §5; 002 ⑤", "posture-changed");
+        if (row) {
+                report_setting_node(row, "posture.allowed-os", os);
+                report_setting(row, "posture.action", "%s", action ? action : "(absent)");
+                if (!os || os->kind != PNODE_SEQ || os->n == 0)
+                        report_reason(row, REPORT_NOT_ENFORCED, "the policy permits any OS (no posture.allowed-os)");
+                else
+                        report_reason(row, reports_only ? REPORT_PARTIAL : REPORT_ENFORCED,
+                                      "the OS and its version are checked against the permitted list%s",
+                                      reports_only ? " and only reported (action: report)" : "");
+        }
+        row = report_row_add(out, "R7", "002 ④ (注3); 002 ⑤", "posture-quarantine-");
+        if (row) {
+                report_setting(row, "posture.action", "%s", action ? action : "(absent)");
+                bool quarantines = action && strncmp(action, "quarantine", 10) == 0;
+                report_reason(row, quarantines ? REPORT_ENFORCED : REPORT_NOT_ENFORCED, "%s",
+                              quarantines ? "a non-compliant terminal is quarantined (the quarantine profile)"
+                                          : "posture only reports or notifies");
+        }
+}
+
+/* `sekishoctl posture ...`: the posture the daemon would judge now, offline. */
+static int posture_ctl(const struct sekisho_ctl_env *env, const struct pnode *section, int argc, char **argv) {
+        return posture_ctl_main(argc, argv, section, env->policy_name, env->default_section, stdout, stderr);
+}
+
 SEKISHO_PLUGIN(posture) = {
         .name = "posture",
         .section = "posture",
@@ -499,6 +541,7 @@ SEKISHO_PLUGIN(posture) = {
         .apply = posture_apply,
         .status = posture_status,
         .shutdown = posture_shutdown,
+        .report = posture_report_rows,
         .ctl = posture_ctl,
         .ctl_usage = "  posture [--json] [--root DIR] [--policy FILE]\n"
                      "                                  posture checks and the BYOD form data, offline\n",

@@ -664,6 +664,36 @@ static void travel_shutdown(void *state) {
         travel_free(state);
 }
 
+static const struct pnode *node_at(const struct pnode *n, const char *a, const char *b) {
+        return pmap_get(b ? pmap_get(n, a) : n, b ? b : a);
+}
+
+/* R2 factory reset on return, R11 cryptographic erase. */
+static void travel_report(const struct pnode *section, const struct kvlist *live, struct report_rows *out) {
+        (void)live;
+        struct report_row *row = report_row_add(out, "R2", "000 §4; 004 注3", "travel-");
+        if (row) {
+                const char *reset = pnode_str(node_at(section, "return", "reset"));
+                report_setting(row, "travel.return.reset", "%s", reset ? reset : "(absent)");
+                report_setting_node(row, "travel.high-risk-regions", pmap_get(section, "high-risk-regions"));
+                if (reset && strcmp(reset, "true") == 0)
+                        report_reason(row, REPORT_ENFORCED, "a return from a high-risk region schedules the factory reset");
+                else
+                        report_reason(row, REPORT_NOT_ENFORCED, "travel.return.reset is off: no reset on return");
+        }
+        row = report_row_add(out, "R11", "004 (図表41, 表7-1-1)", "travel-reset-");
+        if (row) {
+                const struct pnode *luks = node_at(section, "reset-plan", "luks-volumes");
+                report_setting_node(row, "travel.reset-plan", pmap_get(section, "reset-plan"));
+                if (luks && luks->kind == PNODE_SEQ && luks->n > 0)
+                        report_reason(row, REPORT_ENFORCED, "the factory reset destroys every LUKS keyslot and header "
+                                      "(cryptographic erase)");
+                else
+                        report_reason(row, REPORT_PARTIAL, "no LUKS volumes in the reset plan: no cryptographic erase by "
+                                      "sekisho");
+        }
+}
+
 SEKISHO_PLUGIN(travel) = {
         .name = "travel",
         .section = "travel",
@@ -673,6 +703,7 @@ SEKISHO_PLUGIN(travel) = {
         .apply = travel_apply,
         .status = travel_status,
         .shutdown = travel_shutdown,
+        .report = travel_report,
         .ctl = travel_ctl,
         .ctl_usage = travel_ctl_usage,
 };

@@ -203,5 +203,5 @@ int sdbus_watch_jobs(struct sdbus *b, sdbus_job_fn cb, void *userdata);
 int travelctl_status(const char *state_dir, bool json, FILE *out);
 int travelctl_plan(const char *state_dir, FILE *out);
 struct sekisho_ctl_env;
-int travel_ctl(const struct sekisho_ctl_env *env, int argc, char **argv);
+int travel_ctl(const struct sekisho_ctl_env *env, const struct pnode *section, int argc, char **argv);
 extern const char travel_ctl_usage[];

@@ -126,7 +126,8 @@ const char travel_ctl_usage[] =
         "  travel plan                     what a factory reset would do (or is doing)\n";
 
 /* `sekishoctl travel status [--json] | plan`: offline, from the state directory. */
-int travel_ctl(const struct sekisho_ctl_env *env, int argc, char **argv) {
+int travel_ctl(const struct sekisho_ctl_env *env, const struct pnode *section, int argc, char **argv) {
+        (void)section; /* status and plan read the plugin's state, which the daemon keeps */
         bool json = false;
         const char *verb = NULL;
         for (int i = 1; i < argc; i++) {

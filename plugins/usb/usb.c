@@ -28,6 +28,7 @@ extern const struct sekisho_plugin sekisho_plugin_usb;
 struct tracked {
         char *devpath;
         enum usb_target target;
+        uint64_t generation;         /* the policy it was last decided under (0: its decision was not written) */
 };
 
 struct usb_state {
@@ -38,6 +39,10 @@ struct usb_state {
         struct usb_policy policy;
         void *devices;               /* tsearch tree of struct tracked, by devpath */
         size_t n_tracked;
+        uint64_t generation;         /* counts apply()s: the policy in force */
+        size_t n_current;            /* tracked devices decided under it */
+        bool storage_blocked;        /* the policy in force keeps mass storage out */
+        char storage_why[400];       /* if not, what lets it in */
         uint64_t events, decided, allowed, blocked, rejected, if_allowed, if_blocked, controllers, write_errors;
 };
 
@@ -51,13 +56,24 @@ static void tracked_free(void *p) {
         free(t);
 }
 
+/* Count t as decided under the policy in force, or not (its decision could not be written). */
+static void set_generation(struct usb_state *s, struct tracked *t, bool written) {
+        uint64_t g = written ? s->generation : 0;
+        if (t->generation == s->generation && g != s->generation)
+                s->n_current--;
+        else if (t->generation != s->generation && g == s->generation)
+                s->n_current++;
+        t->generation = g;
+}
+
 /* Remember the decision; returns the previous target, or -1 if new. */
-static int track(struct usb_state *s, const char *devpath, enum usb_target target) {
+static int track(struct usb_state *s, const char *devpath, enum usb_target target, bool written) {
         struct tracked key = { .devpath = (char *)devpath };
         struct tracked **found = tfind(&key, &s->devices, tracked_cmp);
         if (found) {
                 int prev = (int)(*found)->target;
                 (*found)->target = target;
+                set_generation(s, *found, written);
                 return prev;
         }
         if (s->n_tracked >= USB_MAX_TRACKED)
@@ -73,6 +89,7 @@ static int track(struct usb_state *s, const char *devpath, enum usb_target targe
                 return -1;
         }
         s->n_tracked++;
+        set_generation(s, t, written);
         return -1;
 }
 
@@ -82,6 +99,7 @@ static void untrack(struct usb_state *s, const char *devpath) {
         if (!found)
                 return;
         struct tracked *t = *found;
+        set_generation(s, t, false);
         tdelete(&key, &s->devices, tracked_cmp);
         tracked_free(t);
         s->n_tracked--;
@@ -296,7 +314,7 @@ static int decide_device(struct usb_state *s, struct udev_device *dev, bool reev
         bool allow = v.target == USB_TARGET_ALLOW;
         /* Every decision is written, block included: never trust the state a
          * device arrived in. */
-        write_attr(s, dev, "authorized", allow ? "1" : "0");
+        int w = write_attr(s, dev, "authorized", allow ? "1" : "0");
         if (v.target == USB_TARGET_REJECT)
                 write_attr(s, dev, "remove", "1");
         if (allow)
@@ -305,7 +323,7 @@ static int decide_device(struct usb_state *s, struct udev_device *dev, bool reev
                 s->rejected++;
         else
                 s->blocked++;
-        int prev = track(s, d.devpath, v.target);
+        int prev = track(s, d.devpath, v.target, w >= 0);
         bool changed = prev < 0 || prev != (int)v.target;
         report(s, &d, &v, NULL, !allow, !reevaluation || changed);
         if (allow) {
@@ -502,6 +520,9 @@ static int usb_apply(void *state, const struct pnode *section) {
         perrors_clear(&errs);
         usb_policy_done(&s->policy);
         s->policy = p;
+        s->generation++;
+        s->n_current = 0;
+        s->storage_blocked = usb_policy_blocks_storage(&s->policy, s->storage_why, sizeof s->storage_why);
         log_info("usb: %zu rule(s), default %s", s->policy.n, usb_target_name(s->policy.deflt));
         r = evaluate_all(s, true);
         sekisho_status_changed(s->ctx);
@@ -513,6 +534,8 @@ static void usb_status(void *state, struct kvlist *out) {
         kvlist_add(out, "rules", "%zu", s->policy.n);
         kvlist_add(out, "default", "%s", usb_target_name(s->policy.deflt));
         kvlist_add(out, "devices-attached", "%zu", s->n_tracked);
+        kvlist_add(out, "devices-not-decided-under-policy", "%zu", s->n_tracked - s->n_current);
+        kvlist_add(out, "mass-storage", "%s", s->storage_blocked ? "blocked" : s->storage_why);
         kvlist_add(out, "decisions", "%" PRIu64, s->decided);
         kvlist_add(out, "allowed", "%" PRIu64, s->allowed);
         kvlist_add(out, "blocked", "%" PRIu64, s->blocked + s->rejected);
@@ -521,6 +544,51 @@ static void usb_status(void *state, struct kvlist *out) {
         kvlist_add(out, "controller-closings", "%" PRIu64, s->controllers);
         kvlist_add(out, "events", "%" PRIu64, s->events);
         kvlist_add(out, "write-errors", "%" PRIu64, s->write_errors);
+}
+
+/* R1: "enforced" needs the policy in force to keep mass storage out and
+ * every attached device to have been decided under it. */
+static void usb_report(const struct pnode *section, const struct kvlist *live, struct report_rows *out) {
+        struct report_row *row = report_row_add(out, "R1", USB_CLAUSE, "usb.");
+        if (!row)
+                return;
+        struct usb_policy p;
+        struct perrors errs = { 0 };
+        int r = usb_policy_load(section, &p, &errs);
+        perrors_clear(&errs);
+        if (r < 0) {
+                report_reason(row, REPORT_NOT_ENFORCED, "the usb section does not compile (%s)", strerror(-r));
+                return;
+        }
+        char why[400];
+        bool blocks = usb_policy_blocks_storage(&p, why, sizeof why);
+        report_setting(row, "usb.default", "%s", usb_target_name(p.deflt));
+        report_setting(row, "usb.rules", "%zu rule(s)", p.n);
+        usb_policy_done(&p);
+        const char *storage = kvlist_get(live, "mass-storage");
+        const char *attached = kvlist_get(live, "devices-attached");
+        const char *undecided = kvlist_get(live, "devices-not-decided-under-policy");
+        if (!blocks)
+                report_reason(row, REPORT_NOT_ENFORCED, "mass storage is not blocked: %s", why);
+        else if (!live)
+                report_reason(row, REPORT_ENFORCED, "the policy blocks mass storage and every USB device no rule "
+                              "allows (sysfs authorized=0)");
+        else if (!storage || strcmp(storage, "blocked") != 0)
+                report_reason(row, REPORT_NOT_ENFORCED, "the policy sekishod applies does not block mass storage: %s",
+                              storage ? storage : "it does not say");
+        else if (!undecided || strcmp(undecided, "0") != 0)
+                report_reason(row, REPORT_NOT_ENFORCED, "mass storage is blocked by the policy, but %s of %s attached "
+                              "device(s) were not decided under it", undecided ? undecided : "?",
+                              attached ? attached : "?");
+        else
+                report_reason(row, REPORT_ENFORCED, "mass storage and every USB device no rule allows are blocked now; "
+                              "all %s attached device(s) were decided under this policy (sysfs authorized)",
+                              attached ? attached : "?");
+}
+
+/* `sekishoctl usb ...` (argv[0] is "usb"). */
+static int usb_ctl(const struct sekisho_ctl_env *env, const struct pnode *section, int argc, char **argv) {
+        return usbctl_main(argc - 1, argv + 1, env, section);
 }
 
 static const int usb_syscalls[] = {
@@ -538,6 +606,7 @@ SEKISHO_PLUGIN(usb) = {
         .apply = usb_apply,
         .status = usb_status,
         .shutdown = usb_shutdown,
+        .report = usb_report,
         .ctl = usb_ctl,
         .ctl_usage = "  usb list [--policy FILE]     attached USB devices, interfaces, decision, rule\n"
                      "  usb generate-rules [--with-port]   allow rules for what is attached now\n",

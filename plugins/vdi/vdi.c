@@ -310,6 +310,26 @@ static const int vdi_syscalls[] = {
         SYS_fchmod, SYS_getdents64, SYS_fsync, SYS_newfstatat, SYS_fstat, SYS_openat, -1,
 };
 
+/* R3: every redirection class denied, and clients started with one stopped. */
+static void vdi_report(const struct pnode *section, const struct kvlist *live, struct report_rows *out) {
+        static const char *const classes[] = { "clipboard", "drives", "printers", "usb-redirect", "serial-ports" };
+        struct report_row *row = report_row_add(out, "R3", "004 意見① (別紙)", "vdi-");
+        if (!row)
+                return;
+        size_t denied = 0;
+        char name[64];
+        for (size_t i = 0; i < ARRAY_SIZE(classes); i++) {
+                const char *v = pnode_str(pmap_get(section, classes[i]));
+                snprintf(name, sizeof name, "vdi.%s", classes[i]);
+                report_setting(row, name, "%s", v ? v : "(absent)");
+                denied += v && strcmp(v, "deny") == 0;
+        }
+        report_setting_node(row, "vdi.allow-devices", pmap_get(section, "allow-devices"));
+        report_reason(row, denied == ARRAY_SIZE(classes) ? REPORT_ENFORCED : denied ? REPORT_PARTIAL : REPORT_NOT_ENFORCED,
+                      "%zu of %zu redirection classes denied; clients started with them are stopped%s", denied,
+                      ARRAY_SIZE(classes), live ? "" : " while sekishod runs");
+}
+
 SEKISHO_PLUGIN(vdi) = {
         .name = "vdi",
         .section = "vdi",
@@ -319,5 +339,6 @@ SEKISHO_PLUGIN(vdi) = {
         .apply = vdi_apply,
         .status = vdi_status,
         .shutdown = vdi_shutdown,
+        .report = vdi_report,
         .syscalls = vdi_syscalls,
 };

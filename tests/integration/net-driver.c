@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 
+#include "default-fragment.h"
 #include "loop.h"
 #include "netctl.h"
 #include "plugin.h"
@@ -73,18 +74,25 @@ static int load(struct sekisho *ctx, struct ptree **ret_tree, struct ptree **ret
                 perrors_clear(&errs);
                 return -EINVAL;
         }
-        const struct pnode *base = t->root ? pmap_get(t->root, "network") : NULL;
-        const struct pnode *section = base;
-        struct ptree *m = NULL;
-        if (ctx->profile && t->root) {
-                const struct pnode *ov = pmap_get(pmap_get(pmap_get(t->root, "profiles"), ctx->profile), "network");
-                m = ptree_merge(ctx->policy_path, base, ov);
-                if (!m) {
-                        ptree_free(t);
-                        return -ENOMEM;
-                }
-                section = m->root;
+        /* The file's section over the plugin's default fragment, as the core merges a bundle's. */
+        struct ptree *d = default_fragment("net");
+        if (!d) {
+                ptree_free(t);
+                return log_error_errno(-ENOENT, "cannot read plugins/net/default.yaml (set top_srcdir)");
         }
+        struct ptree *b = ptree_merge(ctx->policy_path, pmap_get(d->root, "network"),
+                                      t->root ? pmap_get(t->root, "network") : NULL);
+        ptree_free(d);
+        const struct pnode *ov = NULL;
+        if (ctx->profile && t->root)
+                ov = pmap_get(pmap_get(pmap_get(t->root, "profiles"), ctx->profile), "network");
+        struct ptree *m = b ? ptree_merge(ctx->policy_path, b->root, ov) : NULL;
+        ptree_free(b);
+        if (!m) {
+                ptree_free(t);
+                return -ENOMEM;
+        }
+        const struct pnode *section = m->root;
         if (sekisho_plugin_net.check(section, &errs) > 0) {
                 for (size_t i = 0; i < errs.n; i++)
                         fprintf(stderr, "%s\n", errs.msgs[i]);

@@ -57,10 +57,3 @@ int sekisho_signal(struct sekisho *ctx, const char *signal_name, const struct au
 
 void sekisho_status_changed(struct sekisho *ctx) { (void)ctx; }
 
-/* sekishoctl's entry point needs the policy store; posture-report.sh runs it for real. */
-struct sekisho_ctl_env;
-int posture_ctl(const struct sekisho_ctl_env *env, int argc, char **argv);
-int posture_ctl(const struct sekisho_ctl_env *env, int argc, char **argv) {
-        (void)env, (void)argc, (void)argv;
-        return 2;
-}

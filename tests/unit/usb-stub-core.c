@@ -48,8 +48,6 @@ int sekisho_signal(struct sekisho *ctx, const char *signal_name, const struct au
 
 void sekisho_status_changed(struct sekisho *ctx) { stub_core.status_changes++; }
 
-/* sekishoctl's store lives in the core; the plugin's tests do not need it. */
-int usb_ctl(const struct sekisho_ctl_env *env, int argc, char **argv) { return 3; }
 
 void stub_core_clear(void) {
         for (size_t i = 0; i < stub_core.n; i++)
