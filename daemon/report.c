@@ -8,6 +8,7 @@
 #include "busclient.h"
 #include "json.h"
 #include "report.h"
+#include "sbom.h"
 #include "util.h"
 
 #define REPORT_EVIDENCE_MAX 5               /* latest audit records named per requirement */
@@ -522,13 +523,12 @@ static void eval_r9(struct report *rp, struct row *row, FILE *s) {
 }
 
 static void eval_r10(struct report *rp, struct row *row, FILE *s) {
-        fprintf(s, "sekisho %s; ", PACKAGE_VERSION);
+        fprintf(s, "sekisho %s; SBOM %s; ", PACKAGE_VERSION, rp->o->sbom);
 #if ENABLE_FAULT_INJECTION
         fputs("test build: fault hooks compiled in (packages use --disable-fault-injection); ", s);
 #endif
         row->v = V_NOT_APPLICABLE;
-        snprintf(row->detail, sizeof row->detail, "a procurement and development measure, shown by the project's "
-                 "source, build and test records, not by the terminal");
+        sbom_describe(rp->o->sbom, PACKAGE_VERSION, row->detail, sizeof row->detail);
 }
 
 static void eval_r11(struct report *rp, struct row *row, FILE *s) {

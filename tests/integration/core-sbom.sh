@@ -83,3 +83,32 @@ if $CHECK "$T/bad-schema.json" "$T/root" >"$T/check.out"; then fail "the checker
 grep -q "schema: at /packages/0: 'name' is a required property" "$T/check.out" || { cat "$T/check.out"; fail "no schema error"; }
 grep -q "schema: at /spdxVersion" "$T/check.out" || { cat "$T/check.out"; fail "no schema error for spdxVersion"; }
 ok "the checker fails on an SBOM without libsodium.so.23 and on one the SPDX 2.3 schema rejects"
+
+# sekishoctl sbom prints it as installed; the report's R10 row names its digest and version.
+setup_dirs
+ctl --sbom "$T/sbom.json" sbom >"$T/printed" || fail "sekishoctl sbom failed"
+cmp "$T/sbom.json" "$T/printed" || fail "sekishoctl sbom does not print the file as it is"
+if ctl --sbom "$T/broken-none.json" sbom 2>"$T/err"; then fail "sekishoctl sbom succeeded without a file"; fi
+grep -q "broken-none.json: No such file" "$T/err" || fail "unclear message: $(cat "$T/err")"
+echo '{"spdxVersion": "SPDX-2.3"}' >"$T/not-ours.json"
+if ctl --sbom "$T/not-ours.json" sbom >/dev/null 2>"$T/err"; then fail "sekishoctl sbom printed a document that is not sekisho's SBOM"; fi
+grep -q "not-ours.json: not an SPDX 2.3 SBOM of sekisho" "$T/err" || fail "unclear message: $(cat "$T/err")"
+ok "sekishoctl sbom prints the SBOM byte for byte; refuses a missing file or another document"
+
+r10() { ctl --bus=none --audit-log "$T/log/audit.log" --sbom "$1" --json report >"$T/report.json" || fail "no report"
+        python3 -c 'import json,sys; print(next(q["detail"] for q in json.load(open(sys.argv[1]))["requirements"] if q["id"] == "R10"))' "$T/report.json"; }
+digest=$(sha256sum "$T/sbom.json" | cut -c1-64)
+detail=$(r10 "$T/sbom.json")
+case "$detail" in *"SBOM $T/sbom.json (SPDX 2.3, sha256 $digest) lists package sekisho 9.9-1, built from source digest sha256:$d1"*"sekishoctl sbom"*) ;;
+*) fail "R10 does not show the SBOM's digest and version: $detail" ;; esac
+case "$detail" in *"NOTE: it describes sekisho 9.9-1, but sekisho "*" is installed"*) ;; *) fail "R10 does not see the other version: $detail" ;; esac
+ok "report R10: $detail"
+detail=$(r10 "$T/not-ours.json")
+case "$detail" in *"NO usable SBOM at $T/not-ours.json (not an SPDX 2.3 SBOM of sekisho)"*) ;; *) fail "R10 with a bad SBOM: $detail" ;; esac
+ok "report R10 without a usable SBOM says so"
+version=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$T/report.json")
+sed "s/\"versionInfo\": \"9.9-1\"/\"versionInfo\": \"$version-1\"/" "$T/sbom.json" >"$T/same.json"
+detail=$(r10 "$T/same.json")
+case "$detail" in *"lists package sekisho $version-1,"*) ;; *) fail "R10: $detail" ;; esac
+case "$detail" in *NOTE*) fail "R10 sees another version in the SBOM of sekisho $version-1: $detail" ;; esac
+ok "report R10 with the SBOM of the installed version: no note"
