@@ -127,6 +127,8 @@ def owners_dpkg(paths):
         if ", " in pkgs:
             fail("%s belongs to several packages: %s" % (p, pkgs))
         owned[p] = pkgs
+    rc, vendor = run(["dpkg-vendor", "--query", "Vendor"])
+    supplier = "Organization: " + vendor.strip() if rc == 0 and vendor.strip() else "NOASSERTION"
     fmt = "${binary:Package}\t${Package}\t${Version}\t${Architecture}\t${source:Package}\t${source:Version}\n"
     names = sorted(set(owned.values()))
     rc, out = run(["dpkg-query", "-W", "-f", fmt] + names)
@@ -137,6 +139,7 @@ def owners_dpkg(paths):
         qual, name, version, arch, src, srcver = row.split("\t")
         info[qual] = info[name] = {
             "key": qual, "name": name, "version": version, "arch": arch, "source": "%s %s" % (src, srcver),
+            "supplier": supplier,
             "purl": "pkg:deb/debian/%s@%s?arch=%s" % (name, version, arch)}
     result = {}
     for p in paths:
@@ -170,7 +173,8 @@ def owners_rpm(paths):
         if epoch != "(none)":
             purl += "&epoch=" + epoch
         result[p] = {"key": "%s.%s" % (name, arch), "name": name, "version": full, "arch": arch,
-                     "source": srpm, "purl": purl}
+                     "source": srpm, "purl": purl,
+                     "supplier": "Organization: " + vendor if vendor != "(none)" else "NOASSERTION"}
     return result
 
 
@@ -219,8 +223,8 @@ def generate(a):
         "downloadLocation": "NOASSERTION", "filesAnalyzed": False,
         "licenseConcluded": "GPL-2.0-or-later", "licenseDeclared": "GPL-2.0-or-later",
         "copyrightText": "2026 the sekisho authors",
-        "comment": "the %s package built from %s (see %s)" % (a["packager"] == "dpkg" and "Debian" or "RPM",
-                                                            src, "sourceInfo"),
+        "comment": "the %s package: it DEPENDS_ON the packages of the libraries its programs link and is "
+                   "GENERATED_FROM %s" % (a["packager"] == "dpkg" and "Debian" or "RPM", src),
         "sourceInfo": "built from the source tree whose digest is sha256:%s (packaging/sbom.py source-digest)" % digest,
     }, {
         "SPDXID": src, "name": name + "-source", "versionInfo": version,
@@ -249,7 +253,7 @@ def generate(a):
             seen_pkgs[pid] = pkg
             packages.append({
                 "SPDXID": pid, "name": pkg["name"], "versionInfo": pkg["version"],
-                "primaryPackagePurpose": "LIBRARY",
+                "primaryPackagePurpose": "LIBRARY", "supplier": pkg["supplier"],
                 "downloadLocation": "NOASSERTION", "filesAnalyzed": False,
                 "licenseConcluded": "NOASSERTION", "licenseDeclared": "NOASSERTION",
                 "copyrightText": "NOASSERTION",
