@@ -190,7 +190,7 @@ def generate(a):
     owners = owners_dpkg if a["packager"] == "dpkg" else owners_rpm
     root = a["root"]
 
-    libs = {}            # soname -> {"path", "needed": [...], "by": set(), "pkg"}
+    libs = {}            # soname -> {"where": loader path, "path": real path, "needed": [...], "by": set()}
     direct = set()       # sonames a shipped binary needs itself
     shipped = shipped_elves(root)
     if not shipped:

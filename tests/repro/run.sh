@@ -30,6 +30,7 @@ python3 -c 'import jsonschema' 2>/dev/null || skip_all "python3-jsonschema is no
 work=$(mktemp -d "${TMPDIR:-/tmp}/sekisho-repro.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 "$top/packaging/build-deb.sh" --prepare "$work/sekisho" || skip_all "cannot lay out the source tree"
+digest=$(python3 "$top/packaging/sbom.py" source-digest "$work/sekisho") || skip_all "no source digest"
 
 echo "== reprotest: two builds of $(git -C "$top" rev-parse --short HEAD) (uncommitted changes are not built), varying: $VARY"
 start=$(date +%s)
@@ -59,8 +60,11 @@ sbom=$work/root/usr/share/doc/sekisho/sbom.spdx.json
 if [ ! -f "$sbom" ]; then
         echo "FAIL: $(basename "$deb") has no /usr/share/doc/sekisho/sbom.spdx.json"
         failed=$((failed + 1))
+elif ! grep -q "\"checksumValue\": \"$digest\"" "$sbom"; then
+        echo "FAIL: the SBOM does not name the source digest of the tree built, $digest"
+        failed=$((failed + 1))
 elif python3 "$top/tests/sbom/check-sbom.py" "$sbom" "$work/root" --installed; then
-        echo "ok - $(basename "$deb"): SBOM valid SPDX 2.3 ($(wc -c <"$sbom") bytes), every NEEDED of every shipped binary in it"
+        echo "ok - $(basename "$deb"): SBOM valid SPDX 2.3 ($(wc -c <"$sbom") bytes, $(grep -c '"primaryPackagePurpose": "LIBRARY"' "$sbom") library packages), source digest $digest, every NEEDED of every shipped binary in it"
         pass=$((pass + 1))
 else
         echo "FAIL: the SBOM in $(basename "$deb") does not pass tests/sbom/check-sbom.py"
