@@ -3,9 +3,9 @@
 #
 #   sbom.py source-digest SRCDIR
 #       print the source digest: the SHA-256 of the tree listing, i.e. of
-#       the sorted lines "SHA256  ./PATH\n" of every regular file and
-#       symlink (its target's digest) under SRCDIR, leaving out debian/
-#       and .git/. Recompute it from a checkout with
+#       the sorted lines "SHA256  ./PATH\n" of every regular file (its
+#       content's digest) and symlink (its target path's digest) under
+#       SRCDIR, leaving out debian/ and .git/. Recompute it from a checkout with
 #       `git archive HEAD | tar -x -C d && packaging/sbom.py source-digest d`.
 #   sbom.py generate --packager dpkg|rpm --name N --version V
 #                    --source-digest HEX --root STAGEDIR --output FILE
