@@ -7,6 +7,7 @@
 
 #include "json.h"
 #include "report.h"
+#include "sbom.h"
 #include "util.h"
 #include "view.h"
 
@@ -256,8 +257,7 @@ static void eval_r9(struct report *rp, struct result *res) {
 }
 
 static void eval_r10(struct report *rp, struct result *res) {
-        (void)rp;
-        snprintf(res->setting, sizeof res->setting, "sekisho %s%s", PACKAGE_VERSION,
+        snprintf(res->setting, sizeof res->setting, "sekisho %s; SBOM %s%s", PACKAGE_VERSION, rp->o->sbom,
 #if ENABLE_FAULT_INJECTION
                  "; test build: fault hooks compiled in (packages use --disable-fault-injection)"
 #else
@@ -265,8 +265,7 @@ static void eval_r10(struct report *rp, struct result *res) {
 #endif
         );
         res->v = V_NOT_APPLICABLE;
-        snprintf(res->detail, sizeof res->detail, "a procurement and development measure, shown by the project's "
-                 "source, build and test records, not by the terminal");
+        sbom_describe(rp->o->sbom, PACKAGE_VERSION, res->detail, sizeof res->detail);
         snprintf(res->plugins, sizeof res->plugins, "(build and release process)");
 }
 

@@ -12,6 +12,7 @@ struct report_options {
         const char *state_dir, *keys_dir, *config, *audit_log;
         enum bus_kind bus;             /* BUS_NONE: read status.json only */
         enum report_format format;
+        const char *sbom;              /* the installed SBOM (R10) */
 };
 
 /* Write the report for this terminal to out. Each built-in plugin's report()

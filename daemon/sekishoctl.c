@@ -11,10 +11,11 @@
 #include "core.h"
 #include "report.h"
 #include "view.h"
+#include "sbom.h"
 #include "util.h"
 
 struct ctl {
-        const char *state_dir, *keys_dir, *config, *audit_log, *key, *comment, *password_file;
+        const char *state_dir, *keys_dir, *config, *audit_log, *key, *comment, *password_file, *sbom;
         enum bus_kind bus;
         bool json, html;
 };
@@ -34,6 +35,7 @@ static int usage(void) {
                 "  reload                          re-read keys, identity and the installed policy\n"
                 "  monitor [--json]                print the daemon's signals as they come\n"
                 "  report [--json|--html]          requirements R1-R11: policy setting, enforced now, audit evidence\n"
+                "  sbom                            print the package's SBOM (SPDX 2.3 JSON; --sbom FILE)\n"
                 "Audit:\n"
                 "  audit show [FILE]               print the audit log\n"
                 "  audit verify [FILE]             exit 0 only if the hash chain is intact\n");
@@ -43,7 +45,7 @@ static int usage(void) {
         fprintf(stderr, "\n"
                 "Options: --state-dir DIR --keys-dir DIR --config FILE --audit-log FILE\n"
                 "         --key SECRETKEY --trusted-comment TEXT --password-file FILE\n"
-                "         --bus=system|session|none --json --html\n\n"
+                "         --bus=system|session|none --json --html --sbom FILE\n\n"
                 "Exit codes of policy verify/apply: 0 ok, 1 unreadable, 10 bad or missing signature,\n"
                 "11 unknown key, 12 malformed policy, 13 expired or not yet valid, 14 not targeted at\n"
                 "this terminal, 15 serial not newer, 16 serial conflict, 17 too large, 18 serial known bad,\n"
@@ -360,11 +362,28 @@ static int cmd_report(struct ctl *c, int argc, char **argv) {
         if (argc != 0 || (c->json && c->html))
                 return usage();
         struct report_options o = { c->state_dir, c->keys_dir, c->config, c->audit_log, c->bus,
-                                    c->html ? REPORT_HTML : c->json ? REPORT_JSON : REPORT_TEXT };
+                                    c->html ? REPORT_HTML : c->json ? REPORT_JSON : REPORT_TEXT, c->sbom };
         int r = report_run(&o, stdout);
         if (r < 0)
                 fprintf(stderr, "sekishoctl: no report: %s\n", strerror(-r));
         return r < 0 ? 1 : 0;
+}
+
+/* The SBOM as installed, byte for byte, once it is known to be sekisho's SPDX 2.3 document. */
+static int cmd_sbom(struct ctl *c, int argc, char **argv) {
+        if (argc != 0)
+                return usage();
+        struct sbom b;
+        _cleanup_free_ char *data = NULL;
+        size_t size;
+        int r = sbom_read(c->sbom, &b, &data, &size);
+        if (r < 0) {
+                fprintf(stderr, "sekishoctl: %s: %s\n", c->sbom,
+                        r == -EBADMSG ? "not an SPDX 2.3 SBOM of sekisho" : strerror(-r));
+                return 1;
+        }
+        fwrite(data, 1, size, stdout);
+        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 }
 
 /* ---- audit ---- */
@@ -424,7 +443,7 @@ static int run_plugin(struct ctl *c, const struct sekisho_plugin *plugin, int ar
 
 /* Parse sekishoctl's options; optstring "+h" stops at the command, "h" takes them anywhere. */
 static int parse_options(struct ctl *c, int argc, char **argv, const char *optstring) {
-        enum { ARG_STATE = 0x100, ARG_KEYS, ARG_CONFIG, ARG_AUDIT, ARG_KEY, ARG_COMMENT, ARG_PWFILE, ARG_BUS, ARG_JSON, ARG_HTML };
+        enum { ARG_STATE = 0x100, ARG_KEYS, ARG_CONFIG, ARG_AUDIT, ARG_KEY, ARG_COMMENT, ARG_PWFILE, ARG_BUS, ARG_JSON, ARG_HTML, ARG_SBOM };
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, ARG_STATE },
                 { "keys-dir", required_argument, NULL, ARG_KEYS },
@@ -436,6 +455,7 @@ static int parse_options(struct ctl *c, int argc, char **argv, const char *optst
                 { "bus", required_argument, NULL, ARG_BUS },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "html", no_argument, NULL, ARG_HTML },
+                { "sbom", required_argument, NULL, ARG_SBOM },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -451,6 +471,7 @@ static int parse_options(struct ctl *c, int argc, char **argv, const char *optst
                 case ARG_PWFILE: c->password_file = optarg; break;
                 case ARG_JSON: c->json = true; break;
                 case ARG_HTML: c->html = true; break;
+                case ARG_SBOM: c->sbom = optarg; break;
                 case ARG_BUS: c->bus = strcmp(optarg, "session") == 0 ? BUS_SESSION
                                      : strcmp(optarg, "none") == 0  ? BUS_NONE
                                                                     : BUS_SYSTEM; break;
@@ -467,6 +488,7 @@ int main(int argc, char **argv) {
                 .keys_dir = SYSCONFDIR "/sekisho/keys.d",
                 .config = SYSCONFDIR "/sekisho/sekisho.conf",
                 .audit_log = LOCALSTATEDIR "/log/sekisho/audit.log",
+                .sbom = SBOM_PATH,
                 .bus = BUS_SYSTEM,
         };
         log_setup("sekishoctl", false);
@@ -499,7 +521,7 @@ int main(int argc, char **argv) {
         }
         static const struct { const char *verb; int (*fn)(struct ctl *, int, char **); } daemon_verbs[] = {
                 { "status", cmd_status }, { "profile", cmd_profile }, { "reload", cmd_reload },
-                { "monitor", cmd_monitor }, { "report", cmd_report },
+                { "monitor", cmd_monitor }, { "report", cmd_report }, { "sbom", cmd_sbom },
         };
         for (size_t i = 0; i < ARRAY_SIZE(daemon_verbs); i++)
                 if (strcmp(argv[0], daemon_verbs[i].verb) == 0)
