@@ -16,6 +16,7 @@
 
 #include "bus.h"
 #include "core.h"
+#include "lock.h"
 #include "sandbox.h"
 #include "util.h"
 
@@ -715,7 +716,7 @@ int sekisho_new(const struct sekisho_options *opt, struct sekisho **ret) {
         if (!ctx)
                 return -ENOMEM;
         ctx->opt = *opt;
-        ctx->signal_fd = ctx->inotify_fd = -1;
+        ctx->signal_fd = ctx->inotify_fd = ctx->lock_fd = -1;
         ctx->policy_source = "none";
         ctx->env.state_dir = opt->state_dir;
         ctx->env.sysroot = opt->sysroot ? opt->sysroot : "/";
@@ -732,6 +733,19 @@ int sekisho_new(const struct sekisho_options *opt, struct sekisho **ret) {
         return 0;
 }
 
+/* Before anything in the state directory is read: two daemons on one store
+ * would apply every bundle twice and interleave their audit records. */
+static int take_state_lock(struct sekisho *ctx) {
+        pid_t holder;
+        int r = state_dir_lock(ctx->opt.state_dir, &ctx->lock_fd, &holder);
+        if (r == -EBUSY && holder > 0)
+                return log_error_errno(r, "Another sekishod (pid %ld) runs on %s; not starting a second one",
+                                       (long)holder, ctx->opt.state_dir);
+        if (r < 0)
+                return log_error_errno(r, "Cannot lock the state directory %s", ctx->opt.state_dir);
+        return 0;
+}
+
 int sekisho_start(struct sekisho *ctx) {
         if (sodium_init() < 0)
                 return log_error_errno(-EIO, "libsodium failed to initialise");
@@ -741,6 +755,9 @@ int sekisho_start(struct sekisho *ctx) {
         r = mkdir_p(ctx->opt.state_dir, 0700);
         if (r < 0)
                 return log_error_errno(r, "Cannot create state directory %s", ctx->opt.state_dir);
+        r = take_state_lock(ctx);
+        if (r < 0)
+                return r;
         load_identity(ctx);
 
         r = audit_open(ctx->opt.audit_log, ctx->conf.terminal_id, ctx->conf.audit_syslog, &ctx->audit);
@@ -854,6 +871,7 @@ struct sekisho *sekisho_free(struct sekisho *ctx) {
         loop_source_free(ctx->status_timer);
         closep(&ctx->signal_fd);
         closep(&ctx->inotify_fd);
+        closep(&ctx->lock_fd);
         for (size_t i = 0; i < ctx->n_requests; i++) {
                 free(ctx->requests[i].profile);
                 free(ctx->requests[i].owner);

@@ -61,6 +61,7 @@ struct sekisho {
         size_t n_active;
         bool applying;
 
+        int lock_fd;                       /* the state directory's lock, held while running */
         int signal_fd, inotify_fd;
         struct loop_source *signal_src, *inotify_src, *expiry_timer;
         struct loop_source *status_timer;  /* coalesces status refreshes in a burst */
