@@ -16,6 +16,7 @@
 
 #include "bus.h"
 #include "core.h"
+#include "evidence.h"
 #include "lock.h"
 #include "sandbox.h"
 #include "util.h"
@@ -88,6 +89,7 @@ int sekisho_signal(struct sekisho *ctx, const char *signal_name, const struct au
 /* Audit record plus signal for policy events. */
 static void policy_event(struct sekisho *ctx, const char *event, const char *signal, const struct audit_field *f) {
         sekisho_audit(ctx, event, CLAUSE_POLICY, f);
+        evidence_checkpoint(ctx);
         if (signal)
                 sekisho_signal(ctx, signal, f);
 }
@@ -421,7 +423,14 @@ enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const c
                 policy_free(p);
                 return REFUSE_NONE;
         }
-        int r = store_install(ctx->store, p, sig, sig_size);
+        int r = evidence_policy_intent(ctx, name, via, p, why, why_size);
+        if (r < 0) {
+                log_error("Refused policy %s (%s): %s", name, via, why);
+                policy_free(p);
+                status_flush(ctx); /* the audit failure shows in the status */
+                return REFUSE_IO;
+        }
+        r = store_install(ctx->store, p, sig, sig_size);
         if (r < 0) {
                 snprintf(why, why_size, "%s: cannot install under %s: %s", name, ctx->opt.state_dir, strerror(-r));
                 refusal_event(ctx, name, via, REFUSE_IO, why);
@@ -449,6 +458,8 @@ enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const c
         };
         log_notice("Applied policy %s serial %s (%s)", name, serial, via);
         policy_event(ctx, "policy.applied", "PolicyApplied", f);
+        if (audit_last_error(ctx->audit) == 0)
+                evidence_policy_recorded(ctx);
         return REFUSE_NONE;
 }
 
@@ -679,7 +690,13 @@ static void write_status_file(struct sekisho *ctx) {
                         fputc(',', f);
                 json_write_string(f, ctx->active[i]);
         }
-        fputs("],\"plugins\":[", f);
+        fputs("],", f);
+        if (audit_last_error(ctx->audit) < 0) { /* a policy change is refused while this lasts */
+                fputs("\"audit-error\":", f);
+                json_write_string(f, strerror(-audit_last_error(ctx->audit)));
+                fputc(',', f);
+        }
+        fputs("\"plugins\":[", f);
         for (size_t i = 0; i < ctx->n_slots; i++) {
                 struct plugin_slot *slot = &ctx->slots[i];
                 static const char *const names[] = { "stopped", "enforcing", "failed" };
@@ -760,9 +777,7 @@ int sekisho_start(struct sekisho *ctx) {
                 return r;
         load_identity(ctx);
 
-        r = audit_open(ctx->opt.audit_log, ctx->conf.terminal_id, ctx->conf.audit_syslog, &ctx->audit);
-        if (r < 0)
-                log_error_errno(r, "Cannot open audit log %s; decisions go to the journal only", ctx->opt.audit_log);
+        evidence_open(ctx);
 
         r = store_open(ctx->opt.state_dir, true, &ctx->store);
         if (r < 0)
@@ -816,6 +831,7 @@ int sekisho_start(struct sekisho *ctx) {
                 { "state", sekisho_policy_state(ctx) }, { "fallback-reason", c.reason }, { "startup-ms", ms }, { NULL },
         };
         sekisho_audit(ctx, "daemon.started", NULL, f);
+        evidence_reconcile(ctx);
         if (c.reason[0])
                 log_warning("Not using the installed policy: %s", c.reason);
 
@@ -869,6 +885,7 @@ struct sekisho *sekisho_free(struct sekisho *ctx) {
         loop_source_free(ctx->inotify_src);
         loop_source_free(ctx->expiry_timer);
         loop_source_free(ctx->status_timer);
+        loop_source_free(ctx->checkpoint_timer);
         closep(&ctx->signal_fd);
         closep(&ctx->inotify_fd);
         closep(&ctx->lock_fd);

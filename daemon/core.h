@@ -19,6 +19,7 @@ struct sekisho_options {
         const char *audit_log;   /* /var/log/sekisho/audit.log */
         const char *plugins;     /* comma list, NULL = every non-test plugin */
         const char *sysroot;     /* "/" */
+        uint64_t audit_rotate_bytes; /* 0: the default (8 MiB) */
         enum bus_kind bus;
         bool foreground;
         bool verbose;
@@ -65,6 +66,7 @@ struct sekisho {
         int signal_fd, inotify_fd;
         struct loop_source *signal_src, *inotify_src, *expiry_timer;
         struct loop_source *status_timer;  /* coalesces status refreshes in a burst */
+        struct loop_source *checkpoint_timer; /* hourly audit checkpoint */
         uint64_t status_written_usec;
         bool status_pending;
         uint64_t started_usec, enforcing_usec;

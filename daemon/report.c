@@ -517,8 +517,14 @@ static void eval_r9(struct report *rp, struct row *row, FILE *s) {
         bool running = rp->live && json_string(json_get(rp->status, "state"));
         bool chain = rp->audit_r == 0;
         row->v = running && chain ? V_ENFORCED : running || chain ? V_PARTIAL : V_NOT_ENFORCED;
-        snprintf(row->detail, sizeof row->detail, "policies verified by signature before use; audit log %s (%" PRIu64
-                 " records): %s", chain ? "hash chain intact" : "NOT verified", rp->audit_records, rp->audit_why);
+        /* The daemon could not write its last record: policy changes are refused until it can. */
+        const char *audit_error = rp->live ? json_string(json_get(rp->status, "audit-error")) : NULL;
+        if (audit_error)
+                row->v = V_PARTIAL;
+        snprintf(row->detail, sizeof row->detail, "%s%s%spolicies verified by signature before use; audit log %s (%" PRIu64
+                 " records): %s", audit_error ? "audit log cannot be written: " : "", audit_error ? audit_error : "",
+                 audit_error ? " (policy changes refused); " : "", chain ? "hash chain intact" : "NOT verified",
+                 rp->audit_records, rp->audit_why);
 }
 
 static void eval_r10(struct report *rp, struct row *row, FILE *s) {

@@ -13,7 +13,7 @@
 #include "util.h"
 
 struct ctl {
-        const char *state_dir, *keys_dir, *config, *audit_log, *key, *comment, *password_file;
+        const char *state_dir, *keys_dir, *config, *audit_log, *key, *comment, *password_file, *checkpoints;
         enum bus_kind bus;
         bool json, html;
 };
@@ -35,7 +35,9 @@ static int usage(void) {
                 "  report [--json|--html]          requirements R1-R11: policy setting, enforced now, audit evidence\n"
                 "Audit:\n"
                 "  audit show [FILE]               print the audit log\n"
-                "  audit verify [FILE]             exit 0 only if the hash chain is intact\n");
+                "  audit verify [FILE...]          exit 0 only if the hash chain is intact; a rotated series\n"
+                "                                  oldest first (audit.log.2 audit.log.1 audit.log)\n"
+                "    --checkpoints FILE            also against the checkpoints a collector holds (syslog file)\n");
         for (const struct sekisho_plugin *const *p = sekisho_builtin_plugins; *p; p++)
                 if ((*p)->ctl && (*p)->ctl_usage)
                         fprintf(stderr, "Plugin %s:\n%s", (*p)->name, (*p)->ctl_usage);
@@ -368,17 +370,46 @@ static int cmd_report(struct ctl *c, int argc, char **argv) {
 
 /* ---- audit ---- */
 
+static int audit_verify_cmd(struct ctl *c, const char *const *files, size_t n_files) {
+        char why[1024];
+        uint64_t n;
+        struct audit_verify_options o = { 0 };
+        _cleanup_free_ struct audit_checkpoint *cps = NULL;
+        if (c->checkpoints) {
+                _cleanup_free_ char *data = NULL;
+                size_t size;
+                int r = read_file_capped(c->checkpoints, 1u << 30, &data, &size);
+                if (r < 0) {
+                        fprintf(stderr, "%s: %s\n", c->checkpoints, strerror(-r));
+                        return 1;
+                }
+                r = audit_checkpoints_parse(data, size, &cps, &o.n_checkpoints, why, sizeof why);
+                if (r < 0) {
+                        fprintf(stderr, "%s: %s\n", c->checkpoints, why);
+                        return 1;
+                }
+                if (o.n_checkpoints == 0) {
+                        fprintf(stderr, "%s: no sekisho-checkpoint lines\n", c->checkpoints);
+                        return 1;
+                }
+                o.checkpoints = cps;
+        }
+        int r = audit_verify_series(files, n_files, &o, why, sizeof why, &n);
+        printf("%s\n", why);
+        return r < 0 ? 1 : 0;
+}
+
 static int cmd_audit(struct ctl *c, int argc, char **argv) {
-        if (argc < 1 || argc > 2)
+        if (argc < 1)
+                return usage();
+        if (strcmp(argv[0], "verify") == 0) {
+                const char *def[] = { c->audit_log };
+                return argc > 1 ? audit_verify_cmd(c, (const char *const *)argv + 1, (size_t)argc - 1)
+                                : audit_verify_cmd(c, def, 1);
+        }
+        if (argc > 2)
                 return usage();
         const char *file = argc == 2 ? argv[1] : c->audit_log;
-        if (strcmp(argv[0], "verify") == 0) {
-                char why[512];
-                uint64_t n;
-                int r = audit_verify(file, why, sizeof why, &n);
-                printf("%s\n", why);
-                return r < 0 ? 1 : 0;
-        }
         if (strcmp(argv[0], "show") == 0) {
                 _cleanup_fclose_ FILE *f = fopen(file, "re");
                 if (!f) {
@@ -396,7 +427,7 @@ static int cmd_audit(struct ctl *c, int argc, char **argv) {
 
 /* Parse sekishoctl's options; optstring "+h" stops at the command, "h" takes them anywhere. */
 static int parse_options(struct ctl *c, int argc, char **argv, const char *optstring) {
-        enum { ARG_STATE = 0x100, ARG_KEYS, ARG_CONFIG, ARG_AUDIT, ARG_KEY, ARG_COMMENT, ARG_PWFILE, ARG_BUS, ARG_JSON, ARG_HTML };
+        enum { ARG_STATE = 0x100, ARG_KEYS, ARG_CONFIG, ARG_AUDIT, ARG_KEY, ARG_COMMENT, ARG_PWFILE, ARG_BUS, ARG_JSON, ARG_HTML, ARG_CHECKPOINTS };
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, ARG_STATE },
                 { "keys-dir", required_argument, NULL, ARG_KEYS },
@@ -408,6 +439,7 @@ static int parse_options(struct ctl *c, int argc, char **argv, const char *optst
                 { "bus", required_argument, NULL, ARG_BUS },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "html", no_argument, NULL, ARG_HTML },
+                { "checkpoints", required_argument, NULL, ARG_CHECKPOINTS },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -423,6 +455,7 @@ static int parse_options(struct ctl *c, int argc, char **argv, const char *optst
                 case ARG_PWFILE: c->password_file = optarg; break;
                 case ARG_JSON: c->json = true; break;
                 case ARG_HTML: c->html = true; break;
+                case ARG_CHECKPOINTS: c->checkpoints = optarg; break;
                 case ARG_BUS: c->bus = strcmp(optarg, "session") == 0 ? BUS_SESSION
                                      : strcmp(optarg, "none") == 0  ? BUS_NONE
                                                                     : BUS_SYSTEM; break;
