@@ -63,8 +63,9 @@ struct sekisho {
         bool applying;
 
         int lock_fd;                       /* the state directory's lock, held while running */
-        int signal_fd, inotify_fd;
-        struct loop_source *signal_src, *inotify_src, *expiry_timer;
+        int signal_fd;
+        struct loop_source *signal_src, *expiry_timer;
+        struct inbox *inbox;               /* inbox.c */
         struct loop_source *status_timer;  /* coalesces status refreshes in a burst */
         struct loop_source *checkpoint_timer; /* hourly audit checkpoint */
         uint64_t status_written_usec;
@@ -86,6 +87,9 @@ struct sekisho *sekisho_free(struct sekisho *ctx);
 enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const char *data, size_t size,
                                   const char *sig, size_t sig_size, const char *via, uint64_t *ret_serial,
                                   char *why, size_t why_size);
+
+/* A refused bundle: log, audit record, PolicyRefused signal. */
+void sekisho_refusal_event(struct sekisho *ctx, const char *name, const char *via, enum refusal rf, const char *why);
 
 /* Re-read the installed policy (SIGHUP). */
 int sekisho_reload(struct sekisho *ctx);
