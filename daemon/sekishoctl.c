@@ -64,14 +64,14 @@ static int cmd_policy_check(struct ctl *c, int argc, char **argv) {
                 struct perrors errs = { 0 };
                 int r = read_file_capped(argv[i], POLICY_MAX_SIZE, &data, &size);
                 if (r < 0) {
-                        printf("%s: %s\n", argv[i], r == -EFBIG ? "larger than the policy size limit" : strerror(-r));
+                        fprintf_vis(stdout, "%s: %s", argv[i], r == -EFBIG ? "larger than the policy size limit" : strerror(-r));
                         rc = 1;
                         continue;
                 }
                 struct policy *p = NULL;
                 r = policy_parse(argv[i], data, size, &p, &errs);
                 for (size_t k = 0; k < errs.n; k++)
-                        printf("%s\n", errs.msgs[k]);
+                        fprintf_vis(stdout, "%s", errs.msgs[k]);
                 if (r < 0)
                         rc = 1;
                 perrors_clear(&errs);
@@ -116,12 +116,12 @@ static int cmd_policy_sign(struct ctl *c, int argc, char **argv) {
         size_t key_size, size;
         int r = read_file_capped(c->key, MINISIGN_MAX_FILE, &key, &key_size);
         if (r < 0) {
-                fprintf(stderr, "%s: %s\n", c->key, strerror(-r));
+                fprintf_vis(stderr, "%s: %s", c->key, strerror(-r));
                 return 1;
         }
         r = read_file_capped(argv[0], POLICY_MAX_SIZE, &data, &size);
         if (r < 0) {
-                fprintf(stderr, "%s: %s\n", argv[0], r == -EFBIG ? "larger than the policy size limit" : strerror(-r));
+                fprintf_vis(stderr, "%s: %s", argv[0], r == -EFBIG ? "larger than the policy size limit" : strerror(-r));
                 return 1;
         }
         /* Refuse to sign what no terminal would accept. */
@@ -129,7 +129,7 @@ static int cmd_policy_sign(struct ctl *c, int argc, char **argv) {
         struct policy *p = NULL;
         r = policy_parse(argv[0], data, size, &p, &errs);
         for (size_t k = 0; k < errs.n; k++)
-                fprintf(stderr, "%s\n", errs.msgs[k]);
+                fprintf_vis(stderr, "%s", errs.msgs[k]);
         perrors_clear(&errs);
         if (r < 0)
                 return 1;
@@ -143,7 +143,7 @@ static int cmd_policy_sign(struct ctl *c, int argc, char **argv) {
                         snprintf(why, sizeof why, "the key is encrypted: give --password-file or a terminal");
         }
         if (r < 0) {
-                fprintf(stderr, "%s: %s\n", c->key, why);
+                fprintf_vis(stderr, "%s: %s", c->key, why);
                 policy_free(p);
                 return 1;
         }
@@ -157,15 +157,15 @@ static int cmd_policy_sign(struct ctl *c, int argc, char **argv) {
         r = minisign_sign(&sk, data, size, "signature from sekishoctl", comment, &sig);
         sodium_memzero(&sk, sizeof sk);
         if (r < 0 || asprintf(&sigpath, "%s.minisig", argv[0]) < 0) {
-                fprintf(stderr, "%s: cannot sign: %s\n", argv[0], strerror(r < 0 ? -r : ENOMEM));
+                fprintf_vis(stderr, "%s: cannot sign: %s", argv[0], strerror(r < 0 ? -r : ENOMEM));
                 return 1;
         }
         r = write_file_atomic(sigpath, sig, strlen(sig), 0644);
         if (r < 0) {
-                fprintf(stderr, "%s: %s\n", sigpath, strerror(-r));
+                fprintf_vis(stderr, "%s: %s", sigpath, strerror(-r));
                 return 1;
         }
-        printf("%s\n", sigpath);
+        fprintf_vis(stdout, "%s", sigpath);
         return 0;
 }
 
@@ -176,16 +176,16 @@ static int cmd_policy_verify(struct ctl *c, int argc, char **argv) {
         struct sekisho_conf conf = { 0 };
         struct keyring keys = { 0 };
         if (conf_load(c->config, &conf, &errs) < 0) {
-                printf("%s\n", perrors_first(&errs) ? perrors_first(&errs) : c->config);
+                fprintf_vis(stdout, "%s", perrors_first(&errs) ? perrors_first(&errs) : c->config);
                 perrors_clear(&errs);
                 return 1;
         }
         int r = keyring_load(c->keys_dir, &keys, &errs);
         for (size_t i = 0; i < errs.n; i++)
-                fprintf(stderr, "%s\n", errs.msgs[i]);
+                fprintf_vis(stderr, "%s", errs.msgs[i]);
         perrors_clear(&errs);
         if (r < 0)
-                fprintf(stderr, "%s: %s\n", c->keys_dir, strerror(-r));
+                fprintf_vis(stderr, "%s: %s", c->keys_dir, strerror(-r));
         struct store *s = NULL;
         uint8_t digest[32];
         struct bundle_check bc = { .keys = &keys, .conf = &conf, .now = now_unix() };
@@ -196,12 +196,12 @@ static int cmd_policy_verify(struct ctl *c, int argc, char **argv) {
         char why[512];
         enum refusal rf = bundle_verify_files(&bc, argv[0], &p, &noop, why, sizeof why, &errs);
         if (rf == REFUSE_NONE)
-                printf("%s: OK, serial %" PRIu64 "%s\n", argv[0], p->serial, noop ? " (already installed)" : "");
+                fprintf_vis(stdout, "%s: OK, serial %" PRIu64 "%s", argv[0], p->serial, noop ? " (already installed)" : "");
         else {
-                printf("%s\n", why);
+                fprintf_vis(stdout, "%s", why);
                 for (size_t i = 0; i < errs.n; i++)
                         if (strcmp(errs.msgs[i], why) != 0)
-                                printf("%s\n", errs.msgs[i]);
+                                fprintf_vis(stdout, "%s", errs.msgs[i]);
         }
         perrors_clear(&errs);
         policy_free(p);
@@ -239,7 +239,7 @@ static int cmd_policy_show(struct ctl *c, int argc, char **argv) {
                        "highest:  %" PRIu64 "\ndigest:   %s\n",
                        ch.policy->serial, ch.source, state, issued, expires, highest, digest);
                 if (ch.reason[0])
-                        printf("note:     %s\n", ch.reason);
+                        fprintf_vis(stdout, "note:     %s", ch.reason);
         }
         policy_free(ch.policy);
         return 0;
@@ -263,7 +263,7 @@ static int call_failed(int r, const struct busclient_error *err) {
         if (r == -ESRCH)
                 fprintf(stderr, "sekishoctl: sekishod is not running (for bundles without a daemon: drop them into the inbox)\n");
         else
-                fprintf(stderr, "sekishoctl: %s%s%s\n", err->message, err->name[0] ? " — " : "", err->name);
+                fprintf_vis(stderr, "sekishoctl: %s%s%s", err->message, err->name[0] ? " — " : "", err->name);
         if (r == -EBADE)
                 return refusal_info(busclient_refusal(err->name))->exit_code;
         return r == -EACCES ? 4 : 1;
@@ -276,14 +276,14 @@ static int cmd_policy_apply(struct ctl *c, int argc, char **argv) {
         size_t size, sig_size;
         int r = read_file_capped(argv[0], POLICY_MAX_SIZE, &data, &size);
         if (r < 0) {
-                fprintf(stderr, "%s: %s\n", argv[0], r == -EFBIG ? "larger than the policy size limit" : strerror(-r));
+                fprintf_vis(stderr, "%s: %s", argv[0], r == -EFBIG ? "larger than the policy size limit" : strerror(-r));
                 return refusal_info(r == -EFBIG ? REFUSE_TOO_LARGE : REFUSE_IO)->exit_code;
         }
         if (asprintf(&sigpath, "%s.minisig", argv[0]) < 0)
                 return 1;
         r = read_file_capped(sigpath, MINISIGN_MAX_FILE, &sig, &sig_size);
         if (r < 0) {
-                fprintf(stderr, "%s: %s\n", sigpath, r == -ENOENT ? "missing signature" : strerror(-r));
+                fprintf_vis(stderr, "%s: %s", sigpath, r == -ENOENT ? "missing signature" : strerror(-r));
                 return refusal_info(REFUSE_SIGNATURE)->exit_code;
         }
         DBusConnection *conn = connect_daemon(c);
@@ -295,7 +295,7 @@ static int cmd_policy_apply(struct ctl *c, int argc, char **argv) {
         busclient_close(conn);
         if (r < 0)
                 return call_failed(r, &err);
-        printf("%s: serial %" PRIu64 " in force\n", argv[0], serial);
+        fprintf_vis(stdout, "%s: serial %" PRIu64 " in force", argv[0], serial);
         return 0;
 }
 
@@ -380,22 +380,22 @@ static int audit_verify_cmd(struct ctl *c, const char *const *files, size_t n_fi
                 size_t size;
                 int r = read_file_capped(c->checkpoints, 1u << 30, &data, &size);
                 if (r < 0) {
-                        fprintf(stderr, "%s: %s\n", c->checkpoints, strerror(-r));
+                        fprintf_vis(stderr, "%s: %s", c->checkpoints, strerror(-r));
                         return 1;
                 }
                 r = audit_checkpoints_parse(data, size, &cps, &o.n_checkpoints, why, sizeof why);
                 if (r < 0) {
-                        fprintf(stderr, "%s: %s\n", c->checkpoints, why);
+                        fprintf_vis(stderr, "%s: %s", c->checkpoints, why);
                         return 1;
                 }
                 if (o.n_checkpoints == 0) {
-                        fprintf(stderr, "%s: no sekisho-checkpoint lines\n", c->checkpoints);
+                        fprintf_vis(stderr, "%s: no sekisho-checkpoint lines", c->checkpoints);
                         return 1;
                 }
                 o.checkpoints = cps;
         }
         int r = audit_verify_series(files, n_files, &o, why, sizeof why, &n);
-        printf("%s\n", why);
+        fprintf_vis(stdout, "%s", why);
         return r < 0 ? 1 : 0;
 }
 
@@ -413,7 +413,7 @@ static int cmd_audit(struct ctl *c, int argc, char **argv) {
         if (strcmp(argv[0], "show") == 0) {
                 _cleanup_fclose_ FILE *f = fopen(file, "re");
                 if (!f) {
-                        fprintf(stderr, "%s: %s\n", file, strerror(errno));
+                        fprintf_vis(stderr, "%s: %s", file, strerror(errno));
                         return 1;
                 }
                 char buf[8192];
