@@ -428,14 +428,15 @@ enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const c
                 log_error("Refused policy %s (%s): %s", name, via, why);
                 policy_free(p);
                 status_flush(ctx); /* the audit failure shows in the status */
-                return REFUSE_IO;
+                return refusal_for_write_error(r);
         }
         r = store_install(ctx->store, p, sig, sig_size);
         if (r < 0) {
                 snprintf(why, why_size, "%s: cannot install under %s: %s", name, ctx->opt.state_dir, strerror(-r));
-                sekisho_refusal_event(ctx, name, via, REFUSE_IO, why);
+                rf = refusal_for_write_error(r);
+                sekisho_refusal_event(ctx, name, via, rf, why);
                 policy_free(p);
-                return REFUSE_IO;
+                return rf;
         }
         fault_point("apply-installed");
         const char *failed = NULL;

@@ -48,7 +48,8 @@ static int usage(void) {
                 "Exit codes of policy verify/apply: 0 ok, 1 unreadable, 10 bad or missing signature,\n"
                 "11 unknown key, 12 malformed policy, 13 expired or not yet valid, 14 not targeted at\n"
                 "this terminal, 15 serial not newer, 16 serial conflict, 17 too large, 18 serial known bad,\n"
-                "19 failed to apply (reverted); 4 not authorised.\n");
+                "19 failed to apply (reverted), 20 no space left for the store or the audit log,\n"
+                "21 the store or the audit log cannot be written; 4 not authorised.\n");
         return 2;
 }
 
