@@ -10,6 +10,7 @@
 #include <syslog.h>
 
 #include "audit.h"
+#include "seal.h"
 #include "util.h"
 
 #define AUDIT_MAX_LINE (64 * 1024)
@@ -22,6 +23,7 @@ struct audit {
         char *path;
         char *head_path;
         char *anchor_path;                /* NULL until audit_anchor() */
+        char *seal_path;                  /* forward-secure sealing state, if set up */
         char *host;
         bool to_syslog;
         uint64_t seq;                     /* of the last record */
@@ -358,6 +360,7 @@ struct audit *audit_close(struct audit *a) {
         free(a->path);
         free(a->head_path);
         free(a->anchor_path);
+        free(a->seal_path);
         free(a->host);
         free(a);
         return NULL;
@@ -481,10 +484,10 @@ int audit_anchor(struct audit *a, const char *anchor_path, struct audit_gap *gap
         return 0;
 }
 
-int audit_write(struct audit *a, const char *event, const char *clause, const struct audit_field *fields,
-                uint64_t *ret_seq) {
+/* Take the log's lock and catch up with what another writer appended. */
+static int begin(struct audit *a) {
         if (flock(a->fd, LOCK_EX) < 0)
-                return a->error = -errno;
+                return -errno;
         struct stat st;
         int r = fstat(a->fd, &st) < 0 ? -errno : 0;
         /* Another writer (sekisho-reset) appended: continue after its records. */
@@ -494,10 +497,25 @@ int audit_write(struct audit *a, const char *event, const char *clause, const st
                 if (r == 0 && a->seq < seq)
                         a->seq = seq; /* never count backwards: a cut is the anchor's to report */
         }
+        if (r < 0)
+                flock(a->fd, LOCK_UN);
+        return r;
+}
+
+static int end(struct audit *a, int r) {
+        flock(a->fd, LOCK_UN);
+        a->error = r;
+        return r;
+}
+
+int audit_write(struct audit *a, const char *event, const char *clause, const struct audit_field *fields,
+                uint64_t *ret_seq) {
+        int r = begin(a);
+        if (r < 0)
+                return a->error = r;
         char *line = NULL;
         size_t len = 0;
-        if (r == 0)
-                r = format_record(a, event, clause, fields, &line, &len);
+        r = format_record(a, event, clause, fields, &line, &len);
         if (r == 0 && a->rotate_bytes && a->size > 0 && (uint64_t)a->size + len + 1 > a->rotate_bytes)
                 r = rotate(a);
         if (r == 0 && (a->torn || a->continues)) {
@@ -510,16 +528,42 @@ int audit_write(struct audit *a, const char *event, const char *clause, const st
         if (r == 0)
                 r = append_line(a, line, len);
         free(line);
-        flock(a->fd, LOCK_UN);
-        a->error = r;
         if (r == 0 && ret_seq)
                 *ret_seq = a->seq;
-        return r;
+        return end(a, r);
+}
+
+void audit_set_seal(struct audit *a, const char *seal_path) {
+        free(a->seal_path);
+        a->seal_path = seal_path ? strdup(seal_path) : NULL;
+}
+
+/* An audit.sealed record: the MAC of its own seq and prev under the key of the current epoch. */
+static int write_seal(struct audit *a) {
+        int r = begin(a);
+        if (r < 0)
+                return a->error = r;
+        r = write_pending(a);
+        uint64_t epoch;
+        char mac[2 * SEAL_KEY_BYTES + 1], e[24];
+        if (r == 0)
+                r = seal_make(a->seal_path, now_unix(), a->seq + 1, a->prev, &epoch, mac);
+        if (r == 0) {
+                snprintf(e, sizeof e, "%" PRIu64, epoch);
+                const struct audit_field f[] = { { "epoch", e }, { "mac", mac }, { NULL } };
+                r = write_locked(a, "audit.sealed", NULL, f);
+        }
+        return end(a, r);
 }
 
 void audit_checkpoint(struct audit *a) {
         if (!a)
                 return;
+        if (a->seal_path && access(a->seal_path, F_OK) == 0) {
+                int r = write_seal(a);
+                if (r < 0)
+                        log_error_errno(r, "Cannot seal the audit log with %s", a->seal_path);
+        }
         log_notice(CHECKPOINT_TAG "seq=%" PRIu64 " hash=%s host=%s", a->seq, a->prev, a->host);
         if (a->to_syslog)
                 syslog(LOG_NOTICE, CHECKPOINT_TAG "seq=%" PRIu64 " hash=%s host=%s", a->seq, a->prev, a->host);
@@ -604,11 +648,14 @@ struct verifier {
         crypto_generichash_state bad;
         uint64_t repaired;        /* how many runs were repaired */
         char gaps[256];           /* truncations the daemon reported */
+        struct seal_cache seal;
+        uint64_t seals, sealed_seq, sealed_epoch;
         size_t next_cp;           /* checkpoints are sorted: the next one to meet */
 };
 
 static int check_record(struct verifier *v, const char *path, uint64_t lineno, const char *line, size_t n, bool first_in_file,
                         char *why, size_t why_size) {
+        const struct audit_verify_options *o = v->o;
         uint64_t seq;
         char p[AUDIT_HASH_HEX + 1];
         if (parse_record(line, n, &seq, p) < 0)
@@ -664,13 +711,25 @@ static int check_record(struct verifier *v, const char *path, uint64_t lineno, c
                 snprintf(v->gaps + l, sizeof v->gaps - l, "%srecords %s-%s removed or replaced (reported at record %" PRIu64 ")",
                          l ? "; " : "", from, to, seq);
         }
+        if (o && o->seal && field_is(line, "event", "audit.sealed")) {
+                uint64_t epoch;
+                char mac[2 * SEAL_KEY_BYTES + 2];
+                if (!field_u64(line, "epoch", &epoch) || json_field(line, "mac", false, mac, sizeof mac) < 0 ||
+                    (v->seals && epoch < v->sealed_epoch) || !seal_check(o->seal, &v->seal, epoch, seq, p, mac)) {
+                        snprintf(why, why_size, "%s:%" PRIu64 ": the seal of record %" PRIu64 " does not verify under the "
+                                 "officer's key (records before it edited, or the seal forged)", path, lineno, seq);
+                        return -EBADMSG;
+                }
+                v->seals++;
+                v->sealed_seq = seq;
+                v->sealed_epoch = epoch;
+        }
         line_hash(line, n, v->prev);
         if (v->head_seen && seq == v->head_seq && strcmp(v->prev, v->head_hash) != 0) {
                 snprintf(why, why_size, "%s:%" PRIu64 ": record %" PRIu64 " is not the one the head names (edited)", path,
                          lineno, seq);
                 return -EBADMSG;
         }
-        const struct audit_verify_options *o = v->o;
         for (; o && v->next_cp < o->n_checkpoints && o->checkpoints[v->next_cp].seq <= seq; v->next_cp++) {
                 const struct audit_checkpoint *c = &o->checkpoints[v->next_cp];
                 if (c->seq < seq) {
@@ -791,11 +850,16 @@ int audit_verify_series(const char *const *paths, size_t n_paths, const struct a
                          "record %" PRIu64 " (cut at the end)", last, last_seq, o->checkpoints[o->n_checkpoints - 1].seq);
                 return -EBADMSG;
         }
+        if (o && o->seal && !v.seals) {
+                snprintf(why, why_size, "%s: no seal in %" PRIu64 " records (sealing not set up, or the seals removed)", last,
+                         v.count);
+                return -EBADMSG;
+        }
         if (v.gaps[0]) {
                 snprintf(why, why_size, "%s: %" PRIu64 " records chain, but %s", last, v.count, v.gaps);
                 return -EBADMSG;
         }
-        char extra[160] = "";
+        char extra[512] = "";
         if (v.first > 1)
                 snprintf(extra, sizeof extra, "; starts at record %" PRIu64 ", continuing a rotated file not given", v.first);
         if (v.repaired)
@@ -803,6 +867,13 @@ int audit_verify_series(const char *const *paths, size_t n_paths, const struct a
                          v.repaired);
         if (o && o->n_checkpoints)
                 snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "; %zu checkpoints match", o->n_checkpoints);
+        if (o && o->seal) {
+                char t[32];
+                format_rfc3339(o->seal->start + (int64_t)((v.sealed_epoch + 1) * o->seal->interval), t);
+                snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "; %" PRIu64 " seals verify, sealed through "
+                         "record %" PRIu64 " (epoch %" PRIu64 "): a copy taken after %s without a later seal was cut at the end",
+                         v.seals, v.sealed_seq, v.sealed_epoch, t);
+        }
         snprintf(why, why_size, "%s: %" PRIu64 " records, chain intact%s", last, v.count, extra);
         return 0;
 }

@@ -68,6 +68,11 @@ int audit_last_error(const struct audit *a);
  * "sekisho-checkpoint seq=N hash=HEX host=ID". */
 void audit_checkpoint(struct audit *a);
 
+/* Forward-secure sealing (seal.h): with a sealing state at seal_path, each
+ * checkpoint also appends "audit.sealed" (epoch, MAC of its seq and prev
+ * under the current epoch's key), the key moving forward first. */
+void audit_set_seal(struct audit *a, const char *seal_path);
+
 struct audit_checkpoint {
         uint64_t seq;
         char hash[AUDIT_HASH_HEX + 1];
@@ -84,9 +89,11 @@ int audit_checkpoints_parse(const char *data, size_t size, struct audit_checkpoi
  * last file, the start of the first, every repair and truncation record,
  * and, when checkpoints are given, that every checkpointed record is there
  * with that hash. Reports the number of records in *ret_count. */
+struct seal_key;
 struct audit_verify_options {
         const struct audit_checkpoint *checkpoints;
         size_t n_checkpoints;
+        const struct seal_key *seal;   /* the officer's verification key: check every audit.sealed record */
 };
 int audit_verify_series(const char *const *paths, size_t n_paths, const struct audit_verify_options *o, char *why,
                         size_t why_size, uint64_t *ret_count);

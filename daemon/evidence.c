@@ -27,6 +27,8 @@ int evidence_open(struct sekisho *ctx) {
                                        "are refused", ctx->opt.audit_log);
         audit_set_rotation(ctx->audit, ctx->opt.audit_rotate_bytes ? ctx->opt.audit_rotate_bytes : ROTATE_BYTES,
                            ROTATE_KEEP);
+        _cleanup_free_ char *seal = path_join(ctx->opt.state_dir, "audit.seal");
+        audit_set_seal(ctx->audit, seal); /* used once `sekishoctl audit seal-init` has created it */
         _cleanup_free_ char *anchor = path_join(ctx->opt.state_dir, "audit.anchor");
         struct audit_gap gap;
         r = anchor ? audit_anchor(ctx->audit, anchor, &gap) : -ENOMEM;

@@ -10,10 +10,11 @@
 #include "busclient.h"
 #include "core.h"
 #include "report.h"
+#include "seal.h"
 #include "util.h"
 
 struct ctl {
-        const char *state_dir, *keys_dir, *config, *audit_log, *key, *comment, *password_file, *checkpoints;
+        const char *state_dir, *keys_dir, *config, *audit_log, *key, *comment, *password_file, *checkpoints, *seal, *seal_interval;
         enum bus_kind bus;
         bool json, html;
 };
@@ -37,7 +38,10 @@ static int usage(void) {
                 "  audit show [FILE]               print the audit log\n"
                 "  audit verify [FILE...]          exit 0 only if the hash chain is intact; a rotated series\n"
                 "                                  oldest first (audit.log.2 audit.log.1 audit.log)\n"
-                "    --checkpoints FILE            also against the checkpoints a collector holds (syslog file)\n");
+                "    --checkpoints FILE            also against the checkpoints a collector holds (syslog file)\n"
+                "    --seal KEY                    also every seal, with the officer's verification key\n"
+                "  audit seal-init [--seal-interval SECONDS]\n"
+                "                                  start forward-secure sealing; prints the verification key\n");
         for (const struct sekisho_plugin *const *p = sekisho_builtin_plugins; *p; p++)
                 if ((*p)->ctl && (*p)->ctl_usage)
                         fprintf(stderr, "Plugin %s:\n%s", (*p)->name, (*p)->ctl_usage);
@@ -395,7 +399,16 @@ static int audit_verify_cmd(struct ctl *c, const char *const *files, size_t n_fi
                 }
                 o.checkpoints = cps;
         }
+        struct seal_key key;
+        if (c->seal) {
+                if (seal_key_parse(c->seal, &key) < 0) {
+                        fprintf(stderr, "--seal: not a verification key (SEED-HEX/START/INTERVAL)\n");
+                        return 1;
+                }
+                o.seal = &key;
+        }
         int r = audit_verify_series(files, n_files, &o, why, sizeof why, &n);
+        sodium_memzero(&key, sizeof key);
         fprintf_vis(stdout, "%s", why);
         return r < 0 ? 1 : 0;
 }
@@ -407,6 +420,22 @@ static int cmd_audit(struct ctl *c, int argc, char **argv) {
                 const char *def[] = { c->audit_log };
                 return argc > 1 ? audit_verify_cmd(c, (const char *const *)argv + 1, (size_t)argc - 1)
                                 : audit_verify_cmd(c, def, 1);
+        }
+        if (strcmp(argv[0], "seal-init") == 0 && argc == 1) {
+                uint64_t interval = SEAL_DEFAULT_INTERVAL;
+                if (c->seal_interval && (parse_u64(c->seal_interval, &interval) < 0 || interval == 0))
+                        return usage();
+                _cleanup_free_ char *path = path_join(c->state_dir, "audit.seal");
+                char key[160];
+                int r = path ? seal_init(path, now_unix(), interval, key, sizeof key) : -ENOMEM;
+                if (r < 0) {
+                        fprintf_vis(stderr, "%s: %s", path ? path : c->state_dir,
+                                    r == -EEXIST ? "sealing is already set up" : strerror(-r));
+                        return 1;
+                }
+                printf("Verification key (keep it off this terminal; `sekishoctl audit verify --seal KEY`):\n%s\n", key);
+                sodium_memzero(key, sizeof key);
+                return 0;
         }
         if (argc > 2)
                 return usage();
@@ -428,7 +457,7 @@ static int cmd_audit(struct ctl *c, int argc, char **argv) {
 
 /* Parse sekishoctl's options; optstring "+h" stops at the command, "h" takes them anywhere. */
 static int parse_options(struct ctl *c, int argc, char **argv, const char *optstring) {
-        enum { ARG_STATE = 0x100, ARG_KEYS, ARG_CONFIG, ARG_AUDIT, ARG_KEY, ARG_COMMENT, ARG_PWFILE, ARG_BUS, ARG_JSON, ARG_HTML, ARG_CHECKPOINTS };
+        enum { ARG_STATE = 0x100, ARG_KEYS, ARG_CONFIG, ARG_AUDIT, ARG_KEY, ARG_COMMENT, ARG_PWFILE, ARG_BUS, ARG_JSON, ARG_HTML, ARG_CHECKPOINTS, ARG_SEAL, ARG_SEAL_INTERVAL };
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, ARG_STATE },
                 { "keys-dir", required_argument, NULL, ARG_KEYS },
@@ -441,6 +470,8 @@ static int parse_options(struct ctl *c, int argc, char **argv, const char *optst
                 { "json", no_argument, NULL, ARG_JSON },
                 { "html", no_argument, NULL, ARG_HTML },
                 { "checkpoints", required_argument, NULL, ARG_CHECKPOINTS },
+                { "seal", required_argument, NULL, ARG_SEAL },
+                { "seal-interval", required_argument, NULL, ARG_SEAL_INTERVAL },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -457,6 +488,8 @@ static int parse_options(struct ctl *c, int argc, char **argv, const char *optst
                 case ARG_JSON: c->json = true; break;
                 case ARG_HTML: c->html = true; break;
                 case ARG_CHECKPOINTS: c->checkpoints = optarg; break;
+                case ARG_SEAL: c->seal = optarg; break;
+                case ARG_SEAL_INTERVAL: c->seal_interval = optarg; break;
                 case ARG_BUS: c->bus = strcmp(optarg, "session") == 0 ? BUS_SESSION
                                      : strcmp(optarg, "none") == 0  ? BUS_NONE
                                                                     : BUS_SYSTEM; break;
