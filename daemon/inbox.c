@@ -17,6 +17,7 @@
 #define HALF_BUNDLE_MAX_AGE (24 * 3600)    /* one half alone this long is moved aside */
 #define REFUSED_KEEP 64                    /* pairs kept in inbox/refused/, oldest dropped */
 #define WRITING_MAX 256                    /* names seen modified and not yet closed */
+#define CLOCK_SKEW_USEC 60000000u          /* an mtime further ahead than this is a clock set back */
 
 struct inbox {
         struct sekisho *ctx;
@@ -129,7 +130,8 @@ static bool quiet(const struct inbox *in, const char *name, const struct stat *s
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         int64_t age_usec = ((int64_t)now.tv_sec - st->st_mtim.tv_sec) * 1000000 + (now.tv_nsec - st->st_mtim.tv_nsec) / 1000;
-        return age_usec >= (int64_t)SETTLE_USEC;
+        /* A clock set back leaves files "in the future": they are not being written for that. */
+        return age_usec >= (int64_t)SETTLE_USEC || age_usec < -(int64_t)CLOCK_SKEW_USEC;
 }
 
 /* Read a file we stat'ed; -EAGAIN if it changed while we read it. */

@@ -29,12 +29,20 @@ grep -q '"event":"policy.refused".*slow.yaml' "$LOG" && fail "the half-written s
 ok "slowly written signature read only when complete"
 
 # A refused pair is kept in inbox/refused/, not deleted.
-write_policy "$T/bad.yaml" 7 "description: unknown key"; sign "$T/bad.yaml" stranger
+write_policy "$T/bad.yaml" 8 "description: unknown key"; sign "$T/bad.yaml" stranger
 drop "$T/bad.yaml"
 wait_audit '"event":"policy.refused".*bad.yaml' || fail "the bundle of an unknown key was not refused"
 wait_for "ls '$T/inbox/refused/' | grep -q -- '-bad.yaml.minisig\$'" || fail "the refused pair was not moved to inbox/refused/"
 ls "$T/inbox/refused/" | grep -q -- '-bad.yaml$' || fail "the refused policy file was not kept"
 ok "refused pair kept in inbox/refused/"
+
+# Files stamped in the future (the clock was set back) are not taken for files being written.
+write_policy "$T/future.yaml" 7 "description: clock set back"; sign "$T/future.yaml" admin
+touch -d '+2 hours' "$T/future.yaml" "$T/future.yaml.minisig"
+cp -p "$T/future.yaml" "$T/inbox/.t" && mv "$T/inbox/.t" "$T/inbox/future.yaml"
+cp -p "$T/future.yaml.minisig" "$T/inbox/.t" && mv "$T/inbox/.t" "$T/inbox/future.yaml.minisig"
+wait_for '[ "$(serial_in_force)" = 7 ]' || fail "a bundle stamped two hours ahead was never read"
+ok "a bundle stamped in the future (clock set back) is read"
 
 # Bounded: the oldest pairs beyond 64 are dropped, each with a record.
 stop_daemon
@@ -42,7 +50,7 @@ for i in $(seq 10 79); do
         : >"$T/inbox/refused/000000000$i.000000-old$i.yaml"; : >"$T/inbox/refused/000000000$i.000000-old$i.yaml.minisig"
 done
 start_daemon --plugins=demo
-write_policy "$T/bad2.yaml" 8 "description: unknown key"; sign "$T/bad2.yaml" stranger
+write_policy "$T/bad2.yaml" 9 "description: unknown key"; sign "$T/bad2.yaml" stranger
 drop "$T/bad2.yaml"
 wait_for "ls '$T/inbox/refused/' | grep -q -- '-bad2.yaml.minisig\$'" || fail "the second refused pair was not kept"
 wait_for "[ \$(ls '$T/inbox/refused/' | wc -l) = 128 ]" || fail "inbox/refused/ holds $(ls "$T/inbox/refused/" | wc -l) files, not 64 pairs"
