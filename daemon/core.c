@@ -597,7 +597,7 @@ static void write_status_file(struct sekisho *ctx) {
         fputs("],", f);
         if (audit_last_error(ctx->audit) < 0) { /* a policy change is refused while this lasts */
                 fputs("\"audit-error\":", f);
-                json_write_string(f, strerror(-audit_last_error(ctx->audit)));
+                json_write_string(f, ctx->audit ? strerror(-audit_last_error(ctx->audit)) : "the audit log cannot be opened");
                 fputc(',', f);
         }
         fputs("\"plugins\":[", f);

@@ -108,3 +108,15 @@ inns "$SEKISHOCTL" --audit-log "$LOG" audit verify >"$T/v" || fail "chain broken
 grep -q '"audit-error"' "$T/state/status.json" && fail "status still shows the audit failure"
 stop_daemon
 ok "full log disk: policy change refused, status and report say ENOSPC; applied once there is room, chain intact"
+
+# 6. An audit log that cannot even be opened: the policy in force stays enforced, nothing changes, the status says why.
+mkdir -p "$T/not-a-file"
+start_daemon --plugins=demo --audit-log "$T/not-a-file"
+before=$(serial_in_force)
+write_policy "$T/p50.yaml" 50 "description: no log"; sign "$T/p50.yaml" admin
+drop "$T/p50.yaml"
+wait_for "grep -q 'p50.yaml: the audit log .* cannot be written' '$T/daemon.log'" || fail "no refusal without an audit log"
+[ "$(serial_in_force)" = "$before" ] || fail "a policy was changed with no audit log at all"
+grep -q '"audit-error":"the audit log cannot be opened"' "$T/state/status.json" || fail "status does not say the log cannot be opened"
+stop_daemon
+ok "no audit log at all: the policy in force stays, no change, the status says why"
