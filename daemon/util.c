@@ -398,20 +398,30 @@ void fprintf_vis(FILE *f, const char *fmt, ...) {
 }
 
 void json_write_string(FILE *f, const char *s) {
+        const unsigned char *p = (const unsigned char *)(s ? s : ""), *end = p + strlen((const char *)p);
         fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-                switch (*p) {
-                case '"': fputs("\\\"", f); break;
-                case '\\': fputs("\\\\", f); break;
-                case '\n': fputs("\\n", f); break;
-                case '\r': fputs("\\r", f); break;
-                case '\t': fputs("\\t", f); break;
-                default:
-                        if (*p < 0x20 || *p == 0x7f)
-                                fprintf(f, "\\u%04x", *p);
-                        else
-                                fputc(*p, f);
+        while (p < end) {
+                unsigned cp;
+                size_t n = utf8_decode(p, end, &cp);
+                if (n == 0) {
+                        fprintf(f, "\\\\x%02x", *p++); /* not UTF-8: the byte as text, as str_vis shows it */
+                        continue;
                 }
+                if (cp == '"')
+                        fputs("\\\"", f);
+                else if (cp == '\\')
+                        fputs("\\\\", f);
+                else if (cp == '\n')
+                        fputs("\\n", f);
+                else if (cp == '\r')
+                        fputs("\\r", f);
+                else if (cp == '\t')
+                        fputs("\\t", f);
+                else if (cp_is_control(cp)) /* C0, DEL, C1, bidi overrides: never raw on a terminal */
+                        fprintf(f, "\\u%04x", cp);
+                else
+                        fwrite(p, 1, n, f);
+                p += n;
         }
         fputc('"', f);
 }

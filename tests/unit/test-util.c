@@ -95,6 +95,15 @@ static void test_vis(void **state) {
         char small[6];
         assert_int_equal(str_vis(small, sizeof small, "ab\x1b"), 2); /* "ab\x1b" does not fit: cut before it */
         assert_string_equal(small, "ab");
+        /* The JSON writer keeps the same characters off a terminal, as JSON escapes. */
+        char *json = NULL;
+        size_t json_len = 0;
+        FILE *f = open_memstream(&json, &json_len);
+        assert_non_null(f);
+        json_write_string(f, "a\"\x1b\xc2\x9b\xe2\x80\xae\xff\xe6\x97\xa5");
+        fclose(f);
+        assert_string_equal(json, "\"a\\\"\\u001b\\u009b\\u202e\\\\xff\xe6\x97\xa5\"");
+        free(json);
         assert_false(string_is_clean_utf8("\xe2\x80\xae", 3));
         assert_true(string_is_clean_utf8("a\tb \xe6\x97\xa5", 7));
 }
