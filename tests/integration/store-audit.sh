@@ -53,6 +53,17 @@ grep -q "but the collector holds a checkpoint of record" "$T/v" || fail "checkpo
 ok "checkpoints held by a collector detect a cut at the end with a forged head"
 restore
 
+# 3b. A torn last line (power lost mid-write): repaired at start by a record that names it, never silently.
+printf '{"seq":%d,"time":"2026-' $((total + 1)) >>"$LOG"
+verify >"$T/v" && fail "a torn line verifies: $(cat "$T/v")"
+start_daemon --plugins=demo
+stop_daemon
+grep -q "\"event\":\"audit.repaired\",\"torn-offset\":\"[0-9]*\",\"torn-bytes\":\"2[0-9]\"" "$LOG" || fail "no audit.repaired record for the torn line"
+verify >"$T/v" || fail "a repaired log does not verify: $(cat "$T/v")"
+grep -q "1 torn write(s) repaired" "$T/v" || fail "verify does not mention the repair: $(cat "$T/v")"
+ok "torn last line repaired at start by an audit.repaired record; verify accepts it and says so"
+restore
+
 # 4. Killed right after the switch: at restart the policy in force gets its record, marked recovered.
 if grep -q 'define ENABLE_FAULT_INJECTION 1' "$top_builddir/config.h"; then
         write_policy "$T/p6.yaml" 6 "description: p6"; sign "$T/p6.yaml" admin
