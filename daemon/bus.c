@@ -78,7 +78,12 @@ struct bus {
         size_t n_polkit, polkit_bytes; /* those of them waiting for polkit */
         char *introspect;
         bool registered, filtering;    /* libdbus aborts on undoing what was not done */
+        uint64_t refusal_window_usec;  /* audit records of refused calls: at most */
+        unsigned refusals_in_window;   /* BUS_REFUSAL_RECORDS a minute, the rest */
+        unsigned refusals_suppressed;  /* counted into the next one */
 };
+
+#define BUS_REFUSAL_RECORDS 20
 
 const char *bus_error_from_errno(int r) {
         switch (r < 0 ? -r : r) {
@@ -509,6 +514,30 @@ static void auth_free(struct bus_auth *a) {
         free(a);
 }
 
+/* A refused admin call is evidence: an audit record, bounded so a flood of
+ * calls cannot flood the disk (the ones over the bound are counted). */
+static void audit_refusal(struct bus *b, const char *method, uint32_t uid, const char *sender, const char *why) {
+        uint64_t now = now_usec_monotonic();
+        if (now - b->refusal_window_usec >= 60000000u) {
+                b->refusal_window_usec = now;
+                b->refusals_in_window = 0;
+        }
+        if (b->refusals_in_window >= BUS_REFUSAL_RECORDS) {
+                b->refusals_suppressed++;
+                return;
+        }
+        b->refusals_in_window++;
+        char u[16], more[16];
+        snprintf(u, sizeof u, "%" PRIu32, uid);
+        snprintf(more, sizeof more, "%u", b->refusals_suppressed);
+        b->refusals_suppressed = 0;
+        const struct audit_field f[] = {
+                { "method", method ? method : "" }, { "uid", u }, { "sender", sender ? sender : "" }, { "reason", why },
+                { "not-recorded-before", more }, { NULL },
+        };
+        sekisho_audit(b->ctx, "admin.refused", "3.6.5 (R9: configuration tamper checks)", f);
+}
+
 static void auth_finish(struct bus_auth *a, bool allowed, const char *why) {
         struct bus *b = a->bus;
         if (allowed)
@@ -516,6 +545,7 @@ static void auth_finish(struct bus_auth *a, bool allowed, const char *why) {
         else {
                 log_notice("D-Bus: %s by uid %" PRIu32 " (%s) refused: %s", dbus_message_get_member(a->msg), a->uid,
                            dbus_message_get_sender(a->msg), why);
+                audit_refusal(b, dbus_message_get_member(a->msg), a->uid, dbus_message_get_sender(a->msg), why);
                 reply_error(b, a->msg, ERR_ACCESS_DENIED, "%s", why);
         }
         auth_free(a);

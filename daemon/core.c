@@ -1,4 +1,4 @@
-/* core.c — the daemon context: start-up order, plugins, profiles, bundle install and revert, inbox, signals. */
+/* core.c — the daemon context: start-up order, plugins, profiles, bundle install and revert, signals. */
 #include "config.h"
 
 #include <dirent.h>
@@ -7,7 +7,6 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -16,6 +15,9 @@
 
 #include "bus.h"
 #include "core.h"
+#include "evidence.h"
+#include "inbox.h"
+#include "lock.h"
 #include "sandbox.h"
 #include "util.h"
 
@@ -87,6 +89,7 @@ int sekisho_signal(struct sekisho *ctx, const char *signal_name, const struct au
 /* Audit record plus signal for policy events. */
 static void policy_event(struct sekisho *ctx, const char *event, const char *signal, const struct audit_field *f) {
         sekisho_audit(ctx, event, CLAUSE_POLICY, f);
+        evidence_checkpoint(ctx);
         if (signal)
                 sekisho_signal(ctx, signal, f);
 }
@@ -399,7 +402,7 @@ static int enforce(struct sekisho *ctx, struct policy *p, const char *source, co
         return r;
 }
 
-static void refusal_event(struct sekisho *ctx, const char *name, const char *via, enum refusal rf, const char *why) {
+void sekisho_refusal_event(struct sekisho *ctx, const char *name, const char *via, enum refusal rf, const char *why) {
         const struct audit_field f[] = {
                 { "file", name }, { "via", via }, { "reason", refusal_info(rf)->id }, { "message", why }, { NULL },
         };
@@ -417,7 +420,7 @@ enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const c
         bool noop = false;
         enum refusal rf = bundle_verify(&bc, name, data, size, sig, sig_size, &p, &noop, why, why_size, NULL);
         if (rf != REFUSE_NONE) {
-                refusal_event(ctx, name, via, rf, why);
+                sekisho_refusal_event(ctx, name, via, rf, why);
                 return rf;
         }
         char serial[32];
@@ -431,12 +434,20 @@ enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const c
                 policy_free(p);
                 return REFUSE_NONE;
         }
-        int r = store_install(ctx->store, p, sig, sig_size);
+        int r = evidence_policy_intent(ctx, name, via, p, why, why_size);
+        if (r < 0) {
+                log_error("Refused policy %s (%s): %s", name, via, why);
+                policy_free(p);
+                status_flush(ctx); /* the audit failure shows in the status */
+                return refusal_for_write_error(r);
+        }
+        r = store_install(ctx->store, p, sig, sig_size);
         if (r < 0) {
                 snprintf(why, why_size, "%s: cannot install under %s: %s", name, ctx->opt.state_dir, strerror(-r));
-                refusal_event(ctx, name, via, REFUSE_IO, why);
+                rf = refusal_for_write_error(r);
+                sekisho_refusal_event(ctx, name, via, rf, why);
                 policy_free(p);
-                return REFUSE_IO;
+                return rf;
         }
         fault_point("apply-installed");
         const char *failed = NULL;
@@ -448,7 +459,7 @@ enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const c
                 store_mark_bad(ctx->store, bad);
                 snprintf(why, why_size, "%s: serial %s could not be applied by plugin %s (%s); reverted to serial %" PRIu64,
                          name, serial, failed ? failed : "?", strerror(-r), ctx->policy->serial);
-                refusal_event(ctx, name, via, REFUSE_APPLY_FAILED, why);
+                sekisho_refusal_event(ctx, name, via, REFUSE_APPLY_FAILED, why);
                 return REFUSE_APPLY_FAILED;
         }
         snprintf(why, why_size, "%s: serial %s applied", name, serial);
@@ -459,6 +470,8 @@ enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const c
         };
         log_notice("Applied policy %s serial %s (%s)", name, serial, via);
         policy_event(ctx, "policy.applied", "PolicyApplied", f);
+        if (audit_last_error(ctx->audit) == 0)
+                evidence_policy_recorded(ctx);
         return REFUSE_NONE;
 }
 
@@ -522,103 +535,6 @@ int sekisho_reload(struct sekisho *ctx) {
         log_info("Reloading keys, identity and the installed policy");
         load_identity(ctx);
         return load_policy(ctx, "policy.reloaded");
-}
-
-/* ---- inbox ---- */
-
-static bool has_suffix(const char *s, const char *suffix) {
-        size_t a = strlen(s), b = strlen(suffix);
-        return a > b && strcmp(s + a - b, suffix) == 0;
-}
-
-/* Both halves of NAME.yaml + NAME.yaml.minisig present: apply, then remove them. */
-static void inbox_try(struct sekisho *ctx, const char *entry) {
-        char base[NAME_MAX + 1];
-        snprintf(base, sizeof base, "%s", entry);
-        if (has_suffix(base, ".minisig"))
-                base[strlen(base) - strlen(".minisig")] = '\0';
-        if (!has_suffix(base, ".yaml") || base[0] == '.')
-                return;
-        _cleanup_free_ char *yaml = path_join(ctx->opt.inbox, base), *sigpath = NULL;
-        if (!yaml || asprintf(&sigpath, "%s.minisig", yaml) < 0)
-                return;
-        struct stat a, b;
-        if (lstat(yaml, &a) < 0 || lstat(sigpath, &b) < 0)
-                return; /* wait for the other half */
-        char why[512];
-        enum refusal rf;
-        _cleanup_free_ char *data = NULL, *sig = NULL;
-        size_t size = 0, sig_size = 0;
-        _cleanup_close_ int fd = open(yaml, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-        _cleanup_close_ int sfd = open(sigpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-        int r = fd < 0 ? -errno : !S_ISREG(a.st_mode) ? -EINVAL : read_fd_capped(fd, POLICY_MAX_SIZE, &data, &size);
-        int q = sfd < 0 ? -errno : !S_ISREG(b.st_mode) ? -EINVAL : read_fd_capped(sfd, MINISIGN_MAX_FILE, &sig, &sig_size);
-        if (r == -EFBIG) {
-                snprintf(why, sizeof why, "%s: larger than the limit of %u bytes", yaml, POLICY_MAX_SIZE);
-                refusal_event(ctx, yaml, "inbox", REFUSE_TOO_LARGE, why);
-        } else if (r < 0) {
-                snprintf(why, sizeof why, "%s: %s", yaml, strerror(-r));
-                refusal_event(ctx, yaml, "inbox", REFUSE_IO, why);
-        } else if (q < 0) {
-                snprintf(why, sizeof why, "%s: %s", sigpath, strerror(-q));
-                refusal_event(ctx, yaml, "inbox", REFUSE_SIGNATURE, why);
-        } else {
-                rf = sekisho_apply_bundle(ctx, yaml, data, size, sig, sig_size, "inbox", NULL, why, sizeof why);
-                (void)rf;
-        }
-        /* Processed either way: the audit log has the outcome. */
-        unlink(yaml);
-        unlink(sigpath);
-}
-
-static void inbox_scan(struct sekisho *ctx) {
-        DIR *d = opendir(ctx->opt.inbox);
-        if (!d)
-                return;
-        struct dirent *de;
-        char names[64][NAME_MAX + 1];
-        size_t n = 0;
-        while ((de = readdir(d)) && n < ARRAY_SIZE(names))
-                if (has_suffix(de->d_name, ".yaml"))
-                        snprintf(names[n++], sizeof names[0], "%s", de->d_name);
-        closedir(d);
-        for (size_t i = 0; i < n; i++)
-                inbox_try(ctx, names[i]);
-}
-
-static int on_inotify(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
-        struct sekisho *ctx = userdata;
-        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-        for (;;) {
-                ssize_t n = read(fd, buf, sizeof buf);
-                if (n <= 0)
-                        break;
-                for (char *p = buf; p < buf + n;) {
-                        struct inotify_event *ev = (struct inotify_event *)p;
-                        if (ev->mask & IN_Q_OVERFLOW)
-                                inbox_scan(ctx);
-                        else if (ev->len && !(ev->mask & IN_ISDIR))
-                                inbox_try(ctx, ev->name);
-                        p += sizeof *ev + ev->len;
-                }
-        }
-        return 0;
-}
-
-static int setup_inbox(struct sekisho *ctx) {
-        int r = mkdir_p(ctx->opt.inbox, 0700);
-        if (r < 0)
-                return log_error_errno(r, "Cannot create inbox %s", ctx->opt.inbox);
-        ctx->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-        if (ctx->inotify_fd < 0)
-                return log_error_errno(-errno, "inotify_init1");
-        if (inotify_add_watch(ctx->inotify_fd, ctx->opt.inbox, IN_CLOSE_WRITE | IN_MOVED_TO) < 0)
-                return log_error_errno(-errno, "Cannot watch inbox %s", ctx->opt.inbox);
-        r = loop_add_io(ctx->loop, ctx->inotify_fd, EPOLLIN, on_inotify, ctx, &ctx->inotify_src);
-        if (r < 0)
-                return r;
-        inbox_scan(ctx);
-        return 0;
 }
 
 /* ---- signals, readiness ---- */
@@ -689,7 +605,13 @@ static void write_status_file(struct sekisho *ctx) {
                         fputc(',', f);
                 json_write_string(f, ctx->active[i]);
         }
-        fputs("],\"plugins\":[", f);
+        fputs("],", f);
+        if (audit_last_error(ctx->audit) < 0) { /* a policy change is refused while this lasts */
+                fputs("\"audit-error\":", f);
+                json_write_string(f, ctx->audit ? strerror(-audit_last_error(ctx->audit)) : "the audit log cannot be opened");
+                fputc(',', f);
+        }
+        fputs("\"plugins\":[", f);
         for (size_t i = 0; i < ctx->n_slots; i++) {
                 struct plugin_slot *slot = &ctx->slots[i];
                 static const char *const names[] = { "stopped", "enforcing", "failed" };
@@ -726,7 +648,7 @@ int sekisho_new(const struct sekisho_options *opt, struct sekisho **ret) {
         if (!ctx)
                 return -ENOMEM;
         ctx->opt = *opt;
-        ctx->signal_fd = ctx->inotify_fd = -1;
+        ctx->signal_fd = ctx->lock_fd = -1;
         ctx->policy_source = "none";
         ctx->env.state_dir = opt->state_dir;
         ctx->env.sysroot = opt->sysroot ? opt->sysroot : "/";
@@ -743,6 +665,19 @@ int sekisho_new(const struct sekisho_options *opt, struct sekisho **ret) {
         return 0;
 }
 
+/* Before anything in the state directory is read: two daemons on one store
+ * would apply every bundle twice and interleave their audit records. */
+static int take_state_lock(struct sekisho *ctx) {
+        pid_t holder;
+        int r = state_dir_lock(ctx->opt.state_dir, &ctx->lock_fd, &holder);
+        if (r == -EBUSY && holder > 0)
+                return log_error_errno(r, "Another sekishod (pid %ld) runs on %s; not starting a second one",
+                                       (long)holder, ctx->opt.state_dir);
+        if (r < 0)
+                return log_error_errno(r, "Cannot lock the state directory %s", ctx->opt.state_dir);
+        return 0;
+}
+
 int sekisho_start(struct sekisho *ctx) {
         if (sodium_init() < 0)
                 return log_error_errno(-EIO, "libsodium failed to initialise");
@@ -752,11 +687,12 @@ int sekisho_start(struct sekisho *ctx) {
         r = mkdir_p(ctx->opt.state_dir, 0700);
         if (r < 0)
                 return log_error_errno(r, "Cannot create state directory %s", ctx->opt.state_dir);
+        r = take_state_lock(ctx);
+        if (r < 0)
+                return r;
         load_identity(ctx);
 
-        r = audit_open(ctx->opt.audit_log, ctx->conf.terminal_id, ctx->conf.audit_syslog, &ctx->audit);
-        if (r < 0)
-                log_error_errno(r, "Cannot open audit log %s; decisions go to the journal only", ctx->opt.audit_log);
+        evidence_open(ctx);
 
         r = store_open(ctx->opt.state_dir, true, &ctx->store);
         if (r < 0)
@@ -810,12 +746,13 @@ int sekisho_start(struct sekisho *ctx) {
                 { "state", sekisho_policy_state(ctx) }, { "fallback-reason", c.reason }, { "startup-ms", ms }, { NULL },
         };
         sekisho_audit(ctx, "daemon.started", NULL, f);
+        evidence_reconcile(ctx);
         if (c.reason[0])
                 log_warning("Not using the installed policy: %s", c.reason);
 
-        r = setup_inbox(ctx);
+        r = inbox_start(ctx, ctx->opt.inbox, &ctx->inbox);
         if (r < 0)
-                log_error("The inbox %s is not watched; bundles can still be applied over D-Bus", ctx->opt.inbox);
+                log_error_errno(r, "The inbox %s is not watched; bundles can still be applied over D-Bus", ctx->opt.inbox);
 
         if (ctx->opt.no_sandbox)
                 log_warning("Running WITHOUT the seccomp sandbox (--no-sandbox)");
@@ -863,11 +800,12 @@ struct sekisho *sekisho_free(struct sekisho *ctx) {
         free(ctx->slots);
         ctx->bus = bus_close(ctx->bus);
         loop_source_free(ctx->signal_src);
-        loop_source_free(ctx->inotify_src);
+        ctx->inbox = inbox_free(ctx->inbox);
         loop_source_free(ctx->expiry_timer);
         loop_source_free(ctx->status_timer);
+        loop_source_free(ctx->checkpoint_timer);
         closep(&ctx->signal_fd);
-        closep(&ctx->inotify_fd);
+        closep(&ctx->lock_fd);
         for (size_t i = 0; i < ctx->n_requests; i++) {
                 free(ctx->requests[i].profile);
                 free(ctx->requests[i].owner);

@@ -19,6 +19,7 @@ struct sekisho_options {
         const char *audit_log;   /* /var/log/sekisho/audit.log */
         const char *plugins;     /* comma list, NULL = every non-test plugin */
         const char *sysroot;     /* "/" */
+        uint64_t audit_rotate_bytes; /* 0: the default (8 MiB) */
         enum bus_kind bus;
         bool foreground;
         bool verbose;
@@ -61,9 +62,12 @@ struct sekisho {
         size_t n_active;
         bool applying;
 
-        int signal_fd, inotify_fd;
-        struct loop_source *signal_src, *inotify_src, *expiry_timer;
+        int lock_fd;                       /* the state directory's lock, held while running */
+        int signal_fd;
+        struct loop_source *signal_src, *expiry_timer;
+        struct inbox *inbox;               /* inbox.c */
         struct loop_source *status_timer;  /* coalesces status refreshes in a burst */
+        struct loop_source *checkpoint_timer; /* hourly audit checkpoint */
         uint64_t status_written_usec;
         bool status_pending;
         uint64_t started_usec, enforcing_usec;
@@ -83,6 +87,9 @@ struct sekisho *sekisho_free(struct sekisho *ctx);
 enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const char *data, size_t size,
                                   const char *sig, size_t sig_size, const char *via, uint64_t *ret_serial,
                                   char *why, size_t why_size);
+
+/* A refused bundle: log, audit record, PolicyRefused signal. */
+void sekisho_refusal_event(struct sekisho *ctx, const char *name, const char *via, enum refusal rf, const char *why);
 
 /* Re-read the installed policy (SIGHUP). */
 int sekisho_reload(struct sekisho *ctx);

@@ -24,7 +24,13 @@ static const struct refusal_info refusals[_REFUSE_MAX] = {
         [REFUSE_TOO_LARGE] = { "too-large", 17, "org.sekisho.Sekisho1.Error.TooLarge" },
         [REFUSE_SERIAL_BAD] = { "serial-known-bad", 18, "org.sekisho.Sekisho1.Error.SerialKnownBad" },
         [REFUSE_APPLY_FAILED] = { "apply-failed", 19, "org.sekisho.Sekisho1.Error.ApplyFailed" },
+        [REFUSE_NO_SPACE] = { "no-space", 20, "org.sekisho.Sekisho1.Error.NoSpace" },
+        [REFUSE_STORE_FAILED] = { "store-failed", 21, "org.sekisho.Sekisho1.Error.StoreFailed" },
 };
+
+enum refusal refusal_for_write_error(int r) {
+        return r == -ENOSPC || r == -EDQUOT ? REFUSE_NO_SPACE : REFUSE_STORE_FAILED;
+}
 
 const struct refusal_info *refusal_info(enum refusal r) {
         return r >= 0 && r < _REFUSE_MAX ? &refusals[r] : &refusals[REFUSE_IO];

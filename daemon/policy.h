@@ -27,6 +27,8 @@ enum refusal {
         REFUSE_TOO_LARGE,
         REFUSE_SERIAL_BAD,
         REFUSE_APPLY_FAILED,
+        REFUSE_NO_SPACE,          /* the store's or the audit log's file system is full */
+        REFUSE_STORE_FAILED,      /* the store or the audit log cannot be written otherwise */
         _REFUSE_MAX,
 };
 
@@ -35,6 +37,9 @@ struct refusal_info {
         int exit_code;            /* sekishoctl policy verify/apply */
         const char *dbus_error;   /* org.sekisho.Sekisho1.Error.* */
 };
+/* Why writing the store or the audit log failed: no-space for ENOSPC and
+ * EDQUOT (the officer frees space), store-failed for anything else. */
+enum refusal refusal_for_write_error(int r);
 const struct refusal_info *refusal_info(enum refusal r);
 
 /* This terminal, from /etc/sekisho/sekisho.conf (YAML). */

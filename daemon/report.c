@@ -251,8 +251,14 @@ static void eval_r9(struct report *rp, struct result *res) {
         bool running = rp->view.live && json_string(json_get(rp->view.status, "state"));
         bool chain = rp->audit_r == 0;
         res->v = running && chain ? V_ENFORCED : running || chain ? V_PARTIAL : V_NOT_ENFORCED;
-        snprintf(res->detail, sizeof res->detail, "policies verified by signature before use; audit log %s (%" PRIu64
-                 " records): %s", chain ? "hash chain intact" : "NOT verified", rp->audit_records, rp->audit_why);
+        /* The daemon could not write its last record: policy changes are refused until it can. */
+        const char *audit_error = rp->view.live ? json_string(json_get(rp->view.status, "audit-error")) : NULL;
+        if (audit_error)
+                res->v = V_PARTIAL;
+        snprintf(res->detail, sizeof res->detail, "%s%s%spolicies verified by signature before use; audit log %s (%" PRIu64
+                 " records): %s", audit_error ? "audit log cannot be written: " : "", audit_error ? audit_error : "",
+                 audit_error ? " (policy changes refused); " : "", chain ? "hash chain intact" : "NOT verified",
+                 rp->audit_records, rp->audit_why);
         snprintf(res->plugins, sizeof res->plugins, "core");
 }
 

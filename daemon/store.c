@@ -76,6 +76,16 @@ static int load_bad(struct store *s) {
         return 0;
 }
 
+/* Remove a bundle directory: its two files, then itself. */
+static void remove_bundle_dir(const char *dir) {
+        _cleanup_free_ char *f1 = path_join(dir, "policy.yaml"), *f2 = path_join(dir, "policy.yaml.minisig");
+        if (f1)
+                unlink(f1);
+        if (f2)
+                unlink(f2);
+        rmdir(dir);
+}
+
 /* Remove what an interrupted install left behind (policies/N.tmp, current.tmp). */
 static void remove_leftovers(struct store *s) {
         _cleanup_free_ char *pdir = store_path(s, "policies"), *ctmp = store_path(s, "current.tmp");
@@ -90,14 +100,8 @@ static void remove_leftovers(struct store *s) {
                 if (len < 5 || strcmp(de->d_name + len - 4, ".tmp") != 0)
                         continue;
                 _cleanup_free_ char *dir = path_join(pdir, de->d_name);
-                _cleanup_free_ char *f1 = dir ? path_join(dir, "policy.yaml") : NULL;
-                _cleanup_free_ char *f2 = dir ? path_join(dir, "policy.yaml.minisig") : NULL;
-                if (f1)
-                        unlink(f1);
-                if (f2)
-                        unlink(f2);
                 if (dir)
-                        rmdir(dir);
+                        remove_bundle_dir(dir);
         }
         closedir(d);
 }
@@ -187,10 +191,11 @@ static int switch_current(struct store *s, uint64_t serial) {
         char target[64];
         snprintf(target, sizeof target, "policies/%" PRIu64, serial);
         unlink(tmp);
-        if (symlink(target, tmp) < 0)
-                return -errno;
-        if (rename(tmp, cur) < 0)
-                return -errno;
+        if (symlink(target, tmp) < 0 || rename(tmp, cur) < 0) {
+                int r = -errno;
+                unlink(tmp);
+                return r;
+        }
         return fsync_directory_of(cur);
 }
 
@@ -248,15 +253,9 @@ static int list_installed(const struct store *s, uint64_t **ret, size_t *ret_n) 
 }
 
 static void remove_installed(const struct store *s, uint64_t serial) {
-        _cleanup_free_ char *f = store_path(s, "policies/%" PRIu64 "/policy.yaml", serial);
-        _cleanup_free_ char *g = store_path(s, "policies/%" PRIu64 "/policy.yaml.minisig", serial);
         _cleanup_free_ char *d = store_path(s, "policies/%" PRIu64, serial);
-        if (f)
-                unlink(f);
-        if (g)
-                unlink(g);
         if (d)
-                rmdir(d);
+                remove_bundle_dir(d);
 }
 
 /* Keep the one in force and the KEEP_PREVIOUS newest others. */
@@ -287,13 +286,18 @@ int store_install(struct store *s, const struct policy *p, const char *sig, size
         int r = write_in(tmp, "policy.yaml", p->data, p->size);
         if (r == 0)
                 r = write_in(tmp, "policy.yaml.minisig", sig, sig_size);
-        if (r < 0)
+        if (r < 0) {
+                remove_bundle_dir(tmp); /* a full disk leaves nothing half-written behind */
                 return r;
+        }
         fault_point("install-written");
         /* 2. published under its serial (a stale one from a refused apply goes first) */
         remove_installed(s, p->serial);
-        if (rename(tmp, final) < 0)
-                return -errno;
+        if (rename(tmp, final) < 0) {
+                r = -errno;
+                remove_bundle_dir(tmp);
+                return r;
+        }
         /* Files, directory and rename reach the disk together: one flush, not one per step. */
         _cleanup_close_ int dfd = open(final, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0 || syncfs(dfd) < 0)

@@ -81,6 +81,15 @@ int parse_u64(const char *s, uint64_t *ret);
 int parse_rfc3339(const char *s, int64_t *ret);
 void format_rfc3339(int64_t t, char out[static 32]);
 
+/* vis(3)-style escaping, the one used for every string from outside that
+ * reaches the journal, stderr or a terminal: backslash, C0/C1 controls,
+ * DEL, line separators and bidi overrides become \\, \n, \t, \r, \xNN or
+ * \uNNNN; malformed UTF-8 bytes become \xNN; other text is kept. out is
+ * always NUL-terminated, cut only between whole escapes. Returns its length. */
+size_t str_vis(char *out, size_t out_size, const char *in);
+/* Format one line, escape it with str_vis, print it with a newline. */
+void fprintf_vis(FILE *f, const char *fmt, ...) _printf_(2, 3);
+
 /* True if s is valid UTF-8 without control characters other than tab. */
 bool string_is_clean_utf8(const char *s, size_t len);
 
