@@ -25,7 +25,6 @@ extern const char sekisho_bus_introspect_xml[];
 #define POLKIT_INTERACTIVE_TIMEOUT_MS (5 * 60 * 1000)
 
 #define BUS_NAME_MAX 256        /* bundle name label sent with ApplyPolicy */
-#define BUS_PROFILE_MAX 128
 #define BUS_REASON_MAX 1024
 
 /* One fd libdbus wants watched; several DBusWatch (read, write) may share it. */
@@ -449,15 +448,16 @@ static void do_set_profile(struct bus *b, DBusMessage *m, uint32_t uid) {
                 dbus_error_free(&err);
                 return;
         }
-        if (!profile[0] || strlen(profile) > BUS_PROFILE_MAX || !string_is_clean_utf8(profile, strlen(profile)))
+        if (!profile[0] || strlen(profile) > PROFILE_NAME_MAX || !string_is_clean_utf8(profile, strlen(profile)))
                 return reply_error(b, m, ERR_INVALID_ARGS, "SetProfile: invalid profile name");
         if (strlen(reason) > BUS_REASON_MAX || !string_is_clean_utf8(reason, strlen(reason)))
                 return reply_error(b, m, ERR_INVALID_ARGS, "SetProfile: reason too long or not clean text");
         log_info("D-Bus: SetProfile %s %s by uid %" PRIu32, profile, active ? "on" : "off", uid);
         int r = sekisho_set_profile(b->ctx, "admin", profile, active, reason);
         if (r < 0)
-                return reply_errno(b, m, r, r == -ENOENT ? "SetProfile: the policy in force has no such profile"
-                                                         : "SetProfile");
+                return reply_errno(b, m, r, r == -ENOENT  ? "SetProfile: the policy in force has no such profile"
+                                            : r == -E2BIG ? "SetProfile: too many profiles requested; release one first"
+                                                          : "SetProfile");
         reply_empty(b, m);
 }
 

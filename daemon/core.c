@@ -193,13 +193,27 @@ static int apply_all(struct sekisho *ctx, const char **ret_failed) {
 }
 
 static int save_admin_profiles(struct sekisho *ctx) {
-        char buf[4096];
-        size_t len = 0;
-        for (size_t i = 0; i < ctx->n_requests; i++)
-                if (strcmp(ctx->requests[i].owner, "admin") == 0)
-                        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s\n", ctx->requests[i].profile);
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+        for (size_t i = 0; i < ctx->n_requests; i++) {
+                if (strcmp(ctx->requests[i].owner, "admin") != 0)
+                        continue;
+                size_t n = strlen(ctx->requests[i].profile);
+                if (ARRAY_GROW(buf, cap, len + n + 1) < 0)
+                        return -ENOMEM;
+                memcpy(buf + len, ctx->requests[i].profile, n);
+                buf[len + n] = '\n';
+                len += n + 1;
+        }
         _cleanup_free_ char *path = path_join(ctx->opt.state_dir, "profiles.admin");
-        return path ? write_file_atomic(path, buf, len < sizeof buf ? len : sizeof buf - 1, 0600) : -ENOMEM;
+        return path ? write_file_atomic(path, buf ? buf : "", len, 0600) : -ENOMEM;
+}
+
+static size_t count_requests(const struct sekisho *ctx, const char *owner) {
+        size_t n = 0;
+        for (size_t i = 0; i < ctx->n_requests; i++)
+                n += strcmp(ctx->requests[i].owner, owner) == 0;
+        return n;
 }
 
 int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *profile, bool active, const char *reason) {
@@ -211,12 +225,13 @@ int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *prof
         if (present == active)
                 return 0;
         if (active) {
-                if (strlen(profile) > 64 || !string_is_clean_utf8(profile, strlen(profile)))
+                if (!profile[0] || strlen(profile) > PROFILE_NAME_MAX || !string_is_clean_utf8(profile, strlen(profile)))
                         return -EINVAL;
-                struct profile_request *nr = realloc(ctx->requests, (ctx->n_requests + 1) * sizeof *nr);
-                if (!nr)
+                if (count_requests(ctx, owner) >= PROFILE_REQUESTS_MAX)
+                        return -E2BIG;
+                if (ARRAY_GROW(ctx->requests, ctx->cap_requests, ctx->n_requests + 1) < 0)
                         return -ENOMEM;
-                ctx->requests = nr;
+                struct profile_request *nr = ctx->requests;
                 nr[ctx->n_requests].profile = strdup(profile);
                 nr[ctx->n_requests].owner = strdup(owner);
                 if (!nr[ctx->n_requests].profile || !nr[ctx->n_requests].owner) {
@@ -230,8 +245,11 @@ int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *prof
                 free(ctx->requests[i].owner);
                 ctx->requests[i] = ctx->requests[--ctx->n_requests];
         }
-        if (strcmp(owner, "admin") == 0)
-                save_admin_profiles(ctx);
+        if (strcmp(owner, "admin") == 0) {
+                int r = save_admin_profiles(ctx);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot save the operator's profiles; they are lost at the next start");
+        }
         const struct audit_field f[] = {
                 { "profile", profile }, { "by", owner }, { "reason", reason ? reason : "" },
                 { "defined", profile_defined(ctx, profile) ? "yes" : "no (the policy has no such profile)" },
@@ -251,7 +269,7 @@ int sekisho_profile_request(struct sekisho *ctx, const struct sekisho_plugin *wh
 
 static void load_admin_profiles(struct sekisho *ctx) {
         _cleanup_free_ char *path = path_join(ctx->opt.state_dir, "profiles.admin"), *data = NULL;
-        if (!path || read_file_capped(path, 4096, &data, NULL) < 0)
+        if (!path || read_file_capped(path, PROFILE_REQUESTS_MAX * (PROFILE_NAME_MAX + 1), &data, NULL) < 0)
                 return;
         for (char *save = NULL, *tok = strtok_r(data, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save)) {
                 ctx->applying = true; /* no apply yet: plugins start after this */

@@ -32,6 +32,12 @@ struct plugin_slot {
         char error[256];
 };
 
+/* Profiles one owner ("admin", a plugin) may request at a time: the admin
+ * list is persisted and restored, so it is bounded like everything an
+ * outsider can make the daemon keep. Each owner has its own allowance, so
+ * the admin cannot crowd out a plugin's quarantine. */
+#define PROFILE_REQUESTS_MAX 64
+
 struct profile_request {
         char *profile;
         char *owner;             /* plugin name or "admin" */
@@ -56,7 +62,7 @@ struct sekisho {
         size_t n_slots;
 
         struct profile_request *requests;  /* who wants which profile */
-        size_t n_requests;
+        size_t n_requests, cap_requests;
         char **active;                     /* active profiles, in policy order */
         size_t n_active;
         bool applying;

@@ -80,6 +80,9 @@ int policy_embedded(struct policy **ret);
 /* Does policy name this terminal in applies-to (or have none)? */
 bool policy_targets(const struct policy *p, const struct sekisho_conf *conf);
 
+/* The longest profile name anyone may request (D-Bus SetProfile, plugins). */
+#define PROFILE_NAME_MAX 64
+
 /* Names of the profiles a policy defines, in document order. */
 const struct pnode *policy_profiles(const struct policy *p);
 

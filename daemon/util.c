@@ -40,6 +40,23 @@ void log_msg(enum log_level lvl, int r, const char *fmt, ...) {
         errno = saved;
 }
 
+void *array_grow(void *items, size_t *cap, size_t need, size_t elem_size) {
+        if (need <= *cap && items)
+                return items;
+        size_t ncap = *cap ? *cap : 4;
+        while (ncap < need) {
+                if (ncap > SIZE_MAX / 2)
+                        return NULL;
+                ncap *= 2;
+        }
+        if (elem_size && ncap > SIZE_MAX / elem_size)
+                return NULL;
+        void *p = realloc(items, ncap * elem_size);
+        if (p)
+                *cap = ncap;
+        return p;
+}
+
 int read_fd_capped(int fd, size_t max, char **ret_data, size_t *ret_size) {
         struct stat st;
         if (fstat(fd, &st) < 0)

@@ -58,6 +58,17 @@ int write_all(int fd, const void *data, size_t size);
 int fsync_directory_of(const char *path);
 int mkdir_p(const char *path, mode_t mode);
 
+/* The one growable array: make room for need elements of elem_size in
+ * items (capacity *cap, doubled as it grows). Returns the array, moved or
+ * not, with *cap updated; NULL (items and *cap untouched) on overflow or
+ * out of memory. ARRAY_GROW assigns it and gives 0 or -ENOMEM. */
+void *array_grow(void *items, size_t *cap, size_t need, size_t elem_size);
+#define ARRAY_GROW(items, cap, need)                                                    \
+        ({                                                                              \
+                void *_g = array_grow((items), &(cap), (need), sizeof *(items));        \
+                _g ? ((items) = _g, 0) : -ENOMEM;                                       \
+        })
+
 /* Join dir and name with a '/', allocated. NULL on OOM. */
 char *path_join(const char *dir, const char *name);
 
