@@ -23,9 +23,6 @@
 
 static void write_status_file(struct sekisho *ctx);
 
-struct loop *sekisho_loop(struct sekisho *ctx) { return ctx->loop; }
-const struct sekisho_env *sekisho_env(struct sekisho *ctx) { return &ctx->env; }
-
 #define STATUS_MIN_INTERVAL_USEC 100000
 
 static void status_flush(struct sekisho *ctx) {
@@ -44,7 +41,7 @@ static int on_status_timer(struct loop_source *s, void *userdata) {
 /* At once when the last refresh is older than 100 ms; otherwise once at the
  * end of that interval, so a burst of USB events writes the file a few
  * times, not once per event. */
-void sekisho_status_changed(struct sekisho *ctx) {
+void core_status_changed(struct sekisho *ctx) {
         uint64_t since = now_usec_monotonic() - ctx->status_written_usec;
         if (!ctx->status_timer || since >= STATUS_MIN_INTERVAL_USEC) {
                 status_flush(ctx);
@@ -71,7 +68,7 @@ const char *sekisho_policy_state(const struct sekisho *ctx) {
 
 /* ---- audit and signals ---- */
 
-int sekisho_audit(struct sekisho *ctx, const char *event, const char *clause, const struct audit_field *fields) {
+int core_audit(struct sekisho *ctx, const char *event, const char *clause, const struct audit_field *fields) {
         if (!ctx->audit)
                 return -ENOTCONN;
         int r = audit_write(ctx->audit, event, clause, fields, NULL);
@@ -80,15 +77,11 @@ int sekisho_audit(struct sekisho *ctx, const char *event, const char *clause, co
         return r;
 }
 
-int sekisho_signal(struct sekisho *ctx, const char *signal_name, const struct audit_field *fields) {
-        return ctx->bus ? bus_emit(ctx->bus, signal_name, fields) : 0;
-}
-
 /* Audit record plus signal for policy events. */
 static void policy_event(struct sekisho *ctx, const char *event, const char *signal, const struct audit_field *f) {
-        sekisho_audit(ctx, event, CLAUSE_POLICY, f);
+        core_audit(ctx, event, CLAUSE_POLICY, f);
         if (signal)
-                sekisho_signal(ctx, signal, f);
+                bus_emit(ctx->bus, signal, f);
 }
 
 /* ---- plugins and profiles ---- */
@@ -143,6 +136,7 @@ static int apply_slot(struct sekisho *ctx, struct plugin_slot *slot) {
         int r = policy_effective_section(ctx->policy, slot->plugin->section, ctx->active, ctx->n_active, &eff);
         if (r < 0)
                 return r;
+        slot->handle.reason[0] = '\0';
         r = slot->plugin->apply(slot->state, eff->root);
         ptree_free(eff);
         return r;
@@ -168,7 +162,8 @@ static int apply_all(struct sekisho *ctx, const char **ret_failed) {
                                 continue;
                         r = apply_slot(ctx, slot);
                         if (r < 0) {
-                                log_error_errno(r, "Plugin %s failed to apply the policy", slot->plugin->name);
+                                log_error_errno(r, "Plugin %s failed to apply the policy%s%s", slot->plugin->name,
+                                                slot->handle.reason[0] ? ": " : "", slot->handle.reason);
                                 if (!first) {
                                         first = r;
                                         if (ret_failed)
@@ -262,11 +257,6 @@ int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *prof
         return apply_all(ctx, NULL);
 }
 
-int sekisho_profile_request(struct sekisho *ctx, const struct sekisho_plugin *who, const char *profile, bool active,
-                            const char *reason) {
-        return sekisho_set_profile(ctx, who->name, profile, active, reason);
-}
-
 static void load_admin_profiles(struct sekisho *ctx) {
         _cleanup_free_ char *path = path_join(ctx->opt.state_dir, "profiles.admin"), *data = NULL;
         if (!path || read_file_capped(path, PROFILE_REQUESTS_MAX * (PROFILE_NAME_MAX + 1), &data, NULL) < 0)
@@ -319,17 +309,18 @@ static int start_plugins(struct sekisho *ctx) {
         for (const struct sekisho_plugin *const *p = sekisho_builtin_plugins; *p; p++) {
                 struct plugin_slot *slot = &ctx->slots[ctx->n_slots++];
                 slot->plugin = *p;
+                slot->handle = (struct sekisho_plugin_handle){ .ctx = ctx, .plugin = *p };
                 if (!plugin_selected(ctx, *p))
                         continue;
-                int r = (*p)->init(ctx, &slot->state);
+                int r = (*p)->init(&slot->handle, &slot->state);
                 if (r < 0) {
                         slot->st = PLUGIN_FAILED;
                         slot->state = NULL;
-                        snprintf(slot->error, sizeof slot->error, "could not start: %s", strerror(-r));
-                        log_error("Plugin %s could not start: %s; the other plugins keep enforcing", (*p)->name,
-                                  strerror(-r));
+                        snprintf(slot->error, sizeof slot->error, "could not start: %s%s%s", strerror(-r),
+                                 slot->handle.reason[0] ? ": " : "", slot->handle.reason);
+                        log_error("Plugin %s %s; the other plugins keep enforcing", (*p)->name, slot->error);
                         const struct audit_field f[] = { { "plugin", (*p)->name }, { "error", slot->error }, { NULL } };
-                        sekisho_audit(ctx, "plugin.failed", NULL, f);
+                        core_audit(ctx, "plugin.failed", NULL, f);
                         continue;
                 }
                 slot->st = PLUGIN_ENFORCING;
@@ -345,8 +336,8 @@ static void mark_failed(struct sekisho *ctx, const char *name, int r) {
         for (size_t i = 0; i < ctx->n_slots; i++)
                 if (strcmp(ctx->slots[i].plugin->name, name) == 0) {
                         ctx->slots[i].st = PLUGIN_FAILED;
-                        snprintf(ctx->slots[i].error, sizeof ctx->slots[i].error, "could not apply policy: %s",
-                                 strerror(-r));
+                        snprintf(ctx->slots[i].error, sizeof ctx->slots[i].error, "could not apply policy: %s%s%s",
+                                 strerror(-r), ctx->slots[i].handle.reason[0] ? ": " : "", ctx->slots[i].handle.reason);
                 }
 }
 
@@ -816,7 +807,7 @@ int sekisho_start(struct sekisho *ctx) {
                 { "version", PACKAGE_VERSION }, { "serial", s }, { "source", ctx->policy_source },
                 { "state", sekisho_policy_state(ctx) }, { "fallback-reason", c.reason }, { "startup-ms", ms }, { NULL },
         };
-        sekisho_audit(ctx, "daemon.started", NULL, f);
+        core_audit(ctx, "daemon.started", NULL, f);
         if (c.reason[0])
                 log_warning("Not using the installed policy: %s", c.reason);
 
@@ -853,7 +844,7 @@ int sekisho_start(struct sekisho *ctx) {
 int sekisho_run(struct sekisho *ctx) {
         int r = loop_run(ctx->loop);
         notify_systemd("STOPPING=1");
-        sekisho_audit(ctx, "daemon.stopped", NULL, NULL);
+        core_audit(ctx, "daemon.stopped", NULL, NULL);
         return r;
 }
 

@@ -25,11 +25,19 @@ struct sekisho_options {
         bool no_sandbox;         /* for debugging only; logged loudly */
 };
 
+/* What a plugin holds (plugin.h): the way back to the core and its own name. */
+struct sekisho_plugin_handle {
+        struct sekisho *ctx;
+        const struct sekisho_plugin *plugin;
+        char reason[192];        /* sekisho_fail(): why the current init/apply fails */
+};
+
 struct plugin_slot {
         const struct sekisho_plugin *plugin;
         void *state;
         enum plugin_state st;
-        char error[256];
+        char error[512];
+        struct sekisho_plugin_handle handle;
 };
 
 /* Profiles one owner ("admin", a plugin) may request at a time: the admin
@@ -96,6 +104,11 @@ int sekisho_reload(struct sekisho *ctx);
 /* Turn a profile on or off for owner ("admin" for the operator). */
 int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *profile, bool active,
                         const char *reason);
+
+/* Audit record (plus nothing else) and the status refresh, for the core
+ * itself; plugins reach them through their handle. */
+int core_audit(struct sekisho *ctx, const char *event, const char *clause, const struct audit_field *fields);
+void core_status_changed(struct sekisho *ctx);
 
 /* "enforcing", "degraded" (a plugin failed) */
 const char *sekisho_state(const struct sekisho *ctx);

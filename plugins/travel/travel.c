@@ -22,10 +22,9 @@
 #define RETRY_RESET_USEC (300 * 1000000ull)
 #define MAX_SLEEP_SEC (6 * 3600) /* re-check wall-clock boundaries at least this often while a boundary is pending */
 
-extern const struct sekisho_plugin sekisho_plugin_travel;
 
 struct travel {
-        struct sekisho *ctx;
+        struct sekisho_plugin_handle *h;
         char *dir, *state_path, *plan_path, *journal_path;
         struct travel_state st;
         struct travel_policy pol;
@@ -61,9 +60,9 @@ static void evaluate(struct travel *t);
 /* ---- audit and signals ---- */
 
 static void emit(struct travel *t, const char *event, const char *signal, const struct audit_field *fields) {
-        sekisho_audit(t->ctx, event, "R1,R2", fields);
+        sekisho_audit(t->h, event, "R1,R2", fields);
         if (signal)
-                sekisho_signal(t->ctx, signal, fields);
+                sekisho_signal(t->h, signal, fields);
 }
 
 static void audit_simple(struct travel *t, const char *event, const char *signal, const char *what) {
@@ -97,7 +96,7 @@ static void notice_reset_pending(struct travel *t) {
                 { "deadline", deadline },       { "message", en },      { "message-ja", ja },
                 { NULL, NULL },
         };
-        sekisho_signal(t->ctx, "TravelNotice", f);
+        sekisho_signal(t->h, "TravelNotice", f);
         t->last_notice_usec = now_usec_monotonic();
 }
 
@@ -107,7 +106,7 @@ static int save(struct travel *t) {
         int r = travel_state_save(t->state_path, &t->st);
         if (r < 0)
                 log_error_errno(r, "travel: cannot write %s", t->state_path);
-        sekisho_status_changed(t->ctx); /* every save is a decision the status shows */
+        sekisho_status_changed(t->h); /* every save is a decision the status shows */
         return r;
 }
 
@@ -250,7 +249,7 @@ static void order_reset(struct travel *t) {
                 t->bus = sdbus_close(t->bus); /* the bus daemon restarted: connect again */
         if (!t->bus) {
                 /* the system bus; tests point DBUS_SYSTEM_BUS_ADDRESS at a private one */
-                int r = sdbus_open(sekisho_loop(t->ctx), NULL, &t->bus);
+                int r = sdbus_open(sekisho_loop(t->h), NULL, &t->bus);
                 if (r < 0) {
                         hold(t, "cannot reach the system bus to start %s", TRAVEL_RESET_UNIT);
                         loop_timer_arm(t->retry_timer, RETRY_RESET_USEC, 0);
@@ -276,7 +275,7 @@ static void on_probe(enum probe_result r, const char *detail, void *userdata) {
         detail = why;
         t->probe = tls_probe_free(t->probe);
         snprintf(t->last_probe, sizeof t->last_probe, "%s: %s", probe_result_name(r), detail);
-        sekisho_status_changed(t->ctx);
+        sekisho_status_changed(t->h);
         if (r == PROBE_HOME) {
                 t->probe_backoff = 0;
                 t->home_proven = true;
@@ -301,7 +300,7 @@ static void on_probe(enum probe_result r, const char *detail, void *userdata) {
 static void start_probe(struct travel *t) {
         if (t->probe || !t->pol.have_pin || !t->pol.server[0])
                 return;
-        int r = tls_probe_start(sekisho_loop(t->ctx), t->pol.server, t->pol.server_name, t->pol.pin,
+        int r = tls_probe_start(sekisho_loop(t->h), t->pol.server, t->pol.server_name, t->pol.pin,
                                 PROBE_TIMEOUT_USEC, on_probe, t, &t->probe);
         if (r < 0)
                 log_warning_errno(r, "travel: cannot probe %s", t->pol.server);
@@ -345,7 +344,7 @@ static void watch_network(struct travel *t, bool on) {
                 return;
         struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR };
         if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-            loop_add_io(sekisho_loop(t->ctx), fd, EPOLLIN, on_netlink, t, &t->netlink_src) < 0) {
+            loop_add_io(sekisho_loop(t->h), fd, EPOLLIN, on_netlink, t, &t->netlink_src) < 0) {
                 log_debug("travel: not watching address changes; probing on the timer only");
                 close(fd);
                 return;
@@ -356,7 +355,7 @@ static void watch_network(struct travel *t, bool on) {
 /* ---- weak signal: time zone (audit and notice only, never a transition) ---- */
 
 static void read_tz(struct travel *t, char *out, size_t size) {
-        _cleanup_free_ char *p = path_join(sekisho_env(t->ctx)->sysroot, "etc/localtime");
+        _cleanup_free_ char *p = path_join(sekisho_env(t->h)->sysroot, "etc/localtime");
         out[0] = 0;
         if (!p)
                 return;
@@ -402,7 +401,7 @@ static int on_inotify(struct loop_source *s, int fd, uint32_t revents, void *use
 }
 
 static void watch_tz(struct travel *t) {
-        _cleanup_free_ char *etc = path_join(sekisho_env(t->ctx)->sysroot, "etc");
+        _cleanup_free_ char *etc = path_join(sekisho_env(t->h)->sysroot, "etc");
         if (!etc)
                 return;
         read_tz(t, t->tz, sizeof t->tz);
@@ -410,7 +409,7 @@ static void watch_tz(struct travel *t) {
         if (t->inotify_fd < 0)
                 return;
         if (inotify_add_watch(t->inotify_fd, etc, IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_ONLYDIR) < 0 ||
-            loop_add_io(sekisho_loop(t->ctx), t->inotify_fd, EPOLLIN, on_inotify, t, &t->inotify_src) < 0) {
+            loop_add_io(sekisho_loop(t->h), t->inotify_fd, EPOLLIN, on_inotify, t, &t->inotify_src) < 0) {
                 log_debug("travel: not watching %s for time zone changes", etc);
                 close(t->inotify_fd);
                 t->inotify_fd = -1;
@@ -474,7 +473,7 @@ static void evaluate(struct travel *t) {
 
         if (t->profile_active == 1 && strcmp(t->active_profile, t->pol.profile) != 0) {
                 /* the policy renamed the profile: give up the old name first */
-                sekisho_profile_request(t->ctx, &sekisho_plugin_travel, t->active_profile, false, "profile renamed by the policy");
+                sekisho_profile_request(t->h, t->active_profile, false, "profile renamed by the policy");
                 t->profile_active = 0;
         }
         if (e.want_profile != (t->profile_active == 1)) {
@@ -484,7 +483,7 @@ static void evaluate(struct travel *t) {
                          travel_phase_name(t->st.phase));
                 t->profile_active = e.want_profile;
                 snprintf(t->active_profile, sizeof t->active_profile, "%s", t->pol.profile);
-                int r = sekisho_profile_request(t->ctx, &sekisho_plugin_travel, t->pol.profile, e.want_profile, reason);
+                int r = sekisho_profile_request(t->h, t->pol.profile, e.want_profile, reason);
                 if (r < 0) {
                         log_error_errno(r, "travel: cannot %s profile %s", e.want_profile ? "request" : "release",
                                         t->pol.profile);
@@ -564,19 +563,19 @@ static void travel_free(struct travel *t) {
         free(t);
 }
 
-static int travel_init(struct sekisho *ctx, void **ret_state) {
+static int travel_init(struct sekisho_plugin_handle *h, void **ret_state) {
         struct travel *t = calloc(1, sizeof *t);
         if (!t)
                 return -ENOMEM;
-        t->ctx = ctx;
+        t->h = h;
         t->inotify_fd = -1;
         t->netlink_fd = -1;
         t->profile_active = -1;
         travel_state_init(&t->st);
         (void)travel_policy_parse(NULL, &t->pol);
-        struct loop *l = sekisho_loop(ctx);
+        struct loop *l = sekisho_loop(h);
         int r = -ENOMEM;
-        if (!(t->dir = path_join(sekisho_env(ctx)->state_dir, "travel")) ||
+        if (!(t->dir = path_join(sekisho_env(h)->state_dir, "travel")) ||
             !(t->state_path = path_join(t->dir, TRAVEL_STATE_FILE)) || !(t->plan_path = path_join(t->dir, TRAVEL_PLAN_FILE)) ||
             !(t->journal_path = path_join(t->dir, TRAVEL_JOURNAL_FILE)))
                 goto fail;
@@ -613,7 +612,7 @@ static int travel_apply(void *state, const struct pnode *section) {
         struct travel_policy p;
         int r = travel_policy_parse(section, &p);
         if (r < 0)
-                return r;
+                return sekisho_fail(t->h, r, "cannot take the travel section in; the previous one stays in force");
         travel_policy_clear(&t->pol);
         t->pol = p;
         if (t->st.phase == TRAVEL_RESET_PENDING && !t->st.reset_requested)
@@ -664,8 +663,7 @@ static void travel_shutdown(void *state) {
         travel_free(state);
 }
 
-SEKISHO_PLUGIN(travel) = {
-        .name = "travel",
+SEKISHO_PLUGIN_DEFINE(travel,
         .section = "travel",
         .summary = "high-risk travel state, travel profile and factory-reset orchestration",
         .check = travel_check,
@@ -674,5 +672,4 @@ SEKISHO_PLUGIN(travel) = {
         .status = travel_status,
         .shutdown = travel_shutdown,
         .ctl = travel_ctl,
-        .ctl_usage = travel_ctl_usage,
-};
+        .ctl_usage = travel_ctl_usage);

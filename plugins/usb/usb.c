@@ -23,7 +23,6 @@
 #define USB_CLAUSE "6.1.2(2)-1"
 #define USB_MAX_TRACKED 65536   /* devices remembered for status and change detection */
 
-extern const struct sekisho_plugin sekisho_plugin_usb;
 
 struct tracked {
         char *devpath;
@@ -31,7 +30,7 @@ struct tracked {
 };
 
 struct usb_state {
-        struct sekisho *ctx;
+        struct sekisho_plugin_handle *h;
         struct udev *udev;
         struct udev_monitor *mon;
         struct loop_source *src;
@@ -122,7 +121,7 @@ static void controller_close(struct usb_state *s, struct udev_device *hub) {
                         { "problem", "authorized_default could not be set to 0" },
                         { NULL, NULL },
                 };
-                sekisho_audit(s->ctx, "usb.controller.open", USB_CLAUSE, f);
+                sekisho_audit(s->h, "usb.controller.open", USB_CLAUSE, f);
                 s->write_errors++;
         }
         if (udev_device_get_sysattr_value(hub, "interface_authorized_default"))
@@ -161,9 +160,9 @@ static void report(struct usb_state *s, const struct usb_device_info *d, const s
         };
         const char *event = interface ? (blocked ? "usb.interface.blocked" : "usb.interface.allowed")
                                       : (blocked ? "usb.device.blocked" : "usb.device.allowed");
-        sekisho_audit(s->ctx, event, USB_CLAUSE, f);
+        sekisho_audit(s->h, event, USB_CLAUSE, f);
         if (notify)
-                sekisho_signal(s->ctx, blocked ? "DeviceBlocked" : "DeviceAllowed", f);
+                sekisho_signal(s->h, blocked ? "DeviceBlocked" : "DeviceAllowed", f);
         if (blocked)
                 log_notice("usb: %s %s \"%s\" at %s%s%s: blocked by %s", interface ? "interface of" : "device", id,
                            name ? name : "", d->port, interface ? " interface " : "", interface ? interface : "",
@@ -373,7 +372,7 @@ static int on_monitor(struct loop_source *src, int fd, uint32_t revents, void *u
                         handle(s, dev, action);
                 udev_device_unref(dev);
         }
-        sekisho_status_changed(s->ctx);
+        sekisho_status_changed(s->h);
         return 0;
 }
 
@@ -388,7 +387,7 @@ static int evaluate_all(struct usb_state *s, bool reevaluation) {
         int r = udev_enumerate_scan_devices(e);
         if (r < 0) {
                 udev_enumerate_unref(e);
-                return log_error_errno(r, "usb: cannot enumerate USB devices");
+                return r;
         }
         for (int pass = 0; pass < 2; pass++) {
                 struct udev_list_entry *le;
@@ -427,45 +426,47 @@ static void usb_shutdown(void *state) {
         free(s);
 }
 
-static int usb_init(struct sekisho *ctx, void **ret_state) {
+static int usb_init(struct sekisho_plugin_handle *h, void **ret_state) {
         /* A test or demo daemon decides only emulated devices, never this machine's: under
          * umockdev, or inside a throw-away VM that says so (the QEMU tier, tests/e2e). */
-        if (sekisho_env(ctx)->test_mode && !getenv("UMOCKDEV_DIR") && !getenv("SEKISHO_TEST_DISPOSABLE_MACHINE"))
-                return log_error_errno(-EPERM, "usb: test mode (not on the system bus) outside umockdev: "
+        if (sekisho_env(h)->test_mode && !getenv("UMOCKDEV_DIR") && !getenv("SEKISHO_TEST_DISPOSABLE_MACHINE"))
+                return sekisho_fail(h, -EPERM, "test mode (not on the system bus) outside umockdev: "
                                                "not touching this machine's USB devices");
         struct usb_state *s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
-        s->ctx = ctx;
+        s->h = h;
         int r;
         struct perrors errs = { 0 };
         r = usb_policy_load(NULL, &s->policy, &errs);
         if (r < 0) {
-                log_error("usb: built-in policy does not compile: %s", perrors_first(&errs) ?: "?");
+                sekisho_fail(h, r, "built-in policy does not compile: %s", perrors_first(&errs) ?: "?");
                 perrors_clear(&errs);
                 goto fail;
         }
         perrors_clear(&errs);
         s->udev = udev_new();
         if (!s->udev) {
-                r = log_error_errno(-errno ?: -ENOMEM, "usb: udev_new failed");
+                r = sekisho_fail(h, -errno ?: -ENOMEM, "udev_new failed");
                 goto fail;
         }
         /* Listen before looking, so nothing arrives unseen in between. */
         s->mon = udev_monitor_new_from_netlink(s->udev, "udev");
         if (!s->mon) {
-                r = log_error_errno(-EPROTONOSUPPORT, "usb: cannot open the udev monitor");
+                r = sekisho_fail(h, -EPROTONOSUPPORT, "cannot open the udev monitor");
                 goto fail;
         }
         udev_monitor_set_receive_buffer_size(s->mon, 8 * 1024 * 1024);
         if ((r = udev_monitor_filter_add_match_subsystem_devtype(s->mon, "usb", NULL)) < 0 ||
             (r = udev_monitor_enable_receiving(s->mon)) < 0) {
-                log_error_errno(r, "usb: cannot start the udev monitor");
+                sekisho_fail(h, r, "cannot start the udev monitor");
                 goto fail;
         }
-        r = loop_add_io(sekisho_loop(ctx), udev_monitor_get_fd(s->mon), EPOLLIN, on_monitor, s, &s->src);
-        if (r < 0)
+        r = loop_add_io(sekisho_loop(h), udev_monitor_get_fd(s->mon), EPOLLIN, on_monitor, s, &s->src);
+        if (r < 0) {
+                sekisho_fail(h, r, "cannot watch the udev monitor");
                 goto fail;
+        }
         /* Fail-closed before any decision: every controller holds new devices
          * back. Devices present now are decided by the first apply(). */
         struct udev_enumerate *e = udev_enumerate_new(s->udev);
@@ -495,17 +496,17 @@ static int usb_apply(void *state, const struct pnode *section) {
         struct perrors errs = { 0 };
         int r = usb_policy_load(section, &p, &errs);
         if (r < 0) {
-                log_error("usb: policy refused, previous rules stay in force: %s", perrors_first(&errs) ?: "?");
+                sekisho_fail(s->h, r, "policy refused, previous rules stay in force: %s", perrors_first(&errs) ?: "?");
                 perrors_clear(&errs);
                 return r;
         }
         perrors_clear(&errs);
         usb_policy_done(&s->policy);
         s->policy = p;
-        log_info("usb: %zu rule(s), default %s", s->policy.n, usb_target_name(s->policy.deflt));
+        plog_info(s->h, "%zu rule(s), default %s", s->policy.n, usb_target_name(s->policy.deflt));
         r = evaluate_all(s, true);
-        sekisho_status_changed(s->ctx);
-        return r;
+        sekisho_status_changed(s->h);
+        return r < 0 ? sekisho_fail(s->h, r, "cannot enumerate USB devices") : 0;
 }
 
 static void usb_status(void *state, struct kvlist *out) {
@@ -529,8 +530,7 @@ static const int usb_syscalls[] = {
         SCMP_SYS(lseek), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), -1,
 };
 
-SEKISHO_PLUGIN(usb) = {
-        .name = "usb",
+SEKISHO_PLUGIN_DEFINE(usb,
         .section = "usb",
         .summary = "USB device and interface control through sysfs authorized (fail-closed)",
         .check = usb_check,
@@ -541,5 +541,4 @@ SEKISHO_PLUGIN(usb) = {
         .ctl = usb_ctl,
         .ctl_usage = "  usb list [--policy FILE]     attached USB devices, interfaces, decision, rule\n"
                      "  usb generate-rules [--with-port]   allow rules for what is attached now\n",
-        .syscalls = usb_syscalls,
-};
+        .syscalls = usb_syscalls);
