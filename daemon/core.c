@@ -314,6 +314,7 @@ static int start_plugins(struct sekisho *ctx) {
                         continue;
                 int r = (*p)->init(&slot->handle, &slot->state);
                 if (r < 0) {
+                        busconn_forget(bus_connection(ctx->bus), &slot->handle);
                         slot->st = PLUGIN_FAILED;
                         slot->state = NULL;
                         snprintf(slot->error, sizeof slot->error, "could not start: %s%s%s", strerror(-r),
@@ -852,9 +853,11 @@ struct sekisho *sekisho_free(struct sekisho *ctx) {
         if (!ctx)
                 return NULL;
         /* Plugins stop in reverse order; what they enforced stays in the kernel (fail-closed). */
-        for (size_t i = ctx->n_slots; i-- > 0;)
+        for (size_t i = ctx->n_slots; i-- > 0;) {
+                busconn_forget(bus_connection(ctx->bus), &ctx->slots[i].handle);
                 if (ctx->slots[i].state && ctx->slots[i].plugin->shutdown)
                         ctx->slots[i].plugin->shutdown(ctx->slots[i].state);
+        }
         free(ctx->slots);
         ctx->bus = bus_close(ctx->bus);
         loop_source_free(ctx->signal_src);

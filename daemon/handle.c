@@ -1,4 +1,4 @@
-/* handle.c — a plugin's one door to the core: its name on every log line and audit record, profile requests, the loop, status refreshes. */
+/* handle.c — a plugin's one door to the core: its name on every log line and audit record, profile requests, the loop, status refreshes, D-Bus calls on the daemon's connection. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -53,3 +53,13 @@ int sekisho_signal(struct sekisho_plugin_handle *h, const char *signal_name, con
 }
 
 void sekisho_status_changed(struct sekisho_plugin_handle *h) { core_status_changed(h->ctx); }
+
+int sekisho_bus_call(struct sekisho_plugin_handle *h, DBusMessage *call, int timeout_ms, sekisho_reply_fn cb,
+                     void *userdata) {
+        return busconn_call(bus_connection(h->ctx->bus), call, timeout_ms, cb, userdata, h);
+}
+
+int sekisho_bus_match(struct sekisho_plugin_handle *h, const char *sender, const char *path, const char *interface,
+                      const char *member, sekisho_signal_fn cb, void *userdata) {
+        return busconn_match(bus_connection(h->ctx->bus), sender, path, interface, member, cb, userdata, h);
+}

@@ -124,18 +124,21 @@ void sekisho_status_changed(struct sekisho_plugin_handle *h);
 
 /* The outcome of a call, delivered from the loop (never from inside
  * sekisho_bus_call): r = 0 and the method return; -EREMOTEIO and the error
- * reply (its name: dbus_message_get_error_name); or -ETIMEDOUT /
- * -ECONNRESET and NULL when no reply came. */
+ * reply (dbus_message_get_error_name() says which); -ETIMEDOUT and libdbus's
+ * NoReply error when no answer came in time or the bus went away. */
 typedef void (*sekisho_reply_fn)(int r, struct DBusMessage *reply, void *userdata);
 /* Send call (the caller keeps its reference) and deliver the reply to cb.
  * timeout_ms < 0: libdbus's default. -ENOTCONN when the daemon has no bus
- * (--bus=none, or the connection was lost). Calls still waiting when the
- * plugin shuts down are cancelled: cb is never called after shutdown(). */
+ * (--bus=none, or the connection was lost): cb is then never called. Calls
+ * still waiting when the plugin shuts down are cancelled: cb is never called
+ * after shutdown(). */
 int sekisho_bus_call(struct sekisho_plugin_handle *h, struct DBusMessage *call, int timeout_ms, sekisho_reply_fn cb,
                      void *userdata);
-/* Deliver the signals matching a D-Bus match rule to cb until shutdown. */
+/* Deliver the signals from sender on path, interface, member (NULL: any)
+ * to cb, until shutdown. */
 typedef void (*sekisho_signal_fn)(struct DBusMessage *signal, void *userdata);
-int sekisho_bus_match(struct sekisho_plugin_handle *h, const char *rule, sekisho_signal_fn cb, void *userdata);
+int sekisho_bus_match(struct sekisho_plugin_handle *h, const char *sender, const char *path, const char *interface,
+                      const char *member, sekisho_signal_fn cb, void *userdata);
 
 /* Declare the descriptor of a built-in plugin: its name is id.
  *   SEKISHO_PLUGIN_DEFINE(usb, .section = "usb", .init = usb_init, ...); */

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <dbus/dbus.h>
+
 #include "plugin.h"
 #include "travel.h"
 #include "util.h"
@@ -44,7 +46,7 @@ struct travel {
         int reminder_stage;              /* reset-pending: 1 = "an hour left" sent, 2 = "ten minutes left" sent */
         uint64_t last_notice_usec;       /* monotonic: re-applying the policy does not repeat a fresh notice */
 
-        struct sdbus *bus;
+        bool watching_jobs;              /* JobRemoved matched and Subscribe sent */
         bool lock_inflight, start_inflight, unit_started;
         char job[128];                   /* systemd's job for the reset unit, to match JobRemoved */
         struct loop_source *retry_timer;
@@ -158,19 +160,55 @@ static void hold(struct travel *t, const char *fmt, ...) {
         }
 }
 
-static void on_start_unit(int r, const char *error_name, const char *detail, void *userdata) {
+/* ---- systemd and logind, through the core's D-Bus call service ---- */
+
+#define SYSTEMD_NAME "org.freedesktop.systemd1"
+#define SYSTEMD_PATH "/org/freedesktop/systemd1"
+#define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
+#define SYSTEMD_CALL_TIMEOUT_MS 25000 /* systemd answers StartUnit once the job is queued, not when it finishes */
+
+/* What a reply says: the error name and its message, or the first object path. */
+static void reply_parts(int r, DBusMessage *reply, const char **ret_error, const char **ret_detail) {
+        const char *detail = NULL;
+        *ret_error = r < 0 ? (reply && dbus_message_get_error_name(reply) ? dbus_message_get_error_name(reply) : "?")
+                           : NULL;
+        if (!reply || !dbus_message_get_args(reply, NULL, r < 0 ? DBUS_TYPE_STRING : DBUS_TYPE_OBJECT_PATH, &detail,
+                                             DBUS_TYPE_INVALID))
+                detail = "";
+        *ret_detail = detail;
+}
+
+/* A method call on systemd's or logind's manager; the reply goes to cb. */
+static int manager_call(struct travel *t, const char *service, const char *path, const char *interface,
+                        const char *method, const char *unit, sekisho_reply_fn cb) {
+        DBusMessage *m = dbus_message_new_method_call(service, path, interface, method);
+        const char *mode = "replace";
+        if (!m || (unit && !dbus_message_append_args(m, DBUS_TYPE_STRING, &unit, DBUS_TYPE_STRING, &mode,
+                                                     DBUS_TYPE_INVALID))) {
+                if (m)
+                        dbus_message_unref(m);
+                return -ENOMEM;
+        }
+        int r = sekisho_bus_call(t->h, m, SYSTEMD_CALL_TIMEOUT_MS, cb, t);
+        dbus_message_unref(m);
+        return r;
+}
+
+static void on_start_unit(int r, DBusMessage *reply, void *userdata) {
         struct travel *t = userdata;
+        const char *error_name, *detail;
+        reply_parts(r, reply, &error_name, &detail);
         t->start_inflight = false;
         if (r < 0) {
-                if (error_name && strcmp(error_name, "org.freedesktop.systemd1.NoSuchUnit") == 0)
+                if (strcmp(error_name, "org.freedesktop.systemd1.NoSuchUnit") == 0)
                         hold(t, "reset unit %s is missing: %s", TRAVEL_RESET_UNIT, detail);
                 else
-                        hold(t, "cannot start %s: %s: %s", TRAVEL_RESET_UNIT, error_name ? error_name : "?", detail);
+                        hold(t, "cannot start %s: %s: %s", TRAVEL_RESET_UNIT, error_name, detail);
                 loop_timer_arm(t->retry_timer, RETRY_RESET_USEC, 0);
                 return;
         }
         t->unit_started = true;
-        snprintf(t->job, sizeof t->job, "%s", detail ? detail : "");
+        snprintf(t->job, sizeof t->job, "%s", detail);
         t->st.hold[0] = 0;
         save(t);
         const struct audit_field f[] = {
@@ -179,48 +217,72 @@ static void on_start_unit(int r, const char *error_name, const char *detail, voi
         emit(t, "travel-reset-started", "TravelStateChanged", f);
 }
 
-/* The reset unit's job ended: "done" means sekisho-reset exited 0 (its
- * journal says complete; usually the reboot comes first), anything else is
- * a failure to report. The journal keeps the progress; try again later. */
-static void on_job_removed(const char *job, const char *unit, const char *result, void *userdata) {
+/* systemd's JobRemoved(id, job, unit, result) for the reset unit's job:
+ * "done" means sekisho-reset exited 0 (its journal says complete; usually
+ * the reboot comes first), anything else is a failure to report. The
+ * journal keeps the progress; try again later. */
+static void on_job_removed(DBusMessage *m, void *userdata) {
         struct travel *t = userdata;
-        if (!unit || strcmp(unit, TRAVEL_RESET_UNIT) != 0 || !t->unit_started || !job || strcmp(job, t->job) != 0)
+        dbus_uint32_t id;
+        const char *job = NULL, *unit = NULL, *result = NULL;
+        if (!dbus_message_get_args(m, NULL, DBUS_TYPE_UINT32, &id, DBUS_TYPE_OBJECT_PATH, &job, DBUS_TYPE_STRING, &unit,
+                                   DBUS_TYPE_STRING, &result, DBUS_TYPE_INVALID) ||
+            strcmp(unit, TRAVEL_RESET_UNIT) != 0 || !t->unit_started || strcmp(job, t->job) != 0)
                 return;
         t->unit_started = false;
         t->job[0] = 0;
-        if (result && strcmp(result, "done") == 0) {
+        if (strcmp(result, "done") == 0) {
                 evaluate(t);
                 return;
         }
         const struct audit_field f[] = {
-                { "trip", t->st.trip }, { "unit", unit }, { "result", result ? result : "?" }, { NULL, NULL },
+                { "trip", t->st.trip }, { "unit", unit }, { "result", result }, { NULL, NULL },
         };
         emit(t, "travel-reset-failed", "TravelStateChanged", f);
-        hold(t, "%s ended with result '%s'; its journal keeps the progress; retrying later", unit, result ? result : "?");
+        hold(t, "%s ended with result '%s'; its journal keeps the progress; retrying later", unit, result);
         loop_timer_arm(t->retry_timer, RETRY_RESET_USEC, 0);
+}
+
+static void ignore_reply(int r, DBusMessage *reply, void *userdata) {}
+
+/* Best effort: the reset does not depend on seeing its job end. The match is
+ * in place before the StartUnit sent after it reaches systemd (the bus keeps
+ * our messages in order); systemd sends job signals only to subscribers. */
+static void watch_jobs(struct travel *t) {
+        if (t->watching_jobs)
+                return;
+        t->watching_jobs = sekisho_bus_match(t->h, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER, "JobRemoved",
+                                             on_job_removed, t) == 0 &&
+                           manager_call(t, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe", NULL,
+                                        ignore_reply) == 0;
 }
 
 static void start_unit(struct travel *t) {
         if (t->start_inflight || t->unit_started)
                 return;
-        (void)sdbus_watch_jobs(t->bus, on_job_removed, t); /* best effort: the reset does not depend on it */
-        int r = sdbus_start_unit(t->bus, TRAVEL_RESET_UNIT, on_start_unit, t);
+        watch_jobs(t);
+        int r = manager_call(t, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER, "StartUnit", TRAVEL_RESET_UNIT,
+                             on_start_unit);
         if (r < 0) {
-                hold(t, "cannot ask systemd to start %s: %s", TRAVEL_RESET_UNIT, strerror(-r));
+                if (r == -ENOTCONN)
+                        hold(t, "cannot reach the system bus to start %s", TRAVEL_RESET_UNIT);
+                else
+                        hold(t, "cannot ask systemd to start %s: %s", TRAVEL_RESET_UNIT, strerror(-r));
                 loop_timer_arm(t->retry_timer, RETRY_RESET_USEC, 0);
                 return;
         }
         t->start_inflight = true;
 }
 
-static void on_lock(int r, const char *error_name, const char *detail, void *userdata) {
+static void on_lock(int r, DBusMessage *reply, void *userdata) {
         struct travel *t = userdata;
+        const char *error_name, *detail;
+        reply_parts(r, reply, &error_name, &detail);
         t->lock_inflight = false;
         if (r < 0) {
                 /* Locking is a courtesy to the user; the reset is what R2 asks. */
-                log_warning("travel: logind LockSessions failed: %s: %s; starting the reset anyway",
-                            error_name ? error_name : "?", detail);
-                audit_simple(t, "travel-lock-failed", NULL, error_name ? error_name : "?");
+                plog_warning(t->h, "logind LockSessions failed: %s: %s; starting the reset anyway", error_name, detail);
+                audit_simple(t, "travel-lock-failed", NULL, error_name);
         } else {
                 t->st.sessions_locked = true;
                 save(t);
@@ -245,22 +307,11 @@ static void order_reset(struct travel *t) {
                 }
                 audit_simple(t, "travel-reset-requested", "TravelStateChanged", "grace period over");
         }
-        if (t->bus && !sdbus_is_connected(t->bus) && !t->lock_inflight && !t->start_inflight)
-                t->bus = sdbus_close(t->bus); /* the bus daemon restarted: connect again */
-        if (!t->bus) {
-                /* the system bus; tests point DBUS_SYSTEM_BUS_ADDRESS at a private one */
-                int r = sdbus_open(sekisho_loop(t->h), NULL, &t->bus);
-                if (r < 0) {
-                        hold(t, "cannot reach the system bus to start %s", TRAVEL_RESET_UNIT);
-                        loop_timer_arm(t->retry_timer, RETRY_RESET_USEC, 0);
-                        return;
-                }
-        }
-        if (!t->st.sessions_locked && !t->lock_inflight) {
-                if (sdbus_lock_sessions(t->bus, on_lock, t) == 0) {
-                        t->lock_inflight = true;
-                        return;
-                }
+        if (!t->st.sessions_locked && !t->lock_inflight &&
+            manager_call(t, "org.freedesktop.login1", "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
+                         "LockSessions", NULL, on_lock) == 0) {
+                t->lock_inflight = true;
+                return;
         }
         if (!t->lock_inflight)
                 start_unit(t);
@@ -554,7 +605,6 @@ static void travel_free(struct travel *t) {
         watch_network(t, false);
         if (t->inotify_fd >= 0)
                 close(t->inotify_fd);
-        sdbus_close(t->bus);
         travel_policy_clear(&t->pol);
         free(t->dir);
         free(t->state_path);

@@ -180,19 +180,6 @@ int tls_probe_start(struct loop *l, const char *server, const char *sni, const u
                     uint64_t timeout_usec, tls_probe_fn cb, void *userdata, struct tls_probe **ret);
 struct tls_probe *tls_probe_free(struct tls_probe *p);
 
-/* ---- systemd and logind over D-Bus (our own small client until the core's bus lands) ---- */
-struct sdbus;
-typedef void (*sdbus_reply_fn)(int r, const char *error_name, const char *detail, void *userdata);
-/* address NULL: the system bus (DBUS_SYSTEM_BUS_ADDRESS is honoured). */
-int sdbus_open(struct loop *l, const char *address, struct sdbus **ret);
-struct sdbus *sdbus_close(struct sdbus *b);
-bool sdbus_is_connected(struct sdbus *b); /* false once the bus went away: close and open again */
-int sdbus_lock_sessions(struct sdbus *b, sdbus_reply_fn cb, void *userdata);
-int sdbus_start_unit(struct sdbus *b, const char *unit, sdbus_reply_fn cb, void *userdata);
-/* systemd's JobRemoved(id, job, unit, result) signals, e.g. result "done" or "failed". */
-typedef void (*sdbus_job_fn)(const char *job, const char *unit, const char *result, void *userdata);
-int sdbus_watch_jobs(struct sdbus *b, sdbus_job_fn cb, void *userdata);
-
 /* ---- files under state_dir/travel/ ---- */
 #define TRAVEL_STATE_FILE "state"
 #define TRAVEL_PLAN_FILE "reset-plan"

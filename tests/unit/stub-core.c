@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "busconn.h"
 #include "stub-core.h"
 #include "util.h"
 
@@ -26,6 +27,7 @@ int stub_core_new(const struct sekisho_plugin *p, const char *state_dir, const c
 struct sekisho_plugin_handle *stub_core_free(struct sekisho_plugin_handle *h) {
         if (!h)
                 return NULL;
+        busconn_free(h->bus);
         loop_free(h->loop);
         free(h->rec);
         free(h);
@@ -116,3 +118,30 @@ int sekisho_signal(struct sekisho_plugin_handle *h, const char *signal_name, con
 }
 
 void sekisho_status_changed(struct sekisho_plugin_handle *h) { h->status_changes++; }
+
+/* The system bus (DBUS_SYSTEM_BUS_ADDRESS: tests point it at a private one), connected on first use. */
+static struct busconn *stub_bus(struct sekisho_plugin_handle *h) {
+        if (h->bus)
+                return h->bus;
+        DBusError err = DBUS_ERROR_INIT;
+        DBusConnection *c = dbus_bus_get_private(DBUS_BUS_SYSTEM, &err);
+        if (!c) {
+                log_warning("stub core: cannot connect to the system bus: %s", err.message);
+                dbus_error_free(&err);
+                return NULL;
+        }
+        if (busconn_new(h->loop, c, &h->bus) < 0)
+                h->bus = NULL;
+        dbus_connection_unref(c);
+        return h->bus;
+}
+
+int sekisho_bus_call(struct sekisho_plugin_handle *h, DBusMessage *call, int timeout_ms, sekisho_reply_fn cb,
+                     void *userdata) {
+        return busconn_call(stub_bus(h), call, timeout_ms, cb, userdata, h);
+}
+
+int sekisho_bus_match(struct sekisho_plugin_handle *h, const char *sender, const char *path, const char *interface,
+                      const char *member, sekisho_signal_fn cb, void *userdata) {
+        return busconn_match(stub_bus(h), sender, path, interface, member, cb, userdata, h);
+}
