@@ -16,15 +16,9 @@
 struct sekisho_plugin_handle;
 struct DBusMessage;
 
-/* Status a plugin reports: a one-word state and key/value details, shown by
- * `sekishoctl status`, the D-Bus Plugins property and the compliance report. */
-struct kvlist {
-        char **keys, **values;
-        size_t n, cap;
-};
-int kvlist_add(struct kvlist *l, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void kvlist_clear(struct kvlist *l);
-
+/* Status a plugin reports (status(): a struct kvlist, util.h): a one-word
+ * state and key/value details, shown by `sekishoctl status`, the D-Bus
+ * Plugins property and the compliance report. */
 enum plugin_state {
         PLUGIN_STOPPED,     /* not started (not selected with --plugins) */
         PLUGIN_ENFORCING,   /* started, policy applied */

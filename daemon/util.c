@@ -57,6 +57,62 @@ void *array_grow(void *items, size_t *cap, size_t need, size_t elem_size) {
         return p;
 }
 
+static int kvlist_grow(struct kvlist *l) {
+        size_t kc = l->cap, vc = l->cap;
+        if (ARRAY_GROW(l->keys, kc, l->n + 1) < 0 || ARRAY_GROW(l->values, vc, l->n + 1) < 0)
+                return -ENOMEM;
+        l->cap = kc < vc ? kc : vc;
+        return 0;
+}
+
+int kvlist_add_n(struct kvlist *l, const char *key, size_t key_len, const char *value, size_t value_len) {
+        if (kvlist_grow(l) < 0)
+                return -ENOMEM;
+        char *k = strndup(key, key_len), *v = strndup(value, value_len);
+        if (!k || !v) {
+                free(k);
+                free(v);
+                return -ENOMEM;
+        }
+        l->keys[l->n] = k;
+        l->values[l->n++] = v;
+        return 0;
+}
+
+int kvlist_add(struct kvlist *l, const char *key, const char *fmt, ...) {
+        if (kvlist_grow(l) < 0)
+                return -ENOMEM;
+        char *k = strdup(key), *v = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        int r = vasprintf(&v, fmt, ap);
+        va_end(ap);
+        if (!k || r < 0) {
+                free(k);
+                return -ENOMEM;
+        }
+        l->keys[l->n] = k;
+        l->values[l->n++] = v;
+        return 0;
+}
+
+const char *kvlist_get(const struct kvlist *l, const char *key) {
+        for (size_t i = l->n; i > 0; i--)
+                if (strcmp(l->keys[i - 1], key) == 0)
+                        return l->values[i - 1];
+        return NULL;
+}
+
+void kvlist_clear(struct kvlist *l) {
+        for (size_t i = 0; i < l->n; i++) {
+                free(l->keys[i]);
+                free(l->values[i]);
+        }
+        free(l->keys);
+        free(l->values);
+        *l = (struct kvlist){ 0 };
+}
+
 int read_fd_capped(int fd, size_t max, char **ret_data, size_t *ret_size) {
         struct stat st;
         if (fstat(fd, &st) < 0)

@@ -69,6 +69,18 @@ void *array_grow(void *items, size_t *cap, size_t need, size_t elem_size);
                 _g ? ((items) = _g, 0) : -ENOMEM;                                       \
         })
 
+/* The one key/value container: pairs in order, duplicates kept (a plugin's
+ * status, key=value files). */
+struct kvlist {
+        char **keys, **values;
+        size_t n, cap;
+};
+int kvlist_add(struct kvlist *l, const char *key, const char *fmt, ...) _printf_(3, 4);
+int kvlist_add_n(struct kvlist *l, const char *key, size_t key_len, const char *value, size_t value_len);
+/* The last value given for key, or NULL. */
+const char *kvlist_get(const struct kvlist *l, const char *key);
+void kvlist_clear(struct kvlist *l);
+
 /* Join dir and name with a '/', allocated. NULL on OOM. */
 char *path_join(const char *dir, const char *name);
 

@@ -126,13 +126,13 @@ static int write_plan(struct travel *t) {
 
 /* The journal sekisho-reset keeps: complete for our trip? */
 static bool reset_complete(struct travel *t) {
-        struct kv kv = { 0 };
+        struct kvlist kv = { 0 };
         if (t->st.phase != TRAVEL_RESET_PENDING || kv_load(t->journal_path, &kv) < 0)
                 return false;
-        const char *trip = kv_get(&kv, "intent");
-        const char *done = kv_get(&kv, "complete");
+        const char *trip = kvlist_get(&kv, "intent");
+        const char *done = kvlist_get(&kv, "complete");
         bool ok = trip && done && strcmp(trip, t->st.trip) == 0 && strcmp(done, "yes") == 0;
-        kv_clear(&kv);
+        kvlist_clear(&kv);
         return ok;
 }
 
@@ -693,7 +693,7 @@ static void travel_status(void *state, struct kvlist *out) {
         kvlist_add(out, "reset-on-return", "%s", t->pol.reset ? "yes" : "no");
         if (t->last_probe[0])
                 kvlist_add(out, "last-probe", "%s", t->last_probe);
-        struct kv j = { 0 };
+        struct kvlist j = { 0 };
         if (t->st.phase == TRAVEL_RESET_PENDING && kv_load(t->journal_path, &j) == 0) {
                 /* sekisho-reset's progress, as far as its journal tells */
                 size_t done = 0, failed = 0;
@@ -702,8 +702,8 @@ static void travel_status(void *state, struct kvlist *out) {
                         failed += strcmp(j.keys[i], "failed") == 0;
                 }
                 kvlist_add(out, "reset-journal", "%s, %zu step(s) done, %zu failure(s)",
-                           kv_get(&j, "complete") ? "complete" : "in progress", done, failed);
-                kv_clear(&j);
+                           kvlist_get(&j, "complete") ? "complete" : "in progress", done, failed);
+                kvlist_clear(&j);
         }
         if (t->st.hold[0])
                 kvlist_add(out, "held", "%s", t->st.hold);
