@@ -107,7 +107,7 @@ static void notice_reset_pending(struct travel *t) {
 static int save(struct travel *t) {
         int r = travel_state_save(t->state_path, &t->st);
         if (r < 0)
-                log_error_errno(r, "travel: cannot write %s", t->state_path);
+                plog_error_errno(t->h, r, "cannot write %s", t->state_path);
         sekisho_status_changed(t->h); /* every save is a decision the status shows */
         return r;
 }
@@ -120,7 +120,7 @@ static int write_plan(struct travel *t) {
                 return r;
         r = write_file_atomic(t->plan_path, data, size, 0600);
         if (r < 0)
-                log_error_errno(r, "travel: cannot write %s", t->plan_path);
+                plog_error_errno(t->h, r, "cannot write %s", t->plan_path);
         return r;
 }
 
@@ -155,7 +155,7 @@ static void hold(struct travel *t, const char *fmt, ...) {
         if (strcmp(buf, t->st.hold) != 0) {
                 snprintf(t->st.hold, sizeof t->st.hold, "%s", buf);
                 save(t);
-                log_warning("travel: %s", buf);
+                plog_warning(t->h, "%s", buf);
                 audit_simple(t, "travel-held", "TravelStateChanged", buf);
         }
 }
@@ -340,7 +340,7 @@ static void on_probe(enum probe_result r, const char *detail, void *userdata) {
                 };
                 emit(t, "travel-pin-mismatch", NULL, f);
         }
-        log_info("travel: home network not proven: %s", t->last_probe);
+        plog_info(t->h, "home network not proven: %s", t->last_probe);
         int64_t next = t->probe_backoff ? t->probe_backoff * 2 : t->pol.probe_interval;
         if (next > PROBE_BACKOFF_MAX)
                 next = PROBE_BACKOFF_MAX;
@@ -354,7 +354,7 @@ static void start_probe(struct travel *t) {
         int r = tls_probe_start(sekisho_loop(t->h), t->pol.server, t->pol.server_name, t->pol.pin,
                                 PROBE_TIMEOUT_USEC, on_probe, t, &t->probe);
         if (r < 0)
-                log_warning_errno(r, "travel: cannot probe %s", t->pol.server);
+                plog_warning_errno(t->h, r, "cannot probe %s", t->pol.server);
 }
 
 static int on_probe_timer(struct loop_source *s, void *userdata) {
@@ -396,7 +396,7 @@ static void watch_network(struct travel *t, bool on) {
         struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR };
         if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
             loop_add_io(sekisho_loop(t->h), fd, EPOLLIN, on_netlink, t, &t->netlink_src) < 0) {
-                log_debug("travel: not watching address changes; probing on the timer only");
+                plog_debug(t->h, "not watching address changes; probing on the timer only");
                 close(fd);
                 return;
         }
@@ -461,7 +461,7 @@ static void watch_tz(struct travel *t) {
                 return;
         if (inotify_add_watch(t->inotify_fd, etc, IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_ONLYDIR) < 0 ||
             loop_add_io(sekisho_loop(t->h), t->inotify_fd, EPOLLIN, on_inotify, t, &t->inotify_src) < 0) {
-                log_debug("travel: not watching %s for time zone changes", etc);
+                plog_debug(t->h, "not watching %s for time zone changes", etc);
                 close(t->inotify_fd);
                 t->inotify_fd = -1;
         }
@@ -509,7 +509,7 @@ static void evaluate(struct travel *t) {
                         { deadline[0] ? "deadline" : NULL, deadline },
                         { NULL, NULL },
                 };
-                log_notice("travel: %s -> %s (%s): %s", travel_phase_name(tr->from), travel_phase_name(tr->to),
+                plog_notice(t->h, "%s -> %s (%s): %s", travel_phase_name(tr->from), travel_phase_name(tr->to),
                            tr->trip, tr->reason);
                 emit(t, "travel-state", "TravelStateChanged", f);
                 if (tr->to == TRAVEL_RESET_PENDING) {
@@ -536,7 +536,7 @@ static void evaluate(struct travel *t) {
                 snprintf(t->active_profile, sizeof t->active_profile, "%s", t->pol.profile);
                 int r = sekisho_profile_request(t->h, t->pol.profile, e.want_profile, reason);
                 if (r < 0) {
-                        log_error_errno(r, "travel: cannot %s profile %s", e.want_profile ? "request" : "release",
+                        plog_error_errno(t->h, r, "cannot %s profile %s", e.want_profile ? "request" : "release",
                                         t->pol.profile);
                         t->profile_active = -1;
                 }
@@ -642,7 +642,7 @@ static int travel_init(struct sekisho_plugin_handle *h, void **ret_state) {
                  * trip that has begun and is not known finished re-enters
                  * "travelling", so nothing is forgotten in the unsafe direction. */
                 _cleanup_free_ char *aside = path_join(t->dir, "state.corrupt");
-                log_error_errno(r, "travel: %s is unreadable; moved to %s, starting from home", t->state_path,
+                plog_error_errno(t->h, r, "%s is unreadable; moved to %s, starting from home", t->state_path,
                                 aside ? aside : "?");
                 if (aside)
                         (void)rename(t->state_path, aside);

@@ -93,10 +93,10 @@ static int write_attr(struct usb_state *s, struct udev_device *dev, const char *
         if (r < 0) {
                 s->write_errors++;
                 if (r == -ENOENT || r == -ENODEV)
-                        log_info("usb: %s vanished before %s=%s could be written", udev_device_get_sysname(dev), attr,
+                        plog_info(s->h, "%s vanished before %s=%s could be written", udev_device_get_sysname(dev), attr,
                                  value);
                 else
-                        log_error_errno(r, "usb: writing %s=%s for %s failed", attr, value,
+                        plog_error_errno(s->h, r, "writing %s=%s for %s failed", attr, value,
                                         udev_device_get_syspath(dev));
         }
         return r;
@@ -113,7 +113,7 @@ static void controller_close(struct usb_state *s, struct udev_device *hub) {
         if (r >= 0 && (!path || read_file_capped(path, 64, &now, &len) < 0))
                 r = -EIO;
         if (r < 0 || !now || now[0] != '0') {
-                log_error("usb: could not set authorized_default=0 on controller %s: new devices there are NOT "
+                plog_error(s->h, "could not set authorized_default=0 on controller %s: new devices there are NOT "
                           "held back",
                           udev_device_get_sysname(hub));
                 struct audit_field f[] = {
@@ -164,11 +164,11 @@ static void report(struct usb_state *s, const struct usb_device_info *d, const s
         if (notify)
                 sekisho_signal(s->h, blocked ? "DeviceBlocked" : "DeviceAllowed", f);
         if (blocked)
-                log_notice("usb: %s %s \"%s\" at %s%s%s: blocked by %s", interface ? "interface of" : "device", id,
+                plog_notice(s->h, "%s %s \"%s\" at %s%s%s: blocked by %s", interface ? "interface of" : "device", id,
                            name ? name : "", d->port, interface ? " interface " : "", interface ? interface : "",
                            rule);
         else
-                log_info("usb: %s %s \"%s\" at %s%s%s: allowed by %s", interface ? "interface of" : "device", id,
+                plog_info(s->h, "%s %s \"%s\" at %s%s%s: allowed by %s", interface ? "interface of" : "device", id,
                          name ? name : "", d->port, interface ? " interface " : "", interface ? interface : "", rule);
 }
 
@@ -179,7 +179,7 @@ static void report(struct usb_state *s, const struct usb_device_info *d, const s
  * probe "must be triggered manually" through the bus's drivers_probe. Without it an allowed
  * keyboard interface stays unbound (found by tests/e2e; umockdev has no drivers). A testbed
  * without that file, or an interface already bound, needs nothing. */
-static void probe_interface(struct udev_device *ifdev) {
+static void probe_interface(struct usb_state *s, struct udev_device *ifdev) {
         const char *syspath = udev_device_get_syspath(ifdev), *name = udev_device_get_sysname(ifdev);
         if (!syspath || !name)
                 return;
@@ -190,11 +190,11 @@ static void probe_interface(struct udev_device *ifdev) {
         _cleanup_close_ int fd = open("/sys/bus/usb/drivers_probe", O_WRONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) {
                 if (errno != ENOENT)
-                        log_warning("usb: cannot open /sys/bus/usb/drivers_probe for %s: %m", name);
+                        plog_warning(s->h, "cannot open /sys/bus/usb/drivers_probe for %s: %m", name);
                 return;
         }
         if (write(fd, name, strlen(name)) < 0 && errno != ENODEV)
-                log_warning("usb: probing drivers for %s failed: %m", name);
+                plog_warning(s->h, "probing drivers for %s failed: %m", name);
 }
 
 static void decide_interface_with(struct usb_state *s, struct udev_device *ifdev, const struct usb_device_info *d,
@@ -205,7 +205,7 @@ static void decide_interface_with(struct usb_state *s, struct udev_device *ifdev
                      usb_policy_interface_allowed(v, d, config, number);
         int w = write_attr(s, ifdev, "authorized", allow ? "1" : "0");
         if (allow && w >= 0)
-                probe_interface(ifdev);
+                probe_interface(s, ifdev);
         if (allow)
                 s->if_allowed++;
         else
@@ -270,12 +270,12 @@ static void probe_interfaces(struct usb_state *s, const struct usb_device_info *
                         /* the same /sys libudev reads (umockdev redirects both) */
                         fd = open("/sys/bus/usb/drivers_probe", O_WRONLY | O_APPEND | O_CLOEXEC);
                         if (fd < 0) {
-                                log_debug("usb: cannot open drivers_probe: %m");
+                                plog_debug(s->h, "cannot open drivers_probe: %m");
                                 break;
                         }
                 }
                 if (write(fd, de->d_name, strlen(de->d_name)) < 0)
-                        log_warning("usb: probing drivers for %s failed: %m", de->d_name);
+                        plog_warning(s->h, "probing drivers for %s failed: %m", de->d_name);
         }
         closedir(dir);
 }
@@ -287,7 +287,7 @@ static int decide_device(struct usb_state *s, struct udev_device *dev, bool reev
                 /* Out of memory: still never leave it authorized. */
                 write_attr(s, dev, "authorized", "0");
                 s->blocked++;
-                return log_error_errno(r, "usb: cannot model %s, blocked", udev_device_get_sysname(dev));
+                return plog_error_errno(s->h, r, "cannot model %s, blocked", udev_device_get_sysname(dev));
         }
         struct usb_verdict v;
         usb_policy_decide(&s->policy, &d, &v);
@@ -319,14 +319,14 @@ static int decide_interface(struct usb_state *s, struct udev_device *ifdev) {
         struct udev_device *dev = udev_device_get_parent_with_subsystem_devtype(ifdev, "usb", "usb_device");
         if (!dev) {
                 write_attr(s, ifdev, "authorized", "0");
-                log_warning("usb: interface %s has no USB device above it, blocked", udev_device_get_sysname(ifdev));
+                plog_warning(s->h, "interface %s has no USB device above it, blocked", udev_device_get_sysname(ifdev));
                 return 0;
         }
         struct usb_device_info d;
         int r = usbdev_read(dev, s->policy.need_parent_hash, &d);
         if (r < 0) {
                 write_attr(s, ifdev, "authorized", "0");
-                return log_error_errno(r, "usb: cannot model %s, interface blocked", udev_device_get_sysname(dev));
+                return plog_error_errno(s->h, r, "cannot model %s, interface blocked", udev_device_get_sysname(dev));
         }
         struct usb_verdict v;
         usb_policy_decide(&s->policy, &d, &v);
@@ -355,7 +355,7 @@ static void handle(struct usb_state *s, struct udev_device *dev, const char *act
                         const char *dp = udev_device_get_devpath(dev);
                         if (dp)
                                 untrack(s, dp);
-                        log_info("usb: device at %s removed", udev_device_get_sysname(dev));
+                        plog_info(s->h, "device at %s removed", udev_device_get_sysname(dev));
                 }
         } else if (usbdev_is_interface(dev) && strcmp(action, "add") == 0)
                 decide_interface(s, dev);
