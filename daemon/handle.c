@@ -12,13 +12,11 @@ const char *sekisho_name(const struct sekisho_plugin_handle *h) { return h->plug
 struct loop *sekisho_loop(const struct sekisho_plugin_handle *h) { return h->ctx->loop; }
 const struct sekisho_env *sekisho_env(const struct sekisho_plugin_handle *h) { return &h->ctx->env; }
 
-void sekisho_log(const struct sekisho_plugin_handle *h, enum log_level lvl, int r, const char *fmt, ...) {
-        char msg[1024];
+void sekisho_log(struct sekisho_plugin_handle *h, enum log_level lvl, int r, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
+        log_msgv(lvl, r, h->plugin->name, fmt, ap);
         va_end(ap);
-        log_msg(lvl, r, "%s: %s", h->plugin->name, msg);
 }
 
 int sekisho_fail(struct sekisho_plugin_handle *h, int r, const char *fmt, ...) {

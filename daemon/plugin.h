@@ -84,7 +84,7 @@ const struct sekisho_env *sekisho_env(const struct sekisho_plugin_handle *h);
  * util.h's *_errno do). For what the plugin itself decides to report;
  * a failing init() or apply() gives its reason with sekisho_fail() instead
  * and the core logs it once. The plog_* forms return r like util.h's. */
-void sekisho_log(const struct sekisho_plugin_handle *h, enum log_level lvl, int r, const char *fmt, ...)
+void sekisho_log(struct sekisho_plugin_handle *h, enum log_level lvl, int r, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 #define plog_error(h, ...) sekisho_log(h, LOG_LVL_ERR, 0, __VA_ARGS__)
 #define plog_warning(h, ...) sekisho_log(h, LOG_LVL_WARNING, 0, __VA_ARGS__)

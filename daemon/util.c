@@ -20,17 +20,17 @@ void log_setup(const char *ident, bool verbose) {
         log_prefix_priority = getenv("JOURNAL_STREAM") != NULL;
 }
 
-void log_msg(enum log_level lvl, int r, const char *fmt, ...) {
+void log_msgv(enum log_level lvl, int r, const char *prefix, const char *fmt, va_list ap) {
         if (lvl == LOG_LVL_DEBUG && !log_verbose)
                 return;
         int saved = errno;
         char buf[2048];
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(buf, sizeof buf, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                buf[0] = '\0';
+        int p = prefix ? snprintf(buf, sizeof buf, "%s: ", prefix) : 0;
+        if (p < 0 || (size_t)p >= sizeof buf)
+                p = 0;
+        errno = saved; /* for %m */
+        int n = vsnprintf(buf + p, sizeof buf - (size_t)p, fmt, ap);
+        n = n < 0 ? (buf[p] = '\0', p) : n + p;
         if (r != 0 && (size_t)n < sizeof buf)
                 snprintf(buf + n, sizeof buf - (size_t)n, ": %s", strerror(r < 0 ? -r : r));
         if (log_prefix_priority)
@@ -38,6 +38,13 @@ void log_msg(enum log_level lvl, int r, const char *fmt, ...) {
         else
                 fprintf(stderr, "%s: %s\n", log_ident, buf);
         errno = saved;
+}
+
+void log_msg(enum log_level lvl, int r, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        log_msgv(lvl, r, NULL, fmt, ap);
+        va_end(ap);
 }
 
 void *array_grow(void *items, size_t *cap, size_t need, size_t elem_size) {

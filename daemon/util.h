@@ -34,6 +34,8 @@ static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
 enum log_level { LOG_LVL_ERR = 3, LOG_LVL_WARNING = 4, LOG_LVL_NOTICE = 5, LOG_LVL_INFO = 6, LOG_LVL_DEBUG = 7 };
 void log_setup(const char *ident, bool verbose);
 void log_msg(enum log_level lvl, int r, const char *fmt, ...) _printf_(3, 4);
+/* The same with "prefix: " before the message (prefix may be NULL). */
+void log_msgv(enum log_level lvl, int r, const char *prefix, const char *fmt, va_list ap) _printf_(4, 0);
 #define log_error(...) log_msg(LOG_LVL_ERR, 0, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_LVL_WARNING, 0, __VA_ARGS__)
 #define log_notice(...) log_msg(LOG_LVL_NOTICE, 0, __VA_ARGS__)

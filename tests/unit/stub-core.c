@@ -75,21 +75,21 @@ const char *sekisho_name(const struct sekisho_plugin_handle *h) { return h->plug
 struct loop *sekisho_loop(const struct sekisho_plugin_handle *h) { return h->loop; }
 const struct sekisho_env *sekisho_env(const struct sekisho_plugin_handle *h) { return &h->env; }
 
-void sekisho_log(const struct sekisho_plugin_handle *h, enum log_level lvl, int r, const char *fmt, ...) {
-        char msg[1024];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-        log_msg(lvl, r, "%s: %s", h->plugin->name, msg);
-}
-
 int sekisho_fail(struct sekisho_plugin_handle *h, int r, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(h->reason, sizeof h->reason, fmt, ap);
         va_end(ap);
+        record(h, "fail", h->plugin->name, NULL, NULL, h->reason);
         return r < 0 ? r : -r;
+}
+
+void sekisho_log(struct sekisho_plugin_handle *h, enum log_level lvl, int r, const char *fmt, ...) {
+        h->logs++;
+        va_list ap;
+        va_start(ap, fmt);
+        log_msgv(lvl, r, h->plugin->name, fmt, ap);
+        va_end(ap);
 }
 
 int sekisho_profile_request(struct sekisho_plugin_handle *h, const char *profile, bool active, const char *reason) {

@@ -6,8 +6,8 @@
 
 #include "plugin.h"
 
-/* One audit record, signal or profile request, as one line:
- * "audit EVENT k=v k=v", "signal NAME k=v", "profile NAME owner=P active=yes reason=...". */
+/* One audit record, signal, profile request or sekisho_fail() reason, as one line:
+ * "audit EVENT k=v k=v", "signal NAME k=v", "profile NAME owner=P active=yes reason=...", "fail PLUGIN reason". */
 struct stub_record {
         char line[2048];
 };
@@ -24,7 +24,7 @@ struct sekisho_plugin_handle {
         void (*on_record)(struct sekisho_plugin_handle *h, const char *kind, const char *name, const char *clause,
                           const struct audit_field *fields);
         void *userdata;
-        unsigned long audits, signals, status_changes, profile_requests;
+        unsigned long audits, signals, status_changes, profile_requests, logs;
         bool profile_active;             /* the last request's */
         char profile[128], last_reason[512];
         char reason[256];                /* sekisho_fail() */
