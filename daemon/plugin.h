@@ -16,9 +16,9 @@
 struct sekisho_plugin_handle;
 struct DBusMessage;
 
-/* Status a plugin reports (status(): a struct kvlist, util.h): a one-word
- * state and key/value details, shown by `sekishoctl status`, the D-Bus
- * Plugins property and the compliance report. */
+/* A plugin's state as status shows it; status() adds key/value details
+ * (struct kvlist, util.h) for `sekishoctl status`, the D-Bus Plugins
+ * property and the compliance report. */
 enum plugin_state {
         PLUGIN_STOPPED,     /* not started (not selected with --plugins) */
         PLUGIN_ENFORCING,   /* started, policy applied */
@@ -138,6 +138,7 @@ int sekisho_bus_match(struct sekisho_plugin_handle *h, const char *sender, const
  *   SEKISHO_PLUGIN_DEFINE(usb, .section = "usb", .init = usb_init, ...); */
 #define SEKISHO_PLUGIN_DEFINE(id, ...) \
         const struct sekisho_plugin sekisho_plugin_##id = { .name = #id, __VA_ARGS__ }
+
 /* NULL-terminated list of the built-in plugins, in start order. */
 extern const struct sekisho_plugin *const sekisho_builtin_plugins[];
 const struct sekisho_plugin *plugin_find(const char *name);
