@@ -374,7 +374,7 @@ static void match_free(struct busconn *b, struct busconn_match *x) {
                         *p = x->next;
                         break;
                 }
-        if (dbus_connection_get_is_connected(b->conn))
+        if (x->rule && dbus_connection_get_is_connected(b->conn))
                 (void)send_match(b, "RemoveMatch", x->rule);
         free(x->rule);
         free(x->path);
