@@ -25,9 +25,6 @@
 
 static void write_status_file(struct sekisho *ctx);
 
-struct loop *sekisho_loop(struct sekisho *ctx) { return ctx->loop; }
-const struct sekisho_env *sekisho_env(struct sekisho *ctx) { return &ctx->env; }
-
 #define STATUS_MIN_INTERVAL_USEC 100000
 
 static void status_flush(struct sekisho *ctx) {
@@ -46,7 +43,7 @@ static int on_status_timer(struct loop_source *s, void *userdata) {
 /* At once when the last refresh is older than 100 ms; otherwise once at the
  * end of that interval, so a burst of USB events writes the file a few
  * times, not once per event. */
-void sekisho_status_changed(struct sekisho *ctx) {
+void core_status_changed(struct sekisho *ctx) {
         uint64_t since = now_usec_monotonic() - ctx->status_written_usec;
         if (!ctx->status_timer || since >= STATUS_MIN_INTERVAL_USEC) {
                 status_flush(ctx);
@@ -73,7 +70,7 @@ const char *sekisho_policy_state(const struct sekisho *ctx) {
 
 /* ---- audit and signals ---- */
 
-int sekisho_audit(struct sekisho *ctx, const char *event, const char *clause, const struct audit_field *fields) {
+int core_audit(struct sekisho *ctx, const char *event, const char *clause, const struct audit_field *fields) {
         if (!ctx->audit)
                 return -ENOTCONN;
         int r = audit_write(ctx->audit, event, clause, fields, NULL);
@@ -82,16 +79,12 @@ int sekisho_audit(struct sekisho *ctx, const char *event, const char *clause, co
         return r;
 }
 
-int sekisho_signal(struct sekisho *ctx, const char *signal_name, const struct audit_field *fields) {
-        return ctx->bus ? bus_emit(ctx->bus, signal_name, fields) : 0;
-}
-
 /* Audit record plus signal for policy events. */
 static void policy_event(struct sekisho *ctx, const char *event, const char *signal, const struct audit_field *f) {
-        sekisho_audit(ctx, event, CLAUSE_POLICY, f);
+        core_audit(ctx, event, CLAUSE_POLICY, f);
         evidence_checkpoint(ctx);
         if (signal)
-                sekisho_signal(ctx, signal, f);
+                bus_emit(ctx->bus, signal, f);
 }
 
 /* ---- plugins and profiles ---- */
@@ -146,6 +139,7 @@ static int apply_slot(struct sekisho *ctx, struct plugin_slot *slot) {
         int r = policy_effective_section(ctx->policy, slot->plugin->section, ctx->active, ctx->n_active, &eff);
         if (r < 0)
                 return r;
+        slot->handle.reason[0] = '\0';
         r = slot->plugin->apply(slot->state, eff->root);
         ptree_free(eff);
         return r;
@@ -171,7 +165,8 @@ static int apply_all(struct sekisho *ctx, const char **ret_failed) {
                                 continue;
                         r = apply_slot(ctx, slot);
                         if (r < 0) {
-                                log_error_errno(r, "Plugin %s failed to apply the policy", slot->plugin->name);
+                                log_error_errno(r, "Plugin %s failed to apply the policy%s%s", slot->plugin->name,
+                                                slot->handle.reason[0] ? ": " : "", slot->handle.reason);
                                 if (!first) {
                                         first = r;
                                         if (ret_failed)
@@ -196,13 +191,27 @@ static int apply_all(struct sekisho *ctx, const char **ret_failed) {
 }
 
 static int save_admin_profiles(struct sekisho *ctx) {
-        char buf[4096];
-        size_t len = 0;
-        for (size_t i = 0; i < ctx->n_requests; i++)
-                if (strcmp(ctx->requests[i].owner, "admin") == 0)
-                        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s\n", ctx->requests[i].profile);
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+        for (size_t i = 0; i < ctx->n_requests; i++) {
+                if (strcmp(ctx->requests[i].owner, "admin") != 0)
+                        continue;
+                size_t n = strlen(ctx->requests[i].profile);
+                if (ARRAY_GROW(buf, cap, len + n + 1) < 0)
+                        return -ENOMEM;
+                memcpy(buf + len, ctx->requests[i].profile, n);
+                buf[len + n] = '\n';
+                len += n + 1;
+        }
         _cleanup_free_ char *path = path_join(ctx->opt.state_dir, "profiles.admin");
-        return path ? write_file_atomic(path, buf, len < sizeof buf ? len : sizeof buf - 1, 0600) : -ENOMEM;
+        return path ? write_file_atomic(path, buf ? buf : "", len, 0600) : -ENOMEM;
+}
+
+static size_t count_requests(const struct sekisho *ctx, const char *owner) {
+        size_t n = 0;
+        for (size_t i = 0; i < ctx->n_requests; i++)
+                n += strcmp(ctx->requests[i].owner, owner) == 0;
+        return n;
 }
 
 int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *profile, bool active, const char *reason) {
@@ -219,12 +228,13 @@ int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *prof
         if (active && ctx->policy && !profile_defined(ctx, profile))
                 return -ENOENT;
         if (active) {
-                if (strlen(profile) > 64 || !string_is_clean_utf8(profile, strlen(profile)))
+                if (!profile[0] || strlen(profile) > PROFILE_NAME_MAX || !string_is_clean_utf8(profile, strlen(profile)))
                         return -EINVAL;
-                struct profile_request *nr = realloc(ctx->requests, (ctx->n_requests + 1) * sizeof *nr);
-                if (!nr)
+                if (count_requests(ctx, owner) >= PROFILE_REQUESTS_MAX)
+                        return -E2BIG;
+                if (ARRAY_GROW(ctx->requests, ctx->cap_requests, ctx->n_requests + 1) < 0)
                         return -ENOMEM;
-                ctx->requests = nr;
+                struct profile_request *nr = ctx->requests;
                 nr[ctx->n_requests].profile = strdup(profile);
                 nr[ctx->n_requests].owner = strdup(owner);
                 if (!nr[ctx->n_requests].profile || !nr[ctx->n_requests].owner) {
@@ -238,8 +248,11 @@ int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *prof
                 free(ctx->requests[i].owner);
                 ctx->requests[i] = ctx->requests[--ctx->n_requests];
         }
-        if (strcmp(owner, "admin") == 0)
-                save_admin_profiles(ctx);
+        if (strcmp(owner, "admin") == 0) {
+                int r = save_admin_profiles(ctx);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot save the operator's profiles; they are lost at the next start");
+        }
         const struct audit_field f[] = {
                 { "profile", profile }, { "by", owner }, { "reason", reason ? reason : "" },
                 { "defined", profile_defined(ctx, profile) ? "yes" : "no (the policy has no such profile)" },
@@ -252,14 +265,9 @@ int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *prof
         return apply_all(ctx, NULL);
 }
 
-int sekisho_profile_request(struct sekisho *ctx, const struct sekisho_plugin *who, const char *profile, bool active,
-                            const char *reason) {
-        return sekisho_set_profile(ctx, who->name, profile, active, reason);
-}
-
 static void load_admin_profiles(struct sekisho *ctx) {
         _cleanup_free_ char *path = path_join(ctx->opt.state_dir, "profiles.admin"), *data = NULL;
-        if (!path || read_file_capped(path, 4096, &data, NULL) < 0)
+        if (!path || read_file_capped(path, PROFILE_REQUESTS_MAX * (PROFILE_NAME_MAX + 1), &data, NULL) < 0)
                 return;
         for (char *save = NULL, *tok = strtok_r(data, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save)) {
                 ctx->applying = true; /* no apply yet: plugins start after this */
@@ -309,17 +317,19 @@ static int start_plugins(struct sekisho *ctx) {
         for (const struct sekisho_plugin *const *p = sekisho_builtin_plugins; *p; p++) {
                 struct plugin_slot *slot = &ctx->slots[ctx->n_slots++];
                 slot->plugin = *p;
+                slot->handle = (struct sekisho_plugin_handle){ .ctx = ctx, .plugin = *p };
                 if (!plugin_selected(ctx, *p))
                         continue;
-                int r = (*p)->init(ctx, &slot->state);
+                int r = (*p)->init(&slot->handle, &slot->state);
                 if (r < 0) {
+                        busconn_forget(bus_connection(ctx->bus), &slot->handle);
                         slot->st = PLUGIN_FAILED;
                         slot->state = NULL;
-                        snprintf(slot->error, sizeof slot->error, "could not start: %s", strerror(-r));
-                        log_error("Plugin %s could not start: %s; the other plugins keep enforcing", (*p)->name,
-                                  strerror(-r));
+                        snprintf(slot->error, sizeof slot->error, "could not start: %s%s%s", strerror(-r),
+                                 slot->handle.reason[0] ? ": " : "", slot->handle.reason);
+                        log_error("Plugin %s %s; the other plugins keep enforcing", (*p)->name, slot->error);
                         const struct audit_field f[] = { { "plugin", (*p)->name }, { "error", slot->error }, { NULL } };
-                        sekisho_audit(ctx, "plugin.failed", NULL, f);
+                        core_audit(ctx, "plugin.failed", NULL, f);
                         continue;
                 }
                 slot->st = PLUGIN_ENFORCING;
@@ -335,8 +345,8 @@ static void mark_failed(struct sekisho *ctx, const char *name, int r) {
         for (size_t i = 0; i < ctx->n_slots; i++)
                 if (strcmp(ctx->slots[i].plugin->name, name) == 0) {
                         ctx->slots[i].st = PLUGIN_FAILED;
-                        snprintf(ctx->slots[i].error, sizeof ctx->slots[i].error, "could not apply policy: %s",
-                                 strerror(-r));
+                        snprintf(ctx->slots[i].error, sizeof ctx->slots[i].error, "could not apply policy: %s%s%s",
+                                 strerror(-r), ctx->slots[i].handle.reason[0] ? ": " : "", ctx->slots[i].handle.reason);
                 }
 }
 
@@ -745,7 +755,7 @@ int sekisho_start(struct sekisho *ctx) {
                 { "version", PACKAGE_VERSION }, { "serial", s }, { "source", ctx->policy_source },
                 { "state", sekisho_policy_state(ctx) }, { "fallback-reason", c.reason }, { "startup-ms", ms }, { NULL },
         };
-        sekisho_audit(ctx, "daemon.started", NULL, f);
+        core_audit(ctx, "daemon.started", NULL, f);
         evidence_reconcile(ctx);
         if (c.reason[0])
                 log_warning("Not using the installed policy: %s", c.reason);
@@ -786,7 +796,7 @@ int sekisho_start(struct sekisho *ctx) {
 int sekisho_run(struct sekisho *ctx) {
         int r = loop_run(ctx->loop);
         notify_systemd("STOPPING=1");
-        sekisho_audit(ctx, "daemon.stopped", NULL, NULL);
+        core_audit(ctx, "daemon.stopped", NULL, NULL);
         return r;
 }
 
@@ -794,9 +804,11 @@ struct sekisho *sekisho_free(struct sekisho *ctx) {
         if (!ctx)
                 return NULL;
         /* Plugins stop in reverse order; what they enforced stays in the kernel (fail-closed). */
-        for (size_t i = ctx->n_slots; i-- > 0;)
+        for (size_t i = ctx->n_slots; i-- > 0;) {
+                busconn_forget(bus_connection(ctx->bus), &ctx->slots[i].handle);
                 if (ctx->slots[i].state && ctx->slots[i].plugin->shutdown)
                         ctx->slots[i].plugin->shutdown(ctx->slots[i].state);
+        }
         free(ctx->slots);
         ctx->bus = bus_close(ctx->bus);
         loop_source_free(ctx->signal_src);

@@ -26,12 +26,26 @@ struct sekisho_options {
         bool no_sandbox;         /* for debugging only; logged loudly */
 };
 
+/* What a plugin holds (plugin.h): the way back to the core and its own name. */
+struct sekisho_plugin_handle {
+        struct sekisho *ctx;
+        const struct sekisho_plugin *plugin;
+        char reason[192];        /* sekisho_fail(): why the current init/apply fails */
+};
+
 struct plugin_slot {
         const struct sekisho_plugin *plugin;
         void *state;
         enum plugin_state st;
-        char error[256];
+        char error[512];
+        struct sekisho_plugin_handle handle;
 };
+
+/* Profiles one owner ("admin", a plugin) may request at a time: the admin
+ * list is persisted and restored, so it is bounded like everything an
+ * outsider can make the daemon keep. Each owner has its own allowance, so
+ * the admin cannot crowd out a plugin's quarantine. */
+#define PROFILE_REQUESTS_MAX 64
 
 struct profile_request {
         char *profile;
@@ -57,7 +71,7 @@ struct sekisho {
         size_t n_slots;
 
         struct profile_request *requests;  /* who wants which profile */
-        size_t n_requests;
+        size_t n_requests, cap_requests;
         char **active;                     /* active profiles, in policy order */
         size_t n_active;
         bool applying;
@@ -98,6 +112,11 @@ int sekisho_reload(struct sekisho *ctx);
  * -ENOENT: the policy in force defines no such profile. */
 int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *profile, bool active,
                         const char *reason);
+
+/* Audit record (plus nothing else) and the status refresh, for the core
+ * itself; plugins reach them through their handle. */
+int core_audit(struct sekisho *ctx, const char *event, const char *clause, const struct audit_field *fields);
+void core_status_changed(struct sekisho *ctx);
 
 /* "enforcing", "degraded" (a plugin failed) */
 const char *sekisho_state(const struct sekisho *ctx);

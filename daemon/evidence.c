@@ -44,7 +44,7 @@ int evidence_open(struct sekisho *ctx) {
                         { "missing-from", from }, { "missing-to", to }, { "what", gap.what },
                         { "old-head-hash", gap.old_hash }, { "evidence", gap.evidence }, { NULL },
                 };
-                sekisho_audit(ctx, "audit.truncated", "3.6.5 (R9: configuration tamper checks)", f);
+                core_audit(ctx, "audit.truncated", "3.6.5 (R9: configuration tamper checks)", f);
         }
         if (loop_add_timer(ctx->loop, on_checkpoint, ctx, &ctx->checkpoint_timer) == 0)
                 loop_timer_arm(ctx->checkpoint_timer, CHECKPOINT_INTERVAL_USEC, CHECKPOINT_INTERVAL_USEC);
@@ -59,7 +59,7 @@ int evidence_policy_intent(struct sekisho *ctx, const char *name, const char *vi
         const struct audit_field f[] = {
                 { "file", name }, { "via", via }, { "serial", serial }, { "sha", sha }, { NULL },
         };
-        int r = sekisho_audit(ctx, "policy.applying", "3.6.5 (R9: configuration tamper checks)", f);
+        int r = core_audit(ctx, "policy.applying", "3.6.5 (R9: configuration tamper checks)", f);
         if (r < 0)
                 snprintf(why, why_size, "%s: the audit log %s cannot be written (%s): no policy change without its "
                          "record; the policy in force stays", name, ctx->opt.audit_log, strerror(-r));
@@ -94,6 +94,6 @@ void evidence_reconcile(struct sekisho *ctx) {
                 { NULL },
         };
         log_warning("Policy serial %s was in force without its audit record; recorded now as recovered", serial);
-        if (sekisho_audit(ctx, "policy.applied", "3.6.5 (R9: configuration tamper checks)", f) == 0)
+        if (core_audit(ctx, "policy.applied", "3.6.5 (R9: configuration tamper checks)", f) == 0)
                 evidence_policy_recorded(ctx);
 }

@@ -93,7 +93,7 @@ static void prune_refused(struct inbox *in) {
                         const struct audit_field f[] = {
                                 { "file", names[i] }, { "reason", "inbox/refused/ keeps the newest pairs only" }, { NULL },
                         };
-                        sekisho_audit(in->ctx, "inbox.refused-dropped", NULL, f);
+                        core_audit(in->ctx, "inbox.refused-dropped", NULL, f);
                 }
         }
         for (size_t i = 0; i < n; i++)
@@ -184,7 +184,7 @@ static bool try_pair(struct inbox *in, const char *entry) {
                         };
                         log_warning("Inbox: %s has waited more than a day for its other half; moved to %s",
                                     have_a ? yaml : sigpath, in->refused);
-                        sekisho_audit(in->ctx, "inbox.half-bundle", NULL, f);
+                        core_audit(in->ctx, "inbox.half-bundle", NULL, f);
                         char stamp[48];
                         snprintf(stamp, sizeof stamp, "%012lld.half", (long long)now_unix());
                         move_aside(in, have_a ? base : sname, stamp);
@@ -298,9 +298,9 @@ int inbox_start(struct sekisho *ctx, const char *dir, struct inbox **ret) {
                         r = -errno;
         }
         if (r == 0)
-                r = loop_add_io(sekisho_loop(ctx), in->fd, EPOLLIN, on_inotify, in, &in->io);
+                r = loop_add_io(ctx->loop, in->fd, EPOLLIN, on_inotify, in, &in->io);
         if (r == 0)
-                r = loop_add_timer(sekisho_loop(ctx), on_settle, in, &in->settle);
+                r = loop_add_timer(ctx->loop, on_settle, in, &in->settle);
         if (r < 0) {
                 inbox_free(in);
                 return r;

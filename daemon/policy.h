@@ -86,6 +86,9 @@ int policy_embedded(struct policy **ret);
 /* Does policy name this terminal in applies-to (or have none)? */
 bool policy_targets(const struct policy *p, const struct sekisho_conf *conf);
 
+/* The longest profile name anyone may request (D-Bus SetProfile, plugins). */
+#define PROFILE_NAME_MAX 64
+
 /* The profiles in force with a policy: the embedded default's, with the
  * policy's merged over them like every other key (a profile the policy
  * leaves out is the default's; one it names is merged key by key over the

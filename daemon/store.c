@@ -231,16 +231,10 @@ static int list_installed(const struct store *s, uint64_t **ret, size_t *ret_n) 
                 uint64_t v;
                 if (parse_u64(de->d_name, &v) < 0)
                         continue;
-                if (n == cap) {
-                        size_t ncap = cap ? cap * 2 : 8;
-                        uint64_t *nl = realloc(list, ncap * sizeof *nl);
-                        if (!nl) {
-                                free(list);
-                                closedir(d);
-                                return -ENOMEM;
-                        }
-                        list = nl;
-                        cap = ncap;
+                if (ARRAY_GROW(list, cap, n + 1) < 0) {
+                        free(list);
+                        closedir(d);
+                        return -ENOMEM;
                 }
                 list[n++] = v;
         }

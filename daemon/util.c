@@ -20,17 +20,17 @@ void log_setup(const char *ident, bool verbose) {
         log_prefix_priority = getenv("JOURNAL_STREAM") != NULL;
 }
 
-void log_msg(enum log_level lvl, int r, const char *fmt, ...) {
+void log_msgv(enum log_level lvl, int r, const char *prefix, const char *fmt, va_list ap) {
         if (lvl == LOG_LVL_DEBUG && !log_verbose)
                 return;
         int saved = errno;
         char buf[2048];
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(buf, sizeof buf, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                buf[0] = '\0';
+        int p = prefix ? snprintf(buf, sizeof buf, "%s: ", prefix) : 0;
+        if (p < 0 || (size_t)p >= sizeof buf)
+                p = 0;
+        errno = saved; /* for %m */
+        int n = vsnprintf(buf + p, sizeof buf - (size_t)p, fmt, ap);
+        n = n < 0 ? (buf[p] = '\0', p) : n + p;
         if (r != 0 && (size_t)n < sizeof buf)
                 snprintf(buf + n, sizeof buf - (size_t)n, ": %s", strerror(r < 0 ? -r : r));
         /* Names and strings from outside are in there: one line, nothing a terminal acts on. */
@@ -41,6 +41,86 @@ void log_msg(enum log_level lvl, int r, const char *fmt, ...) {
         else
                 fprintf(stderr, "%s: %s\n", log_ident, vis);
         errno = saved;
+}
+
+void log_msg(enum log_level lvl, int r, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        log_msgv(lvl, r, NULL, fmt, ap);
+        va_end(ap);
+}
+
+void *array_grow(void *items, size_t *cap, size_t need, size_t elem_size) {
+        if (need <= *cap && items)
+                return items;
+        size_t ncap = *cap ? *cap : 4;
+        while (ncap < need) {
+                if (ncap > SIZE_MAX / 2)
+                        return NULL;
+                ncap *= 2;
+        }
+        if (elem_size && ncap > SIZE_MAX / elem_size)
+                return NULL;
+        void *p = realloc(items, ncap * elem_size);
+        if (p)
+                *cap = ncap;
+        return p;
+}
+
+static int kvlist_grow(struct kvlist *l) {
+        size_t kc = l->cap, vc = l->cap;
+        if (ARRAY_GROW(l->keys, kc, l->n + 1) < 0 || ARRAY_GROW(l->values, vc, l->n + 1) < 0)
+                return -ENOMEM;
+        l->cap = kc < vc ? kc : vc;
+        return 0;
+}
+
+int kvlist_add_n(struct kvlist *l, const char *key, size_t key_len, const char *value, size_t value_len) {
+        if (kvlist_grow(l) < 0)
+                return -ENOMEM;
+        char *k = strndup(key, key_len), *v = strndup(value, value_len);
+        if (!k || !v) {
+                free(k);
+                free(v);
+                return -ENOMEM;
+        }
+        l->keys[l->n] = k;
+        l->values[l->n++] = v;
+        return 0;
+}
+
+int kvlist_add(struct kvlist *l, const char *key, const char *fmt, ...) {
+        if (kvlist_grow(l) < 0)
+                return -ENOMEM;
+        char *k = strdup(key), *v = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        int r = vasprintf(&v, fmt, ap);
+        va_end(ap);
+        if (!k || r < 0) {
+                free(k);
+                return -ENOMEM;
+        }
+        l->keys[l->n] = k;
+        l->values[l->n++] = v;
+        return 0;
+}
+
+const char *kvlist_get(const struct kvlist *l, const char *key) {
+        for (size_t i = l ? l->n : 0; i > 0; i--)
+                if (strcmp(l->keys[i - 1], key) == 0)
+                        return l->values[i - 1];
+        return NULL;
+}
+
+void kvlist_clear(struct kvlist *l) {
+        for (size_t i = 0; i < l->n; i++) {
+                free(l->keys[i]);
+                free(l->values[i]);
+        }
+        free(l->keys);
+        free(l->values);
+        *l = (struct kvlist){ 0 };
 }
 
 int read_fd_capped(int fd, size_t max, char **ret_data, size_t *ret_size) {

@@ -12,7 +12,8 @@
 
 #define VIEW_STATUS_MAX (1u << 20)
 
-/* Is pid a running sekishod? (its comm, not just any process reusing the pid) */
+/* Is pid a running sekishod? (its comm, not just any process reusing the pid;
+ * the tests run the same daemon as sekishod-test) */
 static bool daemon_alive(pid_t pid) {
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
@@ -20,7 +21,7 @@ static bool daemon_alive(pid_t pid) {
         if (read_file_capped(path, 64, &comm, NULL) < 0)
                 return false;
         comm[strcspn(comm, "\n")] = '\0';
-        return strcmp(comm, "sekishod") == 0 || strcmp(comm, "lt-sekishod") == 0;
+        return strcmp(comm, "sekishod") == 0 || strcmp(comm, "sekishod-test") == 0 || strcmp(comm, "lt-sekishod") == 0;
 }
 
 static void note_add(struct view *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "net.h"
+#include "util.h"
 
 const char *const net_discovery_names[] = {
         [NET_DISC_NETBIOS] = "netbios", [NET_DISC_MDNS] = "mdns", [NET_DISC_LLMNR] = "llmnr",
@@ -38,14 +39,8 @@ static const struct pkey dest_keys[] = {
 };
 
 static int dests_add(struct net_dests *l, const struct net_dest *d) {
-        if (l->n == l->cap) {
-                size_t ncap = l->cap ? l->cap * 2 : 16;
-                struct net_dest *nv = realloc(l->v, ncap * sizeof *nv);
-                if (!nv)
-                        return -ENOMEM;
-                l->v = nv;
-                l->cap = ncap;
-        }
+        if (ARRAY_GROW(l->v, l->cap, l->n + 1) < 0)
+                return -ENOMEM;
         l->v[l->n++] = *d;
         return 0;
 }

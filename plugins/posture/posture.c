@@ -24,10 +24,9 @@
  * long before re-checking (a debounce, not a poll). */
 #define SETTLE_USEC (5 * USEC_PER_SEC)
 
-extern const struct sekisho_plugin sekisho_plugin_posture;
 
 struct posture {
-        struct sekisho *ctx;
+        struct sekisho_plugin_handle *h;
         char *root;
         char *since_path;               /* state: when non-compliance started */
 
@@ -119,7 +118,7 @@ static bool result_changed(const struct posture_result *a, const struct posture_
 static void set_quarantine(struct posture *p, bool on, const char *reason) {
         if (p->quarantined == on)
                 return;
-        int r = sekisho_profile_request(p->ctx, &sekisho_plugin_posture, "quarantine", on, reason);
+        int r = sekisho_profile_request(p->h, "quarantine", on, reason);
         if (r < 0) {
                 log_error_errno(r, "posture: the core refused to %s the quarantine profile: %m",
                                 on ? "activate" : "deactivate");
@@ -130,7 +129,7 @@ static void set_quarantine(struct posture *p, bool on, const char *reason) {
                 { "reason", reason },
                 { NULL, NULL },
         };
-        sekisho_audit(p->ctx, on ? "posture-quarantine-requested" : "posture-quarantine-released", "R7", fields);
+        sekisho_audit(p->h, on ? "posture-quarantine-requested" : "posture-quarantine-released", "R7", fields);
 }
 
 /* Decide what the result means under the policy's action. */
@@ -221,7 +220,7 @@ static int evaluate(struct posture *p) {
                         { "trigger", p->trigger },
                         { NULL, NULL },
                 };
-                sekisho_audit(p->ctx, "posture-changed", "R5,R6,R7", fields);
+                sekisho_audit(p->h, "posture-changed", "R5,R6,R7", fields);
                 struct audit_field sig[] = {
                         { "compliant", res.compliant ? "true" : "false" },
                         { "failed", failed },
@@ -229,8 +228,8 @@ static int evaluate(struct posture *p) {
                         { "notify", p->pol.action == POSTURE_REPORT ? "false" : "true" },
                         { NULL, NULL },
                 };
-                sekisho_signal(p->ctx, "PostureChanged", sig);
-                sekisho_status_changed(p->ctx);
+                sekisho_signal(p->h, "PostureChanged", sig);
+                sekisho_status_changed(p->h);
                 log_info("posture: %s (%s) after %s", res.compliant ? "compliant" : "not compliant",
                          res.compliant ? "all checks pass" : failed, p->trigger);
         }
@@ -331,7 +330,7 @@ static void add_watch(struct posture *p, const char *rel) {
 }
 
 static void setup_triggers(struct posture *p) {
-        struct loop *loop = sekisho_loop(p->ctx);
+        struct loop *loop = sekisho_loop(p->h);
         int r;
 
         p->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -389,15 +388,15 @@ static void posture_free(struct posture *p) {
         free(p);
 }
 
-static int posture_init(struct sekisho *ctx, void **ret_state) {
-        const struct sekisho_env *env = sekisho_env(ctx);
-        struct loop *loop = sekisho_loop(ctx);
+static int posture_init(struct sekisho_plugin_handle *h, void **ret_state) {
+        const struct sekisho_env *env = sekisho_env(h);
+        struct loop *loop = sekisho_loop(h);
         struct posture *p = calloc(1, sizeof *p);
         int r;
 
         if (!p)
                 return -ENOMEM;
-        p->ctx = ctx;
+        p->h = h;
         p->inotify_fd = p->nl_fd = -1;
         /* Tests do not wait five seconds for a debounce. */
         p->settle_usec = env->test_mode ? 100000 : SETTLE_USEC;
@@ -532,8 +531,7 @@ static int posture_ctl(const struct sekisho_ctl_env *env, const struct pnode *se
         return posture_ctl_main(argc, argv, section, env->policy_name, env->default_section, stdout, stderr);
 }
 
-SEKISHO_PLUGIN(posture) = {
-        .name = "posture",
+SEKISHO_PLUGIN_DEFINE(posture,
         .section = "posture",
         .summary = "BYOD/OS posture checks (OS version, file-sharing software, antivirus, encryption) and quarantine",
         .check = posture_check,
@@ -545,5 +543,4 @@ SEKISHO_PLUGIN(posture) = {
         .ctl = posture_ctl,
         .ctl_usage = "  posture [--json] [--root DIR] [--policy FILE]\n"
                      "                                  posture checks and the BYOD form data, offline\n",
-        .syscalls = posture_syscalls,
-};
+        .syscalls = posture_syscalls);

@@ -23,7 +23,6 @@
 #define USB_CLAUSE "6.1.2(2)-1"
 #define USB_MAX_TRACKED 65536   /* devices remembered for status and change detection */
 
-extern const struct sekisho_plugin sekisho_plugin_usb;
 
 struct tracked {
         char *devpath;
@@ -32,7 +31,7 @@ struct tracked {
 };
 
 struct usb_state {
-        struct sekisho *ctx;
+        struct sekisho_plugin_handle *h;
         struct udev *udev;
         struct udev_monitor *mon;
         struct loop_source *src;
@@ -112,10 +111,10 @@ static int write_attr(struct usb_state *s, struct udev_device *dev, const char *
         if (r < 0) {
                 s->write_errors++;
                 if (r == -ENOENT || r == -ENODEV)
-                        log_info("usb: %s vanished before %s=%s could be written", udev_device_get_sysname(dev), attr,
+                        plog_info(s->h, "%s vanished before %s=%s could be written", udev_device_get_sysname(dev), attr,
                                  value);
                 else
-                        log_error_errno(r, "usb: writing %s=%s for %s failed", attr, value,
+                        plog_error_errno(s->h, r, "writing %s=%s for %s failed", attr, value,
                                         udev_device_get_syspath(dev));
         }
         return r;
@@ -132,7 +131,7 @@ static void controller_close(struct usb_state *s, struct udev_device *hub) {
         if (r >= 0 && (!path || read_file_capped(path, 64, &now, &len) < 0))
                 r = -EIO;
         if (r < 0 || !now || now[0] != '0') {
-                log_error("usb: could not set authorized_default=0 on controller %s: new devices there are NOT "
+                plog_error(s->h, "could not set authorized_default=0 on controller %s: new devices there are NOT "
                           "held back",
                           udev_device_get_sysname(hub));
                 struct audit_field f[] = {
@@ -140,7 +139,7 @@ static void controller_close(struct usb_state *s, struct udev_device *hub) {
                         { "problem", "authorized_default could not be set to 0" },
                         { NULL, NULL },
                 };
-                sekisho_audit(s->ctx, "usb.controller.open", USB_CLAUSE, f);
+                sekisho_audit(s->h, "usb.controller.open", USB_CLAUSE, f);
                 s->write_errors++;
         }
         if (udev_device_get_sysattr_value(hub, "interface_authorized_default"))
@@ -179,15 +178,15 @@ static void report(struct usb_state *s, const struct usb_device_info *d, const s
         };
         const char *event = interface ? (blocked ? "usb.interface.blocked" : "usb.interface.allowed")
                                       : (blocked ? "usb.device.blocked" : "usb.device.allowed");
-        sekisho_audit(s->ctx, event, USB_CLAUSE, f);
+        sekisho_audit(s->h, event, USB_CLAUSE, f);
         if (notify)
-                sekisho_signal(s->ctx, blocked ? "DeviceBlocked" : "DeviceAllowed", f);
+                sekisho_signal(s->h, blocked ? "DeviceBlocked" : "DeviceAllowed", f);
         if (blocked)
-                log_notice("usb: %s %s \"%s\" at %s%s%s: blocked by %s", interface ? "interface of" : "device", id,
+                plog_notice(s->h, "%s %s \"%s\" at %s%s%s: blocked by %s", interface ? "interface of" : "device", id,
                            name ? name : "", d->port, interface ? " interface " : "", interface ? interface : "",
                            rule);
         else
-                log_info("usb: %s %s \"%s\" at %s%s%s: allowed by %s", interface ? "interface of" : "device", id,
+                plog_info(s->h, "%s %s \"%s\" at %s%s%s: allowed by %s", interface ? "interface of" : "device", id,
                          name ? name : "", d->port, interface ? " interface " : "", interface ? interface : "", rule);
 }
 
@@ -198,7 +197,7 @@ static void report(struct usb_state *s, const struct usb_device_info *d, const s
  * probe "must be triggered manually" through the bus's drivers_probe. Without it an allowed
  * keyboard interface stays unbound (found by tests/e2e; umockdev has no drivers). A testbed
  * without that file, or an interface already bound, needs nothing. */
-static void probe_interface(struct udev_device *ifdev) {
+static void probe_interface(struct usb_state *s, struct udev_device *ifdev) {
         const char *syspath = udev_device_get_syspath(ifdev), *name = udev_device_get_sysname(ifdev);
         if (!syspath || !name)
                 return;
@@ -209,11 +208,11 @@ static void probe_interface(struct udev_device *ifdev) {
         _cleanup_close_ int fd = open("/sys/bus/usb/drivers_probe", O_WRONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) {
                 if (errno != ENOENT)
-                        log_warning("usb: cannot open /sys/bus/usb/drivers_probe for %s: %m", name);
+                        plog_warning(s->h, "cannot open /sys/bus/usb/drivers_probe for %s: %m", name);
                 return;
         }
         if (write(fd, name, strlen(name)) < 0 && errno != ENODEV)
-                log_warning("usb: probing drivers for %s failed: %m", name);
+                plog_warning(s->h, "probing drivers for %s failed: %m", name);
 }
 
 static void decide_interface_with(struct usb_state *s, struct udev_device *ifdev, const struct usb_device_info *d,
@@ -224,7 +223,7 @@ static void decide_interface_with(struct usb_state *s, struct udev_device *ifdev
                      usb_policy_interface_allowed(v, d, config, number);
         int w = write_attr(s, ifdev, "authorized", allow ? "1" : "0");
         if (allow && w >= 0)
-                probe_interface(ifdev);
+                probe_interface(s, ifdev);
         if (allow)
                 s->if_allowed++;
         else
@@ -289,12 +288,12 @@ static void probe_interfaces(struct usb_state *s, const struct usb_device_info *
                         /* the same /sys libudev reads (umockdev redirects both) */
                         fd = open("/sys/bus/usb/drivers_probe", O_WRONLY | O_APPEND | O_CLOEXEC);
                         if (fd < 0) {
-                                log_debug("usb: cannot open drivers_probe: %m");
+                                plog_debug(s->h, "cannot open drivers_probe: %m");
                                 break;
                         }
                 }
                 if (write(fd, de->d_name, strlen(de->d_name)) < 0)
-                        log_warning("usb: probing drivers for %s failed: %m", de->d_name);
+                        plog_warning(s->h, "probing drivers for %s failed: %m", de->d_name);
         }
         closedir(dir);
 }
@@ -306,7 +305,7 @@ static int decide_device(struct usb_state *s, struct udev_device *dev, bool reev
                 /* Out of memory: still never leave it authorized. */
                 write_attr(s, dev, "authorized", "0");
                 s->blocked++;
-                return log_error_errno(r, "usb: cannot model %s, blocked", udev_device_get_sysname(dev));
+                return plog_error_errno(s->h, r, "cannot model %s, blocked", udev_device_get_sysname(dev));
         }
         struct usb_verdict v;
         usb_policy_decide(&s->policy, &d, &v);
@@ -338,14 +337,14 @@ static int decide_interface(struct usb_state *s, struct udev_device *ifdev) {
         struct udev_device *dev = udev_device_get_parent_with_subsystem_devtype(ifdev, "usb", "usb_device");
         if (!dev) {
                 write_attr(s, ifdev, "authorized", "0");
-                log_warning("usb: interface %s has no USB device above it, blocked", udev_device_get_sysname(ifdev));
+                plog_warning(s->h, "interface %s has no USB device above it, blocked", udev_device_get_sysname(ifdev));
                 return 0;
         }
         struct usb_device_info d;
         int r = usbdev_read(dev, s->policy.need_parent_hash, &d);
         if (r < 0) {
                 write_attr(s, ifdev, "authorized", "0");
-                return log_error_errno(r, "usb: cannot model %s, interface blocked", udev_device_get_sysname(dev));
+                return plog_error_errno(s->h, r, "cannot model %s, interface blocked", udev_device_get_sysname(dev));
         }
         struct usb_verdict v;
         usb_policy_decide(&s->policy, &d, &v);
@@ -374,7 +373,7 @@ static void handle(struct usb_state *s, struct udev_device *dev, const char *act
                         const char *dp = udev_device_get_devpath(dev);
                         if (dp)
                                 untrack(s, dp);
-                        log_info("usb: device at %s removed", udev_device_get_sysname(dev));
+                        plog_info(s->h, "device at %s removed", udev_device_get_sysname(dev));
                 }
         } else if (usbdev_is_interface(dev) && strcmp(action, "add") == 0)
                 decide_interface(s, dev);
@@ -391,7 +390,7 @@ static int on_monitor(struct loop_source *src, int fd, uint32_t revents, void *u
                         handle(s, dev, action);
                 udev_device_unref(dev);
         }
-        sekisho_status_changed(s->ctx);
+        sekisho_status_changed(s->h);
         return 0;
 }
 
@@ -406,7 +405,7 @@ static int evaluate_all(struct usb_state *s, bool reevaluation) {
         int r = udev_enumerate_scan_devices(e);
         if (r < 0) {
                 udev_enumerate_unref(e);
-                return log_error_errno(r, "usb: cannot enumerate USB devices");
+                return r;
         }
         for (int pass = 0; pass < 2; pass++) {
                 struct udev_list_entry *le;
@@ -445,45 +444,47 @@ static void usb_shutdown(void *state) {
         free(s);
 }
 
-static int usb_init(struct sekisho *ctx, void **ret_state) {
+static int usb_init(struct sekisho_plugin_handle *h, void **ret_state) {
         /* A test or demo daemon decides only emulated devices, never this machine's: under
          * umockdev, or inside a throw-away VM that says so (the QEMU tier, tests/e2e). */
-        if (sekisho_env(ctx)->test_mode && !getenv("UMOCKDEV_DIR") && !getenv("SEKISHO_TEST_DISPOSABLE_MACHINE"))
-                return log_error_errno(-EPERM, "usb: test mode (not on the system bus) outside umockdev: "
+        if (sekisho_env(h)->test_mode && !getenv("UMOCKDEV_DIR") && !getenv("SEKISHO_TEST_DISPOSABLE_MACHINE"))
+                return sekisho_fail(h, -EPERM, "test mode (not on the system bus) outside umockdev: "
                                                "not touching this machine's USB devices");
         struct usb_state *s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
-        s->ctx = ctx;
+        s->h = h;
         int r;
         struct perrors errs = { 0 };
         r = usb_policy_load(NULL, &s->policy, &errs);
         if (r < 0) {
-                log_error("usb: built-in policy does not compile: %s", perrors_first(&errs) ?: "?");
+                sekisho_fail(h, r, "built-in policy does not compile: %s", perrors_first(&errs) ?: "?");
                 perrors_clear(&errs);
                 goto fail;
         }
         perrors_clear(&errs);
         s->udev = udev_new();
         if (!s->udev) {
-                r = log_error_errno(-errno ?: -ENOMEM, "usb: udev_new failed");
+                r = sekisho_fail(h, -errno ?: -ENOMEM, "udev_new failed");
                 goto fail;
         }
         /* Listen before looking, so nothing arrives unseen in between. */
         s->mon = udev_monitor_new_from_netlink(s->udev, "udev");
         if (!s->mon) {
-                r = log_error_errno(-EPROTONOSUPPORT, "usb: cannot open the udev monitor");
+                r = sekisho_fail(h, -EPROTONOSUPPORT, "cannot open the udev monitor");
                 goto fail;
         }
         udev_monitor_set_receive_buffer_size(s->mon, 8 * 1024 * 1024);
         if ((r = udev_monitor_filter_add_match_subsystem_devtype(s->mon, "usb", NULL)) < 0 ||
             (r = udev_monitor_enable_receiving(s->mon)) < 0) {
-                log_error_errno(r, "usb: cannot start the udev monitor");
+                sekisho_fail(h, r, "cannot start the udev monitor");
                 goto fail;
         }
-        r = loop_add_io(sekisho_loop(ctx), udev_monitor_get_fd(s->mon), EPOLLIN, on_monitor, s, &s->src);
-        if (r < 0)
+        r = loop_add_io(sekisho_loop(h), udev_monitor_get_fd(s->mon), EPOLLIN, on_monitor, s, &s->src);
+        if (r < 0) {
+                sekisho_fail(h, r, "cannot watch the udev monitor");
                 goto fail;
+        }
         /* Fail-closed before any decision: every controller holds new devices
          * back. Devices present now are decided by the first apply(). */
         struct udev_enumerate *e = udev_enumerate_new(s->udev);
@@ -513,7 +514,7 @@ static int usb_apply(void *state, const struct pnode *section) {
         struct perrors errs = { 0 };
         int r = usb_policy_load(section, &p, &errs);
         if (r < 0) {
-                log_error("usb: policy refused, previous rules stay in force: %s", perrors_first(&errs) ?: "?");
+                sekisho_fail(s->h, r, "policy refused, previous rules stay in force: %s", perrors_first(&errs) ?: "?");
                 perrors_clear(&errs);
                 return r;
         }
@@ -523,10 +524,10 @@ static int usb_apply(void *state, const struct pnode *section) {
         s->generation++;
         s->n_current = 0;
         s->storage_blocked = usb_policy_blocks_storage(&s->policy, s->storage_why, sizeof s->storage_why);
-        log_info("usb: %zu rule(s), default %s", s->policy.n, usb_target_name(s->policy.deflt));
+        plog_info(s->h, "%zu rule(s), default %s", s->policy.n, usb_target_name(s->policy.deflt));
         r = evaluate_all(s, true);
-        sekisho_status_changed(s->ctx);
-        return r;
+        sekisho_status_changed(s->h);
+        return r < 0 ? sekisho_fail(s->h, r, "cannot enumerate USB devices") : 0;
 }
 
 static void usb_status(void *state, struct kvlist *out) {
@@ -597,8 +598,7 @@ static const int usb_syscalls[] = {
         SCMP_SYS(lseek), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), -1,
 };
 
-SEKISHO_PLUGIN(usb) = {
-        .name = "usb",
+SEKISHO_PLUGIN_DEFINE(usb,
         .section = "usb",
         .summary = "USB device and interface control through sysfs authorized (fail-closed)",
         .check = usb_check,
@@ -610,5 +610,4 @@ SEKISHO_PLUGIN(usb) = {
         .ctl = usb_ctl,
         .ctl_usage = "  usb list [--policy FILE]     attached USB devices, interfaces, decision, rule\n"
                      "  usb generate-rules [--with-port]   allow rules for what is attached now\n",
-        .syscalls = usb_syscalls,
-};
+        .syscalls = usb_syscalls);

@@ -5,8 +5,12 @@ set -eu
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
-SEKISHOD="$top_builddir/sekishod"
-SEKISHOCTL="$top_builddir/sekishoctl"
+# The test builds: the release programs plus the test-only demo plugin (plugins/demo/Makefile.inc).
+# RELEASE_SEKISHOD and RELEASE_SEKISHOCTL are what gets installed.
+SEKISHOD="$top_builddir/sekishod-test"
+SEKISHOCTL="$top_builddir/sekishoctl-test"
+RELEASE_SEKISHOD="$top_builddir/sekishod"
+RELEASE_SEKISHOCTL="$top_builddir/sekishoctl"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-verify_asan_link_order=0}"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/sekisho-test.XXXXXX")

@@ -16,12 +16,14 @@
 #include "default-fragment.h"
 #include "plugin.h"
 #include "ptree.h"
-#include "usb-stub-core.h"
+#include "stub-core.h"
 #include "usbctl.h"
 #include "usbrule.h"
 #include "util.h"
 
 extern const struct sekisho_plugin sekisho_plugin_usb;
+static struct sekisho_plugin_handle *core;
+
 
 /* ---- descriptors, built the way devices send them ---- */
 
@@ -93,7 +95,7 @@ static void assert_attr(const char *syspath, const char *attr, const char *want)
 static void pump(void) {
         /* deliver what umockdev sent; stop when a round brings nothing */
         for (int i = 0; i < 50; i++)
-                if (loop_iterate(stub_core.loop, i == 0 ? 200 : 20) <= 0)
+                if (loop_iterate(core->loop, i == 0 ? 200 : 20) <= 0)
                         break;
 }
 
@@ -173,24 +175,22 @@ static void bed_apply(struct bed *b, const char *yaml_section) {
 }
 
 static void bed_start(struct bed *b, const char *yaml_section) {
-        assert_int_equal(loop_new(&stub_core.loop), 0);
-        stub_core.record = true;
-        assert_int_equal(sekisho_plugin_usb.init(NULL, &b->state), 0);
+        assert_int_equal(stub_core_new(&sekisho_plugin_usb, "/nonexistent", NULL, &core), 0);
+        assert_int_equal(sekisho_plugin_usb.init(core, &b->state), 0);
         bed_apply(b, yaml_section);
 }
 
 static void bed_free(struct bed *b) {
         sekisho_plugin_usb.shutdown(b->state);
-        stub_core.loop = loop_free(stub_core.loop);
-        stub_core_clear();
+        core = stub_core_free(core);
         g_free(b->pci);
         g_free(b->root);
         g_object_unref(b->tb);
 }
 
 static bool recorded(const char *a, const char *b_) {
-        for (size_t i = 0; i < stub_core.n; i++)
-                if (strstr(stub_core.records[i], a) && (!b_ || strstr(stub_core.records[i], b_)))
+        for (size_t i = 0; i < core->n_rec; i++)
+                if (strstr(core->rec[i].line, a) && (!b_ || strstr(core->rec[i].line, b_)))
                         return true;
         return false;
 }
@@ -564,8 +564,8 @@ static void test_usbctl(void **state) {
         assert_int_equal(usbctl_main(3, argv_missing, NULL, NULL), 1);
 
         /* as the policy in force: both devices (and the controller) allowed */
-        assert_int_equal(loop_new(&stub_core.loop), 0);
-        assert_int_equal(sekisho_plugin_usb.init(NULL, &b.state), 0);
+        assert_int_equal(stub_core_new(&sekisho_plugin_usb, "/nonexistent", NULL, &core), 0);
+        assert_int_equal(sekisho_plugin_usb.init(core, &b.state), 0);
         assert_int_equal(sekisho_plugin_usb.apply(b.state, pmap_get(t->root, "usb")), 0);
         ptree_free(t);
         assert_attr(kbd, "authorized", "1");

@@ -1,4 +1,4 @@
-/* kvlist.c — what plugins hand the core: key/value lists of their status, and rows of the compliance report. */
+/* reportrow.c — the rows of the compliance report a plugin gives the core (plugin.h). */
 #include "config.h"
 
 #include <stdarg.h>
@@ -8,60 +8,10 @@
 #include "plugin.h"
 #include "util.h"
 
-int kvlist_add(struct kvlist *l, const char *key, const char *fmt, ...) {
-        if (l->n == l->cap) {
-                size_t ncap = l->cap ? l->cap * 2 : 8;
-                char **nk = realloc(l->keys, ncap * sizeof *nk);
-                if (!nk)
-                        return -ENOMEM;
-                l->keys = nk;
-                char **nv = realloc(l->values, ncap * sizeof *nv);
-                if (!nv)
-                        return -ENOMEM;
-                l->values = nv;
-                l->cap = ncap;
-        }
-        char *k = strdup(key), *v = NULL;
-        va_list ap;
-        va_start(ap, fmt);
-        int r = vasprintf(&v, fmt, ap);
-        va_end(ap);
-        if (!k || r < 0) {
-                free(k);
-                return -ENOMEM;
-        }
-        l->keys[l->n] = k;
-        l->values[l->n++] = v;
-        return 0;
-}
-
-void kvlist_clear(struct kvlist *l) {
-        for (size_t i = 0; i < l->n; i++) {
-                free(l->keys[i]);
-                free(l->values[i]);
-        }
-        free(l->keys);
-        free(l->values);
-        *l = (struct kvlist){ 0 };
-}
-
-const char *kvlist_get(const struct kvlist *l, const char *key) {
-        for (size_t i = 0; l && i < l->n; i++)
-                if (strcmp(l->keys[i], key) == 0)
-                        return l->values[i];
-        return NULL;
-}
-
 struct report_row *report_row_add(struct report_rows *rows, const char *requirement, const char *clause,
                                   const char *evidence) {
-        if (rows->n == rows->cap) {
-                size_t ncap = rows->cap ? rows->cap * 2 : 8;
-                struct report_row *nv = realloc(rows->v, ncap * sizeof *nv);
-                if (!nv)
-                        return NULL;
-                rows->v = nv;
-                rows->cap = ncap;
-        }
+        if (ARRAY_GROW(rows->v, rows->cap, rows->n + 1) < 0)
+                return NULL;
         struct report_row *row = &rows->v[rows->n++];
         *row = (struct report_row){ .requirement = requirement, .clause = clause, .evidence = evidence,
                                     .state = REPORT_NOT_ENFORCED };
