@@ -1,4 +1,4 @@
-/* builtin.c — the plugins compiled in (configure --enable-<name>), in start order. */
+/* builtin.c — the plugins compiled in (configure --enable-<name>), in start order; built a second time with SEKISHO_TEST_BUILD for the test daemon and CLI, which add the test-only demo plugin. */
 #include "config.h"
 
 #include "plugin.h"
@@ -18,13 +18,13 @@ extern const struct sekisho_plugin sekisho_plugin_posture;
 #ifdef ENABLE_PLUGIN_TRAVEL
 extern const struct sekisho_plugin sekisho_plugin_travel;
 #endif
-#ifdef ENABLE_PLUGIN_DEMO
+#ifdef SEKISHO_TEST_BUILD
 extern const struct sekisho_plugin sekisho_plugin_demo;
 #endif
 
 /* Enforcers first, then the plugins that decide profiles (posture asks for
- * "quarantine", travel for "travel"), then the test-only demo. Stopped in
- * reverse. */
+ * "quarantine", travel for "travel"), then, in the test build only, the
+ * demo. Stopped in reverse. */
 const struct sekisho_plugin *const sekisho_builtin_plugins[] = {
 #ifdef ENABLE_PLUGIN_USB
         &sekisho_plugin_usb,
@@ -41,7 +41,7 @@ const struct sekisho_plugin *const sekisho_builtin_plugins[] = {
 #ifdef ENABLE_PLUGIN_TRAVEL
         &sekisho_plugin_travel,
 #endif
-#ifdef ENABLE_PLUGIN_DEMO
+#ifdef SEKISHO_TEST_BUILD
         &sekisho_plugin_demo,
 #endif
         NULL,

@@ -25,26 +25,7 @@ extern const char sekisho_bus_introspect_xml[];
 #define POLKIT_INTERACTIVE_TIMEOUT_MS (5 * 60 * 1000)
 
 #define BUS_NAME_MAX 256        /* bundle name label sent with ApplyPolicy */
-#define BUS_PROFILE_MAX 128
 #define BUS_REASON_MAX 1024
-
-/* One fd libdbus wants watched; several DBusWatch (read, write) may share it. */
-struct bus_fd {
-        struct bus *bus;
-        int fd;
-        struct loop_source *src;
-        uint32_t events;
-        DBusWatch **watches;
-        size_t n_watches;
-        struct bus_fd *next;
-};
-
-struct bus_timeout {
-        struct bus *bus;
-        DBusTimeout *timeout;
-        struct loop_source *src;
-        struct bus_timeout *next;
-};
 
 enum bus_action { ACTION_APPLY_POLICY, ACTION_SET_PROFILE, ACTION_RELOAD };
 
@@ -59,7 +40,6 @@ struct bus_auth {
         struct bus *bus;
         DBusMessage *msg;
         enum bus_action action;
-        DBusPendingCall *pending;
         uint32_t uid;
         size_t bytes;                  /* payload held while waiting */
         bool asking_polkit;
@@ -69,16 +49,18 @@ struct bus_auth {
 struct bus {
         struct sekisho *ctx;
         DBusConnection *conn;
-        struct bus_fd *fds;
-        struct bus_timeout *timeouts;
-        struct loop_source *dispatch_timer;
-        unsigned watch_generation;     /* bumped whenever the watch set changes */
+        struct busconn *bc;            /* conn on the loop, and the method calls we make */
         struct bus_auth *auths;
         size_t n_auths, held_bytes;    /* all waiting calls */
         size_t n_polkit, polkit_bytes; /* those of them waiting for polkit */
         char *introspect;
         bool registered, filtering;    /* libdbus aborts on undoing what was not done */
+        uint64_t refusal_window_usec;  /* audit records of refused calls: at most */
+        unsigned refusals_in_window;   /* BUS_REFUSAL_RECORDS a minute, the rest */
+        unsigned refusals_suppressed;  /* counted into the next one */
 };
+
+#define BUS_REFUSAL_RECORDS 20
 
 const char *bus_error_from_errno(int r) {
         switch (r < 0 ? -r : r) {
@@ -449,15 +431,16 @@ static void do_set_profile(struct bus *b, DBusMessage *m, uint32_t uid) {
                 dbus_error_free(&err);
                 return;
         }
-        if (!profile[0] || strlen(profile) > BUS_PROFILE_MAX || !string_is_clean_utf8(profile, strlen(profile)))
+        if (!profile[0] || strlen(profile) > PROFILE_NAME_MAX || !string_is_clean_utf8(profile, strlen(profile)))
                 return reply_error(b, m, ERR_INVALID_ARGS, "SetProfile: invalid profile name");
         if (strlen(reason) > BUS_REASON_MAX || !string_is_clean_utf8(reason, strlen(reason)))
                 return reply_error(b, m, ERR_INVALID_ARGS, "SetProfile: reason too long or not clean text");
         log_info("D-Bus: SetProfile %s %s by uid %" PRIu32, profile, active ? "on" : "off", uid);
         int r = sekisho_set_profile(b->ctx, "admin", profile, active, reason);
         if (r < 0)
-                return reply_errno(b, m, r, r == -ENOENT ? "SetProfile: the policy in force has no such profile"
-                                                         : "SetProfile");
+                return reply_errno(b, m, r, r == -ENOENT  ? "SetProfile: the policy in force has no such profile"
+                                            : r == -E2BIG ? "SetProfile: too many profiles requested; release one first"
+                                                          : "SetProfile");
         reply_empty(b, m);
 }
 
@@ -501,12 +484,33 @@ static void auth_free(struct bus_auth *a) {
                 b->n_polkit--;
                 b->polkit_bytes -= a->bytes;
         }
-        if (a->pending) {
-                dbus_pending_call_cancel(a->pending);
-                dbus_pending_call_unref(a->pending);
-        }
+        busconn_forget(b->bc, a);
         dbus_message_unref(a->msg);
         free(a);
+}
+
+/* A refused admin call is evidence: an audit record, bounded so a flood of
+ * calls cannot flood the disk (the ones over the bound are counted). */
+static void audit_refusal(struct bus *b, const char *method, uint32_t uid, const char *sender, const char *why) {
+        uint64_t now = now_usec_monotonic();
+        if (now - b->refusal_window_usec >= 60000000u) {
+                b->refusal_window_usec = now;
+                b->refusals_in_window = 0;
+        }
+        if (b->refusals_in_window >= BUS_REFUSAL_RECORDS) {
+                b->refusals_suppressed++;
+                return;
+        }
+        b->refusals_in_window++;
+        char u[16], more[16];
+        snprintf(u, sizeof u, "%" PRIu32, uid);
+        snprintf(more, sizeof more, "%u", b->refusals_suppressed);
+        b->refusals_suppressed = 0;
+        const struct audit_field f[] = {
+                { "method", method ? method : "" }, { "uid", u }, { "sender", sender ? sender : "" }, { "reason", why },
+                { "not-recorded-before", more }, { NULL },
+        };
+        core_audit(b->ctx, "admin.refused", "3.6.5 (R9: configuration tamper checks)", f);
 }
 
 static void auth_finish(struct bus_auth *a, bool allowed, const char *why) {
@@ -516,27 +520,19 @@ static void auth_finish(struct bus_auth *a, bool allowed, const char *why) {
         else {
                 log_notice("D-Bus: %s by uid %" PRIu32 " (%s) refused: %s", dbus_message_get_member(a->msg), a->uid,
                            dbus_message_get_sender(a->msg), why);
+                audit_refusal(b, dbus_message_get_member(a->msg), a->uid, dbus_message_get_sender(a->msg), why);
                 reply_error(b, a->msg, ERR_ACCESS_DENIED, "%s", why);
         }
         auth_free(a);
 }
 
-/* Take the reply of a pending call; NULL if it went away. */
-static DBusMessage *auth_take_reply(struct bus_auth *a, DBusPendingCall *pc) {
-        DBusMessage *reply = dbus_pending_call_steal_reply(pc);
-        dbus_pending_call_unref(a->pending);
-        a->pending = NULL;
-        return reply;
-}
-
-static void on_polkit_reply(DBusPendingCall *pc, void *userdata) {
+static void on_polkit_reply(int r, DBusMessage *reply, void *userdata) {
         struct bus_auth *a = userdata;
-        DBusMessage *reply = auth_take_reply(a, pc);
         char why[512];
         bool allowed = false;
         if (!reply)
                 snprintf(why, sizeof why, "no answer from polkit");
-        else if (dbus_message_get_type(reply) == DBUS_MESSAGE_TYPE_ERROR) {
+        else if (r < 0) {
                 const char *e = dbus_message_get_error_name(reply);
                 if (dbus_message_is_error(reply, DBUS_ERROR_SERVICE_UNKNOWN) ||
                     dbus_message_is_error(reply, DBUS_ERROR_NAME_HAS_NO_OWNER))
@@ -560,8 +556,6 @@ static void on_polkit_reply(DBusPendingCall *pc, void *userdata) {
                 snprintf(why, sizeof why, "not authorized for %s%s", action_ids[a->action],
                          is_challenge ? " (authentication required)" : "");
         }
-        if (reply)
-                dbus_message_unref(reply);
         auth_finish(a, allowed, why);
 }
 
@@ -593,29 +587,18 @@ static int auth_ask_polkit(struct bus_auth *a) {
                   dbus_message_iter_append_basic(&it, DBUS_TYPE_UINT32, &flags) &&
                   dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &cancel);
         /* On failure the half-built message is simply dropped with its containers. */
-        if (ok)
-                ok = dbus_connection_send_with_reply(b->conn, m, &a->pending,
-                                                     interactive ? POLKIT_INTERACTIVE_TIMEOUT_MS
-                                                                 : DBUS_TIMEOUT_USE_DEFAULT) &&
-                     a->pending;
+        int r = ok ? busconn_call(b->bc, m, interactive ? POLKIT_INTERACTIVE_TIMEOUT_MS : -1, on_polkit_reply, a, a)
+                   : -ENOMEM;
         dbus_message_unref(m);
-        if (!ok)
-                return -ENOMEM;
-        if (!dbus_pending_call_set_notify(a->pending, on_polkit_reply, a, NULL))
-                return -ENOMEM;
-        return 0;
+        return r;
 }
 
-static void on_unix_user_reply(DBusPendingCall *pc, void *userdata) {
+static void on_unix_user_reply(int r, DBusMessage *reply, void *userdata) {
         struct bus_auth *a = userdata;
-        DBusMessage *reply = auth_take_reply(a, pc);
         dbus_uint32_t uid = UINT32_MAX;
         DBusError err = DBUS_ERROR_INIT;
-        bool known = reply && dbus_message_get_type(reply) == DBUS_MESSAGE_TYPE_METHOD_RETURN &&
-                     dbus_message_get_args(reply, &err, DBUS_TYPE_UINT32, &uid, DBUS_TYPE_INVALID);
+        bool known = r == 0 && dbus_message_get_args(reply, &err, DBUS_TYPE_UINT32, &uid, DBUS_TYPE_INVALID);
         dbus_error_free(&err);
-        if (reply)
-                dbus_message_unref(reply);
         if (!known)
                 return auth_finish(a, false, "could not find out who the caller is");
         a->uid = uid;
@@ -631,8 +614,7 @@ static void on_unix_user_reply(DBusPendingCall *pc, void *userdata) {
         a->asking_polkit = true;
         b->n_polkit++;
         b->polkit_bytes += a->bytes;
-        int r = auth_ask_polkit(a);
-        if (r < 0)
+        if (auth_ask_polkit(a) < 0)
                 auth_finish(a, false, "could not ask polkit");
 }
 
@@ -663,8 +645,7 @@ static void auth_start(struct bus *b, DBusMessage *m, enum bus_action action, si
         DBusMessage *q = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS, DBUS_INTERFACE_DBUS,
                                                       "GetConnectionUnixUser");
         bool ok = q && dbus_message_append_args(q, DBUS_TYPE_STRING, &sender, DBUS_TYPE_INVALID) &&
-                  dbus_connection_send_with_reply(b->conn, q, &a->pending, DBUS_TIMEOUT_USE_DEFAULT) && a->pending &&
-                  dbus_pending_call_set_notify(a->pending, on_unix_user_reply, a, NULL);
+                  busconn_call(b->bc, q, -1, on_unix_user_reply, a, a) == 0;
         if (q)
                 dbus_message_unref(q);
         if (!ok) {
@@ -818,240 +799,6 @@ static DBusHandlerResult on_filter(DBusConnection *conn, DBusMessage *m, void *u
         return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
 }
 
-/* ---- libdbus on the epoll loop ---- */
-
-static void bus_dispatch(struct bus *b) {
-        for (;;) {
-                DBusDispatchStatus st = dbus_connection_dispatch(b->conn);
-                if (st == DBUS_DISPATCH_COMPLETE)
-                        return;
-                if (st == DBUS_DISPATCH_NEED_MEMORY) {
-                        /* Try again shortly rather than spin. */
-                        loop_timer_arm(b->dispatch_timer, 100 * 1000, 0);
-                        return;
-                }
-        }
-}
-
-static int on_dispatch_timer(struct loop_source *s, void *userdata) {
-        bus_dispatch(userdata);
-        return 0;
-}
-
-static void on_dispatch_status(DBusConnection *conn, DBusDispatchStatus st, void *userdata) {
-        struct bus *b = userdata;
-        /* Dispatching from inside this callback is not allowed: do it from the loop. */
-        if (st != DBUS_DISPATCH_COMPLETE && b->dispatch_timer)
-                loop_timer_arm(b->dispatch_timer, 0, 0);
-}
-
-static uint32_t watch_events(DBusWatch *w) {
-        if (!dbus_watch_get_enabled(w))
-                return 0;
-        unsigned f = dbus_watch_get_flags(w);
-        return ((f & DBUS_WATCH_READABLE) ? EPOLLIN : 0) | ((f & DBUS_WATCH_WRITABLE) ? EPOLLOUT : 0);
-}
-
-static int on_watch_io(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
-        struct bus_fd *e = userdata;
-        struct bus *b = e->bus;
-        unsigned generation = b->watch_generation;
-        for (size_t i = 0; i < e->n_watches; i++) {
-                DBusWatch *w = e->watches[i];
-                uint32_t want = watch_events(w);
-                if (!want)
-                        continue;
-                unsigned f = 0;
-                if ((want & EPOLLIN) && (revents & EPOLLIN))
-                        f |= DBUS_WATCH_READABLE;
-                if ((want & EPOLLOUT) && (revents & EPOLLOUT))
-                        f |= DBUS_WATCH_WRITABLE;
-                if (revents & EPOLLHUP)
-                        f |= DBUS_WATCH_HANGUP;
-                if (revents & EPOLLERR)
-                        f |= DBUS_WATCH_ERROR;
-                if (!f)
-                        continue;
-                dbus_watch_handle(w, f);
-                /* The handler may have added or removed watches (and freed e): the
-                 * level-triggered epoll reports whatever is still pending. */
-                if (generation != b->watch_generation)
-                        break;
-        }
-        bus_dispatch(b);
-        return 0;
-}
-
-/* Combine the interest of every watch on e's fd into one epoll registration. */
-static int bus_fd_update(struct bus_fd *e) {
-        uint32_t events = 0;
-        for (size_t i = 0; i < e->n_watches; i++)
-                events |= watch_events(e->watches[i]);
-        if (!events) {
-                /* No interest: leave epoll entirely, or a hung-up fd would wake us forever. */
-                e->src = loop_source_free(e->src);
-                e->events = 0;
-                return 0;
-        }
-        if (!e->src) {
-                int r = loop_add_io(e->bus->ctx->loop, e->fd, events, on_watch_io, e, &e->src);
-                if (r < 0)
-                        return r;
-        } else if (events != e->events) {
-                int r = loop_source_set_events(e->src, events);
-                if (r < 0)
-                        return r;
-        }
-        e->events = events;
-        return 0;
-}
-
-static struct bus_fd *bus_fd_find(struct bus *b, int fd) {
-        for (struct bus_fd *e = b->fds; e; e = e->next)
-                if (e->fd == fd)
-                        return e;
-        return NULL;
-}
-
-static void bus_fd_free(struct bus *b, struct bus_fd *e) {
-        for (struct bus_fd **p = &b->fds; *p; p = &(*p)->next)
-                if (*p == e) {
-                        *p = e->next;
-                        break;
-                }
-        loop_source_free(e->src);
-        free(e->watches);
-        free(e);
-}
-
-static dbus_bool_t on_add_watch(DBusWatch *w, void *userdata) {
-        struct bus *b = userdata;
-        int fd = dbus_watch_get_unix_fd(w);
-        if (fd < 0)
-                return FALSE;
-        struct bus_fd *e = bus_fd_find(b, fd);
-        if (!e) {
-                e = calloc(1, sizeof *e);
-                if (!e)
-                        return FALSE;
-                e->bus = b;
-                e->fd = fd;
-                e->next = b->fds;
-                b->fds = e;
-        }
-        DBusWatch **nw = realloc(e->watches, (e->n_watches + 1) * sizeof *nw);
-        if (!nw) {
-                if (!e->n_watches)
-                        bus_fd_free(b, e);
-                return FALSE;
-        }
-        e->watches = nw;
-        e->watches[e->n_watches++] = w;
-        b->watch_generation++;
-        int r = bus_fd_update(e);
-        if (r < 0) {
-                log_warning_errno(r, "D-Bus: cannot watch fd %d", fd);
-                e->n_watches--;
-                if (!e->n_watches)
-                        bus_fd_free(b, e);
-                return FALSE;
-        }
-        return TRUE;
-}
-
-static void on_remove_watch(DBusWatch *w, void *userdata) {
-        struct bus *b = userdata;
-        for (struct bus_fd *e = b->fds; e; e = e->next)
-                for (size_t i = 0; i < e->n_watches; i++)
-                        if (e->watches[i] == w) {
-                                memmove(&e->watches[i], &e->watches[i + 1],
-                                        (e->n_watches - i - 1) * sizeof *e->watches);
-                                e->n_watches--;
-                                b->watch_generation++;
-                                if (!e->n_watches)
-                                        bus_fd_free(b, e);
-                                else
-                                        (void)bus_fd_update(e);
-                                return;
-                        }
-}
-
-static void on_toggle_watch(DBusWatch *w, void *userdata) {
-        struct bus *b = userdata;
-        struct bus_fd *e = bus_fd_find(b, dbus_watch_get_unix_fd(w));
-        if (e) {
-                b->watch_generation++;
-                int r = bus_fd_update(e);
-                if (r < 0)
-                        log_warning_errno(r, "D-Bus: cannot update the watch on fd %d, ignoring", e->fd);
-        }
-}
-
-static int timeout_arm(struct bus_timeout *t) {
-        if (!dbus_timeout_get_enabled(t->timeout))
-                return loop_timer_disarm(t->src);
-        uint64_t usec = (uint64_t)dbus_timeout_get_interval(t->timeout) * 1000;
-        return loop_timer_arm(t->src, usec, usec);
-}
-
-static int on_timeout_timer(struct loop_source *s, void *userdata) {
-        struct bus_timeout *t = userdata;
-        struct bus *b = t->bus;
-        dbus_timeout_handle(t->timeout);     /* may remove t */
-        bus_dispatch(b);
-        return 0;
-}
-
-static dbus_bool_t on_add_timeout(DBusTimeout *to, void *userdata) {
-        struct bus *b = userdata;
-        struct bus_timeout *t = calloc(1, sizeof *t);
-        if (!t)
-                return FALSE;
-        t->bus = b;
-        t->timeout = to;
-        int r = loop_add_timer(b->ctx->loop, on_timeout_timer, t, &t->src);
-        if (r >= 0)
-                r = timeout_arm(t);
-        if (r < 0) {
-                log_warning_errno(r, "D-Bus: cannot add a timer");
-                loop_source_free(t->src);
-                free(t);
-                return FALSE;
-        }
-        dbus_timeout_set_data(to, t, NULL);
-        t->next = b->timeouts;
-        b->timeouts = t;
-        return TRUE;
-}
-
-static void bus_timeout_free(struct bus *b, struct bus_timeout *t) {
-        for (struct bus_timeout **p = &b->timeouts; *p; p = &(*p)->next)
-                if (*p == t) {
-                        *p = t->next;
-                        break;
-                }
-        loop_source_free(t->src);
-        free(t);
-}
-
-static void on_remove_timeout(DBusTimeout *to, void *userdata) {
-        struct bus *b = userdata;
-        struct bus_timeout *t = dbus_timeout_get_data(to);
-        if (t) {
-                dbus_timeout_set_data(to, NULL, NULL);
-                bus_timeout_free(b, t);
-        }
-}
-
-static void on_toggle_timeout(DBusTimeout *to, void *userdata) {
-        struct bus_timeout *t = dbus_timeout_get_data(to);
-        if (t) {
-                int r = timeout_arm(t);
-                if (r < 0)
-                        log_warning_errno(r, "D-Bus: cannot arm a timer, ignoring");
-        }
-}
-
 /* ---- open and close ---- */
 
 static const char standard_interfaces[] =
@@ -1112,23 +859,18 @@ struct bus *bus_close(struct bus *b) {
                         dbus_connection_unregister_object_path(b->conn, BUS_PATH);
                 if (b->filtering)
                         dbus_connection_remove_filter(b->conn, on_filter, b);
+        }
+        b->bc = busconn_free(b->bc);
+        if (b->conn) {
                 dbus_connection_close(b->conn);
-                dbus_connection_set_dispatch_status_function(b->conn, NULL, NULL, NULL);
-                dbus_connection_set_watch_functions(b->conn, NULL, NULL, NULL, NULL, NULL);
-                dbus_connection_set_timeout_functions(b->conn, NULL, NULL, NULL, NULL, NULL);
                 dbus_connection_unref(b->conn);
         }
-        while (b->fds)
-                bus_fd_free(b, b->fds);
-        while (b->timeouts) {
-                dbus_timeout_set_data(b->timeouts->timeout, NULL, NULL);
-                bus_timeout_free(b, b->timeouts);
-        }
-        loop_source_free(b->dispatch_timer);
         free(b->introspect);
         free(b);
         return NULL;
 }
+
+struct busconn *bus_connection(struct bus *b) { return b ? b->bc : NULL; }
 
 int bus_open(struct sekisho *ctx, enum bus_kind kind, struct bus **ret) {
         if (kind != BUS_SYSTEM && kind != BUS_SESSION)
@@ -1142,11 +884,6 @@ int bus_open(struct sekisho *ctx, enum bus_kind kind, struct bus **ret) {
         if (r < 0) {
                 bus_close(b);
                 return log_error_errno(r, "D-Bus: bad built-in introspection data");
-        }
-        r = loop_add_timer(ctx->loop, on_dispatch_timer, b, &b->dispatch_timer);
-        if (r < 0) {
-                bus_close(b);
-                return log_error_errno(r, "D-Bus: cannot create a timer");
         }
 
         DBusError err = DBUS_ERROR_INIT;
@@ -1177,16 +914,10 @@ int bus_open(struct sekisho *ctx, enum bus_kind kind, struct bus **ret) {
         static const DBusObjectPathVTable vtable = { .message_function = on_object_message };
         if (!(b->registered = dbus_connection_register_object_path(b->conn, BUS_PATH, &vtable, b)) ||
             !(b->filtering = dbus_connection_add_filter(b->conn, on_filter, b, NULL)) ||
-            !dbus_connection_set_watch_functions(b->conn, on_add_watch, on_remove_watch, on_toggle_watch, b, NULL) ||
-            !dbus_connection_set_timeout_functions(b->conn, on_add_timeout, on_remove_timeout, on_toggle_timeout, b,
-                                                   NULL)) {
+            (r = busconn_new(ctx->loop, b->conn, &b->bc)) < 0) {
                 bus_close(b);
-                return log_error_errno(-ENOMEM, "D-Bus: cannot set up the connection");
+                return log_error_errno(r < 0 ? r : -ENOMEM, "D-Bus: cannot set up the connection");
         }
-        dbus_connection_set_dispatch_status_function(b->conn, on_dispatch_status, b, NULL);
-        /* Messages that arrived while claiming the name wait in the queue. */
-        if (dbus_connection_get_dispatch_status(b->conn) != DBUS_DISPATCH_COMPLETE)
-                loop_timer_arm(b->dispatch_timer, 0, 0);
 
         log_info("D-Bus: serving %s at %s on the %s bus", BUS_NAME, BUS_PATH, which);
         *ret = b;

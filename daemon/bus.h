@@ -2,6 +2,7 @@
 #pragma once
 
 #include "audit.h"
+#include "busconn.h"
 #include "core.h"
 
 #define BUS_NAME "org.sekisho.Sekisho1"
@@ -28,6 +29,10 @@
 int bus_open(struct sekisho *ctx, enum bus_kind kind, struct bus **ret);
 /* Accepts NULL. Pending authorizations are dropped without a reply. */
 struct bus *bus_close(struct bus *b);
+
+/* The connection, for method calls to other services (busconn.h); NULL
+ * when b is. */
+struct busconn *bus_connection(struct bus *b);
 
 /* Emit a signal whose single argument is a{ss} of the fields (NULL-name
  * terminated; NULL fields means none). Strings that are not valid UTF-8

@@ -1,4 +1,4 @@
-/* core.c — the daemon context: start-up order, plugins, profiles, bundle install and revert, inbox, signals. */
+/* core.c — the daemon context: start-up order, plugins, profiles, bundle install and revert, signals. */
 #include "config.h"
 
 #include <dirent.h>
@@ -7,7 +7,6 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -16,15 +15,15 @@
 
 #include "bus.h"
 #include "core.h"
+#include "evidence.h"
+#include "inbox.h"
+#include "lock.h"
 #include "sandbox.h"
 #include "util.h"
 
 #define CLAUSE_POLICY "3.6.5 (R9: configuration tamper checks)"
 
 static void write_status_file(struct sekisho *ctx);
-
-struct loop *sekisho_loop(struct sekisho *ctx) { return ctx->loop; }
-const struct sekisho_env *sekisho_env(struct sekisho *ctx) { return &ctx->env; }
 
 #define STATUS_MIN_INTERVAL_USEC 100000
 
@@ -44,7 +43,7 @@ static int on_status_timer(struct loop_source *s, void *userdata) {
 /* At once when the last refresh is older than 100 ms; otherwise once at the
  * end of that interval, so a burst of USB events writes the file a few
  * times, not once per event. */
-void sekisho_status_changed(struct sekisho *ctx) {
+void core_status_changed(struct sekisho *ctx) {
         uint64_t since = now_usec_monotonic() - ctx->status_written_usec;
         if (!ctx->status_timer || since >= STATUS_MIN_INTERVAL_USEC) {
                 status_flush(ctx);
@@ -71,7 +70,7 @@ const char *sekisho_policy_state(const struct sekisho *ctx) {
 
 /* ---- audit and signals ---- */
 
-int sekisho_audit(struct sekisho *ctx, const char *event, const char *clause, const struct audit_field *fields) {
+int core_audit(struct sekisho *ctx, const char *event, const char *clause, const struct audit_field *fields) {
         if (!ctx->audit)
                 return -ENOTCONN;
         int r = audit_write(ctx->audit, event, clause, fields, NULL);
@@ -80,15 +79,12 @@ int sekisho_audit(struct sekisho *ctx, const char *event, const char *clause, co
         return r;
 }
 
-int sekisho_signal(struct sekisho *ctx, const char *signal_name, const struct audit_field *fields) {
-        return ctx->bus ? bus_emit(ctx->bus, signal_name, fields) : 0;
-}
-
 /* Audit record plus signal for policy events. */
 static void policy_event(struct sekisho *ctx, const char *event, const char *signal, const struct audit_field *f) {
-        sekisho_audit(ctx, event, CLAUSE_POLICY, f);
+        core_audit(ctx, event, CLAUSE_POLICY, f);
+        evidence_checkpoint(ctx);
         if (signal)
-                sekisho_signal(ctx, signal, f);
+                bus_emit(ctx->bus, signal, f);
 }
 
 /* ---- plugins and profiles ---- */
@@ -143,6 +139,7 @@ static int apply_slot(struct sekisho *ctx, struct plugin_slot *slot) {
         int r = policy_effective_section(ctx->policy, slot->plugin->section, ctx->active, ctx->n_active, &eff);
         if (r < 0)
                 return r;
+        slot->handle.reason[0] = '\0';
         r = slot->plugin->apply(slot->state, eff->root);
         ptree_free(eff);
         return r;
@@ -168,7 +165,8 @@ static int apply_all(struct sekisho *ctx, const char **ret_failed) {
                                 continue;
                         r = apply_slot(ctx, slot);
                         if (r < 0) {
-                                log_error_errno(r, "Plugin %s failed to apply the policy", slot->plugin->name);
+                                log_error_errno(r, "Plugin %s failed to apply the policy%s%s", slot->plugin->name,
+                                                slot->handle.reason[0] ? ": " : "", slot->handle.reason);
                                 if (!first) {
                                         first = r;
                                         if (ret_failed)
@@ -193,13 +191,27 @@ static int apply_all(struct sekisho *ctx, const char **ret_failed) {
 }
 
 static int save_admin_profiles(struct sekisho *ctx) {
-        char buf[4096];
-        size_t len = 0;
-        for (size_t i = 0; i < ctx->n_requests; i++)
-                if (strcmp(ctx->requests[i].owner, "admin") == 0)
-                        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s\n", ctx->requests[i].profile);
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+        for (size_t i = 0; i < ctx->n_requests; i++) {
+                if (strcmp(ctx->requests[i].owner, "admin") != 0)
+                        continue;
+                size_t n = strlen(ctx->requests[i].profile);
+                if (ARRAY_GROW(buf, cap, len + n + 1) < 0)
+                        return -ENOMEM;
+                memcpy(buf + len, ctx->requests[i].profile, n);
+                buf[len + n] = '\n';
+                len += n + 1;
+        }
         _cleanup_free_ char *path = path_join(ctx->opt.state_dir, "profiles.admin");
-        return path ? write_file_atomic(path, buf, len < sizeof buf ? len : sizeof buf - 1, 0600) : -ENOMEM;
+        return path ? write_file_atomic(path, buf ? buf : "", len, 0600) : -ENOMEM;
+}
+
+static size_t count_requests(const struct sekisho *ctx, const char *owner) {
+        size_t n = 0;
+        for (size_t i = 0; i < ctx->n_requests; i++)
+                n += strcmp(ctx->requests[i].owner, owner) == 0;
+        return n;
 }
 
 int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *profile, bool active, const char *reason) {
@@ -210,13 +222,19 @@ int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *prof
         bool present = i < ctx->n_requests;
         if (present == active)
                 return 0;
+        /* Turning on what the policy in force does not define would change
+         * nothing while saying it did. (Before the first policy, at start,
+         * saved requests are restored unchecked.) */
+        if (active && ctx->policy && !profile_defined(ctx, profile))
+                return -ENOENT;
         if (active) {
-                if (strlen(profile) > 64 || !string_is_clean_utf8(profile, strlen(profile)))
+                if (!profile[0] || strlen(profile) > PROFILE_NAME_MAX || !string_is_clean_utf8(profile, strlen(profile)))
                         return -EINVAL;
-                struct profile_request *nr = realloc(ctx->requests, (ctx->n_requests + 1) * sizeof *nr);
-                if (!nr)
+                if (count_requests(ctx, owner) >= PROFILE_REQUESTS_MAX)
+                        return -E2BIG;
+                if (ARRAY_GROW(ctx->requests, ctx->cap_requests, ctx->n_requests + 1) < 0)
                         return -ENOMEM;
-                ctx->requests = nr;
+                struct profile_request *nr = ctx->requests;
                 nr[ctx->n_requests].profile = strdup(profile);
                 nr[ctx->n_requests].owner = strdup(owner);
                 if (!nr[ctx->n_requests].profile || !nr[ctx->n_requests].owner) {
@@ -230,8 +248,11 @@ int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *prof
                 free(ctx->requests[i].owner);
                 ctx->requests[i] = ctx->requests[--ctx->n_requests];
         }
-        if (strcmp(owner, "admin") == 0)
-                save_admin_profiles(ctx);
+        if (strcmp(owner, "admin") == 0) {
+                int r = save_admin_profiles(ctx);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot save the operator's profiles; they are lost at the next start");
+        }
         const struct audit_field f[] = {
                 { "profile", profile }, { "by", owner }, { "reason", reason ? reason : "" },
                 { "defined", profile_defined(ctx, profile) ? "yes" : "no (the policy has no such profile)" },
@@ -244,14 +265,9 @@ int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *prof
         return apply_all(ctx, NULL);
 }
 
-int sekisho_profile_request(struct sekisho *ctx, const struct sekisho_plugin *who, const char *profile, bool active,
-                            const char *reason) {
-        return sekisho_set_profile(ctx, who->name, profile, active, reason);
-}
-
 static void load_admin_profiles(struct sekisho *ctx) {
         _cleanup_free_ char *path = path_join(ctx->opt.state_dir, "profiles.admin"), *data = NULL;
-        if (!path || read_file_capped(path, 4096, &data, NULL) < 0)
+        if (!path || read_file_capped(path, PROFILE_REQUESTS_MAX * (PROFILE_NAME_MAX + 1), &data, NULL) < 0)
                 return;
         for (char *save = NULL, *tok = strtok_r(data, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save)) {
                 ctx->applying = true; /* no apply yet: plugins start after this */
@@ -301,17 +317,19 @@ static int start_plugins(struct sekisho *ctx) {
         for (const struct sekisho_plugin *const *p = sekisho_builtin_plugins; *p; p++) {
                 struct plugin_slot *slot = &ctx->slots[ctx->n_slots++];
                 slot->plugin = *p;
+                slot->handle = (struct sekisho_plugin_handle){ .ctx = ctx, .plugin = *p };
                 if (!plugin_selected(ctx, *p))
                         continue;
-                int r = (*p)->init(ctx, &slot->state);
+                int r = (*p)->init(&slot->handle, &slot->state);
                 if (r < 0) {
+                        busconn_forget(bus_connection(ctx->bus), &slot->handle);
                         slot->st = PLUGIN_FAILED;
                         slot->state = NULL;
-                        snprintf(slot->error, sizeof slot->error, "could not start: %s", strerror(-r));
-                        log_error("Plugin %s could not start: %s; the other plugins keep enforcing", (*p)->name,
-                                  strerror(-r));
+                        snprintf(slot->error, sizeof slot->error, "could not start: %s%s%s", strerror(-r),
+                                 slot->handle.reason[0] ? ": " : "", slot->handle.reason);
+                        log_error("Plugin %s %s; the other plugins keep enforcing", (*p)->name, slot->error);
                         const struct audit_field f[] = { { "plugin", (*p)->name }, { "error", slot->error }, { NULL } };
-                        sekisho_audit(ctx, "plugin.failed", NULL, f);
+                        core_audit(ctx, "plugin.failed", NULL, f);
                         continue;
                 }
                 slot->st = PLUGIN_ENFORCING;
@@ -327,8 +345,8 @@ static void mark_failed(struct sekisho *ctx, const char *name, int r) {
         for (size_t i = 0; i < ctx->n_slots; i++)
                 if (strcmp(ctx->slots[i].plugin->name, name) == 0) {
                         ctx->slots[i].st = PLUGIN_FAILED;
-                        snprintf(ctx->slots[i].error, sizeof ctx->slots[i].error, "could not apply policy: %s",
-                                 strerror(-r));
+                        snprintf(ctx->slots[i].error, sizeof ctx->slots[i].error, "could not apply policy: %s%s%s",
+                                 strerror(-r), ctx->slots[i].handle.reason[0] ? ": " : "", ctx->slots[i].handle.reason);
                 }
 }
 
@@ -361,7 +379,8 @@ static int on_expiry(struct loop_source *s, void *userdata) {
 }
 
 /* Put p in force. On a plugin failure, returns the error with p NOT in force
- * (the previous policy re-applied), so the caller can mark it bad. */
+ * (the previous policy re-applied), so the caller can mark it bad. Only a
+ * policy every plugin applied raises the anti-rollback serial. */
 static int enforce(struct sekisho *ctx, struct policy *p, const char *source, const char **ret_failed) {
         struct policy *old = ctx->policy;
         const char *old_source = ctx->policy_source;
@@ -383,12 +402,17 @@ static int enforce(struct sekisho *ctx, struct policy *p, const char *source, co
         }
         if (r < 0)
                 mark_failed(ctx, failed ? failed : "?", r);
+        else if (strcmp(source, "embedded") != 0) {
+                int q = store_commit(ctx->store, p->serial);
+                if (q < 0)
+                        log_warning_errno(q, "Cannot record serial %" PRIu64 " as the highest in force", p->serial);
+        }
         policy_free(old);
         arm_expiry(ctx);
         return r;
 }
 
-static void refusal_event(struct sekisho *ctx, const char *name, const char *via, enum refusal rf, const char *why) {
+void sekisho_refusal_event(struct sekisho *ctx, const char *name, const char *via, enum refusal rf, const char *why) {
         const struct audit_field f[] = {
                 { "file", name }, { "via", via }, { "reason", refusal_info(rf)->id }, { "message", why }, { NULL },
         };
@@ -406,7 +430,7 @@ enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const c
         bool noop = false;
         enum refusal rf = bundle_verify(&bc, name, data, size, sig, sig_size, &p, &noop, why, why_size, NULL);
         if (rf != REFUSE_NONE) {
-                refusal_event(ctx, name, via, rf, why);
+                sekisho_refusal_event(ctx, name, via, rf, why);
                 return rf;
         }
         char serial[32];
@@ -420,12 +444,20 @@ enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const c
                 policy_free(p);
                 return REFUSE_NONE;
         }
-        int r = store_install(ctx->store, p, sig, sig_size);
+        int r = evidence_policy_intent(ctx, name, via, p, why, why_size);
+        if (r < 0) {
+                log_error("Refused policy %s (%s): %s", name, via, why);
+                policy_free(p);
+                status_flush(ctx); /* the audit failure shows in the status */
+                return refusal_for_write_error(r);
+        }
+        r = store_install(ctx->store, p, sig, sig_size);
         if (r < 0) {
                 snprintf(why, why_size, "%s: cannot install under %s: %s", name, ctx->opt.state_dir, strerror(-r));
-                refusal_event(ctx, name, via, REFUSE_IO, why);
+                rf = refusal_for_write_error(r);
+                sekisho_refusal_event(ctx, name, via, rf, why);
                 policy_free(p);
-                return REFUSE_IO;
+                return rf;
         }
         fault_point("apply-installed");
         const char *failed = NULL;
@@ -437,7 +469,7 @@ enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const c
                 store_mark_bad(ctx->store, bad);
                 snprintf(why, why_size, "%s: serial %s could not be applied by plugin %s (%s); reverted to serial %" PRIu64,
                          name, serial, failed ? failed : "?", strerror(-r), ctx->policy->serial);
-                refusal_event(ctx, name, via, REFUSE_APPLY_FAILED, why);
+                sekisho_refusal_event(ctx, name, via, REFUSE_APPLY_FAILED, why);
                 return REFUSE_APPLY_FAILED;
         }
         snprintf(why, why_size, "%s: serial %s applied", name, serial);
@@ -448,6 +480,8 @@ enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const c
         };
         log_notice("Applied policy %s serial %s (%s)", name, serial, via);
         policy_event(ctx, "policy.applied", "PolicyApplied", f);
+        if (audit_last_error(ctx->audit) == 0)
+                evidence_policy_recorded(ctx);
         return REFUSE_NONE;
 }
 
@@ -511,103 +545,6 @@ int sekisho_reload(struct sekisho *ctx) {
         log_info("Reloading keys, identity and the installed policy");
         load_identity(ctx);
         return load_policy(ctx, "policy.reloaded");
-}
-
-/* ---- inbox ---- */
-
-static bool has_suffix(const char *s, const char *suffix) {
-        size_t a = strlen(s), b = strlen(suffix);
-        return a > b && strcmp(s + a - b, suffix) == 0;
-}
-
-/* Both halves of NAME.yaml + NAME.yaml.minisig present: apply, then remove them. */
-static void inbox_try(struct sekisho *ctx, const char *entry) {
-        char base[NAME_MAX + 1];
-        snprintf(base, sizeof base, "%s", entry);
-        if (has_suffix(base, ".minisig"))
-                base[strlen(base) - strlen(".minisig")] = '\0';
-        if (!has_suffix(base, ".yaml") || base[0] == '.')
-                return;
-        _cleanup_free_ char *yaml = path_join(ctx->opt.inbox, base), *sigpath = NULL;
-        if (!yaml || asprintf(&sigpath, "%s.minisig", yaml) < 0)
-                return;
-        struct stat a, b;
-        if (lstat(yaml, &a) < 0 || lstat(sigpath, &b) < 0)
-                return; /* wait for the other half */
-        char why[512];
-        enum refusal rf;
-        _cleanup_free_ char *data = NULL, *sig = NULL;
-        size_t size = 0, sig_size = 0;
-        _cleanup_close_ int fd = open(yaml, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-        _cleanup_close_ int sfd = open(sigpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-        int r = fd < 0 ? -errno : !S_ISREG(a.st_mode) ? -EINVAL : read_fd_capped(fd, POLICY_MAX_SIZE, &data, &size);
-        int q = sfd < 0 ? -errno : !S_ISREG(b.st_mode) ? -EINVAL : read_fd_capped(sfd, MINISIGN_MAX_FILE, &sig, &sig_size);
-        if (r == -EFBIG) {
-                snprintf(why, sizeof why, "%s: larger than the limit of %u bytes", yaml, POLICY_MAX_SIZE);
-                refusal_event(ctx, yaml, "inbox", REFUSE_TOO_LARGE, why);
-        } else if (r < 0) {
-                snprintf(why, sizeof why, "%s: %s", yaml, strerror(-r));
-                refusal_event(ctx, yaml, "inbox", REFUSE_IO, why);
-        } else if (q < 0) {
-                snprintf(why, sizeof why, "%s: %s", sigpath, strerror(-q));
-                refusal_event(ctx, yaml, "inbox", REFUSE_SIGNATURE, why);
-        } else {
-                rf = sekisho_apply_bundle(ctx, yaml, data, size, sig, sig_size, "inbox", NULL, why, sizeof why);
-                (void)rf;
-        }
-        /* Processed either way: the audit log has the outcome. */
-        unlink(yaml);
-        unlink(sigpath);
-}
-
-static void inbox_scan(struct sekisho *ctx) {
-        DIR *d = opendir(ctx->opt.inbox);
-        if (!d)
-                return;
-        struct dirent *de;
-        char names[64][NAME_MAX + 1];
-        size_t n = 0;
-        while ((de = readdir(d)) && n < ARRAY_SIZE(names))
-                if (has_suffix(de->d_name, ".yaml"))
-                        snprintf(names[n++], sizeof names[0], "%s", de->d_name);
-        closedir(d);
-        for (size_t i = 0; i < n; i++)
-                inbox_try(ctx, names[i]);
-}
-
-static int on_inotify(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
-        struct sekisho *ctx = userdata;
-        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-        for (;;) {
-                ssize_t n = read(fd, buf, sizeof buf);
-                if (n <= 0)
-                        break;
-                for (char *p = buf; p < buf + n;) {
-                        struct inotify_event *ev = (struct inotify_event *)p;
-                        if (ev->mask & IN_Q_OVERFLOW)
-                                inbox_scan(ctx);
-                        else if (ev->len && !(ev->mask & IN_ISDIR))
-                                inbox_try(ctx, ev->name);
-                        p += sizeof *ev + ev->len;
-                }
-        }
-        return 0;
-}
-
-static int setup_inbox(struct sekisho *ctx) {
-        int r = mkdir_p(ctx->opt.inbox, 0700);
-        if (r < 0)
-                return log_error_errno(r, "Cannot create inbox %s", ctx->opt.inbox);
-        ctx->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-        if (ctx->inotify_fd < 0)
-                return log_error_errno(-errno, "inotify_init1");
-        if (inotify_add_watch(ctx->inotify_fd, ctx->opt.inbox, IN_CLOSE_WRITE | IN_MOVED_TO) < 0)
-                return log_error_errno(-errno, "Cannot watch inbox %s", ctx->opt.inbox);
-        r = loop_add_io(ctx->loop, ctx->inotify_fd, EPOLLIN, on_inotify, ctx, &ctx->inotify_src);
-        if (r < 0)
-                return r;
-        inbox_scan(ctx);
-        return 0;
 }
 
 /* ---- signals, readiness ---- */
@@ -678,7 +615,13 @@ static void write_status_file(struct sekisho *ctx) {
                         fputc(',', f);
                 json_write_string(f, ctx->active[i]);
         }
-        fputs("],\"plugins\":[", f);
+        fputs("],", f);
+        if (audit_last_error(ctx->audit) < 0) { /* a policy change is refused while this lasts */
+                fputs("\"audit-error\":", f);
+                json_write_string(f, ctx->audit ? strerror(-audit_last_error(ctx->audit)) : "the audit log cannot be opened");
+                fputc(',', f);
+        }
+        fputs("\"plugins\":[", f);
         for (size_t i = 0; i < ctx->n_slots; i++) {
                 struct plugin_slot *slot = &ctx->slots[i];
                 static const char *const names[] = { "stopped", "enforcing", "failed" };
@@ -715,7 +658,7 @@ int sekisho_new(const struct sekisho_options *opt, struct sekisho **ret) {
         if (!ctx)
                 return -ENOMEM;
         ctx->opt = *opt;
-        ctx->signal_fd = ctx->inotify_fd = -1;
+        ctx->signal_fd = ctx->lock_fd = -1;
         ctx->policy_source = "none";
         ctx->env.state_dir = opt->state_dir;
         ctx->env.sysroot = opt->sysroot ? opt->sysroot : "/";
@@ -732,6 +675,19 @@ int sekisho_new(const struct sekisho_options *opt, struct sekisho **ret) {
         return 0;
 }
 
+/* Before anything in the state directory is read: two daemons on one store
+ * would apply every bundle twice and interleave their audit records. */
+static int take_state_lock(struct sekisho *ctx) {
+        pid_t holder;
+        int r = state_dir_lock(ctx->opt.state_dir, &ctx->lock_fd, &holder);
+        if (r == -EBUSY && holder > 0)
+                return log_error_errno(r, "Another sekishod (pid %ld) runs on %s; not starting a second one",
+                                       (long)holder, ctx->opt.state_dir);
+        if (r < 0)
+                return log_error_errno(r, "Cannot lock the state directory %s", ctx->opt.state_dir);
+        return 0;
+}
+
 int sekisho_start(struct sekisho *ctx) {
         if (sodium_init() < 0)
                 return log_error_errno(-EIO, "libsodium failed to initialise");
@@ -741,11 +697,12 @@ int sekisho_start(struct sekisho *ctx) {
         r = mkdir_p(ctx->opt.state_dir, 0700);
         if (r < 0)
                 return log_error_errno(r, "Cannot create state directory %s", ctx->opt.state_dir);
+        r = take_state_lock(ctx);
+        if (r < 0)
+                return r;
         load_identity(ctx);
 
-        r = audit_open(ctx->opt.audit_log, ctx->conf.terminal_id, ctx->conf.audit_syslog, &ctx->audit);
-        if (r < 0)
-                log_error_errno(r, "Cannot open audit log %s; decisions go to the journal only", ctx->opt.audit_log);
+        evidence_open(ctx);
 
         r = store_open(ctx->opt.state_dir, true, &ctx->store);
         if (r < 0)
@@ -798,13 +755,14 @@ int sekisho_start(struct sekisho *ctx) {
                 { "version", PACKAGE_VERSION }, { "serial", s }, { "source", ctx->policy_source },
                 { "state", sekisho_policy_state(ctx) }, { "fallback-reason", c.reason }, { "startup-ms", ms }, { NULL },
         };
-        sekisho_audit(ctx, "daemon.started", NULL, f);
+        core_audit(ctx, "daemon.started", NULL, f);
+        evidence_reconcile(ctx);
         if (c.reason[0])
                 log_warning("Not using the installed policy: %s", c.reason);
 
-        r = setup_inbox(ctx);
+        r = inbox_start(ctx, ctx->opt.inbox, &ctx->inbox);
         if (r < 0)
-                log_error("The inbox %s is not watched; bundles can still be applied over D-Bus", ctx->opt.inbox);
+                log_error_errno(r, "The inbox %s is not watched; bundles can still be applied over D-Bus", ctx->opt.inbox);
 
         if (ctx->opt.no_sandbox)
                 log_warning("Running WITHOUT the seccomp sandbox (--no-sandbox)");
@@ -814,9 +772,12 @@ int sekisho_start(struct sekisho *ctx) {
                 for (size_t i = 0; i < ctx->n_slots && n < ARRAY_SIZE(extra); i++)
                         if (ctx->slots[i].st != PLUGIN_STOPPED && ctx->slots[i].plugin->syscalls)
                                 extra[n++] = ctx->slots[i].plugin->syscalls;
-                r = sandbox_install(extra, n);
-                if (r < 0)
-                        return log_error_errno(r, "Cannot install the seccomp sandbox");
+                char why[384];
+                r = sandbox_install(extra, n, why, sizeof why);
+                if (r < 0) {
+                        log_error("Cannot install the seccomp sandbox: %s", why);
+                        return r;
+                }
 #ifdef ENABLE_FAULT_INJECTION
                 const char *probe = getenv("SEKISHO_TEST_SECCOMP_PROBE");
                 if (probe && strcmp(probe, "execve") == 0) {
@@ -835,7 +796,7 @@ int sekisho_start(struct sekisho *ctx) {
 int sekisho_run(struct sekisho *ctx) {
         int r = loop_run(ctx->loop);
         notify_systemd("STOPPING=1");
-        sekisho_audit(ctx, "daemon.stopped", NULL, NULL);
+        core_audit(ctx, "daemon.stopped", NULL, NULL);
         return r;
 }
 
@@ -843,17 +804,20 @@ struct sekisho *sekisho_free(struct sekisho *ctx) {
         if (!ctx)
                 return NULL;
         /* Plugins stop in reverse order; what they enforced stays in the kernel (fail-closed). */
-        for (size_t i = ctx->n_slots; i-- > 0;)
+        for (size_t i = ctx->n_slots; i-- > 0;) {
+                busconn_forget(bus_connection(ctx->bus), &ctx->slots[i].handle);
                 if (ctx->slots[i].state && ctx->slots[i].plugin->shutdown)
                         ctx->slots[i].plugin->shutdown(ctx->slots[i].state);
+        }
         free(ctx->slots);
         ctx->bus = bus_close(ctx->bus);
         loop_source_free(ctx->signal_src);
-        loop_source_free(ctx->inotify_src);
+        ctx->inbox = inbox_free(ctx->inbox);
         loop_source_free(ctx->expiry_timer);
         loop_source_free(ctx->status_timer);
+        loop_source_free(ctx->checkpoint_timer);
         closep(&ctx->signal_fd);
-        closep(&ctx->inotify_fd);
+        closep(&ctx->lock_fd);
         for (size_t i = 0; i < ctx->n_requests; i++) {
                 free(ctx->requests[i].profile);
                 free(ctx->requests[i].owner);

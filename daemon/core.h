@@ -19,18 +19,33 @@ struct sekisho_options {
         const char *audit_log;   /* /var/log/sekisho/audit.log */
         const char *plugins;     /* comma list, NULL = every non-test plugin */
         const char *sysroot;     /* "/" */
+        uint64_t audit_rotate_bytes; /* 0: the default (8 MiB) */
         enum bus_kind bus;
         bool foreground;
         bool verbose;
         bool no_sandbox;         /* for debugging only; logged loudly */
 };
 
+/* What a plugin holds (plugin.h): the way back to the core and its own name. */
+struct sekisho_plugin_handle {
+        struct sekisho *ctx;
+        const struct sekisho_plugin *plugin;
+        char reason[192];        /* sekisho_fail(): why the current init/apply fails */
+};
+
 struct plugin_slot {
         const struct sekisho_plugin *plugin;
         void *state;
         enum plugin_state st;
-        char error[256];
+        char error[512];
+        struct sekisho_plugin_handle handle;
 };
+
+/* Profiles one owner ("admin", a plugin) may request at a time: the admin
+ * list is persisted and restored, so it is bounded like everything an
+ * outsider can make the daemon keep. Each owner has its own allowance, so
+ * the admin cannot crowd out a plugin's quarantine. */
+#define PROFILE_REQUESTS_MAX 64
 
 struct profile_request {
         char *profile;
@@ -56,14 +71,17 @@ struct sekisho {
         size_t n_slots;
 
         struct profile_request *requests;  /* who wants which profile */
-        size_t n_requests;
+        size_t n_requests, cap_requests;
         char **active;                     /* active profiles, in policy order */
         size_t n_active;
         bool applying;
 
-        int signal_fd, inotify_fd;
-        struct loop_source *signal_src, *inotify_src, *expiry_timer;
+        int lock_fd;                       /* the state directory's lock, held while running */
+        int signal_fd;
+        struct loop_source *signal_src, *expiry_timer;
+        struct inbox *inbox;               /* inbox.c */
         struct loop_source *status_timer;  /* coalesces status refreshes in a burst */
+        struct loop_source *checkpoint_timer; /* hourly audit checkpoint */
         uint64_t status_written_usec;
         bool status_pending;
         uint64_t started_usec, enforcing_usec;
@@ -84,12 +102,21 @@ enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const c
                                   const char *sig, size_t sig_size, const char *via, uint64_t *ret_serial,
                                   char *why, size_t why_size);
 
+/* A refused bundle: log, audit record, PolicyRefused signal. */
+void sekisho_refusal_event(struct sekisho *ctx, const char *name, const char *via, enum refusal rf, const char *why);
+
 /* Re-read the installed policy (SIGHUP). */
 int sekisho_reload(struct sekisho *ctx);
 
-/* Turn a profile on or off for owner ("admin" for the operator). */
+/* Turn a profile on or off for owner ("admin" for the operator).
+ * -ENOENT: the policy in force defines no such profile. */
 int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *profile, bool active,
                         const char *reason);
+
+/* Audit record (plus nothing else) and the status refresh, for the core
+ * itself; plugins reach them through their handle. */
+int core_audit(struct sekisho *ctx, const char *event, const char *clause, const struct audit_field *fields);
+void core_status_changed(struct sekisho *ctx);
 
 /* "enforcing", "degraded" (a plugin failed) */
 const char *sekisho_state(const struct sekisho *ctx);

@@ -134,19 +134,11 @@ static int parse_string(struct jp *j, char **ret) {
 static int parse_value(struct jp *j, unsigned depth, struct json **ret);
 
 static int add_item(struct json *v, char *key, struct json *item) {
-        if ((v->n & (v->n - 1)) == 0) { /* grow at powers of two */
-                size_t cap = v->n ? v->n * 2 : 1;
-                struct json **items = realloc(v->items, cap * sizeof *items);
-                if (!items)
-                        return -ENOMEM;
-                v->items = items;
-                if (v->type == JSON_OBJECT) {
-                        char **keys = realloc(v->keys, cap * sizeof *keys);
-                        if (!keys)
-                                return -ENOMEM;
-                        v->keys = keys;
-                }
-        }
+        size_t ic = v->cap, kc = v->cap;
+        if (ARRAY_GROW(v->items, ic, v->n + 1) < 0 ||
+            (v->type == JSON_OBJECT && ARRAY_GROW(v->keys, kc, v->n + 1) < 0))
+                return -ENOMEM;
+        v->cap = v->type == JSON_OBJECT && kc < ic ? kc : ic;
         if (v->type == JSON_OBJECT)
                 v->keys[v->n] = key;
         v->items[v->n++] = item;

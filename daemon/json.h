@@ -17,7 +17,7 @@ struct json {
         enum json_type type;
         bool boolean;
         char *text;                /* JSON_STRING, JSON_NUMBER */
-        size_t n;
+        size_t n, cap;
         char **keys;               /* JSON_OBJECT */
         struct json **items;       /* JSON_ARRAY, JSON_OBJECT */
 };

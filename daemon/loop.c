@@ -160,7 +160,7 @@ int loop_iterate(struct loop *l, int timeout_ms) {
                 } else
                         r = s->io(s, s->fd, evs[i].events, s->userdata);
                 if (r < 0)
-                        log_debug("event source callback failed: %s", strerror(-r));
+                        log_warning_errno(r, "An event source callback failed, ignoring");
         }
         l->dispatching--;
         if (!l->dispatching)

@@ -1,4 +1,4 @@
-/* plugin.h — what a built-in plugin declares, and the core services it may call. */
+/* plugin.h — what a built-in plugin declares, and the handle through which it reaches the core. */
 #pragma once
 
 #include <stdbool.h>
@@ -7,19 +7,49 @@
 #include "audit.h"
 #include "loop.h"
 #include "ptree.h"
+#include "util.h"
 
-struct sekisho;        /* the daemon context, opaque to plugins */
-struct kvlist;
+/* A plugin's one door to the core, given to init() and valid until
+ * shutdown() returns: its name, logging and audit with that name attached,
+ * profile requests, the loop, D-Bus calls. Plugins never see the daemon's
+ * context; the unit tests' stub core implements the same door. */
+struct sekisho_plugin_handle;
+struct DBusMessage;
 
-/* Status a plugin reports: a one-word state and key/value details, shown by
- * `sekishoctl status`, the D-Bus Plugins property and the compliance report. */
-struct kvlist {
-        char **keys, **values;
+/* The compliance report (`sekishoctl report`): each plugin judges the
+ * requirements it covers and gives one row for each. */
+enum report_state {
+        REPORT_ENFORCED,          /* enforced, as far as this plugin's part goes */
+        REPORT_PARTIAL,           /* some of it */
+        REPORT_NOT_ENFORCED,      /* the policy does not ask for it, or lets it through */
+        REPORT_UNAVAILABLE,       /* the plugin is not running (the core sets this) */
+};
+struct report_row {
+        const char *requirement;  /* "R1": an id of REQUIREMENTS.md */
+        const char *clause;       /* the guideline clause this row answers */
+        const char *evidence;     /* audit event prefixes that are its evidence, space-separated, or NULL */
+        enum report_state state;
+        char setting[512];        /* the settings judged, "usb.default: block; ..." */
+        char reason[512];         /* why this state, one sentence */
+        const char *plugin;       /* who gave it (the core fills it in) */
+};
+struct report_rows {
+        struct report_row *v;
         size_t n, cap;
 };
-int kvlist_add(struct kvlist *l, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void kvlist_clear(struct kvlist *l);
+/* A new zeroed row, or NULL when out of memory. */
+struct report_row *report_row_add(struct report_rows *rows, const char *requirement, const char *clause,
+                                  const char *evidence);
+/* Append "NAME: VALUE; " (VALUE printf-style) to the row's setting text. */
+void report_setting(struct report_row *row, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same for a policy node in one short line (lists and maps abridged, "(absent)" for NULL). */
+void report_setting_node(struct report_row *row, const char *name, const struct pnode *n);
+void report_reason(struct report_row *row, enum report_state st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void report_rows_clear(struct report_rows *rows);
 
+/* A plugin's state as status shows it; status() adds key/value details
+ * (struct kvlist, util.h) for `sekishoctl status`, the D-Bus Plugins
+ * property and the compliance report. */
 enum plugin_state {
         PLUGIN_STOPPED,     /* not started (not selected with --plugins) */
         PLUGIN_ENFORCING,   /* started, policy applied */
@@ -34,9 +64,19 @@ struct sekisho_env {
         bool test_mode;          /* started with test options: never touch the host */
 };
 
-/* Where `sekishoctl NAME ...` finds this terminal's files. */
+/* What `sekishoctl NAME ...` knows of this terminal, worked out once by
+ * the core: where its files are, the policy in force and the profiles
+ * active in the daemon (over the bus, else from the status file of a
+ * running daemon; none when it is not running). */
 struct sekisho_ctl_env {
         const char *state_dir, *keys_dir, *config, *audit_log;
+        const char *policy_name;          /* "installed policy (serial 42)", "embedded default" */
+        char *const *active;              /* active profiles, in the policy's order */
+        size_t n_active;
+        bool live;                        /* the profiles come from a running sekishod */
+        /* The embedded default's section, for a verb given a policy file of
+         * its own to merge that file's section over (NULL: none). */
+        const struct pnode *default_section;
 };
 
 struct sekisho_plugin {
@@ -50,23 +90,35 @@ struct sekisho_plugin {
         size_t (*check)(const struct pnode *section, struct perrors *errs);
 
         /* Start: register fds and timers with the loop. May fail with a
-         * negative errno; the plugin is then reported FAILED and the rest
-         * keep enforcing. */
-        int (*init)(struct sekisho *ctx, void **ret_state);
+         * negative errno (and a reason given with sekisho_fail()); the core
+         * logs it once, the plugin is reported FAILED and the rest keep
+         * enforcing. Keep h in the state: it is the way to the core. */
+        int (*init)(struct sekisho_plugin_handle *h, void **ret_state);
 
         /* Enforce the effective section (the policy with every active
          * profile merged over it; NULL if absent: apply the strict built-in
          * behaviour). Called after init and whenever the policy or the set
-         * of active profiles changes. Must be idempotent. */
+         * of active profiles changes. Must be idempotent. Fails like init. */
         int (*apply)(void *state, const struct pnode *section);
 
         void (*status)(void *state, struct kvlist *out);
         void (*shutdown)(void *state);
 
+        /* The plugin's rows of the compliance report, judged from what it
+         * enforces now: section is the effective section the daemon applies
+         * (policy in force, active profiles), live the details its status()
+         * gave in the running daemon. live is NULL when sekishod is not
+         * running: judge what section would enforce (the core says the rows
+         * are not live). Runs in sekishoctl, never in the daemon. May be NULL. */
+        void (*report)(const struct pnode *section, const struct kvlist *live, struct report_rows *out);
+
         /* `sekishoctl NAME ARGS...` (argv[0] is NAME): the plugin's own
          * commands, parsing their own options; offline where they can be.
-         * Returns the exit code. ctl_usage: its lines for sekishoctl's help. */
-        int (*ctl)(const struct sekisho_ctl_env *env, int argc, char **argv);
+         * section: the effective section the daemon applies now (the policy
+         * in force, the embedded default under it, the active profiles over
+         * it; NULL if nothing defines it). Returns the exit code.
+         * ctl_usage: its lines for sekishoctl's help. */
+        int (*ctl)(const struct sekisho_ctl_env *env, const struct pnode *section, int argc, char **argv);
         const char *ctl_usage;
 
         /* Extra system calls this plugin needs after the sandbox is
@@ -74,27 +126,70 @@ struct sekisho_plugin {
         const int *syscalls;
 };
 
-/* Core services for plugins. */
-struct loop *sekisho_loop(struct sekisho *ctx);
-const struct sekisho_env *sekisho_env(struct sekisho *ctx);
+/* ---- the handle: core services for plugins ---- */
 
-/* Ask the core to turn a named profile on or off on behalf of this plugin
- * ("quarantine", "travel"). The core re-applies the policy to every plugin
- * when the set of active profiles changes. reason goes to the audit log. */
-int sekisho_profile_request(struct sekisho *ctx, const struct sekisho_plugin *who, const char *profile,
-                            bool active, const char *reason);
+const char *sekisho_name(const struct sekisho_plugin_handle *h);
+struct loop *sekisho_loop(const struct sekisho_plugin_handle *h);
+const struct sekisho_env *sekisho_env(const struct sekisho_plugin_handle *h);
 
-/* Write one audit record (see audit.h for the field list convention) and
- * emit the matching D-Bus signal when signal_name is not NULL. */
-int sekisho_audit(struct sekisho *ctx, const char *event, const char *clause, const struct audit_field *fields);
-int sekisho_signal(struct sekisho *ctx, const char *signal_name, const struct audit_field *fields);
+/* Log one line as "NAME: message" (a negative r appends its strerror, as
+ * util.h's *_errno do). For what the plugin itself decides to report;
+ * a failing init() or apply() gives its reason with sekisho_fail() instead
+ * and the core logs it once. The plog_* forms return r like util.h's. */
+void sekisho_log(struct sekisho_plugin_handle *h, enum log_level lvl, int r, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+#define plog_error(h, ...) sekisho_log(h, LOG_LVL_ERR, 0, __VA_ARGS__)
+#define plog_warning(h, ...) sekisho_log(h, LOG_LVL_WARNING, 0, __VA_ARGS__)
+#define plog_notice(h, ...) sekisho_log(h, LOG_LVL_NOTICE, 0, __VA_ARGS__)
+#define plog_info(h, ...) sekisho_log(h, LOG_LVL_INFO, 0, __VA_ARGS__)
+#define plog_debug(h, ...) sekisho_log(h, LOG_LVL_DEBUG, 0, __VA_ARGS__)
+#define plog_warning_errno(h, r, ...) ({ int _r = (r); sekisho_log(h, LOG_LVL_WARNING, _r, __VA_ARGS__); _r < 0 ? _r : -_r; })
+#define plog_error_errno(h, r, ...) ({ int _r = (r); sekisho_log(h, LOG_LVL_ERR, _r, __VA_ARGS__); _r < 0 ? _r : -_r; })
+
+/* Why the init() or apply() about to fail does so ("built-in policy does
+ * not compile: ..."); the core logs and audits it with the plugin's name
+ * and the error. Returns r, so "return sekisho_fail(h, r, ...)". */
+int sekisho_fail(struct sekisho_plugin_handle *h, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Turn a named profile on or off on behalf of this plugin ("quarantine",
+ * "travel"). The core re-applies the policy to every plugin when the set
+ * of active profiles changes. reason goes to the audit log. */
+int sekisho_profile_request(struct sekisho_plugin_handle *h, const char *profile, bool active, const char *reason);
+
+/* Write one audit record (see audit.h for the field list convention; the
+ * core adds "plugin": NAME) and emit the matching D-Bus signal when asked. */
+int sekisho_audit(struct sekisho_plugin_handle *h, const char *event, const char *clause,
+                  const struct audit_field *fields);
+int sekisho_signal(struct sekisho_plugin_handle *h, const char *signal_name, const struct audit_field *fields);
 
 /* The plugin's status() would now say something else: refresh the D-Bus
  * properties and the status file. Cheap enough per decision, not per packet. */
-void sekisho_status_changed(struct sekisho *ctx);
+void sekisho_status_changed(struct sekisho_plugin_handle *h);
 
-/* Declare the descriptor of a built-in plugin. */
-#define SEKISHO_PLUGIN(id) const struct sekisho_plugin sekisho_plugin_##id
+/* ---- D-Bus method calls to other services, on the daemon's own bus connection ---- */
+
+/* The outcome of a call, delivered from the loop (never from inside
+ * sekisho_bus_call): r = 0 and the method return; -EREMOTEIO and the error
+ * reply (dbus_message_get_error_name() says which); -ETIMEDOUT and libdbus's
+ * NoReply error when no answer came in time or the bus went away. */
+typedef void (*sekisho_reply_fn)(int r, struct DBusMessage *reply, void *userdata);
+/* Send call (the caller keeps its reference) and deliver the reply to cb.
+ * timeout_ms < 0: libdbus's default. -ENOTCONN when the daemon has no bus
+ * (--bus=none, or the connection was lost): cb is then never called. Calls
+ * still waiting when the plugin shuts down are cancelled: cb is never called
+ * after shutdown(). */
+int sekisho_bus_call(struct sekisho_plugin_handle *h, struct DBusMessage *call, int timeout_ms, sekisho_reply_fn cb,
+                     void *userdata);
+/* Deliver the signals from sender on path, interface, member (NULL: any)
+ * to cb, until shutdown. */
+typedef void (*sekisho_signal_fn)(struct DBusMessage *signal, void *userdata);
+int sekisho_bus_match(struct sekisho_plugin_handle *h, const char *sender, const char *path, const char *interface,
+                      const char *member, sekisho_signal_fn cb, void *userdata);
+
+/* Declare the descriptor of a built-in plugin: its name is id.
+ *   SEKISHO_PLUGIN_DEFINE(usb, .section = "usb", .init = usb_init, ...); */
+#define SEKISHO_PLUGIN_DEFINE(id, ...) \
+        const struct sekisho_plugin sekisho_plugin_##id = { .name = #id, __VA_ARGS__ }
 
 /* NULL-terminated list of the built-in plugins, in start order. */
 extern const struct sekisho_plugin *const sekisho_builtin_plugins[];

@@ -27,6 +27,8 @@ enum refusal {
         REFUSE_TOO_LARGE,
         REFUSE_SERIAL_BAD,
         REFUSE_APPLY_FAILED,
+        REFUSE_NO_SPACE,          /* the store's or the audit log's file system is full */
+        REFUSE_STORE_FAILED,      /* the store or the audit log cannot be written otherwise */
         _REFUSE_MAX,
 };
 
@@ -35,6 +37,9 @@ struct refusal_info {
         int exit_code;            /* sekishoctl policy verify/apply */
         const char *dbus_error;   /* org.sekisho.Sekisho1.Error.* */
 };
+/* Why writing the store or the audit log failed: no-space for ENOSPC and
+ * EDQUOT (the officer frees space), store-failed for anything else. */
+enum refusal refusal_for_write_error(int r);
 const struct refusal_info *refusal_info(enum refusal r);
 
 /* This terminal, from /etc/sekisho/sekisho.conf (YAML). */
@@ -66,6 +71,7 @@ struct policy {
         int64_t issued, expires;     /* 0 when absent (only the embedded default) */
         uint8_t digest[32];          /* BLAKE2b-256 of the bytes */
         char *origin;                /* "embedded", "installed", "previous", "bundle" */
+        struct ptree *profiles;      /* the embedded default's profiles with this policy's merged over them */
 };
 struct policy *policy_free(struct policy *p);
 
@@ -80,13 +86,23 @@ int policy_embedded(struct policy **ret);
 /* Does policy name this terminal in applies-to (or have none)? */
 bool policy_targets(const struct policy *p, const struct sekisho_conf *conf);
 
-/* Names of the profiles a policy defines, in document order. */
+/* The longest profile name anyone may request (D-Bus SetProfile, plugins). */
+#define PROFILE_NAME_MAX 64
+
+/* The profiles in force with a policy: the embedded default's, with the
+ * policy's merged over them like every other key (a profile the policy
+ * leaves out is the default's; one it names is merged key by key over the
+ * default's of that name). A map of name -> overlay, in order: the
+ * default's first, then the policy's new ones. NULL if there are none. */
 const struct pnode *policy_profiles(const struct policy *p);
 
 /* The embedded default, parsed once: constant data for the life of the
  * process, never freed. Every key a policy leaves out takes its value from
  * it (see policy_effective_section). NULL only if the build is broken. */
 const struct policy *policy_defaults(void);
+
+/* The embedded default's section (NULL if it has none). */
+const struct pnode *policy_default_section(const char *section);
 
 /* The section a plugin applies: the embedded default's section with the
  * policy's merged over it (so a key the policy leaves out keeps its default
@@ -99,7 +115,7 @@ int policy_effective_section(const struct policy *p, const char *section, char *
 struct bundle_check {
         const struct keyring *keys;
         const struct sekisho_conf *conf;
-        uint64_t highest_serial;       /* highest ever installed */
+        uint64_t highest_serial;       /* highest ever in force */
         const uint8_t *installed_digest; /* digest of the installed policy with that serial, or NULL */
         const uint64_t *bad_serials;
         size_t n_bad_serials;
@@ -123,7 +139,7 @@ enum refusal bundle_verify_files(const struct bundle_check *bc, const char *file
 /* The policy store under a state directory:
  *   policies/<serial>/policy.yaml{,.minisig}   installed bundles
  *   current -> policies/<serial>               the one in force (atomic symlink)
- *   serial                                     highest serial ever installed
+ *   serial                                     highest serial ever in force (anti-rollback)
  *   bad-serials                                serials that failed to apply
  * Previous good policies are kept (the newest few). */
 struct store {
@@ -139,8 +155,14 @@ struct store *store_close(struct store *s);
 void store_bundle_check(const struct store *s, struct bundle_check *bc, uint8_t digest_buf[32]);
 
 /* Install a verified bundle atomically; the old policy stays in force until
- * the final rename, and a crash at any point leaves old or new, never none. */
+ * the final rename, and a crash at any point leaves old or new, never none.
+ * The anti-rollback serial does not move: see store_commit(). */
 int store_install(struct store *s, const struct policy *p, const char *sig, size_t sig_size);
+
+/* The installed policy with this serial is in force (every plugin applied
+ * it): raise the anti-rollback serial to it, never lower it. A refused or
+ * reverted bundle is never committed, so it blocks no older serial. */
+int store_commit(struct store *s, uint64_t serial);
 
 /* Remember a serial that failed to apply, and point current back to the
  * newest good one below it (if any). */
@@ -161,7 +183,7 @@ int store_choose(struct store *s, const struct keyring *keys, const struct sekis
  * start (identity from config, keys from keys_dir). Never fails for a bad or
  * missing store: that means the embedded default, with the reason in
  * ret->reason; problems with config or keys go to errs (may be NULL).
- * ret_highest (may be NULL) gets the highest serial ever installed. */
+ * ret_highest (may be NULL) gets the highest serial ever in force. */
 int policy_in_force(const char *state_dir, const char *keys_dir, const char *config, struct store_choice *ret,
                     uint64_t *ret_highest, struct perrors *errs);
 

@@ -16,14 +16,8 @@ static void perrors_vadd(struct perrors *e, bool warning, const char *file, unsi
         vsnprintf(msg, sizeof msg, fmt, ap);
         if (e->n >= PERRORS_MAX)
                 return;
-        if (e->n == e->cap) {
-                size_t ncap = e->cap ? e->cap * 2 : 8;
-                char **nm = realloc(e->msgs, ncap * sizeof *nm);
-                if (!nm)
-                        return;
-                e->msgs = nm;
-                e->cap = ncap;
-        }
+        if (ARRAY_GROW(e->msgs, e->cap, e->n + 1) < 0)
+                return;
         char *s;
         if (asprintf(&s, "%s:%u:%u: %s%s", file ? file : "<policy>", line, col, warning ? "warning: " : "", msg) < 0)
                 return;
@@ -113,13 +107,8 @@ static struct pnode *node_new(struct ptree *t, enum pnode_kind kind, unsigned li
 }
 
 static int node_append(struct pnode *parent, struct pnode *child) {
-        if ((parent->n & (parent->n - 1)) == 0) { /* grow at powers of two */
-                size_t ncap = parent->n ? parent->n * 2 : 4;
-                struct pnode **nc = realloc(parent->children, ncap * sizeof *nc);
-                if (!nc)
-                        return -ENOMEM;
-                parent->children = nc;
-        }
+        if (ARRAY_GROW(parent->children, parent->cap, parent->n + 1) < 0)
+                return -ENOMEM;
         parent->children[parent->n++] = child;
         return 0;
 }

@@ -17,7 +17,7 @@ struct pnode {
         char *scalar;           /* PNODE_SCALAR: the text (NUL-terminated) */
         size_t scalar_len;
         bool quoted;            /* scalar was quoted: never a number/bool */
-        size_t n;               /* number of children */
+        size_t n, cap;          /* number of children, room for them */
         struct pnode **children;
 };
 

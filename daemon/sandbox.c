@@ -1,8 +1,13 @@
 /* sandbox.c — the seccomp allowlist: what sekishod may still do once it is enforcing. */
 #include "config.h"
 
+#include <errno.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "sandbox.h"
 #include "util.h"
@@ -76,11 +81,39 @@ static int add_list(scmp_filter_ctx f, const int *list, uint32_t action) {
         return 0;
 }
 
-int sandbox_install(const int *const *extra, unsigned n_extra) {
+/* SCMP_ACT_KILL_PROCESS needs libseccomp API level 3, which needs seccomp(2)
+ * itself. Where it is missing, say why: most often a service manager's
+ * SystemCallFilter= that leaves seccomp(2) out (issue 13), where libseccomp
+ * quietly falls back to level 1 and the filter fails with a bare EINVAL. */
+static int check_api(char *why, size_t why_size) {
+        unsigned level = seccomp_api_get();
+        if (level >= 3)
+                return 0;
+        uint32_t action = SECCOMP_RET_KILL_PROCESS;
+        int r = syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) < 0 ? -errno : 0;
+        if (r == -EPERM || r == -EACCES)
+                snprintf(why, why_size, "seccomp(2) is blocked by the service manager's filter (%s); "
+                         "libseccomp fell back to API level %u, without SCMP_ACT_KILL_PROCESS. "
+                         "Allow it: SystemCallFilter=@system-service seccomp",
+                         strerror(-r), level);
+        else if (r == -ENOSYS)
+                snprintf(why, why_size, "seccomp(2) is not available (%s); libseccomp API level %u has no "
+                         "SCMP_ACT_KILL_PROCESS (kernel 4.14 or later is needed)", strerror(-r), level);
+        else
+                snprintf(why, why_size, "libseccomp API level %u has no SCMP_ACT_KILL_PROCESS (seccomp(2): %s)",
+                         level, r < 0 ? strerror(-r) : "works");
+        return r < 0 ? r : -EOPNOTSUPP;
+}
+
+int sandbox_install(const int *const *extra, unsigned n_extra, char *why, size_t why_size) {
+        why[0] = '\0';
+        int r = check_api(why, why_size);
+        if (r < 0)
+                return r;
         scmp_filter_ctx f = seccomp_init(SCMP_ACT_ERRNO(EPERM));
         if (!f)
                 return -ENOMEM;
-        int r = add_list(f, fatal_syscalls, SCMP_ACT_KILL_PROCESS);
+        r = add_list(f, fatal_syscalls, SCMP_ACT_KILL_PROCESS);
         if (r == 0)
                 r = add_list(f, core_syscalls, SCMP_ACT_ALLOW);
 #ifdef ENABLE_SANITIZERS
@@ -94,6 +127,8 @@ int sandbox_install(const int *const *extra, unsigned n_extra) {
         if (r == 0)
                 r = seccomp_load(f);
         seccomp_release(f);
+        if (r < 0)
+                snprintf(why, why_size, "%s", strerror(-r));
         if (r == 0)
                 log_info("Seccomp sandbox installed");
         return r;

@@ -10,10 +10,13 @@
 #include "busclient.h"
 #include "core.h"
 #include "report.h"
+#include "view.h"
+#include "sbom.h"
+#include "seal.h"
 #include "util.h"
 
 struct ctl {
-        const char *state_dir, *keys_dir, *config, *audit_log, *key, *comment, *password_file;
+        const char *state_dir, *keys_dir, *config, *audit_log, *key, *comment, *password_file, *sbom, *checkpoints, *seal, *seal_interval;
         enum bus_kind bus;
         bool json, html;
 };
@@ -33,20 +36,27 @@ static int usage(void) {
                 "  reload                          re-read keys, identity and the installed policy\n"
                 "  monitor [--json]                print the daemon's signals as they come\n"
                 "  report [--json|--html]          requirements R1-R11: policy setting, enforced now, audit evidence\n"
+                "  sbom                            print the package's SBOM (SPDX 2.3 JSON; --sbom FILE)\n"
                 "Audit:\n"
                 "  audit show [FILE]               print the audit log\n"
-                "  audit verify [FILE]             exit 0 only if the hash chain is intact\n");
+                "  audit verify [FILE...]          exit 0 only if the hash chain is intact; a rotated series\n"
+                "                                  oldest first (audit.log.2 audit.log.1 audit.log)\n"
+                "    --checkpoints FILE            also against the checkpoints a collector holds (syslog file)\n"
+                "    --seal KEY                    also every seal, with the officer's verification key\n"
+                "  audit seal-init [--seal-interval SECONDS]\n"
+                "                                  start forward-secure sealing; prints the verification key\n");
         for (const struct sekisho_plugin *const *p = sekisho_builtin_plugins; *p; p++)
                 if ((*p)->ctl && (*p)->ctl_usage)
                         fprintf(stderr, "Plugin %s:\n%s", (*p)->name, (*p)->ctl_usage);
         fprintf(stderr, "\n"
                 "Options: --state-dir DIR --keys-dir DIR --config FILE --audit-log FILE\n"
                 "         --key SECRETKEY --trusted-comment TEXT --password-file FILE\n"
-                "         --bus=system|session|none --json --html\n\n"
+                "         --bus=system|session|none --json --html --sbom FILE\n\n"
                 "Exit codes of policy verify/apply: 0 ok, 1 unreadable, 10 bad or missing signature,\n"
                 "11 unknown key, 12 malformed policy, 13 expired or not yet valid, 14 not targeted at\n"
                 "this terminal, 15 serial not newer, 16 serial conflict, 17 too large, 18 serial known bad,\n"
-                "19 failed to apply (reverted); 4 not authorised.\n");
+                "19 failed to apply (reverted), 20 no space left for the store or the audit log,\n"
+                "21 the store or the audit log cannot be written; 4 not authorised.\n");
         return 2;
 }
 
@@ -62,14 +72,14 @@ static int cmd_policy_check(struct ctl *c, int argc, char **argv) {
                 struct perrors errs = { 0 };
                 int r = read_file_capped(argv[i], POLICY_MAX_SIZE, &data, &size);
                 if (r < 0) {
-                        printf("%s: %s\n", argv[i], r == -EFBIG ? "larger than the policy size limit" : strerror(-r));
+                        fprintf_vis(stdout, "%s: %s", argv[i], r == -EFBIG ? "larger than the policy size limit" : strerror(-r));
                         rc = 1;
                         continue;
                 }
                 struct policy *p = NULL;
                 r = policy_parse(argv[i], data, size, &p, &errs);
                 for (size_t k = 0; k < errs.n; k++)
-                        printf("%s\n", errs.msgs[k]);
+                        fprintf_vis(stdout, "%s", errs.msgs[k]);
                 if (r < 0)
                         rc = 1;
                 perrors_clear(&errs);
@@ -114,12 +124,12 @@ static int cmd_policy_sign(struct ctl *c, int argc, char **argv) {
         size_t key_size, size;
         int r = read_file_capped(c->key, MINISIGN_MAX_FILE, &key, &key_size);
         if (r < 0) {
-                fprintf(stderr, "%s: %s\n", c->key, strerror(-r));
+                fprintf_vis(stderr, "%s: %s", c->key, strerror(-r));
                 return 1;
         }
         r = read_file_capped(argv[0], POLICY_MAX_SIZE, &data, &size);
         if (r < 0) {
-                fprintf(stderr, "%s: %s\n", argv[0], r == -EFBIG ? "larger than the policy size limit" : strerror(-r));
+                fprintf_vis(stderr, "%s: %s", argv[0], r == -EFBIG ? "larger than the policy size limit" : strerror(-r));
                 return 1;
         }
         /* Refuse to sign what no terminal would accept. */
@@ -127,7 +137,7 @@ static int cmd_policy_sign(struct ctl *c, int argc, char **argv) {
         struct policy *p = NULL;
         r = policy_parse(argv[0], data, size, &p, &errs);
         for (size_t k = 0; k < errs.n; k++)
-                fprintf(stderr, "%s\n", errs.msgs[k]);
+                fprintf_vis(stderr, "%s", errs.msgs[k]);
         perrors_clear(&errs);
         if (r < 0)
                 return 1;
@@ -141,7 +151,7 @@ static int cmd_policy_sign(struct ctl *c, int argc, char **argv) {
                         snprintf(why, sizeof why, "the key is encrypted: give --password-file or a terminal");
         }
         if (r < 0) {
-                fprintf(stderr, "%s: %s\n", c->key, why);
+                fprintf_vis(stderr, "%s: %s", c->key, why);
                 policy_free(p);
                 return 1;
         }
@@ -155,15 +165,15 @@ static int cmd_policy_sign(struct ctl *c, int argc, char **argv) {
         r = minisign_sign(&sk, data, size, "signature from sekishoctl", comment, &sig);
         sodium_memzero(&sk, sizeof sk);
         if (r < 0 || asprintf(&sigpath, "%s.minisig", argv[0]) < 0) {
-                fprintf(stderr, "%s: cannot sign: %s\n", argv[0], strerror(r < 0 ? -r : ENOMEM));
+                fprintf_vis(stderr, "%s: cannot sign: %s", argv[0], strerror(r < 0 ? -r : ENOMEM));
                 return 1;
         }
         r = write_file_atomic(sigpath, sig, strlen(sig), 0644);
         if (r < 0) {
-                fprintf(stderr, "%s: %s\n", sigpath, strerror(-r));
+                fprintf_vis(stderr, "%s: %s", sigpath, strerror(-r));
                 return 1;
         }
-        printf("%s\n", sigpath);
+        fprintf_vis(stdout, "%s", sigpath);
         return 0;
 }
 
@@ -174,16 +184,16 @@ static int cmd_policy_verify(struct ctl *c, int argc, char **argv) {
         struct sekisho_conf conf = { 0 };
         struct keyring keys = { 0 };
         if (conf_load(c->config, &conf, &errs) < 0) {
-                printf("%s\n", perrors_first(&errs) ? perrors_first(&errs) : c->config);
+                fprintf_vis(stdout, "%s", perrors_first(&errs) ? perrors_first(&errs) : c->config);
                 perrors_clear(&errs);
                 return 1;
         }
         int r = keyring_load(c->keys_dir, &keys, &errs);
         for (size_t i = 0; i < errs.n; i++)
-                fprintf(stderr, "%s\n", errs.msgs[i]);
+                fprintf_vis(stderr, "%s", errs.msgs[i]);
         perrors_clear(&errs);
         if (r < 0)
-                fprintf(stderr, "%s: %s\n", c->keys_dir, strerror(-r));
+                fprintf_vis(stderr, "%s: %s", c->keys_dir, strerror(-r));
         struct store *s = NULL;
         uint8_t digest[32];
         struct bundle_check bc = { .keys = &keys, .conf = &conf, .now = now_unix() };
@@ -194,12 +204,12 @@ static int cmd_policy_verify(struct ctl *c, int argc, char **argv) {
         char why[512];
         enum refusal rf = bundle_verify_files(&bc, argv[0], &p, &noop, why, sizeof why, &errs);
         if (rf == REFUSE_NONE)
-                printf("%s: OK, serial %" PRIu64 "%s\n", argv[0], p->serial, noop ? " (already installed)" : "");
+                fprintf_vis(stdout, "%s: OK, serial %" PRIu64 "%s", argv[0], p->serial, noop ? " (already installed)" : "");
         else {
-                printf("%s\n", why);
+                fprintf_vis(stdout, "%s", why);
                 for (size_t i = 0; i < errs.n; i++)
                         if (strcmp(errs.msgs[i], why) != 0)
-                                printf("%s\n", errs.msgs[i]);
+                                fprintf_vis(stdout, "%s", errs.msgs[i]);
         }
         perrors_clear(&errs);
         policy_free(p);
@@ -237,7 +247,7 @@ static int cmd_policy_show(struct ctl *c, int argc, char **argv) {
                        "highest:  %" PRIu64 "\ndigest:   %s\n",
                        ch.policy->serial, ch.source, state, issued, expires, highest, digest);
                 if (ch.reason[0])
-                        printf("note:     %s\n", ch.reason);
+                        fprintf_vis(stdout, "note:     %s", ch.reason);
         }
         policy_free(ch.policy);
         return 0;
@@ -261,7 +271,7 @@ static int call_failed(int r, const struct busclient_error *err) {
         if (r == -ESRCH)
                 fprintf(stderr, "sekishoctl: sekishod is not running (for bundles without a daemon: drop them into the inbox)\n");
         else
-                fprintf(stderr, "sekishoctl: %s%s%s\n", err->message, err->name[0] ? " — " : "", err->name);
+                fprintf_vis(stderr, "sekishoctl: %s%s%s", err->message, err->name[0] ? " — " : "", err->name);
         if (r == -EBADE)
                 return refusal_info(busclient_refusal(err->name))->exit_code;
         return r == -EACCES ? 4 : 1;
@@ -274,14 +284,14 @@ static int cmd_policy_apply(struct ctl *c, int argc, char **argv) {
         size_t size, sig_size;
         int r = read_file_capped(argv[0], POLICY_MAX_SIZE, &data, &size);
         if (r < 0) {
-                fprintf(stderr, "%s: %s\n", argv[0], r == -EFBIG ? "larger than the policy size limit" : strerror(-r));
+                fprintf_vis(stderr, "%s: %s", argv[0], r == -EFBIG ? "larger than the policy size limit" : strerror(-r));
                 return refusal_info(r == -EFBIG ? REFUSE_TOO_LARGE : REFUSE_IO)->exit_code;
         }
         if (asprintf(&sigpath, "%s.minisig", argv[0]) < 0)
                 return 1;
         r = read_file_capped(sigpath, MINISIGN_MAX_FILE, &sig, &sig_size);
         if (r < 0) {
-                fprintf(stderr, "%s: %s\n", sigpath, r == -ENOENT ? "missing signature" : strerror(-r));
+                fprintf_vis(stderr, "%s: %s", sigpath, r == -ENOENT ? "missing signature" : strerror(-r));
                 return refusal_info(REFUSE_SIGNATURE)->exit_code;
         }
         DBusConnection *conn = connect_daemon(c);
@@ -293,7 +303,7 @@ static int cmd_policy_apply(struct ctl *c, int argc, char **argv) {
         busclient_close(conn);
         if (r < 0)
                 return call_failed(r, &err);
-        printf("%s: serial %" PRIu64 " in force\n", argv[0], serial);
+        fprintf_vis(stdout, "%s: serial %" PRIu64 " in force", argv[0], serial);
         return 0;
 }
 
@@ -359,30 +369,101 @@ static int cmd_report(struct ctl *c, int argc, char **argv) {
         if (argc != 0 || (c->json && c->html))
                 return usage();
         struct report_options o = { c->state_dir, c->keys_dir, c->config, c->audit_log, c->bus,
-                                    c->html ? REPORT_HTML : c->json ? REPORT_JSON : REPORT_TEXT };
+                                    c->html ? REPORT_HTML : c->json ? REPORT_JSON : REPORT_TEXT, c->sbom };
         int r = report_run(&o, stdout);
         if (r < 0)
                 fprintf(stderr, "sekishoctl: no report: %s\n", strerror(-r));
         return r < 0 ? 1 : 0;
 }
 
+/* The SBOM as installed, byte for byte, once it is known to be sekisho's SPDX 2.3 document. */
+static int cmd_sbom(struct ctl *c, int argc, char **argv) {
+        if (argc != 0)
+                return usage();
+        struct sbom b;
+        _cleanup_free_ char *data = NULL;
+        size_t size;
+        int r = sbom_read(c->sbom, &b, &data, &size);
+        if (r < 0) {
+                fprintf(stderr, "sekishoctl: %s: %s\n", c->sbom,
+                        r == -EBADMSG ? "not an SPDX 2.3 SBOM of sekisho" : strerror(-r));
+                return 1;
+        }
+        fwrite(data, 1, size, stdout);
+        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+}
+
 /* ---- audit ---- */
 
+static int audit_verify_cmd(struct ctl *c, const char *const *files, size_t n_files) {
+        char why[1024];
+        uint64_t n;
+        struct audit_verify_options o = { 0 };
+        _cleanup_free_ struct audit_checkpoint *cps = NULL;
+        if (c->checkpoints) {
+                _cleanup_free_ char *data = NULL;
+                size_t size;
+                int r = read_file_capped(c->checkpoints, 1u << 30, &data, &size);
+                if (r < 0) {
+                        fprintf_vis(stderr, "%s: %s", c->checkpoints, strerror(-r));
+                        return 1;
+                }
+                r = audit_checkpoints_parse(data, size, &cps, &o.n_checkpoints, why, sizeof why);
+                if (r < 0) {
+                        fprintf_vis(stderr, "%s: %s", c->checkpoints, why);
+                        return 1;
+                }
+                if (o.n_checkpoints == 0) {
+                        fprintf_vis(stderr, "%s: no sekisho-checkpoint lines", c->checkpoints);
+                        return 1;
+                }
+                o.checkpoints = cps;
+        }
+        struct seal_key key;
+        if (c->seal) {
+                if (seal_key_parse(c->seal, &key) < 0) {
+                        fprintf(stderr, "--seal: not a verification key (SEED-HEX/START/INTERVAL)\n");
+                        return 1;
+                }
+                o.seal = &key;
+        }
+        int r = audit_verify_series(files, n_files, &o, why, sizeof why, &n);
+        sodium_memzero(&key, sizeof key);
+        fprintf_vis(stdout, "%s", why);
+        return r < 0 ? 1 : 0;
+}
+
 static int cmd_audit(struct ctl *c, int argc, char **argv) {
-        if (argc < 1 || argc > 2)
+        if (argc < 1)
+                return usage();
+        if (strcmp(argv[0], "verify") == 0) {
+                const char *def[] = { c->audit_log };
+                return argc > 1 ? audit_verify_cmd(c, (const char *const *)argv + 1, (size_t)argc - 1)
+                                : audit_verify_cmd(c, def, 1);
+        }
+        if (strcmp(argv[0], "seal-init") == 0 && argc == 1) {
+                uint64_t interval = SEAL_DEFAULT_INTERVAL;
+                if (c->seal_interval && (parse_u64(c->seal_interval, &interval) < 0 || interval == 0))
+                        return usage();
+                _cleanup_free_ char *path = path_join(c->state_dir, "audit.seal");
+                char key[160];
+                int r = path ? seal_init(path, now_unix(), interval, key, sizeof key) : -ENOMEM;
+                if (r < 0) {
+                        fprintf_vis(stderr, "%s: %s", path ? path : c->state_dir,
+                                    r == -EEXIST ? "sealing is already set up" : strerror(-r));
+                        return 1;
+                }
+                printf("Verification key (keep it off this terminal; `sekishoctl audit verify --seal KEY`):\n%s\n", key);
+                sodium_memzero(key, sizeof key);
+                return 0;
+        }
+        if (argc > 2)
                 return usage();
         const char *file = argc == 2 ? argv[1] : c->audit_log;
-        if (strcmp(argv[0], "verify") == 0) {
-                char why[512];
-                uint64_t n;
-                int r = audit_verify(file, why, sizeof why, &n);
-                printf("%s\n", why);
-                return r < 0 ? 1 : 0;
-        }
         if (strcmp(argv[0], "show") == 0) {
                 _cleanup_fclose_ FILE *f = fopen(file, "re");
                 if (!f) {
-                        fprintf(stderr, "%s: %s\n", file, strerror(errno));
+                        fprintf_vis(stderr, "%s: %s", file, strerror(errno));
                         return 1;
                 }
                 char buf[8192];
@@ -394,9 +475,36 @@ static int cmd_audit(struct ctl *c, int argc, char **argv) {
         return usage();
 }
 
+/* `sekishoctl NAME ...`: the plugin's verb, given the effective section the
+ * daemon applies now (policy in force, active profiles), worked out here once. */
+static int run_plugin(struct ctl *c, const struct sekisho_plugin *plugin, int argc, char **argv) {
+        struct view v;
+        int r = view_load(c->state_dir, c->keys_dir, c->config, c->bus, &v);
+        if (r < 0) {
+                fprintf(stderr, "sekishoctl %s: no policy to work with: %s\n", plugin->name, strerror(-r));
+                return 1;
+        }
+        struct ptree *section = NULL;
+        r = view_section(&v, plugin->section, &section);
+        if (r < 0) {
+                view_done(&v);
+                fprintf(stderr, "sekishoctl %s: %s\n", plugin->name, strerror(-r));
+                return 1;
+        }
+        const struct sekisho_ctl_env env = {
+                .state_dir = c->state_dir, .keys_dir = c->keys_dir, .config = c->config, .audit_log = c->audit_log,
+                .policy_name = v.policy_name, .active = v.active, .n_active = v.n_active, .live = v.live,
+                .default_section = policy_default_section(plugin->section),
+        };
+        r = plugin->ctl(&env, section->root, argc, argv);
+        ptree_free(section);
+        view_done(&v);
+        return r;
+}
+
 /* Parse sekishoctl's options; optstring "+h" stops at the command, "h" takes them anywhere. */
 static int parse_options(struct ctl *c, int argc, char **argv, const char *optstring) {
-        enum { ARG_STATE = 0x100, ARG_KEYS, ARG_CONFIG, ARG_AUDIT, ARG_KEY, ARG_COMMENT, ARG_PWFILE, ARG_BUS, ARG_JSON, ARG_HTML };
+        enum { ARG_STATE = 0x100, ARG_KEYS, ARG_CONFIG, ARG_AUDIT, ARG_KEY, ARG_COMMENT, ARG_PWFILE, ARG_BUS, ARG_JSON, ARG_HTML, ARG_SBOM, ARG_CHECKPOINTS, ARG_SEAL, ARG_SEAL_INTERVAL };
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, ARG_STATE },
                 { "keys-dir", required_argument, NULL, ARG_KEYS },
@@ -408,6 +516,10 @@ static int parse_options(struct ctl *c, int argc, char **argv, const char *optst
                 { "bus", required_argument, NULL, ARG_BUS },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "html", no_argument, NULL, ARG_HTML },
+                { "sbom", required_argument, NULL, ARG_SBOM },
+                { "checkpoints", required_argument, NULL, ARG_CHECKPOINTS },
+                { "seal", required_argument, NULL, ARG_SEAL },
+                { "seal-interval", required_argument, NULL, ARG_SEAL_INTERVAL },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -423,6 +535,10 @@ static int parse_options(struct ctl *c, int argc, char **argv, const char *optst
                 case ARG_PWFILE: c->password_file = optarg; break;
                 case ARG_JSON: c->json = true; break;
                 case ARG_HTML: c->html = true; break;
+                case ARG_SBOM: c->sbom = optarg; break;
+                case ARG_CHECKPOINTS: c->checkpoints = optarg; break;
+                case ARG_SEAL: c->seal = optarg; break;
+                case ARG_SEAL_INTERVAL: c->seal_interval = optarg; break;
                 case ARG_BUS: c->bus = strcmp(optarg, "session") == 0 ? BUS_SESSION
                                      : strcmp(optarg, "none") == 0  ? BUS_NONE
                                                                     : BUS_SYSTEM; break;
@@ -439,6 +555,7 @@ int main(int argc, char **argv) {
                 .keys_dir = SYSCONFDIR "/sekisho/keys.d",
                 .config = SYSCONFDIR "/sekisho/sekisho.conf",
                 .audit_log = LOCALSTATEDIR "/log/sekisho/audit.log",
+                .sbom = SBOM_PATH,
                 .bus = BUS_SYSTEM,
         };
         log_setup("sekishoctl", false);
@@ -448,10 +565,8 @@ int main(int argc, char **argv) {
         if (parse_options(&c, argc, argv, "+h") < 0)
                 return usage();
         const struct sekisho_plugin *plugin = optind < argc ? plugin_find(argv[optind]) : NULL;
-        if (plugin && plugin->ctl) {
-                struct sekisho_ctl_env env = { c.state_dir, c.keys_dir, c.config, c.audit_log };
-                return plugin->ctl(&env, argc - optind, argv + optind);
-        }
+        if (plugin && plugin->ctl)
+                return run_plugin(&c, plugin, argc - optind, argv + optind);
         /* The core's commands take their options anywhere: parse the whole line again, permuting. */
         optind = 0;
         if (parse_options(&c, argc, argv, "h") < 0)
@@ -473,7 +588,7 @@ int main(int argc, char **argv) {
         }
         static const struct { const char *verb; int (*fn)(struct ctl *, int, char **); } daemon_verbs[] = {
                 { "status", cmd_status }, { "profile", cmd_profile }, { "reload", cmd_reload },
-                { "monitor", cmd_monitor }, { "report", cmd_report },
+                { "monitor", cmd_monitor }, { "report", cmd_report }, { "sbom", cmd_sbom },
         };
         for (size_t i = 0; i < ARRAY_SIZE(daemon_verbs); i++)
                 if (strcmp(argv[0], daemon_verbs[i].verb) == 0)

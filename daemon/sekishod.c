@@ -16,6 +16,7 @@ static void help(void) {
                "     --keys-dir DIR        trusted minisign public keys (default %s/sekisho/keys.d)\n"
                "     --inbox DIR           dropped bundles (default STATE-DIR/inbox)\n"
                "     --audit-log FILE      audit log (default %s/log/sekisho/audit.log)\n"
+               "     --audit-max-size BYTES  rotate the audit log beyond this size (default 8 MiB)\n"
                "     --bus=system|session|none\n"
                "     --plugins=LIST        comma-separated plugins to start (default: all built in)\n"
                "     --sysroot DIR         read the system's files below DIR (tests)\n"
@@ -49,7 +50,7 @@ static int check_config(const struct sekisho_options *o) {
 
 int main(int argc, char **argv) {
         enum { ARG_STATE = 0x100, ARG_KEYS, ARG_INBOX, ARG_AUDIT, ARG_BUS, ARG_PLUGINS, ARG_SYSROOT, ARG_NOSANDBOX,
-               ARG_CHECK, ARG_VERSION };
+               ARG_CHECK, ARG_VERSION, ARG_AUDIT_MAX };
         static const struct option opts[] = {
                 { "foreground", no_argument, NULL, 'f' },
                 { "config", required_argument, NULL, 'c' },
@@ -57,6 +58,7 @@ int main(int argc, char **argv) {
                 { "keys-dir", required_argument, NULL, ARG_KEYS },
                 { "inbox", required_argument, NULL, ARG_INBOX },
                 { "audit-log", required_argument, NULL, ARG_AUDIT },
+                { "audit-max-size", required_argument, NULL, ARG_AUDIT_MAX },
                 { "bus", required_argument, NULL, ARG_BUS },
                 { "plugins", required_argument, NULL, ARG_PLUGINS },
                 { "sysroot", required_argument, NULL, ARG_SYSROOT },
@@ -84,6 +86,12 @@ int main(int argc, char **argv) {
                 case ARG_KEYS: o.keys_dir = optarg; break;
                 case ARG_INBOX: o.inbox = optarg; break;
                 case ARG_AUDIT: o.audit_log = optarg; break;
+                case ARG_AUDIT_MAX:
+                        if (parse_u64(optarg, &o.audit_rotate_bytes) < 0 || o.audit_rotate_bytes < 4096) {
+                                fprintf(stderr, "sekishod: --audit-max-size wants a number of bytes, at least 4096\n");
+                                return 2;
+                        }
+                        break;
                 case ARG_PLUGINS: o.plugins = optarg; break;
                 case ARG_SYSROOT: o.sysroot = optarg; break;
                 case ARG_NOSANDBOX: o.no_sandbox = true; break;

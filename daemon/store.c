@@ -76,6 +76,16 @@ static int load_bad(struct store *s) {
         return 0;
 }
 
+/* Remove a bundle directory: its two files, then itself. */
+static void remove_bundle_dir(const char *dir) {
+        _cleanup_free_ char *f1 = path_join(dir, "policy.yaml"), *f2 = path_join(dir, "policy.yaml.minisig");
+        if (f1)
+                unlink(f1);
+        if (f2)
+                unlink(f2);
+        rmdir(dir);
+}
+
 /* Remove what an interrupted install left behind (policies/N.tmp, current.tmp). */
 static void remove_leftovers(struct store *s) {
         _cleanup_free_ char *pdir = store_path(s, "policies"), *ctmp = store_path(s, "current.tmp");
@@ -90,14 +100,8 @@ static void remove_leftovers(struct store *s) {
                 if (len < 5 || strcmp(de->d_name + len - 4, ".tmp") != 0)
                         continue;
                 _cleanup_free_ char *dir = path_join(pdir, de->d_name);
-                _cleanup_free_ char *f1 = dir ? path_join(dir, "policy.yaml") : NULL;
-                _cleanup_free_ char *f2 = dir ? path_join(dir, "policy.yaml.minisig") : NULL;
-                if (f1)
-                        unlink(f1);
-                if (f2)
-                        unlink(f2);
                 if (dir)
-                        rmdir(dir);
+                        remove_bundle_dir(dir);
         }
         closedir(d);
 }
@@ -123,11 +127,9 @@ int store_open(const char *state_dir, bool create, struct store **ret) {
         uint64_t v = 0;
         if (serial && read_u64_file(serial, &v) == 0)
                 s->highest_serial = v;
-        /* A crash between switching "current" and writing "serial" leaves the
-         * serial file behind; the installed policy's serial counts too. */
-        v = current_serial(s);
-        if (v > s->highest_serial)
-                s->highest_serial = v;
+        /* Not current's serial: a crash between switching "current" and
+         * store_commit() leaves a policy that was never in force there. The
+         * daemon commits it at start if it applies (before the inbox opens). */
         r = load_bad(s);
         if (r < 0) {
                 store_close(s);
@@ -189,15 +191,17 @@ static int switch_current(struct store *s, uint64_t serial) {
         char target[64];
         snprintf(target, sizeof target, "policies/%" PRIu64, serial);
         unlink(tmp);
-        if (symlink(target, tmp) < 0)
-                return -errno;
-        if (rename(tmp, cur) < 0)
-                return -errno;
+        if (symlink(target, tmp) < 0 || rename(tmp, cur) < 0) {
+                int r = -errno;
+                unlink(tmp);
+                return r;
+        }
         return fsync_directory_of(cur);
 }
 
 /* The serial file needs to be durable only once "current" may point below
- * it (store_mark_bad); until then store_open() also counts current's serial. */
+ * it (store_mark_bad): until then a lost write is redone by the daemon's
+ * start, which commits the policy "current" names once it is in force. */
 static int write_serial(struct store *s, uint64_t serial, bool durable) {
         _cleanup_free_ char *path = store_path(s, "serial");
         char buf[32];
@@ -227,16 +231,10 @@ static int list_installed(const struct store *s, uint64_t **ret, size_t *ret_n) 
                 uint64_t v;
                 if (parse_u64(de->d_name, &v) < 0)
                         continue;
-                if (n == cap) {
-                        size_t ncap = cap ? cap * 2 : 8;
-                        uint64_t *nl = realloc(list, ncap * sizeof *nl);
-                        if (!nl) {
-                                free(list);
-                                closedir(d);
-                                return -ENOMEM;
-                        }
-                        list = nl;
-                        cap = ncap;
+                if (ARRAY_GROW(list, cap, n + 1) < 0) {
+                        free(list);
+                        closedir(d);
+                        return -ENOMEM;
                 }
                 list[n++] = v;
         }
@@ -249,15 +247,9 @@ static int list_installed(const struct store *s, uint64_t **ret, size_t *ret_n) 
 }
 
 static void remove_installed(const struct store *s, uint64_t serial) {
-        _cleanup_free_ char *f = store_path(s, "policies/%" PRIu64 "/policy.yaml", serial);
-        _cleanup_free_ char *g = store_path(s, "policies/%" PRIu64 "/policy.yaml.minisig", serial);
         _cleanup_free_ char *d = store_path(s, "policies/%" PRIu64, serial);
-        if (f)
-                unlink(f);
-        if (g)
-                unlink(g);
         if (d)
-                rmdir(d);
+                remove_bundle_dir(d);
 }
 
 /* Keep the one in force and the KEEP_PREVIOUS newest others. */
@@ -288,13 +280,18 @@ int store_install(struct store *s, const struct policy *p, const char *sig, size
         int r = write_in(tmp, "policy.yaml", p->data, p->size);
         if (r == 0)
                 r = write_in(tmp, "policy.yaml.minisig", sig, sig_size);
-        if (r < 0)
+        if (r < 0) {
+                remove_bundle_dir(tmp); /* a full disk leaves nothing half-written behind */
                 return r;
+        }
         fault_point("install-written");
         /* 2. published under its serial (a stale one from a refused apply goes first) */
         remove_installed(s, p->serial);
-        if (rename(tmp, final) < 0)
-                return -errno;
+        if (rename(tmp, final) < 0) {
+                r = -errno;
+                remove_bundle_dir(tmp);
+                return r;
+        }
         /* Files, directory and rename reach the disk together: one flush, not one per step. */
         _cleanup_close_ int dfd = open(final, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0 || syncfs(dfd) < 0)
@@ -305,11 +302,16 @@ int store_install(struct store *s, const struct policy *p, const char *sig, size
         if (r < 0)
                 return r;
         fault_point("install-switched");
-        /* 4. anti-rollback: remembered on its own too (store_open takes the max) */
-        r = write_serial(s, p->serial, false);
+        return 0;
+}
+
+int store_commit(struct store *s, uint64_t serial) {
+        if (serial <= s->highest_serial)
+                return 0;
+        int r = write_serial(s, serial, false);
         if (r < 0)
                 return r;
-        s->highest_serial = p->serial;
+        s->highest_serial = serial;
         fault_point("install-serial");
         prune(s);
         return 0;

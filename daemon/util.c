@@ -20,24 +20,107 @@ void log_setup(const char *ident, bool verbose) {
         log_prefix_priority = getenv("JOURNAL_STREAM") != NULL;
 }
 
-void log_msg(enum log_level lvl, int r, const char *fmt, ...) {
+void log_msgv(enum log_level lvl, int r, const char *prefix, const char *fmt, va_list ap) {
         if (lvl == LOG_LVL_DEBUG && !log_verbose)
                 return;
         int saved = errno;
         char buf[2048];
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(buf, sizeof buf, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                buf[0] = '\0';
+        int p = prefix ? snprintf(buf, sizeof buf, "%s: ", prefix) : 0;
+        if (p < 0 || (size_t)p >= sizeof buf)
+                p = 0;
+        errno = saved; /* for %m */
+        int n = vsnprintf(buf + p, sizeof buf - (size_t)p, fmt, ap);
+        n = n < 0 ? (buf[p] = '\0', p) : n + p;
         if (r != 0 && (size_t)n < sizeof buf)
                 snprintf(buf + n, sizeof buf - (size_t)n, ": %s", strerror(r < 0 ? -r : r));
+        /* Names and strings from outside are in there: one line, nothing a terminal acts on. */
+        char vis[4 * sizeof buf];
+        str_vis(vis, sizeof vis, buf);
         if (log_prefix_priority)
-                fprintf(stderr, "<%d>%s\n", (int)lvl, buf);
+                fprintf(stderr, "<%d>%s\n", (int)lvl, vis);
         else
-                fprintf(stderr, "%s: %s\n", log_ident, buf);
+                fprintf(stderr, "%s: %s\n", log_ident, vis);
         errno = saved;
+}
+
+void log_msg(enum log_level lvl, int r, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        log_msgv(lvl, r, NULL, fmt, ap);
+        va_end(ap);
+}
+
+void *array_grow(void *items, size_t *cap, size_t need, size_t elem_size) {
+        if (need <= *cap && items)
+                return items;
+        size_t ncap = *cap ? *cap : 4;
+        while (ncap < need) {
+                if (ncap > SIZE_MAX / 2)
+                        return NULL;
+                ncap *= 2;
+        }
+        if (elem_size && ncap > SIZE_MAX / elem_size)
+                return NULL;
+        void *p = realloc(items, ncap * elem_size);
+        if (p)
+                *cap = ncap;
+        return p;
+}
+
+static int kvlist_grow(struct kvlist *l) {
+        size_t kc = l->cap, vc = l->cap;
+        if (ARRAY_GROW(l->keys, kc, l->n + 1) < 0 || ARRAY_GROW(l->values, vc, l->n + 1) < 0)
+                return -ENOMEM;
+        l->cap = kc < vc ? kc : vc;
+        return 0;
+}
+
+int kvlist_add_n(struct kvlist *l, const char *key, size_t key_len, const char *value, size_t value_len) {
+        if (kvlist_grow(l) < 0)
+                return -ENOMEM;
+        char *k = strndup(key, key_len), *v = strndup(value, value_len);
+        if (!k || !v) {
+                free(k);
+                free(v);
+                return -ENOMEM;
+        }
+        l->keys[l->n] = k;
+        l->values[l->n++] = v;
+        return 0;
+}
+
+int kvlist_add(struct kvlist *l, const char *key, const char *fmt, ...) {
+        if (kvlist_grow(l) < 0)
+                return -ENOMEM;
+        char *k = strdup(key), *v = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        int r = vasprintf(&v, fmt, ap);
+        va_end(ap);
+        if (!k || r < 0) {
+                free(k);
+                return -ENOMEM;
+        }
+        l->keys[l->n] = k;
+        l->values[l->n++] = v;
+        return 0;
+}
+
+const char *kvlist_get(const struct kvlist *l, const char *key) {
+        for (size_t i = l ? l->n : 0; i > 0; i--)
+                if (strcmp(l->keys[i - 1], key) == 0)
+                        return l->values[i - 1];
+        return NULL;
+}
+
+void kvlist_clear(struct kvlist *l) {
+        for (size_t i = 0; i < l->n; i++) {
+                free(l->keys[i]);
+                free(l->values[i]);
+        }
+        free(l->keys);
+        free(l->values);
+        *l = (struct kvlist){ 0 };
 }
 
 int read_fd_capped(int fd, size_t max, char **ret_data, size_t *ret_size) {
@@ -303,52 +386,122 @@ void format_rfc3339(int64_t t, char out[static 32]) {
         strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* One UTF-8 sequence at p: its length (1-4) and code point, or 0 if malformed (overlong, surrogate, truncated). */
+static size_t utf8_decode(const unsigned char *p, const unsigned char *end, unsigned *ret_cp) {
+        unsigned c = *p, cp;
+        size_t n;
+        if (c < 0x80) {
+                *ret_cp = c;
+                return 1;
+        }
+        if ((c & 0xe0) == 0xc0) { n = 1; cp = c & 0x1f; }
+        else if ((c & 0xf0) == 0xe0) { n = 2; cp = c & 0x0f; }
+        else if ((c & 0xf8) == 0xf0) { n = 3; cp = c & 0x07; }
+        else return 0;
+        if ((size_t)(end - p) <= n)
+                return 0;
+        for (size_t i = 1; i <= n; i++) {
+                if ((p[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        *ret_cp = cp;
+        return n + 1;
+}
+
+/* Characters that move or hide text on a terminal or in a log viewer:
+ * C0/C1 controls, DEL, line separators and bidirectional overrides. */
+static bool cp_is_control(unsigned cp) {
+        return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0x200e || cp == 0x200f || cp == 0x2028 || cp == 0x2029 ||
+               (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
 bool string_is_clean_utf8(const char *s, size_t len) {
         const unsigned char *p = (const unsigned char *)s, *end = p + len;
         while (p < end) {
-                unsigned c = *p;
-                if (c < 0x80) {
-                        if ((c < 0x20 && c != '\t') || c == 0x7f)
-                                return false;
-                        p++;
-                        continue;
-                }
-                size_t n;
                 unsigned cp;
-                if ((c & 0xe0) == 0xc0) { n = 1; cp = c & 0x1f; }
-                else if ((c & 0xf0) == 0xe0) { n = 2; cp = c & 0x0f; }
-                else if ((c & 0xf8) == 0xf0) { n = 3; cp = c & 0x07; }
-                else return false;
-                if ((size_t)(end - p) <= n)
+                size_t n = utf8_decode(p, end, &cp);
+                if (n == 0 || (cp_is_control(cp) && cp != '\t'))
                         return false;
-                for (size_t i = 1; i <= n; i++) {
-                        if ((p[i] & 0xc0) != 0x80)
-                                return false;
-                        cp = (cp << 6) | (p[i] & 0x3f);
-                }
-                if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-                    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
-                        return false;
-                p += n + 1;
+                p += n;
         }
         return true;
 }
 
-void json_write_string(FILE *f, const char *s) {
-        fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-                switch (*p) {
-                case '"': fputs("\\\"", f); break;
-                case '\\': fputs("\\\\", f); break;
-                case '\n': fputs("\\n", f); break;
-                case '\r': fputs("\\r", f); break;
-                case '\t': fputs("\\t", f); break;
-                default:
-                        if (*p < 0x20 || *p == 0x7f)
-                                fprintf(f, "\\u%04x", *p);
-                        else
-                                fputc(*p, f);
+size_t str_vis(char *out, size_t out_size, const char *in) {
+        const unsigned char *p = (const unsigned char *)in, *end = p + strlen(in);
+        size_t o = 0;
+        if (out_size == 0)
+                return 0;
+        while (p < end) {
+                char esc[16];
+                unsigned cp;
+                size_t n = utf8_decode(p, end, &cp), k;
+                if (n == 0) {
+                        k = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *p);
+                        n = 1;
+                } else if (cp == '\\')
+                        k = (size_t)snprintf(esc, sizeof esc, "\\\\");
+                else if (cp == '\n' || cp == '\t' || cp == '\r')
+                        k = (size_t)snprintf(esc, sizeof esc, "\\%c", cp == '\n' ? 'n' : cp == '\t' ? 't' : 'r');
+                else if (cp < 0x80 && cp_is_control(cp))
+                        k = (size_t)snprintf(esc, sizeof esc, "\\x%02x", cp);
+                else if (cp_is_control(cp))
+                        k = (size_t)snprintf(esc, sizeof esc, "\\u%04x", cp);
+                else {
+                        memcpy(esc, p, n);
+                        k = n;
                 }
+                if (o + k >= out_size)
+                        break; /* never half an escape or half a character */
+                memcpy(out + o, esc, k);
+                o += k;
+                p += n;
+        }
+        out[o] = '\0';
+        return o;
+}
+
+void fprintf_vis(FILE *f, const char *fmt, ...) {
+        char buf[4096], vis[4 * sizeof buf];
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(buf, sizeof buf, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                buf[0] = '\0';
+        str_vis(vis, sizeof vis, buf);
+        fprintf(f, "%s\n", vis);
+}
+
+void json_write_string(FILE *f, const char *s) {
+        const unsigned char *p = (const unsigned char *)(s ? s : ""), *end = p + strlen((const char *)p);
+        fputc('"', f);
+        while (p < end) {
+                unsigned cp;
+                size_t n = utf8_decode(p, end, &cp);
+                if (n == 0) {
+                        fprintf(f, "\\\\x%02x", *p++); /* not UTF-8: the byte as text, as str_vis shows it */
+                        continue;
+                }
+                if (cp == '"')
+                        fputs("\\\"", f);
+                else if (cp == '\\')
+                        fputs("\\\\", f);
+                else if (cp == '\n')
+                        fputs("\\n", f);
+                else if (cp == '\r')
+                        fputs("\\r", f);
+                else if (cp == '\t')
+                        fputs("\\t", f);
+                else if (cp_is_control(cp)) /* C0, DEL, C1, bidi overrides: never raw on a terminal */
+                        fprintf(f, "\\u%04x", cp);
+                else
+                        fwrite(p, 1, n, f);
+                p += n;
         }
         fputc('"', f);
 }

@@ -34,6 +34,8 @@ static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
 enum log_level { LOG_LVL_ERR = 3, LOG_LVL_WARNING = 4, LOG_LVL_NOTICE = 5, LOG_LVL_INFO = 6, LOG_LVL_DEBUG = 7 };
 void log_setup(const char *ident, bool verbose);
 void log_msg(enum log_level lvl, int r, const char *fmt, ...) _printf_(3, 4);
+/* The same with "prefix: " before the message (prefix may be NULL). */
+void log_msgv(enum log_level lvl, int r, const char *prefix, const char *fmt, va_list ap) _printf_(4, 0);
 #define log_error(...) log_msg(LOG_LVL_ERR, 0, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_LVL_WARNING, 0, __VA_ARGS__)
 #define log_notice(...) log_msg(LOG_LVL_NOTICE, 0, __VA_ARGS__)
@@ -58,6 +60,29 @@ int write_all(int fd, const void *data, size_t size);
 int fsync_directory_of(const char *path);
 int mkdir_p(const char *path, mode_t mode);
 
+/* The one growable array: make room for need elements of elem_size in
+ * items (capacity *cap, doubled as it grows). Returns the array, moved or
+ * not, with *cap updated; NULL (items and *cap untouched) on overflow or
+ * out of memory. ARRAY_GROW assigns it and gives 0 or -ENOMEM. */
+void *array_grow(void *items, size_t *cap, size_t need, size_t elem_size);
+#define ARRAY_GROW(items, cap, need)                                                    \
+        ({                                                                              \
+                void *_g = array_grow((items), &(cap), (need), sizeof *(items));        \
+                _g ? ((items) = _g, 0) : -ENOMEM;                                       \
+        })
+
+/* The one key/value container: pairs in order, duplicates kept (a plugin's
+ * status, key=value files). */
+struct kvlist {
+        char **keys, **values;
+        size_t n, cap;
+};
+int kvlist_add(struct kvlist *l, const char *key, const char *fmt, ...) _printf_(3, 4);
+int kvlist_add_n(struct kvlist *l, const char *key, size_t key_len, const char *value, size_t value_len);
+/* The last value given for key, or NULL (also for a NULL list: no live status). */
+const char *kvlist_get(const struct kvlist *l, const char *key);
+void kvlist_clear(struct kvlist *l);
+
 /* Join dir and name with a '/', allocated. NULL on OOM. */
 char *path_join(const char *dir, const char *name);
 
@@ -80,6 +105,15 @@ int parse_u64(const char *s, uint64_t *ret);
  * time; -EINVAL if malformed. format_rfc3339 writes UTC with "Z". */
 int parse_rfc3339(const char *s, int64_t *ret);
 void format_rfc3339(int64_t t, char out[static 32]);
+
+/* vis(3)-style escaping, the one used for every string from outside that
+ * reaches the journal, stderr or a terminal: backslash, C0/C1 controls,
+ * DEL, line separators and bidi overrides become \\, \n, \t, \r, \xNN or
+ * \uNNNN; malformed UTF-8 bytes become \xNN; other text is kept. out is
+ * always NUL-terminated, cut only between whole escapes. Returns its length. */
+size_t str_vis(char *out, size_t out_size, const char *in);
+/* Format one line, escape it with str_vis, print it with a newline. */
+void fprintf_vis(FILE *f, const char *fmt, ...) _printf_(2, 3);
 
 /* True if s is valid UTF-8 without control characters other than tab. */
 bool string_is_clean_utf8(const char *s, size_t len);

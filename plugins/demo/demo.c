@@ -20,7 +20,7 @@ static const struct pkey demo_keys[] = {
 };
 
 struct demo {
-        struct sekisho *ctx;
+        struct sekisho_plugin_handle *h;
         char *path;
         unsigned applied;
         char label[128];
@@ -30,12 +30,12 @@ static size_t demo_check(const struct pnode *section, struct perrors *errs) {
         return pmap_check(section, demo_keys, errs);
 }
 
-static int demo_init(struct sekisho *ctx, void **ret_state) {
+static int demo_init(struct sekisho_plugin_handle *h, void **ret_state) {
         struct demo *d = calloc(1, sizeof *d);
         if (!d)
                 return -ENOMEM;
-        d->ctx = ctx;
-        _cleanup_free_ char *dir = path_join(sekisho_env(ctx)->state_dir, "demo");
+        d->h = h;
+        _cleanup_free_ char *dir = path_join(sekisho_env(h)->state_dir, "demo");
         if (!dir || !(d->path = path_join(dir, "applied"))) {
                 free(d);
                 return -ENOMEM;
@@ -50,7 +50,6 @@ static int demo_init(struct sekisho *ctx, void **ret_state) {
         return 0;
 }
 
-extern const struct sekisho_plugin sekisho_plugin_demo;
 
 static int demo_apply(void *state, const struct pnode *section) {
         struct demo *d = state;
@@ -69,7 +68,7 @@ static int demo_apply(void *state, const struct pnode *section) {
         if (r < 0)
                 return r;
         if (want)
-                sekisho_profile_request(d->ctx, &sekisho_plugin_demo, want, true, "requested by the demo policy");
+                sekisho_profile_request(d->h, want, true, "requested by the demo policy");
         return 0;
 }
 
@@ -85,8 +84,7 @@ static void demo_shutdown(void *state) {
         free(d);
 }
 
-SEKISHO_PLUGIN(demo) = {
-        .name = "demo",
+SEKISHO_PLUGIN_DEFINE(demo,
         .section = "demo",
         .summary = "test-only plugin that records the section it enforces",
         .test_only = true,
@@ -94,5 +92,4 @@ SEKISHO_PLUGIN(demo) = {
         .init = demo_init,
         .apply = demo_apply,
         .status = demo_status,
-        .shutdown = demo_shutdown,
-};
+        .shutdown = demo_shutdown);

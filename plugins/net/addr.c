@@ -9,16 +9,11 @@
 #include <strings.h>
 
 #include "net.h"
+#include "util.h"
 
 int net_ranges_add(struct net_ranges *l, const struct net_range *r) {
-        if (l->n == l->cap) {
-                size_t ncap = l->cap ? l->cap * 2 : 16;
-                struct net_range *nv = realloc(l->v, ncap * sizeof *nv);
-                if (!nv)
-                        return -ENOMEM;
-                l->v = nv;
-                l->cap = ncap;
-        }
+        if (ARRAY_GROW(l->v, l->cap, l->n + 1) < 0)
+                return -ENOMEM;
         l->v[l->n++] = *r;
         return 0;
 }

@@ -26,10 +26,9 @@
  * ruleset is loaded without the notices and status says so. */
 #define NOTICE_INTERVAL_USEC (60ull * 1000000)
 
-extern const struct sekisho_plugin sekisho_plugin_net;
 
 struct net {
-        struct sekisho *ctx;
+        struct sekisho_plugin_handle *h;
         struct nft_ctx *nft;
         struct net_learn *learn;
         struct net_nflog *nflog;
@@ -102,9 +101,9 @@ static void on_notice(void *userdata, const char *prefix, const struct net_pkt *
         };
         log_notice("network: dropped %s traffic %s -> %s %s %s (first of this kind this minute)", prefix, src, dst, proto,
                    port);
-        sekisho_audit(n->ctx, "network-traffic-blocked", class_clause(c), f);
-        sekisho_signal(n->ctx, "TrafficBlocked", f);
-        sekisho_status_changed(n->ctx); /* at most once a minute per class */
+        sekisho_audit(n->h, "network-traffic-blocked", class_clause(c), f);
+        sekisho_signal(n->h, "TrafficBlocked", f);
+        sekisho_status_changed(n->h); /* at most once a minute per class */
 }
 
 /* One libnftables context for the plugin's life: creating one per event
@@ -186,7 +185,7 @@ static int load_table(struct net *n, const struct net_policy *pol, const struct 
 static void on_topology_do(void *userdata) {
         struct net *n = userdata;
         struct net_topo t;
-        int r = net_learn_topo(n->learn, sekisho_env(n->ctx)->sysroot, n->pol.exempt_if, n->pol.n_exempt_if, &t);
+        int r = net_learn_topo(n->learn, sekisho_env(n->h)->sysroot, n->pol.exempt_if, n->pol.n_exempt_if, &t);
         if (r >= 0 && !n->applied) {
                 /* Nothing loaded yet: the next apply uses this picture. */
                 net_topo_done(&n->topo);
@@ -237,7 +236,7 @@ static void on_topology_do(void *userdata) {
         n->topo = t;
         n->n_set_updates++;
         log_debug("network: topology changed; sets updated");
-        sekisho_status_changed(n->ctx);
+        sekisho_status_changed(n->h);
 }
 
 static void on_topology(void *userdata) {
@@ -270,8 +269,8 @@ static int refuse_host_namespace(void) {
         return r;
 }
 
-static int net_init(struct sekisho *ctx, void **ret_state) {
-        const struct sekisho_env *env = sekisho_env(ctx);
+static int net_init(struct sekisho_plugin_handle *h, void **ret_state) {
+        const struct sekisho_env *env = sekisho_env(h);
         if (env->test_mode) {
                 int r = refuse_host_namespace();
                 if (r < 0)
@@ -281,18 +280,18 @@ static int net_init(struct sekisho *ctx, void **ret_state) {
         struct net *n = calloc(1, sizeof *n);
         if (!n)
                 return -ENOMEM;
-        n->ctx = ctx;
+        n->h = h;
         n->log_group = NET_NFLOG_GROUP;
         int r = net_nft_new(&n->nft);
         if (r < 0)
                 goto fail;
-        r = net_learn_new(sekisho_loop(ctx), env->sysroot, on_topology, n, &n->learn);
+        r = net_learn_new(sekisho_loop(h), env->sysroot, on_topology, n, &n->learn);
         if (r < 0)
                 goto fail;
         r = net_learn_topo(n->learn, env->sysroot, NULL, 0, &n->topo);
         if (r < 0)
                 goto fail;
-        if (net_nflog_open(sekisho_loop(ctx), NET_NFLOG_GROUP, on_notice, n, &n->nflog) < 0) {
+        if (net_nflog_open(sekisho_loop(h), NET_NFLOG_GROUP, on_notice, n, &n->nflog) < 0) {
                 n->log_group = -1;
                 log_warning("network: drop notices unavailable (NFLOG); drops are still counted");
         }
@@ -335,7 +334,7 @@ static int net_apply_do(void *state, const struct pnode *section) {
 
         _cleanup_free_ char *hosts = NULL;
         size_t hosts_size = 0;
-        int r = read_hosts(sekisho_env(n->ctx)->sysroot, &hosts, &hosts_size);
+        int r = read_hosts(sekisho_env(n->h)->sysroot, &hosts, &hosts_size);
         if (r < 0)
                 log_warning_errno(r, "network: cannot read /etc/hosts; names in the policy stay unresolved");
         struct net_resolved res;
@@ -347,7 +346,7 @@ static int net_apply_do(void *state, const struct pnode *section) {
 
         /* The topology as this policy sees it (exempt-interfaces may differ). */
         struct net_topo old_topo = n->topo, topo;
-        r = net_learn_topo(n->learn, sekisho_env(n->ctx)->sysroot, pol.exempt_if, pol.n_exempt_if, &topo);
+        r = net_learn_topo(n->learn, sekisho_env(n->h)->sysroot, pol.exempt_if, pol.n_exempt_if, &topo);
         if (r < 0) {
                 set_error(n, "topology: %s", strerror(-r));
                 goto fail;
@@ -370,7 +369,7 @@ static int net_apply_do(void *state, const struct pnode *section) {
                 set_error(n, "nft: %s", err ? err : "?");
                 log_error("network: nft refused the ruleset, the previous one stays in force: %s", err ? err : "?");
                 const struct audit_field fl[] = { { "error", err ? err : "" }, { NULL, NULL } };
-                sekisho_audit(n->ctx, "network-ruleset-refused", "R4", fl);
+                sekisho_audit(n->h, "network-ruleset-refused", "R4", fl);
                 goto fail;
         }
         if (r < 0)
@@ -388,7 +387,7 @@ static int net_apply_do(void *state, const struct pnode *section) {
                 log_error("network: %s not found in /etc/hosts: entry ignored (its traffic stays blocked)",
                           n->res.unresolved[i]);
                 const struct audit_field fl[] = { { "entry", n->res.unresolved[i] }, { NULL, NULL } };
-                sekisho_audit(n->ctx, "network-name-unresolved", "R4", fl);
+                sekisho_audit(n->h, "network-name-unresolved", "R4", fl);
                 set_error(n, "unresolved: %s", n->res.unresolved[i]);
         }
 
@@ -404,7 +403,7 @@ static int net_apply_do(void *state, const struct pnode *section) {
                 snprintf(num, sizeof num, "%u", cut);
                 const struct audit_field fl[] = { { "connections", num }, { NULL, NULL } };
                 log_notice("network: cut %u connection(s) the new rules forbid", cut);
-                sekisho_audit(n->ctx, "network-connections-cut", n->pol.allowlist ? "R8" : "R4", fl);
+                sekisho_audit(n->h, "network-connections-cut", n->pol.allowlist ? "R8" : "R4", fl);
                 n->n_cut += cut;
         }
         return 0;
@@ -480,8 +479,8 @@ static void net_shutdown(void *state) {
 /* `sekishoctl net show [--counters]`: offline, reads the kernel's table in
  * the caller's network namespace (needs CAP_NET_ADMIN). Exit 0, 3 when the
  * table is not loaded, 2 on usage errors, 1 otherwise. */
-static int net_ctl(const struct sekisho_ctl_env *env, int argc, char **argv) {
-        (void)env;
+static int net_ctl(const struct sekisho_ctl_env *env, const struct pnode *section, int argc, char **argv) {
+        (void)env, (void)section;
         bool counters_only = argc == 3 && strcmp(argv[2], "--counters") == 0;
         if (argc < 2 || strcmp(argv[1], "show") != 0 || (argc == 3 && !counters_only) || argc > 3) {
                 fprintf(stderr, "usage: sekishoctl net show [--counters]\n");
@@ -491,14 +490,51 @@ static int net_ctl(const struct sekisho_ctl_env *env, int argc, char **argv) {
         return r == 0 ? 0 : r == -ENOENT ? 3 : 1;
 }
 
+static bool key_is(const struct pnode *section, const char *key, const char *value) {
+        const char *s = pnode_str(pmap_get(section, key));
+        return s && strcmp(s, value) == 0;
+}
+
+/* R4 peer isolation, R5 file-sharing traffic, R8 destination allow-lists. */
+static void net_report(const struct pnode *section, const struct kvlist *live, struct report_rows *out) {
+        (void)live;
+        struct report_row *row = report_row_add(out, "R4", "004 意見④ (6.5(4))", "network-traffic-blocked");
+        if (row) {
+                report_setting_node(row, "network.peer-to-peer", pmap_get(section, "peer-to-peer"));
+                report_setting_node(row, "network.allow-peers", pmap_get(section, "allow-peers"));
+                if (key_is(section, "peer-to-peer", "deny"))
+                        report_reason(row, REPORT_ENFORCED, "traffic to and from other hosts on the local subnets is dropped");
+                else
+                        report_reason(row, REPORT_NOT_ENFORCED, "network.peer-to-peer allows it");
+        }
+        row = report_row_add(out, "R5", "002 ⑤ (注2)", "network-traffic-blocked");
+        if (row) {
+                report_setting_node(row, "network.file-sharing", pmap_get(section, "file-sharing"));
+                report_setting_node(row, "network.file-sharing-ports", pmap_get(section, "file-sharing-ports"));
+                if (key_is(section, "file-sharing", "deny"))
+                        report_reason(row, REPORT_ENFORCED, "file-sharing traffic (BitTorrent, DHT, uTP, listed ports) is dropped");
+                else
+                        report_reason(row, REPORT_NOT_ENFORCED, "network.file-sharing allows file-sharing traffic");
+        }
+        row = report_row_add(out, "R8", "002 ④ (注4); 004 その他② (注7)", "network-traffic-blocked");
+        if (row) {
+                const struct pnode *d = pmap_get(section, "allow-destinations");
+                report_setting_node(row, "network.allow-destinations", d);
+                if (d && d->kind == PNODE_SEQ && d->n > 0)
+                        report_reason(row, REPORT_ENFORCED, "only the listed destinations (VPN, screen transfer) are reachable");
+                else
+                        report_reason(row, REPORT_PARTIAL, "no destination allow-list in force: only peer isolation applies "
+                                      "(public Wi-Fi is to be refused by the network configuration)");
+        }
+}
+
 static const int net_syscalls[] = {
         SCMP_SYS(socket), SCMP_SYS(bind), SCMP_SYS(connect), SCMP_SYS(getsockname), SCMP_SYS(setsockopt),
         SCMP_SYS(getsockopt), SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(recvfrom), SCMP_SYS(recvmsg),
         SCMP_SYS(getpid), -1,
 };
 
-SEKISHO_PLUGIN(net) = {
-        .name = "net",
+SEKISHO_PLUGIN_DEFINE(net,
         .section = "network",
         .summary = "peer-to-peer isolation, file-sharing drops and destination allow-lists (nftables)",
         .check = net_check,
@@ -506,7 +542,7 @@ SEKISHO_PLUGIN(net) = {
         .apply = net_apply,
         .status = net_status,
         .shutdown = net_shutdown,
+        .report = net_report,
         .ctl = net_ctl,
         .ctl_usage = "  net show [--counters]           table inet sekisho and its drop counters (this namespace)\n",
-        .syscalls = net_syscalls,
-};
+        .syscalls = net_syscalls);

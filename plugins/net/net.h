@@ -130,7 +130,7 @@ struct net_resolved {
         struct net_ranges peers;
         struct net_dests dests;      /* names replaced by their addresses */
         char **unresolved;           /* "name (FILE:LINE:COL)" for each name not found */
-        size_t n_unresolved;
+        size_t n_unresolved, cap_unresolved;
 };
 /* Resolve the names of p through the hosts text (may be NULL). */
 int net_resolve(const struct net_policy *p, const char *hosts, size_t hosts_size, struct net_resolved *ret);

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "net.h"
+#include "util.h"
 
 const char *const net_discovery_names[] = {
         [NET_DISC_NETBIOS] = "netbios", [NET_DISC_MDNS] = "mdns", [NET_DISC_LLMNR] = "llmnr",
@@ -37,23 +38,9 @@ static const struct pkey dest_keys[] = {
         { NULL },
 };
 
-/* The built-in file-sharing ports (used when file-sharing-ports is absent):
- * BitTorrent 6881-6889 and tracker 6969, eDonkey/eMule 4661-4662 and 4672,
- * Gnutella 6346-6347, Ares 32285, DirectConnect 411-412. Winny, Share and
- * Perfect Dark pick random ports: no port list catches them. */
-static const uint16_t default_fs_ports[][2] = {
-        { 411, 412 }, { 4661, 4662 }, { 4672, 4672 }, { 6346, 6347 }, { 6881, 6889 }, { 6969, 6969 }, { 32285, 32285 },
-};
-
 static int dests_add(struct net_dests *l, const struct net_dest *d) {
-        if (l->n == l->cap) {
-                size_t ncap = l->cap ? l->cap * 2 : 16;
-                struct net_dest *nv = realloc(l->v, ncap * sizeof *nv);
-                if (!nv)
-                        return -ENOMEM;
-                l->v = nv;
-                l->cap = ncap;
-        }
+        if (ARRAY_GROW(l->v, l->cap, l->n + 1) < 0)
+                return -ENOMEM;
         l->v[l->n++] = *d;
         return 0;
 }
@@ -303,11 +290,7 @@ size_t net_policy_parse(const struct pnode *section, struct net_policy *ret, str
                                 p.fs_lo[p.n_fs] = lo;
                                 p.fs_hi[p.n_fs++] = hi;
                         }
-        } else
-                for (size_t i = 0; i < sizeof default_fs_ports / sizeof default_fs_ports[0]; i++) {
-                        p.fs_lo[p.n_fs] = default_fs_ports[i][0];
-                        p.fs_hi[p.n_fs++] = default_fs_ports[i][1];
-                }
+        }
 
         if ((n = pmap_get(section, "exempt-interfaces"))) {
                 if (n->n > NET_MAX_EXEMPT_IF)

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "net.h"
+#include "util.h"
 
 const char *const net_class_names[] = {
         [NET_C_PEER_OUT] = "peer_out",       [NET_C_PEER_IN] = "peer_in",   [NET_C_DISCOVERY] = "discovery",
@@ -38,10 +39,8 @@ void net_resolved_done(struct net_resolved *r) {
 }
 
 static int note_unresolved(struct net_resolved *r, const struct net_dest *d, const char *what) {
-        char **nv = realloc(r->unresolved, (r->n_unresolved + 1) * sizeof *nv);
-        if (!nv)
+        if (ARRAY_GROW(r->unresolved, r->cap_unresolved, r->n_unresolved + 1) < 0)
                 return -ENOMEM;
-        r->unresolved = nv;
         char *s;
         if (asprintf(&s, "%s: '%s' (%s:%u:%u)", what, d->name, d->at && d->at->file ? d->at->file : "policy",
                      d->at ? d->at->line : 0, d->at ? d->at->col : 0) < 0)
@@ -51,14 +50,8 @@ static int note_unresolved(struct net_resolved *r, const struct net_dest *d, con
 }
 
 static int resolved_dest_add(struct net_dests *l, const struct net_dest *d) {
-        if (l->n == l->cap) {
-                size_t ncap = l->cap ? l->cap * 2 : 16;
-                struct net_dest *nv = realloc(l->v, ncap * sizeof *nv);
-                if (!nv)
-                        return -ENOMEM;
-                l->v = nv;
-                l->cap = ncap;
-        }
+        if (ARRAY_GROW(l->v, l->cap, l->n + 1) < 0)
+                return -ENOMEM;
         l->v[l->n] = *d;
         l->v[l->n++].name = NULL;
         return 0;

@@ -8,18 +8,6 @@
 #include "evaluate.h"
 #include "util.h"
 
-/* File sharing: BitTorrent, eD2k/Kad, Gnutella, Soulseek, Freenet/I2P-style
- * anonymous sharing, and "download everything" tools. Debian/Ubuntu package
- * names; patterns so that -gtk, -qt, -cli, -daemon variants match too. */
-const char *const posture_default_forbidden[] = {
-        "qbittorrent", "qbittorrent-nox", "transmission-*", "deluge", "deluge-*", "deluged", "ktorrent",
-        "rtorrent", "aria2", "amule", "amule-*", "emule*", "mldonkey-*",
-        "gtk-gnutella", "nicotine", "frostwire", "vuze", "azureus", "tixati", "fragments", "tribler",
-        "biglybt", "torrential", "qbittorrent-enhanced*", "webtorrent*", "retroshare*", "gnunet*", "i2p",
-        "i2p-router", "freenet*", "ctorrent", "bittornado*", "bittorrent*", "picotorrent",
-        NULL,
-};
-
 static const char *const check_names[_PC_MAX] = {
         [PC_OS_ALLOWED] = "os.allowed",
         [PC_OS_VERSION] = "os.version",
@@ -201,18 +189,13 @@ void posture_policy_clear(struct posture_policy *p) {
         *p = (struct posture_policy){ 0 };
 }
 
-static int strv_from(const struct pnode *seq, const char *const *fallback, char ***ret, size_t *ret_n) {
-        size_t n = 0;
-        if (seq)
-                n = seq->n;
-        else
-                while (fallback[n])
-                        n++;
+static int strv_from(const struct pnode *seq, char ***ret, size_t *ret_n) {
+        size_t n = seq ? seq->n : 0;
         char **v = calloc(n + 1, sizeof *v);
         if (!v)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                v[i] = strdup(seq ? pnode_str(seq->children[i]) : fallback[i]);
+                v[i] = strdup(pnode_str(seq->children[i]));
                 if (!v[i]) {
                         while (i > 0)
                                 free(v[--i]);
@@ -263,8 +246,7 @@ int posture_policy_load(const struct pnode *section, struct posture_policy *ret)
                 }
         }
         const struct pnode *fs = pmap_get(section, "forbidden-software");
-        r = strv_from(fs && fs->kind == PNODE_SEQ ? fs : NULL, posture_default_forbidden, &p.forbidden,
-                      &p.n_forbidden);
+        r = strv_from(fs && fs->kind == PNODE_SEQ ? fs : NULL, &p.forbidden, &p.n_forbidden);
         if (r < 0) {
                 posture_policy_clear(&p);
                 return r;
@@ -277,7 +259,7 @@ int posture_policy_load(const struct pnode *section, struct posture_policy *ret)
         for (size_t i = 0; i < p.n_forbidden; i++)
                 p.forbidden_prefix[i] = strcspn(p.forbidden[i], "*?[\\");
         const struct pnode *wp = pmap_get(section, "forbidden-wine-programs");
-        r = strv_from(wp && wp->kind == PNODE_SEQ ? wp : NULL, posture_default_wine_patterns, &p.wine, &p.n_wine);
+        r = strv_from(wp && wp->kind == PNODE_SEQ ? wp : NULL, &p.wine, &p.n_wine);
         if (r < 0) {
                 posture_policy_clear(&p);
                 return r;

@@ -82,5 +82,3 @@ void posture_policy_clear(struct posture_policy *p);
 void posture_evaluate(const struct posture_facts *f, const struct posture_policy *p, int64_t now,
                       struct posture_result *ret);
 
-/* The built-in forbidden package patterns (NULL-terminated). */
-extern const char *const posture_default_forbidden[];

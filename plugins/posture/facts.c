@@ -333,14 +333,8 @@ static int para_finish(struct pkgdb *db, struct para *pa, char *why, size_t why_
                 setwhy(why, why_size, "more than %u packages", DPKG_STATUS_MAX_PACKAGES);
                 return -EINVAL;
         }
-        if (db->n == db->cap) {
-                size_t ncap = db->cap ? db->cap * 2 : 256;
-                struct pkg *np = realloc(db->pkgs, ncap * sizeof *np);
-                if (!np)
-                        return -ENOMEM;
-                db->pkgs = np;
-                db->cap = ncap;
-        }
+        if (ARRAY_GROW(db->pkgs, db->cap, db->n + 1) < 0)
+                return -ENOMEM;
         db->pkgs[db->n++] = pa->p;
         *pa = (struct para){ .p = { .version = "", .arch = "" } };
         return 0;
@@ -778,10 +772,6 @@ static void gather_pkgs(int rootfd, struct posture_facts *f) {
         }
         f->pkgs_known = true;
 }
-
-const char *const posture_default_wine_patterns[] = {
-        "winny*.exe", "share.exe", "share_*.exe", "pd.exe", "perfectdark*.exe", NULL,
-};
 
 struct wine_walk {
         const char *const *patterns;

@@ -111,9 +111,6 @@ struct posture_facts {
         char screen_lock_reason[FACT_REASON];
 };
 
-/* Wine program names to look for (fnmatch, case-insensitive), NULL-terminated. */
-extern const char *const posture_default_wine_patterns[];
-
 /* Gather every fact from files under root ("/" for this system). Each fact
  * that cannot be read honestly is left unknown with a reason. Returns 0, or
  * -ENOMEM (facts half-filled; caller must still posture_facts_clear()). */

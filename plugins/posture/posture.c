@@ -24,10 +24,9 @@
  * long before re-checking (a debounce, not a poll). */
 #define SETTLE_USEC (5 * USEC_PER_SEC)
 
-extern const struct sekisho_plugin sekisho_plugin_posture;
 
 struct posture {
-        struct sekisho *ctx;
+        struct sekisho_plugin_handle *h;
         char *root;
         char *since_path;               /* state: when non-compliance started */
 
@@ -119,7 +118,7 @@ static bool result_changed(const struct posture_result *a, const struct posture_
 static void set_quarantine(struct posture *p, bool on, const char *reason) {
         if (p->quarantined == on)
                 return;
-        int r = sekisho_profile_request(p->ctx, &sekisho_plugin_posture, "quarantine", on, reason);
+        int r = sekisho_profile_request(p->h, "quarantine", on, reason);
         if (r < 0) {
                 log_error_errno(r, "posture: the core refused to %s the quarantine profile: %m",
                                 on ? "activate" : "deactivate");
@@ -130,7 +129,7 @@ static void set_quarantine(struct posture *p, bool on, const char *reason) {
                 { "reason", reason },
                 { NULL, NULL },
         };
-        sekisho_audit(p->ctx, on ? "posture-quarantine-requested" : "posture-quarantine-released", "R7", fields);
+        sekisho_audit(p->h, on ? "posture-quarantine-requested" : "posture-quarantine-released", "R7", fields);
 }
 
 /* Decide what the result means under the policy's action. */
@@ -221,7 +220,7 @@ static int evaluate(struct posture *p) {
                         { "trigger", p->trigger },
                         { NULL, NULL },
                 };
-                sekisho_audit(p->ctx, "posture-changed", "R5,R6,R7", fields);
+                sekisho_audit(p->h, "posture-changed", "R5,R6,R7", fields);
                 struct audit_field sig[] = {
                         { "compliant", res.compliant ? "true" : "false" },
                         { "failed", failed },
@@ -229,8 +228,8 @@ static int evaluate(struct posture *p) {
                         { "notify", p->pol.action == POSTURE_REPORT ? "false" : "true" },
                         { NULL, NULL },
                 };
-                sekisho_signal(p->ctx, "PostureChanged", sig);
-                sekisho_status_changed(p->ctx);
+                sekisho_signal(p->h, "PostureChanged", sig);
+                sekisho_status_changed(p->h);
                 log_info("posture: %s (%s) after %s", res.compliant ? "compliant" : "not compliant",
                          res.compliant ? "all checks pass" : failed, p->trigger);
         }
@@ -331,7 +330,7 @@ static void add_watch(struct posture *p, const char *rel) {
 }
 
 static void setup_triggers(struct posture *p) {
-        struct loop *loop = sekisho_loop(p->ctx);
+        struct loop *loop = sekisho_loop(p->h);
         int r;
 
         p->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -389,15 +388,15 @@ static void posture_free(struct posture *p) {
         free(p);
 }
 
-static int posture_init(struct sekisho *ctx, void **ret_state) {
-        const struct sekisho_env *env = sekisho_env(ctx);
-        struct loop *loop = sekisho_loop(ctx);
+static int posture_init(struct sekisho_plugin_handle *h, void **ret_state) {
+        const struct sekisho_env *env = sekisho_env(h);
+        struct loop *loop = sekisho_loop(h);
         struct posture *p = calloc(1, sizeof *p);
         int r;
 
         if (!p)
                 return -ENOMEM;
-        p->ctx = ctx;
+        p->h = h;
         p->inotify_fd = p->nl_fd = -1;
         /* Tests do not wait five seconds for a debounce. */
         p->settle_usec = env->test_mode ? 100000 : SETTLE_USEC;
@@ -490,8 +489,49 @@ static size_t posture_check(const struct pnode *section, struct perrors *errs) {
         return posture_check_section(section, errs);
 }
 
-SEKISHO_PLUGIN(posture) = {
-        .name = "posture",
+/* R5 file-sharing software, R6 permitted OS, R7 quarantine. */
+static void posture_report_rows(const struct pnode *section, const struct kvlist *live, struct report_rows *out) {
+        (void)live;
+        const struct pnode *fs = pmap_get(section, "forbidden-software"), *os = pmap_get(section, "allowed-os");
+        const char *action = pnode_str(pmap_get(section, "action"));
+        bool reports_only = action && strcmp(action, "report") == 0;
+        struct report_row *row = report_row_add(out, "R5", "002 ⑤ (注2); 000 §5", "posture-changed");
+        if (row) {
+                report_setting(row, "posture.forbidden-software", "%zu package pattern(s)",
+                               fs && fs->kind == PNODE_SEQ ? fs->n : 0);
+                report_setting(row, "posture.action", "%s", action ? action : "(absent)");
+                if (fs && fs->kind == PNODE_SEQ && fs->n > 0)
+                        report_reason(row, REPORT_ENFORCED, "installed file-sharing software is detected by the posture check");
+                else
+                        report_reason(row, REPORT_NOT_ENFORCED, "no forbidden-software patterns: nothing is looked for");
+        }
+        row = report_row_add(out, "R6", "000 §5; 002 ⑤", "posture-changed");
+        if (row) {
+                report_setting_node(row, "posture.allowed-os", os);
+                report_setting(row, "posture.action", "%s", action ? action : "(absent)");
+                if (!os || os->kind != PNODE_SEQ || os->n == 0)
+                        report_reason(row, REPORT_NOT_ENFORCED, "the policy permits any OS (no posture.allowed-os)");
+                else
+                        report_reason(row, reports_only ? REPORT_PARTIAL : REPORT_ENFORCED,
+                                      "the OS and its version are checked against the permitted list%s",
+                                      reports_only ? " and only reported (action: report)" : "");
+        }
+        row = report_row_add(out, "R7", "002 ④ (注3); 002 ⑤", "posture-quarantine-");
+        if (row) {
+                report_setting(row, "posture.action", "%s", action ? action : "(absent)");
+                bool quarantines = action && strncmp(action, "quarantine", 10) == 0;
+                report_reason(row, quarantines ? REPORT_ENFORCED : REPORT_NOT_ENFORCED, "%s",
+                              quarantines ? "a non-compliant terminal is quarantined (the quarantine profile)"
+                                          : "posture only reports or notifies");
+        }
+}
+
+/* `sekishoctl posture ...`: the posture the daemon would judge now, offline. */
+static int posture_ctl(const struct sekisho_ctl_env *env, const struct pnode *section, int argc, char **argv) {
+        return posture_ctl_main(argc, argv, section, env->policy_name, env->default_section, stdout, stderr);
+}
+
+SEKISHO_PLUGIN_DEFINE(posture,
         .section = "posture",
         .summary = "BYOD/OS posture checks (OS version, file-sharing software, antivirus, encryption) and quarantine",
         .check = posture_check,
@@ -499,8 +539,8 @@ SEKISHO_PLUGIN(posture) = {
         .apply = posture_apply,
         .status = posture_status,
         .shutdown = posture_shutdown,
+        .report = posture_report_rows,
         .ctl = posture_ctl,
         .ctl_usage = "  posture [--json] [--root DIR] [--policy FILE]\n"
                      "                                  posture checks and the BYOD form data, offline\n",
-        .syscalls = posture_syscalls,
-};
+        .syscalls = posture_syscalls);

@@ -109,7 +109,7 @@ static void usage(FILE *out) {
 }
 
 int posture_ctl_main(int argc, char *argv[], const struct pnode *installed_section, const char *installed_name,
-                     FILE *out, FILE *err) {
+                     const struct pnode *default_section, FILE *out, FILE *err) {
         static const struct option opts[] = {
                 { "json", no_argument, NULL, 'j' },
                 { "root", required_argument, NULL, 'r' },
@@ -140,9 +140,9 @@ int posture_ctl_main(int argc, char *argv[], const struct pnode *installed_secti
                 return POSTURE_EXIT_USAGE;
         }
 
-        struct ptree *tree = NULL;
+        struct ptree *tree = NULL, *merged = NULL;
         const struct pnode *section = installed_section;
-        const char *policy_name = installed_section ? (installed_name ? installed_name : "installed") : "built-in default";
+        const char *policy_name = installed_name ? installed_name : "policy in force";
         if (policy_file) {
                 _cleanup_free_ char *data = NULL;
                 size_t size;
@@ -166,6 +166,13 @@ int posture_ctl_main(int argc, char *argv[], const struct pnode *installed_secti
                 }
                 perrors_clear(&errs);
                 policy_name = policy_file;
+                /* The file's section over the embedded default's, as a bundle would be. */
+                merged = ptree_merge(policy_file, default_section, section);
+                if (!merged) {
+                        ptree_free(tree);
+                        return POSTURE_EXIT_USAGE;
+                }
+                section = merged->root;
         }
 
         struct posture_policy pol;
@@ -173,6 +180,7 @@ int posture_ctl_main(int argc, char *argv[], const struct pnode *installed_secti
         struct posture_result res;
         int r = posture_policy_load(section, &pol);
         if (r < 0) {
+                ptree_free(merged);
                 ptree_free(tree);
                 fprintf(err, "sekishoctl posture: %s\n", strerror(-r));
                 return POSTURE_EXIT_USAGE;
@@ -189,6 +197,7 @@ int posture_ctl_main(int argc, char *argv[], const struct pnode *installed_secti
         if (r < 0) {
                 posture_facts_clear(&f);
                 posture_policy_clear(&pol);
+                ptree_free(merged);
                 ptree_free(tree);
                 fprintf(err, "sekishoctl posture: %s\n", strerror(-r));
                 return POSTURE_EXIT_USAGE;
@@ -198,6 +207,7 @@ int posture_ctl_main(int argc, char *argv[], const struct pnode *installed_secti
         fflush(out);
         posture_facts_clear(&f);
         posture_policy_clear(&pol);
+        ptree_free(merged);
         ptree_free(tree);
         return res.compliant ? POSTURE_EXIT_COMPLIANT : POSTURE_EXIT_NONCOMPLIANT;
 }

@@ -24,16 +24,9 @@ void posture_report_write(FILE *out, const char *root, const char *policy_name, 
 
 /* `sekishoctl posture [--json] [--root DIR] [--policy FILE]`: argv[0] is
  * "posture". Without --policy it evaluates installed_section (the posture
- * section of the policy in force, which the caller finds; NULL: the
- * built-in default), named installed_name in the report. Works without a
- * daemon. Returns an exit code above. */
+ * section the daemon applies now, which the core works out), named
+ * installed_name in the report; with it, FILE's posture: section merged
+ * over default_section (the embedded default's). Works without a daemon.
+ * Returns an exit code above. */
 int posture_ctl_main(int argc, char *argv[], const struct pnode *installed_section, const char *installed_name,
-                     FILE *out, FILE *err);
-
-/* For sekishoctl: the posture section of the policy in force (store in
- * state_dir, re-verified with keys_dir and config as at daemon start; the
- * embedded default if there is none), then posture_ctl_main() on stdout. */
-int posture_ctl_installed(int argc, char *argv[], const char *state_dir, const char *keys_dir, const char *config);
-/* The plugin's ctl entry point (struct sekisho_plugin.ctl). */
-struct sekisho_ctl_env;
-int posture_ctl(const struct sekisho_ctl_env *env, int argc, char **argv);
+                     const struct pnode *default_section, FILE *out, FILE *err);

@@ -6,16 +6,6 @@
 #include "travel.h"
 #include "util.h"
 
-void kv_clear(struct kv *kv) {
-        for (size_t i = 0; i < kv->n; i++) {
-                free(kv->keys[i]);
-                free(kv->values[i]);
-        }
-        free(kv->keys);
-        free(kv->values);
-        *kv = (struct kv){ 0 };
-}
-
 static bool key_ok(const char *k, size_t len) {
         if (len == 0 || len > 32)
                 return false;
@@ -27,11 +17,10 @@ static bool key_ok(const char *k, size_t len) {
 
 /* Lines "key=value", '#' comments and blank lines ignored. Anything else,
  * a control character, a line too long, or too many lines: -EBADMSG. */
-int kv_parse(const char *data, size_t size, struct kv *ret) {
-        struct kv kv = { 0 };
+int kv_parse(const char *data, size_t size, struct kvlist *ret) {
+        struct kvlist kv = { 0 };
         if (size > TRAVEL_KV_MAX_SIZE)
                 return -EFBIG;
-        size_t cap = 0;
         const char *p = data, *end = data + size;
         int r = 0;
         while (p < end) {
@@ -41,53 +30,24 @@ int kv_parse(const char *data, size_t size, struct kv *ret) {
                 p = nl ? nl + 1 : end;
                 if (len == 0 || line[0] == '#')
                         continue;
-                if (!string_is_clean_utf8(line, len) || memchr(line, '\t', len) || memchr(line, 0, len)) {
-                        r = -EBADMSG;
-                        goto fail;
-                }
                 const char *eq = memchr(line, '=', len);
-                if (!eq || !key_ok(line, (size_t)(eq - line))) {
+                if (!string_is_clean_utf8(line, len) || memchr(line, '\t', len) || memchr(line, 0, len) || !eq ||
+                    !key_ok(line, (size_t)(eq - line)))
                         r = -EBADMSG;
-                        goto fail;
-                }
-                if (kv.n >= TRAVEL_KV_MAX_LINES) {
+                else if (kv.n >= TRAVEL_KV_MAX_LINES)
                         r = -E2BIG;
-                        goto fail;
+                else
+                        r = kvlist_add_n(&kv, line, (size_t)(eq - line), eq + 1, len - (size_t)(eq - line) - 1);
+                if (r < 0) {
+                        kvlist_clear(&kv);
+                        return r;
                 }
-                if (kv.n == cap) {
-                        size_t ncap = cap ? cap * 2 : 16;
-                        char **nk = realloc(kv.keys, ncap * sizeof *nk);
-                        if (!nk) {
-                                r = -ENOMEM;
-                                goto fail;
-                        }
-                        kv.keys = nk;
-                        char **nv = realloc(kv.values, ncap * sizeof *nv);
-                        if (!nv) {
-                                r = -ENOMEM;
-                                goto fail;
-                        }
-                        kv.values = nv;
-                        cap = ncap;
-                }
-                kv.keys[kv.n] = strndup(line, (size_t)(eq - line));
-                kv.values[kv.n] = strndup(eq + 1, len - (size_t)(eq - line) - 1);
-                if (!kv.keys[kv.n] || !kv.values[kv.n]) {
-                        free(kv.keys[kv.n]);
-                        free(kv.values[kv.n]);
-                        r = -ENOMEM;
-                        goto fail;
-                }
-                kv.n++;
         }
         *ret = kv;
         return 0;
-fail:
-        kv_clear(&kv);
-        return r;
 }
 
-int kv_load(const char *path, struct kv *ret) {
+int kv_load(const char *path, struct kvlist *ret) {
         _cleanup_free_ char *data = NULL;
         size_t size;
         int r = read_file_capped(path, TRAVEL_KV_MAX_SIZE, &data, &size);
@@ -96,15 +56,8 @@ int kv_load(const char *path, struct kv *ret) {
         return kv_parse(data, size, ret);
 }
 
-const char *kv_get(const struct kv *kv, const char *key) {
-        for (size_t i = kv->n; i > 0; i--)
-                if (strcmp(kv->keys[i - 1], key) == 0)
-                        return kv->values[i - 1];
-        return NULL;
-}
-
-int kv_get_i64(const struct kv *kv, const char *key, int64_t *ret) {
-        const char *v = kv_get(kv, key);
+int kv_get_i64(const struct kvlist *kv, const char *key, int64_t *ret) {
+        const char *v = kvlist_get(kv, key);
         if (!v)
                 return -ENOENT;
         bool neg = v[0] == '-';
@@ -140,14 +93,10 @@ static void buf_printf(struct buf *b, const char *fmt, ...) {
                         b->len += (size_t)n;
                         return;
                 }
-                size_t ncap = (b->cap ? b->cap * 2 : 512) + (size_t)n;
-                char *nd = realloc(b->data, ncap);
-                if (!nd) {
+                if (ARRAY_GROW(b->data, b->cap, b->len + (size_t)n + 1) < 0) {
                         b->oom = true;
                         return;
                 }
-                b->data = nd;
-                b->cap = ncap;
         }
 }
 
@@ -186,9 +135,9 @@ static int add_checked(char **dst, size_t *n, size_t max, const char *v, bool (*
         return 0;
 }
 
-int reset_plan_from_kv(const struct kv *kv, struct reset_plan *ret) {
+int reset_plan_from_kv(const struct kvlist *kv, struct reset_plan *ret) {
         struct reset_plan p = { .reboot = true };
-        const char *fmt = kv_get(kv, "format");
+        const char *fmt = kvlist_get(kv, "format");
         if (!fmt || strcmp(fmt, "1") != 0)
                 return -EPROTONOSUPPORT;
         int r = 0;
@@ -299,22 +248,22 @@ static bool yes(const char *v) {
         return v && strcmp(v, "yes") == 0;
 }
 
-int travel_state_from_kv(const struct kv *kv, struct travel_state *ret) {
+int travel_state_from_kv(const struct kvlist *kv, struct travel_state *ret) {
         struct travel_state s;
         travel_state_init(&s);
-        const char *fmt = kv_get(kv, "format");
+        const char *fmt = kvlist_get(kv, "format");
         if (!fmt || strcmp(fmt, "1") != 0)
                 return -EPROTONOSUPPORT;
-        if (travel_phase_from_name(kv_get(kv, "phase"), &s.phase) < 0)
+        if (travel_phase_from_name(kvlist_get(kv, "phase"), &s.phase) < 0)
                 return -EBADMSG;
-        const char *trip = kv_get(kv, "trip");
+        const char *trip = kvlist_get(kv, "trip");
         if (trip) {
-                const char *dest = kv_get(kv, "destination");
+                const char *dest = kvlist_get(kv, "destination");
                 if (strlen(trip) > TRAVEL_ID_MAX || !dest || strlen(dest) != 2)
                         return -EBADMSG;
                 strcpy(s.trip, trip);
                 memcpy(s.destination, dest, 3);
-                const char *risk = kv_get(kv, "risk");
+                const char *risk = kvlist_get(kv, "risk");
                 s.high_risk = !risk || strcmp(risk, "normal") != 0; /* unreadable risk counts as high */
                 if (kv_get_i64(kv, "trip-end", &s.trip_end) < 0)
                         return -EBADMSG;
@@ -326,9 +275,9 @@ int travel_state_from_kv(const struct kv *kv, struct travel_state *ret) {
         (void)kv_get_i64(kv, "last-wall", &s.last_wall);
         if (s.phase == TRAVEL_RESET_PENDING && s.deadline == 0)
                 return -EBADMSG;
-        s.reset_requested = yes(kv_get(kv, "reset-requested"));
-        s.sessions_locked = yes(kv_get(kv, "sessions-locked"));
-        const char *hold = kv_get(kv, "hold");
+        s.reset_requested = yes(kvlist_get(kv, "reset-requested"));
+        s.sessions_locked = yes(kvlist_get(kv, "sessions-locked"));
+        const char *hold = kvlist_get(kv, "hold");
         if (hold)
                 snprintf(s.hold, sizeof s.hold, "%s", hold);
         for (size_t i = 0; i < kv->n; i++)
@@ -344,12 +293,12 @@ int travel_state_from_kv(const struct kv *kv, struct travel_state *ret) {
 }
 
 int travel_state_load(const char *path, struct travel_state *ret) {
-        struct kv kv = { 0 };
+        struct kvlist kv = { 0 };
         int r = kv_load(path, &kv);
         if (r < 0)
                 return r;
         r = travel_state_from_kv(&kv, ret);
-        kv_clear(&kv);
+        kvlist_clear(&kv);
         return r;
 }
 

@@ -36,7 +36,7 @@ struct reset {
         char *dir, *state_path, *plan_path, *journal_path;
         char *journal;             /* the journal text as written */
         size_t journal_len;
-        struct kv jkv;             /* parsed journal (steps done, header sizes) */
+        struct kvlist jkv;             /* parsed journal (steps done, header sizes) */
         struct reset_plan plan;
         char trip[TRAVEL_ID_MAX + 1];
         unsigned failures;
@@ -65,7 +65,7 @@ static int journal_append(struct reset *x, const char *fmt, ...) {
         int r = write_file_atomic(x->journal_path, x->journal, x->journal_len, 0600);
         if (r < 0)
                 return log_error_errno(r, "cannot write the reset journal %s", x->journal_path);
-        kv_clear(&x->jkv);
+        kvlist_clear(&x->jkv);
         return kv_parse(x->journal, x->journal_len, &x->jkv);
 }
 
@@ -118,7 +118,7 @@ static int step_luks_keyslots(struct reset *x, size_t i) {
                 crypt_free(cd);
                 char key[32];
                 snprintf(key, sizeof key, "header-bytes-%zu", i);
-                if (kv_get(&x->jkv, key)) {
+                if (kvlist_get(&x->jkv, key)) {
                         /* a previous run got far enough to record the header: the
                          * header is gone now, and with it every keyslot */
                         log_info("%s: no LUKS header any more; keyslots already destroyed", dev);
@@ -131,7 +131,7 @@ static int step_luks_keyslots(struct reset *x, size_t i) {
                 offset = HEADER_FALLBACK_BYTES;
         char key[32];
         snprintf(key, sizeof key, "header-bytes-%zu", i);
-        if (!kv_get(&x->jkv, key) && (r = journal_append(x, "%s=%llu", key, (unsigned long long)offset)) < 0) {
+        if (!kvlist_get(&x->jkv, key) && (r = journal_append(x, "%s=%llu", key, (unsigned long long)offset)) < 0) {
                 crypt_free(cd);
                 return r;
         }
@@ -377,7 +377,7 @@ static int restore_adapter(struct reset *x, size_t i) { return step_restore(x); 
 
 /* ---- set-up ---- */
 
-static int load_plan_from(const struct kv *kv, struct reset *x) {
+static int load_plan_from(const struct kvlist *kv, struct reset *x) {
         return reset_plan_from_kv(kv, &x->plan);
 }
 
@@ -393,7 +393,7 @@ static void print_status(struct reset *x, FILE *out) {
         }
         if (x->jkv.n)
                 fprintf(out, "journal: %zu step(s) done, %zu begun%s\n", done, begun,
-                        kv_get(&x->jkv, "complete") ? ", complete" : "");
+                        kvlist_get(&x->jkv, "complete") ? ", complete" : "");
 }
 
 static int reset_run(struct reset *x) {
@@ -407,12 +407,12 @@ static int reset_run(struct reset *x) {
         size_t jsize = 0;
         r = read_file_capped(x->journal_path, TRAVEL_KV_MAX_SIZE, &jdata, &jsize);
         if (r >= 0) {
-                if ((r = kv_parse(jdata, jsize, &x->jkv)) < 0 || !kv_get(&x->jkv, "intent")) {
+                if ((r = kv_parse(jdata, jsize, &x->jkv)) < 0 || !kvlist_get(&x->jkv, "intent")) {
                         log_error("%s is unreadable; refusing to guess where the reset stopped", x->journal_path);
                         return 3;
                 }
-                const char *intent = kv_get(&x->jkv, "intent");
-                if (kv_get(&x->jkv, "complete")) {
+                const char *intent = kvlist_get(&x->jkv, "intent");
+                if (kvlist_get(&x->jkv, "complete")) {
                         if (!requested || strcmp(st.trip, intent) == 0) {
                                 printf("sekisho-reset: the reset for trip %s is complete; nothing to do\n", intent);
                                 return 0;
@@ -421,7 +421,7 @@ static int reset_run(struct reset *x) {
                         _cleanup_free_ char *old = NULL;
                         if (asprintf(&old, "%s.%s", x->journal_path, intent) < 0 || rename(x->journal_path, old) < 0)
                                 return log_error_errno(-errno, "cannot archive the old journal"), 1;
-                        kv_clear(&x->jkv);
+                        kvlist_clear(&x->jkv);
                 } else {
                         snprintf(x->trip, sizeof x->trip, "%s", intent);
                         if ((r = load_plan_from(&x->jkv, x)) < 0) {
@@ -436,14 +436,14 @@ static int reset_run(struct reset *x) {
 
         if (!x->journal) {
                 /* No reset in progress: only a reset the daemon ordered. */
-                struct kv pkv = { 0 };
+                struct kvlist pkv = { 0 };
                 r = kv_load(x->plan_path, &pkv);
                 if (r >= 0) {
-                        const char *ptrip = kv_get(&pkv, "trip");
+                        const char *ptrip = kvlist_get(&pkv, "trip");
                         snprintf(x->trip, sizeof x->trip, "%s", ptrip ? ptrip : "");
                         r = load_plan_from(&pkv, x);
                 }
-                kv_clear(&pkv);
+                kvlist_clear(&pkv);
                 if (!requested) {
                         printf("sekisho-reset: no reset has been requested (travel state: %s); nothing to do\n",
                                have_state ? travel_phase_name(st.phase) : "none");
@@ -575,7 +575,7 @@ int main(int argc, char **argv) {
 
         int rc = reset_run(&x);
         reset_plan_clear(&x.plan);
-        kv_clear(&x.jkv);
+        kvlist_clear(&x.jkv);
         free(x.journal);
         free(x.dir);
         free(x.state_path);

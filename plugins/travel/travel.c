@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <dbus/dbus.h>
+
 #include "plugin.h"
 #include "travel.h"
 #include "util.h"
@@ -22,10 +24,9 @@
 #define RETRY_RESET_USEC (300 * 1000000ull)
 #define MAX_SLEEP_SEC (6 * 3600) /* re-check wall-clock boundaries at least this often while a boundary is pending */
 
-extern const struct sekisho_plugin sekisho_plugin_travel;
 
 struct travel {
-        struct sekisho *ctx;
+        struct sekisho_plugin_handle *h;
         char *dir, *state_path, *plan_path, *journal_path;
         struct travel_state st;
         struct travel_policy pol;
@@ -45,7 +46,7 @@ struct travel {
         int reminder_stage;              /* reset-pending: 1 = "an hour left" sent, 2 = "ten minutes left" sent */
         uint64_t last_notice_usec;       /* monotonic: re-applying the policy does not repeat a fresh notice */
 
-        struct sdbus *bus;
+        bool watching_jobs;              /* JobRemoved matched and Subscribe sent */
         bool lock_inflight, start_inflight, unit_started;
         char job[128];                   /* systemd's job for the reset unit, to match JobRemoved */
         struct loop_source *retry_timer;
@@ -61,9 +62,9 @@ static void evaluate(struct travel *t);
 /* ---- audit and signals ---- */
 
 static void emit(struct travel *t, const char *event, const char *signal, const struct audit_field *fields) {
-        sekisho_audit(t->ctx, event, "R1,R2", fields);
+        sekisho_audit(t->h, event, "R1,R2", fields);
         if (signal)
-                sekisho_signal(t->ctx, signal, fields);
+                sekisho_signal(t->h, signal, fields);
 }
 
 static void audit_simple(struct travel *t, const char *event, const char *signal, const char *what) {
@@ -97,7 +98,7 @@ static void notice_reset_pending(struct travel *t) {
                 { "deadline", deadline },       { "message", en },      { "message-ja", ja },
                 { NULL, NULL },
         };
-        sekisho_signal(t->ctx, "TravelNotice", f);
+        sekisho_signal(t->h, "TravelNotice", f);
         t->last_notice_usec = now_usec_monotonic();
 }
 
@@ -106,8 +107,8 @@ static void notice_reset_pending(struct travel *t) {
 static int save(struct travel *t) {
         int r = travel_state_save(t->state_path, &t->st);
         if (r < 0)
-                log_error_errno(r, "travel: cannot write %s", t->state_path);
-        sekisho_status_changed(t->ctx); /* every save is a decision the status shows */
+                plog_error_errno(t->h, r, "cannot write %s", t->state_path);
+        sekisho_status_changed(t->h); /* every save is a decision the status shows */
         return r;
 }
 
@@ -119,19 +120,19 @@ static int write_plan(struct travel *t) {
                 return r;
         r = write_file_atomic(t->plan_path, data, size, 0600);
         if (r < 0)
-                log_error_errno(r, "travel: cannot write %s", t->plan_path);
+                plog_error_errno(t->h, r, "cannot write %s", t->plan_path);
         return r;
 }
 
 /* The journal sekisho-reset keeps: complete for our trip? */
 static bool reset_complete(struct travel *t) {
-        struct kv kv = { 0 };
+        struct kvlist kv = { 0 };
         if (t->st.phase != TRAVEL_RESET_PENDING || kv_load(t->journal_path, &kv) < 0)
                 return false;
-        const char *trip = kv_get(&kv, "intent");
-        const char *done = kv_get(&kv, "complete");
+        const char *trip = kvlist_get(&kv, "intent");
+        const char *done = kvlist_get(&kv, "complete");
         bool ok = trip && done && strcmp(trip, t->st.trip) == 0 && strcmp(done, "yes") == 0;
-        kv_clear(&kv);
+        kvlist_clear(&kv);
         return ok;
 }
 
@@ -154,24 +155,60 @@ static void hold(struct travel *t, const char *fmt, ...) {
         if (strcmp(buf, t->st.hold) != 0) {
                 snprintf(t->st.hold, sizeof t->st.hold, "%s", buf);
                 save(t);
-                log_warning("travel: %s", buf);
+                plog_warning(t->h, "%s", buf);
                 audit_simple(t, "travel-held", "TravelStateChanged", buf);
         }
 }
 
-static void on_start_unit(int r, const char *error_name, const char *detail, void *userdata) {
+/* ---- systemd and logind, through the core's D-Bus call service ---- */
+
+#define SYSTEMD_NAME "org.freedesktop.systemd1"
+#define SYSTEMD_PATH "/org/freedesktop/systemd1"
+#define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
+#define SYSTEMD_CALL_TIMEOUT_MS 25000 /* systemd answers StartUnit once the job is queued, not when it finishes */
+
+/* What a reply says: the error name and its message, or the first object path. */
+static void reply_parts(int r, DBusMessage *reply, const char **ret_error, const char **ret_detail) {
+        const char *detail = NULL;
+        *ret_error = r < 0 ? (reply && dbus_message_get_error_name(reply) ? dbus_message_get_error_name(reply) : "?")
+                           : NULL;
+        if (!reply || !dbus_message_get_args(reply, NULL, r < 0 ? DBUS_TYPE_STRING : DBUS_TYPE_OBJECT_PATH, &detail,
+                                             DBUS_TYPE_INVALID))
+                detail = "";
+        *ret_detail = detail;
+}
+
+/* A method call on systemd's or logind's manager; the reply goes to cb. */
+static int manager_call(struct travel *t, const char *service, const char *path, const char *interface,
+                        const char *method, const char *unit, sekisho_reply_fn cb) {
+        DBusMessage *m = dbus_message_new_method_call(service, path, interface, method);
+        const char *mode = "replace";
+        if (!m || (unit && !dbus_message_append_args(m, DBUS_TYPE_STRING, &unit, DBUS_TYPE_STRING, &mode,
+                                                     DBUS_TYPE_INVALID))) {
+                if (m)
+                        dbus_message_unref(m);
+                return -ENOMEM;
+        }
+        int r = sekisho_bus_call(t->h, m, SYSTEMD_CALL_TIMEOUT_MS, cb, t);
+        dbus_message_unref(m);
+        return r;
+}
+
+static void on_start_unit(int r, DBusMessage *reply, void *userdata) {
         struct travel *t = userdata;
+        const char *error_name, *detail;
+        reply_parts(r, reply, &error_name, &detail);
         t->start_inflight = false;
         if (r < 0) {
-                if (error_name && strcmp(error_name, "org.freedesktop.systemd1.NoSuchUnit") == 0)
+                if (strcmp(error_name, "org.freedesktop.systemd1.NoSuchUnit") == 0)
                         hold(t, "reset unit %s is missing: %s", TRAVEL_RESET_UNIT, detail);
                 else
-                        hold(t, "cannot start %s: %s: %s", TRAVEL_RESET_UNIT, error_name ? error_name : "?", detail);
+                        hold(t, "cannot start %s: %s: %s", TRAVEL_RESET_UNIT, error_name, detail);
                 loop_timer_arm(t->retry_timer, RETRY_RESET_USEC, 0);
                 return;
         }
         t->unit_started = true;
-        snprintf(t->job, sizeof t->job, "%s", detail ? detail : "");
+        snprintf(t->job, sizeof t->job, "%s", detail);
         t->st.hold[0] = 0;
         save(t);
         const struct audit_field f[] = {
@@ -180,48 +217,72 @@ static void on_start_unit(int r, const char *error_name, const char *detail, voi
         emit(t, "travel-reset-started", "TravelStateChanged", f);
 }
 
-/* The reset unit's job ended: "done" means sekisho-reset exited 0 (its
- * journal says complete; usually the reboot comes first), anything else is
- * a failure to report. The journal keeps the progress; try again later. */
-static void on_job_removed(const char *job, const char *unit, const char *result, void *userdata) {
+/* systemd's JobRemoved(id, job, unit, result) for the reset unit's job:
+ * "done" means sekisho-reset exited 0 (its journal says complete; usually
+ * the reboot comes first), anything else is a failure to report. The
+ * journal keeps the progress; try again later. */
+static void on_job_removed(DBusMessage *m, void *userdata) {
         struct travel *t = userdata;
-        if (!unit || strcmp(unit, TRAVEL_RESET_UNIT) != 0 || !t->unit_started || !job || strcmp(job, t->job) != 0)
+        dbus_uint32_t id;
+        const char *job = NULL, *unit = NULL, *result = NULL;
+        if (!dbus_message_get_args(m, NULL, DBUS_TYPE_UINT32, &id, DBUS_TYPE_OBJECT_PATH, &job, DBUS_TYPE_STRING, &unit,
+                                   DBUS_TYPE_STRING, &result, DBUS_TYPE_INVALID) ||
+            strcmp(unit, TRAVEL_RESET_UNIT) != 0 || !t->unit_started || strcmp(job, t->job) != 0)
                 return;
         t->unit_started = false;
         t->job[0] = 0;
-        if (result && strcmp(result, "done") == 0) {
+        if (strcmp(result, "done") == 0) {
                 evaluate(t);
                 return;
         }
         const struct audit_field f[] = {
-                { "trip", t->st.trip }, { "unit", unit }, { "result", result ? result : "?" }, { NULL, NULL },
+                { "trip", t->st.trip }, { "unit", unit }, { "result", result }, { NULL, NULL },
         };
         emit(t, "travel-reset-failed", "TravelStateChanged", f);
-        hold(t, "%s ended with result '%s'; its journal keeps the progress; retrying later", unit, result ? result : "?");
+        hold(t, "%s ended with result '%s'; its journal keeps the progress; retrying later", unit, result);
         loop_timer_arm(t->retry_timer, RETRY_RESET_USEC, 0);
+}
+
+static void ignore_reply(int r, DBusMessage *reply, void *userdata) {}
+
+/* Best effort: the reset does not depend on seeing its job end. The match is
+ * in place before the StartUnit sent after it reaches systemd (the bus keeps
+ * our messages in order); systemd sends job signals only to subscribers. */
+static void watch_jobs(struct travel *t) {
+        if (t->watching_jobs)
+                return;
+        t->watching_jobs = sekisho_bus_match(t->h, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER, "JobRemoved",
+                                             on_job_removed, t) == 0 &&
+                           manager_call(t, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe", NULL,
+                                        ignore_reply) == 0;
 }
 
 static void start_unit(struct travel *t) {
         if (t->start_inflight || t->unit_started)
                 return;
-        (void)sdbus_watch_jobs(t->bus, on_job_removed, t); /* best effort: the reset does not depend on it */
-        int r = sdbus_start_unit(t->bus, TRAVEL_RESET_UNIT, on_start_unit, t);
+        watch_jobs(t);
+        int r = manager_call(t, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER, "StartUnit", TRAVEL_RESET_UNIT,
+                             on_start_unit);
         if (r < 0) {
-                hold(t, "cannot ask systemd to start %s: %s", TRAVEL_RESET_UNIT, strerror(-r));
+                if (r == -ENOTCONN)
+                        hold(t, "cannot reach the system bus to start %s", TRAVEL_RESET_UNIT);
+                else
+                        hold(t, "cannot ask systemd to start %s: %s", TRAVEL_RESET_UNIT, strerror(-r));
                 loop_timer_arm(t->retry_timer, RETRY_RESET_USEC, 0);
                 return;
         }
         t->start_inflight = true;
 }
 
-static void on_lock(int r, const char *error_name, const char *detail, void *userdata) {
+static void on_lock(int r, DBusMessage *reply, void *userdata) {
         struct travel *t = userdata;
+        const char *error_name, *detail;
+        reply_parts(r, reply, &error_name, &detail);
         t->lock_inflight = false;
         if (r < 0) {
                 /* Locking is a courtesy to the user; the reset is what R2 asks. */
-                log_warning("travel: logind LockSessions failed: %s: %s; starting the reset anyway",
-                            error_name ? error_name : "?", detail);
-                audit_simple(t, "travel-lock-failed", NULL, error_name ? error_name : "?");
+                plog_warning(t->h, "logind LockSessions failed: %s: %s; starting the reset anyway", error_name, detail);
+                audit_simple(t, "travel-lock-failed", NULL, error_name);
         } else {
                 t->st.sessions_locked = true;
                 save(t);
@@ -246,22 +307,11 @@ static void order_reset(struct travel *t) {
                 }
                 audit_simple(t, "travel-reset-requested", "TravelStateChanged", "grace period over");
         }
-        if (t->bus && !sdbus_is_connected(t->bus) && !t->lock_inflight && !t->start_inflight)
-                t->bus = sdbus_close(t->bus); /* the bus daemon restarted: connect again */
-        if (!t->bus) {
-                /* the system bus; tests point DBUS_SYSTEM_BUS_ADDRESS at a private one */
-                int r = sdbus_open(sekisho_loop(t->ctx), NULL, &t->bus);
-                if (r < 0) {
-                        hold(t, "cannot reach the system bus to start %s", TRAVEL_RESET_UNIT);
-                        loop_timer_arm(t->retry_timer, RETRY_RESET_USEC, 0);
-                        return;
-                }
-        }
-        if (!t->st.sessions_locked && !t->lock_inflight) {
-                if (sdbus_lock_sessions(t->bus, on_lock, t) == 0) {
-                        t->lock_inflight = true;
-                        return;
-                }
+        if (!t->st.sessions_locked && !t->lock_inflight &&
+            manager_call(t, "org.freedesktop.login1", "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
+                         "LockSessions", NULL, on_lock) == 0) {
+                t->lock_inflight = true;
+                return;
         }
         if (!t->lock_inflight)
                 start_unit(t);
@@ -276,7 +326,7 @@ static void on_probe(enum probe_result r, const char *detail, void *userdata) {
         detail = why;
         t->probe = tls_probe_free(t->probe);
         snprintf(t->last_probe, sizeof t->last_probe, "%s: %s", probe_result_name(r), detail);
-        sekisho_status_changed(t->ctx);
+        sekisho_status_changed(t->h);
         if (r == PROBE_HOME) {
                 t->probe_backoff = 0;
                 t->home_proven = true;
@@ -290,7 +340,7 @@ static void on_probe(enum probe_result r, const char *detail, void *userdata) {
                 };
                 emit(t, "travel-pin-mismatch", NULL, f);
         }
-        log_info("travel: home network not proven: %s", t->last_probe);
+        plog_info(t->h, "home network not proven: %s", t->last_probe);
         int64_t next = t->probe_backoff ? t->probe_backoff * 2 : t->pol.probe_interval;
         if (next > PROBE_BACKOFF_MAX)
                 next = PROBE_BACKOFF_MAX;
@@ -301,10 +351,10 @@ static void on_probe(enum probe_result r, const char *detail, void *userdata) {
 static void start_probe(struct travel *t) {
         if (t->probe || !t->pol.have_pin || !t->pol.server[0])
                 return;
-        int r = tls_probe_start(sekisho_loop(t->ctx), t->pol.server, t->pol.server_name, t->pol.pin,
+        int r = tls_probe_start(sekisho_loop(t->h), t->pol.server, t->pol.server_name, t->pol.pin,
                                 PROBE_TIMEOUT_USEC, on_probe, t, &t->probe);
         if (r < 0)
-                log_warning_errno(r, "travel: cannot probe %s", t->pol.server);
+                plog_warning_errno(t->h, r, "cannot probe %s", t->pol.server);
 }
 
 static int on_probe_timer(struct loop_source *s, void *userdata) {
@@ -345,8 +395,8 @@ static void watch_network(struct travel *t, bool on) {
                 return;
         struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR };
         if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-            loop_add_io(sekisho_loop(t->ctx), fd, EPOLLIN, on_netlink, t, &t->netlink_src) < 0) {
-                log_debug("travel: not watching address changes; probing on the timer only");
+            loop_add_io(sekisho_loop(t->h), fd, EPOLLIN, on_netlink, t, &t->netlink_src) < 0) {
+                plog_debug(t->h, "not watching address changes; probing on the timer only");
                 close(fd);
                 return;
         }
@@ -356,7 +406,7 @@ static void watch_network(struct travel *t, bool on) {
 /* ---- weak signal: time zone (audit and notice only, never a transition) ---- */
 
 static void read_tz(struct travel *t, char *out, size_t size) {
-        _cleanup_free_ char *p = path_join(sekisho_env(t->ctx)->sysroot, "etc/localtime");
+        _cleanup_free_ char *p = path_join(sekisho_env(t->h)->sysroot, "etc/localtime");
         out[0] = 0;
         if (!p)
                 return;
@@ -402,7 +452,7 @@ static int on_inotify(struct loop_source *s, int fd, uint32_t revents, void *use
 }
 
 static void watch_tz(struct travel *t) {
-        _cleanup_free_ char *etc = path_join(sekisho_env(t->ctx)->sysroot, "etc");
+        _cleanup_free_ char *etc = path_join(sekisho_env(t->h)->sysroot, "etc");
         if (!etc)
                 return;
         read_tz(t, t->tz, sizeof t->tz);
@@ -410,8 +460,8 @@ static void watch_tz(struct travel *t) {
         if (t->inotify_fd < 0)
                 return;
         if (inotify_add_watch(t->inotify_fd, etc, IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_ONLYDIR) < 0 ||
-            loop_add_io(sekisho_loop(t->ctx), t->inotify_fd, EPOLLIN, on_inotify, t, &t->inotify_src) < 0) {
-                log_debug("travel: not watching %s for time zone changes", etc);
+            loop_add_io(sekisho_loop(t->h), t->inotify_fd, EPOLLIN, on_inotify, t, &t->inotify_src) < 0) {
+                plog_debug(t->h, "not watching %s for time zone changes", etc);
                 close(t->inotify_fd);
                 t->inotify_fd = -1;
         }
@@ -459,7 +509,7 @@ static void evaluate(struct travel *t) {
                         { deadline[0] ? "deadline" : NULL, deadline },
                         { NULL, NULL },
                 };
-                log_notice("travel: %s -> %s (%s): %s", travel_phase_name(tr->from), travel_phase_name(tr->to),
+                plog_notice(t->h, "%s -> %s (%s): %s", travel_phase_name(tr->from), travel_phase_name(tr->to),
                            tr->trip, tr->reason);
                 emit(t, "travel-state", "TravelStateChanged", f);
                 if (tr->to == TRAVEL_RESET_PENDING) {
@@ -474,7 +524,7 @@ static void evaluate(struct travel *t) {
 
         if (t->profile_active == 1 && strcmp(t->active_profile, t->pol.profile) != 0) {
                 /* the policy renamed the profile: give up the old name first */
-                sekisho_profile_request(t->ctx, &sekisho_plugin_travel, t->active_profile, false, "profile renamed by the policy");
+                sekisho_profile_request(t->h, t->active_profile, false, "profile renamed by the policy");
                 t->profile_active = 0;
         }
         if (e.want_profile != (t->profile_active == 1)) {
@@ -484,9 +534,9 @@ static void evaluate(struct travel *t) {
                          travel_phase_name(t->st.phase));
                 t->profile_active = e.want_profile;
                 snprintf(t->active_profile, sizeof t->active_profile, "%s", t->pol.profile);
-                int r = sekisho_profile_request(t->ctx, &sekisho_plugin_travel, t->pol.profile, e.want_profile, reason);
+                int r = sekisho_profile_request(t->h, t->pol.profile, e.want_profile, reason);
                 if (r < 0) {
-                        log_error_errno(r, "travel: cannot %s profile %s", e.want_profile ? "request" : "release",
+                        plog_error_errno(t->h, r, "cannot %s profile %s", e.want_profile ? "request" : "release",
                                         t->pol.profile);
                         t->profile_active = -1;
                 }
@@ -555,7 +605,6 @@ static void travel_free(struct travel *t) {
         watch_network(t, false);
         if (t->inotify_fd >= 0)
                 close(t->inotify_fd);
-        sdbus_close(t->bus);
         travel_policy_clear(&t->pol);
         free(t->dir);
         free(t->state_path);
@@ -564,19 +613,19 @@ static void travel_free(struct travel *t) {
         free(t);
 }
 
-static int travel_init(struct sekisho *ctx, void **ret_state) {
+static int travel_init(struct sekisho_plugin_handle *h, void **ret_state) {
         struct travel *t = calloc(1, sizeof *t);
         if (!t)
                 return -ENOMEM;
-        t->ctx = ctx;
+        t->h = h;
         t->inotify_fd = -1;
         t->netlink_fd = -1;
         t->profile_active = -1;
         travel_state_init(&t->st);
         (void)travel_policy_parse(NULL, &t->pol);
-        struct loop *l = sekisho_loop(ctx);
+        struct loop *l = sekisho_loop(h);
         int r = -ENOMEM;
-        if (!(t->dir = path_join(sekisho_env(ctx)->state_dir, "travel")) ||
+        if (!(t->dir = path_join(sekisho_env(h)->state_dir, "travel")) ||
             !(t->state_path = path_join(t->dir, TRAVEL_STATE_FILE)) || !(t->plan_path = path_join(t->dir, TRAVEL_PLAN_FILE)) ||
             !(t->journal_path = path_join(t->dir, TRAVEL_JOURNAL_FILE)))
                 goto fail;
@@ -593,7 +642,7 @@ static int travel_init(struct sekisho *ctx, void **ret_state) {
                  * trip that has begun and is not known finished re-enters
                  * "travelling", so nothing is forgotten in the unsafe direction. */
                 _cleanup_free_ char *aside = path_join(t->dir, "state.corrupt");
-                log_error_errno(r, "travel: %s is unreadable; moved to %s, starting from home", t->state_path,
+                plog_error_errno(t->h, r, "%s is unreadable; moved to %s, starting from home", t->state_path,
                                 aside ? aside : "?");
                 if (aside)
                         (void)rename(t->state_path, aside);
@@ -613,7 +662,7 @@ static int travel_apply(void *state, const struct pnode *section) {
         struct travel_policy p;
         int r = travel_policy_parse(section, &p);
         if (r < 0)
-                return r;
+                return sekisho_fail(t->h, r, "cannot take the travel section in; the previous one stays in force");
         travel_policy_clear(&t->pol);
         t->pol = p;
         if (t->st.phase == TRAVEL_RESET_PENDING && !t->st.reset_requested)
@@ -644,7 +693,7 @@ static void travel_status(void *state, struct kvlist *out) {
         kvlist_add(out, "reset-on-return", "%s", t->pol.reset ? "yes" : "no");
         if (t->last_probe[0])
                 kvlist_add(out, "last-probe", "%s", t->last_probe);
-        struct kv j = { 0 };
+        struct kvlist j = { 0 };
         if (t->st.phase == TRAVEL_RESET_PENDING && kv_load(t->journal_path, &j) == 0) {
                 /* sekisho-reset's progress, as far as its journal tells */
                 size_t done = 0, failed = 0;
@@ -653,8 +702,8 @@ static void travel_status(void *state, struct kvlist *out) {
                         failed += strcmp(j.keys[i], "failed") == 0;
                 }
                 kvlist_add(out, "reset-journal", "%s, %zu step(s) done, %zu failure(s)",
-                           kv_get(&j, "complete") ? "complete" : "in progress", done, failed);
-                kv_clear(&j);
+                           kvlist_get(&j, "complete") ? "complete" : "in progress", done, failed);
+                kvlist_clear(&j);
         }
         if (t->st.hold[0])
                 kvlist_add(out, "held", "%s", t->st.hold);
@@ -664,8 +713,37 @@ static void travel_shutdown(void *state) {
         travel_free(state);
 }
 
-SEKISHO_PLUGIN(travel) = {
-        .name = "travel",
+static const struct pnode *node_at(const struct pnode *n, const char *a, const char *b) {
+        return pmap_get(b ? pmap_get(n, a) : n, b ? b : a);
+}
+
+/* R2 factory reset on return, R11 cryptographic erase. */
+static void travel_report(const struct pnode *section, const struct kvlist *live, struct report_rows *out) {
+        (void)live;
+        struct report_row *row = report_row_add(out, "R2", "000 §4; 004 注3", "travel-");
+        if (row) {
+                const char *reset = pnode_str(node_at(section, "return", "reset"));
+                report_setting(row, "travel.return.reset", "%s", reset ? reset : "(absent)");
+                report_setting_node(row, "travel.high-risk-regions", pmap_get(section, "high-risk-regions"));
+                if (reset && strcmp(reset, "true") == 0)
+                        report_reason(row, REPORT_ENFORCED, "a return from a high-risk region schedules the factory reset");
+                else
+                        report_reason(row, REPORT_NOT_ENFORCED, "travel.return.reset is off: no reset on return");
+        }
+        row = report_row_add(out, "R11", "004 (図表41, 表7-1-1)", "travel-reset-");
+        if (row) {
+                const struct pnode *luks = node_at(section, "reset-plan", "luks-volumes");
+                report_setting_node(row, "travel.reset-plan", pmap_get(section, "reset-plan"));
+                if (luks && luks->kind == PNODE_SEQ && luks->n > 0)
+                        report_reason(row, REPORT_ENFORCED, "the factory reset destroys every LUKS keyslot and header "
+                                      "(cryptographic erase)");
+                else
+                        report_reason(row, REPORT_PARTIAL, "no LUKS volumes in the reset plan: no cryptographic erase by "
+                                      "sekisho");
+        }
+}
+
+SEKISHO_PLUGIN_DEFINE(travel,
         .section = "travel",
         .summary = "high-risk travel state, travel profile and factory-reset orchestration",
         .check = travel_check,
@@ -673,6 +751,6 @@ SEKISHO_PLUGIN(travel) = {
         .apply = travel_apply,
         .status = travel_status,
         .shutdown = travel_shutdown,
+        .report = travel_report,
         .ctl = travel_ctl,
-        .ctl_usage = travel_ctl_usage,
-};
+        .ctl_usage = travel_ctl_usage);

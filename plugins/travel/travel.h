@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "ptree.h"
+#include "util.h"
 
 /* ---- limits (everything read from outside is bounded) ---- */
 #define TRAVEL_MAX_TRIPS 256
@@ -84,19 +85,14 @@ void reset_plan_clear(struct reset_plan *plan);
 int reset_plan_copy(const struct reset_plan *src, struct reset_plan *dst);
 
 /* ---- key=value files (state, plan, journal): bounded, line based ---- */
-struct kv {
-        char **keys, **values;
-        size_t n;
-};
-int kv_parse(const char *data, size_t size, struct kv *ret);
-int kv_load(const char *path, struct kv *ret);            /* -ENOENT if missing */
-void kv_clear(struct kv *kv);
-const char *kv_get(const struct kv *kv, const char *key); /* last value */
-int kv_get_i64(const struct kv *kv, const char *key, int64_t *ret);
+/* Parsed into the one key/value container (util.h: kvlist_get for the last value). */
+int kv_parse(const char *data, size_t size, struct kvlist *ret);
+int kv_load(const char *path, struct kvlist *ret);        /* -ENOENT if missing */
+int kv_get_i64(const struct kvlist *kv, const char *key, int64_t *ret);
 
 /* Plan file (written by the daemon, read by sekisho-reset and sekishoctl). */
 int reset_plan_format(const struct reset_plan *plan, const char *trip, char **ret, size_t *ret_size);
-int reset_plan_from_kv(const struct kv *kv, struct reset_plan *ret);
+int reset_plan_from_kv(const struct kvlist *kv, struct reset_plan *ret);
 void reset_plan_print(const struct reset_plan *plan, FILE *out);
 
 /* ---- the persisted state machine ---- */
@@ -133,7 +129,7 @@ void travel_state_init(struct travel_state *s);
 int travel_state_load(const char *path, struct travel_state *ret);  /* -ENOENT: fresh */
 int travel_state_save(const char *path, const struct travel_state *s);
 int travel_state_format(const struct travel_state *s, char **ret, size_t *ret_size);
-int travel_state_from_kv(const struct kv *kv, struct travel_state *ret);
+int travel_state_from_kv(const struct kvlist *kv, struct travel_state *ret);
 bool travel_state_trip_done(const struct travel_state *s, const char *id);
 
 /* One transition, for the audit log and the TravelStateChanged signal. */
@@ -180,19 +176,6 @@ int tls_probe_start(struct loop *l, const char *server, const char *sni, const u
                     uint64_t timeout_usec, tls_probe_fn cb, void *userdata, struct tls_probe **ret);
 struct tls_probe *tls_probe_free(struct tls_probe *p);
 
-/* ---- systemd and logind over D-Bus (our own small client until the core's bus lands) ---- */
-struct sdbus;
-typedef void (*sdbus_reply_fn)(int r, const char *error_name, const char *detail, void *userdata);
-/* address NULL: the system bus (DBUS_SYSTEM_BUS_ADDRESS is honoured). */
-int sdbus_open(struct loop *l, const char *address, struct sdbus **ret);
-struct sdbus *sdbus_close(struct sdbus *b);
-bool sdbus_is_connected(struct sdbus *b); /* false once the bus went away: close and open again */
-int sdbus_lock_sessions(struct sdbus *b, sdbus_reply_fn cb, void *userdata);
-int sdbus_start_unit(struct sdbus *b, const char *unit, sdbus_reply_fn cb, void *userdata);
-/* systemd's JobRemoved(id, job, unit, result) signals, e.g. result "done" or "failed". */
-typedef void (*sdbus_job_fn)(const char *job, const char *unit, const char *result, void *userdata);
-int sdbus_watch_jobs(struct sdbus *b, sdbus_job_fn cb, void *userdata);
-
 /* ---- files under state_dir/travel/ ---- */
 #define TRAVEL_STATE_FILE "state"
 #define TRAVEL_PLAN_FILE "reset-plan"
@@ -203,5 +186,5 @@ int sdbus_watch_jobs(struct sdbus *b, sdbus_job_fn cb, void *userdata);
 int travelctl_status(const char *state_dir, bool json, FILE *out);
 int travelctl_plan(const char *state_dir, FILE *out);
 struct sekisho_ctl_env;
-int travel_ctl(const struct sekisho_ctl_env *env, int argc, char **argv);
+int travel_ctl(const struct sekisho_ctl_env *env, const struct pnode *section, int argc, char **argv);
 extern const char travel_ctl_usage[];

@@ -63,20 +63,20 @@ int travelctl_status(const char *state_dir, bool json, FILE *out) {
         snprintf(buf, sizeof buf, "%zu", s.n_done);
         kvline(out, json, &first, "trips-finished", buf);
 
-        struct kv j = { 0 };
+        struct kvlist j = { 0 };
         if (kv_load(jp, &j) == 0) {
                 size_t done = 0, failed = 0;
                 for (size_t i = 0; i < j.n; i++) {
                         done += strcmp(j.keys[i], "done") == 0;
                         failed += strcmp(j.keys[i], "failed") == 0;
                 }
-                const char *intent = kv_get(&j, "intent");
+                const char *intent = kvlist_get(&j, "intent");
                 snprintf(buf, sizeof buf, "%s, %zu step(s) done, %zu failure(s)",
-                         kv_get(&j, "complete") ? "complete" : "in progress", done, failed);
+                         kvlist_get(&j, "complete") ? "complete" : "in progress", done, failed);
                 kvline(out, json, &first, "reset-journal", buf);
                 if (intent)
                         kvline(out, json, &first, "reset-trip", intent);
-                kv_clear(&j);
+                kvlist_clear(&j);
         }
         if (json)
                 fputs("}\n", out);
@@ -90,11 +90,11 @@ int travelctl_plan(const char *state_dir, FILE *out) {
         if (!pp || !jp)
                 return -ENOMEM;
         /* A reset in progress runs the plan in its journal, not the plan file. */
-        struct kv kv = { 0 };
+        struct kvlist kv = { 0 };
         const char *from = jp;
         int r = kv_load(jp, &kv);
-        if (r < 0 || kv_get(&kv, "complete")) {
-                kv_clear(&kv);
+        if (r < 0 || kvlist_get(&kv, "complete")) {
+                kvlist_clear(&kv);
                 from = pp;
                 r = kv_load(pp, &kv);
         }
@@ -110,14 +110,14 @@ int travelctl_plan(const char *state_dir, FILE *out) {
         r = reset_plan_from_kv(&kv, &plan);
         if (r < 0) {
                 fprintf(stderr, "%s: invalid reset plan: %s\n", from, strerror(-r));
-                kv_clear(&kv);
+                kvlist_clear(&kv);
                 return r;
         }
-        const char *trip = kv_get(&kv, from == jp ? "intent" : "trip");
+        const char *trip = kvlist_get(&kv, from == jp ? "intent" : "trip");
         fprintf(out, "reset plan for trip %s (%s):\n", trip ? trip : "?", from);
         reset_plan_print(&plan, out);
         reset_plan_clear(&plan);
-        kv_clear(&kv);
+        kvlist_clear(&kv);
         return 0;
 }
 
@@ -126,7 +126,8 @@ const char travel_ctl_usage[] =
         "  travel plan                     what a factory reset would do (or is doing)\n";
 
 /* `sekishoctl travel status [--json] | plan`: offline, from the state directory. */
-int travel_ctl(const struct sekisho_ctl_env *env, int argc, char **argv) {
+int travel_ctl(const struct sekisho_ctl_env *env, const struct pnode *section, int argc, char **argv) {
+        (void)section; /* status and plan read the plugin's state, which the daemon keeps */
         bool json = false;
         const char *verb = NULL;
         for (int i = 1; i < argc; i++) {

@@ -23,21 +23,25 @@
 #define USB_CLAUSE "6.1.2(2)-1"
 #define USB_MAX_TRACKED 65536   /* devices remembered for status and change detection */
 
-extern const struct sekisho_plugin sekisho_plugin_usb;
 
 struct tracked {
         char *devpath;
         enum usb_target target;
+        uint64_t generation;         /* the policy it was last decided under (0: its decision was not written) */
 };
 
 struct usb_state {
-        struct sekisho *ctx;
+        struct sekisho_plugin_handle *h;
         struct udev *udev;
         struct udev_monitor *mon;
         struct loop_source *src;
         struct usb_policy policy;
         void *devices;               /* tsearch tree of struct tracked, by devpath */
         size_t n_tracked;
+        uint64_t generation;         /* counts apply()s: the policy in force */
+        size_t n_current;            /* tracked devices decided under it */
+        bool storage_blocked;        /* the policy in force keeps mass storage out */
+        char storage_why[400];       /* if not, what lets it in */
         uint64_t events, decided, allowed, blocked, rejected, if_allowed, if_blocked, controllers, write_errors;
 };
 
@@ -51,13 +55,24 @@ static void tracked_free(void *p) {
         free(t);
 }
 
+/* Count t as decided under the policy in force, or not (its decision could not be written). */
+static void set_generation(struct usb_state *s, struct tracked *t, bool written) {
+        uint64_t g = written ? s->generation : 0;
+        if (t->generation == s->generation && g != s->generation)
+                s->n_current--;
+        else if (t->generation != s->generation && g == s->generation)
+                s->n_current++;
+        t->generation = g;
+}
+
 /* Remember the decision; returns the previous target, or -1 if new. */
-static int track(struct usb_state *s, const char *devpath, enum usb_target target) {
+static int track(struct usb_state *s, const char *devpath, enum usb_target target, bool written) {
         struct tracked key = { .devpath = (char *)devpath };
         struct tracked **found = tfind(&key, &s->devices, tracked_cmp);
         if (found) {
                 int prev = (int)(*found)->target;
                 (*found)->target = target;
+                set_generation(s, *found, written);
                 return prev;
         }
         if (s->n_tracked >= USB_MAX_TRACKED)
@@ -73,6 +88,7 @@ static int track(struct usb_state *s, const char *devpath, enum usb_target targe
                 return -1;
         }
         s->n_tracked++;
+        set_generation(s, t, written);
         return -1;
 }
 
@@ -82,6 +98,7 @@ static void untrack(struct usb_state *s, const char *devpath) {
         if (!found)
                 return;
         struct tracked *t = *found;
+        set_generation(s, t, false);
         tdelete(&key, &s->devices, tracked_cmp);
         tracked_free(t);
         s->n_tracked--;
@@ -94,10 +111,10 @@ static int write_attr(struct usb_state *s, struct udev_device *dev, const char *
         if (r < 0) {
                 s->write_errors++;
                 if (r == -ENOENT || r == -ENODEV)
-                        log_info("usb: %s vanished before %s=%s could be written", udev_device_get_sysname(dev), attr,
+                        plog_info(s->h, "%s vanished before %s=%s could be written", udev_device_get_sysname(dev), attr,
                                  value);
                 else
-                        log_error_errno(r, "usb: writing %s=%s for %s failed", attr, value,
+                        plog_error_errno(s->h, r, "writing %s=%s for %s failed", attr, value,
                                         udev_device_get_syspath(dev));
         }
         return r;
@@ -114,7 +131,7 @@ static void controller_close(struct usb_state *s, struct udev_device *hub) {
         if (r >= 0 && (!path || read_file_capped(path, 64, &now, &len) < 0))
                 r = -EIO;
         if (r < 0 || !now || now[0] != '0') {
-                log_error("usb: could not set authorized_default=0 on controller %s: new devices there are NOT "
+                plog_error(s->h, "could not set authorized_default=0 on controller %s: new devices there are NOT "
                           "held back",
                           udev_device_get_sysname(hub));
                 struct audit_field f[] = {
@@ -122,7 +139,7 @@ static void controller_close(struct usb_state *s, struct udev_device *hub) {
                         { "problem", "authorized_default could not be set to 0" },
                         { NULL, NULL },
                 };
-                sekisho_audit(s->ctx, "usb.controller.open", USB_CLAUSE, f);
+                sekisho_audit(s->h, "usb.controller.open", USB_CLAUSE, f);
                 s->write_errors++;
         }
         if (udev_device_get_sysattr_value(hub, "interface_authorized_default"))
@@ -161,15 +178,15 @@ static void report(struct usb_state *s, const struct usb_device_info *d, const s
         };
         const char *event = interface ? (blocked ? "usb.interface.blocked" : "usb.interface.allowed")
                                       : (blocked ? "usb.device.blocked" : "usb.device.allowed");
-        sekisho_audit(s->ctx, event, USB_CLAUSE, f);
+        sekisho_audit(s->h, event, USB_CLAUSE, f);
         if (notify)
-                sekisho_signal(s->ctx, blocked ? "DeviceBlocked" : "DeviceAllowed", f);
+                sekisho_signal(s->h, blocked ? "DeviceBlocked" : "DeviceAllowed", f);
         if (blocked)
-                log_notice("usb: %s %s \"%s\" at %s%s%s: blocked by %s", interface ? "interface of" : "device", id,
+                plog_notice(s->h, "%s %s \"%s\" at %s%s%s: blocked by %s", interface ? "interface of" : "device", id,
                            name ? name : "", d->port, interface ? " interface " : "", interface ? interface : "",
                            rule);
         else
-                log_info("usb: %s %s \"%s\" at %s%s%s: allowed by %s", interface ? "interface of" : "device", id,
+                plog_info(s->h, "%s %s \"%s\" at %s%s%s: allowed by %s", interface ? "interface of" : "device", id,
                          name ? name : "", d->port, interface ? " interface " : "", interface ? interface : "", rule);
 }
 
@@ -180,7 +197,7 @@ static void report(struct usb_state *s, const struct usb_device_info *d, const s
  * probe "must be triggered manually" through the bus's drivers_probe. Without it an allowed
  * keyboard interface stays unbound (found by tests/e2e; umockdev has no drivers). A testbed
  * without that file, or an interface already bound, needs nothing. */
-static void probe_interface(struct udev_device *ifdev) {
+static void probe_interface(struct usb_state *s, struct udev_device *ifdev) {
         const char *syspath = udev_device_get_syspath(ifdev), *name = udev_device_get_sysname(ifdev);
         if (!syspath || !name)
                 return;
@@ -191,11 +208,11 @@ static void probe_interface(struct udev_device *ifdev) {
         _cleanup_close_ int fd = open("/sys/bus/usb/drivers_probe", O_WRONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) {
                 if (errno != ENOENT)
-                        log_warning("usb: cannot open /sys/bus/usb/drivers_probe for %s: %m", name);
+                        plog_warning(s->h, "cannot open /sys/bus/usb/drivers_probe for %s: %m", name);
                 return;
         }
         if (write(fd, name, strlen(name)) < 0 && errno != ENODEV)
-                log_warning("usb: probing drivers for %s failed: %m", name);
+                plog_warning(s->h, "probing drivers for %s failed: %m", name);
 }
 
 static void decide_interface_with(struct usb_state *s, struct udev_device *ifdev, const struct usb_device_info *d,
@@ -206,7 +223,7 @@ static void decide_interface_with(struct usb_state *s, struct udev_device *ifdev
                      usb_policy_interface_allowed(v, d, config, number);
         int w = write_attr(s, ifdev, "authorized", allow ? "1" : "0");
         if (allow && w >= 0)
-                probe_interface(ifdev);
+                probe_interface(s, ifdev);
         if (allow)
                 s->if_allowed++;
         else
@@ -271,12 +288,12 @@ static void probe_interfaces(struct usb_state *s, const struct usb_device_info *
                         /* the same /sys libudev reads (umockdev redirects both) */
                         fd = open("/sys/bus/usb/drivers_probe", O_WRONLY | O_APPEND | O_CLOEXEC);
                         if (fd < 0) {
-                                log_debug("usb: cannot open drivers_probe: %m");
+                                plog_debug(s->h, "cannot open drivers_probe: %m");
                                 break;
                         }
                 }
                 if (write(fd, de->d_name, strlen(de->d_name)) < 0)
-                        log_warning("usb: probing drivers for %s failed: %m", de->d_name);
+                        plog_warning(s->h, "probing drivers for %s failed: %m", de->d_name);
         }
         closedir(dir);
 }
@@ -288,7 +305,7 @@ static int decide_device(struct usb_state *s, struct udev_device *dev, bool reev
                 /* Out of memory: still never leave it authorized. */
                 write_attr(s, dev, "authorized", "0");
                 s->blocked++;
-                return log_error_errno(r, "usb: cannot model %s, blocked", udev_device_get_sysname(dev));
+                return plog_error_errno(s->h, r, "cannot model %s, blocked", udev_device_get_sysname(dev));
         }
         struct usb_verdict v;
         usb_policy_decide(&s->policy, &d, &v);
@@ -296,7 +313,7 @@ static int decide_device(struct usb_state *s, struct udev_device *dev, bool reev
         bool allow = v.target == USB_TARGET_ALLOW;
         /* Every decision is written, block included: never trust the state a
          * device arrived in. */
-        write_attr(s, dev, "authorized", allow ? "1" : "0");
+        int w = write_attr(s, dev, "authorized", allow ? "1" : "0");
         if (v.target == USB_TARGET_REJECT)
                 write_attr(s, dev, "remove", "1");
         if (allow)
@@ -305,7 +322,7 @@ static int decide_device(struct usb_state *s, struct udev_device *dev, bool reev
                 s->rejected++;
         else
                 s->blocked++;
-        int prev = track(s, d.devpath, v.target);
+        int prev = track(s, d.devpath, v.target, w >= 0);
         bool changed = prev < 0 || prev != (int)v.target;
         report(s, &d, &v, NULL, !allow, !reevaluation || changed);
         if (allow) {
@@ -320,14 +337,14 @@ static int decide_interface(struct usb_state *s, struct udev_device *ifdev) {
         struct udev_device *dev = udev_device_get_parent_with_subsystem_devtype(ifdev, "usb", "usb_device");
         if (!dev) {
                 write_attr(s, ifdev, "authorized", "0");
-                log_warning("usb: interface %s has no USB device above it, blocked", udev_device_get_sysname(ifdev));
+                plog_warning(s->h, "interface %s has no USB device above it, blocked", udev_device_get_sysname(ifdev));
                 return 0;
         }
         struct usb_device_info d;
         int r = usbdev_read(dev, s->policy.need_parent_hash, &d);
         if (r < 0) {
                 write_attr(s, ifdev, "authorized", "0");
-                return log_error_errno(r, "usb: cannot model %s, interface blocked", udev_device_get_sysname(dev));
+                return plog_error_errno(s->h, r, "cannot model %s, interface blocked", udev_device_get_sysname(dev));
         }
         struct usb_verdict v;
         usb_policy_decide(&s->policy, &d, &v);
@@ -356,7 +373,7 @@ static void handle(struct usb_state *s, struct udev_device *dev, const char *act
                         const char *dp = udev_device_get_devpath(dev);
                         if (dp)
                                 untrack(s, dp);
-                        log_info("usb: device at %s removed", udev_device_get_sysname(dev));
+                        plog_info(s->h, "device at %s removed", udev_device_get_sysname(dev));
                 }
         } else if (usbdev_is_interface(dev) && strcmp(action, "add") == 0)
                 decide_interface(s, dev);
@@ -373,7 +390,7 @@ static int on_monitor(struct loop_source *src, int fd, uint32_t revents, void *u
                         handle(s, dev, action);
                 udev_device_unref(dev);
         }
-        sekisho_status_changed(s->ctx);
+        sekisho_status_changed(s->h);
         return 0;
 }
 
@@ -388,7 +405,7 @@ static int evaluate_all(struct usb_state *s, bool reevaluation) {
         int r = udev_enumerate_scan_devices(e);
         if (r < 0) {
                 udev_enumerate_unref(e);
-                return log_error_errno(r, "usb: cannot enumerate USB devices");
+                return r;
         }
         for (int pass = 0; pass < 2; pass++) {
                 struct udev_list_entry *le;
@@ -427,45 +444,47 @@ static void usb_shutdown(void *state) {
         free(s);
 }
 
-static int usb_init(struct sekisho *ctx, void **ret_state) {
+static int usb_init(struct sekisho_plugin_handle *h, void **ret_state) {
         /* A test or demo daemon decides only emulated devices, never this machine's: under
          * umockdev, or inside a throw-away VM that says so (the QEMU tier, tests/e2e). */
-        if (sekisho_env(ctx)->test_mode && !getenv("UMOCKDEV_DIR") && !getenv("SEKISHO_TEST_DISPOSABLE_MACHINE"))
-                return log_error_errno(-EPERM, "usb: test mode (not on the system bus) outside umockdev: "
+        if (sekisho_env(h)->test_mode && !getenv("UMOCKDEV_DIR") && !getenv("SEKISHO_TEST_DISPOSABLE_MACHINE"))
+                return sekisho_fail(h, -EPERM, "test mode (not on the system bus) outside umockdev: "
                                                "not touching this machine's USB devices");
         struct usb_state *s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
-        s->ctx = ctx;
+        s->h = h;
         int r;
         struct perrors errs = { 0 };
         r = usb_policy_load(NULL, &s->policy, &errs);
         if (r < 0) {
-                log_error("usb: built-in policy does not compile: %s", perrors_first(&errs) ?: "?");
+                sekisho_fail(h, r, "built-in policy does not compile: %s", perrors_first(&errs) ?: "?");
                 perrors_clear(&errs);
                 goto fail;
         }
         perrors_clear(&errs);
         s->udev = udev_new();
         if (!s->udev) {
-                r = log_error_errno(-errno ?: -ENOMEM, "usb: udev_new failed");
+                r = sekisho_fail(h, -errno ?: -ENOMEM, "udev_new failed");
                 goto fail;
         }
         /* Listen before looking, so nothing arrives unseen in between. */
         s->mon = udev_monitor_new_from_netlink(s->udev, "udev");
         if (!s->mon) {
-                r = log_error_errno(-EPROTONOSUPPORT, "usb: cannot open the udev monitor");
+                r = sekisho_fail(h, -EPROTONOSUPPORT, "cannot open the udev monitor");
                 goto fail;
         }
         udev_monitor_set_receive_buffer_size(s->mon, 8 * 1024 * 1024);
         if ((r = udev_monitor_filter_add_match_subsystem_devtype(s->mon, "usb", NULL)) < 0 ||
             (r = udev_monitor_enable_receiving(s->mon)) < 0) {
-                log_error_errno(r, "usb: cannot start the udev monitor");
+                sekisho_fail(h, r, "cannot start the udev monitor");
                 goto fail;
         }
-        r = loop_add_io(sekisho_loop(ctx), udev_monitor_get_fd(s->mon), EPOLLIN, on_monitor, s, &s->src);
-        if (r < 0)
+        r = loop_add_io(sekisho_loop(h), udev_monitor_get_fd(s->mon), EPOLLIN, on_monitor, s, &s->src);
+        if (r < 0) {
+                sekisho_fail(h, r, "cannot watch the udev monitor");
                 goto fail;
+        }
         /* Fail-closed before any decision: every controller holds new devices
          * back. Devices present now are decided by the first apply(). */
         struct udev_enumerate *e = udev_enumerate_new(s->udev);
@@ -495,17 +514,20 @@ static int usb_apply(void *state, const struct pnode *section) {
         struct perrors errs = { 0 };
         int r = usb_policy_load(section, &p, &errs);
         if (r < 0) {
-                log_error("usb: policy refused, previous rules stay in force: %s", perrors_first(&errs) ?: "?");
+                sekisho_fail(s->h, r, "policy refused, previous rules stay in force: %s", perrors_first(&errs) ?: "?");
                 perrors_clear(&errs);
                 return r;
         }
         perrors_clear(&errs);
         usb_policy_done(&s->policy);
         s->policy = p;
-        log_info("usb: %zu rule(s), default %s", s->policy.n, usb_target_name(s->policy.deflt));
+        s->generation++;
+        s->n_current = 0;
+        s->storage_blocked = usb_policy_blocks_storage(&s->policy, s->storage_why, sizeof s->storage_why);
+        plog_info(s->h, "%zu rule(s), default %s", s->policy.n, usb_target_name(s->policy.deflt));
         r = evaluate_all(s, true);
-        sekisho_status_changed(s->ctx);
-        return r;
+        sekisho_status_changed(s->h);
+        return r < 0 ? sekisho_fail(s->h, r, "cannot enumerate USB devices") : 0;
 }
 
 static void usb_status(void *state, struct kvlist *out) {
@@ -513,6 +535,8 @@ static void usb_status(void *state, struct kvlist *out) {
         kvlist_add(out, "rules", "%zu", s->policy.n);
         kvlist_add(out, "default", "%s", usb_target_name(s->policy.deflt));
         kvlist_add(out, "devices-attached", "%zu", s->n_tracked);
+        kvlist_add(out, "devices-not-decided-under-policy", "%zu", s->n_tracked - s->n_current);
+        kvlist_add(out, "mass-storage", "%s", s->storage_blocked ? "blocked" : s->storage_why);
         kvlist_add(out, "decisions", "%" PRIu64, s->decided);
         kvlist_add(out, "allowed", "%" PRIu64, s->allowed);
         kvlist_add(out, "blocked", "%" PRIu64, s->blocked + s->rejected);
@@ -523,14 +547,58 @@ static void usb_status(void *state, struct kvlist *out) {
         kvlist_add(out, "write-errors", "%" PRIu64, s->write_errors);
 }
 
+/* R1: "enforced" needs the policy in force to keep mass storage out and
+ * every attached device to have been decided under it. */
+static void usb_report(const struct pnode *section, const struct kvlist *live, struct report_rows *out) {
+        struct report_row *row = report_row_add(out, "R1", USB_CLAUSE, "usb.");
+        if (!row)
+                return;
+        struct usb_policy p;
+        struct perrors errs = { 0 };
+        int r = usb_policy_load(section, &p, &errs);
+        perrors_clear(&errs);
+        if (r < 0) {
+                report_reason(row, REPORT_NOT_ENFORCED, "the usb section does not compile (%s)", strerror(-r));
+                return;
+        }
+        char why[400];
+        bool blocks = usb_policy_blocks_storage(&p, why, sizeof why);
+        report_setting(row, "usb.default", "%s", usb_target_name(p.deflt));
+        report_setting(row, "usb.rules", "%zu rule(s)", p.n);
+        usb_policy_done(&p);
+        const char *storage = kvlist_get(live, "mass-storage");
+        const char *attached = kvlist_get(live, "devices-attached");
+        const char *undecided = kvlist_get(live, "devices-not-decided-under-policy");
+        if (!blocks)
+                report_reason(row, REPORT_NOT_ENFORCED, "mass storage is not blocked: %s", why);
+        else if (!live)
+                report_reason(row, REPORT_ENFORCED, "the policy blocks mass storage and every USB device no rule "
+                              "allows (sysfs authorized=0)");
+        else if (!storage || strcmp(storage, "blocked") != 0)
+                report_reason(row, REPORT_NOT_ENFORCED, "the policy sekishod applies does not block mass storage: %s",
+                              storage ? storage : "it does not say");
+        else if (!undecided || strcmp(undecided, "0") != 0)
+                report_reason(row, REPORT_NOT_ENFORCED, "mass storage is blocked by the policy, but %s of %s attached "
+                              "device(s) were not decided under it", undecided ? undecided : "?",
+                              attached ? attached : "?");
+        else
+                report_reason(row, REPORT_ENFORCED, "mass storage and every USB device no rule allows are blocked now; "
+                              "all %s attached device(s) were decided under this policy (sysfs authorized)",
+                              attached ? attached : "?");
+}
+
+/* `sekishoctl usb ...` (argv[0] is "usb"). */
+static int usb_ctl(const struct sekisho_ctl_env *env, const struct pnode *section, int argc, char **argv) {
+        return usbctl_main(argc - 1, argv + 1, env, section);
+}
+
 static const int usb_syscalls[] = {
         SCMP_SYS(recvmsg), SCMP_SYS(getdents64), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
         SCMP_SYS(newfstatat), SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(access), SCMP_SYS(openat), SCMP_SYS(fstat),
         SCMP_SYS(lseek), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), -1,
 };
 
-SEKISHO_PLUGIN(usb) = {
-        .name = "usb",
+SEKISHO_PLUGIN_DEFINE(usb,
         .section = "usb",
         .summary = "USB device and interface control through sysfs authorized (fail-closed)",
         .check = usb_check,
@@ -538,8 +606,8 @@ SEKISHO_PLUGIN(usb) = {
         .apply = usb_apply,
         .status = usb_status,
         .shutdown = usb_shutdown,
+        .report = usb_report,
         .ctl = usb_ctl,
         .ctl_usage = "  usb list [--policy FILE]     attached USB devices, interfaces, decision, rule\n"
                      "  usb generate-rules [--with-port]   allow rules for what is attached now\n",
-        .syscalls = usb_syscalls,
-};
+        .syscalls = usb_syscalls);

@@ -5,6 +5,7 @@
 #include <libudev.h>
 #include <string.h>
 
+#include "plugin.h"
 #include "usbctl.h"
 #include "usbdev.h"
 #include "usbpolicy.h"
@@ -173,7 +174,7 @@ int usbctl_generate_rules(FILE *out, bool with_port) {
         return each_device(gen_one, &c);
 }
 
-int usbctl_main(int argc, char **argv, const struct pnode *section_in_force) {
+int usbctl_main(int argc, char **argv, const struct sekisho_ctl_env *env, const struct pnode *section_in_force) {
         const char *usage = "usage: sekishoctl usb list [--policy FILE]\n"
                             "       sekishoctl usb generate-rules [--with-port]\n";
         if (argc < 1) {
@@ -195,8 +196,15 @@ int usbctl_main(int argc, char **argv, const struct pnode *section_in_force) {
                 fputs(usage, stderr);
                 return 2;
         }
-        struct ptree *t = NULL;
+        struct ptree *t = NULL, *merged = NULL;
         const struct pnode *section = section_in_force;
+        if (argc == 1 && env) {
+                printf("# decisions under the %s, profiles: ", env->policy_name);
+                for (size_t i = 0; i < env->n_active; i++)
+                        printf("%s%s", i ? ", " : "", env->active[i]);
+                printf("%s%s\n", env->n_active ? "" : "none",
+                       env->live ? " (as sekishod decides now)" : " (sekishod is not running)");
+        }
         if (argc == 3) {
                 _cleanup_free_ char *data = NULL;
                 size_t size = 0;
@@ -212,9 +220,16 @@ int usbctl_main(int argc, char **argv, const struct pnode *section_in_force) {
                         return 1;
                 }
                 perrors_clear(&errs);
-                section = t->root ? pmap_get(t->root, "usb") : NULL;
+                /* The file's section over the embedded default's, as a bundle would be. */
+                merged = ptree_merge(argv[2], env ? env->default_section : NULL, t->root ? pmap_get(t->root, "usb") : NULL);
+                if (!merged) {
+                        ptree_free(t);
+                        return 1;
+                }
+                section = merged->root;
         }
         int r = usbctl_list(stdout, section);
+        ptree_free(merged);
         ptree_free(t);
         if (r < 0 && r != -EINVAL)
                 fprintf(stderr, "sekishoctl usb list: %s\n", strerror(-r));

@@ -9,17 +9,6 @@
 #include "usbpolicy.h"
 #include "util.h"
 
-const char usb_default_section_yaml[] =
-        "usb:\n"
-        "  default: block\n"
-        "  rules:\n"
-        "    # A device that offers mass storage is blocked whole: a stick, and a\n"
-        "    # \"BadUSB\" keyboard+storage gets neither storage nor keyboard.\n"
-        "    - block with-interface one-of { 08:*:* }\n"
-        "    # Keyboards, mice and other HID, smart-card (IC card) readers and hubs;\n"
-        "    # any other interface such a device offers stays blocked.\n"
-        "    - allow with-interface one-of { 03:*:* 0b:*:* 09:*:* } allow-interfaces { 03:*:* 0b:*:* 09:*:* }\n";
-
 static const char *const targets[] = { "allow", "block", "reject", NULL };
 
 static const struct pkey usb_keys[] = {
@@ -118,17 +107,8 @@ size_t usb_policy_check(const struct pnode *section, struct perrors *errs) {
 }
 
 int usb_policy_load(const struct pnode *section, struct usb_policy *ret, struct perrors *errs) {
-        struct ptree *t = NULL;
-        if (!section) {
-                int r = ptree_parse("<built-in usb policy>", usb_default_section_yaml, strlen(usb_default_section_yaml),
-                                    &t, errs);
-                if (r < 0)
-                        return r;
-                section = pmap_get(t->root, "usb");
-        }
         size_t n = 0;
         int r = compile(section, ret, errs, &n, true);
-        ptree_free(t);
         if (r < 0 || n > 0) {
                 usb_policy_done(ret);
                 return r < 0 ? r : -EINVAL;
@@ -195,6 +175,53 @@ bool usb_policy_interface_allowed(const struct usb_verdict *v, const struct usb_
         if (n == 0 && v->rule->ifmode != USB_IFMODE_ALL)
                 return false; /* an interface its descriptors do not show: block */
         return usbrule_interface_allowed(v->rule, alts, n);
+}
+
+/* A device no rule can know by id, offering the given interfaces in configuration 1. */
+static int probe_storage(const struct usb_policy *p, const struct usb_iftype *ifs, size_t n, char *why,
+                         size_t why_size) {
+        struct usb_desc *desc = calloc(1, sizeof *desc);
+        if (!desc)
+                return -ENOMEM;
+        desc->n_configs = 1;
+        for (size_t i = 0; i < n; i++) {
+                desc->ifs[i] = (struct usb_ifdesc){ .config = 1, .number = (uint8_t)i, .type = ifs[i] };
+                desc->types[i] = ifs[i];
+        }
+        desc->n_ifs = n;
+        struct usb_device_info d = { .port = (char *)"", .name = (char *)"", .serial = (char *)"",
+                                     .connect_type = (char *)"", .ok = true, .desc = desc };
+        struct usb_verdict v;
+        usb_policy_decide(p, &d, &v);
+        int lets_in = 0;
+        for (size_t i = 0; i < n; i++)
+                if (ifs[i].cls == 0x08 && usb_policy_interface_allowed(&v, &d, 1, (uint8_t)i))
+                        lets_in = 1;
+        if (lets_in) {
+                if (v.rule)
+                        snprintf(why, why_size, "rule %zd (%s) allows it", v.index + 1, v.rule->text);
+                else
+                        snprintf(why, why_size, "the default is %s", usb_target_name(v.target));
+        }
+        free(desc);
+        return lets_in;
+}
+
+bool usb_policy_blocks_storage(const struct usb_policy *p, char *why, size_t why_size) {
+        static const struct usb_iftype stick[] = { { 0x08, 0x06, 0x50, USB_IF_MATCH_ALL } };
+        static const struct usb_iftype badusb[] = { { 0x03, 0x01, 0x01, USB_IF_MATCH_ALL },
+                                                    { 0x08, 0x06, 0x50, USB_IF_MATCH_ALL } };
+        char w[400];
+        int r = probe_storage(p, stick, ARRAY_SIZE(stick), w, sizeof w);
+        if (r == 0) {
+                r = probe_storage(p, badusb, ARRAY_SIZE(badusb), w, sizeof w);
+                if (r > 0)
+                        snprintf(why, why_size, "a keyboard with a storage interface gets its storage: %s", w);
+        } else if (r > 0)
+                snprintf(why, why_size, "a USB stick is authorized: %s", w);
+        if (r < 0)
+                snprintf(why, why_size, "cannot tell: %s", strerror(-r));
+        return r == 0;
 }
 
 void usb_device_interfaces_string(const struct usb_device_info *d, char *out, size_t size) {

@@ -18,12 +18,11 @@ struct usb_policy {
         bool need_parent_hash;       /* some rule uses parent-hash */
 };
 
-/* The strict built-in section: the text of the usb section in policies/default.yaml (test-usbrule checks). */
-extern const char usb_default_section_yaml[];
-
-/* check(): validate a usb: section (NULL is fine: the built-in applies). */
+/* check(): validate a usb: section (NULL is fine: nothing to check). */
 size_t usb_policy_check(const struct pnode *section, struct perrors *errs);
-/* Compile a section; NULL compiles the built-in default. */
+/* Compile a section. NULL (no section at all; the core always passes the
+ * embedded default's, plugins/usb/default.yaml, merged) blocks every device
+ * but controllers. */
 int usb_policy_load(const struct pnode *section, struct usb_policy *ret, struct perrors *errs);
 void usb_policy_done(struct usb_policy *p);
 
@@ -56,6 +55,12 @@ void usb_policy_decide(const struct usb_policy *p, const struct usb_device_info 
  * device that got verdict v: true = authorize. */
 bool usb_policy_interface_allowed(const struct usb_verdict *v, const struct usb_device_info *d, uint8_t config,
                                   uint8_t number);
+
+/* Does p keep USB mass storage out? Probes a plain stick (08:06:50) and a
+ * keyboard with a storage interface (03:01:01 + 08:06:50), of no id any
+ * rule could know. false, with why naming the rule or default that lets
+ * storage in, if either gets its storage interface authorized. */
+bool usb_policy_blocks_storage(const struct usb_policy *p, char *why, size_t why_size);
 
 /* Space-separated interface types of the device ("03:01:01 08:06:50"). */
 void usb_device_interfaces_string(const struct usb_device_info *d, char *out, size_t size);

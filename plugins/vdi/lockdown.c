@@ -38,7 +38,7 @@ struct lockdown {
         int ifd;
         struct loop_source *src;
         struct ld_watch *watches;
-        size_t n_watches;
+        size_t n_watches, cap_watches;
         unsigned deny;
         bool applied;
         unsigned long restored, failures;
@@ -53,15 +53,9 @@ struct sbuf { char *p; size_t n, cap; bool oom; };
 static void sb_add(struct sbuf *b, const char *s, size_t n) {
         if (b->oom)
                 return;
-        if (b->n + n + 1 > b->cap) {
-                size_t cap = (b->n + n + 1) * 2;
-                char *np = realloc(b->p, cap);
-                if (!np) {
-                        b->oom = true;
-                        return;
-                }
-                b->p = np;
-                b->cap = cap;
+        if (ARRAY_GROW(b->p, b->cap, b->n + n + 1) < 0) {
+                b->oom = true;
+                return;
         }
         memcpy(b->p + b->n, s, n);
         b->n += n;
@@ -317,10 +311,8 @@ static int watch_dir(struct lockdown *ld, int dirfd, const char *path, enum ld_k
         for (size_t i = 0; i < ld->n_watches; i++)
                 if (ld->watches[i].wd == wd)
                         return 0; /* same directory, already watched */
-        struct ld_watch *nw = realloc(ld->watches, (ld->n_watches + 1) * sizeof *nw);
-        if (!nw)
+        if (ARRAY_GROW(ld->watches, ld->cap_watches, ld->n_watches + 1) < 0)
                 return -ENOMEM;
-        ld->watches = nw;
         char *d = strdup(path);
         if (!d)
                 return -ENOMEM;

@@ -28,7 +28,7 @@
 #endif
 
 struct vdi {
-        struct sekisho *ctx;
+        struct sekisho_plugin_handle *h;
         char *sysroot;
         struct vdi_policy pol;
         bool applied;
@@ -43,7 +43,6 @@ struct vdi {
         uint64_t event_ns;          /* when the current exec event was received */
 };
 
-extern const struct sekisho_plugin sekisho_plugin_vdi;
 
 static size_t vdi_check(const struct pnode *section, struct perrors *errs) {
         return vdi_policy_check(section, errs);
@@ -87,12 +86,12 @@ static void report_stop(struct vdi *v, const struct vdi_client_info *c, const st
                 { "user", user },     { "resource", res },    { "option", d->option }, { "reason", d->reason },
                 { NULL, NULL },
         };
-        (void) sekisho_audit(v->ctx, "vdi-client-stopped", d->clause, fields);
+        (void) sekisho_audit(v->h, "vdi-client-stopped", d->clause, fields);
         struct audit_field sig[ARRAY_SIZE(fields) + 1];
         memcpy(sig, fields, sizeof fields);
         sig[ARRAY_SIZE(fields) - 1] = (struct audit_field) { "clause", d->clause };
         sig[ARRAY_SIZE(fields)] = (struct audit_field) { NULL, NULL };
-        (void) sekisho_signal(v->ctx, "ClientStopped", sig);
+        (void) sekisho_signal(v->h, "ClientStopped", sig);
 }
 
 static uint64_t mono_ns(void) {
@@ -212,22 +211,22 @@ static void on_lockdown(void *userdata, const char *client, const char *path, co
                 { "client", client }, { "file", path }, { "what", what }, { "cause", tampered ? "tampered" : "apply" },
                 { NULL, NULL },
         };
-        (void) sekisho_audit(v->ctx, tampered ? "vdi-lockdown-restored" : "vdi-lockdown-written", "vdi", fields);
+        (void) sekisho_audit(v->h, tampered ? "vdi-lockdown-restored" : "vdi-lockdown-written", "vdi", fields);
 }
 
-static int vdi_init(struct sekisho *ctx, void **ret_state) {
+static int vdi_init(struct sekisho_plugin_handle *h, void **ret_state) {
         struct vdi *v = calloc(1, sizeof *v);
         if (!v)
                 return -ENOMEM;
-        v->ctx = ctx;
-        const struct sekisho_env *env = sekisho_env(ctx);
+        v->h = h;
+        const struct sekisho_env *env = sekisho_env(h);
         v->sysroot = strdup(env && env->sysroot ? env->sysroot : "/");
         if (!v->sysroot) {
                 free(v);
                 return -ENOMEM;
         }
         vdi_policy_from_section(NULL, &v->pol);
-        int r = procwatch_new(sekisho_loop(ctx), on_exec, v, &v->pw);
+        int r = procwatch_new(sekisho_loop(h), on_exec, v, &v->pw);
         if (r < 0) {
                 /* Loud, but the lockdown files still protect what they can. */
                 snprintf(v->watch_error, sizeof v->watch_error, "%s%s", strerror(-r),
@@ -235,13 +234,13 @@ static int vdi_init(struct sekisho *ctx, void **ret_state) {
                                                      : " (the proc connector answers only in the initial network and PID namespace)");
                 log_error("vdi: cannot watch process executions: %s; VDI clients are NOT checked at start", v->watch_error);
                 const struct audit_field fields[] = { { "facility", "proc-connector" }, { "error", v->watch_error }, { NULL, NULL } };
-                (void) sekisho_audit(ctx, "vdi-exec-watch-unavailable", "vdi", fields);
+                (void) sekisho_audit(h, "vdi-exec-watch-unavailable", "vdi", fields);
         }
         /* Test and demo runs never touch the host's client configuration or home directories. */
         v->lockdown_off = env && env->test_mode && strcmp(v->sysroot, "/") == 0;
         if (v->lockdown_off)
                 log_notice("vdi: test mode without --sysroot: client lockdown files are not written");
-        r = lockdown_new(sekisho_loop(ctx), v->sysroot, on_lockdown, v, &v->ld);
+        r = lockdown_new(sekisho_loop(h), v->sysroot, on_lockdown, v, &v->ld);
         if (r < 0) {
                 procwatch_free(v->pw);
                 free(v->sysroot);
@@ -310,8 +309,27 @@ static const int vdi_syscalls[] = {
         SYS_fchmod, SYS_getdents64, SYS_fsync, SYS_newfstatat, SYS_fstat, SYS_openat, -1,
 };
 
-SEKISHO_PLUGIN(vdi) = {
-        .name = "vdi",
+/* R3: every redirection class denied, and clients started with one stopped. */
+static void vdi_report(const struct pnode *section, const struct kvlist *live, struct report_rows *out) {
+        static const char *const classes[] = { "clipboard", "drives", "printers", "usb-redirect", "serial-ports" };
+        struct report_row *row = report_row_add(out, "R3", "004 意見① (別紙)", "vdi-");
+        if (!row)
+                return;
+        size_t denied = 0;
+        char name[64];
+        for (size_t i = 0; i < ARRAY_SIZE(classes); i++) {
+                const char *v = pnode_str(pmap_get(section, classes[i]));
+                snprintf(name, sizeof name, "vdi.%s", classes[i]);
+                report_setting(row, name, "%s", v ? v : "(absent)");
+                denied += v && strcmp(v, "deny") == 0;
+        }
+        report_setting_node(row, "vdi.allow-devices", pmap_get(section, "allow-devices"));
+        report_reason(row, denied == ARRAY_SIZE(classes) ? REPORT_ENFORCED : denied ? REPORT_PARTIAL : REPORT_NOT_ENFORCED,
+                      "%zu of %zu redirection classes denied; clients started with them are stopped%s", denied,
+                      ARRAY_SIZE(classes), live ? "" : " while sekishod runs");
+}
+
+SEKISHO_PLUGIN_DEFINE(vdi,
         .section = "vdi",
         .summary = "keeps VDI clients from redirecting clipboard, drives, printers and devices",
         .check = vdi_check,
@@ -319,5 +337,5 @@ SEKISHO_PLUGIN(vdi) = {
         .apply = vdi_apply,
         .status = vdi_status,
         .shutdown = vdi_shutdown,
-        .syscalls = vdi_syscalls,
-};
+        .report = vdi_report,
+        .syscalls = vdi_syscalls);

@@ -11,27 +11,10 @@
 #include "loop.h"
 #include "plugin.h"
 #include "ptree.h"
+#include "stub-core.h"
 #include "util.h"
 
 extern const struct sekisho_plugin sekisho_plugin_net;
-const struct sekisho_plugin *const sekisho_builtin_plugins[] = { &sekisho_plugin_net, NULL };
-
-struct sekisho {
-        struct loop *loop;
-        struct sekisho_env env;
-};
-struct loop *sekisho_loop(struct sekisho *ctx) { return ctx->loop; }
-const struct sekisho_env *sekisho_env(struct sekisho *ctx) { return &ctx->env; }
-int sekisho_profile_request(struct sekisho *ctx, const struct sekisho_plugin *who, const char *profile, bool active,
-                            const char *reason) {
-        return 0;
-}
-int sekisho_audit(struct sekisho *ctx, const char *event, const char *clause, const struct audit_field *fields) {
-        return 0;
-}
-int sekisho_signal(struct sekisho *ctx, const char *signal_name, const struct audit_field *fields) { return 0; }
-void sekisho_status_changed(struct sekisho *ctx) { (void)ctx; }
-
 static int cmp_u64(const void *a, const void *b) {
         uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
         return x < y ? -1 : x > y;
@@ -97,11 +80,11 @@ int main(int argc, char **argv) {
         const char *ifname = argv[1];
         unsigned rounds = argc > 4 ? (unsigned)atoi(argv[4]) : 200;
         log_setup("bench-net", getenv("BENCH_DEBUG") != NULL);
-        struct sekisho ctx = { .env = { .sysroot = argv[2], .test_mode = true, .state_dir = "/tmp" } };
-        if (loop_new(&ctx.loop) < 0)
+        struct sekisho_plugin_handle *core;
+        if (stub_core_new(&sekisho_plugin_net, "/tmp", argv[2], &core) < 0)
                 return 1;
         void *state = NULL;
-        if (sekisho_plugin_net.init(&ctx, &state) < 0 || sekisho_plugin_net.apply(state, NULL) < 0) {
+        if (sekisho_plugin_net.init(core, &state) < 0 || sekisho_plugin_net.apply(state, NULL) < 0) {
                 fprintf(stderr, "bench-net: the plugin did not start (run inside a test namespace as root)\n");
                 return 1;
         }
@@ -120,7 +103,7 @@ int main(int argc, char **argv) {
                 if (addr_change(sk, ifindex, i / 2, i % 2 == 0) < 0)
                         break;
                 for (int k = 0; k < 20; k++) {
-                        loop_iterate(ctx.loop, 1000);
+                        loop_iterate(core->loop, 1000);
                         t1 = now_usec_monotonic();
                         if (status_value(state, "set-updates") > before)
                                 break;
@@ -151,6 +134,6 @@ int main(int argc, char **argv) {
                        ns, pct(sw, ns, 0.5) / 1000.0, pct(back, ns, 0.5) / 1000.0);
         nl_socket_free(sk);
         sekisho_plugin_net.shutdown(state);
-        loop_free(ctx.loop);
+        stub_core_free(core);
         return 0;
 }

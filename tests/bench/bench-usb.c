@@ -12,7 +12,8 @@
 #include <unistd.h>
 
 #include "plugin.h"
-#include "usb-stub-core.h"
+#include "stub-core.h"
+#include "usbctl.h"
 #include "util.h"
 
 /* The plugin runs in this process with a stub core (no audit file, no bus),
@@ -22,6 +23,7 @@
  * "authorized"; the clock stops when the written value is read back. */
 
 extern const struct sekisho_plugin sekisho_plugin_usb;
+static struct sekisho_plugin_handle *core;
 
 static UMockdevTestbed *tb;
 static char *root;
@@ -106,11 +108,18 @@ int main(int argc, char **argv) {
                                            NULL);
         umockdev_testbed_set_attribute_binary(tb, root, "descriptors", rd, sizeof rd);
 
-        if (loop_new(&stub_core.loop) < 0)
+        if (stub_core_new(&sekisho_plugin_usb, "/nonexistent", NULL, &core) < 0)
                 return 1;
+        /* The keyboards it inserts are allowed by a rule, as under the embedded default. */
+        static const char policy[] = "usb:\n  default: block\n  rules:\n    - allow with-interface one-of { 03:*:* }\n";
+        struct ptree *pt = NULL;
+        struct perrors errs = { 0 };
+        core->no_records = true;
         void *st;
-        if (sekisho_plugin_usb.init(NULL, &st) < 0 || sekisho_plugin_usb.apply(st, NULL) < 0)
+        if (ptree_parse("bench.yaml", policy, sizeof policy - 1, &pt, &errs) < 0 ||
+            sekisho_plugin_usb.init(core, &st) < 0 || sekisho_plugin_usb.apply(st, pmap_get(pt->root, "usb")) < 0)
                 return 1;
+        ptree_free(pt);
         long rss_start = rss_kib();
         size_t heap_start = mallinfo2().uordblks;
 
@@ -122,7 +131,7 @@ int main(int argc, char **argv) {
                 uint64_t t0 = now_usec_monotonic();
                 bool done = false;
                 for (int k = 0; k < 1000 && !done; k++) {
-                        loop_iterate(stub_core.loop, 100);
+                        loop_iterate(core->loop, 100);
                         done = authorized_is(p, '1');
                 }
                 lat[i] = now_usec_monotonic() - t0;
@@ -130,7 +139,7 @@ int main(int argc, char **argv) {
                         lost++;
                 umockdev_testbed_uevent(tb, p, "remove");
                 umockdev_testbed_remove_device(tb, p);
-                while (loop_iterate(stub_core.loop, 0) > 0)
+                while (loop_iterate(core->loop, 0) > 0)
                         ;
                 g_free(p);
         }
@@ -152,13 +161,13 @@ int main(int argc, char **argv) {
                 paths[i] = add_keyboard(name);
                 if (i % 4 == 3 || i + 1 == burst) {
                         uint64_t t = now_usec_monotonic();
-                        while (loop_iterate(stub_core.loop, 0) > 0)
+                        while (loop_iterate(core->loop, 0) > 0)
                                 ;
                         plugin_us += now_usec_monotonic() - t;
                 }
         }
         uint64_t t = now_usec_monotonic();
-        while (loop_iterate(stub_core.loop, 200) > 0)
+        while (loop_iterate(core->loop, 200) > 0)
                 ;
         plugin_us += now_usec_monotonic() - t;
         uint64_t total_us = now_usec_monotonic() - t_start;
@@ -196,7 +205,7 @@ int main(int argc, char **argv) {
         for (unsigned i = 0; i < burst; i++)
                 g_free(paths[i]);
         free(paths);
-        loop_free(stub_core.loop);
+        stub_core_free(core);
         g_object_unref(tb);
         return 0;
 }

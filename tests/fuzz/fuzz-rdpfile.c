@@ -10,13 +10,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* lockdown.c's status hook is not exercised here. */
-int kvlist_add(struct kvlist *l, const char *key, const char *fmt, ...);
-int kvlist_add(struct kvlist *l, const char *key, const char *fmt, ...) {
-        (void) l; (void) key; (void) fmt;
-        return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (size > RDP_MAX_FILE + 16)
                 return 0;

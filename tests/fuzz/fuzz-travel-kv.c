@@ -9,7 +9,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        struct kv kv;
+        struct kvlist kv;
         if (kv_parse((const char *)data, size, &kv) < 0)
                 return 0;
         struct travel_state s;
@@ -23,12 +23,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (reset_plan_from_kv(&kv, &p) == 0) {
                 char *out;
                 size_t n;
-                if (reset_plan_format(&p, kv_get(&kv, "trip"), &out, &n) == 0)
+                if (reset_plan_format(&p, kvlist_get(&kv, "trip"), &out, &n) == 0)
                         free(out);
                 reset_plan_clear(&p);
         }
         int64_t v;
         (void)kv_get_i64(&kv, "deadline", &v);
-        kv_clear(&kv);
+        kvlist_clear(&kv);
         return 0;
 }

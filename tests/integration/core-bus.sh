@@ -63,12 +63,14 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2
                 org.sekisho.Sekisho1.Reload 2>&1)
         set -e
         echo "$out" | grep -q '^Error org.freedesktop.DBus.Error.AccessDenied' || fail "nobody may Reload: $out"
+        wait_audit "\"event\":\"admin.refused\",\"clause\":\"[^\"]*\",\"method\":\"Reload\",\"uid\":\"$(id -u nobody)\"" ||
+                fail "the refused Reload left no audit record"
         asnobody dbus-send --session --print-reply --dest=org.sekisho.Sekisho1 /org/sekisho/Sekisho1 \
                 org.freedesktop.DBus.Properties.Get string:org.sekisho.Sekisho1 string:State | grep -q enforcing \
                 || fail "nobody cannot read State"
         ok "a non-root caller reads status but is refused Reload: $out"
 else
-        echo "skipped the non-root caller part (needs root, setpriv and a nobody user)"
+        skip_part "the non-root caller part needs root, setpriv and a nobody user"
 fi
 
 kill "$DAEMON_PID"; wait "$DAEMON_PID" || true; DAEMON_PID=

@@ -36,7 +36,7 @@ for step in install-written:old install-published:old install-switched:new insta
         ctl policy show | grep -q "source:   installed" || fail "$name: store does not use the installed policy"
 
         # The daemon restarts on the same policy (inbox emptied, so it cannot re-apply the bundle).
-        rm -f "$T/inbox/"*
+        rm -f "$T/inbox/"*.yaml*
         start_daemon --plugins=demo
         [ "$(serial_in_force)" = "$expect" ] || fail "$name: daemon runs serial $(serial_in_force), expected $expect"
         stop_daemon

@@ -42,6 +42,11 @@ bctl status | grep -q "enforcing" || fail "status: $(bctl status)"
 bctl status --json | grep -q '"serial":7' || fail "status --json: $(bctl status --json)"
 ok "status over the bus"
 
+# A profile the policy in force does not define is refused, not silently recorded.
+expect_exit 1 bctl profile on nosuch
+echo "$out" | grep -q "no such profile" || fail "profile on nosuch said: $out"
+ok "profile on nosuch exits 1: $out"
+
 # The operator activates a profile; it survives a restart.
 bctl profile on quarantine "incident 42" || fail "profile on"
 grep -q "label=quarantined" "$T/state/demo/applied" || fail "quarantine overlay not applied"
@@ -67,3 +72,11 @@ bctl status | grep -q "not reachable on the bus" || fail "status without daemon:
 set +e; bctl policy apply "$T/p.yaml" >/dev/null 2>&1; rc=$?; set -e
 [ $rc = 1 ] || fail "apply without daemon exited $rc"
 ok "without a daemon: status from the file, apply fails clearly"
+
+# The default policy the build installs is the one compiled in: same bytes.
+mkdir -p "$T/empty"
+want=$(b2sum -l 256 "$top_builddir/policies/default.yaml" | cut -d' ' -f1)
+got=$("$SEKISHOCTL" --state-dir "$T/empty" --keys-dir "$T/keys.d" --config "$T/sekisho.conf" policy show --json |
+      sed -n 's/.*"digest":"\([0-9a-f]*\)".*/\1/p')
+[ -n "$want" ] && [ "$want" = "$got" ] || fail "installed default.yaml ($want) is not the embedded default ($got)"
+ok "the installed policies/default.yaml is the embedded default"

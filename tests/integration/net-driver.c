@@ -1,4 +1,4 @@
-/* net-driver.c — runs the net plugin alone on the real loop with a stub of the core services, for namespace tests and benchmarks before (and besides) sekishod. */
+/* net-driver.c — runs the net plugin alone on the real loop with the stub core, for namespace tests and benchmarks before (and besides) sekishod. */
 #include "config.h"
 
 #include <errno.h>
@@ -7,34 +7,29 @@
 #include <string.h>
 #include <sys/signalfd.h>
 
+#include "default-fragment.h"
 #include "loop.h"
 #include "netctl.h"
 #include "plugin.h"
 #include "ptree.h"
+#include "stub-core.h"
 #include "util.h"
 
 extern const struct sekisho_plugin sekisho_plugin_net;
-const struct sekisho_plugin *const sekisho_builtin_plugins[] = { &sekisho_plugin_net, NULL };
 
-/* The stub core: what plugin.h promises, and nothing else. */
-struct sekisho {
-        struct loop *loop;
-        struct sekisho_env env;
-        const char *audit_path, *status_path, *policy_path, *profile;
+struct driver {
+        struct sekisho_plugin_handle *core;   /* the stub core */
+        const char *sysroot, *audit_path, *status_path, *policy_path, *profile;
         void *state;
         int sfd;
 };
 
-struct loop *sekisho_loop(struct sekisho *ctx) { return ctx->loop; }
-const struct sekisho_env *sekisho_env(struct sekisho *ctx) { return &ctx->env; }
-
-int sekisho_profile_request(struct sekisho *ctx, const struct sekisho_plugin *who, const char *profile, bool active,
-                            const char *reason) {
-        return 0;
-}
-
-static void record(struct sekisho *ctx, const char *kind, const char *event, const char *clause,
+/* Audit records and signals as "KIND EVENT CLAUSE k=v ...", appended to --audit (stderr without). */
+static void record(struct sekisho_plugin_handle *core, const char *kind, const char *event, const char *clause,
                    const struct audit_field *fields) {
+        struct driver *ctx = core->userdata;
+        if (strcmp(kind, "profile") == 0)
+                return;
         FILE *f = ctx->audit_path ? fopen(ctx->audit_path, "ae") : NULL;
         FILE *o = f ? f : stderr;
         fprintf(o, "%s %s %s", kind, event, clause ? clause : "-");
@@ -45,21 +40,9 @@ static void record(struct sekisho *ctx, const char *kind, const char *event, con
                 fclose(f);
 }
 
-int sekisho_audit(struct sekisho *ctx, const char *event, const char *clause, const struct audit_field *fields) {
-        record(ctx, "audit", event, clause, fields);
-        return 0;
-}
-
-void sekisho_status_changed(struct sekisho *ctx) { (void)ctx; }
-
-int sekisho_signal(struct sekisho *ctx, const char *signal_name, const struct audit_field *fields) {
-        record(ctx, "signal", signal_name, NULL, fields);
-        return 0;
-}
-
 /* Load the policy file and return the effective network: section
  * (profiles.<profile>.network merged over the base, as the core does). */
-static int load(struct sekisho *ctx, struct ptree **ret_tree, struct ptree **ret_merged, const struct pnode **ret) {
+static int load(struct driver *ctx, struct ptree **ret_tree, struct ptree **ret_merged, const struct pnode **ret) {
         _cleanup_free_ char *data = NULL;
         size_t size;
         int r = read_file_capped(ctx->policy_path, 64u << 20, &data, &size);
@@ -73,18 +56,25 @@ static int load(struct sekisho *ctx, struct ptree **ret_tree, struct ptree **ret
                 perrors_clear(&errs);
                 return -EINVAL;
         }
-        const struct pnode *base = t->root ? pmap_get(t->root, "network") : NULL;
-        const struct pnode *section = base;
-        struct ptree *m = NULL;
-        if (ctx->profile && t->root) {
-                const struct pnode *ov = pmap_get(pmap_get(pmap_get(t->root, "profiles"), ctx->profile), "network");
-                m = ptree_merge(ctx->policy_path, base, ov);
-                if (!m) {
-                        ptree_free(t);
-                        return -ENOMEM;
-                }
-                section = m->root;
+        /* The file's section over the plugin's default fragment, as the core merges a bundle's. */
+        struct ptree *d = default_fragment("net");
+        if (!d) {
+                ptree_free(t);
+                return log_error_errno(-ENOENT, "cannot read plugins/net/default.yaml (set top_srcdir)");
         }
+        struct ptree *b = ptree_merge(ctx->policy_path, pmap_get(d->root, "network"),
+                                      t->root ? pmap_get(t->root, "network") : NULL);
+        ptree_free(d);
+        const struct pnode *ov = NULL;
+        if (ctx->profile && t->root)
+                ov = pmap_get(pmap_get(pmap_get(t->root, "profiles"), ctx->profile), "network");
+        struct ptree *m = b ? ptree_merge(ctx->policy_path, b->root, ov) : NULL;
+        ptree_free(b);
+        if (!m) {
+                ptree_free(t);
+                return -ENOMEM;
+        }
+        const struct pnode *section = m->root;
         if (sekisho_plugin_net.check(section, &errs) > 0) {
                 for (size_t i = 0; i < errs.n; i++)
                         fprintf(stderr, "%s\n", errs.msgs[i]);
@@ -100,7 +90,7 @@ static int load(struct sekisho *ctx, struct ptree **ret_tree, struct ptree **ret
         return 0;
 }
 
-static int apply(struct sekisho *ctx) {
+static int apply(struct driver *ctx) {
         struct ptree *t = NULL, *m = NULL;
         const struct pnode *section = NULL;
         int r = load(ctx, &t, &m, &section);
@@ -119,7 +109,7 @@ static int apply(struct sekisho *ctx) {
         return r;
 }
 
-static void write_status(struct sekisho *ctx) {
+static void write_status(struct driver *ctx) {
         struct kvlist l = { 0 };
         sekisho_plugin_net.status(ctx->state, &l);
         FILE *f = ctx->status_path ? fopen(ctx->status_path, "we") : stdout;
@@ -132,7 +122,7 @@ static void write_status(struct sekisho *ctx) {
 }
 
 static int on_signal(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
-        struct sekisho *ctx = userdata;
+        struct driver *ctx = userdata;
         struct signalfd_siginfo si;
         if (read(fd, &si, sizeof si) != sizeof si)
                 return 0;
@@ -158,13 +148,13 @@ static int on_signal(struct loop_source *s, int fd, uint32_t revents, void *user
                 fflush(stdout);
                 break;
         default:
-                loop_quit(ctx->loop, 0);
+                loop_quit(ctx->core->loop, 0);
         }
         return 0;
 }
 
 int main(int argc, char **argv) {
-        struct sekisho ctx = { .env = { .sysroot = "/", .test_mode = true, .state_dir = "/tmp" } };
+        struct driver ctx = { .sysroot = "/" };
         bool once = false;
         static const struct option opts[] = {
                 { "policy", required_argument, NULL, 'p' }, { "sysroot", required_argument, NULL, 'r' },
@@ -178,7 +168,7 @@ int main(int argc, char **argv) {
         while ((c = getopt_long(argc, argv, "", opts, NULL)) >= 0)
                 switch (c) {
                 case 'p': ctx.policy_path = optarg; break;
-                case 'r': ctx.env.sysroot = optarg; break;
+                case 'r': ctx.sysroot = optarg; break;
                 case 'a': ctx.audit_path = optarg; break;
                 case 's': ctx.status_path = optarg; break;
                 case 'P': ctx.profile = optarg; break;
@@ -211,12 +201,15 @@ int main(int argc, char **argv) {
         sigaddset(&mask, SIGINT);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         ctx.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        int r = loop_new(&ctx.loop);
+        int r = stub_core_new(&sekisho_plugin_net, "/tmp", ctx.sysroot, &ctx.core);
         if (r < 0 || ctx.sfd < 0)
                 return 1;
+        ctx.core->no_records = true;
+        ctx.core->on_record = record;
+        ctx.core->userdata = &ctx;
         struct loop_source *ss = NULL;
-        loop_add_io(ctx.loop, ctx.sfd, EPOLLIN, on_signal, &ctx, &ss);
-        r = sekisho_plugin_net.init(&ctx, &ctx.state);
+        loop_add_io(ctx.core->loop, ctx.sfd, EPOLLIN, on_signal, &ctx, &ss);
+        r = sekisho_plugin_net.init(ctx.core, &ctx.state);
         if (r < 0) {
                 fprintf(stderr, "init failed: %s\n", strerror(-r));
                 return 1;
@@ -225,13 +218,13 @@ int main(int argc, char **argv) {
         if (r == 0 && !once) {
                 printf("enforcing\n");
                 fflush(stdout);
-                loop_run(ctx.loop);
+                loop_run(ctx.core->loop);
         }
         if (once && ctx.status_path)
                 write_status(&ctx);
         sekisho_plugin_net.shutdown(ctx.state);
         loop_source_free(ss);
-        loop_free(ctx.loop);
+        stub_core_free(ctx.core);
         close(ctx.sfd);
         return r == 0 ? 0 : 1;
 }

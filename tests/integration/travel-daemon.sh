@@ -7,11 +7,12 @@ STANDIN="${TRAVEL_STANDIN:-$top_builddir/tests/unit/travel-bus-standin}"
 [ -x "$SEKISHOD" ] || skip "sekishod not built"
 
 # A private bus with the only stand-in (systemd1/login1 recorder), never the host's bus.
+# sekishod serves on it (--bus=session) and calls systemd and logind over that same connection.
 dbus-daemon --session --address="unix:path=$T/bus.sock" --nofork --nopidfile >"$T/bus.log" 2>&1 &
 BUS_PID=$!
 at_exit "kill $BUS_PID"
 wait_for "[ -S '$T/bus.sock' ]" || fail "dbus-daemon did not start"
-export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$T/bus.sock"
+export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$T/bus.sock" DBUS_SESSION_BUS_ADDRESS="unix:path=$T/bus.sock"
 "$STANDIN" "$DBUS_SYSTEM_BUS_ADDRESS" "$T/calls" &
 STANDIN_PID=$!
 at_exit "kill $STANDIN_PID"
@@ -38,7 +39,7 @@ ok "policy check reports unknown regions, reversed and overlapping trips"
 
 make_key admin
 make_key rogue untrusted
-start_daemon --plugins=demo,travel
+start_daemon --plugins=demo,travel --bus=session
 applied="$T/state/demo/applied"
 state="$T/state/travel/state"
 d() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
@@ -109,7 +110,7 @@ ok "high-risk trip: travelling, travel profile in force"
 # 3. restart: the state survives and is not replayed
 stop_daemon
 n=$(grep -c '"event":"travel-state"' "$T/log/audit.log")
-start_daemon --plugins=demo,travel
+start_daemon --plugins=demo,travel --bus=session
 wait_for "grep -q label=abroad '$applied'" || fail "travel profile lost over a restart"
 [ "$(grep -c '"event":"travel-state"' "$T/log/audit.log")" = "$n" ] || fail "a restart replayed a transition"
 ok "state survives a restart"
@@ -152,7 +153,7 @@ if [ -x "$RESET" ]; then
                 { cat "$T/reset.out"; fail "sekisho-reset failed"; }
         [ -e "$T/wipe-me/sentinel" ] && fail "sentinel survived the reset"
         stop_daemon # the reboot
-        start_daemon --plugins=demo,travel
+        start_daemon --plugins=demo,travel --bus=session
         wait_for "grep -q '^phase=reset-done' '$state'" || fail "daemon did not record reset-done"
         wait_for "grep -q label=office '$applied'" || fail "travel profile still in force after the reset"
         grep -q '"event":"travel-reset-executing"' "$T/log/reset-audit.log" || fail "no final audit record from sekisho-reset"

@@ -113,5 +113,5 @@ if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 && command -v ip >/d
         unshare -n true 2>/dev/null; then
         TRAVEL_NETNS_CASE=1 TRAVEL_HARNESS="$HARNESS" unshare -n sh "$0" || fail "network-change case failed"
 else
-        echo "# skipped the network-change case: needs root, unshare and ip"
+        skip_part "the network-change case needs root, unshare and ip"
 fi

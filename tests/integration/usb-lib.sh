@@ -31,11 +31,11 @@ bed_laptop() {
         bed iface 1-2 0 08:06:50
 }
 
-# start_usb_daemon PLUGINS: sekishod on the testbed with those plugins.
+# start_usb_daemon PLUGINS [BUS]: sekishod on the testbed with those plugins (on no bus, or BUS).
 start_usb_daemon() {
         setup_dirs
         (export LD_PRELOAD="libumockdev-preload.so.0${LD_PRELOAD:+:$LD_PRELOAD}" UMOCKDEV_DIR="$DIR"
          exec "$SEKISHOD" --foreground --config "$T/sekisho.conf" --state-dir "$T/state" --keys-dir "$T/keys.d" \
-                --inbox "$T/inbox" --audit-log "$T/log/audit.log" --bus=none --plugins="$1") >>"$T/daemon.log" 2>&1 &
+                --inbox "$T/inbox" --audit-log "$T/log/audit.log" --bus="${2:-none}" --plugins="$1") >>"$T/daemon.log" 2>&1 &
         DAEMON_PID=$!
 }

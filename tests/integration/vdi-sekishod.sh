@@ -37,6 +37,8 @@ BUSCONF
         dbus-monitor --session "type='signal',interface='org.sekisho.Sekisho1'" >"$T/signals" 2>&1 &
         at_exit "kill $!"
         BUSOPT=--bus=session
+else
+        skip_part "dbus-daemon or dbus-monitor is not installed: the ClientStopped signal is not checked"
 fi
 
 start_xvfb

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "default-fragment.h"
 #include "net.h"
 #include "util.h"
 
@@ -92,15 +93,19 @@ static bool has_error(const struct perrors *e, const char *needle) {
         return false;
 }
 
+/* The plugin's default fragment (plugins/net/default.yaml) is the strict one. */
 static void test_policy_default(void **state) {
         struct perrors e = { 0 };
         struct net_policy p;
-        assert_int_equal(net_policy_parse(NULL, &p, &e), 0);
+        struct ptree *t = default_fragment("net");
+        assert_non_null(t);
+        assert_int_equal(net_policy_parse(pmap_get(t->root, "network"), &p, &e), 0);
         assert_true(p.peer_deny);
         assert_true(p.fileshare_deny);
         assert_false(p.allowlist);
         assert_true(p.n_fs > 0);
         net_policy_done(&p);
+        ptree_free(t);
 }
 
 static void test_policy_errors(void **state) {
@@ -231,7 +236,10 @@ static void test_resolve_and_rules(void **state) {
 static void test_isolation_model(void **state) {
         struct net_policy p;
         struct perrors e = { 0 };
-        assert_int_equal(net_policy_parse(NULL, &p, &e), 0);
+        struct ptree *t = default_fragment("net");
+        assert_non_null(t);
+        assert_int_equal(net_policy_parse(pmap_get(t->root, "network"), &p, &e), 0);
+        ptree_free(t);
         struct net_resolved res = { 0 };
         struct net_topo topo = { 0 };
         struct net_range r;

@@ -209,16 +209,16 @@ static void test_plan_roundtrip(void **state) {
         char *data;
         size_t size;
         assert_int_equal(reset_plan_format(&p, "trip-1", &data, &size), 0);
-        struct kv kv;
+        struct kvlist kv;
         assert_int_equal(kv_parse(data, size, &kv), 0);
-        assert_string_equal(kv_get(&kv, "trip"), "trip-1");
+        assert_string_equal(kvlist_get(&kv, "trip"), "trip-1");
         struct reset_plan q;
         assert_int_equal(reset_plan_from_kv(&kv, &q), 0);
         assert_int_equal(q.n_volumes, 1);
         assert_string_equal(q.restore[1], "with space");
         assert_false(q.reboot);
         reset_plan_clear(&q);
-        kv_clear(&kv);
+        kvlist_clear(&kv);
         free(data);
         reset_plan_clear(&p);
 
@@ -226,7 +226,7 @@ static void test_plan_roundtrip(void **state) {
         const char bad[] = "format=1\nwipe-directory=/\n";
         assert_int_equal(kv_parse(bad, sizeof bad - 1, &kv), 0);
         assert_int_equal(reset_plan_from_kv(&kv, &q), -EBADMSG);
-        kv_clear(&kv);
+        kvlist_clear(&kv);
         const char ctl[] = "format=1\ncredential=/a\x01\n";
         assert_int_equal(kv_parse(ctl, sizeof ctl - 1, &kv), -EBADMSG);
         const char nokey[] = "=x\n";
@@ -249,7 +249,7 @@ static void test_state_roundtrip(void **state) {
         char *data;
         size_t size;
         assert_int_equal(travel_state_format(&s, &data, &size), 0);
-        struct kv kv;
+        struct kvlist kv;
         assert_int_equal(kv_parse(data, size, &kv), 0);
         assert_int_equal(travel_state_from_kv(&kv, &t), 0);
         assert_int_equal(t.phase, TRAVEL_RESET_PENDING);
@@ -258,7 +258,7 @@ static void test_state_roundtrip(void **state) {
         assert_int_equal(t.deadline, 300);
         assert_true(t.reset_requested);
         assert_int_equal(t.n_done, 1);
-        kv_clear(&kv);
+        kvlist_clear(&kv);
         free(data);
 
         /* a hostile reason (a D-Bus error text) cannot inject lines or break UTF-8 */
@@ -268,13 +268,13 @@ static void test_state_roundtrip(void **state) {
         assert_int_equal(travel_state_from_kv(&kv, &t), 0);
         assert_int_equal(t.phase, TRAVEL_RESET_PENDING);
         assert_string_equal(t.hold, "unit missing?phase=home??");
-        kv_clear(&kv);
+        kvlist_clear(&kv);
         free(data);
 
         const char nodeadline[] = "format=1\nphase=reset-pending\ntrip=a\ndestination=CN\ntrip-end=1\nsince=1\n";
         assert_int_equal(kv_parse(nodeadline, sizeof nodeadline - 1, &kv), 0);
         assert_int_equal(travel_state_from_kv(&kv, &t), -EBADMSG);
-        kv_clear(&kv);
+        kvlist_clear(&kv);
 }
 
 int main(void) {

@@ -11,7 +11,7 @@
 
 #include "plugin.h"
 #include "ptree.h"
-#include "travel-stub-core.h"
+#include "stub-core.h"
 #include "travel.h"
 #include "util.h"
 
@@ -240,8 +240,8 @@ static void apply_doc(void *st, const char *text) {
 static void test_plugin_persistence(void **state) {
         char dir[] = "/tmp/test-travel-XXXXXX";
         assert_non_null(mkdtemp(dir));
-        struct sekisho *ctx;
-        assert_int_equal(stub_core_new(dir, &ctx), 0);
+        struct sekisho_plugin_handle *ctx;
+        assert_int_equal(stub_core_new(&sekisho_plugin_travel, dir, "/nonexistent-sysroot", &ctx), 0);
         void *st = NULL;
 
         setenv("SEKISHO_TEST_NOW", "2027-01-05T00:00:00Z", 1);
@@ -271,7 +271,7 @@ static void test_plugin_persistence(void **state) {
         /* restart: the state survives */
         sekisho_plugin_travel.shutdown(st);
         stub_core_free(ctx);
-        assert_int_equal(stub_core_new(dir, &ctx), 0);
+        assert_int_equal(stub_core_new(&sekisho_plugin_travel, dir, "/nonexistent-sysroot", &ctx), 0);
         assert_int_equal(sekisho_plugin_travel.init(ctx, &st), 0);
         apply_doc(st, doc);
         assert_true(ctx->profile_active);
@@ -295,7 +295,7 @@ static void test_plugin_persistence(void **state) {
         stub_core_free(ctx);
         assert_int_equal(write_file_atomic(path, "garbage\x01", 8, 0600), 0);
         setenv("SEKISHO_TEST_NOW", "2027-01-12T00:00:00Z", 1);
-        assert_int_equal(stub_core_new(dir, &ctx), 0);
+        assert_int_equal(stub_core_new(&sekisho_plugin_travel, dir, "/nonexistent-sysroot", &ctx), 0);
         assert_int_equal(sekisho_plugin_travel.init(ctx, &st), 0);
         assert_int_equal(stub_count(ctx, "audit", "travel-state-corrupt", NULL), 1);
         apply_doc(st, doc);
@@ -327,8 +327,8 @@ static void test_weak_signal_timezone(void **state) {
         snprintf(tmp, sizeof tmp, "%s/.localtime.tmp", etc);
         assert_int_equal(mkdir(etc, 0755), 0);
         assert_int_equal(symlink("/usr/share/zoneinfo/Asia/Tokyo", lt), 0);
-        struct sekisho *ctx;
-        assert_int_equal(stub_core_new(dir, &ctx), 0);
+        struct sekisho_plugin_handle *ctx;
+        assert_int_equal(stub_core_new(&sekisho_plugin_travel, dir, "/nonexistent-sysroot", &ctx), 0);
         ctx->env.sysroot = dir;
         setenv("SEKISHO_TEST_NOW", "2027-01-11T00:00:00Z", 1);
         void *st;

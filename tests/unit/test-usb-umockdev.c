@@ -13,14 +13,17 @@
 #include <umockdev.h>
 #include <unistd.h>
 
+#include "default-fragment.h"
 #include "plugin.h"
 #include "ptree.h"
-#include "usb-stub-core.h"
+#include "stub-core.h"
 #include "usbctl.h"
 #include "usbrule.h"
 #include "util.h"
 
 extern const struct sekisho_plugin sekisho_plugin_usb;
+static struct sekisho_plugin_handle *core;
+
 
 /* ---- descriptors, built the way devices send them ---- */
 
@@ -92,7 +95,7 @@ static void assert_attr(const char *syspath, const char *attr, const char *want)
 static void pump(void) {
         /* deliver what umockdev sent; stop when a round brings nothing */
         for (int i = 0; i < 50; i++)
-                if (loop_iterate(stub_core.loop, i == 0 ? 200 : 20) <= 0)
+                if (loop_iterate(core->loop, i == 0 ? 200 : 20) <= 0)
                         break;
 }
 
@@ -155,43 +158,39 @@ static char *probe_path(struct bed *b) {
         return file;
 }
 
-static void bed_start(struct bed *b, const char *yaml_section) {
-        assert_int_equal(loop_new(&stub_core.loop), 0);
-        stub_core.record = true;
-        assert_int_equal(sekisho_plugin_usb.init(NULL, &b->state), 0);
-        struct ptree *t = NULL;
-        struct perrors errs = { 0 };
-        if (yaml_section)
-                assert_int_equal(ptree_parse("test.yaml", yaml_section, strlen(yaml_section), &t, &errs), 0);
-        assert_int_equal(sekisho_plugin_usb.apply(b->state, t ? pmap_get(t->root, "usb") : NULL), 0);
-        ptree_free(t);
-        perrors_clear(&errs);
-        pump();
-}
-
+/* Apply a usb: section; NULL applies the plugin's default fragment
+ * (plugins/usb/default.yaml), which is what the core passes when a policy
+ * leaves the section out. */
 static void bed_apply(struct bed *b, const char *yaml_section) {
         struct ptree *t = NULL;
         struct perrors errs = { 0 };
         if (yaml_section)
                 assert_int_equal(ptree_parse("test.yaml", yaml_section, strlen(yaml_section), &t, &errs), 0);
-        assert_int_equal(sekisho_plugin_usb.apply(b->state, t ? pmap_get(t->root, "usb") : NULL), 0);
+        else
+                assert_non_null(t = default_fragment("usb"));
+        assert_int_equal(sekisho_plugin_usb.apply(b->state, pmap_get(t->root, "usb")), 0);
         ptree_free(t);
         perrors_clear(&errs);
         pump();
 }
 
+static void bed_start(struct bed *b, const char *yaml_section) {
+        assert_int_equal(stub_core_new(&sekisho_plugin_usb, "/nonexistent", NULL, &core), 0);
+        assert_int_equal(sekisho_plugin_usb.init(core, &b->state), 0);
+        bed_apply(b, yaml_section);
+}
+
 static void bed_free(struct bed *b) {
         sekisho_plugin_usb.shutdown(b->state);
-        stub_core.loop = loop_free(stub_core.loop);
-        stub_core_clear();
+        core = stub_core_free(core);
         g_free(b->pci);
         g_free(b->root);
         g_object_unref(b->tb);
 }
 
 static bool recorded(const char *a, const char *b_) {
-        for (size_t i = 0; i < stub_core.n; i++)
-                if (strstr(stub_core.records[i], a) && (!b_ || strstr(stub_core.records[i], b_)))
+        for (size_t i = 0; i < core->n_rec; i++)
+                if (strstr(core->rec[i].line, a) && (!b_ || strstr(core->rec[i].line, b_)))
                         return true;
         return false;
 }
@@ -527,12 +526,15 @@ static void test_usbctl(void **state) {
         char *buf = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
-        assert_int_equal(usbctl_list(f, NULL), 0);
+        struct ptree *dflt = default_fragment("usb");
+        assert_non_null(dflt);
+        assert_int_equal(usbctl_list(f, pmap_get(dflt->root, "usb")), 0);
         fclose(f);
         assert_non_null(strstr(buf, "1-1 046d:c31c \"USB \"Keyboard\"\" allow"));
         assert_non_null(strstr(buf, "1-2 1234:5678 \"Keyboard\" block (rule 1: block with-interface one-of { 08:*:* })"));
         assert_non_null(strstr(buf, "1-1:1.0 03:01:01 allow"));
         free(buf);
+        ptree_free(dflt);
 
         f = open_memstream(&buf, &len);
         assert_int_equal(usbctl_generate_rules(f, false), 0);
@@ -548,7 +550,7 @@ static void test_usbctl(void **state) {
 
         /* the verb as sekishoctl calls it */
         char *argv_bad[] = { (char *)"frobnicate" };
-        assert_int_equal(usbctl_main(1, argv_bad, NULL), 2);
+        assert_int_equal(usbctl_main(1, argv_bad, NULL, NULL), 2);
         char pol[] = "/tmp/sekisho-usbctl-XXXXXX";
         int pfd = mkstemp(pol);
         assert_true(pfd >= 0);
@@ -556,14 +558,14 @@ static void test_usbctl(void **state) {
         assert_int_equal(write(pfd, ptext, strlen(ptext)), (ssize_t)strlen(ptext));
         close(pfd);
         char *argv_list[] = { (char *)"list", (char *)"--policy", pol };
-        assert_int_equal(usbctl_main(3, argv_list, NULL), 0);
+        assert_int_equal(usbctl_main(3, argv_list, NULL, NULL), 0);
         unlink(pol);
         char *argv_missing[] = { (char *)"list", (char *)"--policy", (char *)"/nonexistent/p.yaml" };
-        assert_int_equal(usbctl_main(3, argv_missing, NULL), 1);
+        assert_int_equal(usbctl_main(3, argv_missing, NULL, NULL), 1);
 
         /* as the policy in force: both devices (and the controller) allowed */
-        assert_int_equal(loop_new(&stub_core.loop), 0);
-        assert_int_equal(sekisho_plugin_usb.init(NULL, &b.state), 0);
+        assert_int_equal(stub_core_new(&sekisho_plugin_usb, "/nonexistent", NULL, &core), 0);
+        assert_int_equal(sekisho_plugin_usb.init(core, &b.state), 0);
         assert_int_equal(sekisho_plugin_usb.apply(b.state, pmap_get(t->root, "usb")), 0);
         ptree_free(t);
         assert_attr(kbd, "authorized", "1");

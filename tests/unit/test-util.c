@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include "test-skip.h"
 
 #include "util.h"
 
@@ -75,20 +76,41 @@ static void test_pseudo_files(void **state) {
         size_t size;
         struct stat st;
         const char *f = "/sys/kernel/uevent_seqnum";
-        if (stat(f, &st) < 0 || st.st_size <= 64) {
-                skip();
-                return;
-        }
+        if (stat(f, &st) < 0 || st.st_size <= 64)
+                skip_because("%s is not a sysfs attribute here: the pseudo-file check cannot run", f);
         assert_int_equal(read_file_capped(f, 64, &data, &size), 0);
         assert_true(size > 0 && size <= 64);
         free(data);
         assert_int_equal(read_file_capped(f, 1, &data, &size), -EFBIG);
 }
 
+/* The one escaping function: controls, bidi, backslash and bad UTF-8 escaped; text kept; cut between escapes. */
+static void test_vis(void **state) {
+        char out[64];
+        str_vis(out, sizeof out, "a\nb\tc\\d\x1b[2J");
+        assert_string_equal(out, "a\\nb\\tc\\\\d\\x1b[2J");
+        str_vis(out, sizeof out, "\xe6\x97\xa5\xe6\x9c\xac \xc2\x9b \xe2\x80\xae \xff\xc0\xaf \x7f");
+        assert_string_equal(out, "\xe6\x97\xa5\xe6\x9c\xac \\u009b \\u202e \\xff\\xc0\\xaf \\x7f");
+        char small[6];
+        assert_int_equal(str_vis(small, sizeof small, "ab\x1b"), 2); /* "ab\x1b" does not fit: cut before it */
+        assert_string_equal(small, "ab");
+        /* The JSON writer keeps the same characters off a terminal, as JSON escapes. */
+        char *json = NULL;
+        size_t json_len = 0;
+        FILE *f = open_memstream(&json, &json_len);
+        assert_non_null(f);
+        json_write_string(f, "a\"\x1b\xc2\x9b\xe2\x80\xae\xff\xe6\x97\xa5");
+        fclose(f);
+        assert_string_equal(json, "\"a\\\"\\u001b\\u009b\\u202e\\\\xff\xe6\x97\xa5\"");
+        free(json);
+        assert_false(string_is_clean_utf8("\xe2\x80\xae", 3));
+        assert_true(string_is_clean_utf8("a\tb \xe6\x97\xa5", 7));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_rfc3339), cmocka_unit_test(test_utf8), cmocka_unit_test(test_files),
-                cmocka_unit_test(test_pseudo_files),
+                cmocka_unit_test(test_pseudo_files), cmocka_unit_test(test_vis),
         };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return test_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

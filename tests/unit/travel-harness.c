@@ -6,7 +6,7 @@
 
 #include "plugin.h"
 #include "ptree.h"
-#include "travel-stub-core.h"
+#include "stub-core.h"
 #include "travel.h"
 #include "util.h"
 
@@ -17,7 +17,7 @@
 
 extern const struct sekisho_plugin sekisho_plugin_travel;
 
-static bool done(struct sekisho *ctx, const char *state_dir, const char *until) {
+static bool done(struct sekisho_plugin_handle *ctx, const char *state_dir, const char *until) {
         if (!until)
                 return true;
         if (strncmp(until, "state=", 6) == 0) {
@@ -76,8 +76,8 @@ int main(int argc, char **argv) {
                 return 2;
         }
 
-        struct sekisho *ctx;
-        if (stub_core_new(state_dir, &ctx) < 0)
+        struct sekisho_plugin_handle *ctx;
+        if (stub_core_new(&sekisho_plugin_travel, state_dir, "/nonexistent-sysroot", &ctx) < 0)
                 return 1;
         if (logpath)
                 ctx->log = fopen(logpath, "ae");

@@ -13,64 +13,38 @@
 #include <unistd.h>
 
 #include "plugin.h"
+#include "stub-core.h"
 #include "util.h"
 
 extern const struct sekisho_plugin sekisho_plugin_vdi;
 
-struct sekisho {
-        struct loop *loop;
-        struct sekisho_env env;
-        FILE *audit;
+/* The audit and signal lines, as JSON with a monotonic time stamp. */
+struct audit_out {
+        FILE *f;
         unsigned long seq;
 };
 
-struct loop *sekisho_loop(struct sekisho *ctx) { return ctx->loop; }
-const struct sekisho_env *sekisho_env(struct sekisho *ctx) { return &ctx->env; }
-
-int sekisho_profile_request(struct sekisho *ctx, const struct sekisho_plugin *who, const char *profile, bool active,
-                            const char *reason) {
-        (void) ctx; (void) who; (void) profile; (void) active; (void) reason;
-        return 0;
-}
-
-static void write_record(struct sekisho *ctx, const char *kind, const char *event, const char *clause,
+static void write_record(struct sekisho_plugin_handle *core, const char *kind, const char *event, const char *clause,
                          const struct audit_field *fields) {
-        if (!ctx->audit)
+        struct audit_out *o = core->userdata;
+        if (!o->f || strcmp(kind, "profile") == 0)
                 return;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        fprintf(ctx->audit, "{\"seq\":%lu,\"mono_ns\":%lld,\"%s\":\"%s\"", ++ctx->seq,
-                (long long) ts.tv_sec * 1000000000LL + ts.tv_nsec, kind, event);
+        fprintf(o->f, "{\"seq\":%lu,\"mono_ns\":%lld,\"%s\":\"%s\"", ++o->seq,
+                (long long) ts.tv_sec * 1000000000LL + ts.tv_nsec, strcmp(kind, "audit") == 0 ? "event" : kind, event);
         if (clause)
-                fprintf(ctx->audit, ",\"clause\":\"%s\"", clause);
+                fprintf(o->f, ",\"clause\":\"%s\"", clause);
         for (const struct audit_field *f = fields; f && f->name; f++) {
-                fprintf(ctx->audit, ",\"%s\":\"", f->name);
-                for (const char *c = f->value ? f->value : ""; *c; c++)
-                        if (*c == '"' || *c == '\\')
-                                fprintf(ctx->audit, "\\%c", *c);
-                        else if ((unsigned char) *c < 0x20)
-                                fprintf(ctx->audit, "\\u%04x", *c);
-                        else
-                                fputc(*c, ctx->audit);
-                fputc('"', ctx->audit);
+                fprintf(o->f, ",\"%s\":", f->name);
+                json_write_string(o->f, f->value ? f->value : "");
         }
-        fprintf(ctx->audit, "}\n");
-        fflush(ctx->audit);
+        fprintf(o->f, "}\n");
+        fflush(o->f);
 }
-
-int sekisho_audit(struct sekisho *ctx, const char *event, const char *clause, const struct audit_field *fields) {
-        write_record(ctx, "event", event, clause, fields);
-        return 0;
-}
-
-int sekisho_signal(struct sekisho *ctx, const char *signal_name, const struct audit_field *fields) {
-        write_record(ctx, "signal", signal_name, NULL, fields);
-        return 0;
-}
-
 
 struct harness {
-        struct sekisho *ctx;
+        struct sekisho_plugin_handle *core;
         void *state;
         const char *status_file;
 };
@@ -95,7 +69,7 @@ static int on_signal(struct loop_source *s, int fd, uint32_t revents, void *user
         if (si.ssi_signo == SIGUSR1)
                 dump_status(h);
         else
-                loop_quit(h->ctx->loop, 0);
+                loop_quit(h->core->loop, 0);
         return 0;
 }
 
@@ -138,11 +112,15 @@ int main(int argc, char **argv) {
                 perrors_clear(&errs);
         }
 
-        struct sekisho ctx = { .env = { .state_dir = "/nonexistent", .sysroot = sysroot, .test_mode = true } };
-        if (audit && !(ctx.audit = fopen(audit, "ae")))
+        struct audit_out out = { 0 };
+        if (audit && !(out.f = fopen(audit, "ae")))
                 return log_error_errno(-errno, "cannot open %s", audit), 1;
-        if (loop_new(&ctx.loop) < 0)
+        struct sekisho_plugin_handle *core;
+        if (stub_core_new(&sekisho_plugin_vdi, "/nonexistent", sysroot, &core) < 0)
                 return 1;
+        core->no_records = true;
+        core->on_record = write_record;
+        core->userdata = &out;
         sigset_t mask;
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
@@ -150,11 +128,11 @@ int main(int argc, char **argv) {
         sigaddset(&mask, SIGUSR1);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        struct harness h = { .ctx = &ctx, .status_file = status };
+        struct harness h = { .core = core, .status_file = status };
         struct loop_source *ss = NULL;
-        loop_add_io(ctx.loop, sfd, EPOLLIN, on_signal, &h, &ss);
+        loop_add_io(core->loop, sfd, EPOLLIN, on_signal, &h, &ss);
 
-        int r = sekisho_plugin_vdi.init(&ctx, &h.state);
+        int r = sekisho_plugin_vdi.init(core, &h.state);
         if (r < 0)
                 return log_error_errno(r, "vdi init failed"), 1;
         r = sekisho_plugin_vdi.apply(h.state, section);
@@ -162,13 +140,13 @@ int main(int argc, char **argv) {
                 log_error_errno(r, "vdi apply");
         fprintf(stderr, "vdi-harness: enforcing\n");
         dump_status(&h);
-        loop_run(ctx.loop);
+        loop_run(core->loop);
         sekisho_plugin_vdi.shutdown(h.state);
         loop_source_free(ss);
         close(sfd);
-        loop_free(ctx.loop);
+        stub_core_free(core);
         ptree_free(tree);
-        if (ctx.audit)
-                fclose(ctx.audit);
+        if (out.f)
+                fclose(out.f);
         return 0;
 }
