@@ -91,7 +91,7 @@ if [ ! -x "$BASE/usr/bin/apt-get" ]; then
         info "base image built in $(( $(date +%s) - t0 )) s"
 fi
 
-harness="$here/check.sh $here/sekisho-installed-check.service $here/image.sh $here/../../policies/default.yaml"
+harness="$here/check.sh $here/sekisho-installed-check.service $here/image.sh"
 final_key=$( { echo "$base_key"; sha256sum "$DEB" | cut -d' ' -f1; cat $harness; } | sha256sum | cut -c1-16)
 FINAL="$CACHE/final-$final_key"
 if [ -s "$FINAL/root.img" ]; then
@@ -116,14 +116,16 @@ mkdir -p "$R/etc/sekisho/keys.d"
 cp "$O/test.pub" "$R/etc/sekisho/keys.d/installed-test.pub"
 chmod 644 "$R/etc/sekisho/keys.d/installed-test.pub"
 
-# The signed bundle the guest drops into the inbox: the embedded default, as serial 200.
+# The signed bundle the guest drops into the inbox: the package's default policy, as serial 200.
 issued=$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)
 expires=$(date -u -d '+365 days' +%Y-%m-%dT%H:%M:%SZ)
+dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/share/sekisho/policies/default.yaml >"$W/default.yaml" ||
+        { echo "FAIL: $(basename "$DEB") has no /usr/share/sekisho/policies/default.yaml" >&2; exit 1; }
 awk -v issued="$issued" -v expires="$expires" '
         /^serial:/ { print "serial: 200"; print "issued: " issued; print "expires: " expires; next }
         /^description:/ { print "description: installed tier bundle, serial 200"; skip = 1; next }
         skip && /^  / { next }
-        { skip = 0; print }' "$here/../../policies/default.yaml" >"$T/installed-200.yaml"
+        { skip = 0; print }' "$W/default.yaml" >"$T/installed-200.yaml"
 minisign -S -s "$O/test.key" -m "$T/installed-200.yaml" -t "sekisho installed tier" >/dev/null </dev/null
 
 # The upgrade: the same package repacked with a higher version (dpkg-deb -R/-b).

@@ -41,7 +41,7 @@ if ! ls "$DEBDIR"/sekisho_*.deb >/dev/null 2>&1; then
         t0=$(date +%s)
         rm -rf "$DEBDIR.tmp"
         "$top_srcdir/packaging/build-deb.sh" "$DEBDIR.tmp" >"$W/build-deb.log" 2>&1 ||
-                { tail -n 30 "$W/build-deb.log"; fail "packaging/build-deb.sh failed"; }
+                { tail -n 30 "$W/build-deb.log"; rm -rf "$DEBDIR.tmp"; fail "packaging/build-deb.sh failed"; }
         rm -rf "$DEBDIR"
         mv "$DEBDIR.tmp" "$DEBDIR"
         ls -dt "$CACHE"/deb-* | tail -n +4 | while read -r old; do rm -rf "$old"; done
