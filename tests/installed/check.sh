@@ -1,0 +1,257 @@
+#!/bin/sh
+# check.sh — the installed tier's guest side: checks what an image builder checks of the installed package, one INST-RESULT line each on the serial console.
+# Run by sekisho-installed-check.service (test image only). Hot-plug is asked of the host with
+# `INST-REQ plug|unplug ...` on ttyS0, answered on ttyS1 (tests/e2e/driver.py).
+exec >/dev/ttyS0 2>&1
+exec 5<>/dev/ttyS1
+stty -F /dev/ttyS1 raw -echo
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C
+T=/usr/local/lib/sekisho-test
+FAILED=0
+WHY=
+
+result() { echo "INST-RESULT $1 $2 $(printf '%s' "${3:-}" | tr '\n\r' '  ' | cut -c1-400)"; [ "$2" != fail ] || FAILED=1; }
+# check NAME FUNCTION: the function sets WHY and returns 0 (ok), 2 (skip: a known gap, named in WHY) or else (fail).
+check() {
+        WHY=
+        "$2"
+        case $? in 0) result "$1" ok "$WHY" ;; 2) result "$1" skip "$WHY" ;; *) result "$1" fail "$WHY" ;; esac
+}
+no() { WHY="$*"; return 1; }
+# wait_for CONDITION [SECONDS]: by the clock (under TCG one try of sekishoctl can take a second).
+wait_for() {
+        _end=$(( $(date +%s) + ${2:-30} ))
+        while [ "$(date +%s)" -lt $_end ]; do eval "$1" && return 0; sleep 0.5; done
+        eval "$1"
+}
+req() {
+        echo "INST-REQ $*"
+        read -r ans <&5
+        case "$ans" in ok*) return 0 ;; *) no "host: $* -> $ans" ;; esac
+}
+prop() { systemctl show -p "$1" --value sekishod; }
+jtail() { journalctl -b -u sekishod -o cat --no-pager | tail -n "${1:-5}" | tr '\n' '|'; }
+attr() { cat "$1/$2" 2>/dev/null; }
+dev_by_serial() {
+        for d in /sys/bus/usb/devices/*; do
+                [ "$(attr "$d" serial)" = "$1" ] && { echo "$d"; return 0; }
+        done
+        return 1
+}
+dev_by_id() {
+        for d in /sys/bus/usb/devices/*; do
+                [ "$(attr "$d" idVendor):$(attr "$d" idProduct)" = "$1" ] && { echo "$d"; return 0; }
+        done
+        return 1
+}
+driver_of() { [ -e "$1/driver" ] && basename "$(readlink "$1/driver")"; }
+blocks_under() { for b in /sys/block/sd*; do [ -e "$b" ] && readlink -f "$b" | grep -q "^$(readlink -f "$1")/" && basename "$b"; done; }
+status_out() { sekishoctl status 2>&1; }
+# The plugin rows of `sekishoctl status` that are not enforcing (empty: all are).
+not_enforcing() { status_out | sed -n '/^Plugins:/,$p' | tail -n +2 | awk '$2 != "enforcing" { print $1 "=" $2 }'; }
+
+c_active() {
+        wait_for 'systemctl is-active -q sekishod' 120 ||
+                no "sekishod is $(systemctl is-active sekishod) (result $(prop Result), status $(prop ExecMainStatus), NRestarts $(prop NRestarts)): $(jtail)" || return 1
+        WHY="active at uptime $(cut -d' ' -f1 /proc/uptime) s"
+}
+c_ready() {
+        t=$(prop Type) a=$(prop ActiveState) s=$(prop SubState)
+        [ "$t" = notify ] && [ "$a" = active ] && [ "$s" = running ] || no "Type=$t ActiveState=$a SubState=$s" || return 1
+        journalctl -b -u sekishod -o cat | grep -q '^Started ' || no "no 'Started' line: READY=1 never reached: $(jtail)" || return 1
+        WHY="Type=notify, active/running, READY=1 sent (MainPID $(prop MainPID))"
+}
+c_restarts() {
+        n=$(prop NRestarts)
+        [ "$n" = 0 ] || no "NRestarts=$n: $(jtail)" || return 1
+        WHY="NRestarts=0"
+}
+c_seccomp() {
+        pid=$(prop MainPID)
+        [ "${pid:-0}" != 0 ] || no "no MainPID" || return 1
+        sc=$(sed -n 's/^Seccomp:[[:space:]]*//p' "/proc/$pid/status")
+        nf=$(sed -n 's/^Seccomp_filters:[[:space:]]*//p' "/proc/$pid/status")
+        [ "$sc" = 2 ] || no "Seccomp: $sc in /proc/$pid/status" || return 1
+        journalctl -b -u sekishod -o cat | grep -q 'Seccomp sandbox installed' ||
+                no "Seccomp: 2 (the unit's filters) but sekishod's own allowlist is not installed: $(jtail)" || return 1
+        WHY="Seccomp: 2, Seccomp_filters: $nf (the unit's and sekishod's own allowlist)"
+}
+c_bus() {
+        busctl --system list --no-legend 2>/dev/null | grep -q '^org\.sekisho\.Sekisho1 ' || no "org.sekisho.Sekisho1 not on the system bus" || return 1
+        out=$(status_out)
+        case "$out" in *"not reachable"*|*"not running"*) no "sekishoctl status did not reach the daemon: $out"; return 1 ;; esac
+        rows=$(printf '%s\n' "$out" | sed -n '/^Plugins:/,$p' | tail -n +2 | awk '{ print $1 "=" $2 }' | tr '\n' ' ')
+        [ -n "$rows" ] || no "no plugin rows: $out" || return 1
+        bad=$(not_enforcing)
+        [ -z "$bad" ] || no "not enforcing: $bad" || return 1
+        for p in usb vdi; do
+                case " $rows" in *" $p=enforcing"*) ;; *) no "plugin $p missing: $rows"; return 1 ;; esac
+        done
+        WHY="over org.sekisho.Sekisho1 on the system bus: $rows"
+}
+c_citrix() {
+        for f in /opt/Citrix/ICAClient/config/All_Regions.ini /opt/Citrix/ICAClient/usb.conf; do
+                wait_for "[ -s $f ]" 30 || no "$f not written: $(jtail 3)" || return 1
+        done
+        grep -qi 'DENY' /opt/Citrix/ICAClient/usb.conf || no "usb.conf denies nothing: $(head -c 200 /opt/Citrix/ICAClient/usb.conf)" || return 1
+        WHY="All_Regions.ini ($(wc -l </opt/Citrix/ICAClient/config/All_Regions.ini) lines), usb.conf written"
+}
+c_horizon() {
+        f=/etc/vmware/view-mandatory-config
+        wait_for "[ -s $f ]" 30 || no "$f not written: $(jtail 3)" || return 1
+        grep -q 'viewusb.ExcludeAllDevices = "TRUE"' $f || no "$f does not exclude USB" || return 1
+        WHY="$f written ($(wc -l <$f) lines)"
+}
+remmina_locked() {  # remmina_locked FILE
+        grep -qx 'disableclipboard=1' "$1" && grep -qx 'shareprinter=0' "$1" && grep -qx 'sharefolder=' "$1"
+}
+c_remmina() {
+        f=/home/staff/.local/share/remmina/x.remmina
+        wait_for "remmina_locked $f" 30 || no "$f: $(grep -E '^(disableclipboard|sharefolder|shareprinter)=' $f | tr '\n' ' ')$(jtail 3)" || return 1
+        [ "$(stat -c %U $f)" = staff ] || no "$f now owned by $(stat -c %U $f)" || return 1
+        WHY="$f: disableclipboard=1 sharefolder= shareprinter=0, still staff's"
+}
+# A known gap, reported as such until sekishod covers it: the vdi plugin looks only in
+# ~/.local/share/remmina, not in the Flatpak's ~/.var/app/org.remmina.Remmina/data/remmina.
+c_remmina_flatpak() {
+        f=/home/staff/.var/app/org.remmina.Remmina/data/remmina/x.remmina
+        wait_for "remmina_locked $f" 10 && { WHY="$f locked down"; return 0; }
+        WHY="KNOWN GAP: the Flatpak profile $f is not locked down ($(grep -E '^(disableclipboard|sharefolder|shareprinter)=' $f | tr '\n' ' '))"
+        return 2
+}
+c_bundle() {
+        I=/var/lib/sekisho/inbox
+        [ -d $I ] || no "no $I" || return 1
+        for f in installed-200.yaml installed-200.yaml.minisig; do
+                cp "$T/$f" "$I/.tmp.$$" && mv "$I/.tmp.$$" "$I/$f" || no "cannot drop $f into $I" || return 1
+        done
+        wait_for 'status_out | grep -q "^Policy: *serial 200 "' 60 ||
+                no "serial 200 not in force: $(status_out | grep '^Policy') $(jtail 4)" || return 1
+        wait_for '[ -z "$(not_enforcing)" ]' 30 || no "after the bundle, not enforcing: $(not_enforcing)" || return 1
+        WHY="$(status_out | grep '^Policy' | sed 's/  */ /g'), every plugin enforcing"
+}
+c_polkit() {
+        if out=$(runuser -u staff -- sekishoctl profile on travel "installed tier" 2>&1); then
+                no "staff switched the travel profile on: $out"; return 1
+        fi
+        case "$out" in *"not running"*|*"not reachable"*) no "staff's call never reached sekishod: $out"; return 1 ;; esac
+        if status_out | grep -q '^Profiles:.*travel'; then no "travel is on after staff's refused call"; return 1; fi
+        refused=$out
+        out=$(sekishoctl profile on travel "installed tier" 2>&1) || no "root refused: $out" || return 1
+        wait_for 'status_out | grep -q "^Profiles:.*travel"' 20 || no "root's travel profile not in force: $(status_out | grep '^Profiles')" || return 1
+        out=$(sekishoctl profile off travel 2>&1) || no "root cannot switch travel off: $out" || return 1
+        wait_for '! status_out | grep -q "^Profiles:.*travel"' 20 || no "travel still on" || return 1
+        WHY="staff refused ($refused); root switched travel on and off"
+}
+KBD= STICK=
+c_usb_boot() {
+        wait_for 'dev_by_id 0627:0001 >/dev/null && dev_by_serial INSTSTICK0 >/dev/null' 30 || no "keyboard or stick not enumerated" || return 1
+        KBD=$(dev_by_id 0627:0001) STICK=$(dev_by_serial INSTSTICK0)
+        [ "$(attr "$STICK" authorized)" = 0 ] || no "stick ${STICK##*/} authorized=$(attr "$STICK" authorized)" || return 1
+        [ -z "$(blocks_under "$STICK")" ] || no "stick has a block device $(blocks_under "$STICK")" || return 1
+        WHY="stick ${STICK##*/} authorized=0, no block device"
+}
+c_keyboard() {
+        [ -n "$KBD" ] || no "no keyboard" || return 1
+        wait_for "[ \"\$(driver_of '$KBD/${KBD##*/}:1.0')\" = usbhid ]" 30 ||
+                no "keyboard ${KBD##*/} authorized=$(attr "$KBD" authorized), interface driver '$(driver_of "$KBD/${KBD##*/}:1.0")'" || return 1
+        WHY="keyboard ${KBD##*/} authorized=1, ${KBD##*/}:1.0 on usbhid"
+}
+c_usb_hotplug() {
+        req plug stick1 stick || return 1
+        wait_for 'dev_by_serial INSTSTICK1 >/dev/null' 60 || no "hot-plugged stick did not appear" || return 1
+        S=$(dev_by_serial INSTSTICK1)
+        sleep 3
+        [ "$(attr "$S" authorized)" = 0 ] || no "hot-plugged stick ${S##*/} authorized=$(attr "$S" authorized)" || return 1
+        [ -z "$(blocks_under "$S")" ] || no "hot-plugged stick has a block device $(blocks_under "$S")" || return 1
+        journalctl -b -u sekishod -o cat | grep -q "${S##*/}" || true
+        req unplug stick1 || return 1
+        WHY="QMP-plugged stick ${S##*/} authorized=0, no block device"
+}
+c_authorized_default() {
+        v=$(cat /sys/module/usbcore/parameters/authorized_default)
+        [ "$v" = 0 ] || no "authorized_default=$v" || return 1
+        grep -qw 'usbcore.authorized_default=0' /proc/cmdline || no "not on the kernel command line" || return 1
+        WHY="usbcore authorized_default=0"
+}
+c_initramfs() {
+        img=/boot/initrd.img-$(uname -r)
+        hits=$(lsinitramfs "$img" | grep sekisho | tr '\n' ' ')
+        case "$hits" in *sekisho-usb-early*) ;; *) no "$img carries no sekisho-usb-early: '$hits'"; return 1 ;; esac
+        # init-bottom stopped it, with the commands a busybox-less initramfs has, leaving nothing behind.
+        ! pidof sekisho-usb-early >/dev/null || no "sekisho-usb-early still running after the initramfs" || return 1
+        [ ! -e /run/sekisho-usb-early.pid ] || no "/run/sekisho-usb-early.pid left over from the initramfs" || return 1
+        WHY="$img: $hits; stopped before the real root, nothing left in /run"
+}
+JOURNAL_BAD='EROFS|EACCES|Read-only file system|Permission denied|Operation not permitted'
+c_journal() {
+        bad=$(journalctl -b -u sekishod -o cat --no-pager | grep -E "$JOURNAL_BAD" | head -n 3 | tr '\n' '|')
+        [ -z "$bad" ] || no "sekishod's journal: $bad" || return 1
+        kills=$(journalctl -b -k -o cat --no-pager | grep -E 'type=1326|seccomp' | grep -i sekisho | head -n 3 | tr '\n' '|')
+        [ -z "$kills" ] || no "seccomp in the kernel log: $kills" || return 1
+        WHY="no $JOURNAL_BAD in sekishod's journal, no seccomp kill in the kernel log"
+}
+# Where each sekishod is, for a step that hangs.
+daemon_state() {
+        for p in $(pidof sekishod); do
+                echo "sekishod $p: $(grep -E '^State' /proc/$p/status | tr -s '\t ' ' '), wchan $(cat /proc/$p/wchan 2>/dev/null), stack $(head -n 6 /proc/$p/stack 2>/dev/null | tr '\n' ' ')"
+        done
+        echo "unit: $(systemctl is-active sekishod) $(jtail 6)"
+}
+c_upgrade() {
+        old=$(prop MainPID)
+        deb=$(ls "$T"/sekisho_*+upgrade1_*.deb)
+        # The package's initramfs trigger would rebuild the initramfs here: minutes of gzip under
+        # TCG, for the same hook checked above (initramfs-early) in the initramfs apt built.
+        sed -i 's/^update_initramfs=.*/update_initramfs=no/' /etc/initramfs-tools/update-initramfs.conf
+        out=$(DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -q "$deb" 2>&1) ||
+                no "apt-get install $deb: $(echo "$out" | tail -n 5 | tr '\n' '|') $(daemon_state)" || return 1
+        v=$(dpkg-query -W -f '${Version}' sekisho)
+        case "$v" in *+upgrade1) ;; *) no "installed version $v"; return 1 ;; esac
+        wait_for 'systemctl is-active -q sekishod' 60 || no "sekishod $(systemctl is-active sekishod) after the upgrade: $(jtail)" || return 1
+        new=$(prop MainPID)
+        [ "$new" != "$old" ] || no "sekishod not restarted (MainPID $old)" || return 1
+        wait_for 'status_out | grep -q "^Policy: *serial 200 "' 30 || no "after the upgrade: $(status_out | grep '^Policy')" || return 1
+        wait_for '[ -z "$(not_enforcing)" ]' 30 || no "after the upgrade, not enforcing: $(not_enforcing)" || return 1
+        WHY="$v installed, sekishod restarted (MainPID $old -> $new), serial 200 still in force, every plugin enforcing"
+}
+c_purge() {
+        out=$(DEBIAN_FRONTEND=noninteractive apt-get purge -y -q sekisho 2>&1) || no "apt-get purge: $(echo "$out" | tail -n 5)" || return 1
+        ls=$(systemctl show -p LoadState --value sekishod)
+        [ "$ls" = not-found ] || no "sekishod.service LoadState=$ls after purge" || return 1
+        [ ! -e /lib/systemd/system/sekishod.service ] && [ ! -e /usr/lib/systemd/system/sekishod.service ] || no "unit file left" || return 1
+        ! pidof sekishod >/dev/null || no "sekishod still running: $(pidof sekishod)" || return 1
+        for d in /var/lib/sekisho /var/log/sekisho; do
+                [ ! -e $d ] || no "$d left after purge: $(ls -A $d | head -n 5 | tr '\n' ' ')" || return 1
+        done
+        WHY="unit gone, no sekishod, /var/lib/sekisho and /var/log/sekisho removed"
+}
+
+echo "INST-BOOT up $(cut -d' ' -f1 /proc/uptime) s; $(systemd-analyze time 2>/dev/null | head -n1)"
+check unit-active c_active
+check unit-ready c_ready
+check no-restarts c_restarts
+check seccomp c_seccomp
+check bus-status c_bus
+check lockdown-citrix c_citrix
+check lockdown-horizon c_horizon
+check lockdown-remmina c_remmina
+check lockdown-remmina-flatpak c_remmina_flatpak
+check bundle-inbox c_bundle
+check polkit-admin c_polkit
+check authorized-default c_authorized_default
+check initramfs-early c_initramfs
+check stick-at-boot c_usb_boot
+check keyboard-usbhid c_keyboard
+check stick-hotplug c_usb_hotplug
+check no-restarts-after c_restarts
+check journal-clean c_journal
+check upgrade c_upgrade
+check journal-clean-after-upgrade c_journal
+if [ $FAILED != 0 ]; then
+        echo "---- journalctl -u sekishod (tail) ----"
+        journalctl -b -u sekishod -o short-monotonic --no-pager | tail -n 40
+fi
+check purge c_purge
+sync
+echo "INST-END rc=$FAILED"
