@@ -89,7 +89,7 @@ static void load_since(struct posture *p) {
                 return;
         data[strcspn(data, "\n")] = '\0';
         if (parse_u64(data, &v) < 0 || v > (uint64_t)INT64_MAX) {
-                log_warning("posture: %s is not a time, treating non-compliance as starting now", p->since_path);
+                plog_warning(p->h, "%s is not a time, treating non-compliance as starting now", p->since_path);
                 p->noncompliant_since = posture_now();
                 return;
         }
@@ -230,7 +230,7 @@ static int evaluate(struct posture *p) {
                 };
                 sekisho_signal(p->h, "PostureChanged", sig);
                 sekisho_status_changed(p->h);
-                log_info("posture: %s (%s) after %s", res.compliant ? "compliant" : "not compliant",
+                plog_info(p->h, "%s (%s) after %s", res.compliant ? "compliant" : "not compliant",
                          res.compliant ? "all checks pass" : failed, p->trigger);
         }
         enforce(p, now);
@@ -346,7 +346,7 @@ static void setup_triggers(struct posture *p) {
         if (!p->watch_state[0])
                 snprintf(p->watch_state, sizeof p->watch_state, "watching");
         else
-                log_warning("posture: package/antivirus changes are not watched (%s); re-checks still run daily, "
+                plog_warning(p->h, "package/antivirus changes are not watched (%s); re-checks still run daily, "
                             "on policy change and on reconnect", p->watch_state);
 
         p->nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
@@ -366,7 +366,7 @@ static void setup_triggers(struct posture *p) {
         } else
                 snprintf(p->nl_state, sizeof p->nl_state, "socket: %s", strerror(errno));
         if (strcmp(p->nl_state, "watching") != 0)
-                log_warning("posture: network reconnects are not watched (%s)", p->nl_state);
+                plog_warning(p->h, "network reconnects are not watched (%s)", p->nl_state);
 }
 
 static void posture_free(struct posture *p) {

@@ -79,7 +79,7 @@ static void report_stop(struct vdi *v, const struct vdi_client_info *c, const st
         user_name(v->sysroot, p->uid, user, sizeof user);
         rdp_sanitize(p->exe_base[0] ? p->exe_base : p->argv0_base, exe, sizeof exe);
         const char *res = d->res >= 0 ? vdi_res_key(d->res) : d->res == RDP_RES_DOUBT ? "in-doubt" : "client";
-        log_notice("vdi: stopped %s (%s, pid %s, user %s): %s %s [%s]", c->display, exe, pid, user, d->option,
+        plog_notice(v->h, "stopped %s (%s, pid %s, user %s): %s %s [%s]", c->display, exe, pid, user, d->option,
                    d->reason, d->clause);
         const struct audit_field fields[] = {
                 { "client", c->key }, { "exe", exe },         { "pid", pid },         { "uid", uid },
@@ -108,7 +108,7 @@ static void inspect(struct vdi *v, pid_t pid, uint64_t exec_ns) {
         _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
         if (pidfd < 0) {
                 v->exited_early++;
-                log_debug("vdi: process %d exited before it could be read; nothing to decide", (int) pid);
+                plog_debug(v->h, "process %d exited before it could be read; nothing to decide", (int) pid);
                 return;
         }
         struct vdi_proc p;
@@ -117,7 +117,7 @@ static void inspect(struct vdi *v, pid_t pid, uint64_t exec_ns) {
                 if (r == -ENOEXEC)
                         ; /* kernel thread */
                 else if (r == -ESRCH)
-                        v->exited_early++, log_debug("vdi: process %d exited before it could be read; nothing to decide", (int) pid);
+                        v->exited_early++, plog_debug(v->h, "process %d exited before it could be read; nothing to decide", (int) pid);
                 else
                         log_warning_errno(r, "vdi: cannot read process %d", (int) pid);
                 vdi_proc_done(&p);
@@ -133,16 +133,16 @@ static void inspect(struct vdi *v, pid_t pid, uint64_t exec_ns) {
         vdi_decide(&v->pol, c, &p, &d);
         if (!d.kill) {
                 v->allowed++;
-                log_info("vdi: %s (pid %d, uid %u) may run: every denied channel is off", c->display, (int) pid,
+                plog_info(v->h, "%s (pid %d, uid %u) may run: every denied channel is off", c->display, (int) pid,
                          (unsigned) p.uid);
                 vdi_proc_done(&p);
                 return;
         }
         if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0) {
                 if (errno == ESRCH)
-                        log_info("vdi: %s (pid %d) exited before it could be stopped", c->display, (int) pid);
+                        plog_info(v->h, "%s (pid %d) exited before it could be stopped", c->display, (int) pid);
                 else
-                        log_error("vdi: cannot stop %s (pid %d): %s", c->display, (int) pid, strerror(errno));
+                        plog_error(v->h, "cannot stop %s (pid %d): %s", c->display, (int) pid, strerror(errno));
                 vdi_proc_done(&p);
                 return;
         }
@@ -161,7 +161,7 @@ static void inspect(struct vdi *v, pid_t pid, uint64_t exec_ns) {
 static void rescan(struct vdi *v) {
         DIR *d = opendir("/proc");
         if (!d) {
-                log_error("vdi: cannot scan /proc: %s", strerror(errno));
+                plog_error(v->h, "cannot scan /proc: %s", strerror(errno));
                 return;
         }
         /* Cheap first look (one readlink): only executables named as a known client are
@@ -194,7 +194,7 @@ static void on_exec(void *userdata, pid_t tgid, uint64_t exec_ns) {
         if (!v->applied)
                 return;
         if (tgid == 0) {
-                log_warning("vdi: the kernel dropped exec events; re-checking every running process");
+                plog_warning(v->h, "the kernel dropped exec events; re-checking every running process");
                 rescan(v);
                 return;
         }
@@ -204,9 +204,9 @@ static void on_exec(void *userdata, pid_t tgid, uint64_t exec_ns) {
 static void on_lockdown(void *userdata, const char *client, const char *path, const char *what, bool tampered) {
         struct vdi *v = userdata;
         if (tampered)
-                log_notice("vdi: restored %s lockdown %s: it %s", client, path, what);
+                plog_notice(v->h, "restored %s lockdown %s: it %s", client, path, what);
         else
-                log_info("vdi: wrote %s lockdown %s (it %s)", client, path, what);
+                plog_info(v->h, "wrote %s lockdown %s (it %s)", client, path, what);
         const struct audit_field fields[] = {
                 { "client", client }, { "file", path }, { "what", what }, { "cause", tampered ? "tampered" : "apply" },
                 { NULL, NULL },
@@ -232,14 +232,14 @@ static int vdi_init(struct sekisho_plugin_handle *h, void **ret_state) {
                 snprintf(v->watch_error, sizeof v->watch_error, "%s%s", strerror(-r),
                          r == -EPERM || r == -EACCES ? " (needs CAP_NET_ADMIN)"
                                                      : " (the proc connector answers only in the initial network and PID namespace)");
-                log_error("vdi: cannot watch process executions: %s; VDI clients are NOT checked at start", v->watch_error);
+                plog_error(v->h, "cannot watch process executions: %s; VDI clients are NOT checked at start", v->watch_error);
                 const struct audit_field fields[] = { { "facility", "proc-connector" }, { "error", v->watch_error }, { NULL, NULL } };
                 (void) sekisho_audit(h, "vdi-exec-watch-unavailable", "vdi", fields);
         }
         /* Test and demo runs never touch the host's client configuration or home directories. */
         v->lockdown_off = env && env->test_mode && strcmp(v->sysroot, "/") == 0;
         if (v->lockdown_off)
-                log_notice("vdi: test mode without --sysroot: client lockdown files are not written");
+                plog_notice(v->h, "test mode without --sysroot: client lockdown files are not written");
         r = lockdown_new(sekisho_loop(h), v->sysroot, on_lockdown, v, &v->ld);
         if (r < 0) {
                 procwatch_free(v->pw);
