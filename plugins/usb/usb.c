@@ -207,6 +207,12 @@ static void report(struct usb_state *s, const struct usb_device_info *d, const s
 
 /* ---- after the decision: reports, interfaces, driver probing ---- */
 
+/* An interface directory below its device: "1-4.2:1.0", and "1-0:1.0" below
+ * root hub usb1 (not "usb1:1.0"); nothing else in a device directory has a colon. */
+static bool is_interface_name(const char *name) {
+        return name[0] != '.' && strchr(name, ':') != NULL;
+}
+
 /* Decide one interface of a device whose verdict is v: the write, and
  * whether it needs a record (whole-device allows need none; exceptions do). */
 static bool decide_interface_with(struct usb_state *s, const char *ifpath, const char *ifname,
@@ -232,11 +238,10 @@ static void decide_present_interfaces(struct usb_state *s, const struct usb_devi
         DIR *dir = opendir(d->syspath);
         if (!dir)
                 return;
-        size_t plen = strlen(d->port);
         struct dirent *de;
         unsigned n = 0;
         while ((de = readdir(dir)) && n < USBDESC_MAX_IFS) {
-                if (strncmp(de->d_name, d->port, plen) != 0 || de->d_name[plen] != ':')
+                if (!is_interface_name(de->d_name))
                         continue;
                 _cleanup_free_ char *p = path_join(d->syspath, de->d_name);
                 if (!p)
@@ -259,11 +264,10 @@ static void probe_interfaces(const struct usb_device_info *d) {
         if (!dir)
                 return;
         _cleanup_close_ int fd = -1;
-        size_t plen = strlen(d->port);
         struct dirent *de;
         unsigned n = 0;
         while ((de = readdir(dir)) && n < USBDESC_MAX_IFS) {
-                if (strncmp(de->d_name, d->port, plen) != 0 || de->d_name[plen] != ':')
+                if (!is_interface_name(de->d_name))
                         continue;
                 n++;
                 _cleanup_free_ char *ifpath = path_join(d->syspath, de->d_name);

@@ -528,9 +528,24 @@ static void test_hostile(void **state) {
                                                   "1", "idVendor", "1d6b", "idProduct", "0003", NULL, "DEVTYPE",
                                                   "usb_device", NULL);
         umockdev_testbed_set_attribute_binary(b.tb, root3, "descriptors", (guint8 *)rd.b, (gssize)rd.n);
+        /* its hub interface is "3-0:1.0", and may be created after we closed the root hub
+         * (interface_authorized_default=0): authorized, then probed, or nothing behind it enumerates */
+        _cleanup_free_ char *pp = probe_path(&b);
+        FILE *pf = fopen(pp, "we");
+        assert_non_null(pf);
+        fclose(pf);
+        char *rif = umockdev_testbed_add_device(b.tb, "usb", "3-0:1.0", root3, "authorized", "0", "bInterfaceClass",
+                                                "09", NULL, "DEVTYPE", "usb_interface", NULL);
         kernel_uevent(&b, root3, "add");
+        kernel_uevent(&b, rif, "add");
         pump();
         assert_attr(root3, "authorized_default", "0");
+        assert_attr(rif, "authorized", "1");
+        _cleanup_free_ char *probed = NULL;
+        size_t probed_len;
+        assert_int_equal(read_file_capped(pp, 4096, &probed, &probed_len), 0);
+        assert_non_null(strstr(probed, "3-0:1.0"));
+        g_free(rif);
 
         g_free(garbage), g_free(absurd), g_free(weird), g_free(ghost), g_free(hub), g_free(child);
         g_free(root3);
