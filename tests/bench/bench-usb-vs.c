@@ -83,7 +83,8 @@ static int watch(int in, const char *syspath) {
         return inotify_add_watch(in, path, IN_MODIFY);
 }
 
-/* Wait until every one of n watches fired once; returns the time of the last, 0 on timeout. */
+/* Wait until every one of n watches fired once; returns the time of the last, 0 when
+ * timeout_ms passed without any of them firing. */
 static uint64_t wait_all(int in, int *wds, size_t n, unsigned timeout_ms, size_t *ret_seen) {
         bool *seen = calloc(n, sizeof *seen);
         size_t left = n;
@@ -104,6 +105,7 @@ static uint64_t wait_all(int in, int *wds, size_t n, unsigned timeout_ms, size_t
                                         seen[i] = true;
                                         left--;
                                         last = t;
+                                        deadline = t + (uint64_t)timeout_ms * 1000;
                                         break;
                                 }
                 }
@@ -184,7 +186,7 @@ static void storm(struct contender *c, int in, unsigned n, double *ret_rate, siz
                 _exit(0);
         }
         size_t seen = 0;
-        uint64_t t1 = wait_all(in, wds, n, 120000, &seen);
+        uint64_t t1 = wait_all(in, wds, n, 30000, &seen);
         waitpid(pid, NULL, 0);
         size_t undecided = 0;
         for (unsigned i = 0; i < n; i++) {

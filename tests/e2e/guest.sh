@@ -183,11 +183,8 @@ s_composite() {
                 && echo "$TMPDIR/badusb.img" >"$G/functions/mass_storage.usb0/lun.0/file" || no "mass storage function" || return 1
         mkdir -p "$G/configs/c.1" && ln -s "$G/functions/hid.usb0" "$G/configs/c.1/" && ln -s "$G/functions/mass_storage.usb0" "$G/configs/c.1/"
         echo "$(ls /sys/class/udc | head -n 1)" >"$G/UDC" || no "cannot bind the gadget to a UDC" || return 1
-        # By id, not serial: sekishod closes dummy_hcd's new root hub (authorized_default=0) on the
-        # kernel's own uevent, before the gadget enumerates, and the kernel reads no strings of a
-        # device that arrives unauthorized ("n/a (unauthorized)" at most).
-        wait_for "dev_by_id 1209:bad1" || no "composite device did not enumerate" || return 1
-        BAD=$(dev_by_id 1209:bad1)
+        wait_for "dev_by_serial E2EBADUSB" || no "composite device did not enumerate" || return 1
+        BAD=$(dev_by_serial E2EBADUSB)
         wait_for "grep -q '\"event\":\"usb.device.blocked\".*\"port\":\"${BAD##*/}\"' '$T/log/audit.log'" \
                 || no "no usb.device.blocked record for ${BAD##*/}" || return 1
         sleep 2
