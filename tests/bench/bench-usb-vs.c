@@ -373,8 +373,13 @@ int main(int argc, char **argv) {
                                undecided);
                         fflush(stdout);
                 }
-        for (size_t i = 0; i < nc; i++) {
+        /* Each runs as PID 1 of its own namespace, which ignores SIGTERM without a handler of
+         * its own: SIGKILL the whole process group after a grace period. */
+        for (size_t i = 0; i < nc; i++)
                 kill(-c[i].pid, SIGTERM);
+        usleep(500000);
+        for (size_t i = 0; i < nc; i++) {
+                kill(-c[i].pid, SIGKILL);
                 waitpid(c[i].pid, NULL, 0);
         }
         g_object_unref(tb);
