@@ -1,4 +1,4 @@
-/* usb.c — the usb plugin: keeps controllers fail-closed, decides every USB device and interface through libudev, and writes the decision to sysfs. */
+/* usb.c — the usb plugin: keeps controllers fail-closed and decides every USB device and interface from the kernel's own uevent, writing the decision to sysfs first and reporting after. */
 #include "config.h"
 
 #include <dirent.h>
@@ -6,15 +6,18 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libudev.h>
+#include <limits.h>
 #include <search.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "plugin.h"
+#include "uevent.h"
 #include "usbctl.h"
 #include "usbdev.h"
 #include "usbpolicy.h"
@@ -22,7 +25,9 @@
 
 #define USB_CLAUSE "6.1.2(2)-1"
 #define USB_MAX_TRACKED 65536   /* devices remembered for status and change detection */
-
+#define USB_MAX_PENDING 1024    /* decisions waiting for their report; beyond, the socket waits */
+#define USB_RCVBUF (32 * 1024 * 1024) /* a storm's worth of uevents (about 600 bytes each, with overhead) */
+#define USB_REPORTS_PER_ROUND 64 /* then the socket gets its turn again */
 
 struct tracked {
         char *devpath;
@@ -30,19 +35,34 @@ struct tracked {
         uint64_t generation;         /* the policy it was last decided under (0: its decision was not written) */
 };
 
+/* A decision already written to sysfs, waiting for its audit record, signal and interface work. */
+struct pending {
+        struct pending *next;
+        struct usb_device_info d;
+        struct usb_verdict v;
+        char *interface;             /* NULL: the device itself */
+        bool quiet;                  /* a re-evaluation that changed nothing: a record, no signal */
+        bool if_report, if_blocked, if_notify;  /* for an interface */
+};
+
 struct usb_state {
         struct sekisho_plugin_handle *h;
-        struct udev *udev;
-        struct udev_monitor *mon;
-        struct loop_source *src;
+        struct udev *udev;           /* enumeration only: at start, on a policy change, after an overflow */
+        int fd;                      /* the kernel's uevent socket */
+        int defer_fd;                /* eventfd: readable while reports are pending */
+        struct loop_source *src, *defer_src;
+        struct pending *head, **tail;
+        size_t n_pending;
         struct usb_policy policy;
         void *devices;               /* tsearch tree of struct tracked, by devpath */
         size_t n_tracked;
         uint64_t generation;         /* counts apply()s: the policy in force */
-        size_t n_current;            /* tracked devices decided under it */
+        size_t n_current;            /* tracked devices decided under it (written at once, reported later) */
         bool storage_blocked;        /* the policy in force keeps mass storage out */
         char storage_why[400];       /* if not, what lets it in */
         uint64_t events, decided, allowed, blocked, rejected, if_allowed, if_blocked, controllers, write_errors;
+        uint64_t rescans, foreign, malformed;
+        char msg[UEVENT_MSG_MAX + 1];
 };
 
 static int tracked_cmp(const void *a, const void *b) {
@@ -65,7 +85,8 @@ static void set_generation(struct usb_state *s, struct tracked *t, bool written)
         t->generation = g;
 }
 
-/* Remember the decision; returns the previous target, or -1 if new. */
+/* Remember the decision as soon as it is written (its report may come
+ * later); returns the previous target, or -1 if new. */
 static int track(struct usb_state *s, const char *devpath, enum usb_target target, bool written) {
         struct tracked key = { .devpath = (char *)devpath };
         struct tracked **found = tfind(&key, &s->devices, tracked_cmp);
@@ -106,16 +127,25 @@ static void untrack(struct usb_state *s, const char *devpath) {
 
 /* ---- sysfs writes ---- */
 
-static int write_attr(struct usb_state *s, struct udev_device *dev, const char *attr, const char *value) {
-        int r = udev_device_set_sysattr_value(dev, attr, value);
+/* One open and one write: the decision itself. */
+static int write_attr(struct usb_state *s, const char *syspath, const char *attr, const char *value) {
+        char path[PATH_MAX];
+        int r = 0;
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", syspath, attr) >= sizeof path)
+                r = -ENAMETOOLONG;
+        else {
+                int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0 || write(fd, value, strlen(value)) < 0)
+                        r = -errno;
+                if (fd >= 0)
+                        close(fd);
+        }
         if (r < 0) {
                 s->write_errors++;
                 if (r == -ENOENT || r == -ENODEV)
-                        plog_info(s->h, "%s vanished before %s=%s could be written", udev_device_get_sysname(dev), attr,
-                                 value);
+                        plog_info(s->h, "%s vanished before %s=%s could be written", syspath, attr, value);
                 else
-                        plog_error_errno(s->h, r, "writing %s=%s for %s failed", attr, value,
-                                        udev_device_get_syspath(dev));
+                        plog_error_errno(s->h, r, "writing %s=%s for %s failed", attr, value, syspath);
         }
         return r;
 }
@@ -123,27 +153,29 @@ static int write_attr(struct usb_state *s, struct udev_device *dev, const char *
 /* Fail-closed: new devices on this controller wait for us, and so do the
  * interfaces of devices we authorize (so a blocked interface is never
  * probed by a driver, not even for a moment). */
-static void controller_close(struct usb_state *s, struct udev_device *hub) {
-        int r = write_attr(s, hub, "authorized_default", "0");
-        /* read back from sysfs, not libudev's cache of what we wrote */
-        _cleanup_free_ char *path = path_join(udev_device_get_syspath(hub), "authorized_default"), *now = NULL;
+static void controller_close(struct usb_state *s, const char *syspath) {
+        int r = write_attr(s, syspath, "authorized_default", "0");
+        /* read back from sysfs, not what we meant to write */
+        _cleanup_free_ char *path = path_join(syspath, "authorized_default"), *now = NULL;
+        _cleanup_free_ char *ifpath = path_join(syspath, "interface_authorized_default");
+        const char *name = strrchr(syspath, '/') ? strrchr(syspath, '/') + 1 : syspath;
         size_t len;
         if (r >= 0 && (!path || read_file_capped(path, 64, &now, &len) < 0))
                 r = -EIO;
         if (r < 0 || !now || now[0] != '0') {
                 plog_error(s->h, "could not set authorized_default=0 on controller %s: new devices there are NOT "
                           "held back",
-                          udev_device_get_sysname(hub));
+                          name);
                 struct audit_field f[] = {
-                        { "controller", udev_device_get_sysname(hub) },
+                        { "controller", name },
                         { "problem", "authorized_default could not be set to 0" },
                         { NULL, NULL },
                 };
                 sekisho_audit(s->h, "usb.controller.open", USB_CLAUSE, f);
                 s->write_errors++;
         }
-        if (udev_device_get_sysattr_value(hub, "interface_authorized_default"))
-                write_attr(s, hub, "interface_authorized_default", "0");
+        if (ifpath && access(ifpath, F_OK) == 0)
+                write_attr(s, syspath, "interface_authorized_default", "0");
         s->controllers++;
 }
 
@@ -190,78 +222,58 @@ static void report(struct usb_state *s, const struct usb_device_info *d, const s
                          name ? name : "", d->port, interface ? " interface " : "", interface ? interface : "", rule);
 }
 
-/* ---- decisions ---- */
+/* ---- after the decision: reports, interfaces, driver probing ---- */
 
-/* A real kernel does not probe drivers for an interface that is authorized after it was
- * created (interface_authorized_default=0): Documentation/usb/authorization.rst says the
- * probe "must be triggered manually" through the bus's drivers_probe. Without it an allowed
- * keyboard interface stays unbound (found by tests/e2e; umockdev has no drivers). A testbed
- * without that file, or an interface already bound, needs nothing. */
-static void probe_interface(struct usb_state *s, struct udev_device *ifdev) {
-        const char *syspath = udev_device_get_syspath(ifdev), *name = udev_device_get_sysname(ifdev);
-        if (!syspath || !name)
-                return;
-        _cleanup_free_ char *link = path_join(syspath, "driver");
-        struct stat st;
-        if (!link || lstat(link, &st) == 0)
-                return;
-        _cleanup_close_ int fd = open("/sys/bus/usb/drivers_probe", O_WRONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0) {
-                if (errno != ENOENT)
-                        plog_warning(s->h, "cannot open /sys/bus/usb/drivers_probe for %s: %m", name);
-                return;
-        }
-        if (write(fd, name, strlen(name)) < 0 && errno != ENODEV)
-                plog_warning(s->h, "probing drivers for %s failed: %m", name);
+/* An interface directory below its device: "1-4.2:1.0", and "1-0:1.0" below
+ * root hub usb1 (not "usb1:1.0"); nothing else in a device directory has a colon. */
+static bool is_interface_name(const char *name) {
+        return name[0] != '.' && strchr(name, ':') != NULL;
 }
 
-static void decide_interface_with(struct usb_state *s, struct udev_device *ifdev, const struct usb_device_info *d,
-                                  const struct usb_verdict *v, bool notify) {
+/* Decide one interface of a device whose verdict is v: the write, and
+ * whether it needs a record (whole-device allows need none; exceptions do). */
+static bool decide_interface_with(struct usb_state *s, const char *ifpath, const char *ifname,
+                                  const struct usb_device_info *d, const struct usb_verdict *v, bool *ret_allow) {
         uint8_t config, number;
-        const char *sysname = udev_device_get_sysname(ifdev);
-        bool allow = usbdev_interface_address(sysname, &config, &number) == 0 &&
+        bool allow = usbdev_interface_address(ifname, &config, &number) == 0 &&
                      usb_policy_interface_allowed(v, d, config, number);
-        int w = write_attr(s, ifdev, "authorized", allow ? "1" : "0");
-        if (allow && w >= 0)
-                probe_interface(s, ifdev);
+        int w = write_attr(s, ifpath, "authorized", allow ? "1" : "0");
         if (allow)
                 s->if_allowed++;
         else
                 s->if_blocked++;
-        /* Whole-device allows need no record per interface; exceptions do. */
-        if (!allow || (v->rule && v->rule->ifmode != USB_IFMODE_ALL))
-                report(s, d, v, sysname, !allow, notify && !allow);
+        *ret_allow = allow && w >= 0;
+        return !allow || (v->rule && v->rule->ifmode != USB_IFMODE_ALL);
 }
 
 /* The interfaces already present under an authorized device (devices present
- * at start, or re-evaluated on a policy change): the device directory's
- * "<port>:<config>.<n>" entries, so the cost does not grow with the bus. */
+ * at start, re-evaluated on a policy change, or authorized by someone else):
+ * the device directory's "<port>:<config>.<n>" entries. Never on the path
+ * from the uevent to the decision. */
 static void decide_present_interfaces(struct usb_state *s, const struct usb_device_info *d,
                                       const struct usb_verdict *v, bool notify) {
         DIR *dir = opendir(d->syspath);
         if (!dir)
                 return;
-        size_t plen = strlen(d->port);
         struct dirent *de;
         unsigned n = 0;
         while ((de = readdir(dir)) && n < USBDESC_MAX_IFS) {
-                if (strncmp(de->d_name, d->port, plen) != 0 || de->d_name[plen] != ':')
+                if (!is_interface_name(de->d_name))
                         continue;
                 _cleanup_free_ char *p = path_join(d->syspath, de->d_name);
-                struct udev_device *ifdev = p ? udev_device_new_from_syspath(s->udev, p) : NULL;
-                if (!ifdev)
+                if (!p)
                         continue;
-                if (usbdev_is_interface(ifdev)) {
-                        decide_interface_with(s, ifdev, d, v, notify);
-                        n++;
-                }
-                udev_device_unref(ifdev);
+                n++;
+                bool allowed;
+                if (decide_interface_with(s, p, de->d_name, d, v, &allowed))
+                        report(s, d, v, de->d_name, !allowed, notify && !allowed);
         }
         closedir(dir);
 }
 
 /* An interface authorized after it was created is not probed by the kernel
- * (Documentation/usb/authorization.rst): ask for it through drivers_probe,
+ * (Documentation/usb/authorization.rst says the probe "must be triggered
+ * manually"; found by tests/e2e, umockdev has no drivers): ask for it through drivers_probe,
  * for every authorized interface of the device that has no driver yet, so
  * drivers that need several interfaces find them all authorized. */
 static void probe_interfaces(struct usb_state *s, const struct usb_device_info *d) {
@@ -269,11 +281,10 @@ static void probe_interfaces(struct usb_state *s, const struct usb_device_info *
         if (!dir)
                 return;
         _cleanup_close_ int fd = -1;
-        size_t plen = strlen(d->port);
         struct dirent *de;
         unsigned n = 0;
         while ((de = readdir(dir)) && n < USBDESC_MAX_IFS) {
-                if (strncmp(de->d_name, d->port, plen) != 0 || de->d_name[plen] != ':')
+                if (!is_interface_name(de->d_name))
                         continue;
                 n++;
                 _cleanup_free_ char *ifpath = path_join(d->syspath, de->d_name);
@@ -285,117 +296,253 @@ static void probe_interfaces(struct usb_state *s, const struct usb_device_info *
                     access(drv, F_OK) == 0)
                         continue;
                 if (fd < 0) {
-                        /* the same /sys libudev reads (umockdev redirects both) */
                         fd = open("/sys/bus/usb/drivers_probe", O_WRONLY | O_APPEND | O_CLOEXEC);
                         if (fd < 0) {
                                 plog_debug(s->h, "cannot open drivers_probe: %m");
                                 break;
                         }
                 }
-                if (write(fd, de->d_name, strlen(de->d_name)) < 0)
+                if (write(fd, de->d_name, strlen(de->d_name)) < 0 && errno != ENODEV)
                         plog_warning(s->h, "probing drivers for %s failed: %m", de->d_name);
         }
         closedir(dir);
 }
 
-static int decide_device(struct usb_state *s, struct udev_device *dev, bool reevaluation) {
+static void pending_free(struct pending *p) {
+        if (!p)
+                return;
+        usb_device_info_done(&p->d);
+        free(p->interface);
+        free(p);
+}
+
+/* Queue the rest of a decision already written; takes d. */
+static void defer(struct usb_state *s, struct usb_device_info *d, const struct usb_verdict *v, const char *interface,
+                  bool quiet, bool if_report, bool if_blocked, bool if_notify) {
+        struct pending *p = calloc(1, sizeof *p);
+        if (!p || (interface && !(p->interface = strdup(interface)))) {
+                /* the decision stands; only its record is lost, and said so */
+                plog_error(s->h, "out of memory: no audit record for %s", d->port ? d->port : "?");
+                free(p);
+                usb_device_info_done(d);
+                return;
+        }
+        p->d = *d;
+        p->v = *v;
+        if (v->reason == d->problem) /* the reason lives in the model, which moves */
+                p->v.reason = p->d.problem;
+        *d = (struct usb_device_info){ 0 };
+        p->quiet = quiet;
+        p->if_report = if_report;
+        p->if_blocked = if_blocked;
+        p->if_notify = if_notify;
+        *s->tail = p;
+        s->tail = &p->next;
+        if (s->n_pending++ == 0 && s->defer_fd >= 0) {
+                uint64_t one = 1;
+                if (write(s->defer_fd, &one, sizeof one) < 0)
+                        plog_debug(s->h, "eventfd write: %m");
+        }
+}
+
+static void finish(struct usb_state *s, struct pending *p) {
+        struct usb_device_info *d = &p->d;
+        if (usbdev_complete(d, USBDEV_STRINGS | USBDEV_CONNECT_TYPE) < 0)
+                plog_error(s->h, "out of memory reading the strings of %s", d->port);
+        if (p->interface) {
+                if (p->if_report)
+                        report(s, d, &p->v, p->interface, p->if_blocked, p->if_notify);
+                if (!p->if_blocked)
+                        probe_interfaces(s, d);
+                return;
+        }
+        bool allow = p->v.target == USB_TARGET_ALLOW;
+        report(s, d, &p->v, NULL, !allow, !p->quiet);
+        if (allow) {
+                decide_present_interfaces(s, d, &p->v, !p->quiet);
+                probe_interfaces(s, d);
+        }
+}
+
+/* Report up to max pending decisions (all if max is 0); returns how many are left. */
+static size_t finish_pending(struct usb_state *s, size_t max) {
+        for (size_t i = 0; s->head && (max == 0 || i < max); i++) {
+                struct pending *p = s->head;
+                s->head = p->next;
+                if (!s->head)
+                        s->tail = &s->head;
+                s->n_pending--;
+                finish(s, p);
+                pending_free(p);
+        }
+        if (!s->head && s->defer_fd >= 0) {
+                uint64_t v; /* nothing pending: not readable any more */
+                if (read(s->defer_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+                        plog_debug(s->h, "eventfd read: %m");
+        }
+        return s->n_pending;
+}
+
+/* ---- decisions: the write first ---- */
+
+static int decide_device(struct usb_state *s, const char *devpath, bool reevaluation) {
         struct usb_device_info d;
-        int r = usbdev_read(dev, s->policy.need_parent_hash, &d);
+        int r = usbdev_model(devpath, s->policy.need, &d);
         if (r < 0) {
                 /* Out of memory: still never leave it authorized. */
-                write_attr(s, dev, "authorized", "0");
+                char path[PATH_MAX];
+                snprintf(path, sizeof path, "/sys%s", devpath);
+                write_attr(s, path, "authorized", "0");
                 s->blocked++;
-                return plog_error_errno(s->h, r, "cannot model %s, blocked", udev_device_get_sysname(dev));
+                return plog_error_errno(s->h, r, "cannot model %s, blocked", devpath);
         }
         struct usb_verdict v;
         usb_policy_decide(&s->policy, &d, &v);
-        s->decided++;
-        bool allow = v.target == USB_TARGET_ALLOW;
         /* Every decision is written, block included: never trust the state a
          * device arrived in. */
-        int w = write_attr(s, dev, "authorized", allow ? "1" : "0");
+        int w = write_attr(s, d.syspath, "authorized", v.target == USB_TARGET_ALLOW ? "1" : "0");
+        /* Counted for R1 now, with the write, not when its report goes out. */
+        int prev = track(s, d.devpath, v.target, w >= 0);
+        bool changed = prev < 0 || prev != (int)v.target;
         if (v.target == USB_TARGET_REJECT)
-                write_attr(s, dev, "remove", "1");
-        if (allow)
+                write_attr(s, d.syspath, "remove", "1");
+        s->decided++;
+        if (v.target == USB_TARGET_ALLOW)
                 s->allowed++;
         else if (v.target == USB_TARGET_REJECT)
                 s->rejected++;
         else
                 s->blocked++;
-        int prev = track(s, d.devpath, v.target, w >= 0);
-        bool changed = prev < 0 || prev != (int)v.target;
-        report(s, &d, &v, NULL, !allow, !reevaluation || changed);
-        if (allow) {
-                decide_present_interfaces(s, &d, &v, !reevaluation || changed);
-                probe_interfaces(s, &d);
-        }
-        usb_device_info_done(&d);
+        defer(s, &d, &v, NULL, reevaluation && !changed, false, false, false);
         return 0;
 }
 
-static int decide_interface(struct usb_state *s, struct udev_device *ifdev) {
-        struct udev_device *dev = udev_device_get_parent_with_subsystem_devtype(ifdev, "usb", "usb_device");
-        if (!dev) {
-                write_attr(s, ifdev, "authorized", "0");
-                plog_warning(s->h, "interface %s has no USB device above it, blocked", udev_device_get_sysname(ifdev));
-                return 0;
+static int decide_interface(struct usb_state *s, const char *ifdevpath) {
+        char ifpath[PATH_MAX];
+        snprintf(ifpath, sizeof ifpath, "/sys%s", ifdevpath);
+        const char *ifname = strrchr(ifdevpath, '/') + 1;
+        _cleanup_free_ char *devpath = strndup(ifdevpath, (size_t)(ifname - 1 - ifdevpath));
+        if (!devpath) {
+                write_attr(s, ifpath, "authorized", "0");
+                return plog_error_errno(s->h, -ENOMEM, "cannot model %s, interface blocked", ifdevpath);
         }
         struct usb_device_info d;
-        int r = usbdev_read(dev, s->policy.need_parent_hash, &d);
+        int r = usbdev_model(devpath, s->policy.need, &d);
         if (r < 0) {
-                write_attr(s, ifdev, "authorized", "0");
-                return plog_error_errno(s->h, r, "cannot model %s, interface blocked", udev_device_get_sysname(dev));
+                write_attr(s, ifpath, "authorized", "0");
+                return plog_error_errno(s->h, r, "cannot model %s, interface blocked", devpath);
         }
         struct usb_verdict v;
         usb_policy_decide(&s->policy, &d, &v);
+        bool allowed = false;
         if (v.target != USB_TARGET_ALLOW) {
                 /* Someone authorized a device we block: undo it. */
-                write_attr(s, ifdev, "authorized", "0");
-                write_attr(s, dev, "authorized", "0");
+                write_attr(s, ifpath, "authorized", "0");
+                write_attr(s, d.syspath, "authorized", "0");
                 s->if_blocked++;
-                report(s, &d, &v, udev_device_get_sysname(ifdev), true, false);
-        } else {
-                decide_interface_with(s, ifdev, &d, &v, true);
-                probe_interfaces(s, &d);
+                defer(s, &d, &v, ifname, false, true, true, false);
+                return 0;
         }
-        usb_device_info_done(&d);
+        bool rep = decide_interface_with(s, ifpath, ifname, &d, &v, &allowed);
+        defer(s, &d, &v, ifname, false, rep, !allowed, !allowed);
         return 0;
 }
 
-static void handle(struct usb_state *s, struct udev_device *dev, const char *action) {
-        s->events++;
-        if (usbdev_is_device(dev)) {
-                if (strcmp(action, "add") == 0) {
-                        if (usbdev_is_root_hub(dev))
-                                controller_close(s, dev);
-                        decide_device(s, dev, false);
-                } else if (strcmp(action, "remove") == 0) {
-                        const char *dp = udev_device_get_devpath(dev);
-                        if (dp)
-                                untrack(s, dp);
-                        plog_info(s->h, "device at %s removed", udev_device_get_sysname(dev));
-                }
-        } else if (usbdev_is_interface(dev) && strcmp(action, "add") == 0)
-                decide_interface(s, dev);
+static bool is_root_hub_devpath(const char *devpath) {
+        const char *name = strrchr(devpath, '/') + 1;
+        return strncmp(name, "usb", 3) == 0 && name[3] >= '0' && name[3] <= '9';
 }
 
-static int on_monitor(struct loop_source *src, int fd, uint32_t revents, void *userdata) {
-        struct usb_state *s = userdata;
-        for (unsigned i = 0; i < 4096; i++) { /* bounded per wake-up; the fd stays readable */
-                struct udev_device *dev = udev_monitor_receive_device(s->mon);
-                if (!dev)
+static void handle(struct usb_state *s, const struct uevent *u) {
+        s->events++;
+        if (!u->subsystem || strcmp(u->subsystem, "usb") != 0 || !u->devtype)
+                return;
+        bool add = strcmp(u->action, "add") == 0;
+        if (strcmp(u->devtype, "usb_device") == 0) {
+                if (add) {
+                        if (is_root_hub_devpath(u->devpath)) {
+                                char path[PATH_MAX];
+                                snprintf(path, sizeof path, "/sys%s", u->devpath);
+                                controller_close(s, path);
+                        }
+                        decide_device(s, u->devpath, false);
+                } else if (strcmp(u->action, "remove") == 0) {
+                        untrack(s, u->devpath);
+                        plog_info(s->h, "device at %s removed", strrchr(u->devpath, '/') + 1);
+                }
+        } else if (strcmp(u->devtype, "usb_interface") == 0 && add)
+                decide_interface(s, u->devpath);
+}
+
+static int evaluate_all(struct usb_state *s, bool reevaluation);
+
+/* The kernel dropped uevents (our queue overflowed): what they said is
+ * lost, so look at the whole tree again, and say so. */
+static void rescan(struct usb_state *s) {
+        s->rescans++;
+        plog_warning(s->h, "the kernel dropped uevents (receive queue full): deciding every USB device again");
+        char n[24];
+        snprintf(n, sizeof n, "%" PRIu64, s->rescans);
+        struct audit_field f[] = {
+                { "reason", "uevents dropped by the kernel (ENOBUFS)" },
+                { "rescans", n },
+                { NULL, NULL },
+        };
+        sekisho_audit(s->h, "usb.rescan", USB_CLAUSE, f);
+        tdestroy(s->devices, tracked_free);
+        s->devices = NULL;
+        s->n_tracked = s->n_current = 0;
+        int r = evaluate_all(s, false);
+        if (r < 0)
+                plog_error_errno(s->h, r, "rescan failed; devices that arrived unseen stay unauthorized");
+}
+
+/* Decisions first, for everything queued; then a share of the reports. */
+static void pump(struct usb_state *s) {
+        bool any = false;
+        while (s->n_pending < USB_MAX_PENDING) {
+                size_t len;
+                int r = uevent_receive(s->fd, s->msg, sizeof s->msg, &len);
+                if (r == -EAGAIN)
                         break;
-                const char *action = udev_device_get_action(dev);
-                if (action)
-                        handle(s, dev, action);
-                udev_device_unref(dev);
+                if (r == -EINTR)
+                        continue;
+                any = true;
+                if (r == -ENOBUFS) {
+                        rescan(s);
+                        continue;
+                }
+                if (r == -EPERM) {
+                        s->foreign++;
+                        continue;
+                }
+                struct uevent u;
+                if (r < 0 || (r = uevent_parse(s->msg, len, &u)) < 0) {
+                        if (r < 0 && r != -EBADMSG) {
+                                plog_error_errno(s->h, r, "reading uevents failed");
+                                break;
+                        }
+                        s->malformed++;
+                        continue;
+                }
+                handle(s, &u);
         }
-        sekisho_status_changed(s->h);
+        if (s->head) {
+                any = true;
+                finish_pending(s, USB_REPORTS_PER_ROUND);
+        }
+        if (any)
+                sekisho_status_changed(s->h);
+}
+
+static int on_uevent(struct loop_source *src, int fd, uint32_t revents, void *userdata) {
+        pump(userdata);
         return 0;
 }
 
 /* Decide everything attached: controllers closed first, then devices in
- * path order (a hub before what is behind it). */
+ * path order (a hub before what is behind it). libudev's enumeration is the
+ * right tool here; the reports follow at once (nothing is timed here). */
 static int evaluate_all(struct usb_state *s, bool reevaluation) {
         struct udev_enumerate *e = udev_enumerate_new(s->udev);
         if (!e)
@@ -413,10 +560,13 @@ static int evaluate_all(struct usb_state *s, bool reevaluation) {
                         struct udev_device *dev = udev_device_new_from_syspath(s->udev, udev_list_entry_get_name(le));
                         if (!dev)
                                 continue;
+                        const char *dp = udev_device_get_devpath(dev);
                         if (pass == 0 && usbdev_is_root_hub(dev))
-                                controller_close(s, dev);
-                        else if (pass == 1 && usbdev_is_device(dev))
-                                decide_device(s, dev, reevaluation);
+                                controller_close(s, udev_device_get_syspath(dev));
+                        else if (pass == 1 && dp && usbdev_is_device(dev)) {
+                                decide_device(s, dp, reevaluation);
+                                finish_pending(s, 0);
+                        }
                         udev_device_unref(dev);
                 }
         }
@@ -435,9 +585,15 @@ static void usb_shutdown(void *state) {
         if (!s)
                 return;
         /* Controllers stay at authorized_default=0: when we are gone, new
-         * devices stay blocked. */
+         * devices stay blocked. Decisions written but not yet reported are
+         * reported now. */
+        finish_pending(s, 0);
         loop_source_free(s->src);
-        udev_monitor_unref(s->mon);
+        loop_source_free(s->defer_src);
+        if (s->fd >= 0)
+                close(s->fd);
+        if (s->defer_fd >= 0)
+                close(s->defer_fd);
         udev_unref(s->udev);
         usb_policy_done(&s->policy);
         tdestroy(s->devices, tracked_free);
@@ -454,6 +610,8 @@ static int usb_init(struct sekisho_plugin_handle *h, void **ret_state) {
         if (!s)
                 return -ENOMEM;
         s->h = h;
+        s->fd = s->defer_fd = -1;
+        s->tail = &s->head;
         int r;
         struct perrors errs = { 0 };
         r = usb_policy_load(NULL, &s->policy, &errs);
@@ -468,21 +626,21 @@ static int usb_init(struct sekisho_plugin_handle *h, void **ret_state) {
                 r = sekisho_fail(h, -errno ?: -ENOMEM, "udev_new failed");
                 goto fail;
         }
-        /* Listen before looking, so nothing arrives unseen in between. */
-        s->mon = udev_monitor_new_from_netlink(s->udev, "udev");
-        if (!s->mon) {
-                r = sekisho_fail(h, -EPROTONOSUPPORT, "cannot open the udev monitor");
-                goto fail;
-        }
-        udev_monitor_set_receive_buffer_size(s->mon, 8 * 1024 * 1024);
-        if ((r = udev_monitor_filter_add_match_subsystem_devtype(s->mon, "usb", NULL)) < 0 ||
-            (r = udev_monitor_enable_receiving(s->mon)) < 0) {
-                sekisho_fail(h, r, "cannot start the udev monitor");
-                goto fail;
-        }
-        r = loop_add_io(sekisho_loop(h), udev_monitor_get_fd(s->mon), EPOLLIN, on_monitor, s, &s->src);
+        /* Listen before looking, so nothing arrives unseen in between; to the
+         * kernel itself, not to udevd's re-broadcast after its rules ran. */
+        r = uevent_open(USB_RCVBUF, &s->fd);
         if (r < 0) {
-                sekisho_fail(h, r, "cannot watch the udev monitor");
+                sekisho_fail(h, r, "cannot open the kernel uevent socket");
+                goto fail;
+        }
+        s->defer_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (s->defer_fd < 0) {
+                r = sekisho_fail(h, -errno, "eventfd failed");
+                goto fail;
+        }
+        if ((r = loop_add_io(sekisho_loop(h), s->fd, EPOLLIN, on_uevent, s, &s->src)) < 0 ||
+            (r = loop_add_io(sekisho_loop(h), s->defer_fd, EPOLLIN, on_uevent, s, &s->defer_src)) < 0) {
+                sekisho_fail(h, r, "cannot watch the uevent socket");
                 goto fail;
         }
         /* Fail-closed before any decision: every controller holds new devices
@@ -496,7 +654,7 @@ static int usb_init(struct sekisho_plugin_handle *h, void **ret_state) {
                 udev_list_entry_foreach(le, udev_enumerate_get_list_entry(e)) {
                         struct udev_device *dev = udev_device_new_from_syspath(s->udev, udev_list_entry_get_name(le));
                         if (dev && usbdev_is_root_hub(dev))
-                                controller_close(s, dev);
+                                controller_close(s, udev_device_get_syspath(dev));
                         udev_device_unref(dev);
                 }
                 udev_enumerate_unref(e);
@@ -519,6 +677,7 @@ static int usb_apply(void *state, const struct pnode *section) {
                 return r;
         }
         perrors_clear(&errs);
+        finish_pending(s, 0); /* their verdicts point into the rules about to go */
         usb_policy_done(&s->policy);
         s->policy = p;
         s->generation++;
@@ -545,6 +704,8 @@ static void usb_status(void *state, struct kvlist *out) {
         kvlist_add(out, "controller-closings", "%" PRIu64, s->controllers);
         kvlist_add(out, "events", "%" PRIu64, s->events);
         kvlist_add(out, "write-errors", "%" PRIu64, s->write_errors);
+        kvlist_add(out, "rescans", "%" PRIu64, s->rescans);
+        kvlist_add(out, "uevents-refused", "%" PRIu64, s->foreign + s->malformed);
 }
 
 /* R1: "enforced" needs the policy in force to keep mass storage out and
@@ -595,7 +756,7 @@ static int usb_ctl(const struct sekisho_ctl_env *env, const struct pnode *sectio
 static const int usb_syscalls[] = {
         SCMP_SYS(recvmsg), SCMP_SYS(getdents64), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
         SCMP_SYS(newfstatat), SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(access), SCMP_SYS(openat), SCMP_SYS(fstat),
-        SCMP_SYS(lseek), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), -1,
+        SCMP_SYS(lseek), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(eventfd2), -1,
 };
 
 SEKISHO_PLUGIN_DEFINE(usb,

@@ -2,9 +2,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "usbdev.h"
 #include "util.h"
@@ -54,15 +58,6 @@ static void problem(struct usb_device_info *d, const char *fmt, ...) {
         va_end(ap);
 }
 
-static bool is_id(const char *s) {
-        if (strlen(s) != 4)
-                return false;
-        for (const char *c = s; *c; c++)
-                if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
-                        return false;
-        return true;
-}
-
 /* An optional string attribute: absent = "", NUL byte or too long = problem. */
 static int read_string(struct usb_device_info *d, const char *name, char **ret) {
         char *v = NULL;
@@ -88,47 +83,65 @@ static int read_string(struct usb_device_info *d, const char *name, char **ret) 
         return 0;
 }
 
-int usbdev_read(struct udev_device *dev, bool want_parent_hash, struct usb_device_info *ret) {
-        *ret = (struct usb_device_info){ .ok = true };
-        _cleanup_free_ char *blob = NULL, *dpath = NULL;
-        size_t blen = 0;
-        const char *sp = udev_device_get_syspath(dev), *dp = udev_device_get_devpath(dev),
-                   *sn = udev_device_get_sysname(dev);
-        ret->syspath = strdup(sp ? sp : "");
-        ret->devpath = strdup(dp ? dp : "");
-        ret->port = strdup(sn ? sn : "");
-        if (!ret->syspath || !ret->devpath || !ret->port)
-                goto oom;
-        struct udev_device *parent = udev_device_get_parent(dev);
-        ret->is_controller = !usbdev_is_device(parent);
-
-        int r;
-        char *v;
-        for (int i = 0; i < 2; i++) {
-                const char *attr = i == 0 ? "idVendor" : "idProduct";
-                r = read_attr(ret->syspath, attr, 64, &v, NULL);
-                if (r == -ENOMEM)
-                        goto oom;
-                if (r < 0) {
-                        problem(ret, "cannot read %s: %s", attr, strerror(-r));
-                        ret->ok = false;
-                        continue;
-                }
-                if (!is_id(v)) {
-                        problem(ret, "%s is not four lower-case hex digits", attr);
-                        ret->ok = false;
-                } else
-                        memcpy(i == 0 ? ret->vid : ret->pid, v, 5);
-                free(v);
+/* One read of the descriptors attribute: a buffer that fits every real device, and the capped
+ * reader only for the rare blob that does not fit. */
+static int read_descriptors(const char *syspath, uint8_t **ret, size_t *ret_len) {
+        char path[PATH_MAX];
+        if ((size_t)snprintf(path, sizeof path, "%s/descriptors", syspath) >= sizeof path)
+                return -ENAMETOOLONG;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        uint8_t buf[4096];
+        ssize_t k;
+        do
+                k = read(fd, buf, sizeof buf);
+        while (k < 0 && errno == EINTR);
+        if (k < 0)
+                return -errno;
+        if ((size_t)k < sizeof buf) { /* a short read of sysfs or a file is the whole of it */
+                uint8_t *b = malloc(k ? (size_t)k : 1);
+                if (!b)
+                        return -ENOMEM;
+                memcpy(b, buf, (size_t)k);
+                *ret = b;
+                *ret_len = (size_t)k;
+                return 0;
         }
-        if ((r = read_string(ret, "product", &ret->name)) < 0 || (r = read_string(ret, "serial", &ret->serial)) < 0 ||
-            (r = read_string(ret, "port/connect_type", &ret->connect_type)) < 0)
-                goto oom;
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                return -errno;
+        char *big;
+        int r = read_fd_capped(fd, USBDESC_MAX_SIZE, &big, ret_len);
+        if (r < 0)
+                return r;
+        *ret = (uint8_t *)big;
+        return 0;
+}
 
-        dpath = path_join(ret->syspath, "descriptors");
-        if (!dpath)
+/* A root hub is "usbN": its parent is the controller, not a USB device. */
+static bool sysname_is_root_hub(const char *sysname) {
+        if (strncmp(sysname, "usb", 3) != 0 || !sysname[3])
+                return false;
+        for (const char *c = sysname + 3; *c; c++)
+                if (*c < '0' || *c > '9')
+                        return false;
+        return true;
+}
+
+int usbdev_model(const char *devpath, unsigned need, struct usb_device_info *ret) {
+        *ret = (struct usb_device_info){ .ok = true };
+        const char *slash = strrchr(devpath, '/');
+        if (!slash || !slash[1] || asprintf(&ret->syspath, "/sys%s", devpath) < 0) {
+                ret->syspath = NULL;
                 goto oom;
-        r = read_file_capped(dpath, USBDESC_MAX_SIZE, &blob, &blen);
+        }
+        ret->devpath = strdup(devpath);
+        ret->port = strdup(slash + 1);
+        if (!ret->devpath || !ret->port)
+                goto oom;
+        ret->is_controller = sysname_is_root_hub(ret->port);
+
+        int r = read_descriptors(ret->syspath, &ret->blob, &ret->blob_len);
         if (r == -ENOMEM)
                 goto oom;
         if (r < 0) {
@@ -139,45 +152,65 @@ int usbdev_read(struct udev_device *dev, bool want_parent_hash, struct usb_devic
                 if (!ret->desc)
                         goto oom;
                 char why[160];
-                if (usbdesc_parse((const uint8_t *)blob, blen, ret->desc, why, sizeof why) < 0) {
+                if (usbdesc_parse(ret->blob, ret->blob_len, ret->desc, why, sizeof why) < 0) {
                         problem(ret, "garbage descriptors (%s)", why);
                         ret->ok = false;
                         free(ret->desc);
                         ret->desc = NULL;
                 } else {
-                        char want[10];
-                        snprintf(want, sizeof want, "%04x%04x", ret->desc->vid, ret->desc->pid);
-                        if (ret->ok && (memcmp(want, ret->vid, 4) != 0 || memcmp(want + 4, ret->pid, 4) != 0)) {
-                                problem(ret, "descriptors say %.4s:%.4s but sysfs says %s:%s", want, want + 4,
-                                        ret->vid, ret->pid);
-                                ret->ok = false;
-                        }
-                        if (ret->ok)
-                                usbdesc_hash(ret->name, ret->vid, ret->pid, ret->serial, (const uint8_t *)blob,
-                                             ret->desc, ret->hash);
+                        /* the ids sysfs shows in idVendor/idProduct are these very bytes */
+                        snprintf(ret->vid, sizeof ret->vid, "%04x", ret->desc->vid);
+                        snprintf(ret->pid, sizeof ret->pid, "%04x", ret->desc->pid);
                 }
         }
-
-        if (ret->is_controller) {
-                const char *pdp = parent ? udev_device_get_devpath(parent) : NULL;
-                if (pdp)
-                        usb_hash_string(pdp, ret->parent_hash);
-        } else if (want_parent_hash) {
-                struct usb_device_info pi;
-                if (usbdev_read(parent, false, &pi) < 0)
-                        goto oom;
-                if (pi.ok)
-                        memcpy(ret->parent_hash, pi.hash, sizeof pi.hash);
-                else {
-                        problem(ret, "parent device unreadable (%s), parent-hash unknown", pi.problem);
-                        ret->ok = false;
-                }
-                usb_device_info_done(&pi);
-        }
+        if (usbdev_complete(ret, need) < 0)
+                goto oom;
         return 0;
 oom:
         usb_device_info_done(ret);
         return -ENOMEM;
+}
+
+int usbdev_complete(struct usb_device_info *d, unsigned need) {
+        int r;
+        if ((need & (USBDEV_STRINGS | USBDEV_PARENT_HASH)) && !d->name) {
+                if ((r = read_string(d, "product", &d->name)) < 0 || (r = read_string(d, "serial", &d->serial)) < 0)
+                        return r;
+                if (d->ok && d->desc)
+                        usbdesc_hash(d->name, d->vid, d->pid, d->serial, d->blob, d->desc, d->hash);
+        }
+        if ((need & USBDEV_CONNECT_TYPE) && !d->connect_type &&
+            (r = read_string(d, "port/connect_type", &d->connect_type)) < 0)
+                return r;
+        if ((need & USBDEV_PARENT_HASH) && !d->parent_hash[0]) {
+                _cleanup_free_ char *parent = strdup(d->devpath);
+                char *slash = parent ? strrchr(parent, '/') : NULL;
+                if (!parent)
+                        return -ENOMEM;
+                if (slash)
+                        *slash = '\0';
+                if (d->is_controller)
+                        usb_hash_string(parent, d->parent_hash);
+                else {
+                        struct usb_device_info pi;
+                        if (usbdev_model(parent, USBDEV_STRINGS, &pi) < 0)
+                                return -ENOMEM;
+                        if (pi.ok)
+                                memcpy(d->parent_hash, pi.hash, sizeof pi.hash);
+                        else {
+                                problem(d, "parent device unreadable (%s), parent-hash unknown", pi.problem);
+                                d->ok = false;
+                        }
+                        usb_device_info_done(&pi);
+                }
+        }
+        return 0;
+}
+
+int usbdev_read(struct udev_device *dev, bool want_parent_hash, struct usb_device_info *ret) {
+        const char *dp = udev_device_get_devpath(dev);
+        return usbdev_model(dp ? dp : "", USBDEV_STRINGS | USBDEV_CONNECT_TYPE | (want_parent_hash ? USBDEV_PARENT_HASH : 0),
+                            ret);
 }
 
 int usbdev_interface_address(const char *sysname, uint8_t *ret_config, uint8_t *ret_number) {

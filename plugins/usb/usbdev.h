@@ -6,7 +6,18 @@
 
 #include "usbpolicy.h"
 
-/* Fill ret for a usb_device. Problems with the device (garbage, vanished)
+/* Model the USB device at devpath ("/devices/...", as a uevent names it)
+ * from ONE read of its descriptors (ids and interfaces), plus the attributes
+ * in need (USBDEV_*). Problems with the device (garbage, vanished) do not
+ * fail: they set ret->ok = false and ret->problem, so the device is decided
+ * block. Returns -ENOMEM only. */
+int usbdev_model(const char *devpath, unsigned need, struct usb_device_info *ret);
+/* Read what the model still lacks of need (after the decision: for the
+ * audit record). Returns -ENOMEM only. */
+int usbdev_complete(struct usb_device_info *d, unsigned need);
+
+/* usbdev_model with everything, for a libudev device (enumeration, sekishoctl).
+ * Fill ret for a usb_device. Problems with the device (garbage, vanished)
  * do not fail: they set ret->ok = false and ret->problem, so the device is
  * decided block. Returns -ENOMEM only. */
 int usbdev_read(struct udev_device *dev, bool want_parent_hash, struct usb_device_info *ret);

@@ -82,8 +82,13 @@ static int compile(const struct pnode *section, struct usb_policy *ret, struct p
                                 pwarn(errs, rn,
                                       "USB rule: id with upper-case hex never matches (sysfs ids are lower case; "
                                       "USBGuard compares them as text)");
-                        if (ret->rules[ret->n].parent_hash.present)
-                                ret->need_parent_hash = true;
+                        const struct usb_rule *nr = &ret->rules[ret->n];
+                        if (nr->parent_hash.present)
+                                ret->need |= USBDEV_PARENT_HASH;
+                        if (nr->name.present || nr->serial.present || nr->hash.present)
+                                ret->need |= USBDEV_STRINGS;
+                        if (nr->connect_type.present)
+                                ret->need |= USBDEV_CONNECT_TYPE;
                         if (keep)
                                 ret->n++;
                         else
@@ -126,6 +131,7 @@ void usb_device_info_done(struct usb_device_info *d) {
         free(d->serial);
         free(d->connect_type);
         free(d->desc);
+        free(d->blob);
         *d = (struct usb_device_info){ 0 };
 }
 

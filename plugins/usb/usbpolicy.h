@@ -15,7 +15,14 @@ struct usb_policy {
         enum usb_target deflt;       /* for devices no rule matches */
         struct usb_rule *rules;
         size_t n;
-        bool need_parent_hash;       /* some rule uses parent-hash */
+        unsigned need;               /* USBDEV_*: what a decision reads beyond the descriptors */
+};
+
+/* Attributes a decision may need besides the descriptors (one read, always). */
+enum {
+        USBDEV_STRINGS = 1 << 0,      /* product, serial and the device hash */
+        USBDEV_CONNECT_TYPE = 1 << 1, /* port/connect_type */
+        USBDEV_PARENT_HASH = 1 << 2,  /* the parent device's hash */
 };
 
 /* check(): validate a usb: section (NULL is fine: nothing to check). */
@@ -38,6 +45,8 @@ struct usb_device_info {
         bool ok;                     /* false: problem says why; decided block */
         char problem[200];
         struct usb_desc *desc;       /* parsed descriptors (NULL if unreadable) */
+        uint8_t *blob;               /* the descriptors as read (hashed later, never read twice) */
+        size_t blob_len;
 };
 
 void usb_device_info_done(struct usb_device_info *d);

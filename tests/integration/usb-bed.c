@@ -9,11 +9,13 @@
 #include <umockdev.h>
 #include <unistd.h>
 
+#include "uevent-sender.h"
+
 /* Protocol, one command per line, answered with "ok ..." or "error ...":
  *   dev NAME PARENT VID PID AUTH PRODUCT CC:SS:PP[,CC:SS:PP...]   a device with descriptors
  *   root NAME                                                     a controller (root hub)
  *   iface DEV N CC:SS:PP                                          an interface node (authorized 0)
- *   uevent NAME ACTION
+ *   uevent NAME ACTION                                            the kernel's uevent (not udevd's)
  *   rm NAME
  * PARENT is a device NAME or "-" for the PCI controller. Started, it prints
  * "dir PATH" (the testbed root: read attributes below PATH/sys). */
@@ -109,11 +111,10 @@ int main(void) {
                                                                    vs, "idProduct", ps, "product", f, "remove", "0",
                                                                    NULL, "DEVTYPE", "usb_device", NULL);
                         umockdev_testbed_set_attribute_binary(tb, path, "descriptors", (guint8 *)desc, (gssize)n);
-                        /* umockdev announced the device before its binary
-                         * descriptors existed (a daemon that looked at once
-                         * blocked it: unreadable); the kernel announces a
-                         * complete device, so announce it again now. */
-                        umockdev_testbed_uevent(tb, path, "add");
+                        /* umockdev announced the device in udevd's format, before its
+                         * binary descriptors existed; the kernel announces a complete
+                         * device, in its own format: that is what sekishod listens to. */
+                        uevent_send(root, path, "add");
                         remember(a, path);
                         printf("ok %s\n", path);
                 } else if (strcmp(cmd, "iface") == 0) {
@@ -134,9 +135,10 @@ int main(void) {
                                                                  "bInterfaceProtocol", s3, NULL, "DEVTYPE",
                                                                  "usb_interface", NULL);
                         remember(name, path);
+                        uevent_send(root, path, "add");
                         printf("ok %s\n", path);
                 } else if (strcmp(cmd, "uevent") == 0 && lookup(a)) {
-                        umockdev_testbed_uevent(tb, lookup(a), b);
+                        uevent_send(root, lookup(a), b);
                         printf("ok\n");
                 } else if (strcmp(cmd, "rm") == 0 && lookup(a)) {
                         umockdev_testbed_remove_device(tb, lookup(a));
