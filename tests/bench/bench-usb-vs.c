@@ -271,20 +271,9 @@ int main(int argc, char **argv) {
                 return 2;
         }
         setvbuf(stdout, NULL, _IOLBF, 0);
-        const char *pre = getenv("LD_PRELOAD");
-        if (!pre || !strstr(pre, "libumockdev-preload")) {
-                /* umockdev builds a testbed only inside its own preload */
-                if (getenv("SEKISHO_UMOCKDEV_REEXEC"))
-                        return 77;
-                setenv("SEKISHO_UMOCKDEV_REEXEC", "1", 1);
-                char **args = calloc((size_t)argc + 2, sizeof *args);
-                args[0] = (char *)"umockdev-wrapper";
-                for (int i = 0; i < argc; i++)
-                        args[i + 1] = argv[i];
-                execvp("umockdev-wrapper", args);
-                fprintf(stderr, "bench-usb-vs: umockdev-wrapper not available\n");
-                return 77;
-        }
+        int rr = umockdev_reexec("bench-usb-vs", argc, argv);
+        if (rr)
+                return rr;
         unsigned batches = (unsigned)atoi(argv[1]), per = (unsigned)atoi(argv[2]);
         const char *storms = argv[3];
         struct contender c[MAX_C] = { 0 };

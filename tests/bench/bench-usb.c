@@ -81,21 +81,9 @@ static long rss_kib(void) {
 }
 
 int main(int argc, char **argv) {
-        const char *pre = getenv("LD_PRELOAD");
-        if (!pre || !strstr(pre, "libumockdev-preload")) {
-                if (getenv("SEKISHO_UMOCKDEV_REEXEC"))
-                        return 77;
-                setenv("SEKISHO_UMOCKDEV_REEXEC", "1", 1);
-                char **args = calloc((size_t)argc + 2, sizeof *args);
-                if (!args)
-                        return 1;
-                args[0] = (char *)"umockdev-wrapper";
-                for (int i = 0; i < argc; i++)
-                        args[i + 1] = argv[i];
-                execvp("umockdev-wrapper", args);
-                fprintf(stderr, "bench-usb: umockdev-wrapper not available\n");
-                return 77;
-        }
+        int rr = umockdev_reexec("bench-usb", argc, argv);
+        if (rr)
+                return rr;
         unsigned inserts = argc > 1 ? (unsigned)atoi(argv[1]) : 1000, burst = argc > 2 ? (unsigned)atoi(argv[2]) : 10000;
         log_setup("bench-usb", false);
         if (!getenv("VERBOSE") && !freopen("/dev/null", "w", stderr))

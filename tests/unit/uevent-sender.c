@@ -163,3 +163,22 @@ int testbed_remove_usb(const char *root, const char *syspath) {
         snprintf(path, sizeof path, "%s%s", root, syspath);
         return rmdir(path) < 0 ? -errno : 0;
 }
+
+int umockdev_reexec(const char *name, int argc, char **argv) {
+        const char *pre = getenv("LD_PRELOAD");
+        if (pre && strstr(pre, "libumockdev-preload"))
+                return 0;
+        if (getenv("SEKISHO_UMOCKDEV_REEXEC"))
+                return 77;
+        setenv("SEKISHO_UMOCKDEV_REEXEC", "1", 1);
+        char **args = calloc((size_t)argc + 2, sizeof *args);
+        if (!args)
+                return 1;
+        args[0] = (char *)"umockdev-wrapper";
+        for (int i = 0; i < argc; i++)
+                args[i + 1] = argv[i];
+        execvp("umockdev-wrapper", args);
+        fprintf(stderr, "%s: umockdev-wrapper not available\n", name);
+        free(args);
+        return 77;
+}

@@ -33,3 +33,9 @@ int testbed_add_usb(const char *root, const char *parent_syspath, const char *na
                     const char *authorized, char **ret_syspath);
 /* Remove such a device directory again. */
 int testbed_remove_usb(const char *root, const char *syspath);
+
+/* umockdev builds a testbed only inside its own preload: outside it, re-exec
+ * argv under umockdev-wrapper. Returns only when that cannot be done: 77
+ * (SKIP) when umockdev-wrapper is missing or already failed to preload, 1 when
+ * out of memory; 0 when already inside the preload (go on). */
+int umockdev_reexec(const char *name, int argc, char **argv);
