@@ -667,7 +667,10 @@ int sekisho_new(const struct sekisho_options *opt, struct sekisho **ret) {
         int r = check_plugin_list(opt->plugins);
         if (r == 0)
                 r = loop_new(&ctx->loop);
+        if (r == 0)
+                r = netclaims_new(&ctx->claims);
         if (r < 0) {
+                loop_free(ctx->loop);
                 free(ctx);
                 return r;
         }
@@ -803,6 +806,8 @@ int sekisho_run(struct sekisho *ctx) {
 struct sekisho *sekisho_free(struct sekisho *ctx) {
         if (!ctx)
                 return NULL;
+        /* No claim changes reach a plugin that is stopping (its rules stay). */
+        ctx->claims = netclaims_free(ctx->claims);
         /* Plugins stop in reverse order; what they enforced stays in the kernel (fail-closed). */
         for (size_t i = ctx->n_slots; i-- > 0;) {
                 busconn_forget(bus_connection(ctx->bus), &ctx->slots[i].handle);

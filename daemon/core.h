@@ -66,6 +66,7 @@ struct sekisho {
         bool policy_stale;
         struct audit *audit;
         struct bus *bus;
+        struct netclaims *claims;          /* destinations reserved for one cgroup (netclaim.h) */
 
         struct plugin_slot *slots;
         size_t n_slots;

@@ -1,4 +1,4 @@
-/* handle.c — a plugin's one door to the core: its name on every log line and audit record, profile requests, the loop, status refreshes, D-Bus calls on the daemon's connection. */
+/* handle.c — a plugin's one door to the core: its name on every log line and audit record, profile requests, the loop, status refreshes, D-Bus calls on the daemon's connection, network claims. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -60,4 +60,18 @@ int sekisho_bus_call(struct sekisho_plugin_handle *h, DBusMessage *call, int tim
 int sekisho_bus_match(struct sekisho_plugin_handle *h, const char *sender, const char *path, const char *interface,
                       const char *member, sekisho_signal_fn cb, void *userdata) {
         return busconn_match(bus_connection(h->ctx->bus), sender, path, interface, member, cb, userdata, h);
+}
+
+/* After shutdown began the registry is gone: claims are dropped quietly. */
+int sekisho_net_claim_set(struct sekisho_plugin_handle *h, const struct sekisho_net_claim *v, size_t n) {
+        return h->ctx->claims ? netclaims_set(h->ctx->claims, h->plugin->name, v, n) : 0;
+}
+
+size_t sekisho_net_claims(struct sekisho_plugin_handle *h, const struct sekisho_net_claim **ret) {
+        *ret = NULL;
+        return h->ctx->claims ? netclaims_get(h->ctx->claims, ret) : 0;
+}
+
+int sekisho_net_claims_watch(struct sekisho_plugin_handle *h, sekisho_net_claims_fn cb, void *userdata) {
+        return h->ctx->claims ? netclaims_watch(h->ctx->claims, cb, userdata) : -ESHUTDOWN;
 }

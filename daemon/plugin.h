@@ -6,6 +6,7 @@
 
 #include "audit.h"
 #include "loop.h"
+#include "netclaim.h"
 #include "ptree.h"
 #include "util.h"
 
@@ -185,6 +186,18 @@ int sekisho_bus_call(struct sekisho_plugin_handle *h, struct DBusMessage *call, 
 typedef void (*sekisho_signal_fn)(struct DBusMessage *signal, void *userdata);
 int sekisho_bus_match(struct sekisho_plugin_handle *h, const char *sender, const char *path, const char *interface,
                       const char *member, sekisho_signal_fn cb, void *userdata);
+
+/* ---- destinations reserved for one cgroup's sockets (netclaim.h) ----
+ * A plugin that starts an approved program in a cgroup of its own (vdi)
+ * claims the destinations only that program may reach; the network plugin
+ * watches the claims and enforces them (network: in sekisho.policy(5)).
+ * Set replaces every claim of the calling plugin (n = 0 drops them); the
+ * core drops a plugin's claims when it shuts down. */
+int sekisho_net_claim_set(struct sekisho_plugin_handle *h, const struct sekisho_net_claim *v, size_t n);
+/* Every plugin's claims (owner filled in), valid until the next change. */
+size_t sekisho_net_claims(struct sekisho_plugin_handle *h, const struct sekisho_net_claim **ret);
+/* cb(userdata) from the loop's thread after each change, until shutdown. */
+int sekisho_net_claims_watch(struct sekisho_plugin_handle *h, sekisho_net_claims_fn cb, void *userdata);
 
 /* Declare the descriptor of a built-in plugin: its name is id.
  *   SEKISHO_PLUGIN_DEFINE(usb, .section = "usb", .init = usb_init, ...); */

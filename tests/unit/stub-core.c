@@ -18,6 +18,12 @@ int stub_core_new(const struct sekisho_plugin *p, const char *state_dir, const c
                 free(h);
                 return r;
         }
+        r = netclaims_new(&h->claims);
+        if (r < 0) {
+                loop_free(h->loop);
+                free(h);
+                return r;
+        }
         h->plugin = p;
         h->env = (struct sekisho_env){ .state_dir = state_dir, .sysroot = sysroot ? sysroot : "/", .test_mode = true };
         *ret = h;
@@ -28,6 +34,8 @@ struct sekisho_plugin_handle *stub_core_free(struct sekisho_plugin_handle *h) {
         if (!h)
                 return NULL;
         busconn_free(h->bus);
+        if (!h->claims_shared)
+                netclaims_free(h->claims);
         loop_free(h->loop);
         free(h->rec);
         free(h);
@@ -144,4 +152,23 @@ int sekisho_bus_call(struct sekisho_plugin_handle *h, DBusMessage *call, int tim
 int sekisho_bus_match(struct sekisho_plugin_handle *h, const char *sender, const char *path, const char *interface,
                       const char *member, sekisho_signal_fn cb, void *userdata) {
         return busconn_match(stub_bus(h), sender, path, interface, member, cb, userdata, h);
+}
+
+void stub_share_claims(struct sekisho_plugin_handle *a, struct sekisho_plugin_handle *b) {
+        if (!b->claims_shared)
+                netclaims_free(b->claims);
+        b->claims = a->claims;
+        b->claims_shared = true;
+}
+
+int sekisho_net_claim_set(struct sekisho_plugin_handle *h, const struct sekisho_net_claim *v, size_t n) {
+        return netclaims_set(h->claims, h->plugin->name, v, n);
+}
+
+size_t sekisho_net_claims(struct sekisho_plugin_handle *h, const struct sekisho_net_claim **ret) {
+        return netclaims_get(h->claims, ret);
+}
+
+int sekisho_net_claims_watch(struct sekisho_plugin_handle *h, sekisho_net_claims_fn cb, void *userdata) {
+        return netclaims_watch(h->claims, cb, userdata);
 }

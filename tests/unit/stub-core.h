@@ -29,6 +29,8 @@ struct sekisho_plugin_handle {
         char profile[128], last_reason[512];
         char reason[256];                /* sekisho_fail() */
         struct busconn *bus;             /* the system bus, opened on the first call */
+        struct netclaims *claims;        /* its own registry, or one shared by two plugins' handles (stub_share_claims) */
+        bool claims_shared;
 };
 
 /* A handle for plugin p with its own loop; state_dir and sysroot are kept
@@ -40,3 +42,5 @@ struct sekisho_plugin_handle *stub_core_free(struct sekisho_plugin_handle *h);
 /* Records of that kind and name (each NULL: any) whose line contains needle (NULL: any). */
 size_t stub_count(const struct sekisho_plugin_handle *h, const char *kind, const char *name, const char *needle);
 void stub_clear(struct sekisho_plugin_handle *h);
+/* Make b use a's network claims registry (a vdi and a net plugin in one test); a outlives b. */
+void stub_share_claims(struct sekisho_plugin_handle *a, struct sekisho_plugin_handle *b);
