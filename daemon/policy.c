@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <sodium.h>
@@ -329,6 +330,9 @@ static const struct pkey conf_keys[] = {
         { "terminal-id", PT_STRING },
         { "groups", PT_STRING_SEQ },
         { "audit-syslog", PT_BOOL },
+        { "repository", PT_STRING },
+        { "repository-ca", PT_STRING },
+        { "repository-proxy", PT_STRING },
         { NULL },
 };
 
@@ -337,6 +341,9 @@ void conf_done(struct sekisho_conf *c) {
         for (size_t i = 0; i < c->n_groups; i++)
                 free(c->groups[i]);
         free(c->groups);
+        free(c->repository);
+        free(c->repository_ca);
+        free(c->repository_proxy);
         *c = (struct sekisho_conf){ 0 };
 }
 
@@ -371,6 +378,19 @@ int conf_load(const char *path, struct sekisho_conf *ret, struct perrors *errs) 
         r = -ENOMEM;
         if (id && !(c.terminal_id = strdup(id)))
                 goto out;
+        static const struct {
+                const char *key;
+                size_t offset;
+        } strings[] = {
+                { "repository", offsetof(struct sekisho_conf, repository) },
+                { "repository-ca", offsetof(struct sekisho_conf, repository_ca) },
+                { "repository-proxy", offsetof(struct sekisho_conf, repository_proxy) },
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(strings); i++) {
+                const char *v = pnode_str(pmap_get(t->root, strings[i].key));
+                if (v && !(*(char **)((char *)&c + strings[i].offset) = strdup(v)))
+                        goto out;
+        }
         if (groups && groups->n) {
                 c.groups = calloc(groups->n, sizeof *c.groups);
                 if (!c.groups)

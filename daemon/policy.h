@@ -48,6 +48,9 @@ struct sekisho_conf {
         char **groups;
         size_t n_groups;
         bool audit_syslog;
+        char *repository;        /* base URL sekisho-fetch pulls from (NULL: bundles are pushed) */
+        char *repository_ca;     /* a CA file for it (NULL: the system's CAs) */
+        char *repository_proxy;  /* a proxy for it (NULL: the environment's) */
 };
 int conf_load(const char *path, struct sekisho_conf *ret, struct perrors *errs);
 void conf_done(struct sekisho_conf *c);

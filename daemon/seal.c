@@ -29,13 +29,6 @@ static void mac_of(const uint8_t key[SEAL_KEY_BYTES], uint64_t epoch, uint64_t s
         hex_encode(mac, sizeof mac, out);
 }
 
-static int hex_decode(const char *s, uint8_t *out, size_t n) {
-        size_t bin_len;
-        if (strlen(s) != 2 * n || sodium_hex2bin(out, n, s, 2 * n, NULL, &bin_len, NULL) != 0 || bin_len != n)
-                return -EINVAL;
-        return 0;
-}
-
 /* State file: "EPOCH KEY-HEX START INTERVAL\n". */
 static int state_write(const char *path, uint64_t epoch, const uint8_t key[SEAL_KEY_BYTES], int64_t start,
                        uint64_t interval) {

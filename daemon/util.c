@@ -296,6 +296,32 @@ int64_t now_unix(void) {
         return (int64_t)time(NULL);
 }
 
+static int hex_digit(char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+int hex_decode(const char *s, uint8_t *out, size_t n) {
+        if (strlen(s) != 2 * n)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
+                if (hi < 0 || lo < 0)
+                        return -EINVAL;
+                out[i] = (uint8_t)(hi << 4 | lo);
+        }
+        return 0;
+}
+
+bool name_is_plain(const char *s) {
+        if (!*s || s[0] == '.')
+                return false;
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '.' ||
+                      *s == '_' || *s == '-'))
+                        return false;
+        return true;
+}
+
 void hex_encode(const uint8_t *in, size_t len, char *out) {
         static const char digits[] = "0123456789abcdef";
         for (size_t i = 0; i < len; i++) {

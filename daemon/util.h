@@ -97,6 +97,10 @@ int64_t now_unix(void);
 
 /* Hex encode len bytes into out (2*len+1 bytes). */
 void hex_encode(const uint8_t *in, size_t len, char *out);
+/* Exactly 2n hex digits (either case) into out[n]; -EINVAL otherwise. */
+int hex_decode(const char *s, uint8_t *out, size_t n);
+/* A file or target name safe in a path and a URL: [A-Za-z0-9._-]+, no leading dot. */
+bool name_is_plain(const char *s);
 
 /* Strict integer parsing: whole string, base 10, range-checked. */
 int parse_u64(const char *s, uint64_t *ret);
