@@ -10,6 +10,7 @@
 #include <syslog.h>
 
 #include "audit.h"
+#include "journal.h"
 #include "seal.h"
 #include "util.h"
 
@@ -26,6 +27,7 @@ struct audit {
         char *seal_path;                  /* forward-secure sealing state, if set up */
         char *host;
         bool to_syslog;
+        struct journal *journal;     /* structured copies of each record, if set */
         uint64_t seq;                     /* of the last record */
         char prev[AUDIT_HASH_HEX + 1];    /* hash of the last record's line */
         off_t size;                       /* end of the last record in this file */
@@ -249,7 +251,9 @@ static int append_line(struct audit *a, char *line, size_t len) {
         line_hash(line, len, a->prev);
         write_marks(a);
         line[len] = '\0';
-        if (a->to_syslog)
+        if (a->journal)
+                (void)journal_send_record(a->journal, line, len);
+        else if (a->to_syslog)
                 syslog(LOG_NOTICE, "%s", line);
         return 0;
 }
@@ -354,9 +358,15 @@ int audit_open(const char *path, const char *host, bool to_syslog, struct audit 
         return 0;
 }
 
+void audit_set_journal(struct audit *a, struct journal *j) {
+        journal_close(a->journal);
+        a->journal = j;
+}
+
 struct audit *audit_close(struct audit *a) {
         if (!a)
                 return NULL;
+        journal_close(a->journal);
         closep(&a->fd);
         if (a->to_syslog)
                 closelog();

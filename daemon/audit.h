@@ -61,6 +61,12 @@ int audit_write(struct audit *a, const char *event, const char *clause, const st
                 uint64_t *ret_seq);
 
 /* 0 if the last write succeeded, else its -errno (for the status). */
+/* Send every record from now on to the journal too, with its fields
+ * (journal.h); instead of syslog, which journald would only duplicate.
+ * The audit log takes j over. */
+struct journal;
+void audit_set_journal(struct audit *a, struct journal *j);
+
 int audit_last_error(const struct audit *a);
 
 /* A checkpoint: the sequence and hash of the last record, sent to the

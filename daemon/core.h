@@ -17,6 +17,7 @@ struct sekisho_options {
         const char *keys_dir;    /* /etc/sekisho/keys.d */
         const char *inbox;       /* /var/lib/sekisho/inbox */
         const char *audit_log;   /* /var/log/sekisho/audit.log */
+        const char *journal_socket; /* NULL: journald's with the system bus, none otherwise; "": none */
         const char *plugins;     /* comma list, NULL = every non-test plugin */
         const char *sysroot;     /* "/" */
         uint64_t audit_rotate_bytes; /* 0: the default (8 MiB) */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "evidence.h"
+#include "journal.h"
 #include "util.h"
 
 #define CHECKPOINT_INTERVAL_USEC (3600ull * 1000000ull)
@@ -25,6 +26,14 @@ int evidence_open(struct sekisho *ctx) {
         if (r < 0)
                 return log_error_errno(r, "Cannot open audit log %s; decisions go to the journal only, policy changes "
                                        "are refused", ctx->opt.audit_log);
+        /* Structured records for journald (and a collector behind systemd-journal-upload). */
+        const char *js = ctx->opt.journal_socket ? ctx->opt.journal_socket : ctx->opt.bus == BUS_SYSTEM ? JOURNAL_SOCKET : "";
+        struct journal *j;
+        if (*js && (r = journal_open(js, &j)) == 0)
+                audit_set_journal(ctx->audit, j);
+        else if (*js && ctx->opt.journal_socket)
+                log_warning_errno(r, "Cannot reach journald at %s; audit records go to the log file%s", js,
+                                  ctx->conf.audit_syslog ? " and syslog" : "");
         audit_set_rotation(ctx->audit, ctx->opt.audit_rotate_bytes ? ctx->opt.audit_rotate_bytes : ROTATE_BYTES,
                            ROTATE_KEEP);
         _cleanup_free_ char *seal = path_join(ctx->opt.state_dir, "audit.seal");

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "journal.h"
 #include "util.h"
 
 static void help(void) {
@@ -17,6 +18,8 @@ static void help(void) {
                "     --inbox DIR           dropped bundles (default STATE-DIR/inbox)\n"
                "     --audit-log FILE      audit log (default %s/log/sekisho/audit.log)\n"
                "     --audit-max-size BYTES  rotate the audit log beyond this size (default 8 MiB)\n"
+               "     --journal-socket PATH  journald's socket for structured audit records (default %s\n"
+               "                           with --bus=system; none otherwise; \"\" for none)\n"
                "     --bus=system|session|none\n"
                "     --plugins=LIST        comma-separated plugins to start (default: all built in)\n"
                "     --sysroot DIR         read the system's files below DIR (tests)\n"
@@ -24,7 +27,7 @@ static void help(void) {
                "     --check-config        check configuration, keys and the policy in force; print OK\n"
                "  -v --verbose             debug messages\n"
                "  -h --help, --version\n",
-               SYSCONFDIR, LOCALSTATEDIR, SYSCONFDIR, LOCALSTATEDIR);
+               SYSCONFDIR, LOCALSTATEDIR, SYSCONFDIR, LOCALSTATEDIR, JOURNAL_SOCKET);
         printf("\nBuilt-in plugins:\n");
         for (const struct sekisho_plugin *const *p = sekisho_builtin_plugins; *p; p++)
                 printf("  %-8s %s%s\n", (*p)->name, (*p)->summary, (*p)->test_only ? " (test only)" : "");
@@ -50,7 +53,7 @@ static int check_config(const struct sekisho_options *o) {
 
 int main(int argc, char **argv) {
         enum { ARG_STATE = 0x100, ARG_KEYS, ARG_INBOX, ARG_AUDIT, ARG_BUS, ARG_PLUGINS, ARG_SYSROOT, ARG_NOSANDBOX,
-               ARG_CHECK, ARG_VERSION, ARG_AUDIT_MAX };
+               ARG_CHECK, ARG_VERSION, ARG_AUDIT_MAX, ARG_JOURNAL };
         static const struct option opts[] = {
                 { "foreground", no_argument, NULL, 'f' },
                 { "config", required_argument, NULL, 'c' },
@@ -59,6 +62,7 @@ int main(int argc, char **argv) {
                 { "inbox", required_argument, NULL, ARG_INBOX },
                 { "audit-log", required_argument, NULL, ARG_AUDIT },
                 { "audit-max-size", required_argument, NULL, ARG_AUDIT_MAX },
+                { "journal-socket", required_argument, NULL, ARG_JOURNAL },
                 { "bus", required_argument, NULL, ARG_BUS },
                 { "plugins", required_argument, NULL, ARG_PLUGINS },
                 { "sysroot", required_argument, NULL, ARG_SYSROOT },
@@ -92,6 +96,7 @@ int main(int argc, char **argv) {
                                 return 2;
                         }
                         break;
+                case ARG_JOURNAL: o.journal_socket = optarg; break;
                 case ARG_PLUGINS: o.plugins = optarg; break;
                 case ARG_SYSROOT: o.sysroot = optarg; break;
                 case ARG_NOSANDBOX: o.no_sandbox = true; break;

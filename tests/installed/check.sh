@@ -227,6 +227,16 @@ c_purge() {
         WHY="unit gone, no sekishod, /var/lib/sekisho and /var/log/sekisho removed"
 }
 
+# Issue 19: each audit record is a structured journal entry a collector can query by field.
+c_journal_fields() {
+        wait_for 'journalctl -b SEKISHO_EVENT=daemon.started -o json --no-pager | grep -q SEKISHO_TERMINAL' 30 ||
+                no "no SEKISHO_EVENT=daemon.started entry with SEKISHO_TERMINAL: $(journalctl -b -t sekisho-audit -o cat --no-pager | tail -n 2)" || return 1
+        n=$(journalctl -b -t sekisho-audit -o cat --no-pager | wc -l)
+        f=$(wc -l </var/log/sekisho/audit.log)
+        [ "$n" -ge "$f" ] || no "$n journal entries for $f audit records" || return 1
+        WHY="$n entries for $f records; $(journalctl -b SEKISHO_EVENT=policy.applied -o verbose --no-pager | grep -c '^ *SEKISHO_') SEKISHO_ fields on policy.applied"
+}
+
 echo "INST-BOOT up $(cut -d' ' -f1 /proc/uptime) s; $(systemd-analyze time 2>/dev/null | head -n1)"
 check unit-active c_active
 check unit-ready c_ready
@@ -246,6 +256,7 @@ check keyboard-usbhid c_keyboard
 check stick-hotplug c_usb_hotplug
 check no-restarts-after c_restarts
 check journal-clean c_journal
+check journal-fields c_journal_fields
 check upgrade c_upgrade
 check journal-clean-after-upgrade c_journal
 if [ $FAILED != 0 ]; then
