@@ -760,6 +760,7 @@ int sekisho_start(struct sekisho *ctx) {
         };
         core_audit(ctx, "daemon.started", NULL, f);
         evidence_reconcile(ctx);
+        evidence_heartbeat(ctx);
         if (c.reason[0])
                 log_warning("Not using the installed policy: %s", c.reason);
 

@@ -26,3 +26,11 @@ void evidence_reconcile(struct sekisho *ctx);
 /* A checkpoint (seq + hash) to the journal and syslog: at least hourly
  * and after every policy change. */
 void evidence_checkpoint(struct sekisho *ctx);
+
+/* The terminal's compliance summary as one record (terminal.heartbeat): the
+ * serial and its state (current, stale, default), the daemon's state, the
+ * active profiles, each requirement's state (req-R1: enforced, ...) judged
+ * by the plugins' report rows as `sekishoctl report` judges them, and the
+ * list of those not enforced. At start and hourly: a collector sees which
+ * terminal is out of policy, and since when. */
+void evidence_heartbeat(struct sekisho *ctx);

@@ -15,6 +15,7 @@
  * profile requests, the loop, D-Bus calls. Plugins never see the daemon's
  * context; the unit tests' stub core implements the same door. */
 struct sekisho_plugin_handle;
+struct sekisho_plugin;
 struct DBusMessage;
 
 /* The compliance report (`sekishoctl report`): each plugin judges the
@@ -47,6 +48,16 @@ void report_setting(struct report_row *row, const char *name, const char *fmt, .
 void report_setting_node(struct report_row *row, const char *name, const struct pnode *n);
 void report_reason(struct report_row *row, enum report_state st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void report_rows_clear(struct report_rows *rows);
+/* Plugin p's rows for section (may be NULL), appended to out with their
+ * plugin set. live: its running status; NULL when it is not running, and
+ * then, if not_running says how ("failed", "stopped", ...), each row is
+ * marked unavailable. For the report and the daemon's heartbeat alike. */
+void report_plugin_rows(const struct sekisho_plugin *p, const struct pnode *section, const struct kvlist *live,
+                        const char *not_running, struct report_rows *out);
+/* One requirement over all rows: enforced when every row for it is, partial
+ * when some are (enforced or partial), not enforced otherwise. *ret_n: how
+ * many rows cover it (0: none; the state is then REPORT_NOT_ENFORCED). */
+enum report_state report_rows_verdict(const struct report_rows *rows, const char *requirement, size_t *ret_n);
 
 /* A plugin's state as status shows it; status() adds key/value details
  * (struct kvlist, util.h) for `sekishoctl status`, the D-Bus Plugins

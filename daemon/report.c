@@ -135,21 +135,13 @@ static int collect_rows(struct report *rp) {
                 bool running = rp->view.live && strcmp(st, "enforcing") == 0;
                 struct kvlist live = { 0 };
                 r = running ? live_details(rp, (*p)->name, &live) : 0;
-                size_t first = rp->rows.n;
                 if (r == 0)
-                        (*p)->report(section->root, running ? &live : NULL, &rp->rows);
+                        report_plugin_rows(*p, section->root, running ? &live : NULL, rp->view.live ? st : NULL,
+                                           &rp->rows);
                 kvlist_clear(&live);
                 ptree_free(section);
                 if (r < 0)
                         return r;
-                for (size_t i = first; i < rp->rows.n; i++) {
-                        struct report_row *row = &rp->rows.v[i];
-                        row->plugin = (*p)->name;
-                        if (!rp->view.live || running)
-                                continue;
-                        report_reason(row, REPORT_UNAVAILABLE, "the %s plugin is %s", (*p)->name,
-                                      strcmp(st, "stopped") == 0 ? "not started (not in --plugins)" : st);
-                }
         }
         return 0;
 }
@@ -278,26 +270,24 @@ static void eval_r10(struct report *rp, struct result *res) {
 /* A requirement the plugins cover: enforced when every row is, partly when
  * some are, not when none is or no plugin of this build covers it. */
 static void eval_rows(struct report *rp, size_t i, struct result *res) {
-        size_t n = 0, enforced = 0, some = 0;
         for (size_t k = 0; k < rp->rows.n; k++) {
                 const struct report_row *row = &rp->rows.v[k];
                 if (strcmp(row->requirement, reqs[i].id) != 0)
                         continue;
-                n++;
-                enforced += row->state == REPORT_ENFORCED;
-                some += row->state == REPORT_ENFORCED || row->state == REPORT_PARTIAL;
                 append(res->setting, sizeof res->setting, "%s%s", res->setting[0] ? "; " : "", row->setting);
                 append(res->detail, sizeof res->detail, "%s%s: %s (%s)", res->detail[0] ? "; " : "", row->plugin,
                        row->reason, row_state_id[row->state]);
                 append(res->plugins, sizeof res->plugins, "%s%s", res->plugins[0] ? ", " : "", row->plugin);
         }
+        size_t n;
+        enum report_state st = report_rows_verdict(&rp->rows, reqs[i].id, &n);
         if (n == 0) {
                 res->v = V_NOT_ENFORCED;
                 snprintf(res->setting, sizeof res->setting, "(none)");
                 snprintf(res->detail, sizeof res->detail, "no plugin built into this sekisho covers it");
                 return;
         }
-        res->v = enforced == n ? V_ENFORCED : some ? V_PARTIAL : V_NOT_ENFORCED;
+        res->v = st == REPORT_ENFORCED ? V_ENFORCED : st == REPORT_PARTIAL ? V_PARTIAL : V_NOT_ENFORCED;
 }
 
 static void evaluate(struct report *rp) {

@@ -85,3 +85,30 @@ void report_rows_clear(struct report_rows *rows) {
         free(rows->v);
         *rows = (struct report_rows){ 0 };
 }
+
+void report_plugin_rows(const struct sekisho_plugin *p, const struct pnode *section, const struct kvlist *live,
+                        const char *not_running, struct report_rows *out) {
+        size_t first = out->n;
+        p->report(section, live, out);
+        for (size_t i = first; i < out->n; i++) {
+                struct report_row *row = &out->v[i];
+                row->plugin = p->name;
+                if (!live && not_running)
+                        report_reason(row, REPORT_UNAVAILABLE, "the %s plugin is %s", p->name,
+                                      strcmp(not_running, "stopped") == 0 ? "not started (not in --plugins)" : not_running);
+        }
+}
+
+enum report_state report_rows_verdict(const struct report_rows *rows, const char *requirement, size_t *ret_n) {
+        size_t n = 0, enforced = 0, some = 0;
+        for (size_t k = 0; k < rows->n; k++) {
+                const struct report_row *row = &rows->v[k];
+                if (strcmp(row->requirement, requirement) != 0)
+                        continue;
+                n++;
+                enforced += row->state == REPORT_ENFORCED;
+                some += row->state == REPORT_ENFORCED || row->state == REPORT_PARTIAL;
+        }
+        *ret_n = n;
+        return n && enforced == n ? REPORT_ENFORCED : some ? REPORT_PARTIAL : REPORT_NOT_ENFORCED;
+}

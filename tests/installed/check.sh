@@ -234,7 +234,9 @@ c_journal_fields() {
         n=$(journalctl -b -t sekisho-audit -o cat --no-pager | wc -l)
         f=$(wc -l </var/log/sekisho/audit.log)
         [ "$n" -ge "$f" ] || no "$n journal entries for $f audit records" || return 1
-        WHY="$n entries for $f records; $(journalctl -b SEKISHO_EVENT=policy.applied -o verbose --no-pager | grep -c '^ *SEKISHO_') SEKISHO_ fields on policy.applied"
+        hb=$(journalctl -b SEKISHO_EVENT=terminal.heartbeat -o verbose --no-pager | grep -E '^ *SEKISHO_(REQ_R1|REQ_R3|SERIAL|NOT_ENFORCED)=' | tr -d ' ' | tr '\n' ' ')
+        case "$hb" in *SEKISHO_REQ_R1=*) ;; *) no "no heartbeat with SEKISHO_REQ_R1: $hb"; return 1 ;; esac
+        WHY="$n entries for $f records; heartbeat: $hb"
 }
 
 echo "INST-BOOT up $(cut -d' ' -f1 /proc/uptime) s; $(systemd-analyze time 2>/dev/null | head -n1)"

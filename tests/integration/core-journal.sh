@@ -36,6 +36,14 @@ for line, e in zip(records, entries):
         assert e[name] == [str(v)], (name, e.get(name), v)
 applied = [e for e in entries if e["SEKISHO_EVENT"] == ["policy.applied"]]
 assert applied and applied[0]["SEKISHO_SERIAL"] == ["7"], applied
+beats = [e for e in entries if e["SEKISHO_EVENT"] == ["terminal.heartbeat"]]
+assert beats, "no heartbeat at start"
+b = beats[0]
+assert b["SEKISHO_REQ_R9"] == ["enforced"] and b["SEKISHO_POLICY_STATE"] == ["default"] and b["SEKISHO_STATE"] == ["enforcing"], b
+# Only the demo plugin runs here: what the stopped plugins would enforce is not enforced now.
+assert b["SEKISHO_SERIAL"] == ["0"] and b["SEKISHO_REQ_R1"] == ["not-enforced"], b
+assert b["SEKISHO_NOT_ENFORCED"][0].split()[0] == "R1" and "R9" not in b["SEKISHO_NOT_ENFORCED"][0].split(), b
+print("ok - a heartbeat at start: %s" % {k: v[0] for k, v in b.items() if k.startswith("SEKISHO_") and k != "SEKISHO_PREV"})
 print("ok - %d records, %d entries, fields as the audit log" % (len(records), len(entries)))
 PY
 

@@ -97,6 +97,7 @@ inns() { nsenter -t "$DAEMON_PID" -m "$@"; }
 inns sh -c "dd if=/dev/zero of='$T/log/fill' bs=1k 2>/dev/null; true"
 # The log's last page may still have room for a few records: push until one is refused.
 refused=
+last=$(serial_in_force)      # the start's own records (daemon.started, heartbeat) may have taken the last room
 for n in $(seq 9 40); do
         write_policy "$T/p$n.yaml" $n "description: p$n"; sign "$T/p$n.yaml" admin
         drop "$T/p$n.yaml"
@@ -106,9 +107,10 @@ for n in $(seq 9 40); do
                 refused=$n; break
         fi
         inns grep -q "\"event\":\"policy.applied\".*\"serial\":\"$n\"" "$LOG" || fail "serial $n applied without its record"
+        last=$n
 done
 [ -n "$refused" ] || fail "a full log disk never refused a policy change"
-[ "$(serial_in_force)" = $((refused - 1)) ] || fail "serial $refused was put in force with no record of it"
+[ "$(serial_in_force)" = "$last" ] || fail "serial $refused was put in force with no record of it"
 grep -q '"audit-error":"No space left on device"' "$T/state/status.json" || fail "status does not show the audit failure"
 ctl report --bus=none >"$T/report" 2>&1 || true
 grep -q "audit log cannot be written: No space left on device" "$T/report" || fail "the report does not show the audit failure"
