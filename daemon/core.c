@@ -262,7 +262,10 @@ int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *prof
         log_notice("Profile %s %s by %s: %s", profile, active ? "requested" : "released", owner, reason ? reason : "");
         if (ctx->applying)
                 return 0; /* apply_all() notices and runs another round */
-        return apply_all(ctx, NULL);
+        int r = apply_all(ctx, NULL);
+        if (ctx->enforcing_usec)
+                evidence_heartbeat(ctx); /* the collector sees a quarantine when it starts */
+        return r;
 }
 
 static void load_admin_profiles(struct sekisho *ctx) {
@@ -374,6 +377,7 @@ static int on_expiry(struct loop_source *s, void *userdata) {
         log_warning("Policy serial %s expired at %s; it stays in force (stale) until a new bundle arrives", serial, t);
         const struct audit_field f[] = { { "serial", serial }, { "expired", t }, { NULL } };
         policy_event(ctx, "policy.stale", "PolicyStale", f);
+        evidence_heartbeat(ctx);
         status_flush(ctx);
         return 0;
 }
@@ -482,6 +486,7 @@ enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const c
         policy_event(ctx, "policy.applied", "PolicyApplied", f);
         if (audit_last_error(ctx->audit) == 0)
                 evidence_policy_recorded(ctx);
+        evidence_heartbeat(ctx);
         return REFUSE_NONE;
 }
 

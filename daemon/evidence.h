@@ -31,6 +31,7 @@ void evidence_checkpoint(struct sekisho *ctx);
  * serial and its state (current, stale, default), the daemon's state, the
  * active profiles, each requirement's state (req-R1: enforced, ...) judged
  * by the plugins' report rows as `sekishoctl report` judges them, and the
- * list of those not enforced. At start and hourly: a collector sees which
- * terminal is out of policy, and since when. */
+ * list of those not enforced. At start, hourly, and after each change of
+ * policy, staleness or profiles: a collector sees which terminal is out of
+ * policy, and since when. */
 void evidence_heartbeat(struct sekisho *ctx);

@@ -319,17 +319,6 @@ static void put_text(FILE *f, const char *s) {
                 fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, f);
 }
 
-static void put_html(FILE *f, const char *s) {
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-                switch (*p) {
-                case '&': fputs("&amp;", f); break;
-                case '<': fputs("&lt;", f); break;
-                case '>': fputs("&gt;", f); break;
-                case '"': fputs("&quot;", f); break;
-                case '\'': fputs("&#39;", f); break;
-                default: fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, f);
-                }
-}
 
 static const char *status_str(const struct report *rp, const char *k) {
         const char *s = json_string(json_get(rp->view.status, k));
@@ -478,41 +467,41 @@ static const char html_style[] =
 static void print_html(const struct report *rp, FILE *f) {
         fputs("<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n"
               "<title>sekisho 準拠状況報告 / compliance report — ", f);
-        put_html(f, rp->conf.terminal_id ? rp->conf.terminal_id : "");
+        html_write_string(f, rp->conf.terminal_id ? rp->conf.terminal_id : "");
         fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n", html_style);
         fputs("<h1>情報セキュリティ対策 準拠状況報告 / Compliance report</h1>\n<dl class=\"meta\">\n", f);
         fputs("<dt>端末 / Terminal</dt><dd id=\"terminal\">", f);
-        put_html(f, rp->conf.terminal_id ? rp->conf.terminal_id : "(unknown)");
+        html_write_string(f, rp->conf.terminal_id ? rp->conf.terminal_id : "(unknown)");
         fputs("</dd>\n<dt>グループ / Groups</dt><dd>", f);
         for (size_t i = 0; i < rp->conf.n_groups; i++) {
                 if (i)
                         fputs(", ", f);
-                put_html(f, rp->conf.groups[i]);
+                html_write_string(f, rp->conf.groups[i]);
         }
         fprintf(f, "</dd>\n<dt>作成日時 / Generated</dt><dd>%s</dd>\n", rp->generated);
         fputs("<dt>デーモン / Daemon</dt><dd id=\"daemon\">", f);
-        put_html(f, rp->view.live ? status_str(rp, "state") : "停止中 / NOT RUNNING");
+        html_write_string(f, rp->view.live ? status_str(rp, "state") : "停止中 / NOT RUNNING");
         fputs(" — ", f);
-        put_html(f, rp->view.note);
+        html_write_string(f, rp->view.note);
         fprintf(f, "</dd>\n<dt>ポリシー / Policy</dt><dd>serial %" PRIu64 " (", rp->view.choice.policy->serial);
-        put_html(f, rp->view.choice.source);
+        html_write_string(f, rp->view.choice.source);
         fputs(")", f);
         if (rp->view.choice.reason[0]) {
                 fputs(" — ", f);
-                put_html(f, rp->view.choice.reason);
+                html_write_string(f, rp->view.choice.reason);
         }
         fputs("</dd>\n<dt>有効なプロファイル / Active profiles</dt><dd>", f);
         for (size_t i = 0; i < rp->view.n_active; i++) {
                 if (i)
                         fputs(", ", f);
-                put_html(f, rp->view.active[i]);
+                html_write_string(f, rp->view.active[i]);
         }
         if (!rp->view.n_active)
                 fputs("なし / none", f);
         fputs("</dd>\n<dt>監査ログ / Audit log</dt><dd>", f);
-        put_html(f, rp->o->audit_log);
+        html_write_string(f, rp->o->audit_log);
         fputs(": ", f);
-        put_html(f, rp->audit_why);
+        html_write_string(f, rp->audit_why);
         fputs("</dd>\n</dl>\n", f);
         if (!rp->view.live)
                 fputs("<p class=\"warn\" id=\"daemon-down\">sekishod は動作していません。以下は保存されたファイルからの報告で、"
@@ -525,15 +514,15 @@ static void print_html(const struct report *rp, FILE *f) {
                 const struct requirement *q = &reqs[i];
                 const struct result *row = &rp->res[i];
                 fprintf(f, "<tr id=\"%s\" class=\"%s\"><td class=\"id\">%s</td><td>", q->id, verdict_id[row->v], q->id);
-                put_html(f, q->title_en);
+                html_write_string(f, q->title_en);
                 fputs("<span class=\"ja\">", f);
-                put_html(f, q->title_ja);
+                html_write_string(f, q->title_ja);
                 fputs("</span></td><td>", f);
-                put_html(f, q->clause);
+                html_write_string(f, q->clause);
                 fputs("</td><td>", f);
-                put_html(f, row->setting);
+                html_write_string(f, row->setting);
                 fprintf(f, "</td><td class=\"status\"><b>%s / %s</b><br>", verdict_ja[row->v], verdict_en[row->v]);
-                put_html(f, row->detail);
+                html_write_string(f, row->detail);
                 fputs("</td><td class=\"evidence\">", f);
                 char *buf = NULL;
                 size_t len = 0;
@@ -541,13 +530,13 @@ static void print_html(const struct report *rp, FILE *f) {
                 if (m) {
                         evidence_text(m, row);
                         fclose(m);
-                        put_html(f, buf);
+                        html_write_string(f, buf);
                         free(buf);
                 }
                 fputs("</td></tr>\n", f);
         }
         fputs("</tbody>\n</table>\n<p>sekisho ", f);
-        put_html(f, PACKAGE_VERSION);
+        html_write_string(f, PACKAGE_VERSION);
         fputs(" — 監査記録は <code>sekishoctl audit show</code> で確認できます / audit records: "
               "<code>sekishoctl audit show</code>, chain check: <code>sekishoctl audit verify</code>.</p>\n</body>\n</html>\n",
               f);

@@ -13,10 +13,11 @@
 #include "view.h"
 #include "sbom.h"
 #include "seal.h"
+#include "fleet.h"
 #include "util.h"
 
 struct ctl {
-        const char *state_dir, *keys_dir, *config, *audit_log, *key, *comment, *password_file, *sbom, *checkpoints, *seal, *seal_interval;
+        const char *state_dir, *keys_dir, *config, *audit_log, *key, *comment, *password_file, *sbom, *checkpoints, *seal, *seal_interval, *journal_dir;
         enum bus_kind bus;
         bool json, html;
 };
@@ -37,6 +38,8 @@ static int usage(void) {
                 "  monitor [--json]                print the daemon's signals as they come\n"
                 "  report [--json|--html]          requirements R1-R11: policy setting, enforced now, audit evidence\n"
                 "  sbom                            print the package's SBOM (SPDX 2.3 JSON; --sbom FILE)\n"
+                "  fleet report --journal-dir DIR [--json|--html]\n"
+                "                                  every terminal in a collector's journal: serial, stale, silent, not enforced\n"
                 "Audit:\n"
                 "  audit show [FILE]               print the audit log\n"
                 "  audit verify [FILE...]          exit 0 only if the hash chain is intact; a rotated series\n"
@@ -51,7 +54,7 @@ static int usage(void) {
         fprintf(stderr, "\n"
                 "Options: --state-dir DIR --keys-dir DIR --config FILE --audit-log FILE\n"
                 "         --key SECRETKEY --trusted-comment TEXT --password-file FILE\n"
-                "         --bus=system|session|none --json --html --sbom FILE\n\n"
+                "         --bus=system|session|none --json --html --sbom FILE --journal-dir DIR\n\n"
                 "Exit codes of policy verify/apply: 0 ok, 1 unreadable, 10 bad or missing signature,\n"
                 "11 unknown key, 12 malformed policy, 13 expired or not yet valid, 14 not targeted at\n"
                 "this terminal, 15 serial not newer, 16 serial conflict, 17 too large, 18 serial known bad,\n"
@@ -376,6 +379,17 @@ static int cmd_report(struct ctl *c, int argc, char **argv) {
         return r < 0 ? 1 : 0;
 }
 
+/* fleet report --journal-dir DIR: the collector's view of every terminal. */
+static int cmd_fleet(struct ctl *c, int argc, char **argv) {
+        if (argc != 1 || strcmp(argv[0], "report") != 0 || !c->journal_dir || (c->json && c->html))
+                return usage();
+        int r = fleet_report(c->journal_dir, c->html ? FLEET_HTML : c->json ? FLEET_JSON : FLEET_TEXT, FLEET_SILENT_USEC,
+                             stdout);
+        if (r < 0)
+                fprintf(stderr, "sekishoctl: %s: cannot read as a journal directory: %s\n", c->journal_dir, strerror(-r));
+        return r < 0 ? 1 : 0;
+}
+
 /* The SBOM as installed, byte for byte, once it is known to be sekisho's SPDX 2.3 document. */
 static int cmd_sbom(struct ctl *c, int argc, char **argv) {
         if (argc != 0)
@@ -504,7 +518,7 @@ static int run_plugin(struct ctl *c, const struct sekisho_plugin *plugin, int ar
 
 /* Parse sekishoctl's options; optstring "+h" stops at the command, "h" takes them anywhere. */
 static int parse_options(struct ctl *c, int argc, char **argv, const char *optstring) {
-        enum { ARG_STATE = 0x100, ARG_KEYS, ARG_CONFIG, ARG_AUDIT, ARG_KEY, ARG_COMMENT, ARG_PWFILE, ARG_BUS, ARG_JSON, ARG_HTML, ARG_SBOM, ARG_CHECKPOINTS, ARG_SEAL, ARG_SEAL_INTERVAL };
+        enum { ARG_STATE = 0x100, ARG_KEYS, ARG_CONFIG, ARG_AUDIT, ARG_KEY, ARG_COMMENT, ARG_PWFILE, ARG_BUS, ARG_JSON, ARG_HTML, ARG_SBOM, ARG_CHECKPOINTS, ARG_SEAL, ARG_SEAL_INTERVAL, ARG_JOURNAL_DIR };
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, ARG_STATE },
                 { "keys-dir", required_argument, NULL, ARG_KEYS },
@@ -520,6 +534,7 @@ static int parse_options(struct ctl *c, int argc, char **argv, const char *optst
                 { "checkpoints", required_argument, NULL, ARG_CHECKPOINTS },
                 { "seal", required_argument, NULL, ARG_SEAL },
                 { "seal-interval", required_argument, NULL, ARG_SEAL_INTERVAL },
+                { "journal-dir", required_argument, NULL, ARG_JOURNAL_DIR },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -539,6 +554,7 @@ static int parse_options(struct ctl *c, int argc, char **argv, const char *optst
                 case ARG_CHECKPOINTS: c->checkpoints = optarg; break;
                 case ARG_SEAL: c->seal = optarg; break;
                 case ARG_SEAL_INTERVAL: c->seal_interval = optarg; break;
+                case ARG_JOURNAL_DIR: c->journal_dir = optarg; break;
                 case ARG_BUS: c->bus = strcmp(optarg, "session") == 0 ? BUS_SESSION
                                      : strcmp(optarg, "none") == 0  ? BUS_NONE
                                                                     : BUS_SYSTEM; break;
@@ -589,6 +605,7 @@ int main(int argc, char **argv) {
         static const struct { const char *verb; int (*fn)(struct ctl *, int, char **); } daemon_verbs[] = {
                 { "status", cmd_status }, { "profile", cmd_profile }, { "reload", cmd_reload },
                 { "monitor", cmd_monitor }, { "report", cmd_report }, { "sbom", cmd_sbom },
+                { "fleet", cmd_fleet },
         };
         for (size_t i = 0; i < ARRAY_SIZE(daemon_verbs); i++)
                 if (strcmp(argv[0], daemon_verbs[i].verb) == 0)

@@ -503,6 +503,18 @@ void fprintf_vis(FILE *f, const char *fmt, ...) {
         fprintf(f, "%s\n", vis);
 }
 
+void html_write_string(FILE *f, const char *s) {
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+                switch (*p) {
+                case '&': fputs("&amp;", f); break;
+                case '<': fputs("&lt;", f); break;
+                case '>': fputs("&gt;", f); break;
+                case '"': fputs("&quot;", f); break;
+                case '\'': fputs("&#39;", f); break;
+                default: fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, f);
+                }
+}
+
 void json_write_string(FILE *f, const char *s) {
         const unsigned char *p = (const unsigned char *)(s ? s : ""), *end = p + strlen((const char *)p);
         fputc('"', f);

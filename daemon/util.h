@@ -124,3 +124,5 @@ bool string_is_clean_utf8(const char *s, size_t len);
 
 /* Append a JSON string literal (with quotes, control characters escaped) to f. */
 void json_write_string(FILE *f, const char *s);
+/* s as HTML text or attribute value: & < > " ' escaped, control bytes as '?'. */
+void html_write_string(FILE *f, const char *s);

@@ -1,0 +1,243 @@
+/* fleet.c — `sekishoctl fleet report`: per terminal, from a collector's journal directory (systemd-journal-remote), what its newest heartbeat says; looked up by indexed journal fields, so millions of records cost what the terminals cost. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-journal.h>
+
+#include "fleet.h"
+#include "util.h"
+
+#define FIELD_MAX 256
+
+struct terminal {
+        char *name;
+        uint64_t last_seen_usec;       /* newest entry of any event */
+        uint64_t heartbeat_usec;       /* newest heartbeat (0: none) */
+        char serial[32], policy_state[16], state[16];
+        char profiles[FIELD_MAX], not_enforced[FIELD_MAX];
+        bool silent, stale, quarantined, travelling, out_of_policy;
+};
+
+/* The value of field in the current entry into out ("" if absent). */
+static void field(sd_journal *j, const char *name, char *out, size_t size) {
+        const void *data;
+        size_t len, nl = strlen(name);
+        out[0] = '\0';
+        if (sd_journal_get_data(j, name, &data, &len) < 0 || len <= nl + 1)
+                return;
+        len -= nl + 1;
+        if (len >= size)
+                len = size - 1;
+        memcpy(out, (const char *)data + nl + 1, len);
+        out[len] = '\0';
+}
+
+static bool has_word(const char *list, const char *word) {
+        size_t n = strlen(word);
+        for (const char *p = list; (p = strstr(p, word)); p += n)
+                if ((p == list || p[-1] == ',' || p[-1] == ' ') && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+                        return true;
+        return false;
+}
+
+/* The newest entry matching SEKISHO_TERMINAL=name (and event, if given): 1 found, 0 none. */
+static int newest(sd_journal *j, const char *name, const char *event) {
+        char m[FIELD_MAX + 32];
+        sd_journal_flush_matches(j);
+        snprintf(m, sizeof m, "SEKISHO_TERMINAL=%s", name);
+        int r = sd_journal_add_match(j, m, 0);
+        if (r >= 0 && event) {
+                snprintf(m, sizeof m, "SEKISHO_EVENT=%s", event);
+                r = sd_journal_add_match(j, m, 0);
+        }
+        if (r >= 0)
+                r = sd_journal_seek_tail(j);
+        if (r >= 0)
+                r = sd_journal_previous(j);
+        return r;
+}
+
+static int terminal_cmp(const void *a, const void *b) {
+        const struct terminal *x = a, *y = b;
+        if (x->out_of_policy != y->out_of_policy)
+                return x->out_of_policy ? -1 : 1;   /* the ones to look at first */
+        return strcmp(x->name, y->name);
+}
+
+static int collect(sd_journal *j, uint64_t now_usec, uint64_t silent_usec, struct terminal **ret, size_t *ret_n) {
+        struct terminal *t = NULL;
+        size_t n = 0, cap = 0;
+        const void *data;
+        size_t len;
+        /* Every terminal ever heard of: the field's own index, not a scan. */
+        int r = sd_journal_query_unique(j, "SEKISHO_TERMINAL");
+        if (r < 0)
+                return r;
+        SD_JOURNAL_FOREACH_UNIQUE(j, data, len) {
+                if (len <= 17 || len - 17 > FIELD_MAX)
+                        continue;
+                if (ARRAY_GROW(t, cap, n + 1) < 0)
+                        goto oom;
+                t[n] = (struct terminal){ .name = strndup((const char *)data + 17, len - 17) };
+                if (!t[n].name)
+                        goto oom;
+                n++;
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct terminal *x = &t[i];
+                if ((r = newest(j, x->name, NULL)) > 0)
+                        sd_journal_get_realtime_usec(j, &x->last_seen_usec);
+                if (r >= 0 && (r = newest(j, x->name, "terminal.heartbeat")) > 0) {
+                        sd_journal_get_realtime_usec(j, &x->heartbeat_usec);
+                        field(j, "SEKISHO_SERIAL", x->serial, sizeof x->serial);
+                        field(j, "SEKISHO_POLICY_STATE", x->policy_state, sizeof x->policy_state);
+                        field(j, "SEKISHO_STATE", x->state, sizeof x->state);
+                        field(j, "SEKISHO_PROFILES", x->profiles, sizeof x->profiles);
+                        field(j, "SEKISHO_NOT_ENFORCED", x->not_enforced, sizeof x->not_enforced);
+                }
+                if (r < 0) {
+                        for (size_t k = 0; k < n; k++)
+                                free(t[k].name);
+                        free(t);
+                        return r;
+                }
+                x->silent = !x->heartbeat_usec || now_usec - x->heartbeat_usec > silent_usec;
+                x->stale = strcmp(x->policy_state, "stale") == 0;
+                x->quarantined = has_word(x->profiles, "quarantine");
+                x->travelling = has_word(x->profiles, "travel");
+                x->out_of_policy = x->silent || x->stale || x->quarantined || x->not_enforced[0] ||
+                                   strcmp(x->state, "enforcing") != 0;
+        }
+        qsort(t, n, sizeof *t, terminal_cmp);
+        *ret = t;
+        *ret_n = n;
+        return 0;
+oom:
+        for (size_t k = 0; k < n; k++)
+                free(t[k].name);
+        free(t);
+        return -ENOMEM;
+}
+
+static void when(uint64_t usec, char out[32]) {
+        if (usec)
+                format_rfc3339((int64_t)(usec / 1000000), out);
+        else
+                strcpy(out, "never");
+}
+
+static void print_text(FILE *f, const struct terminal *t, size_t n, size_t bad) {
+        fprintf(f, "%zu terminals, %zu to look at\n", n, bad);
+        fprintf(f, "%-24s %-20s %-20s %-10s %-8s %-10s %s\n", "TERMINAL", "LAST SEEN", "HEARTBEAT", "SERIAL", "POLICY",
+                "STATE", "NOT ENFORCED / PROFILES");
+        for (size_t i = 0; i < n; i++) {
+                char seen[32], beat[32], name[FIELD_MAX * 4 + 1], ne[FIELD_MAX * 4 + 1], pr[FIELD_MAX * 4 + 1];
+                when(t[i].last_seen_usec, seen);
+                when(t[i].heartbeat_usec, beat);
+                str_vis(name, sizeof name, t[i].name);
+                str_vis(ne, sizeof ne, t[i].not_enforced);
+                str_vis(pr, sizeof pr, t[i].profiles);
+                fprintf(f, "%-24s %-20s %-20s %-10s %-8s %-10s %s%s%s%s\n", name, seen, beat,
+                        t[i].serial[0] ? t[i].serial : "-", t[i].policy_state[0] ? t[i].policy_state : "-",
+                        t[i].silent ? "SILENT" : t[i].state, ne[0] ? ne : "-", pr[0] ? " [" : "", pr, pr[0] ? "]" : "");
+        }
+}
+
+static void json_bool(FILE *f, const char *k, bool v) { fprintf(f, ",\"%s\":%s", k, v ? "true" : "false"); }
+static void json_str(FILE *f, const char *k, const char *v) {
+        fprintf(f, ",\"%s\":", k);
+        json_write_string(f, v);
+}
+
+static void print_json(FILE *f, const struct terminal *t, size_t n, size_t bad, uint64_t now_usec) {
+        char now[32];
+        when(now_usec, now);
+        fprintf(f, "{\"generated\":\"%s\",\"terminals\":%zu,\"out-of-policy\":%zu,\"list\":[", now, n, bad);
+        for (size_t i = 0; i < n; i++) {
+                char seen[32], beat[32];
+                when(t[i].last_seen_usec, seen);
+                when(t[i].heartbeat_usec, beat);
+                fputs(i ? ",{\"terminal\":" : "{\"terminal\":", f);
+                json_write_string(f, t[i].name);
+                json_str(f, "last-seen", seen);
+                json_str(f, "heartbeat", beat);
+                json_str(f, "serial", t[i].serial);
+                json_str(f, "policy-state", t[i].policy_state);
+                json_str(f, "state", t[i].state);
+                json_str(f, "profiles", t[i].profiles);
+                json_str(f, "not-enforced", t[i].not_enforced);
+                json_bool(f, "silent", t[i].silent);
+                json_bool(f, "stale", t[i].stale);
+                json_bool(f, "quarantined", t[i].quarantined);
+                json_bool(f, "travelling", t[i].travelling);
+                json_bool(f, "out-of-policy", t[i].out_of_policy);
+                fputc('}', f);
+        }
+        fputs("]}\n", f);
+}
+
+static void td(FILE *f, const char *s, const char *cls) {
+        fprintf(f, "<td%s%s%s>", cls ? " class=\"" : "", cls ? cls : "", cls ? "\"" : "");
+        html_write_string(f, s);
+        fputs("</td>", f);
+}
+
+static void print_html(FILE *f, const struct terminal *t, size_t n, size_t bad, uint64_t now_usec) {
+        char now[32];
+        when(now_usec, now);
+        fputs("<!DOCTYPE html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\">"
+              "<title>sekisho 端末一覧 / fleet report</title><style>"
+              "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}"
+              "td,th{border:1px solid #999;padding:.25em .5em;text-align:left}"
+              ".bad{background:#fdd}.ok{background:#dfd}</style></head><body>\n", f);
+        fprintf(f, "<h1>sekisho 端末一覧 / fleet report</h1>\n<p>%s UTC: %zu 台 / terminals, 要確認 / to look at: %zu</p>\n",
+                now, n, bad);
+        fputs("<table><tr><th>端末 / terminal</th><th>最終受信 / last seen</th><th>ハートビート / heartbeat</th>"
+              "<th>ポリシー / serial</th><th>状態 / policy</th><th>動作 / state</th><th>未実施 / not enforced</th>"
+              "<th>プロファイル / profiles</th></tr>\n", f);
+        for (size_t i = 0; i < n; i++) {
+                char seen[32], beat[32];
+                when(t[i].last_seen_usec, seen);
+                when(t[i].heartbeat_usec, beat);
+                fprintf(f, "<tr class=\"%s\">", t[i].out_of_policy ? "bad" : "ok");
+                td(f, t[i].name, NULL);
+                td(f, seen, NULL);
+                td(f, beat, t[i].silent ? "bad" : NULL);
+                td(f, t[i].serial, NULL);
+                td(f, t[i].policy_state, t[i].stale ? "bad" : NULL);
+                td(f, t[i].silent ? "silent" : t[i].state, NULL);
+                td(f, t[i].not_enforced, NULL);
+                td(f, t[i].profiles, t[i].quarantined ? "bad" : NULL);
+                fputs("</tr>\n", f);
+        }
+        fputs("</table></body></html>\n", f);
+}
+
+int fleet_report(const char *journal_dir, enum fleet_format format, uint64_t silent_usec, FILE *out) {
+        sd_journal *j = NULL;
+        int r = sd_journal_open_directory(&j, journal_dir, 0);
+        if (r < 0)
+                return r;
+        struct terminal *t = NULL;
+        size_t n = 0, bad = 0;
+        uint64_t now = (uint64_t)now_unix() * 1000000u;
+        r = collect(j, now, silent_usec, &t, &n);
+        sd_journal_close(j);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                bad += t[i].out_of_policy;
+        if (format == FLEET_JSON)
+                print_json(out, t, n, bad, now);
+        else if (format == FLEET_HTML)
+                print_html(out, t, n, bad, now);
+        else
+                print_text(out, t, n, bad);
+        for (size_t i = 0; i < n; i++)
+                free(t[i].name);
+        free(t);
+        return fflush(out) == 0 ? 0 : -EIO;
+}
