@@ -115,11 +115,15 @@ struct net_policy {
         struct net_dests peers;      /* allow-peers (no proto/port) */
         struct net_dests dests;      /* allow-destinations */
         struct net_dests mgmt;       /* management */
+        struct net_dests dns;        /* dns-servers: resolvers the policy names (no proto/port) */
         uint16_t fs_lo[NET_MAX_FS_PORTS], fs_hi[NET_MAX_FS_PORTS];
         size_t n_fs;
         /* exempt-interfaces: this machine's own virtual networks (globs) */
         char exempt_if[NET_MAX_EXEMPT_IF][16];
         size_t n_exempt_if;
+        /* forward-exempt-interfaces: forwarded traffic in or out of these is left alone (names, or a prefix and '*') */
+        char fwd_exempt_if[NET_MAX_EXEMPT_IF][16];
+        size_t n_fwd_exempt_if;
 };
 
 /* Parse and validate a network: section (NULL: the strict built-in
@@ -142,6 +146,7 @@ bool net_topo_sets_equal(const struct net_topo *a, const struct net_topo *b);
 /* Addresses of policy entries after name resolution. */
 struct net_resolved {
         struct net_ranges peers;
+        struct net_ranges dns;       /* dns-servers */
         struct net_dests dests;      /* names replaced by their addresses */
         struct net_dests claims;     /* destinations reserved for one cgroup (cgroup: entries, then other plugins' claims) */
         const char *cg_prefix;       /* the cgroup v2 root below /sys/fs/cgroup ("" or "unified/"); NULL: none, claims refuse all */

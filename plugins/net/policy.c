@@ -1,6 +1,7 @@
 /* policy.c — the network: section of a policy: schema, parsing into struct net_policy, and the checks that refuse bad or self-defeating settings. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@ static const struct pkey net_keys[] = {
         { .name = "allow-dns", .type = PT_BOOL },
         { .name = "management", .type = PT_SEQ },
         { .name = "exempt-interfaces", .type = PT_STRING_SEQ },
+        { .name = "forward-exempt-interfaces", .type = PT_STRING_SEQ },
+        { .name = "dns-servers", .type = PT_STRING_SEQ },
         { NULL },
 };
 
@@ -59,6 +62,7 @@ void net_policy_done(struct net_policy *p) {
         net_dests_clear(&p->peers);
         net_dests_clear(&p->dests);
         net_dests_clear(&p->mgmt);
+        net_dests_clear(&p->dns);
 }
 
 /* An address, a prefix or a host name. */
@@ -264,6 +268,34 @@ static bool dest_covers(const struct net_dest *d, const struct net_dest *m) {
         return m->port_lo != 0 && d->port_lo <= m->port_lo && m->port_hi <= d->port_hi;
 }
 
+/* A list of interface names or globs of them (chars: letters and extra). */
+static void parse_ifnames(const struct pnode *n, char (*out)[16], size_t *n_out, struct perrors *errs, const char *what,
+                          const char *extra) {
+        if (!n)
+                return;
+        if (n->n > NET_MAX_EXEMPT_IF) {
+                perr(errs, n, "%s: more than %d entries", what, NET_MAX_EXEMPT_IF);
+                return;
+        }
+        for (size_t i = 0; i < n->n; i++) {
+                const char *name = pnode_str(n->children[i]);
+                size_t len = name ? strlen(name) : 0;
+                /* An interface name (IFNAMSIZ - 1) or a glob of one; "*" alone
+                 * would exempt every LAN and is refused. */
+                bool ok = len > 0 && len < sizeof out[0] && strcmp(name, "*") != 0;
+                for (size_t k = 0; ok && k < len; k++)
+                        ok = isalpha((unsigned char)name[k]) || strchr(extra, name[k]);
+                if (!ok) {
+                        perr(errs, n->children[i],
+                             "%s: '%s' is not an interface name or a glob of one "
+                             "(at most 15 characters; '*' alone is refused)",
+                             what, name ? name : "");
+                        continue;
+                }
+                memcpy(out[(*n_out)++], name, len + 1);
+        }
+}
+
 size_t net_policy_parse(const struct pnode *section, struct net_policy *ret, struct perrors *errs) {
         size_t before = errs->n_errors;
         struct net_policy p = { .peer_deny = true, .fileshare_deny = true, .allow_dns = true };
@@ -320,28 +352,19 @@ size_t net_policy_parse(const struct pnode *section, struct net_policy *ret, str
                         }
         }
 
-        if ((n = pmap_get(section, "exempt-interfaces"))) {
-                if (n->n > NET_MAX_EXEMPT_IF)
-                        perr(errs, n, "exempt-interfaces: more than %d entries", NET_MAX_EXEMPT_IF);
-                else
-                        for (size_t i = 0; i < n->n; i++) {
-                                const char *name = pnode_str(n->children[i]);
-                                size_t len = name ? strlen(name) : 0;
-                                /* An interface name (IFNAMSIZ - 1) or a glob of one; "*" alone
-                                 * would exempt every LAN and is refused. */
-                                bool ok = len > 0 && len < sizeof p.exempt_if[0] && strcmp(name, "*") != 0 &&
-                                          strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                       "0123456789-_.@*?[]") == len;
-                                if (!ok) {
-                                        perr(errs, n->children[i],
-                                             "exempt-interfaces: '%s' is not an interface name or a glob of one "
-                                             "(at most 15 characters; '*' alone is refused)",
-                                             name ? name : "");
-                                        continue;
-                                }
-                                memcpy(p.exempt_if[p.n_exempt_if++], name, len + 1);
-                        }
+        parse_ifnames(pmap_get(section, "exempt-interfaces"), p.exempt_if, &p.n_exempt_if, errs, "exempt-interfaces",
+                      "0123456789-_.@*?[]");
+        /* nft matches interface names exactly or by a prefix and '*'. */
+        parse_ifnames(pmap_get(section, "forward-exempt-interfaces"), p.fwd_exempt_if, &p.n_fwd_exempt_if, errs,
+                      "forward-exempt-interfaces", "0123456789-_.@*");
+        for (size_t i = 0; i < p.n_fwd_exempt_if; i++) {
+                const char *star = strchr(p.fwd_exempt_if[i], '*');
+                if (star && star[1] != '\0')
+                        perr(errs, pmap_get(section, "forward-exempt-interfaces"),
+                             "forward-exempt-interfaces: '%s': '*' only at the end", p.fwd_exempt_if[i]);
         }
+        parse_list(pmap_get(section, "dns-servers"), &p.dns, errs, "dns-servers", true);
+        check_overlaps(&p.dns, errs, "dns-servers");
 
         parse_list(pmap_get(section, "allow-peers"), &p.peers, errs, "allow-peers", true);
         check_overlaps(&p.peers, errs, "allow-peers");
