@@ -15,6 +15,7 @@
 #include "net.h"
 #include "netctl.h"
 #include "plugin.h"
+#include "tlsprobe.h"
 #include "util.h"
 
 /* How the plugin hears about drops, honestly: every drop chain counts the
@@ -36,6 +37,13 @@ struct net {
         int log_group;                  /* -1: notices unavailable */
         struct net_dests claims;        /* other plugins' claims, as loaded (res borrows their cgroups) */
 
+        /* public-networks (R8): where the terminal is, proven by the core's probe */
+        bool office;                    /* the pinned office server answered on this network */
+        struct tls_probe *probe;
+        struct loop_source *probe_timer;
+        uint64_t probe_backoff;         /* seconds before the next try while public */
+        char last_probe[200];
+
         bool applied;                   /* a ruleset of ours is in the kernel */
         struct net_policy pol;
         struct net_resolved res;
@@ -48,6 +56,9 @@ struct net {
 
 static void on_claims(void *userdata);
 static void on_cgroups(void *userdata);
+static void start_probe(struct net *n);
+static int on_probe_timer(struct loop_source *s, void *userdata);
+static int reload(struct net *n, struct net_dests *claims);
 static int copy_claims(struct net *n, struct net_dests *ret);
 
 static size_t net_check(const struct pnode *section, struct perrors *errs) {
@@ -241,6 +252,16 @@ static void on_topology_do(void *userdata) {
         net_topo_done(&n->topo);
         n->topo = t;
         n->n_set_updates++;
+        if (n->pol.public_nets) {
+                /* Another network: public until the office is proven again. */
+                if (n->office) {
+                        n->office = false;
+                        log_notice("network: the network changed; only the VPN until the office is proven again");
+                        reload(n, &n->claims);
+                }
+                n->probe_backoff = 0;
+                start_probe(n);
+        }
         log_debug("network: topology changed; sets updated");
         sekisho_status_changed(n->h);
 }
@@ -300,6 +321,9 @@ static int net_init(struct sekisho_plugin_handle *h, void **ret_state) {
         r = net_cgwatch_new(sekisho_loop(h), on_cgroups, n, &n->cgw);
         if (r < 0)
                 goto fail;
+        r = loop_add_timer(sekisho_loop(h), on_probe_timer, n, &n->probe_timer);
+        if (r < 0)
+                goto fail;
         r = sekisho_net_claims_watch(h, on_claims, n);
         if (r < 0)
                 log_warning_errno(r, "network: cannot watch other plugins' network claims");
@@ -313,6 +337,7 @@ static int net_init(struct sekisho_plugin_handle *h, void **ret_state) {
         *ret_state = n;
         return 0;
 fail:
+        loop_source_free(n->probe_timer);
         net_cgwatch_free(n->cgw);
         net_learn_free(n->learn);
         net_nft_free(n->nft);
@@ -345,6 +370,7 @@ static int resolve(struct net *n, const struct net_policy *pol, const struct net
         r = net_resolve(pol, claims, hosts, hosts_size, ret);
         if (r < 0)
                 return r;
+        ret->public_mode = pol->public_nets && !n->office;
         r = net_cgwatch_prepare(n->cgw, ret);
         if (r == -ENOMEM) {
                 net_resolved_done(ret);
@@ -435,6 +461,53 @@ static int copy_claims(struct net *n, struct net_dests *ret) {
         return 0;
 }
 
+/* ---- public networks (R8): the office proven by the core's probe ---- */
+
+#define PROBE_TIMEOUT_USEC (5ull * 1000000)
+#define PROBE_RETRY_MIN 10
+#define PROBE_RETRY_MAX 600
+
+static void on_probe(enum probe_result r, const char *detail, void *userdata) {
+        struct net *n = userdata;
+        snprintf(n->last_probe, sizeof n->last_probe, "%s: %s", probe_result_name(r), detail);
+        n->probe = tls_probe_free(n->probe); /* detail is not used after this */
+        bool office = r == PROBE_HOME;
+        if (office != n->office) {
+                n->office = office;
+                const struct audit_field f[] = { { "location", office ? "office" : "public" },
+                                                 { "proof", n->last_probe }, { NULL, NULL } };
+                log_notice("network: %s (%s)", office ? "in the office: the office rules apply"
+                                                      : "not in the office: only the VPN", n->last_probe);
+                sekisho_audit(n->h, "network-location", "R8", f);
+                reload(n, &n->claims);
+                nft_release(n);
+        }
+        if (office) {
+                n->probe_backoff = 0;
+                return;
+        }
+        n->probe_backoff = n->probe_backoff ? n->probe_backoff * 2 : PROBE_RETRY_MIN;
+        if (n->probe_backoff > PROBE_RETRY_MAX)
+                n->probe_backoff = PROBE_RETRY_MAX;
+        loop_timer_arm(n->probe_timer, n->probe_backoff * 1000000u, 0);
+}
+
+static void start_probe(struct net *n) {
+        if (n->probe || !n->pol.public_nets || !n->pol.office_server[0])
+                return;
+        loop_timer_disarm(n->probe_timer);
+        int r = tls_probe_start(sekisho_loop(n->h), n->pol.office_server, n->pol.office_sni, n->pol.office_pin,
+                                PROBE_TIMEOUT_USEC, on_probe, n, &n->probe);
+        if (r < 0)
+                log_warning_errno(r, "network: cannot probe the office server %s", n->pol.office_server);
+}
+
+static int on_probe_timer(struct loop_source *s, void *userdata) {
+        (void)s;
+        start_probe(userdata);
+        return 0;
+}
+
 static void on_claims(void *userdata) {
         struct net *n = userdata;
         struct net_dests claims;
@@ -466,6 +539,13 @@ static int net_apply_do(void *state, const struct pnode *section) {
         }
         perrors_clear(&errs);
 
+        /* Another office (or none): not proven until the probe says so. */
+        if (!pol.public_nets || strcmp(pol.office_server, n->pol.office_server) != 0 ||
+            memcmp(pol.office_pin, n->pol.office_pin, sizeof pol.office_pin) != 0) {
+                n->office = false;
+                n->probe = tls_probe_free(n->probe);
+                n->probe_backoff = 0;
+        }
         struct net_resolved res;
         int r = resolve(n, &pol, &n->claims, &res);
         if (r < 0) {
@@ -510,6 +590,7 @@ static int net_apply_do(void *state, const struct pnode *section) {
         n->res = res;
         n->applied = true;
         n->n_applies++;
+        start_probe(n);
         n->last_error[0] = '\0';
 
         for (size_t i = 0; i < n->res.n_unresolved; i++) {
@@ -571,6 +652,11 @@ static void net_status_do(void *state, struct kvlist *out) {
         add_ranges(out, "dns", &n->topo.dns);
         kvlist_add(out, "notices", "%s", n->log_group >= 0 ? "nflog" : "unavailable");
         kvlist_add(out, "claimed-destinations", "%zu", n->res.claims.n);
+        if (n->pol.public_nets) {
+                kvlist_add(out, "location", "%s", n->office ? "office" : "public (only the VPN)");
+                if (n->last_probe[0])
+                        kvlist_add(out, "office-probe", "%s", n->last_probe);
+        }
         struct net_counters c;
         if (read_counters(n, &c) == 0)
                 for (int i = 0; i < _NET_C_MAX; i++) {
@@ -600,6 +686,8 @@ static void net_shutdown(void *state) {
         net_nflog_close(n->nflog);
         net_cgwatch_free(n->cgw);
         net_dests_clear(&n->claims);
+        tls_probe_free(n->probe);
+        loop_source_free(n->probe_timer);
         net_learn_free(n->learn);
         net_nft_free(n->nft);
         net_policy_done(&n->pol);
@@ -651,12 +739,20 @@ static void net_report(const struct pnode *section, const struct kvlist *live, s
         row = report_row_add(out, "R8", "002 ④ (注4); 004 その他② (注7)", "network-traffic-blocked");
         if (row) {
                 const struct pnode *d = pmap_get(section, "allow-destinations");
+                const struct pnode *pub = pmap_get(section, "public-networks");
                 report_setting_node(row, "network.allow-destinations", d);
-                if (d && d->kind == PNODE_SEQ && d->n > 0)
+                report_setting_node(row, "network.public-networks", pub);
+                if (pub && pmap_get(pub, "office-server"))
+                        report_reason(row, REPORT_ENFORCED, "outside the office (proven by a pinned TLS handshake) only "
+                                      "the VPN endpoints, then only the tunnel (kill switch); never the core network");
+                else if (pub)
+                        report_reason(row, REPORT_ENFORCED, "only the VPN endpoints, then only the tunnel (kill switch), "
+                                      "on every network; never the core network");
+                else if (d && d->kind == PNODE_SEQ && d->n > 0)
                         report_reason(row, REPORT_ENFORCED, "only the listed destinations (VPN, screen transfer) are reachable");
                 else
-                        report_reason(row, REPORT_PARTIAL, "no destination allow-list in force: only peer isolation applies "
-                                      "(public Wi-Fi is to be refused by the network configuration)");
+                        report_reason(row, REPORT_PARTIAL, "neither network.public-networks nor a destination allow-list "
+                                      "in force: only peer isolation applies on public networks");
         }
 }
 

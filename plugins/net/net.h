@@ -124,6 +124,16 @@ struct net_policy {
         /* forward-exempt-interfaces: forwarded traffic in or out of these is left alone (names, or a prefix and '*') */
         char fwd_exempt_if[NET_MAX_EXEMPT_IF][16];
         size_t n_fwd_exempt_if;
+        /* public-networks (R8): outside the proven office, only the VPN */
+        bool public_nets;
+        char office_server[64];      /* IP literal and port of the pinned office server */
+        char office_sni[NET_MAX_NAME + 1];
+        uint8_t office_pin[32];      /* SHA-256 of its SubjectPublicKeyInfo */
+        struct net_dest office;      /* the same as a destination (tcp, its port) */
+        struct net_dests vpn;        /* vpn-endpoints */
+        char vpn_if[NET_MAX_EXEMPT_IF][16]; /* vpn-interfaces: the tunnel (names or prefix*) */
+        size_t n_vpn_if;
+        struct net_dests core;       /* core-network: never reachable outside the office (addresses, prefixes) */
 };
 
 /* Parse and validate a network: section (NULL: the strict built-in
@@ -150,6 +160,9 @@ struct net_resolved {
         struct net_dests dests;      /* names replaced by their addresses */
         struct net_dests claims;     /* destinations reserved for one cgroup (cgroup: entries, then other plugins' claims) */
         const char *cg_prefix;       /* the cgroup v2 root below /sys/fs/cgroup ("" or "unified/"); NULL: none, claims refuse all */
+        struct net_dests vpn;        /* vpn-endpoints, names resolved */
+        struct net_ranges core;      /* core-network */
+        bool public_mode;            /* public-networks and the office not proven: only the VPN (set by the caller) */
         char **unresolved;           /* "name (FILE:LINE:COL)" for each name not found */
         size_t n_unresolved, cap_unresolved;
 };

@@ -29,6 +29,17 @@ static const struct pkey net_keys[] = {
         { .name = "exempt-interfaces", .type = PT_STRING_SEQ },
         { .name = "forward-exempt-interfaces", .type = PT_STRING_SEQ },
         { .name = "dns-servers", .type = PT_STRING_SEQ },
+        { .name = "public-networks", .type = PT_MAP },
+        { NULL },
+};
+
+static const struct pkey public_keys[] = {
+        { .name = "office-server", .type = PT_STRING },
+        { .name = "server-name", .type = PT_STRING },
+        { .name = "spki-sha256", .type = PT_STRING },
+        { .name = "vpn-endpoints", .type = PT_SEQ, .required = true },
+        { .name = "vpn-interfaces", .type = PT_STRING_SEQ, .required = true },
+        { .name = "core-network", .type = PT_STRING_SEQ },
         { NULL },
 };
 
@@ -63,6 +74,8 @@ void net_policy_done(struct net_policy *p) {
         net_dests_clear(&p->dests);
         net_dests_clear(&p->mgmt);
         net_dests_clear(&p->dns);
+        net_dests_clear(&p->vpn);
+        net_dests_clear(&p->core);
 }
 
 /* An address, a prefix or a host name. */
@@ -296,6 +309,53 @@ static void parse_ifnames(const struct pnode *n, char (*out)[16], size_t *n_out,
         }
 }
 
+/* "192.0.2.10:443" or "[2001:db8::1]:443" into d (tcp, that port). */
+static int parse_hostport(const char *s, struct net_dest *d) {
+        char host[64];
+        uint16_t port;
+        const char *why;
+        if (parse_host_port(s, host, sizeof host, &port) < 0 || net_parse_cidr(host, &d->range, &why) < 0)
+                return -EINVAL;
+        d->proto = NET_PROTO_TCP;
+        d->port_lo = d->port_hi = port;
+        return 0;
+}
+
+/* public-networks: (R8) the office proof, the VPN and the core network. */
+static void parse_public(const struct pnode *n, struct net_policy *p, struct perrors *errs) {
+        if (!n || pmap_check(n, public_keys, errs) > 0)
+                return;
+        p->public_nets = true;
+        const char *hs = pnode_str(pmap_get(n, "office-server")), *pin = pnode_str(pmap_get(n, "spki-sha256"));
+        const char *sn = pnode_str(pmap_get(n, "server-name"));
+        if (!hs != !pin)
+                perr(errs, n, "public-networks: office-server and spki-sha256 go together (the office is proven by "
+                     "a pinned TLS handshake, never by addresses alone)");
+        if (hs && (strlen(hs) >= sizeof p->office_server || parse_hostport(hs, &p->office) < 0))
+                perr(errs, pmap_get(n, "office-server"),
+                     "public-networks: office-server '%s' is not an IP literal and port (192.0.2.10:443, [2001:db8::1]:443)", hs);
+        else if (hs)
+                snprintf(p->office_server, sizeof p->office_server, "%s", hs);
+        if (pin && parse_spki_pin(pin, p->office_pin) < 0)
+                perr(errs, pmap_get(n, "spki-sha256"), "public-networks: invalid spki-sha256 (base64 of 32 bytes, or 64 hex digits)");
+        if (sn && !net_valid_hostname(sn))
+                perr(errs, pmap_get(n, "server-name"), "public-networks: invalid server-name '%s'", sn);
+        else if (sn)
+                snprintf(p->office_sni, sizeof p->office_sni, "%s", sn);
+        parse_list(pmap_get(n, "vpn-endpoints"), &p->vpn, errs, "vpn-endpoints", false);
+        check_overlaps(&p->vpn, errs, "vpn-endpoints");
+        parse_ifnames(pmap_get(n, "vpn-interfaces"), p->vpn_if, &p->n_vpn_if, errs, "vpn-interfaces", "0123456789-_.@*");
+        for (size_t i = 0; i < p->n_vpn_if; i++) {
+                const char *star = strchr(p->vpn_if[i], '*');
+                if (star && star[1] != '\0')
+                        perr(errs, pmap_get(n, "vpn-interfaces"), "vpn-interfaces: '%s': '*' only at the end", p->vpn_if[i]);
+        }
+        parse_list(pmap_get(n, "core-network"), &p->core, errs, "core-network", true);
+        for (size_t i = 0; i < p->core.n; i++)
+                if (p->core.v[i].name)
+                        perr(errs, p->core.v[i].at, "core-network: '%s': addresses and prefixes only", p->core.v[i].name);
+}
+
 size_t net_policy_parse(const struct pnode *section, struct net_policy *ret, struct perrors *errs) {
         size_t before = errs->n_errors;
         struct net_policy p = { .peer_deny = true, .fileshare_deny = true, .allow_dns = true };
@@ -365,6 +425,7 @@ size_t net_policy_parse(const struct pnode *section, struct net_policy *ret, str
         }
         parse_list(pmap_get(section, "dns-servers"), &p.dns, errs, "dns-servers", true);
         check_overlaps(&p.dns, errs, "dns-servers");
+        parse_public(pmap_get(section, "public-networks"), &p, errs);
 
         parse_list(pmap_get(section, "allow-peers"), &p.peers, errs, "allow-peers", true);
         check_overlaps(&p.peers, errs, "allow-peers");

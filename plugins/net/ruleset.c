@@ -34,6 +34,8 @@ void net_resolved_done(struct net_resolved *r) {
         net_ranges_clear(&r->dns);
         free(r->dests.v); /* names are never copied into resolved entries, cgroups are borrowed */
         free(r->claims.v);
+        free(r->vpn.v);
+        net_ranges_clear(&r->core);
         for (size_t i = 0; i < r->n_unresolved; i++)
                 free(r->unresolved[i]);
         free(r->unresolved);
@@ -119,6 +121,11 @@ int net_resolve(const struct net_policy *p, const struct net_dests *claims, cons
         }
         for (size_t i = 0; claims && i < claims->n && e == 0; i++)
                 e = resolve_dest(&r, &claims->v[i], &r.claims, hosts, hosts_size, "claim");
+        for (size_t i = 0; i < p->vpn.n && e == 0; i++)
+                e = resolve_dest(&r, &p->vpn.v[i], &r.vpn, hosts, hosts_size, "vpn-endpoints");
+        for (size_t i = 0; i < p->core.n && e == 0; i++)
+                e = net_ranges_add(&r.core, &p->core.v[i].range);
+        net_ranges_normalize(&r.core);
         if (e < 0) {
                 net_resolved_done(&r);
                 return e;
@@ -296,6 +303,44 @@ static void put_policy(FILE *f, const struct net_policy *p, const char *name, bo
         fputs("  }\n", f);
 }
 
+static void put_dest_match(FILE *f, const struct net_dest *d, const char *dir);
+
+/* Public networks (R8), outside the proven office: the core network never;
+ * the VPN endpoints and the office server (for the proof) directly;
+ * everything else only through the tunnel (a kill switch: while it is down
+ * nothing leaves). Tunnel traffic returns to the usual chains. Empty
+ * chains in the office or without public-networks. */
+static void put_public(FILE *f, const struct net_policy *p, const struct net_resolved *res, bool out) {
+        const char *dir = out ? "daddr" : "saddr";
+        enum net_class drop = out ? NET_C_DEST_OUT : NET_C_DEST_IN;
+        fprintf(f, "  chain public_%s {\n", out ? "out" : "in");
+        if (res && res->public_mode) {
+                char buf[128];
+                for (size_t i = 0; i < res->core.n; i++) {
+                        net_range_format(&res->core.v[i], buf, sizeof buf);
+                        fprintf(f, "    %s %s %s jump drop_%s\n", res->core.v[i].family == NET_V4 ? "ip" : "ip6", dir, buf,
+                                net_class_names[drop]);
+                }
+                for (size_t i = 0; i < p->n_vpn_if; i++)
+                        fprintf(f, "    %s \"%s\" return\n", out ? "oifname" : "iifname", p->vpn_if[i]);
+                /* To the endpoints; from them, to the same port here (a tunnel's
+                 * packets need not be replies conntrack would match: VXLAN
+                 * hashes its source port). Never keyed on a source port. */
+                for (size_t i = 0; i < res->vpn.n; i++) {
+                        fputs("    ", f);
+                        put_dest_match(f, &res->vpn.v[i], dir);
+                        fputs(" accept\n", f);
+                }
+                if (out && p->office_server[0]) {
+                        fputs("    ", f);
+                        put_dest_match(f, &p->office, "daddr");
+                        fputs(" accept\n", f);
+                }
+                fprintf(f, "    jump drop_%s\n", net_class_names[drop]);
+        }
+        fputs("  }\n", f);
+}
+
 /* "ip daddr A meta l4proto tcp th dport P" for one destination (dir: "daddr"/"saddr"). */
 static void put_dest_match(FILE *f, const struct net_dest *d, const char *dir) {
         char buf[128];
@@ -445,10 +490,12 @@ int net_ruleset(FILE *f, const struct net_policy *p, const struct net_resolved *
         put_policy(f, p, "fwd_dst", true, "return");
         put_policy(f, p, "fwd_src", false, "return");
 
+        put_public(f, p, res, true);
+        put_public(f, p, res, false);
         put_claims(f, res, "claims_out", true);
         put_claims(f, res, "claims_fwd", false);
         fputs("  chain output {\n    type filter hook output priority " NET_PRIORITY "; policy accept;\n"
-              "    oif lo accept\n    jump fileshare\n    jump infra_out\n    jump discovery\n    jump claims_out\n"
+              "    oif lo accept\n    jump fileshare\n    jump infra_out\n    jump discovery\n    jump public_out\n    jump claims_out\n"
               "    jump policy_out\n  }\n",
               f);
         /* Input accepts replies to what output let through (after the payload
@@ -459,7 +506,7 @@ int net_ruleset(FILE *f, const struct net_policy *p, const struct net_resolved *
          * namespace, which that cut relies on. */
         fputs("  chain input {\n    type filter hook input priority " NET_PRIORITY "; policy accept;\n"
               "    iif lo accept\n    jump fileshare\n    ct state established,related accept\n"
-              "    jump infra_in\n    jump discovery\n    jump policy_in\n  }\n",
+              "    jump infra_in\n    jump discovery\n    jump public_in\n    jump policy_in\n  }\n",
               f);
         /* Forward: the same isolation and allow-list, new flows both ways (a
          * guest's to the LAN, the LAN's to a guest); replies by connection
@@ -469,7 +516,8 @@ int net_ruleset(FILE *f, const struct net_policy *p, const struct net_resolved *
         for (size_t i = 0; i < p->n_fwd_exempt_if; i++)
                 fprintf(f, "    iifname \"%s\" accept\n    oifname \"%s\" accept\n", p->fwd_exempt_if[i],
                         p->fwd_exempt_if[i]);
-        fputs("    jump fileshare\n    ct state established,related accept\n    jump discovery\n    jump claims_fwd\n", f);
+        fputs("    jump fileshare\n    ct state established,related accept\n    jump discovery\n    jump public_out\n"
+              "    jump claims_fwd\n", f);
         /* From this machine's own virtual networks (exempt-interfaces): a
          * guest is the terminal, only its destination is checked. nft matches
          * names exactly or by prefix and '*'; other globs get no such rule, so
@@ -547,6 +595,8 @@ bool net_conn_forbidden(const struct net_policy *p, const struct net_resolved *r
         bool dns = outbound && p->allow_dns && l4 && port == 53 &&
                    ((!p->allowlist && net_ranges_contains(&t->dns, family, remote)) ||
                     net_ranges_contains(&res->dns, family, remote));
+        if (res->public_mode && net_ranges_contains(&res->core, family, remote))
+                return true; /* the core network, outside the office */
         /* A claimed destination: the kernel decides per socket (its cgroup),
          * packet by packet; nothing here can tell, so nothing is cut. */
         if (outbound && dest_matches(&res->claims, family, remote, proto, port))
