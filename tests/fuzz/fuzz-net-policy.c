@@ -29,6 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                 net_ranges_add(&topo.onlink, &r);
                                 char *s = NULL;
                                 size_t n;
+                                /* Claims' cgroup rules and the public-network chains too. */
+                                res.cg_prefix = "";
+                                res.public_mode = p.public_nets;
                                 FILE *f = open_memstream(&s, &n);
                                 if (f) {
                                         net_ruleset(f, &p, &res, &topo, NULL, 3141);

@@ -63,10 +63,23 @@ sleep 0.3
 [ -s "$T/c.out" ] && fail "peer B reached the guest through the terminal"
 ok "forwarded: guest -> server passes, guest -> peer and peer -> guest are dropped"
 
+# A guest's long-lived connection to the server, then the switch to VDI-only: cut.
+rm -f "$T/stream.out"
+bg ip netns exec "$NS_S" sh -c 'i=0; while [ $i -lt 600 ]; do echo "tick $i"; i=$((i+1)); sleep 0.1; done' |
+        ip netns exec "$NS_S" socat -u - TCP-LISTEN:8080,reuseaddr &
+BG_PIDS="$BG_PIDS $!"
+sleep 0.3
+bg $IN_C socat -u TCP:198.51.100.10:8080 "OPEN:$T/stream.out,creat,append"
+wait_for "[ \$(wc -l <'$T/stream.out') -ge 3 ]" 50 || fail "the guest's long-lived connection did not start"
 switch_profile vdi
+sleep 0.5
+before=$(wc -l <"$T/stream.out")
+sleep 1.5
+after=$(wc -l <"$T/stream.out")
+[ "$after" = "$before" ] || fail "the guest's connection still flows after the switch ($before -> $after lines)"
 tcp_ok "$NS_C" 198.51.100.10 3389 || fail "vdi: the guest cannot reach the listed destination"
 tcp_ok "$NS_C" 198.51.100.10 7000 && fail "vdi: the guest reached an unlisted destination"
-ok "forwarded traffic follows the allow-list (VDI-only)"
+ok "forwarded traffic follows the allow-list (VDI-only); the guest's established connection was cut"
 
 switch_profile lab
 tcp_ok "$NS_C" 192.0.2.20 7000 || fail "forward-exempt-interfaces: the exempted guest network is still filtered"
