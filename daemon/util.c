@@ -1,6 +1,7 @@
 /* util.c — logging, crash-safe file writes, capped reads, time and string helpers. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -542,4 +543,97 @@ void json_write_string(FILE *f, const char *s) {
                 p += n;
         }
         fputc('"', f);
+}
+
+/* A pinned key: SHA-256 of a SubjectPublicKeyInfo (trusted-network probes). */
+static int b64val(int c) {
+        if (c >= 'A' && c <= 'Z') return c - 'A';
+        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+        if (c >= '0' && c <= '9') return c - '0' + 52;
+        if (c == '+') return 62;
+        if (c == '/') return 63;
+        return -1;
+}
+
+static int hexval(int c) {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+}
+
+int parse_spki_pin(const char *s, uint8_t ret[32]) {
+        if (!s)
+                return -EINVAL;
+        if (strncmp(s, "sha256//", 8) == 0) /* curl --pinnedpubkey form */
+                s += 8;
+        size_t len = strlen(s);
+        uint8_t out[32];
+        if (len == 64) {
+                for (size_t i = 0; i < 32; i++) {
+                        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+                        if (hi < 0 || lo < 0)
+                                return -EINVAL;
+                        out[i] = (uint8_t)(hi << 4 | lo);
+                }
+        } else if (len == 44 && s[43] == '=' && s[42] != '=') {
+                /* 32 bytes = 10 groups of 3 + 2 bytes: 43 chars and one '=' */
+                uint32_t acc = 0;
+                size_t o = 0;
+                int bits = 0;
+                for (size_t i = 0; i < 43; i++) {
+                        int v = b64val(s[i]);
+                        if (v < 0)
+                                return -EINVAL;
+                        acc = (acc << 6) | (uint32_t)v;
+                        bits += 6;
+                        if (bits >= 8) {
+                                bits -= 8;
+                                if (o >= 32)
+                                        return -EINVAL;
+                                out[o++] = (uint8_t)(acc >> bits);
+                        }
+                }
+                if (o != 32 || (acc & ((1u << bits) - 1)) != 0)
+                        return -EINVAL;
+        } else
+                return -EINVAL;
+        memcpy(ret, out, 32);
+        return 0;
+}
+
+int parse_host_port(const char *s, char *host, size_t host_size, uint16_t *ret_port) {
+        if (!s || strlen(s) >= 128)
+                return -EINVAL;
+        char buf[128];
+        strcpy(buf, s);
+        char *h = buf, *p;
+        if (buf[0] == '[') {
+                char *close = strchr(buf, ']');
+                if (!close || close[1] != ':')
+                        return -EINVAL;
+                *close = 0;
+                h = buf + 1;
+                p = close + 2;
+                struct in6_addr a6;
+                if (inet_pton(AF_INET6, h, &a6) != 1)
+                        return -EINVAL;
+        } else {
+                char *colon = strrchr(buf, ':');
+                if (!colon)
+                        return -EINVAL;
+                *colon = 0;
+                p = colon + 1;
+                struct in_addr a4;
+                if (inet_pton(AF_INET, h, &a4) != 1)
+                        return -EINVAL;
+        }
+        uint64_t port;
+        if (parse_u64(p, &port) < 0 || port == 0 || port > 65535)
+                return -EINVAL;
+        if (strlen(h) >= host_size)
+                return -EINVAL;
+        strcpy(host, h);
+        *ret_port = (uint16_t)port;
+        return 0;
 }

@@ -126,3 +126,8 @@ bool string_is_clean_utf8(const char *s, size_t len);
 void json_write_string(FILE *f, const char *s);
 /* s as HTML text or attribute value: & < > " ' escaped, control bytes as '?'. */
 void html_write_string(FILE *f, const char *s);
+
+/* A SHA-256 SPKI pin: base64 (44 characters, curl's "sha256//" prefix allowed) or 64 hex digits. */
+int parse_spki_pin(const char *s, uint8_t ret[32]);
+/* "192.0.2.10:443" or "[2001:db8::1]:443": an IP literal (no name) and a port 1..65535. */
+int parse_host_port(const char *s, char *host, size_t host_size, uint16_t *ret_port);

@@ -36,20 +36,21 @@ static void each(struct nl_object *obj, void *data) {
                 return;
         bool src_local = net_ranges_contains(&c->t->local, family, src);
         bool dst_local = net_ranges_contains(&c->t->local, family, dst);
-        if (src_local == dst_local) {
-                log_debug("network: conntrack entry skipped (local=%d/%d, %zu local addresses)", src_local, dst_local,
-                          c->t->local.n);
-                return; /* to ourselves, or forwarded: not this host's connection */
-        }
+        if (src_local && dst_local)
+                return; /* to ourselves */
         int proto = nfnl_ct_get_proto(ct);
         uint16_t dport = (proto == 6 || proto == 17) ? nfnl_ct_get_dst_port(ct, 0) : 0;
-        const uint8_t *remote = src_local ? dst : src;
-        char rs[64];
-        struct net_range rr;
-        net_range_from_prefix(family, remote, 128, &rr);
-        net_range_format(&rr, rs, sizeof rs);
-        log_debug("network: conntrack %s %s proto %d port %u", src_local ? "to" : "from", rs, proto, dport);
-        if (!net_conn_forbidden(c->p, c->res, c->t, family, remote, src_local, proto, dport))
+        bool forbidden;
+        if (!src_local && !dst_local)
+                /* Forwarded (a container's or VM's): the forward chain checks the
+                 * destination as ours and the source as a sender to us; cut when
+                 * either would be refused now. Cutting one too many is harmless:
+                 * its next packet meets the rules as a new one. */
+                forbidden = net_conn_forbidden(c->p, c->res, c->t, family, dst, true, proto, dport) ||
+                            net_conn_forbidden(c->p, c->res, c->t, family, src, false, proto, dport);
+        else
+                forbidden = net_conn_forbidden(c->p, c->res, c->t, family, src_local ? dst : src, src_local, proto, dport);
+        if (!forbidden)
                 return;
         log_debug("network: cutting it");
         if (nfnl_ct_del(c->sk, ct, 0) < 0)
@@ -61,7 +62,7 @@ static void each(struct nl_object *obj, void *data) {
 /* Which entries are cut: those of connections from or to this host whose
  * remote end the new rules forbid (the same decision the ruleset makes:
  * an outbound connection by destination, protocol and port; an inbound one
- * by its source). Once deleted, the next packet of such a connection is
+ * by its source), and forwarded ones either of whose ends is forbidden. Once deleted, the next packet of such a connection is
  * "new" to conntrack and meets the rules again instead of being accepted as
  * established. */
 int net_ct_cut(const struct net_policy *p, const struct net_resolved *res, const struct net_topo *t, unsigned *ret_cut) {

@@ -1,6 +1,7 @@
 /* policy.c — the network: section of a policy: schema, parsing into struct net_policy, and the checks that refuse bad or self-defeating settings. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,19 @@ static const struct pkey net_keys[] = {
         { .name = "allow-dns", .type = PT_BOOL },
         { .name = "management", .type = PT_SEQ },
         { .name = "exempt-interfaces", .type = PT_STRING_SEQ },
+        { .name = "forward-exempt-interfaces", .type = PT_STRING_SEQ },
+        { .name = "dns-servers", .type = PT_STRING_SEQ },
+        { .name = "public-networks", .type = PT_MAP },
+        { NULL },
+};
+
+static const struct pkey public_keys[] = {
+        { .name = "office-server", .type = PT_STRING },
+        { .name = "server-name", .type = PT_STRING },
+        { .name = "spki-sha256", .type = PT_STRING },
+        { .name = "vpn-endpoints", .type = PT_SEQ, .required = true },
+        { .name = "vpn-interfaces", .type = PT_STRING_SEQ, .required = true },
+        { .name = "core-network", .type = PT_STRING_SEQ },
         { NULL },
 };
 
@@ -35,27 +49,33 @@ static const struct pkey dest_keys[] = {
         { .name = "host", .type = PT_STRING, .required = true },
         { .name = "proto", .type = PT_ENUM, .values = proto_names },
         { .name = "port", .type = PT_ANY },
+        { .name = "cgroup", .type = PT_STRING },
         { NULL },
 };
 
-static int dests_add(struct net_dests *l, const struct net_dest *d) {
+int net_dests_add(struct net_dests *l, const struct net_dest *d) {
         if (ARRAY_GROW(l->v, l->cap, l->n + 1) < 0)
                 return -ENOMEM;
         l->v[l->n++] = *d;
         return 0;
 }
 
-static void dests_clear(struct net_dests *l) {
-        for (size_t i = 0; i < l->n; i++)
+void net_dests_clear(struct net_dests *l) {
+        for (size_t i = 0; i < l->n; i++) {
                 free(l->v[i].name);
+                free(l->v[i].cgroup);
+        }
         free(l->v);
         *l = (struct net_dests){ 0 };
 }
 
 void net_policy_done(struct net_policy *p) {
-        dests_clear(&p->peers);
-        dests_clear(&p->dests);
-        dests_clear(&p->mgmt);
+        net_dests_clear(&p->peers);
+        net_dests_clear(&p->dests);
+        net_dests_clear(&p->mgmt);
+        net_dests_clear(&p->dns);
+        net_dests_clear(&p->vpn);
+        net_dests_clear(&p->core);
 }
 
 /* An address, a prefix or a host name. */
@@ -109,6 +129,28 @@ static bool parse_dest(const struct pnode *n, struct net_dest *d, struct perrors
                 }
                 if (d->proto == NET_PROTO_ANY) {
                         perr(errs, port, "%s: a port needs 'proto: tcp' or 'proto: udp'", what);
+                        free(d->name);
+                        d->name = NULL;
+                        return false;
+                }
+        }
+        const struct pnode *cg = pmap_get(n, "cgroup");
+        if (cg) {
+                const char *cs = pnode_str(cg);
+                if (strcmp(what, "allow-destinations") != 0 || !net_valid_cgroup(cs)) {
+                        if (strcmp(what, "allow-destinations") != 0)
+                                perr(errs, cg, "%s: cgroup is only for allow-destinations entries", what);
+                        else
+                                perr(errs, cg, "%s: cgroup '%s' is not a cgroup v2 path below the root "
+                                     "(components of A-Z a-z 0-9 . _ @ : -, no '..', at most %d bytes)",
+                                     what, cs ? cs : "", NET_MAX_CGROUP);
+                        free(d->name);
+                        d->name = NULL;
+                        return false;
+                }
+                d->cgroup = strdup(cs);
+                if (!d->cgroup) {
+                        perr(errs, cg, "out of memory");
                         free(d->name);
                         d->name = NULL;
                         return false;
@@ -212,8 +254,9 @@ static size_t parse_list(const struct pnode *seq, struct net_dests *out, struct 
                         bad++;
                         continue;
                 }
-                if (dests_add(out, &d) < 0) {
+                if (net_dests_add(out, &d) < 0) {
                         free(d.name);
+                        free(d.cgroup);
                         perr(errs, n, "out of memory");
                         return bad + 1;
                 }
@@ -224,6 +267,8 @@ static size_t parse_list(const struct pnode *seq, struct net_dests *out, struct 
 /* Does some allow-destinations entry let all of m's traffic through? Names
  * are compared as names: check() cannot resolve them. */
 static bool dest_covers(const struct net_dest *d, const struct net_dest *m) {
+        if (d->cgroup)
+                return false; /* reserved for one cgroup's sockets: not the daemon's management path */
         if (d->name || m->name) {
                 if (!d->name || !m->name || strcasecmp(d->name, m->name) != 0)
                         return false;
@@ -234,6 +279,81 @@ static bool dest_covers(const struct net_dest *d, const struct net_dest *m) {
         if (d->port_lo == 0)
                 return true;
         return m->port_lo != 0 && d->port_lo <= m->port_lo && m->port_hi <= d->port_hi;
+}
+
+/* A list of interface names or globs of them (chars: letters and extra). */
+static void parse_ifnames(const struct pnode *n, char (*out)[16], size_t *n_out, struct perrors *errs, const char *what,
+                          const char *extra) {
+        if (!n)
+                return;
+        if (n->n > NET_MAX_EXEMPT_IF) {
+                perr(errs, n, "%s: more than %d entries", what, NET_MAX_EXEMPT_IF);
+                return;
+        }
+        for (size_t i = 0; i < n->n; i++) {
+                const char *name = pnode_str(n->children[i]);
+                size_t len = name ? strlen(name) : 0;
+                /* An interface name (IFNAMSIZ - 1) or a glob of one; "*" alone
+                 * would exempt every LAN and is refused. */
+                bool ok = len > 0 && len < sizeof out[0] && strcmp(name, "*") != 0;
+                for (size_t k = 0; ok && k < len; k++)
+                        ok = isalpha((unsigned char)name[k]) || strchr(extra, name[k]);
+                if (!ok) {
+                        perr(errs, n->children[i],
+                             "%s: '%s' is not an interface name or a glob of one "
+                             "(at most 15 characters; '*' alone is refused)",
+                             what, name ? name : "");
+                        continue;
+                }
+                memcpy(out[(*n_out)++], name, len + 1);
+        }
+}
+
+/* "192.0.2.10:443" or "[2001:db8::1]:443" into d (tcp, that port). */
+static int parse_hostport(const char *s, struct net_dest *d) {
+        char host[64];
+        uint16_t port;
+        const char *why;
+        if (parse_host_port(s, host, sizeof host, &port) < 0 || net_parse_cidr(host, &d->range, &why) < 0)
+                return -EINVAL;
+        d->proto = NET_PROTO_TCP;
+        d->port_lo = d->port_hi = port;
+        return 0;
+}
+
+/* public-networks: (R8) the office proof, the VPN and the core network. */
+static void parse_public(const struct pnode *n, struct net_policy *p, struct perrors *errs) {
+        if (!n || pmap_check(n, public_keys, errs) > 0)
+                return;
+        p->public_nets = true;
+        const char *hs = pnode_str(pmap_get(n, "office-server")), *pin = pnode_str(pmap_get(n, "spki-sha256"));
+        const char *sn = pnode_str(pmap_get(n, "server-name"));
+        if (!hs != !pin)
+                perr(errs, n, "public-networks: office-server and spki-sha256 go together (the office is proven by "
+                     "a pinned TLS handshake, never by addresses alone)");
+        if (hs && (strlen(hs) >= sizeof p->office_server || parse_hostport(hs, &p->office) < 0))
+                perr(errs, pmap_get(n, "office-server"),
+                     "public-networks: office-server '%s' is not an IP literal and port (192.0.2.10:443, [2001:db8::1]:443)", hs);
+        else if (hs)
+                snprintf(p->office_server, sizeof p->office_server, "%s", hs);
+        if (pin && parse_spki_pin(pin, p->office_pin) < 0)
+                perr(errs, pmap_get(n, "spki-sha256"), "public-networks: invalid spki-sha256 (base64 of 32 bytes, or 64 hex digits)");
+        if (sn && !net_valid_hostname(sn))
+                perr(errs, pmap_get(n, "server-name"), "public-networks: invalid server-name '%s'", sn);
+        else if (sn)
+                snprintf(p->office_sni, sizeof p->office_sni, "%s", sn);
+        parse_list(pmap_get(n, "vpn-endpoints"), &p->vpn, errs, "vpn-endpoints", false);
+        check_overlaps(&p->vpn, errs, "vpn-endpoints");
+        parse_ifnames(pmap_get(n, "vpn-interfaces"), p->vpn_if, &p->n_vpn_if, errs, "vpn-interfaces", "0123456789-_.@*");
+        for (size_t i = 0; i < p->n_vpn_if; i++) {
+                const char *star = strchr(p->vpn_if[i], '*');
+                if (star && star[1] != '\0')
+                        perr(errs, pmap_get(n, "vpn-interfaces"), "vpn-interfaces: '%s': '*' only at the end", p->vpn_if[i]);
+        }
+        parse_list(pmap_get(n, "core-network"), &p->core, errs, "core-network", true);
+        for (size_t i = 0; i < p->core.n; i++)
+                if (p->core.v[i].name)
+                        perr(errs, p->core.v[i].at, "core-network: '%s': addresses and prefixes only", p->core.v[i].name);
 }
 
 size_t net_policy_parse(const struct pnode *section, struct net_policy *ret, struct perrors *errs) {
@@ -292,28 +412,20 @@ size_t net_policy_parse(const struct pnode *section, struct net_policy *ret, str
                         }
         }
 
-        if ((n = pmap_get(section, "exempt-interfaces"))) {
-                if (n->n > NET_MAX_EXEMPT_IF)
-                        perr(errs, n, "exempt-interfaces: more than %d entries", NET_MAX_EXEMPT_IF);
-                else
-                        for (size_t i = 0; i < n->n; i++) {
-                                const char *name = pnode_str(n->children[i]);
-                                size_t len = name ? strlen(name) : 0;
-                                /* An interface name (IFNAMSIZ - 1) or a glob of one; "*" alone
-                                 * would exempt every LAN and is refused. */
-                                bool ok = len > 0 && len < sizeof p.exempt_if[0] && strcmp(name, "*") != 0 &&
-                                          strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                       "0123456789-_.@*?[]") == len;
-                                if (!ok) {
-                                        perr(errs, n->children[i],
-                                             "exempt-interfaces: '%s' is not an interface name or a glob of one "
-                                             "(at most 15 characters; '*' alone is refused)",
-                                             name ? name : "");
-                                        continue;
-                                }
-                                memcpy(p.exempt_if[p.n_exempt_if++], name, len + 1);
-                        }
+        parse_ifnames(pmap_get(section, "exempt-interfaces"), p.exempt_if, &p.n_exempt_if, errs, "exempt-interfaces",
+                      "0123456789-_.@*?[]");
+        /* nft matches interface names exactly or by a prefix and '*'. */
+        parse_ifnames(pmap_get(section, "forward-exempt-interfaces"), p.fwd_exempt_if, &p.n_fwd_exempt_if, errs,
+                      "forward-exempt-interfaces", "0123456789-_.@*");
+        for (size_t i = 0; i < p.n_fwd_exempt_if; i++) {
+                const char *star = strchr(p.fwd_exempt_if[i], '*');
+                if (star && star[1] != '\0')
+                        perr(errs, pmap_get(section, "forward-exempt-interfaces"),
+                             "forward-exempt-interfaces: '%s': '*' only at the end", p.fwd_exempt_if[i]);
         }
+        parse_list(pmap_get(section, "dns-servers"), &p.dns, errs, "dns-servers", true);
+        check_overlaps(&p.dns, errs, "dns-servers");
+        parse_public(pmap_get(section, "public-networks"), &p, errs);
 
         parse_list(pmap_get(section, "allow-peers"), &p.peers, errs, "allow-peers", true);
         check_overlaps(&p.peers, errs, "allow-peers");

@@ -31,7 +31,11 @@ bool net_topo_sets_equal(const struct net_topo *a, const struct net_topo *b) {
 
 void net_resolved_done(struct net_resolved *r) {
         net_ranges_clear(&r->peers);
-        free(r->dests.v); /* names are never copied into resolved entries */
+        net_ranges_clear(&r->dns);
+        free(r->dests.v); /* names are never copied into resolved entries, cgroups are borrowed */
+        free(r->claims.v);
+        free(r->vpn.v);
+        net_ranges_clear(&r->core);
         for (size_t i = 0; i < r->n_unresolved; i++)
                 free(r->unresolved[i]);
         free(r->unresolved);
@@ -57,11 +61,40 @@ static int resolved_dest_add(struct net_dests *l, const struct net_dest *d) {
         return 0;
 }
 
+/* One destination into out: as it is, or each address its name has. */
+static int resolve_dest(struct net_resolved *r, const struct net_dest *d, struct net_dests *out, const char *hosts,
+                        size_t hosts_size, const char *what) {
+        if (!d->name)
+                return resolved_dest_add(out, d);
+        struct net_ranges found = { 0 };
+        int e = 0;
+        if (net_hosts_lookup(hosts, hosts_size, d->name, &found) == 0)
+                e = note_unresolved(r, d, what);
+        for (size_t j = 0; j < found.n && e == 0; j++) {
+                struct net_dest x = *d;
+                x.range = found.v[j];
+                /* Skip what an entry already there covers (a name listed twice,
+                 * or an address also listed literally): nft refuses overlaps. */
+                bool dup = false;
+                for (size_t m = 0; m < out->n && !dup; m++) {
+                        const struct net_dest *y = &out->v[m];
+                        dup = y->proto == x.proto && y->port_lo == x.port_lo && y->port_hi == x.port_hi &&
+                              net_range_covers(&y->range, &x.range) && !y->cgroup == !x.cgroup &&
+                              (!y->cgroup || strcmp(y->cgroup, x.cgroup) == 0);
+                }
+                if (!dup)
+                        e = resolved_dest_add(out, &x);
+        }
+        net_ranges_clear(&found);
+        return e;
+}
+
 /* Names are looked up in the terminal's /etc/hosts only, never in DNS: a
  * forged DNS answer on the LAN must not open a hole in the isolation, and
  * the daemon must not block on a resolver. A name that is not found adds
  * nothing (fail-closed) and is reported. */
-int net_resolve(const struct net_policy *p, const char *hosts, size_t hosts_size, struct net_resolved *ret) {
+int net_resolve(const struct net_policy *p, const struct net_dests *claims, const char *hosts, size_t hosts_size,
+                struct net_resolved *ret) {
         struct net_resolved r = { 0 };
         int e = 0;
         const struct net_dests *peerlists[] = { &p->peers, &p->mgmt };
@@ -74,31 +107,25 @@ int net_resolve(const struct net_policy *p, const char *hosts, size_t hosts_size
                                 e = note_unresolved(&r, d, k == 0 ? "allow-peers" : "management");
                 }
         net_ranges_normalize(&r.peers);
+        for (size_t i = 0; i < p->dns.n && e == 0; i++) {
+                const struct net_dest *d = &p->dns.v[i];
+                if (!d->name)
+                        e = net_ranges_add(&r.dns, &d->range);
+                else if (net_hosts_lookup(hosts, hosts_size, d->name, &r.dns) == 0)
+                        e = note_unresolved(&r, d, "dns-servers");
+        }
+        net_ranges_normalize(&r.dns);
         for (size_t i = 0; i < p->dests.n && e == 0; i++) {
                 const struct net_dest *d = &p->dests.v[i];
-                if (!d->name) {
-                        e = resolved_dest_add(&r.dests, d);
-                        continue;
-                }
-                struct net_ranges found = { 0 };
-                if (net_hosts_lookup(hosts, hosts_size, d->name, &found) == 0)
-                        e = note_unresolved(&r, d, "allow-destinations");
-                for (size_t j = 0; j < found.n && e == 0; j++) {
-                        struct net_dest x = *d;
-                        x.range = found.v[j];
-                        /* Skip what an entry already there covers (a name listed twice,
-                         * or an address also listed literally): nft refuses overlaps. */
-                        bool dup = false;
-                        for (size_t m = 0; m < r.dests.n && !dup; m++) {
-                                const struct net_dest *y = &r.dests.v[m];
-                                dup = y->proto == x.proto && y->port_lo == x.port_lo && y->port_hi == x.port_hi &&
-                                      net_range_covers(&y->range, &x.range);
-                        }
-                        if (!dup)
-                                e = resolved_dest_add(&r.dests, &x);
-                }
-                net_ranges_clear(&found);
+                e = resolve_dest(&r, d, d->cgroup ? &r.claims : &r.dests, hosts, hosts_size, "allow-destinations");
         }
+        for (size_t i = 0; claims && i < claims->n && e == 0; i++)
+                e = resolve_dest(&r, &claims->v[i], &r.claims, hosts, hosts_size, "claim");
+        for (size_t i = 0; i < p->vpn.n && e == 0; i++)
+                e = resolve_dest(&r, &p->vpn.v[i], &r.vpn, hosts, hosts_size, "vpn-endpoints");
+        for (size_t i = 0; i < p->core.n && e == 0; i++)
+                e = net_ranges_add(&r.core, &p->core.v[i].range);
+        net_ranges_normalize(&r.core);
         if (e < 0) {
                 net_resolved_done(&r);
                 return e;
@@ -216,12 +243,14 @@ static void put_set(struct setout *o, const char *name, const char *type, char *
 #define V4 "ipv4_addr"
 #define V6 "ipv6_addr"
 
-/* On every link, whatever the kernel says: link-local unicast, link-scope
- * multicast and the limited broadcast reach the other terminals directly
- * (LAN-sync and discovery broadcasts of desktop software). DHCP, ND, MLD,
- * IGMP and allowed discovery protocols are accepted before this applies. */
-#define ALWAYS_ONLINK4 "169.254.0.0/16, 224.0.0.0/24, 255.255.255.255"
-#define ALWAYS_ONLINK6 "fe80::/10, ff02::/16"
+/* On every link, whatever the kernel says: link-local unicast, every
+ * multicast scope (link, site, organisation, global: a switch floods them to
+ * the other terminals, and a multicast router carries them further) and the
+ * limited broadcast (LAN-sync and discovery chatter of desktop software).
+ * The kept set, DHCP, DHCPv6, ND and RA, MLD and IGMP, and allowed
+ * discovery protocols, is accepted before this applies. */
+#define ALWAYS_ONLINK4 "169.254.0.0/16, 224.0.0.0/4, 255.255.255.255"
+#define ALWAYS_ONLINK6 "fe80::/10, ff00::/8"
 
 static void put_topo_sets(struct setout *o, const struct net_topo *t) {
         put_set(o, "onlink4", V4, ranges_str(&t->onlink, NET_V4, ALWAYS_ONLINK4));
@@ -234,6 +263,116 @@ static void put_topo_sets(struct setout *o, const struct net_topo *t) {
 
 static void jump(FILE *f, const char *match, enum net_class c) {
         fprintf(f, "    %s jump drop_%s\n", match, net_class_names[c]);
+}
+
+/* One direction of the policy: out checks the remote as a destination
+ * (daddr), else as a source (saddr). ok is the verdict for what passes:
+ * "accept" in the terminal's own chains, "return" in the forward path,
+ * which checks both ends. DNS is a client's only: new flows to port 53 of
+ * a resolver, never a rule on a source port (replies pass by connection
+ * state); in allow-list mode only the resolvers the policy lists
+ * (dns-servers), never what resolv.conf says. */
+static void put_policy(FILE *f, const struct net_policy *p, const char *name, bool out, const char *ok) {
+        const char *dir = out ? "daddr" : "saddr";
+        enum net_class peer = out ? NET_C_PEER_OUT : NET_C_PEER_IN;
+        fprintf(f, "  chain %s {\n", name);
+        if (out && p->allow_dns) {
+                if (!p->allowlist)
+                        fprintf(f, "    ip daddr @dns4 meta l4proto { tcp, udp } th dport 53 %s\n"
+                                   "    ip6 daddr @dns6 meta l4proto { tcp, udp } th dport 53 %s\n", ok, ok);
+                fprintf(f, "    ip daddr @dnsp4 meta l4proto { tcp, udp } th dport 53 %s\n"
+                           "    ip6 daddr @dnsp6 meta l4proto { tcp, udp } th dport 53 %s\n", ok, ok);
+        }
+        if (p->allowlist) {
+                /* Allow-list mode: only the listed destinations (and DNS). */
+                fprintf(f, "    ip %s @dst4 %s\n    ip6 %s @dst6 %s\n", dir, ok, dir, ok);
+                if (out)
+                        fprintf(f, "    ip daddr . meta l4proto . th dport @dsvc4 %s\n"
+                                   "    ip6 daddr . meta l4proto . th dport @dsvc6 %s\n", ok, ok);
+        } else if (p->peer_deny)
+                /* Peer isolation: on-link hosts are dropped unless they are a
+                 * gateway or an allowed peer. */
+                fprintf(f, "    ip %s @gw4 %s\n    ip6 %s @gw6 %s\n    ip %s @peers4 %s\n    ip6 %s @peers6 %s\n", dir,
+                        ok, dir, ok, dir, ok, dir, ok);
+        if (p->allowlist || p->peer_deny) {
+                fprintf(f, "    ip %s @onlink4 jump drop_%s\n    ip6 %s @onlink6 jump drop_%s\n", dir,
+                        net_class_names[peer], dir, net_class_names[peer]);
+        }
+        if (p->allowlist)
+                fprintf(f, "    jump drop_%s\n", net_class_names[out ? NET_C_DEST_OUT : NET_C_DEST_IN]);
+        fputs("  }\n", f);
+}
+
+static void put_dest_match(FILE *f, const struct net_dest *d, const char *dir);
+
+/* Public networks (R8), outside the proven office: the core network never;
+ * the VPN endpoints and the office server (for the proof) directly;
+ * everything else only through the tunnel (a kill switch: while it is down
+ * nothing leaves). Tunnel traffic returns to the usual chains. Empty
+ * chains in the office or without public-networks. */
+static void put_public(FILE *f, const struct net_policy *p, const struct net_resolved *res, bool out) {
+        const char *dir = out ? "daddr" : "saddr";
+        enum net_class drop = out ? NET_C_DEST_OUT : NET_C_DEST_IN;
+        fprintf(f, "  chain public_%s {\n", out ? "out" : "in");
+        if (res && res->public_mode) {
+                char buf[128];
+                for (size_t i = 0; i < res->core.n; i++) {
+                        net_range_format(&res->core.v[i], buf, sizeof buf);
+                        fprintf(f, "    %s %s %s jump drop_%s\n", res->core.v[i].family == NET_V4 ? "ip" : "ip6", dir, buf,
+                                net_class_names[drop]);
+                }
+                for (size_t i = 0; i < p->n_vpn_if; i++)
+                        fprintf(f, "    %s \"%s\" return\n", out ? "oifname" : "iifname", p->vpn_if[i]);
+                /* To the endpoints; from them, to the same port here (a tunnel's
+                 * packets need not be replies conntrack would match: VXLAN
+                 * hashes its source port). Never keyed on a source port. */
+                for (size_t i = 0; i < res->vpn.n; i++) {
+                        fputs("    ", f);
+                        put_dest_match(f, &res->vpn.v[i], dir);
+                        fputs(" accept\n", f);
+                }
+                if (out && p->office_server[0]) {
+                        fputs("    ", f);
+                        put_dest_match(f, &p->office, "daddr");
+                        fputs(" accept\n", f);
+                }
+                fprintf(f, "    jump drop_%s\n", net_class_names[drop]);
+        }
+        fputs("  }\n", f);
+}
+
+/* "ip daddr A meta l4proto tcp th dport P" for one destination (dir: "daddr"/"saddr"). */
+static void put_dest_match(FILE *f, const struct net_dest *d, const char *dir) {
+        char buf[128];
+        net_range_format(&d->range, buf, sizeof buf);
+        fprintf(f, "%s %s %s", d->range.family == NET_V4 ? "ip" : "ip6", dir, buf);
+        if (d->proto != NET_PROTO_ANY)
+                fprintf(f, " meta l4proto %s", proto_name(d->proto));
+        if (d->port_lo && d->port_lo == d->port_hi)
+                fprintf(f, " th dport %u", d->port_lo);
+        else if (d->port_lo)
+                fprintf(f, " th dport %u-%u", d->port_lo, d->port_hi);
+}
+
+/* Destinations reserved for one cgroup: its sockets pass (also past an
+ * allow-list or the peer isolation), any other packet to them is dropped,
+ * sockets of other cgroups and packets without a socket (forwarded) alike.
+ * nft resolves the path to the cgroup's id when it loads the rule. */
+static void put_claims(FILE *f, const struct net_resolved *res, const char *name, bool local) {
+        fprintf(f, "  chain %s {\n", name);
+        for (size_t i = 0; res && i < res->claims.n; i++) {
+                const struct net_dest *d = &res->claims.v[i];
+                if (local && res->cg_prefix && !d->cg_missing) { /* the socket expression exists only for local sockets */
+                        fputs("    ", f);
+                        put_dest_match(f, d, "daddr");
+                        fprintf(f, " socket cgroupv2 level %u \"%s%s\" accept\n", net_cgroup_level(d->cgroup),
+                                res->cg_prefix, d->cgroup);
+                }
+                fputs("    ", f);
+                put_dest_match(f, d, "daddr");
+                fprintf(f, " jump drop_%s\n", net_class_names[NET_C_DEST_OUT]);
+        }
+        fputs("  }\n", f);
 }
 
 int net_ruleset(FILE *f, const struct net_policy *p, const struct net_resolved *res, const struct net_topo *t,
@@ -265,6 +404,8 @@ int net_ruleset(FILE *f, const struct net_policy *p, const struct net_resolved *
         /* Policy sets. */
         put_set(&o, "peers4", V4, ranges_str(res ? &res->peers : NULL, NET_V4, NULL));
         put_set(&o, "peers6", V6, ranges_str(res ? &res->peers : NULL, NET_V6, NULL));
+        put_set(&o, "dnsp4", V4, ranges_str(res ? &res->dns : NULL, NET_V4, NULL));
+        put_set(&o, "dnsp6", V6, ranges_str(res ? &res->dns : NULL, NET_V6, NULL));
         struct net_ranges any = { 0 };
         for (size_t i = 0; res && i < res->dests.n; i++)
                 if (res->dests.v[i].proto == NET_PROTO_ANY && net_ranges_add(&any, &res->dests.v[i].range) < 0)
@@ -341,53 +482,21 @@ int net_ruleset(FILE *f, const struct net_policy *p, const struct net_resolved *
                                 jump(f, disc_match[d][k], NET_C_DISCOVERY);
         fputs("  }\n", f);
 
-        const char *dns_out = p->allow_dns ? "    ip daddr @dns4 meta l4proto { tcp, udp } th dport 53 accept\n"
-                                             "    ip6 daddr @dns6 meta l4proto { tcp, udp } th dport 53 accept\n"
-                                           : "";
-        const char *dns_in = p->allow_dns ? "    ip saddr @dns4 meta l4proto { tcp, udp } th sport 53 accept\n"
-                                            "    ip6 saddr @dns6 meta l4proto { tcp, udp } th sport 53 accept\n"
-                                          : "";
-        if (p->allowlist) {
-                /* Allow-list mode: only the listed destinations (and DNS). */
-                fprintf(f,
-                        "  chain policy_out {\n"
-                        "    ip daddr @dst4 accept\n    ip6 daddr @dst6 accept\n"
-                        "    ip daddr . meta l4proto . th dport @dsvc4 accept\n"
-                        "    ip6 daddr . meta l4proto . th dport @dsvc6 accept\n%s",
-                        dns_out);
-                jump(f, "ip daddr @onlink4", NET_C_PEER_OUT);
-                jump(f, "ip6 daddr @onlink6", NET_C_PEER_OUT);
-                fputs("    jump drop_dest_out\n  }\n", f);
-                fputs("  chain policy_in {\n    ip saddr @dst4 accept\n    ip6 saddr @dst6 accept\n", f);
-                jump(f, "ip saddr @onlink4", NET_C_PEER_IN);
-                jump(f, "ip6 saddr @onlink6", NET_C_PEER_IN);
-                fputs("    jump drop_dest_in\n  }\n", f);
-        } else {
-                /* Peer isolation: on-link hosts are dropped unless they are a
-                 * gateway, an allowed peer or a DNS server (port 53 only). */
-                fputs("  chain policy_out {\n", f);
-                if (p->peer_deny) {
-                        fprintf(f,
-                                "    ip daddr @gw4 accept\n    ip6 daddr @gw6 accept\n"
-                                "    ip daddr @peers4 accept\n    ip6 daddr @peers6 accept\n%s",
-                                dns_out);
-                        jump(f, "ip daddr @onlink4", NET_C_PEER_OUT);
-                        jump(f, "ip6 daddr @onlink6", NET_C_PEER_OUT);
-                }
-                fputs("  }\n  chain policy_in {\n", f);
-                if (p->peer_deny) {
-                        fprintf(f,
-                                "    ip saddr @gw4 accept\n    ip6 saddr @gw6 accept\n"
-                                "    ip saddr @peers4 accept\n    ip6 saddr @peers6 accept\n%s",
-                                dns_in);
-                        jump(f, "ip saddr @onlink4", NET_C_PEER_IN);
-                        jump(f, "ip6 saddr @onlink6", NET_C_PEER_IN);
-                }
-                fputs("  }\n", f);
-        }
+        put_policy(f, p, "policy_out", true, "accept");
+        put_policy(f, p, "policy_in", false, "accept");
+        /* Forwarded traffic (containers, VMs, NAT on this machine) meets both:
+         * its destination as if the terminal sent it, its source as if the
+         * terminal received it; each returns to the forward chain when fine. */
+        put_policy(f, p, "fwd_dst", true, "return");
+        put_policy(f, p, "fwd_src", false, "return");
 
+        put_public(f, p, res, true);
+        put_public(f, p, res, false);
+        put_claims(f, res, "claims_out", true);
+        put_claims(f, res, "claims_fwd", false);
         fputs("  chain output {\n    type filter hook output priority " NET_PRIORITY "; policy accept;\n"
-              "    oif lo accept\n    jump fileshare\n    jump infra_out\n    jump discovery\n    jump policy_out\n  }\n",
+              "    oif lo accept\n    jump fileshare\n    jump infra_out\n    jump discovery\n    jump public_out\n    jump claims_out\n"
+              "    jump policy_out\n  }\n",
               f);
         /* Input accepts replies to what output let through (after the payload
          * signatures, which must see established flows). Output stays
@@ -397,8 +506,29 @@ int net_ruleset(FILE *f, const struct net_policy *p, const struct net_resolved *
          * namespace, which that cut relies on. */
         fputs("  chain input {\n    type filter hook input priority " NET_PRIORITY "; policy accept;\n"
               "    iif lo accept\n    jump fileshare\n    ct state established,related accept\n"
-              "    jump infra_in\n    jump discovery\n    jump policy_in\n  }\n",
+              "    jump infra_in\n    jump discovery\n    jump public_in\n    jump policy_in\n  }\n",
               f);
+        /* Forward: the same isolation and allow-list, new flows both ways (a
+         * guest's to the LAN, the LAN's to a guest); replies by connection
+         * state, after the signatures. Claimed destinations: no socket here,
+         * so never reachable by forwarded traffic. */
+        fputs("  chain forward {\n    type filter hook forward priority " NET_PRIORITY "; policy accept;\n", f);
+        for (size_t i = 0; i < p->n_fwd_exempt_if; i++)
+                fprintf(f, "    iifname \"%s\" accept\n    oifname \"%s\" accept\n", p->fwd_exempt_if[i],
+                        p->fwd_exempt_if[i]);
+        fputs("    jump fileshare\n    ct state established,related accept\n    jump discovery\n    jump public_out\n"
+              "    jump claims_fwd\n", f);
+        /* From this machine's own virtual networks (exempt-interfaces): a
+         * guest is the terminal, only its destination is checked. nft matches
+         * names exactly or by prefix and '*'; other globs get no such rule, so
+         * their guests' traffic is checked at both ends (stricter). */
+        for (size_t i = 0; i < p->n_exempt_if; i++) {
+                const char *g = p->exempt_if[i], *star = strchr(g, '*');
+                if (strpbrk(g, "?[]") || (star && star[1]))
+                        continue;
+                fprintf(f, "    iifname \"%s\" jump fwd_dst\n    iifname \"%s\" accept\n", g, g);
+        }
+        fputs("    jump fwd_src\n    jump fwd_dst\n  }\n", f);
         fputs("}\n", f);
         return ferror(f) ? -EIO : 0;
 }
@@ -442,6 +572,17 @@ static bool port_in(uint16_t port, const uint16_t *lo, const uint16_t *hi, size_
         return false;
 }
 
+static bool dest_matches(const struct net_dests *l, int family, const uint8_t *remote, int proto, uint16_t port) {
+        for (size_t i = 0; i < l->n; i++) {
+                const struct net_dest *d = &l->v[i];
+                struct net_ranges one = { .v = (struct net_range *)&d->range, .n = 1 };
+                if (d->range.family == family && net_ranges_contains(&one, family, remote) &&
+                    (d->proto == NET_PROTO_ANY || ((int)d->proto == proto && (d->port_lo == 0 || (d->port_lo <= port && port <= d->port_hi)))))
+                        return true;
+        }
+        return false;
+}
+
 bool net_conn_forbidden(const struct net_policy *p, const struct net_resolved *res, const struct net_topo *t,
                         int family, const uint8_t *remote, bool outbound, int proto, uint16_t port) {
         bool l4 = proto == NET_PROTO_TCP || proto == NET_PROTO_UDP;
@@ -449,9 +590,19 @@ bool net_conn_forbidden(const struct net_policy *p, const struct net_resolved *r
                 return false; /* DHCP */
         if (p->fileshare_deny && l4 && port_in(port, p->fs_lo, p->fs_hi, p->n_fs))
                 return true;
-        bool dns = p->allow_dns && l4 && port == 53 && net_ranges_contains(&t->dns, family, remote);
+        /* DNS: only as a client, to the learned or listed resolvers; in
+         * allow-list mode only to the listed ones. */
+        bool dns = outbound && p->allow_dns && l4 && port == 53 &&
+                   ((!p->allowlist && net_ranges_contains(&t->dns, family, remote)) ||
+                    net_ranges_contains(&res->dns, family, remote));
+        if (res->public_mode && net_ranges_contains(&res->core, family, remote))
+                return true; /* the core network, outside the office */
+        /* A claimed destination: the kernel decides per socket (its cgroup),
+         * packet by packet; nothing here can tell, so nothing is cut. */
+        if (outbound && dest_matches(&res->claims, family, remote, proto, port))
+                return false;
         if (p->allowlist) {
-                if (outbound && dns)
+                if (dns)
                         return false;
                 for (size_t i = 0; i < res->dests.n; i++) {
                         const struct net_dest *d = &res->dests.v[i];
@@ -469,9 +620,8 @@ bool net_conn_forbidden(const struct net_policy *p, const struct net_resolved *r
         }
         if (!p->peer_deny)
                 return false;
-        bool always = family == NET_V6 ? (remote[0] == 0xfe && (remote[1] & 0xc0) == 0x80) || (remote[0] == 0xff && remote[1] == 0x02)
-                                       : (remote[0] == 169 && remote[1] == 254) ||
-                                                 (remote[0] == 224 && remote[1] == 0 && remote[2] == 0) ||
+        bool always = family == NET_V6 ? (remote[0] == 0xfe && (remote[1] & 0xc0) == 0x80) || remote[0] == 0xff
+                                       : (remote[0] == 169 && remote[1] == 254) || (remote[0] & 0xf0) == 0xe0 ||
                                                  (remote[0] == 255 && remote[1] == 255 && remote[2] == 255 && remote[3] == 255);
         bool onlink = always || net_ranges_contains(&t->onlink, family, remote);
         if (!onlink)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "ptree.h"
+#include "tlsprobe.h"
 #include "util.h"
 
 /* ---- limits (everything read from outside is bounded) ---- */
@@ -76,8 +77,6 @@ const struct travel_trip *travel_policy_find_trip(const struct travel_policy *p,
 
 /* Small parsers, exported for tests and fuzzers. */
 int parse_duration(const char *s, int64_t *ret);              /* "90s" "30m" "24h" "2d" "0" */
-int parse_spki_pin(const char *s, uint8_t ret[TRAVEL_PIN_LEN]); /* base64 (44 chars) or hex (64) */
-int parse_host_port(const char *s, char *host, size_t host_size, uint16_t *ret_port); /* IP literal only */
 bool travel_path_ok(const char *p);   /* absolute, clean, no "..", no control chars */
 bool travel_wipe_path_ok(const char *p); /* travel_path_ok and not a system top-level directory */
 
@@ -162,19 +161,8 @@ struct travel_inputs {
 void travel_evaluate(struct travel_state *s, const struct travel_policy *p, const struct travel_inputs *in,
                      struct travel_eval *ret);
 
-/* ---- trusted network detection (non-blocking TLS on the loop) ---- */
-struct loop;
-struct tls_probe;
-enum probe_result { PROBE_HOME, PROBE_PIN_MISMATCH, PROBE_FAILED };
-const char *probe_result_name(enum probe_result r);
-typedef void (*tls_probe_fn)(enum probe_result r, const char *detail, void *userdata);
-/* Connect to host:port (IP literal), handshake (TLS >= 1.2), hash the
- * server's SubjectPublicKeyInfo with SHA-256 and compare with pin. cb is
- * called exactly once (not from inside this call) unless the probe is freed
- * first. */
-int tls_probe_start(struct loop *l, const char *server, const char *sni, const uint8_t pin[TRAVEL_PIN_LEN],
-                    uint64_t timeout_usec, tls_probe_fn cb, void *userdata, struct tls_probe **ret);
-struct tls_probe *tls_probe_free(struct tls_probe *p);
+/* ---- trusted network detection: the core's probe (tlsprobe.h) ---- */
+_Static_assert(TRAVEL_PIN_LEN == TLS_PIN_LEN, "one pin length");
 
 /* ---- files under state_dir/travel/ ---- */
 #define TRAVEL_STATE_FILE "state"

@@ -22,13 +22,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 struct net_policy p;
                 if (net_policy_parse(section, &p, &errs) == 0) {
                         struct net_resolved res;
-                        if (net_resolve(&p, hosts, sizeof hosts - 1, &res) == 0) {
+                        if (net_resolve(&p, NULL, hosts, sizeof hosts - 1, &res) == 0) {
                                 struct net_topo topo = { 0 };
                                 struct net_range r;
                                 net_parse_cidr("192.0.2.0/24", &r, NULL);
                                 net_ranges_add(&topo.onlink, &r);
                                 char *s = NULL;
                                 size_t n;
+                                /* Claims' cgroup rules and the public-network chains too. */
+                                res.cg_prefix = "";
+                                res.public_mode = p.public_nets;
                                 FILE *f = open_memstream(&s, &n);
                                 if (f) {
                                         net_ruleset(f, &p, &res, &topo, NULL, 3141);

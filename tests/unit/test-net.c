@@ -169,7 +169,7 @@ static void test_resolve_and_rules(void **state) {
                         "  allow-discovery: [mdns]\n";
         assert_int_equal(check_yaml(y, &e, &p, &t), 0);
         struct net_resolved res;
-        assert_int_equal(net_resolve(&p, hosts, sizeof hosts - 1, &res), 0);
+        assert_int_equal(net_resolve(&p, NULL, hosts, sizeof hosts - 1, &res), 0);
         assert_int_equal(res.n_unresolved, 2); /* printer.test, nowhere.test */
         assert_non_null(strstr(res.unresolved[0], "printer.test"));
         assert_int_equal(res.dests.n, 3); /* v4 + v6 of server.test, the /24; vdi is a duplicate */
@@ -191,8 +191,8 @@ static void test_resolve_and_rules(void **state) {
         assert_non_null(strstr(s, "198.51.100.10 . tcp . 3389"));
         assert_non_null(strstr(s, "2001:db8:2::10 . tcp . 3389"));
         assert_non_null(strstr(s, "set dst4 { type ipv4_addr; flags interval; elements = { 203.0.113.0/24 } }"));
-        assert_non_null(strstr(s, "elements = { fe80::/10, ff02::/16 }"));
-        assert_non_null(strstr(s, "elements = { 169.254.0.0/16, 224.0.0.0/24, 255.255.255.255, 192.0.2.0/24 }"));
+        assert_non_null(strstr(s, "elements = { fe80::/10, ff00::/8 }"));
+        assert_non_null(strstr(s, "elements = { 169.254.0.0/16, 224.0.0.0/4, 255.255.255.255, 192.0.2.0/24 }"));
         assert_non_null(strstr(s, "priority filter - 10"));
         assert_non_null(strstr(s, "    udp dport 5353 accept\n")); /* mDNS allowed, to peers too */
         assert_non_null(strstr(s, "udp dport 1900 jump drop_discovery"));
@@ -221,7 +221,7 @@ static void test_resolve_and_rules(void **state) {
         f = open_memstream(&s, &size);
         assert_int_equal(net_ruleset_sets(f, &topo), 0);
         fclose(f);
-        assert_non_null(strstr(s, "flush set inet sekisho onlink4\nadd element inet sekisho onlink4 { 169.254.0.0/16, 224.0.0.0/24, 255.255.255.255, 192.0.2.0/24 }\n"));
+        assert_non_null(strstr(s, "flush set inet sekisho onlink4\nadd element inet sekisho onlink4 { 169.254.0.0/16, 224.0.0.0/4, 255.255.255.255, 192.0.2.0/24 }\n"));
         assert_non_null(strstr(s, "flush set inet sekisho gw6\nflush set"));
         uint8_t bcast[4] = { 255, 255, 255, 255 };
         assert_true(net_conn_forbidden(&p, &res, &topo, NET_V4, bcast, true, 17, 17500)); /* LAN sync broadcast */
@@ -231,6 +231,126 @@ static void test_resolve_and_rules(void **state) {
         net_policy_done(&p);
         net_topo_done(&topo);
         ptree_free(t);
+}
+
+/* cgroup: on an allow-destinations entry, and another plugin's claim: checked
+ * paths, one accept for the cgroup and one drop for everyone else, before the
+ * allow-list; a claim that could not get its cgroup only drops. */
+static void test_claims(void **state) {
+        (void)state;
+        assert_true(net_valid_cgroup("sekisho.slice/sekisho-vdi.slice"));
+        assert_true(net_valid_cgroup("a"));
+        assert_false(net_valid_cgroup(""));
+        assert_false(net_valid_cgroup(NULL));
+        assert_false(net_valid_cgroup("/a"));
+        assert_false(net_valid_cgroup("a/"));
+        assert_false(net_valid_cgroup("a//b"));
+        assert_false(net_valid_cgroup("a/../b"));
+        assert_false(net_valid_cgroup("a\"b"));
+        assert_false(net_valid_cgroup("a b"));
+        assert_int_equal(net_cgroup_level("a/b.slice/c"), 3);
+        struct perrors e = { 0 };
+        assert_int_equal(check_yaml("network:\n  allow-destinations: [{host: 198.51.100.10, cgroup: \"../x\"}]\n", &e, NULL, NULL), 1);
+        assert_non_null(strstr(e.msgs[0], "cgroup '../x'"));
+        perrors_clear(&e);
+        assert_int_equal(check_yaml("network:\n  management: [{host: 198.51.100.10, cgroup: a}]\n", &e, NULL, NULL), 1);
+        assert_non_null(strstr(e.msgs[0], "only for allow-destinations"));
+        perrors_clear(&e);
+
+        struct net_policy p;
+        struct ptree *t;
+        assert_int_equal(check_yaml("network:\n  allow-destinations:\n    - {host: server.test, proto: tcp, port: 3389, cgroup: a/vdi}\n"
+                                    "    - 203.0.113.0/24\n", &e, &p, &t), 0);
+        struct net_dests claims = { 0 };
+        struct net_dest c = { .proto = NET_PROTO_UDP, .port_lo = 53, .port_hi = 53, .cgroup = (char *)"b" };
+        net_parse_cidr("192.0.2.53", &c.range, NULL);
+        assert_int_equal(net_dests_add(&claims, &c), 0);
+        struct net_resolved res;
+        assert_int_equal(net_resolve(&p, &claims, hosts, sizeof hosts - 1, &res), 0);
+        assert_int_equal(res.dests.n, 1);
+        assert_int_equal(res.claims.n, 3); /* v4 + v6 of server.test, the claim */
+        res.cg_prefix = "unified/";
+        res.claims.v[2].cg_missing = true;
+        struct net_topo topo = { 0 };
+        char *s = NULL;
+        size_t size;
+        FILE *f = open_memstream(&s, &size);
+        assert_int_equal(net_ruleset(f, &p, &res, &topo, NULL, -1), 0);
+        fclose(f);
+        assert_non_null(strstr(s, "    ip daddr 198.51.100.10 meta l4proto tcp th dport 3389 socket cgroupv2 level 2 \"unified/a/vdi\" accept\n"
+                                  "    ip daddr 198.51.100.10 meta l4proto tcp th dport 3389 jump drop_dest_out\n"));
+        assert_non_null(strstr(s, "ip6 daddr 2001:db8:2::10 meta l4proto tcp th dport 3389 socket cgroupv2 level 2"));
+        assert_null(strstr(s, "level 1 \"unified/b\""));
+        assert_non_null(strstr(s, "    ip daddr 192.0.2.53 meta l4proto udp th dport 53 jump drop_dest_out\n"));
+        assert_true(strstr(s, "jump claims_out") < strstr(s, "jump policy_out"));
+        uint8_t srv[4] = { 198, 51, 100, 10 };
+        assert_false(net_conn_forbidden(&p, &res, &topo, NET_V4, srv, true, 6, 3389)); /* the socket's cgroup decides */
+        assert_true(net_conn_forbidden(&p, &res, &topo, NET_V4, srv, true, 6, 22));
+        free(s);
+        free(claims.v);
+        net_resolved_done(&res);
+        net_policy_done(&p);
+        ptree_free(t);
+}
+
+/* DNS only as a client, forward chain, every multicast scope. */
+static void test_dns_forward_multicast(void **state) {
+        (void)state;
+        struct perrors e = { 0 };
+        struct net_policy p;
+        struct ptree *t;
+        assert_int_equal(check_yaml("network:\n  exempt-interfaces: [vguest, \"br-*\", \"vir?br\"]\n"
+                                    "  forward-exempt-interfaces: [lab0]\n", &e, &p, &t), 0);
+        struct net_resolved res;
+        assert_int_equal(net_resolve(&p, NULL, hosts, sizeof hosts - 1, &res), 0);
+        struct net_topo topo = { 0 };
+        struct net_range r;
+        net_parse_cidr("192.0.2.0/24", &r, NULL);
+        net_ranges_add(&topo.onlink, &r);
+        net_parse_cidr("192.0.2.53", &r, NULL);
+        net_ranges_add(&topo.dns, &r);
+        char *s = NULL;
+        size_t size;
+        FILE *f = open_memstream(&s, &size);
+        assert_int_equal(net_ruleset(f, &p, &res, &topo, NULL, -1), 0);
+        fclose(f);
+        assert_null(strstr(s, "sport 53"));
+        assert_non_null(strstr(s, "ip daddr @dns4 meta l4proto { tcp, udp } th dport 53 accept"));
+        assert_non_null(strstr(s, "type filter hook forward priority filter - 10"));
+        assert_non_null(strstr(s, "iifname \"lab0\" accept\n    oifname \"lab0\" accept"));
+        assert_non_null(strstr(s, "iifname \"vguest\" jump fwd_dst\n    iifname \"vguest\" accept"));
+        assert_non_null(strstr(s, "iifname \"br-*\" jump fwd_dst"));
+        assert_null(strstr(s, "vir?br")); /* nft cannot match it: checked at both ends */
+        assert_null(strstr(s, "chain claims_fwd {\n    ip")); /* no claims */
+        uint8_t dns[4] = { 192, 0, 2, 53 }, mc[4] = { 239, 1, 2, 3 }, mc6[16] = { 0xff, 0x0e, [15] = 1 };
+        assert_false(net_conn_forbidden(&p, &res, &topo, NET_V4, dns, true, 17, 53));
+        assert_true(net_conn_forbidden(&p, &res, &topo, NET_V4, dns, false, 6, 53)); /* inbound to our 53 */
+        assert_true(net_conn_forbidden(&p, &res, &topo, NET_V4, mc, true, 17, 5000));
+        assert_true(net_conn_forbidden(&p, &res, &topo, NET_V6, mc6, true, 17, 5000));
+        free(s);
+        net_resolved_done(&res);
+        net_policy_done(&p);
+        ptree_free(t);
+
+        /* Allow-list mode: DNS only to dns-servers, not the learned ones. */
+        assert_int_equal(check_yaml("network:\n  dns-servers: [198.51.100.53]\n  allow-destinations: [203.0.113.0/24]\n",
+                                    &e, &p, &t), 0);
+        assert_int_equal(net_resolve(&p, NULL, hosts, sizeof hosts - 1, &res), 0);
+        f = open_memstream(&s, &size);
+        assert_int_equal(net_ruleset(f, &p, &res, &topo, NULL, -1), 0);
+        fclose(f);
+        assert_null(strstr(s, "@dns4"));
+        assert_non_null(strstr(s, "ip daddr @dnsp4 meta l4proto { tcp, udp } th dport 53 accept"));
+        assert_non_null(strstr(s, "add element inet sekisho dnsp4 { 198.51.100.53 }"));
+        uint8_t listed[4] = { 198, 51, 100, 53 };
+        assert_true(net_conn_forbidden(&p, &res, &topo, NET_V4, dns, true, 17, 53));
+        assert_false(net_conn_forbidden(&p, &res, &topo, NET_V4, listed, true, 17, 53));
+        free(s);
+        net_resolved_done(&res);
+        net_policy_done(&p);
+        ptree_free(t);
+        assert_int_equal(check_yaml("network:\n  forward-exempt-interfaces: [\"a*b\"]\n", &e, NULL, NULL), 1);
+        perrors_clear(&e);
 }
 
 static void test_isolation_model(void **state) {
@@ -299,6 +419,7 @@ int main(void) {
                 cmocka_unit_test(test_ports_names),    cmocka_unit_test(test_policy_default),
                 cmocka_unit_test(test_policy_errors),  cmocka_unit_test(test_policy_management),
                 cmocka_unit_test(test_resolve_and_rules), cmocka_unit_test(test_isolation_model),
+                cmocka_unit_test(test_claims), cmocka_unit_test(test_dns_forward_multicast),
                 cmocka_unit_test(test_text_parsers),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,4 @@
-/* tlsprobe.c — trusted network detection: a non-blocking TLS handshake on the daemon's loop with the pinned home server, comparing the SPKI SHA-256. */
+/* tlsprobe.c — trusted network detection for every plugin (travel: home, net: office): a non-blocking TLS handshake on the daemon's loop with the pinned server, comparing the SPKI SHA-256. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -13,7 +13,7 @@
 #include <openssl/x509.h>
 
 #include "loop.h"
-#include "travel.h"
+#include "tlsprobe.h"
 #include "util.h"
 
 /* Why there is no certificate-chain validation: the pin is the trust
@@ -31,7 +31,7 @@ struct tls_probe {
         SSL_CTX *ctx;
         SSL *ssl;
         bool connected;
-        uint8_t pin[TRAVEL_PIN_LEN];
+        uint8_t pin[TLS_PIN_LEN];
         struct loop_source *io, *timer, *defer;
         tls_probe_fn cb;
         void *userdata;
@@ -82,7 +82,7 @@ static void finish(struct tls_probe *p, enum probe_result r, const char *fmt, ..
         p->cb(r, p->detail, p->userdata);
 }
 
-static int spki_sha256(X509 *cert, uint8_t out[TRAVEL_PIN_LEN]) {
+static int spki_sha256(X509 *cert, uint8_t out[TLS_PIN_LEN]) {
         unsigned char *der = NULL;
         int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
         if (len <= 0)
@@ -90,7 +90,7 @@ static int spki_sha256(X509 *cert, uint8_t out[TRAVEL_PIN_LEN]) {
         unsigned int mdlen = 0;
         int ok = EVP_Digest(der, (size_t)len, out, &mdlen, EVP_sha256(), NULL);
         OPENSSL_free(der);
-        return ok && mdlen == TRAVEL_PIN_LEN ? 0 : -EINVAL;
+        return ok && mdlen == TLS_PIN_LEN ? 0 : -EINVAL;
 }
 
 static void step(struct tls_probe *p) {
@@ -109,7 +109,7 @@ static void step(struct tls_probe *p) {
         int r = SSL_do_handshake(p->ssl);
         if (r == 1) {
                 X509 *cert = SSL_get1_peer_certificate(p->ssl);
-                uint8_t got[TRAVEL_PIN_LEN];
+                uint8_t got[TLS_PIN_LEN];
                 if (!cert) {
                         finish(p, PROBE_FAILED, "server sent no certificate");
                         return;
@@ -120,9 +120,9 @@ static void step(struct tls_probe *p) {
                         finish(p, PROBE_FAILED, "cannot hash the server's public key");
                         return;
                 }
-                if (CRYPTO_memcmp(got, p->pin, TRAVEL_PIN_LEN) != 0) {
-                        char hex[2 * TRAVEL_PIN_LEN + 1];
-                        hex_encode(got, TRAVEL_PIN_LEN, hex);
+                if (CRYPTO_memcmp(got, p->pin, TLS_PIN_LEN) != 0) {
+                        char hex[2 * TLS_PIN_LEN + 1];
+                        hex_encode(got, TLS_PIN_LEN, hex);
                         finish(p, PROBE_PIN_MISMATCH, "server key SHA-256 %s does not match the pin", hex);
                         return;
                 }
@@ -162,7 +162,7 @@ static int on_defer(struct loop_source *s, void *userdata) {
         return 0;
 }
 
-int tls_probe_start(struct loop *l, const char *server, const char *sni, const uint8_t pin[TRAVEL_PIN_LEN],
+int tls_probe_start(struct loop *l, const char *server, const char *sni, const uint8_t pin[TLS_PIN_LEN],
                     uint64_t timeout_usec, tls_probe_fn cb, void *userdata, struct tls_probe **ret) {
         char host[64];
         uint16_t port;
@@ -176,7 +176,7 @@ int tls_probe_start(struct loop *l, const char *server, const char *sni, const u
         p->loop = l;
         p->cb = cb;
         p->userdata = userdata;
-        memcpy(p->pin, pin, TRAVEL_PIN_LEN);
+        memcpy(p->pin, pin, TLS_PIN_LEN);
 
         struct sockaddr_storage ss = { 0 };
         socklen_t sl;
