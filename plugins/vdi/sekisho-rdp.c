@@ -305,7 +305,10 @@ static int serve(int conn, const struct serve_opts *o) {
         int st;
         while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
                 ;
-        reply(conn, "exit %d", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        fprintf(stderr, "sekisho-rdp: pid %d exited with status %d%s\n", (int) pid, code,
+                code == 126 ? " (could not enter the cgroup or become the person)" : code == 127 ? " (exec failed)" : "");
+        reply(conn, "exit %d", code);
 out:
         if (argv)
                 free(argv[1]);
