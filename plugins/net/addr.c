@@ -212,6 +212,29 @@ bool net_valid_hostname(const char *s) {
         return alpha && s[len - 1] != '-' && s[len - 1] != '.';
 }
 
+bool net_valid_cgroup(const char *s) {
+        size_t len = s ? strlen(s) : 0;
+        if (len == 0 || len > NET_MAX_CGROUP || s[0] == '/' || s[len - 1] == '/')
+                return false;
+        for (const char *c = s; *c;) {
+                size_t n = strcspn(c, "/");
+                if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+                        return false;
+                for (size_t i = 0; i < n; i++)
+                        if (!isalnum((unsigned char)c[i]) && !strchr("._@:-", c[i]))
+                                return false;
+                c += n + (c[n] == '/');
+        }
+        return true;
+}
+
+unsigned net_cgroup_level(const char *s) {
+        unsigned n = 1;
+        for (; *s; s++)
+                n += *s == '/';
+        return n;
+}
+
 /* Iterate over lines of a bounded text: returns the next line (not
  * NUL-terminated) in line and len, false at the end. */
 static bool next_line(const char **p, const char *end, const char **line, size_t *len) {

@@ -40,3 +40,15 @@ struct net_nflog;
 typedef void (*net_nflog_fn)(void *userdata, const char *prefix, const struct net_pkt *pkt);
 int net_nflog_open(struct loop *loop, int group, net_nflog_fn cb, void *userdata, struct net_nflog **ret);
 struct net_nflog *net_nflog_close(struct net_nflog *n);
+
+/* ---- the cgroups of claimed destinations (cgroup.c) ---- */
+struct net_cgwatch;
+/* changed() is called from the loop when a claimed cgroup the loaded rules
+ * name was removed or re-created (its id changed): reload them. */
+int net_cgwatch_new(struct loop *loop, void (*changed)(void *userdata), void *userdata, struct net_cgwatch **ret);
+struct net_cgwatch *net_cgwatch_free(struct net_cgwatch *w);
+/* Before loading res: find the cgroup v2 hierarchy (res->cg_prefix), make
+ * each claimed cgroup that is missing (cg_missing where that fails: the
+ * destination is refused to everyone), remember their ids and watch them.
+ * res->cg_prefix points into w until the next call. */
+int net_cgwatch_prepare(struct net_cgwatch *w, struct net_resolved *res);

@@ -32,7 +32,9 @@ struct net {
         struct nft_ctx *nft;
         struct net_learn *learn;
         struct net_nflog *nflog;
+        struct net_cgwatch *cgw;
         int log_group;                  /* -1: notices unavailable */
+        struct net_dests claims;        /* other plugins' claims, as loaded (res borrows their cgroups) */
 
         bool applied;                   /* a ruleset of ours is in the kernel */
         struct net_policy pol;
@@ -43,6 +45,10 @@ struct net {
         uint64_t last_notice[_NET_C_MAX];
         char last_error[512];
 };
+
+static void on_claims(void *userdata);
+static void on_cgroups(void *userdata);
+static int copy_claims(struct net *n, struct net_dests *ret);
 
 static size_t net_check(const struct pnode *section, struct perrors *errs) {
         return net_policy_parse(section, NULL, errs);
@@ -291,6 +297,15 @@ static int net_init(struct sekisho_plugin_handle *h, void **ret_state) {
         r = net_learn_topo(n->learn, env->sysroot, NULL, 0, &n->topo);
         if (r < 0)
                 goto fail;
+        r = net_cgwatch_new(sekisho_loop(h), on_cgroups, n, &n->cgw);
+        if (r < 0)
+                goto fail;
+        r = sekisho_net_claims_watch(h, on_claims, n);
+        if (r < 0)
+                log_warning_errno(r, "network: cannot watch other plugins' network claims");
+        r = copy_claims(n, &n->claims); /* those made before we watched */
+        if (r < 0)
+                goto fail;
         if (net_nflog_open(sekisho_loop(h), NET_NFLOG_GROUP, on_notice, n, &n->nflog) < 0) {
                 n->log_group = -1;
                 log_warning("network: drop notices unavailable (NFLOG); drops are still counted");
@@ -298,6 +313,7 @@ static int net_init(struct sekisho_plugin_handle *h, void **ret_state) {
         *ret_state = n;
         return 0;
 fail:
+        net_cgwatch_free(n->cgw);
         net_learn_free(n->learn);
         net_nft_free(n->nft);
         net_topo_done(&n->topo);
@@ -318,6 +334,124 @@ static int read_hosts(const char *sysroot, char **ret, size_t *ret_size) {
         return r;
 }
 
+/* The policy's names and the claims through /etc/hosts; the claimed
+ * cgroups made and watched. */
+static int resolve(struct net *n, const struct net_policy *pol, const struct net_dests *claims, struct net_resolved *ret) {
+        _cleanup_free_ char *hosts = NULL;
+        size_t hosts_size = 0;
+        int r = read_hosts(sekisho_env(n->h)->sysroot, &hosts, &hosts_size);
+        if (r < 0)
+                log_warning_errno(r, "network: cannot read /etc/hosts; names in the policy stay unresolved");
+        r = net_resolve(pol, claims, hosts, hosts_size, ret);
+        if (r < 0)
+                return r;
+        r = net_cgwatch_prepare(n->cgw, ret);
+        if (r == -ENOMEM) {
+                net_resolved_done(ret);
+                return r;
+        }
+        return 0;
+}
+
+/* The policy in force again with these claims (claims changed, or a claimed
+ * cgroup was re-created). On success n owns claims; else they are freed and
+ * the rules in force stay. */
+static int reload(struct net *n, struct net_dests *claims) {
+        if (!n->applied) {
+                if (claims != &n->claims) {
+                        net_dests_clear(&n->claims);
+                        n->claims = *claims;
+                }
+                return 0; /* the first apply takes them */
+        }
+        struct net_resolved res;
+        int r = resolve(n, &n->pol, claims, &res);
+        _cleanup_free_ char *err = NULL;
+        size_t size;
+        uint64_t t;
+        if (r == 0)
+                r = load_table(n, &n->pol, &res, &size, &t, &err);
+        if (r < 0) {
+                set_error(n, "claims: %s", err ? err : strerror(-r));
+                log_error("network: cannot load the claimed destinations, the previous rules stay in force: %s",
+                          err ? err : strerror(-r));
+                if (claims != &n->claims)
+                        net_dests_clear(claims);
+                return r;
+        }
+        for (size_t i = 0; i < res.n_unresolved; i++)
+                log_error("network: %s not found in /etc/hosts: claim ignored", res.unresolved[i]);
+        net_resolved_done(&n->res);
+        n->res = res;
+        if (claims != &n->claims) {
+                net_dests_clear(&n->claims);
+                n->claims = *claims;
+        }
+        n->n_applies++;
+        sekisho_status_changed(n->h);
+        return 0;
+}
+
+/* Other plugins' claims, checked as the policy's entries are: a bad
+ * destination is left out (logged); a bad cgroup path keeps the destination
+ * with no cgroup, which refuses it to every program. */
+static int copy_claims(struct net *n, struct net_dests *ret) {
+        const struct sekisho_net_claim *v;
+        size_t k = sekisho_net_claims(n->h, &v);
+        struct net_dests out = { 0 };
+        for (size_t i = 0; i < k; i++) {
+                struct net_dest d = { 0 };
+                const char *why, *p = v[i].protocol;
+                bool named = net_parse_cidr(v[i].destination, &d.range, &why) < 0;
+                if (named && !net_valid_hostname(v[i].destination)) {
+                        log_error("network: claim of %s: '%s' is not an address, a prefix or a host name: ignored",
+                                  v[i].owner, v[i].destination);
+                        continue;
+                }
+                if (p && strcmp(p, "tcp") != 0 && strcmp(p, "udp") != 0) {
+                        log_error("network: claim of %s: unknown protocol '%s': ignored", v[i].owner, p);
+                        continue;
+                }
+                d.proto = !p ? NET_PROTO_ANY : strcmp(p, "tcp") == 0 ? NET_PROTO_TCP : NET_PROTO_UDP;
+                d.port_lo = v[i].port_lo;
+                d.port_hi = v[i].port_hi;
+                if (!net_valid_cgroup(v[i].cgroup))
+                        log_error("network: claim of %s: '%s' is not a cgroup v2 path: %s refused to every program",
+                                  v[i].owner, v[i].cgroup, v[i].destination);
+                else if (!(d.cgroup = strdup(v[i].cgroup)))
+                        goto oom;
+                if (named && !(d.name = strdup(v[i].destination)))
+                        goto oom;
+                if (net_dests_add(&out, &d) < 0)
+                        goto oom;
+                continue;
+        oom:
+                free(d.name);
+                free(d.cgroup);
+                net_dests_clear(&out);
+                return -ENOMEM;
+        }
+        *ret = out;
+        return 0;
+}
+
+static void on_claims(void *userdata) {
+        struct net *n = userdata;
+        struct net_dests claims;
+        if (copy_claims(n, &claims) < 0)
+                log_error("network: out of memory taking the new claims; the previous rules stay in force");
+        else
+                reload(n, &claims);
+        nft_release(n);
+}
+
+static void on_cgroups(void *userdata) {
+        struct net *n = userdata;
+        log_notice("network: a claimed cgroup was removed or re-created; reloading its rules");
+        reload(n, &n->claims);
+        nft_release(n);
+}
+
 static int net_apply_do(void *state, const struct pnode *section) {
         struct net *n = state;
         struct perrors errs = { 0 };
@@ -332,13 +466,8 @@ static int net_apply_do(void *state, const struct pnode *section) {
         }
         perrors_clear(&errs);
 
-        _cleanup_free_ char *hosts = NULL;
-        size_t hosts_size = 0;
-        int r = read_hosts(sekisho_env(n->h)->sysroot, &hosts, &hosts_size);
-        if (r < 0)
-                log_warning_errno(r, "network: cannot read /etc/hosts; names in the policy stay unresolved");
         struct net_resolved res;
-        r = net_resolve(&pol, hosts, hosts_size, &res);
+        int r = resolve(n, &pol, &n->claims, &res);
         if (r < 0) {
                 net_policy_done(&pol);
                 return r;
@@ -441,6 +570,7 @@ static void net_status_do(void *state, struct kvlist *out) {
         add_ranges(out, "gateways", &n->topo.gw);
         add_ranges(out, "dns", &n->topo.dns);
         kvlist_add(out, "notices", "%s", n->log_group >= 0 ? "nflog" : "unavailable");
+        kvlist_add(out, "claimed-destinations", "%zu", n->res.claims.n);
         struct net_counters c;
         if (read_counters(n, &c) == 0)
                 for (int i = 0; i < _NET_C_MAX; i++) {
@@ -468,6 +598,8 @@ static void net_shutdown(void *state) {
         if (!n)
                 return;
         net_nflog_close(n->nflog);
+        net_cgwatch_free(n->cgw);
+        net_dests_clear(&n->claims);
         net_learn_free(n->learn);
         net_nft_free(n->nft);
         net_policy_done(&n->pol);

@@ -67,6 +67,14 @@ size_t net_hosts_lookup(const char *hosts, size_t size, const char *name, struct
 /* nameserver lines of a resolv.conf text into out (loopback skipped). */
 void net_resolv_parse(const char *text, size_t size, struct net_ranges *out);
 
+/* A cgroup v2 path below the hierarchy's root, as claims and the policy's
+ * cgroup: name it: "a/b.slice", components of [A-Za-z0-9._@:-], no "." or
+ * "..", at most NET_MAX_CGROUP bytes (it goes into the nft script quoted). */
+#define NET_MAX_CGROUP 255
+bool net_valid_cgroup(const char *s);
+/* Its depth below the root: the level of `socket cgroupv2 level N`. */
+unsigned net_cgroup_level(const char *s);
+
 /* Ports "N" or "A-B" in 0..65535 (0 refused). */
 int net_parse_ports(const char *s, uint16_t *lo, uint16_t *hi);
 
@@ -81,6 +89,8 @@ struct net_dest {
         char *name;                  /* a host name, resolved at apply from /etc/hosts */
         enum net_proto proto;
         uint16_t port_lo, port_hi;   /* 0,0: every port */
+        char *cgroup;                /* only sockets of this cgroup v2 (path below its root) may reach it; NULL: any */
+        bool cg_missing;             /* the cgroup could not be made: the destination is refused to everyone */
         const struct pnode *at;      /* where it came from (valid while the tree lives) */
 };
 
@@ -88,6 +98,10 @@ struct net_dests {
         struct net_dest *v;
         size_t n, cap;
 };
+
+int net_dests_add(struct net_dests *l, const struct net_dest *d);
+/* Frees each entry's name and cgroup. */
+void net_dests_clear(struct net_dests *l);
 
 enum net_discovery { NET_DISC_NETBIOS, NET_DISC_MDNS, NET_DISC_LLMNR, NET_DISC_SSDP, NET_DISC_WSD, _NET_DISC_MAX };
 extern const char *const net_discovery_names[];
@@ -129,11 +143,16 @@ bool net_topo_sets_equal(const struct net_topo *a, const struct net_topo *b);
 struct net_resolved {
         struct net_ranges peers;
         struct net_dests dests;      /* names replaced by their addresses */
+        struct net_dests claims;     /* destinations reserved for one cgroup (cgroup: entries, then other plugins' claims) */
+        const char *cg_prefix;       /* the cgroup v2 root below /sys/fs/cgroup ("" or "unified/"); NULL: none, claims refuse all */
         char **unresolved;           /* "name (FILE:LINE:COL)" for each name not found */
         size_t n_unresolved, cap_unresolved;
 };
-/* Resolve the names of p through the hosts text (may be NULL). */
-int net_resolve(const struct net_policy *p, const char *hosts, size_t hosts_size, struct net_resolved *ret);
+/* Resolve the names of p and of claims (may be NULL: other plugins' claims,
+ * each with a cgroup) through the hosts text (may be NULL). Entries with a
+ * cgroup go to ret->claims, their cgroup borrowed from p or claims. */
+int net_resolve(const struct net_policy *p, const struct net_dests *claims, const char *hosts, size_t hosts_size,
+                struct net_resolved *ret);
 void net_resolved_done(struct net_resolved *r);
 
 /* ---- rule generation ---- */

@@ -35,27 +35,30 @@ static const struct pkey dest_keys[] = {
         { .name = "host", .type = PT_STRING, .required = true },
         { .name = "proto", .type = PT_ENUM, .values = proto_names },
         { .name = "port", .type = PT_ANY },
+        { .name = "cgroup", .type = PT_STRING },
         { NULL },
 };
 
-static int dests_add(struct net_dests *l, const struct net_dest *d) {
+int net_dests_add(struct net_dests *l, const struct net_dest *d) {
         if (ARRAY_GROW(l->v, l->cap, l->n + 1) < 0)
                 return -ENOMEM;
         l->v[l->n++] = *d;
         return 0;
 }
 
-static void dests_clear(struct net_dests *l) {
-        for (size_t i = 0; i < l->n; i++)
+void net_dests_clear(struct net_dests *l) {
+        for (size_t i = 0; i < l->n; i++) {
                 free(l->v[i].name);
+                free(l->v[i].cgroup);
+        }
         free(l->v);
         *l = (struct net_dests){ 0 };
 }
 
 void net_policy_done(struct net_policy *p) {
-        dests_clear(&p->peers);
-        dests_clear(&p->dests);
-        dests_clear(&p->mgmt);
+        net_dests_clear(&p->peers);
+        net_dests_clear(&p->dests);
+        net_dests_clear(&p->mgmt);
 }
 
 /* An address, a prefix or a host name. */
@@ -109,6 +112,28 @@ static bool parse_dest(const struct pnode *n, struct net_dest *d, struct perrors
                 }
                 if (d->proto == NET_PROTO_ANY) {
                         perr(errs, port, "%s: a port needs 'proto: tcp' or 'proto: udp'", what);
+                        free(d->name);
+                        d->name = NULL;
+                        return false;
+                }
+        }
+        const struct pnode *cg = pmap_get(n, "cgroup");
+        if (cg) {
+                const char *cs = pnode_str(cg);
+                if (strcmp(what, "allow-destinations") != 0 || !net_valid_cgroup(cs)) {
+                        if (strcmp(what, "allow-destinations") != 0)
+                                perr(errs, cg, "%s: cgroup is only for allow-destinations entries", what);
+                        else
+                                perr(errs, cg, "%s: cgroup '%s' is not a cgroup v2 path below the root "
+                                     "(components of A-Z a-z 0-9 . _ @ : -, no '..', at most %d bytes)",
+                                     what, cs ? cs : "", NET_MAX_CGROUP);
+                        free(d->name);
+                        d->name = NULL;
+                        return false;
+                }
+                d->cgroup = strdup(cs);
+                if (!d->cgroup) {
+                        perr(errs, cg, "out of memory");
                         free(d->name);
                         d->name = NULL;
                         return false;
@@ -212,8 +237,9 @@ static size_t parse_list(const struct pnode *seq, struct net_dests *out, struct 
                         bad++;
                         continue;
                 }
-                if (dests_add(out, &d) < 0) {
+                if (net_dests_add(out, &d) < 0) {
                         free(d.name);
+                        free(d.cgroup);
                         perr(errs, n, "out of memory");
                         return bad + 1;
                 }
@@ -224,6 +250,8 @@ static size_t parse_list(const struct pnode *seq, struct net_dests *out, struct 
 /* Does some allow-destinations entry let all of m's traffic through? Names
  * are compared as names: check() cannot resolve them. */
 static bool dest_covers(const struct net_dest *d, const struct net_dest *m) {
+        if (d->cgroup)
+                return false; /* reserved for one cgroup's sockets: not the daemon's management path */
         if (d->name || m->name) {
                 if (!d->name || !m->name || strcasecmp(d->name, m->name) != 0)
                         return false;

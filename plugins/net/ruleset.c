@@ -31,7 +31,8 @@ bool net_topo_sets_equal(const struct net_topo *a, const struct net_topo *b) {
 
 void net_resolved_done(struct net_resolved *r) {
         net_ranges_clear(&r->peers);
-        free(r->dests.v); /* names are never copied into resolved entries */
+        free(r->dests.v); /* names are never copied into resolved entries, cgroups are borrowed */
+        free(r->claims.v);
         for (size_t i = 0; i < r->n_unresolved; i++)
                 free(r->unresolved[i]);
         free(r->unresolved);
@@ -57,11 +58,40 @@ static int resolved_dest_add(struct net_dests *l, const struct net_dest *d) {
         return 0;
 }
 
+/* One destination into out: as it is, or each address its name has. */
+static int resolve_dest(struct net_resolved *r, const struct net_dest *d, struct net_dests *out, const char *hosts,
+                        size_t hosts_size, const char *what) {
+        if (!d->name)
+                return resolved_dest_add(out, d);
+        struct net_ranges found = { 0 };
+        int e = 0;
+        if (net_hosts_lookup(hosts, hosts_size, d->name, &found) == 0)
+                e = note_unresolved(r, d, what);
+        for (size_t j = 0; j < found.n && e == 0; j++) {
+                struct net_dest x = *d;
+                x.range = found.v[j];
+                /* Skip what an entry already there covers (a name listed twice,
+                 * or an address also listed literally): nft refuses overlaps. */
+                bool dup = false;
+                for (size_t m = 0; m < out->n && !dup; m++) {
+                        const struct net_dest *y = &out->v[m];
+                        dup = y->proto == x.proto && y->port_lo == x.port_lo && y->port_hi == x.port_hi &&
+                              net_range_covers(&y->range, &x.range) && !y->cgroup == !x.cgroup &&
+                              (!y->cgroup || strcmp(y->cgroup, x.cgroup) == 0);
+                }
+                if (!dup)
+                        e = resolved_dest_add(out, &x);
+        }
+        net_ranges_clear(&found);
+        return e;
+}
+
 /* Names are looked up in the terminal's /etc/hosts only, never in DNS: a
  * forged DNS answer on the LAN must not open a hole in the isolation, and
  * the daemon must not block on a resolver. A name that is not found adds
  * nothing (fail-closed) and is reported. */
-int net_resolve(const struct net_policy *p, const char *hosts, size_t hosts_size, struct net_resolved *ret) {
+int net_resolve(const struct net_policy *p, const struct net_dests *claims, const char *hosts, size_t hosts_size,
+                struct net_resolved *ret) {
         struct net_resolved r = { 0 };
         int e = 0;
         const struct net_dests *peerlists[] = { &p->peers, &p->mgmt };
@@ -76,29 +106,10 @@ int net_resolve(const struct net_policy *p, const char *hosts, size_t hosts_size
         net_ranges_normalize(&r.peers);
         for (size_t i = 0; i < p->dests.n && e == 0; i++) {
                 const struct net_dest *d = &p->dests.v[i];
-                if (!d->name) {
-                        e = resolved_dest_add(&r.dests, d);
-                        continue;
-                }
-                struct net_ranges found = { 0 };
-                if (net_hosts_lookup(hosts, hosts_size, d->name, &found) == 0)
-                        e = note_unresolved(&r, d, "allow-destinations");
-                for (size_t j = 0; j < found.n && e == 0; j++) {
-                        struct net_dest x = *d;
-                        x.range = found.v[j];
-                        /* Skip what an entry already there covers (a name listed twice,
-                         * or an address also listed literally): nft refuses overlaps. */
-                        bool dup = false;
-                        for (size_t m = 0; m < r.dests.n && !dup; m++) {
-                                const struct net_dest *y = &r.dests.v[m];
-                                dup = y->proto == x.proto && y->port_lo == x.port_lo && y->port_hi == x.port_hi &&
-                                      net_range_covers(&y->range, &x.range);
-                        }
-                        if (!dup)
-                                e = resolved_dest_add(&r.dests, &x);
-                }
-                net_ranges_clear(&found);
+                e = resolve_dest(&r, d, d->cgroup ? &r.claims : &r.dests, hosts, hosts_size, "allow-destinations");
         }
+        for (size_t i = 0; claims && i < claims->n && e == 0; i++)
+                e = resolve_dest(&r, &claims->v[i], &r.claims, hosts, hosts_size, "claim");
         if (e < 0) {
                 net_resolved_done(&r);
                 return e;
@@ -234,6 +245,40 @@ static void put_topo_sets(struct setout *o, const struct net_topo *t) {
 
 static void jump(FILE *f, const char *match, enum net_class c) {
         fprintf(f, "    %s jump drop_%s\n", match, net_class_names[c]);
+}
+
+/* "ip daddr A meta l4proto tcp th dport P" for one destination (dir: "daddr"/"saddr"). */
+static void put_dest_match(FILE *f, const struct net_dest *d, const char *dir) {
+        char buf[128];
+        net_range_format(&d->range, buf, sizeof buf);
+        fprintf(f, "%s %s %s", d->range.family == NET_V4 ? "ip" : "ip6", dir, buf);
+        if (d->proto != NET_PROTO_ANY)
+                fprintf(f, " meta l4proto %s", proto_name(d->proto));
+        if (d->port_lo && d->port_lo == d->port_hi)
+                fprintf(f, " th dport %u", d->port_lo);
+        else if (d->port_lo)
+                fprintf(f, " th dport %u-%u", d->port_lo, d->port_hi);
+}
+
+/* Destinations reserved for one cgroup: its sockets pass (also past an
+ * allow-list or the peer isolation), any other packet to them is dropped,
+ * sockets of other cgroups and packets without a socket (forwarded) alike.
+ * nft resolves the path to the cgroup's id when it loads the rule. */
+static void put_claims(FILE *f, const struct net_resolved *res) {
+        fputs("  chain claims_out {\n", f);
+        for (size_t i = 0; res && i < res->claims.n; i++) {
+                const struct net_dest *d = &res->claims.v[i];
+                if (res->cg_prefix && !d->cg_missing) {
+                        fputs("    ", f);
+                        put_dest_match(f, d, "daddr");
+                        fprintf(f, " socket cgroupv2 level %u \"%s%s\" accept\n", net_cgroup_level(d->cgroup),
+                                res->cg_prefix, d->cgroup);
+                }
+                fputs("    ", f);
+                put_dest_match(f, d, "daddr");
+                fprintf(f, " jump drop_%s\n", net_class_names[NET_C_DEST_OUT]);
+        }
+        fputs("  }\n", f);
 }
 
 int net_ruleset(FILE *f, const struct net_policy *p, const struct net_resolved *res, const struct net_topo *t,
@@ -386,8 +431,10 @@ int net_ruleset(FILE *f, const struct net_policy *p, const struct net_resolved *
                 fputs("  }\n", f);
         }
 
+        put_claims(f, res);
         fputs("  chain output {\n    type filter hook output priority " NET_PRIORITY "; policy accept;\n"
-              "    oif lo accept\n    jump fileshare\n    jump infra_out\n    jump discovery\n    jump policy_out\n  }\n",
+              "    oif lo accept\n    jump fileshare\n    jump infra_out\n    jump discovery\n    jump claims_out\n"
+              "    jump policy_out\n  }\n",
               f);
         /* Input accepts replies to what output let through (after the payload
          * signatures, which must see established flows). Output stays
@@ -442,6 +489,17 @@ static bool port_in(uint16_t port, const uint16_t *lo, const uint16_t *hi, size_
         return false;
 }
 
+static bool dest_matches(const struct net_dests *l, int family, const uint8_t *remote, int proto, uint16_t port) {
+        for (size_t i = 0; i < l->n; i++) {
+                const struct net_dest *d = &l->v[i];
+                struct net_ranges one = { .v = (struct net_range *)&d->range, .n = 1 };
+                if (d->range.family == family && net_ranges_contains(&one, family, remote) &&
+                    (d->proto == NET_PROTO_ANY || ((int)d->proto == proto && (d->port_lo == 0 || (d->port_lo <= port && port <= d->port_hi)))))
+                        return true;
+        }
+        return false;
+}
+
 bool net_conn_forbidden(const struct net_policy *p, const struct net_resolved *res, const struct net_topo *t,
                         int family, const uint8_t *remote, bool outbound, int proto, uint16_t port) {
         bool l4 = proto == NET_PROTO_TCP || proto == NET_PROTO_UDP;
@@ -450,6 +508,10 @@ bool net_conn_forbidden(const struct net_policy *p, const struct net_resolved *r
         if (p->fileshare_deny && l4 && port_in(port, p->fs_lo, p->fs_hi, p->n_fs))
                 return true;
         bool dns = p->allow_dns && l4 && port == 53 && net_ranges_contains(&t->dns, family, remote);
+        /* A claimed destination: the kernel decides per socket (its cgroup),
+         * packet by packet; nothing here can tell, so nothing is cut. */
+        if (outbound && dest_matches(&res->claims, family, remote, proto, port))
+                return false;
         if (p->allowlist) {
                 if (outbound && dns)
                         return false;

@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 struct net_policy p;
                 if (net_policy_parse(section, &p, &errs) == 0) {
                         struct net_resolved res;
-                        if (net_resolve(&p, hosts, sizeof hosts - 1, &res) == 0) {
+                        if (net_resolve(&p, NULL, hosts, sizeof hosts - 1, &res) == 0) {
                                 struct net_topo topo = { 0 };
                                 struct net_range r;
                                 net_parse_cidr("192.0.2.0/24", &r, NULL);

@@ -19,6 +19,8 @@ extern const struct sekisho_plugin sekisho_plugin_net;
 
 struct driver {
         struct sekisho_plugin_handle *core;   /* the stub core */
+        struct sekisho_plugin_handle *claimer; /* another plugin's handle on the same claims registry */
+        const char *claims_path;
         const char *sysroot, *audit_path, *status_path, *policy_path, *profile;
         void *state;
         int sfd;
@@ -121,6 +123,32 @@ static void write_status(struct driver *ctx) {
         kvlist_clear(&l);
 }
 
+/* --claims FILE: lines "DEST PROTO PORTS CGROUP" ("-" for any protocol or
+ * port), set as the claims of a plugin named "vdi", as i16's would be. */
+static void set_claims(struct driver *ctx) {
+        struct sekisho_net_claim v[64];
+        char dest[64][256], proto[64][8], cg[64][256];
+        size_t n = 0;
+        FILE *f = fopen(ctx->claims_path, "re");
+        char line[1024];
+        while (f && n < 64 && fgets(line, sizeof line, f)) {
+                char ports[32];
+                if (sscanf(line, "%255s %7s %31s %255s", dest[n], proto[n], ports, cg[n]) != 4)
+                        continue;
+                unsigned lo = 0, hi = 0;
+                if (strcmp(ports, "-") != 0 && sscanf(ports, "%u-%u", &lo, &hi) < 2)
+                        hi = lo;
+                v[n] = (struct sekisho_net_claim){ .destination = dest[n], .protocol = strcmp(proto[n], "-") ? proto[n] : NULL,
+                                                   .port_lo = (uint16_t)lo, .port_hi = (uint16_t)hi, .cgroup = cg[n] };
+                n++;
+        }
+        if (f)
+                fclose(f);
+        int r = sekisho_net_claim_set(ctx->claimer, v, n);
+        printf("claims set: %zu (%s)\n", n, r < 0 ? strerror(-r) : "ok");
+        fflush(stdout);
+}
+
 static int on_signal(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
         struct driver *ctx = userdata;
         struct signalfd_siginfo si;
@@ -142,6 +170,10 @@ static int on_signal(struct loop_source *s, int fd, uint32_t revents, void *user
                 apply(ctx);
                 break;
         }
+        case SIGUSR2:
+                if (ctx->claimer)
+                        set_claims(ctx);
+                break;
         case SIGUSR1:
                 write_status(ctx);
                 printf("status written\n");
@@ -161,6 +193,7 @@ int main(int argc, char **argv) {
                 { "audit", required_argument, NULL, 'a' },  { "status", required_argument, NULL, 's' },
                 { "profile", required_argument, NULL, 'P' }, { "once", no_argument, NULL, '1' },
                 { "check", no_argument, NULL, 'c' },        { "show", no_argument, NULL, 'S' },
+                { "claims", required_argument, NULL, 'C' },
                 { NULL, 0, NULL, 0 },
         };
         bool check_only = false;
@@ -172,6 +205,7 @@ int main(int argc, char **argv) {
                 case 'a': ctx.audit_path = optarg; break;
                 case 's': ctx.status_path = optarg; break;
                 case 'P': ctx.profile = optarg; break;
+                case 'C': ctx.claims_path = optarg; break;
                 case '1': once = true; break;
                 case 'c': check_only = true; break;
                 case 'S': return netctl_show(stdout, false) < 0 ? 1 : 0; /* what `sekishoctl net show` prints */
@@ -179,7 +213,7 @@ int main(int argc, char **argv) {
                 }
         if (!ctx.policy_path) {
                 fprintf(stderr, "usage: net-driver --policy FILE [--sysroot DIR] [--audit FILE] [--status FILE] "
-                                "[--profile NAME] [--once] [--check]\n       net-driver --show\n");
+                                "[--profile NAME] [--claims FILE] [--once] [--check]\n       net-driver --show\n");
                 return 2;
         }
         log_setup("net-driver", getenv("NET_DRIVER_DEBUG") != NULL);
@@ -197,6 +231,7 @@ int main(int argc, char **argv) {
         sigemptyset(&mask);
         sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGUSR1);
+        sigaddset(&mask, SIGUSR2);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigprocmask(SIG_BLOCK, &mask, NULL);
@@ -209,6 +244,13 @@ int main(int argc, char **argv) {
         ctx.core->userdata = &ctx;
         struct loop_source *ss = NULL;
         loop_add_io(ctx.core->loop, ctx.sfd, EPOLLIN, on_signal, &ctx, &ss);
+        static const struct sekisho_plugin vdi = { .name = "vdi" };
+        if (ctx.claims_path) {
+                if (stub_core_new(&vdi, "/tmp", ctx.sysroot, &ctx.claimer) < 0)
+                        return 1;
+                stub_share_claims(ctx.core, ctx.claimer);
+                set_claims(&ctx); /* before init: the plugin reads what is there, then watches */
+        }
         r = sekisho_plugin_net.init(ctx.core, &ctx.state);
         if (r < 0) {
                 fprintf(stderr, "init failed: %s\n", strerror(-r));
@@ -224,6 +266,7 @@ int main(int argc, char **argv) {
                 write_status(&ctx);
         sekisho_plugin_net.shutdown(ctx.state);
         loop_source_free(ss);
+        stub_core_free(ctx.claimer);
         stub_core_free(ctx.core);
         close(ctx.sfd);
         return r == 0 ? 0 : 1;

@@ -106,11 +106,12 @@ SCRIPT
         chmod +x "$T/udhcpc.sh"
 }
 
-# Start the plugin in namespace A on policy file $1 (extra driver args after it).
+# Start the plugin in namespace A on policy file $1 (extra driver args after it;
+# $NET_WRAP, if set, runs first inside the namespace and execs the rest).
 start_net() {
         pol=$1
         shift
-        $IN_A "$NET_DRIVER" --policy "$pol" --sysroot "$T/root" --audit "$T/audit" --status "$T/status" "$@" \
+        $IN_A ${NET_WRAP:-} "$NET_DRIVER" --policy "$pol" --sysroot "$T/root" --audit "$T/audit" --status "$T/status" "$@" \
                 >>"$T/daemon.log" 2>&1 &
         NET_PID=$!
         BG_PIDS="$BG_PIDS $NET_PID"
@@ -134,3 +135,21 @@ listen_udp_file() { bg ip netns exec "$1" socat -u "UDP6-RECVFROM:$2,fork,reusea
 
 # tcp_ok NS HOST PORT: a TCP connection from NS succeeds (HOST in [] for IPv6).
 tcp_ok() { printf 'hello\n' | ip netns exec "$1" timeout 6 socat -u - "TCP:$2:$3,connect-timeout=3" >/dev/null 2>&1; }
+
+# The cgroup v2 hierarchy as this machine mounts it (unified or hybrid), or "".
+cgroup2_mount() { awk '$0 ~ / - cgroup2 / && $4 == "/" {print $5; exit}' /proc/self/mountinfo; }
+
+# Inside `ip netns exec` /sys is the namespace's own sysfs, without the cgroup
+# mount nft resolves `socket cgroupv2` paths under: mount the hierarchy at
+# /sys/fs/cgroup there (that mount namespace is private to the command).
+write_cgroup_wrap() {
+        cat >"$T/cgwrap.sh" <<'SCRIPT'
+#!/bin/sh
+mountpoint -q /sys/fs/cgroup || mount -t cgroup2 cgroup2 /sys/fs/cgroup || exit 1
+exec "$@"
+SCRIPT
+        chmod +x "$T/cgwrap.sh"
+}
+
+# in_cgroup DIR CMD...: run CMD with its process moved into cgroup DIR first.
+in_cgroup() { sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$@"; }

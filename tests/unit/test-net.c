@@ -169,7 +169,7 @@ static void test_resolve_and_rules(void **state) {
                         "  allow-discovery: [mdns]\n";
         assert_int_equal(check_yaml(y, &e, &p, &t), 0);
         struct net_resolved res;
-        assert_int_equal(net_resolve(&p, hosts, sizeof hosts - 1, &res), 0);
+        assert_int_equal(net_resolve(&p, NULL, hosts, sizeof hosts - 1, &res), 0);
         assert_int_equal(res.n_unresolved, 2); /* printer.test, nowhere.test */
         assert_non_null(strstr(res.unresolved[0], "printer.test"));
         assert_int_equal(res.dests.n, 3); /* v4 + v6 of server.test, the /24; vdi is a duplicate */
@@ -230,6 +230,66 @@ static void test_resolve_and_rules(void **state) {
         net_resolved_done(&res);
         net_policy_done(&p);
         net_topo_done(&topo);
+        ptree_free(t);
+}
+
+/* cgroup: on an allow-destinations entry, and another plugin's claim: checked
+ * paths, one accept for the cgroup and one drop for everyone else, before the
+ * allow-list; a claim that could not get its cgroup only drops. */
+static void test_claims(void **state) {
+        (void)state;
+        assert_true(net_valid_cgroup("sekisho.slice/sekisho-vdi.slice"));
+        assert_true(net_valid_cgroup("a"));
+        assert_false(net_valid_cgroup(""));
+        assert_false(net_valid_cgroup(NULL));
+        assert_false(net_valid_cgroup("/a"));
+        assert_false(net_valid_cgroup("a/"));
+        assert_false(net_valid_cgroup("a//b"));
+        assert_false(net_valid_cgroup("a/../b"));
+        assert_false(net_valid_cgroup("a\"b"));
+        assert_false(net_valid_cgroup("a b"));
+        assert_int_equal(net_cgroup_level("a/b.slice/c"), 3);
+        struct perrors e = { 0 };
+        assert_int_equal(check_yaml("network:\n  allow-destinations: [{host: 198.51.100.10, cgroup: \"../x\"}]\n", &e, NULL, NULL), 1);
+        assert_non_null(strstr(e.msgs[0], "cgroup '../x'"));
+        perrors_clear(&e);
+        assert_int_equal(check_yaml("network:\n  management: [{host: 198.51.100.10, cgroup: a}]\n", &e, NULL, NULL), 1);
+        assert_non_null(strstr(e.msgs[0], "only for allow-destinations"));
+        perrors_clear(&e);
+
+        struct net_policy p;
+        struct ptree *t;
+        assert_int_equal(check_yaml("network:\n  allow-destinations:\n    - {host: server.test, proto: tcp, port: 3389, cgroup: a/vdi}\n"
+                                    "    - 203.0.113.0/24\n", &e, &p, &t), 0);
+        struct net_dests claims = { 0 };
+        struct net_dest c = { .proto = NET_PROTO_UDP, .port_lo = 53, .port_hi = 53, .cgroup = (char *)"b" };
+        net_parse_cidr("192.0.2.53", &c.range, NULL);
+        assert_int_equal(net_dests_add(&claims, &c), 0);
+        struct net_resolved res;
+        assert_int_equal(net_resolve(&p, &claims, hosts, sizeof hosts - 1, &res), 0);
+        assert_int_equal(res.dests.n, 1);
+        assert_int_equal(res.claims.n, 3); /* v4 + v6 of server.test, the claim */
+        res.cg_prefix = "unified/";
+        res.claims.v[2].cg_missing = true;
+        struct net_topo topo = { 0 };
+        char *s = NULL;
+        size_t size;
+        FILE *f = open_memstream(&s, &size);
+        assert_int_equal(net_ruleset(f, &p, &res, &topo, NULL, -1), 0);
+        fclose(f);
+        assert_non_null(strstr(s, "    ip daddr 198.51.100.10 meta l4proto tcp th dport 3389 socket cgroupv2 level 2 \"unified/a/vdi\" accept\n"
+                                  "    ip daddr 198.51.100.10 meta l4proto tcp th dport 3389 jump drop_dest_out\n"));
+        assert_non_null(strstr(s, "ip6 daddr 2001:db8:2::10 meta l4proto tcp th dport 3389 socket cgroupv2 level 2"));
+        assert_null(strstr(s, "level 1 \"unified/b\""));
+        assert_non_null(strstr(s, "    ip daddr 192.0.2.53 meta l4proto udp th dport 53 jump drop_dest_out\n"));
+        assert_true(strstr(s, "jump claims_out") < strstr(s, "jump policy_out"));
+        uint8_t srv[4] = { 198, 51, 100, 10 };
+        assert_false(net_conn_forbidden(&p, &res, &topo, NET_V4, srv, true, 6, 3389)); /* the socket's cgroup decides */
+        assert_true(net_conn_forbidden(&p, &res, &topo, NET_V4, srv, true, 6, 22));
+        free(s);
+        free(claims.v);
+        net_resolved_done(&res);
+        net_policy_done(&p);
         ptree_free(t);
 }
 
@@ -299,6 +359,7 @@ int main(void) {
                 cmocka_unit_test(test_ports_names),    cmocka_unit_test(test_policy_default),
                 cmocka_unit_test(test_policy_errors),  cmocka_unit_test(test_policy_management),
                 cmocka_unit_test(test_resolve_and_rules), cmocka_unit_test(test_isolation_model),
+                cmocka_unit_test(test_claims),
                 cmocka_unit_test(test_text_parsers),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
