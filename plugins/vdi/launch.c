@@ -208,7 +208,7 @@ const struct vdi_server *vdi_plan_server(const struct vdi_plan *p, const char *t
 
 int vdi_request_format(bool dry_run, char *const *envp, size_t argc, char *const *argv, char **ret, size_t *ret_size) {
         static const char *const names[] = { "DISPLAY", "XAUTHORITY", "WAYLAND_DISPLAY", "XDG_RUNTIME_DIR",
-                                             "LANG", "LC_ALL", "LC_MESSAGES", NULL };
+                                             "LANG", "LC_ALL", "LC_MESSAGES", "XDG_CONFIG_HOME", NULL };
         size_t cap = VDI_REQUEST_MAX, n = 0;
         char *b = malloc(cap);
         if (!b)
@@ -246,7 +246,7 @@ int vdi_request_format(bool dry_run, char *const *envp, size_t argc, char *const
 
 static bool env_ok(const char *s, size_t len) {
         static const char *const names[] = { "DISPLAY=", "XAUTHORITY=", "WAYLAND_DISPLAY=", "XDG_RUNTIME_DIR=",
-                                             "LANG=", "LC_ALL=", "LC_MESSAGES=", NULL };
+                                             "LANG=", "LC_ALL=", "LC_MESSAGES=", "XDG_CONFIG_HOME=", NULL };
         if (len > 1024)
                 return false;
         for (size_t i = 0; i < len; i++)

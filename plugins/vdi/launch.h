@@ -13,7 +13,7 @@
 #define VDI_PLAN_MAX     (64u * 1024u)
 #define VDI_REQUEST_MAX  (64u * 1024u)
 #define VDI_REQUEST_ARGS 256
-#define VDI_REQUEST_ENV  8
+#define VDI_REQUEST_ENV  9
 #define VDI_REQUEST_MAGIC "sekisho-vdi-launch/1"
 /* Where sekisho puts the approved client unless the policy says otherwise (the
  * launcher service's delegated cgroup, see systemd/sekisho-vdi.service). */
