@@ -95,7 +95,8 @@ int vdi_plan_format(const struct vdi_plan *p, char **ret) {
         if (p->refused[0])
                 n += (size_t) snprintf(b + n, cap - n, "refused %s\n", p->refused);
         for (size_t i = 0; i < p->n_servers && n < cap; i++)
-                n += (size_t) snprintf(b + n, cap - n, "server %s %u\n", p->servers[i].host, p->servers[i].port);
+                n += (size_t) snprintf(b + n, cap - n, strchr(p->servers[i].host, ':') ? "server [%s] %u\n" : "server %s %u\n",
+                                       p->servers[i].host, p->servers[i].port);
         if (n >= cap) {
                 free(b);
                 return -E2BIG;
@@ -136,11 +137,14 @@ int vdi_plan_parse(const char *data, size_t size, struct vdi_plan *ret, char *wh
                 if (line[0] == '#' || line[0] == 0)
                         continue;
                 char *arg = strchr(line, ' ');
-                if (!arg) {
+                if (!arg && strcmp(line, "deny") == 0)
+                        arg = line + len; /* nothing denied */
+                else if (!arg) {
                         snprintf(why, why_size, "line %u: no value", lineno);
                         return -EBADMSG;
                 }
-                *arg++ = 0;
+                if (*arg)
+                        *arg++ = 0;
                 if (strcmp(line, "client") == 0 && !have_client) {
                         const struct vdi_client_info *c = vdi_client_by_key(arg);
                         if (!c && strcmp(arg, "-") != 0)

@@ -62,7 +62,11 @@ rc=0; as_person "$top_builddir/sekisho-rdp" "127.0.0.1:$PORT" +clipboard 2>"$T/e
 [ "$rc" = 2 ] && grep -q "clipboard" "$T/err" || fail "+clipboard not refused (rc $rc): $(cat "$T/err")"
 rc=0; as_person "$top_builddir/sekisho-rdp" "127.0.0.1:$PORT" /drive:x,/tmp 2>"$T/err" || rc=$?
 [ "$rc" = 2 ] || fail "/drive: not refused (rc $rc)"
-ok "unnamed server, +clipboard and /drive: refused with a notice"
+rc=0; as_person env LANG=C LC_ALL= LANGUAGE=ja SEKISHO_LOCALEDIR="$top_builddir/po" "$top_builddir/sekisho-rdp" 192.0.2.99 \
+        2>"$T/err" || rc=$?
+grep -q "仮想デスクトップに接続できません" "$T/err" && grep -q "sekisho-rdp から起動" "$T/err" ||
+        fail "no Japanese notice: $(cat "$T/err")"
+ok "unnamed server, +clipboard and /drive: refused with a notice (in Japanese under LANGUAGE=ja)"
 
 # The real client, started for the person.
 before=$(conns)
