@@ -456,8 +456,21 @@ static int enforce_remmina_dir(struct lockdown *ld, const char *dirpath, int dfd
         return ret;
 }
 
-/* Open (creating as the user where missing) HOME/.local/share/remmina without following symlinks. */
-static int open_remmina_dir(const char *sysroot, const char *home, uid_t uid, gid_t gid) {
+/* Where Remmina keeps profiles below a home: the package's and the Flatpak's
+ * (~/.var/app/org.remmina.Remmina/data/remmina). The first `existing` parts must be
+ * there already (the Flatpak's app directory: made by Flatpak when it runs Remmina);
+ * the rest is made as the user where missing. */
+struct remmina_place {
+        const char *parts[5];
+        size_t n, existing;
+};
+static const struct remmina_place remmina_places[] = {
+        { { ".local", "share", "remmina" }, 3, 0 },
+        { { ".var", "app", "org.remmina.Remmina", "data", "remmina" }, 5, 3 },
+};
+
+/* Open HOME/<place> without following symlinks, every component the user's own. */
+static int open_remmina_dir(const char *sysroot, const char *home, uid_t uid, gid_t gid, const struct remmina_place *pl) {
         int fd = open_dir_nofollow(sysroot, home);
         if (fd < 0)
                 return fd;
@@ -466,16 +479,15 @@ static int open_remmina_dir(const char *sysroot, const char *home, uid_t uid, gi
                 close(fd);
                 return -EPERM; /* a home that is not the user's own: leave it */
         }
-        const char *parts[] = { ".local", "share", "remmina" };
-        for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
-                int nfd = openat(fd, parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (nfd < 0 && errno == ENOENT) {
-                        if (mkdirat(fd, parts[i], 0700) < 0 && errno != EEXIST) {
+        for (size_t i = 0; i < pl->n; i++) {
+                int nfd = openat(fd, pl->parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (nfd < 0 && errno == ENOENT && i >= pl->existing) {
+                        if (mkdirat(fd, pl->parts[i], 0700) < 0 && errno != EEXIST) {
                                 int e = -errno;
                                 close(fd);
                                 return e;
                         }
-                        nfd = openat(fd, parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        nfd = openat(fd, pl->parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (nfd >= 0 && fchown(nfd, uid, gid) < 0) {
                                 int e = -errno;
                                 close(nfd);
@@ -488,10 +500,10 @@ static int open_remmina_dir(const char *sysroot, const char *home, uid_t uid, gi
                 if (nfd < 0)
                         return e;
                 fd = nfd;
-        }
-        if (fstat(fd, &st) < 0 || st.st_uid != uid) {
-                close(fd);
-                return -EPERM;
+                if (fstat(fd, &st) < 0 || st.st_uid != uid) {
+                        close(fd);
+                        return -EPERM;
+                }
         }
         return fd;
 }
@@ -528,20 +540,25 @@ static int enforce_remmina_all(struct lockdown *ld) {
                     f[5][0] != '/' || strstr(f[5], "/../") || strlen(f[5]) > 512)
                         continue;
                 users++;
-                char rel[600];
-                snprintf(rel, sizeof rel, "%s/.local/share/remmina", f[5]);
-                _cleanup_free_ char *dirpath = path_join(ld->sysroot, rel + 1);
-                _cleanup_close_ int dfd = open_remmina_dir(ld->sysroot, f[5] + 1, (uid_t) uid, (gid_t) gid);
-                if (dfd < 0) {
-                        if (dfd != -ENOENT)
-                                log_warning_errno(dfd, "vdi: cannot open the Remmina profiles of %s (%s)", f[0], f[5]);
-                        continue;
+                for (size_t pi = 0; pi < ARRAY_SIZE(remmina_places); pi++) {
+                        const struct remmina_place *pl = &remmina_places[pi];
+                        char rel[700];
+                        size_t n = (size_t) snprintf(rel, sizeof rel, "%s", f[5]);
+                        for (size_t k = 0; k < pl->n && n < sizeof rel; k++)
+                                n += (size_t) snprintf(rel + n, sizeof rel - n, "/%s", pl->parts[k]);
+                        _cleanup_free_ char *dirpath = path_join(ld->sysroot, rel + 1);
+                        _cleanup_close_ int dfd = open_remmina_dir(ld->sysroot, f[5] + 1, (uid_t) uid, (gid_t) gid, pl);
+                        if (dfd < 0) {
+                                if (dfd != -ENOENT)
+                                        log_warning_errno(dfd, "vdi: cannot open the Remmina profiles of %s (%s)", f[0], rel);
+                                continue;
+                        }
+                        ld->remmina_dirs++;
+                        (void) enforce_remmina_dir(ld, dirpath ? dirpath : rel, dfd, NULL, false);
+                        r = watch_dir(ld, dfd, dirpath ? dirpath : rel, LD_REMMINA, (uid_t) uid, (gid_t) gid);
+                        if (r < 0)
+                                log_warning_errno(r, "vdi: cannot watch %s", dirpath ? dirpath : rel);
                 }
-                ld->remmina_dirs++;
-                (void) enforce_remmina_dir(ld, dirpath ? dirpath : rel, dfd, NULL, false);
-                r = watch_dir(ld, dfd, dirpath ? dirpath : rel, LD_REMMINA, (uid_t) uid, (gid_t) gid);
-                if (r < 0)
-                        log_warning_errno(r, "vdi: cannot watch %s", dirpath ? dirpath : rel);
         }
         return 0;
 }
