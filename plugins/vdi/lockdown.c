@@ -332,7 +332,9 @@ static const char CITRIX_CFG[] = "opt/Citrix/ICAClient/config";
 static const char CITRIX_ROOT[] = "opt/Citrix/ICAClient";
 static const char HORIZON_DIR[] = "etc/vmware";
 
-static int enforce_generated(struct lockdown *ld, enum ld_kind kind, bool tampered) {
+/* Write one generated lockdown file into the directory rel (below the sysroot; NULL: the
+ * kind's system-wide place), if that directory exists (the client is installed there). */
+static int enforce_generated(struct lockdown *ld, enum ld_kind kind, const char *at, bool tampered) {
         const char *rel, *name, *client;
         char *content = NULL;
         size_t len = 0;
@@ -355,6 +357,8 @@ static int enforce_generated(struct lockdown *ld, enum ld_kind kind, bool tamper
         }
         if (r < 0)
                 return r;
+        if (at)
+                rel = at;
         _cleanup_free_ char *dirpath = path_join(ld->sysroot, rel);
         _cleanup_close_ int dfd = open_dir_nofollow(ld->sysroot, rel);
         if (dfd < 0) {
@@ -540,6 +544,12 @@ static int enforce_remmina_all(struct lockdown *ld) {
                     f[5][0] != '/' || strstr(f[5], "/../") || strlen(f[5]) > 512)
                         continue;
                 users++;
+                /* Citrix Workspace installed by the user (non-root install): HOME/ICAClient/linuxx64. */
+                char cx[700];
+                snprintf(cx, sizeof cx, "%s/ICAClient/linuxx64/config", f[5] + 1);
+                (void) enforce_generated(ld, LD_CITRIX_CFG, cx, false);
+                snprintf(cx, sizeof cx, "%s/ICAClient/linuxx64", f[5] + 1);
+                (void) enforce_generated(ld, LD_CITRIX_ROOT, cx, false);
                 for (size_t pi = 0; pi < ARRAY_SIZE(remmina_places); pi++) {
                         const struct remmina_place *pl = &remmina_places[pi];
                         char rel[700];
@@ -596,8 +606,14 @@ static void on_watch_event(struct lockdown *ld, const struct inotify_event *ev) 
         }
         const char *expect = w->kind == LD_CITRIX_CFG ? "All_Regions.ini" : w->kind == LD_CITRIX_ROOT ? "usb.conf"
                                                                                                        : "view-mandatory-config";
-        if (strcmp(name, expect) == 0)
-                (void) enforce_generated(ld, w->kind, true);
+        if (strcmp(name, expect) == 0) {
+                /* The directory watched: system-wide or a per-user install. */
+                size_t rl = strlen(ld->sysroot);
+                const char *rel = strncmp(w->dir, ld->sysroot, rl) == 0 ? w->dir + rl : w->dir;
+                while (*rel == '/')
+                        rel++;
+                (void) enforce_generated(ld, w->kind, rel, true);
+        }
 }
 
 static int on_inotify(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
@@ -672,11 +688,11 @@ int lockdown_apply(struct lockdown *ld, unsigned deny) {
         ld->citrix = ld->horizon = false;
         drop_watches(ld);
         int r = 0, k;
-        if ((k = enforce_generated(ld, LD_CITRIX_CFG, false)) < 0)
+        if ((k = enforce_generated(ld, LD_CITRIX_CFG, NULL, false)) < 0)
                 r = k;
-        if ((k = enforce_generated(ld, LD_CITRIX_ROOT, false)) < 0)
+        if ((k = enforce_generated(ld, LD_CITRIX_ROOT, NULL, false)) < 0)
                 r = k;
-        if ((k = enforce_generated(ld, LD_HORIZON, false)) < 0)
+        if ((k = enforce_generated(ld, LD_HORIZON, NULL, false)) < 0)
                 r = k;
         if ((k = enforce_remmina_all(ld)) < 0)
                 r = k;

@@ -32,6 +32,10 @@ FP="$R/home/alice/.var/app/org.remmina.Remmina/data/remmina/flat.remmina"
 mkdir -p "$(dirname "$FP")"
 cp "$P" "$FP"
 chown -R 1500:1500 "$R/home/alice/.var"
+# Citrix Workspace installed by alice herself (non-root install): ~/ICAClient/linuxx64.
+CX="$R/home/alice/ICAClient/linuxx64"
+mkdir -p "$CX/config"
+chown -R 1500:1500 "$R/home/alice/ICAClient"
 echo "secret" >"$T/target"; chmod 600 "$T/target"
 
 cat >"$T/policy.yaml" <<POL
@@ -74,6 +78,11 @@ grep -qx 'disableclipboard=1' "$FP" && grep -qx 'sharefolder=' "$FP" || fail "Fl
 sed -i 's/^disableclipboard=1$/disableclipboard=0/' "$FP"
 wait_for "grep -qx 'disableclipboard=1' '$FP'" 50 || fail "tampered Flatpak profile not restored"
 ok "Flatpak Remmina profile (~/.var/app/org.remmina.Remmina) locked and restored after tampering"
+grep -qx 'ClipboardAllowed=False' "$CX/config/All_Regions.ini" || fail "per-user Citrix All_Regions.ini not written"
+grep -q 'DENY' "$CX/usb.conf" || fail "per-user Citrix usb.conf not written"
+echo 'ClipboardAllowed=True' >"$CX/config/All_Regions.ini"
+wait_for "grep -qx 'ClipboardAllowed=False' '$CX/config/All_Regions.ini'" 50 || fail "per-user Citrix All_Regions.ini not restored"
+ok "per-user Citrix Workspace (~/ICAClient/linuxx64): All_Regions.ini and usb.conf written and restored"
 
 # Tampering: the user turns the clipboard back on.
 sed -i 's/^disableclipboard=1$/disableclipboard=0/' "$P"
