@@ -32,6 +32,17 @@ restart_vdi() {
         start_vdi "$T/policy.yaml" --state "$T/state"
 }
 
+# Bad vdi: keys: each named with file, line and column; nothing is started.
+printf 'vdi:\n  servers: ["198.51.100.10:99999", "-x"]\n  client: teamviewer\n  client-cgroup: user.slice/user-1000.slice/x\n' \
+        >"$T/bad.yaml"
+rc=0; "$HARNESS" --policy "$T/bad.yaml" >"$T/bad.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "a bad vdi: section was accepted (exit $rc)"
+for want in "bad.yaml:2:13: servers: '198.51.100.10:99999'" "bad.yaml:2:36: servers: '-x'" \
+        "bad.yaml:3:11: unknown VDI client 'teamviewer'" "bad.yaml:4:18: client-cgroup: 'user.slice/"; do
+        grep -qF "$want" "$T/bad.out" || fail "no message '$want': $(cat "$T/bad.out")"
+done
+ok "bad servers, client and client-cgroup named with file, line and column"
+
 XVFB_ARGS=-ac start_xvfb
 LISTENER_MODE=hold start_listener
 start_launcher
