@@ -332,7 +332,9 @@ static const char CITRIX_CFG[] = "opt/Citrix/ICAClient/config";
 static const char CITRIX_ROOT[] = "opt/Citrix/ICAClient";
 static const char HORIZON_DIR[] = "etc/vmware";
 
-static int enforce_generated(struct lockdown *ld, enum ld_kind kind, bool tampered) {
+/* Write one generated lockdown file into the directory rel (below the sysroot; NULL: the
+ * kind's system-wide place), if that directory exists (the client is installed there). */
+static int enforce_generated(struct lockdown *ld, enum ld_kind kind, const char *at, bool tampered) {
         const char *rel, *name, *client;
         char *content = NULL;
         size_t len = 0;
@@ -355,6 +357,8 @@ static int enforce_generated(struct lockdown *ld, enum ld_kind kind, bool tamper
         }
         if (r < 0)
                 return r;
+        if (at)
+                rel = at;
         _cleanup_free_ char *dirpath = path_join(ld->sysroot, rel);
         _cleanup_close_ int dfd = open_dir_nofollow(ld->sysroot, rel);
         if (dfd < 0) {
@@ -456,8 +460,21 @@ static int enforce_remmina_dir(struct lockdown *ld, const char *dirpath, int dfd
         return ret;
 }
 
-/* Open (creating as the user where missing) HOME/.local/share/remmina without following symlinks. */
-static int open_remmina_dir(const char *sysroot, const char *home, uid_t uid, gid_t gid) {
+/* Where Remmina keeps profiles below a home: the package's and the Flatpak's
+ * (~/.var/app/org.remmina.Remmina/data/remmina). The first `existing` parts must be
+ * there already (the Flatpak's app directory: made by Flatpak when it runs Remmina);
+ * the rest is made as the user where missing. */
+struct remmina_place {
+        const char *parts[5];
+        size_t n, existing;
+};
+static const struct remmina_place remmina_places[] = {
+        { { ".local", "share", "remmina" }, 3, 0 },
+        { { ".var", "app", "org.remmina.Remmina", "data", "remmina" }, 5, 3 },
+};
+
+/* Open HOME/<place> without following symlinks, every component the user's own. */
+static int open_remmina_dir(const char *sysroot, const char *home, uid_t uid, gid_t gid, const struct remmina_place *pl) {
         int fd = open_dir_nofollow(sysroot, home);
         if (fd < 0)
                 return fd;
@@ -466,16 +483,15 @@ static int open_remmina_dir(const char *sysroot, const char *home, uid_t uid, gi
                 close(fd);
                 return -EPERM; /* a home that is not the user's own: leave it */
         }
-        const char *parts[] = { ".local", "share", "remmina" };
-        for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
-                int nfd = openat(fd, parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (nfd < 0 && errno == ENOENT) {
-                        if (mkdirat(fd, parts[i], 0700) < 0 && errno != EEXIST) {
+        for (size_t i = 0; i < pl->n; i++) {
+                int nfd = openat(fd, pl->parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (nfd < 0 && errno == ENOENT && i >= pl->existing) {
+                        if (mkdirat(fd, pl->parts[i], 0700) < 0 && errno != EEXIST) {
                                 int e = -errno;
                                 close(fd);
                                 return e;
                         }
-                        nfd = openat(fd, parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        nfd = openat(fd, pl->parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (nfd >= 0 && fchown(nfd, uid, gid) < 0) {
                                 int e = -errno;
                                 close(nfd);
@@ -488,10 +504,10 @@ static int open_remmina_dir(const char *sysroot, const char *home, uid_t uid, gi
                 if (nfd < 0)
                         return e;
                 fd = nfd;
-        }
-        if (fstat(fd, &st) < 0 || st.st_uid != uid) {
-                close(fd);
-                return -EPERM;
+                if (fstat(fd, &st) < 0 || st.st_uid != uid) {
+                        close(fd);
+                        return -EPERM;
+                }
         }
         return fd;
 }
@@ -528,20 +544,31 @@ static int enforce_remmina_all(struct lockdown *ld) {
                     f[5][0] != '/' || strstr(f[5], "/../") || strlen(f[5]) > 512)
                         continue;
                 users++;
-                char rel[600];
-                snprintf(rel, sizeof rel, "%s/.local/share/remmina", f[5]);
-                _cleanup_free_ char *dirpath = path_join(ld->sysroot, rel + 1);
-                _cleanup_close_ int dfd = open_remmina_dir(ld->sysroot, f[5] + 1, (uid_t) uid, (gid_t) gid);
-                if (dfd < 0) {
-                        if (dfd != -ENOENT)
-                                log_warning_errno(dfd, "vdi: cannot open the Remmina profiles of %s (%s)", f[0], f[5]);
-                        continue;
+                /* Citrix Workspace installed by the user (non-root install): HOME/ICAClient/linuxx64. */
+                char cx[700];
+                snprintf(cx, sizeof cx, "%s/ICAClient/linuxx64/config", f[5] + 1);
+                (void) enforce_generated(ld, LD_CITRIX_CFG, cx, false);
+                snprintf(cx, sizeof cx, "%s/ICAClient/linuxx64", f[5] + 1);
+                (void) enforce_generated(ld, LD_CITRIX_ROOT, cx, false);
+                for (size_t pi = 0; pi < ARRAY_SIZE(remmina_places); pi++) {
+                        const struct remmina_place *pl = &remmina_places[pi];
+                        char rel[700];
+                        size_t n = (size_t) snprintf(rel, sizeof rel, "%s", f[5]);
+                        for (size_t k = 0; k < pl->n && n < sizeof rel; k++)
+                                n += (size_t) snprintf(rel + n, sizeof rel - n, "/%s", pl->parts[k]);
+                        _cleanup_free_ char *dirpath = path_join(ld->sysroot, rel + 1);
+                        _cleanup_close_ int dfd = open_remmina_dir(ld->sysroot, f[5] + 1, (uid_t) uid, (gid_t) gid, pl);
+                        if (dfd < 0) {
+                                if (dfd != -ENOENT)
+                                        log_warning_errno(dfd, "vdi: cannot open the Remmina profiles of %s (%s)", f[0], rel);
+                                continue;
+                        }
+                        ld->remmina_dirs++;
+                        (void) enforce_remmina_dir(ld, dirpath ? dirpath : rel, dfd, NULL, false);
+                        r = watch_dir(ld, dfd, dirpath ? dirpath : rel, LD_REMMINA, (uid_t) uid, (gid_t) gid);
+                        if (r < 0)
+                                log_warning_errno(r, "vdi: cannot watch %s", dirpath ? dirpath : rel);
                 }
-                ld->remmina_dirs++;
-                (void) enforce_remmina_dir(ld, dirpath ? dirpath : rel, dfd, NULL, false);
-                r = watch_dir(ld, dfd, dirpath ? dirpath : rel, LD_REMMINA, (uid_t) uid, (gid_t) gid);
-                if (r < 0)
-                        log_warning_errno(r, "vdi: cannot watch %s", dirpath ? dirpath : rel);
         }
         return 0;
 }
@@ -579,8 +606,14 @@ static void on_watch_event(struct lockdown *ld, const struct inotify_event *ev) 
         }
         const char *expect = w->kind == LD_CITRIX_CFG ? "All_Regions.ini" : w->kind == LD_CITRIX_ROOT ? "usb.conf"
                                                                                                        : "view-mandatory-config";
-        if (strcmp(name, expect) == 0)
-                (void) enforce_generated(ld, w->kind, true);
+        if (strcmp(name, expect) == 0) {
+                /* The directory watched: system-wide or a per-user install. */
+                size_t rl = strlen(ld->sysroot);
+                const char *rel = strncmp(w->dir, ld->sysroot, rl) == 0 ? w->dir + rl : w->dir;
+                while (*rel == '/')
+                        rel++;
+                (void) enforce_generated(ld, w->kind, rel, true);
+        }
 }
 
 static int on_inotify(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
@@ -655,11 +688,11 @@ int lockdown_apply(struct lockdown *ld, unsigned deny) {
         ld->citrix = ld->horizon = false;
         drop_watches(ld);
         int r = 0, k;
-        if ((k = enforce_generated(ld, LD_CITRIX_CFG, false)) < 0)
+        if ((k = enforce_generated(ld, LD_CITRIX_CFG, NULL, false)) < 0)
                 r = k;
-        if ((k = enforce_generated(ld, LD_CITRIX_ROOT, false)) < 0)
+        if ((k = enforce_generated(ld, LD_CITRIX_ROOT, NULL, false)) < 0)
                 r = k;
-        if ((k = enforce_generated(ld, LD_HORIZON, false)) < 0)
+        if ((k = enforce_generated(ld, LD_HORIZON, NULL, false)) < 0)
                 r = k;
         if ((k = enforce_remmina_all(ld)) < 0)
                 r = k;

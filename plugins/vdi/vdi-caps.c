@@ -46,6 +46,12 @@ static const char *const citrix_execs[] = { "wfica", "selfservice", NULL };
 static const char *const horizon_execs[] = { "vmware-view", "horizon-client", "vmware-remotemks", NULL };
 static const char *const spice_execs[] = { "remote-viewer", "virt-viewer", "spicy", NULL };
 static const char *const gnome_execs[] = { "gnome-connections", NULL };
+static const char *const rdesktop_execs[] = { "rdesktop", NULL };
+static const char *const krdc_execs[] = { "krdc", NULL };
+static const char *const vnc_execs[] = {
+        "vncviewer", "xtightvncviewer", "xvnc4viewer", "xtigervncviewer", "gvncviewer", "ssvncviewer", "xvncviewer", NULL,
+};
+static const char *const no_execs[] = { NULL };
 
 #define C VDI_ENF_CONFIG
 #define A VDI_ENF_ARGS
@@ -108,6 +114,37 @@ const struct vdi_client_info vdi_clients[_VDI_CLIENT_MAX] = {
                 { "clipboard is always shared (gtk-frdp / gtk-vnc)", "no switch to turn off sharing",
                   "no printer channel", "no port channel", "no USB channel", "no audio input channel",
                   "no smart card channel", "no switch for channels" },
+        },
+        [VDI_CLIENT_RDESKTOP] = {
+                VDI_CLIENT_RDESKTOP, "rdesktop", "rdesktop 1.9", rdesktop_execs,
+                { R, R, R, R, N, R, R, R },
+                { "clipboard is on unless -r clipboard:off; no configuration file sekisho can own and no launcher",
+                  "-r disk: on the command line, no mandatory configuration", "-r printer: on the command line",
+                  "-r comport:/lptport: on the command line", "no USB channel", "-r sound:...,record on the command line",
+                  "-r scard on the command line", "-r addin: loads any channel plug-in" },
+        },
+        [VDI_CLIENT_KRDC] = {
+                VDI_CLIENT_KRDC, "krdc", "KRDC", krdc_execs,
+                { R, R, R, R, R, R, R, R },
+                { "settings live in the person's own krdcrc and bookmarks; it starts xfreerdp with options of its choosing",
+                  "share-media folder set in the person's own settings", "printer sharing in the person's own settings",
+                  "no switch sekisho can own", "no switch sekisho can own", "sound recording in the person's own settings",
+                  "no switch sekisho can own", "no switch sekisho can own" },
+        },
+        [VDI_CLIENT_VNC] = {
+                VDI_CLIENT_VNC, "vnc", "VNC viewers (TigerVNC, TightVNC, gvncviewer, SSVNC)", vnc_execs,
+                { R, N, N, N, N, N, N, N },
+                { "cut text is exchanged both ways by the protocol; the viewers' switches are per-user settings",
+                  "no drive channel", "no printer channel", "no port channel", "no USB channel", "no audio input",
+                  "no smart card channel", "no other channels" },
+        },
+        [VDI_CLIENT_BROWSER] = {
+                VDI_CLIENT_BROWSER, "browser", "web browser with an HTML5 client (Guacamole, Citrix/Horizon HTML5)", no_execs,
+                { R, R, R, N, R, R, R, R },
+                { "the page reads and writes the clipboard (Clipboard API); nothing on the terminal can switch it off",
+                  "file upload/download is the page's choice", "printing to PDF and downloading it is the page's choice",
+                  "no port channel", "WebUSB/WebHID are the page's choice", "getUserMedia is the page's choice",
+                  "WebAuthn is the page's choice", "the page speaks any protocol over its WebSocket" },
         },
 };
 

@@ -30,6 +30,10 @@ enum vdi_client {
         VDI_CLIENT_HORIZON,
         VDI_CLIENT_SPICE,
         VDI_CLIENT_GNOME_CONNECTIONS,
+        VDI_CLIENT_RDESKTOP,
+        VDI_CLIENT_KRDC,
+        VDI_CLIENT_VNC,
+        VDI_CLIENT_BROWSER,
         _VDI_CLIENT_MAX,
         VDI_CLIENT_NONE = -1,
 };
@@ -49,10 +53,12 @@ struct vdi_client_info {
         enum vdi_client id;
         const char *key;              /* policy name: "freerdp", "citrix", ... */
         const char *display;          /* "FreeRDP", ... */
-        const char *const *execs;     /* executable basenames, NULL-terminated */
+        const char *const *execs;     /* executable basenames, NULL-terminated (none for browsers: never stopped by name) */
         enum vdi_enforce enforce[_VDI_RES_MAX];
         const char *how[_VDI_RES_MAX]; /* one line: the option, key or reason */
 };
+
+#define VDI_CLIENT_KEYS "freerdp, remmina, citrix, horizon, spice, gnome-connections, rdesktop, krdc, vnc or browser"
 
 extern const struct vdi_client_info vdi_clients[_VDI_CLIENT_MAX];
 

@@ -1,6 +1,7 @@
 /* vdi-policy.c — checks the vdi: section and turns it into a deny mask and per-client permissions. */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "vdi-policy.h"
@@ -20,6 +21,9 @@ static const struct pkey vdi_keys[] = {
         { .name = "allow-devices", .type = PT_STRING_SEQ },
         { .name = "allow-clients", .type = PT_STRING_SEQ },
         { .name = "server-enforced", .type = PT_STRING_SEQ },
+        { .name = "servers", .type = PT_STRING_SEQ },
+        { .name = "client", .type = PT_STRING },
+        { .name = "client-cgroup", .type = PT_STRING },
         { .name = NULL },
 };
 
@@ -69,13 +73,37 @@ size_t vdi_policy_check(const struct pnode *section, struct perrors *errs) {
                         const char *s = pnode_str(seq->children[i]);
                         if (!vdi_client_by_key(s))
                                 perr(errs, seq->children[i],
-                                     "unknown VDI client '%s' (expected freerdp, remmina, citrix, horizon, spice or gnome-connections)",
-                                     s ? s : "");
+                                     "unknown VDI client '%s' (expected %s)", s ? s : "", VDI_CLIENT_KEYS);
                 }
         }
         const struct pnode *sc = pmap_get(section, "smartcard");
         if (sc && pnode_str(sc) && strcmp(pnode_str(sc), "deny") == 0 && seq_has(dev, "smartcard"))
                 perr(errs, sc, "smartcard: deny contradicts allow-devices, which lists smartcard");
+        const struct pnode *servers = pmap_get(section, "servers");
+        if (servers && servers->kind == PNODE_SEQ) {
+                if (servers->n > VDI_MAX_SERVERS)
+                        perr(errs, servers, "servers: more than %d entries", VDI_MAX_SERVERS);
+                for (size_t i = 0; i < servers->n; i++) {
+                        struct vdi_server sv;
+                        if (vdi_server_parse(pnode_str(servers->children[i]), &sv) < 0)
+                                perr(errs, servers->children[i],
+                                     "servers: '%.64s' is not HOST, HOST:PORT, [IPv6]:PORT or a prefix",
+                                     pnode_str(servers->children[i]) ? pnode_str(servers->children[i]) : "");
+                }
+        }
+        const struct pnode *client = pmap_get(section, "client");
+        if (client && pnode_str(client) && !vdi_client_by_key(pnode_str(client)))
+                perr(errs, client, "unknown VDI client '%.64s' (expected one of the capability table: %s)", pnode_str(client),
+                     VDI_CLIENT_KEYS);
+        if (client && pnode_str(client) && seq_has(pmap_get(section, "allow-clients"), pnode_str(client)) == false &&
+            pmap_get(section, "allow-clients"))
+                perr(errs, client, "client: '%.64s' is not in allow-clients", pnode_str(client));
+        const struct pnode *cg = pmap_get(section, "client-cgroup");
+        if (cg && pnode_str(cg) && !vdi_cgroup_valid(pnode_str(cg)))
+                perr(errs, cg, "client-cgroup: '%.64s' is not a cgroup path below the root outside user.slice "
+                     "(letters, digits, . - _ @ /; no '..')", pnode_str(cg));
+        if (client && !servers)
+                perr(errs, client, "client: names the approved client of no server (add servers:)");
         return errs->n_errors - before;
 }
 
@@ -88,8 +116,20 @@ void vdi_policy_from_section(const struct pnode *section, struct vdi_policy *ret
                 ret->client_allowed[c] = !clients || seq_has(clients, vdi_clients[c].key);
                 ret->server_enforced[c] = seq_has(server, vdi_clients[c].key);
         }
+        ret->client = VDI_CLIENT_NONE;
+        snprintf(ret->cgroup, sizeof ret->cgroup, "%s", VDI_DEFAULT_CGROUP);
         if (!section)
                 return;
+        const struct vdi_client_info *approved = vdi_client_by_key(pnode_str(pmap_get(section, "client")));
+        const struct pnode *servers = pmap_get(section, "servers");
+        if (approved)
+                ret->client = (int) approved->id;
+        for (size_t i = 0; servers && servers->kind == PNODE_SEQ && i < servers->n && ret->n_servers < VDI_MAX_SERVERS; i++)
+                if (vdi_server_parse(pnode_str(servers->children[i]), &ret->servers[ret->n_servers]) == 0)
+                        ret->n_servers++;
+        const char *cg = pnode_str(pmap_get(section, "client-cgroup"));
+        if (cg && vdi_cgroup_valid(cg))
+                snprintf(ret->cgroup, sizeof ret->cgroup, "%s", cg);
         for (int r = 0; r < _VDI_RES_MAX; r++) {
                 const char *v = pnode_str(pmap_get(section, vdi_res_key(r)));
                 bool allow = v && strcmp(v, "allow") == 0;

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 
+#include "launch.h"
 #include "ptree.h"
 #include "vdi-caps.h"
 
@@ -10,6 +11,10 @@ struct vdi_policy {
         unsigned deny;                              /* 1u << enum vdi_res */
         bool client_allowed[_VDI_CLIENT_MAX];
         bool server_enforced[_VDI_CLIENT_MAX];
+        int client;                                 /* vdi.client: the approved client, VDI_CLIENT_NONE */
+        char cgroup[VDI_CGROUP_MAX];                /* vdi.client-cgroup */
+        size_t n_servers;                           /* vdi.servers */
+        struct vdi_server servers[VDI_MAX_SERVERS];
 };
 
 /* Pure: report every problem of the section (NULL is fine) into errs. */

@@ -32,8 +32,10 @@ struct vdi {
         char *sysroot;
         struct vdi_policy pol;
         bool applied;
-        struct procwatch *pw;
-        char watch_error[160];
+        struct procwatch *pw;       /* only while the policy names no servers (no claim to rely on) */
+        char watch_error[256];
+        char *plan_path;            /* STATE_DIR/vdi/launch-plan, read by the launcher service */
+        char refused[192];          /* why the approved client cannot be started, "" if it can */
         struct lockdown *ld;
         bool lockdown_off;
         unsigned long checked, stopped, exited_early, allowed;
@@ -226,23 +228,21 @@ static int vdi_init(struct sekisho_plugin_handle *h, void **ret_state) {
                 return -ENOMEM;
         }
         vdi_policy_from_section(NULL, &v->pol);
-        int r = procwatch_new(sekisho_loop(h), on_exec, v, &v->pw);
-        if (r < 0) {
-                /* Loud, but the lockdown files still protect what they can. */
-                snprintf(v->watch_error, sizeof v->watch_error, "%s%s", strerror(-r),
-                         r == -EPERM || r == -EACCES ? " (needs CAP_NET_ADMIN)"
-                                                     : " (the proc connector answers only in the initial network and PID namespace)");
-                plog_error(v->h, "cannot watch process executions: %s; VDI clients are NOT checked at start", v->watch_error);
-                const struct audit_field fields[] = { { "facility", "proc-connector" }, { "error", v->watch_error }, { NULL, NULL } };
-                (void) sekisho_audit(h, "vdi-exec-watch-unavailable", "vdi", fields);
+        _cleanup_free_ char *dir = path_join(env && env->state_dir ? env->state_dir : "/var/lib/sekisho", "vdi");
+        v->plan_path = dir ? path_join(dir, "launch-plan") : NULL;
+        if (!v->plan_path) {
+                free(v->sysroot);
+                free(v);
+                return -ENOMEM;
         }
+        int r;
         /* Test and demo runs never touch the host's client configuration or home directories. */
         v->lockdown_off = env && env->test_mode && strcmp(v->sysroot, "/") == 0;
         if (v->lockdown_off)
                 plog_notice(v->h, "test mode without --sysroot: client lockdown files are not written");
         r = lockdown_new(sekisho_loop(h), v->sysroot, on_lockdown, v, &v->ld);
         if (r < 0) {
-                procwatch_free(v->pw);
+                free(v->plan_path);
                 free(v->sysroot);
                 free(v);
                 return r;
@@ -251,15 +251,105 @@ static int vdi_init(struct sekisho_plugin_handle *h, void **ret_state) {
         return 0;
 }
 
+/* The exec watch is needed only while no server is claimed: then the approved cgroup alone
+ * reaches the servers and nothing on the machine wakes the daemon at exec. */
+static void exec_watch(struct vdi *v, bool want) {
+        if (!want) {
+                v->pw = procwatch_free(v->pw);
+                snprintf(v->watch_error, sizeof v->watch_error, "off: the servers are claimed for cgroup %s", v->pol.cgroup);
+                return;
+        }
+        if (v->pw)
+                return;
+        int r = procwatch_new(sekisho_loop(v->h), on_exec, v, &v->pw);
+        if (r < 0) {
+                /* Loud, but the lockdown files still protect what they can. */
+                snprintf(v->watch_error, sizeof v->watch_error, "%s%s", strerror(-r),
+                         r == -EPERM || r == -EACCES ? " (needs CAP_NET_ADMIN)"
+                                                     : " (the proc connector answers only in the initial network and PID namespace)");
+                plog_error(v->h, "cannot watch process executions: %s; VDI clients are NOT checked at start", v->watch_error);
+                const struct audit_field fields[] = { { "facility", "proc-connector" }, { "error", v->watch_error }, { NULL, NULL } };
+                (void) sekisho_audit(v->h, "vdi-exec-watch-unavailable", "vdi", fields);
+        }
+}
+
+/* Why the approved client cannot be started under the policy, into out ("" if it can). */
+static const char *approved_refusal(const struct vdi_policy *p, char *out, size_t size) {
+        out[0] = 0;
+        if (p->client == VDI_CLIENT_NONE)
+                return NULL;
+        const struct vdi_client_info *c = &vdi_clients[p->client];
+        int res;
+        const char *clause = vdi_policy_refuses(p, c, &res);
+        if (clause && res >= 0)
+                snprintf(out, size, "%s cannot keep %s off (%s)", c->display, vdi_res_name(res), c->how[res]);
+        else if (clause)
+                snprintf(out, size, "%s is not in vdi.allow-clients", c->display);
+        else if (p->client != VDI_CLIENT_FREERDP) {
+                snprintf(out, size, "sekisho has a launcher for FreeRDP only; %s cannot be started in the approved cgroup",
+                         c->display);
+                clause = "vdi.client";
+        }
+        return clause;
+}
+
+/* Publish the plan for the launcher and claim the servers for the approved cgroup. */
+static int publish(struct vdi *v) {
+        const char *clause = approved_refusal(&v->pol, v->refused, sizeof v->refused);
+        if (clause) {
+                const struct vdi_client_info *c = &vdi_clients[v->pol.client];
+                plog_notice(v->h, "approved client %s refused: %s", c->display, v->refused);
+                const struct audit_field fields[] = { { "client", c->key }, { "reason", v->refused }, { NULL, NULL } };
+                (void) sekisho_audit(v->h, "vdi-client-refused", clause, fields);
+        }
+        struct sekisho_net_claim claims[VDI_MAX_SERVERS];
+        for (size_t i = 0; i < v->pol.n_servers; i++)
+                claims[i] = (struct sekisho_net_claim) {
+                        .destination = v->pol.servers[i].host,
+                        .port_lo = v->pol.servers[i].port,
+                        .port_hi = v->pol.servers[i].port,
+                        .cgroup = v->pol.cgroup,
+                };
+        int r = sekisho_net_claim_set(v->h, claims, v->pol.n_servers);
+        if (r < 0)
+                return sekisho_fail(v->h, r, "cannot claim the VDI servers for cgroup %s", v->pol.cgroup);
+        _cleanup_free_ struct vdi_plan *plan = calloc(1, sizeof *plan);
+        if (!plan)
+                return -ENOMEM;
+        plan->client = v->pol.client;
+        plan->deny = v->pol.deny;
+        snprintf(plan->cgroup, sizeof plan->cgroup, "%s", v->pol.cgroup);
+        snprintf(plan->refused, sizeof plan->refused, "%s", v->refused);
+        plan->n_servers = v->pol.n_servers;
+        memcpy(plan->servers, v->pol.servers, sizeof plan->servers);
+        _cleanup_free_ char *text = NULL;
+        r = vdi_plan_format(plan, &text);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *dir = strdup(v->plan_path);
+        if (!dir)
+                return -ENOMEM;
+        *strrchr(dir, '/') = 0;
+        r = mkdir_p(dir, 0755);
+        if (r >= 0)
+                r = write_file_atomic(v->plan_path, text, strlen(text), 0644);
+        if (r < 0)
+                return sekisho_fail(v->h, r, "cannot write the launch plan %s", v->plan_path);
+        return 0;
+}
+
 static int vdi_apply(void *state, const struct pnode *section) {
         struct vdi *v = state;
         vdi_policy_from_section(section, &v->pol);
         v->applied = true;
+        exec_watch(v, v->pol.n_servers == 0);
         int r = v->lockdown_off ? 0 : lockdown_apply(v->ld, v->pol.deny);
-        rescan(v); /* clients already running when the policy changed */
-        if (!v->pw)
-                return -EPROTONOSUPPORT; /* reported FAILED: the exec watch is the core of R3 */
-        return r < 0 ? r : 0;
+        int p = publish(v);
+        if (v->pw)
+                rescan(v); /* clients already running when the policy changed */
+        else if (v->pol.n_servers == 0)
+                return -EPROTONOSUPPORT; /* reported FAILED: without claims the exec watch is the core of R3 */
+        return p < 0 ? p : r < 0 ? r : 0;
 }
 
 static int cmp_u32(const void *a, const void *b) {
@@ -285,6 +375,11 @@ static void vdi_status(void *state, struct kvlist *out) {
                 }
         kvlist_add(out, "denied", "%s", denied[0] ? denied : "(none)");
         kvlist_add(out, "exec-watch", "%s", v->pw ? "active" : v->watch_error);
+        kvlist_add(out, "approved-client", "%s", v->pol.client >= 0 ? vdi_clients[v->pol.client].key : "(none)");
+        kvlist_add(out, "approved-cgroup", "%s", v->pol.cgroup);
+        kvlist_add(out, "servers-claimed", "%zu", v->pol.n_servers);
+        if (v->refused[0])
+                kvlist_add(out, "approved-refused", "%s", v->refused);
         kvlist_add(out, "clients-checked", "%lu", v->checked);
         kvlist_add(out, "clients-stopped", "%lu", v->stopped);
         kvlist_add(out, "exited-before-read", "%lu", v->exited_early);
@@ -299,6 +394,7 @@ static void vdi_shutdown(void *state) {
                 return;
         procwatch_free(v->pw);
         lockdown_free(v->ld);
+        free(v->plan_path);
         free(v->sysroot);
         free(v);
 }
@@ -309,7 +405,8 @@ static const int vdi_syscalls[] = {
         SYS_fchmod, SYS_getdents64, SYS_fsync, SYS_newfstatat, SYS_fstat, SYS_openat, -1,
 };
 
-/* R3: every redirection class denied, and clients started with one stopped. */
+/* R3: every redirection class denied, the servers reachable only from the approved client's
+ * cgroup, and for every client of the capability table whether it is approved, locked or refused. */
 static void vdi_report(const struct pnode *section, const struct kvlist *live, struct report_rows *out) {
         static const char *const classes[] = { "clipboard", "drives", "printers", "usb-redirect", "serial-ports" };
         struct report_row *row = report_row_add(out, "R3", "004 意見① (別紙)", "vdi-");
@@ -324,9 +421,37 @@ static void vdi_report(const struct pnode *section, const struct kvlist *live, s
                 denied += v && strcmp(v, "deny") == 0;
         }
         report_setting_node(row, "vdi.allow-devices", pmap_get(section, "allow-devices"));
-        report_reason(row, denied == ARRAY_SIZE(classes) ? REPORT_ENFORCED : denied ? REPORT_PARTIAL : REPORT_NOT_ENFORCED,
-                      "%zu of %zu redirection classes denied; clients started with them are stopped%s", denied,
-                      ARRAY_SIZE(classes), live ? "" : " while sekishod runs");
+        report_setting_node(row, "vdi.servers", pmap_get(section, "servers"));
+        _cleanup_free_ struct vdi_policy *pol = calloc(1, sizeof *pol);
+        if (!pol)
+                return;
+        vdi_policy_from_section(section, pol);
+        char refusal[192];
+        const char *refused_clause = approved_refusal(pol, refusal, sizeof refusal);
+        report_setting(row, "vdi.client", "%s%s%s", pol->client >= 0 ? vdi_clients[pol->client].key : "(none)",
+                       refused_clause ? ": refused, " : "", refused_clause ? refusal : "");
+        report_setting(row, "vdi.client-cgroup", "%s", pol->cgroup);
+        /* Every client of the table: approved (the launcher starts it), locked (may run, every
+         * denied channel held off), or refused with the first reason. */
+        for (size_t c = 0; c < _VDI_CLIENT_MAX; c++) {
+                const struct vdi_client_info *ci = &vdi_clients[c];
+                int res;
+                const char *why = vdi_policy_refuses(pol, ci, &res);
+                snprintf(name, sizeof name, "client %s", ci->key);
+                if (why && res >= 0)
+                        report_setting(row, name, "refused: cannot keep %s off (%s)", vdi_res_name(res), ci->how[res]);
+                else if (why)
+                        report_setting(row, name, "refused: not in vdi.allow-clients");
+                else
+                        report_setting(row, name, "%s%s", (int) c == pol->client ? "approved" : "locked",
+                                       pol->n_servers && (int) c != pol->client ? ", cannot reach the VDI servers" : "");
+        }
+        bool all = denied == ARRAY_SIZE(classes);
+        report_reason(row, all && pol->n_servers && !refused_clause ? REPORT_ENFORCED : denied ? REPORT_PARTIAL : REPORT_NOT_ENFORCED,
+                      "%zu of %zu redirection classes denied; %s%s", denied, ARRAY_SIZE(classes),
+                      pol->n_servers ? "the VDI servers are reachable only from the approved client's cgroup (sekisho-rdp)"
+                                     : "no vdi.servers: clients are checked at exec and stopped",
+                      live ? "" : " while sekishod runs");
 }
 
 SEKISHO_PLUGIN_DEFINE(vdi,

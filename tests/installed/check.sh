@@ -111,13 +111,13 @@ c_remmina() {
         [ "$(stat -c %U $f)" = staff ] || no "$f now owned by $(stat -c %U $f)" || return 1
         WHY="$f: disableclipboard=1 sharefolder= shareprinter=0, still staff's"
 }
-# A known gap, reported as such until sekishod covers it: the vdi plugin looks only in
-# ~/.local/share/remmina, not in the Flatpak's ~/.var/app/org.remmina.Remmina/data/remmina.
+# Remmina as a Flatpak: its profiles under ~/.var/app/org.remmina.Remmina/data/remmina (the
+# image has the fixture tree Flatpak would make; no Flatpak runtime is needed to lock it).
 c_remmina_flatpak() {
         f=/home/staff/.var/app/org.remmina.Remmina/data/remmina/x.remmina
-        wait_for "remmina_locked $f" 10 && { WHY="$f locked down"; return 0; }
-        WHY="KNOWN GAP: the Flatpak profile $f is not locked down ($(grep -E '^(disableclipboard|sharefolder|shareprinter)=' $f | tr '\n' ' '))"
-        return 2
+        wait_for "remmina_locked $f" 30 || no "$f: $(grep -E '^(disableclipboard|sharefolder|shareprinter)=' $f | tr '\n' ' ')$(jtail 3)" || return 1
+        [ "$(stat -c %U $f)" = staff ] || no "$f now owned by $(stat -c %U $f)" || return 1
+        WHY="$f: disableclipboard=1 sharefolder= shareprinter=0, still staff's"
 }
 c_bundle() {
         I=/var/lib/sekisho/inbox

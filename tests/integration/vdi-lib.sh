@@ -23,7 +23,7 @@ start_vdi() {
 }
 
 start_listener() {
-        python3 "$top_srcdir/tests/integration/vdi-listener.py" "$T/port" "$T/conns" &
+        python3 "$top_srcdir/tests/integration/vdi-listener.py" "$T/port" "$T/conns" ${LISTENER_MODE:-} &
         LISTENER_PID=$!
         : >"$T/conns"
         wait_for "test -s '$T/port'" 50 || fail "listener did not start"
@@ -33,7 +33,7 @@ start_listener() {
 start_xvfb() {
         for xn in $(seq 90 130); do
                 [ -e "/tmp/.X$xn-lock" ] && continue
-                Xvfb ":$xn" -nolisten tcp -screen 0 800x600x24 >/dev/null 2>&1 &
+                Xvfb ":$xn" -nolisten tcp ${XVFB_ARGS:-} -screen 0 800x600x24 >/dev/null 2>&1 &
                 XVFB_PID=$!
                 if wait_for "test -e /tmp/.X11-unix/X$xn" 50; then export DISPLAY=":$xn"; return 0; fi
                 kill "$XVFB_PID" 2>/dev/null; XVFB_PID=
@@ -42,3 +42,39 @@ start_xvfb() {
 }
 
 conns() { wc -l <"$T/conns"; }
+
+# The VDI launcher service (sekisho-rdp --listen) over the plan in $T/state, with its
+# approved cgroups in a subtree of the cgroup v2 hierarchy that the test made and removes.
+LAUNCH_PID=
+CG2=
+CGREL=
+launch_cleanup() {
+        [ -n "$LAUNCH_PID" ] && kill "$LAUNCH_PID" 2>/dev/null
+        if [ -n "$CGREL" ] && [ -d "$CG2/$CGREL" ]; then
+                for d in "$CG2/$CGREL"/*/; do
+                        [ -d "$d" ] || continue
+                        for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+                        for i in $(seq 50); do grep -q . "$d/cgroup.procs" 2>/dev/null || break; sleep 0.1; done
+                        rmdir "$d" 2>/dev/null
+                done
+                rmdir "$CG2/$CGREL" 2>/dev/null
+        fi
+        return 0
+}
+
+# start_launcher: needs a cgroup v2 hierarchy; sets CG2 (its mount point) and CGREL (the test's subtree).
+start_launcher() {
+        CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+        [ -n "$CG2" ] || skip "no cgroup v2 hierarchy is mounted"
+        CGREL="sekisho-test-vdi-$$"
+        mkdir "$CG2/$CGREL" || skip "cannot make a cgroup under $CG2"
+        chmod 711 "$T"
+        "$top_builddir/sekisho-rdp" --listen "$T/launch.sock" --plan "$T/state/vdi/launch-plan" --cgroup-root "$CG2" \
+                >>"$T/launch.log" 2>&1 &
+        LAUNCH_PID=$!
+        wait_for "test -S '$T/launch.sock'" 50 || fail "the launcher did not start"
+        export SEKISHO_VDI_SOCKET="$T/launch.sock"
+}
+
+# as_person CMD...: run as an unprivileged person (nobody), as someone at the terminal would.
+as_person() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }

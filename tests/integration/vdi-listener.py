@@ -13,7 +13,12 @@ with open(port_file + ".tmp", "w") as f:
 import os
 os.rename(port_file + ".tmp", port_file)
 log = open(log_file, "a", buffering=1)
+hold = len(sys.argv) > 3 and sys.argv[3] == "hold"  # keep connections open (a client then stays up)
+held = []
 while True:
     c, addr = s.accept()
     log.write("connection from %s:%d\n" % addr)
-    c.close()
+    if hold:
+        held.append(c)
+    else:
+        c.close()

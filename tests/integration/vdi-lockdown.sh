@@ -27,6 +27,15 @@ shareprinter=1
 sharesmartcard=1
 PROF
 chown 1500:1500 "$P"; chmod 600 "$P"
+# Remmina as a Flatpak keeps its profiles under ~/.var/app/org.remmina.Remmina/data/remmina.
+FP="$R/home/alice/.var/app/org.remmina.Remmina/data/remmina/flat.remmina"
+mkdir -p "$(dirname "$FP")"
+cp "$P" "$FP"
+chown -R 1500:1500 "$R/home/alice/.var"
+# Citrix Workspace installed by alice herself (non-root install): ~/ICAClient/linuxx64.
+CX="$R/home/alice/ICAClient/linuxx64"
+mkdir -p "$CX/config"
+chown -R 1500:1500 "$R/home/alice/ICAClient"
 echo "secret" >"$T/target"; chmod 600 "$T/target"
 
 cat >"$T/policy.yaml" <<POL
@@ -63,6 +72,17 @@ grep -qx 'server=192.0.2.10' "$P" || fail "the rest of the profile was lost"
         || fail "bob's Remmina directory was not prepared as bob's"
 [ ! -e "$R/etc/.local" ] || fail "a home outside /home with '..' was followed"
 ok "Remmina profile locked, the rest kept, owner and mode kept"
+grep -qx 'disableclipboard=1' "$FP" && grep -qx 'sharefolder=' "$FP" || fail "Flatpak Remmina profile not locked: $(cat "$FP")"
+[ "$(stat -c %u:%g "$FP")" = 1500:1500 ] || fail "Flatpak profile owner changed"
+[ ! -e "$R/home/bob/.var" ] || fail "a Flatpak directory was made for bob, who has no Flatpak Remmina"
+sed -i 's/^disableclipboard=1$/disableclipboard=0/' "$FP"
+wait_for "grep -qx 'disableclipboard=1' '$FP'" 50 || fail "tampered Flatpak profile not restored"
+ok "Flatpak Remmina profile (~/.var/app/org.remmina.Remmina) locked and restored after tampering"
+grep -qx 'ClipboardAllowed=False' "$CX/config/All_Regions.ini" || fail "per-user Citrix All_Regions.ini not written"
+grep -q 'DENY' "$CX/usb.conf" || fail "per-user Citrix usb.conf not written"
+echo 'ClipboardAllowed=True' >"$CX/config/All_Regions.ini"
+wait_for "grep -qx 'ClipboardAllowed=False' '$CX/config/All_Regions.ini'" 50 || fail "per-user Citrix All_Regions.ini not restored"
+ok "per-user Citrix Workspace (~/ICAClient/linuxx64): All_Regions.ini and usb.conf written and restored"
 
 # Tampering: the user turns the clipboard back on.
 sed -i 's/^disableclipboard=1$/disableclipboard=0/' "$P"

@@ -55,6 +55,11 @@ static void dump_status(struct harness *h) {
         FILE *f = h->status_file ? fopen(h->status_file, "we") : stderr;
         for (size_t i = 0; f && i < kv.n; i++)
                 fprintf(f, "%s: %s\n", kv.keys[i], kv.values[i]);
+        /* The network claims the plugin made, as the net plugin would see them. */
+        const struct sekisho_net_claim *c;
+        size_t n = sekisho_net_claims(h->core, &c);
+        for (size_t i = 0; f && i < n; i++)
+                fprintf(f, "claim: %s %s %u-%u %s\n", c[i].owner, c[i].destination, c[i].port_lo, c[i].port_hi, c[i].cgroup);
         if (f && f != stderr)
                 fclose(f);
         kvlist_clear(&kv);
@@ -74,11 +79,11 @@ static int on_signal(struct loop_source *s, int fd, uint32_t revents, void *user
 }
 
 int main(int argc, char **argv) {
-        const char *policy = NULL, *sysroot = "/", *audit = NULL, *status = NULL;
+        const char *policy = NULL, *sysroot = "/", *audit = NULL, *status = NULL, *state = "/nonexistent";
         static const struct option lo[] = {
                 { "policy", required_argument, NULL, 'p' }, { "sysroot", required_argument, NULL, 'r' },
                 { "audit", required_argument, NULL, 'a' },  { "status", required_argument, NULL, 's' },
-                { NULL, 0, NULL, 0 },
+                { "state", required_argument, NULL, 'd' },  { NULL, 0, NULL, 0 },
         };
         for (int c; (c = getopt_long(argc, argv, "", lo, NULL)) != -1;)
                 switch (c) {
@@ -86,6 +91,7 @@ int main(int argc, char **argv) {
                 case 'r': sysroot = optarg; break;
                 case 'a': audit = optarg; break;
                 case 's': status = optarg; break;
+                case 'd': state = optarg; break;
                 default: return 2;
                 }
         log_setup("vdi-harness", getenv("VDI_VERBOSE") != NULL);
@@ -116,7 +122,7 @@ int main(int argc, char **argv) {
         if (audit && !(out.f = fopen(audit, "ae")))
                 return log_error_errno(-errno, "cannot open %s", audit), 1;
         struct sekisho_plugin_handle *core;
-        if (stub_core_new(&sekisho_plugin_vdi, "/nonexistent", sysroot, &core) < 0)
+        if (stub_core_new(&sekisho_plugin_vdi, state, sysroot, &core) < 0)
                 return 1;
         core->no_records = true;
         core->on_record = write_record;
