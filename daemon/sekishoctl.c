@@ -115,19 +115,42 @@ static char *read_password(const char *file) {
         return TAKE_PTR(data);
 }
 
+/* The officer's secret key from --key: unencrypted (minisign -G -W) or
+ * encrypted (minisign -G), its password from --password-file or asked on
+ * the terminal without echo. Prints why not. Wipe *ret when done. */
+static int load_seckey(struct ctl *c, struct minisign_seckey *ret) {
+        _cleanup_free_ char *key = NULL;
+        size_t key_size;
+        char why[160];
+        int r = read_file_capped(c->key, MINISIGN_MAX_FILE, &key, &key_size);
+        if (r < 0) {
+                fprintf_vis(stderr, "%s: %s", c->key, strerror(-r));
+                return r;
+        }
+        r = minisign_parse_seckey(key, key_size, NULL, ret, why, sizeof why);
+        if (r == -ENOKEY) {
+                _cleanup_free_ char *pw = read_password(c->password_file);
+                if (pw)
+                        r = minisign_parse_seckey(key, key_size, pw, ret, why, sizeof why);
+                else
+                        snprintf(why, sizeof why, "the key is encrypted: give --password-file FILE or run on a terminal%s%s",
+                                 c->password_file ? ", and " : "", c->password_file ? "the password file cannot be read" : "");
+                if (pw)
+                        sodium_memzero(pw, strlen(pw));
+        }
+        if (r < 0)
+                fprintf_vis(stderr, "%s: %s", c->key, why);
+        return r;
+}
+
 static int cmd_policy_sign(struct ctl *c, int argc, char **argv) {
         if (argc != 1 || !c->key) {
                 fprintf(stderr, "sekishoctl: policy sign needs --key SECRETKEY and one FILE\n");
                 return 2;
         }
-        _cleanup_free_ char *key = NULL, *data = NULL, *sig = NULL, *sigpath = NULL;
-        size_t key_size, size;
-        int r = read_file_capped(c->key, MINISIGN_MAX_FILE, &key, &key_size);
-        if (r < 0) {
-                fprintf_vis(stderr, "%s: %s", c->key, strerror(-r));
-                return 1;
-        }
-        r = read_file_capped(argv[0], POLICY_MAX_SIZE, &data, &size);
+        _cleanup_free_ char *data = NULL, *sig = NULL, *sigpath = NULL;
+        size_t size;
+        int r = read_file_capped(argv[0], POLICY_MAX_SIZE, &data, &size);
         if (r < 0) {
                 fprintf_vis(stderr, "%s: %s", argv[0], r == -EFBIG ? "larger than the policy size limit" : strerror(-r));
                 return 1;
@@ -142,16 +165,8 @@ static int cmd_policy_sign(struct ctl *c, int argc, char **argv) {
         if (r < 0)
                 return 1;
         struct minisign_seckey sk;
-        char why[160];
-        r = minisign_parse_seckey(key, key_size, NULL, &sk, why, sizeof why);
-        if (r == -EKEYREJECTED) {
-                _cleanup_free_ char *pw = read_password(c->password_file);
-                r = pw ? minisign_parse_seckey(key, key_size, pw, &sk, why, sizeof why) : -EKEYREJECTED;
-                if (!pw)
-                        snprintf(why, sizeof why, "the key is encrypted: give --password-file or a terminal");
-        }
+        r = load_seckey(c, &sk);
         if (r < 0) {
-                fprintf_vis(stderr, "%s: %s", c->key, why);
                 policy_free(p);
                 return 1;
         }
