@@ -445,6 +445,20 @@ static const struct minisign_pubkey *keyring_find(const struct keyring *k, const
 
 /* ---- bundles ---- */
 
+size_t policy_check_bundle(const struct policy *p, struct perrors *errs) {
+        const struct pnode *root = p->tree->root;
+        size_t before = errs->n_errors;
+        if (p->serial == 0)
+                perr(errs, pmap_get(root, "serial"), "a bundle's serial must be 1 or more");
+        if (!p->issued)
+                perr(errs, root, "missing required key 'issued'");
+        if (!p->expires)
+                perr(errs, root, "missing required key 'expires'");
+        if (p->issued && p->expires && p->expires <= p->issued)
+                perr(errs, pmap_get(root, "expires"), "'expires' is not after 'issued'");
+        return errs->n_errors - before;
+}
+
 #define REFUSE(code, ...) ({ snprintf(why, why_size, __VA_ARGS__); (code); })
 
 enum refusal bundle_verify(const struct bundle_check *bc, const char *file, const char *data, size_t size,
@@ -483,19 +497,8 @@ enum refusal bundle_verify(const struct bundle_check *bc, const char *file, cons
         struct perrors *e = errs ? errs : &local;
         struct policy *p = NULL;
         int r = policy_parse(file, data, size, &p, e);
-        if (r == 0 && !bc->installed) {
-                const struct pnode *root = p->tree->root;
-                if (p->serial == 0)
-                        perr(e, pmap_get(root, "serial"), "a bundle's serial must be 1 or more");
-                if (!p->issued)
-                        perr(e, root, "missing required key 'issued'");
-                if (!p->expires)
-                        perr(e, root, "missing required key 'expires'");
-                if (p->issued && p->expires && p->expires <= p->issued)
-                        perr(e, pmap_get(root, "expires"), "'expires' is not after 'issued'");
-                if (e->n_errors)
-                        r = -EINVAL, p = policy_free(p);
-        }
+        if (r == 0 && !bc->installed && policy_check_bundle(p, e) > 0)
+                r = -EINVAL, p = policy_free(p);
         if (r < 0) {
                 enum refusal code = r == -EFBIG ? REFUSE_TOO_LARGE : REFUSE_MALFORMED;
                 snprintf(why, why_size, "%s", perrors_first(e) ? perrors_first(e) : strerror(-r));

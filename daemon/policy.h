@@ -123,6 +123,12 @@ struct bundle_check {
         bool installed;                /* re-verifying an installed policy: skip serial and time */
 };
 
+/* What a bundle needs beyond a valid policy (the embedded default has none
+ * of it): serial 1 or more, 'issued', 'expires' after it. Returns the number
+ * of errors added to errs. One check for the terminal and for `sekishoctl
+ * policy check/sign`, so both say the same. */
+size_t policy_check_bundle(const struct policy *p, struct perrors *errs);
+
 /* Verify a bundle: signature first (nothing is parsed before it passes),
  * then policy, time window, target, serial. On refusal returns the reason
  * and a one-line message in why (naming the file, and line:col for policy

@@ -78,6 +78,8 @@ static int cmd_policy_check(struct ctl *c, int argc, char **argv) {
                 }
                 struct policy *p = NULL;
                 r = policy_parse(argv[i], data, size, &p, &errs);
+                if (r == 0 && policy_check_bundle(p, &errs) > 0)
+                        r = -EINVAL;
                 for (size_t k = 0; k < errs.n; k++)
                         fprintf_vis(stdout, "%s", errs.msgs[k]);
                 if (r < 0)
@@ -159,6 +161,8 @@ static int cmd_policy_sign(struct ctl *c, int argc, char **argv) {
         struct perrors errs = { 0 };
         struct policy *p = NULL;
         r = policy_parse(argv[0], data, size, &p, &errs);
+        if (r == 0 && policy_check_bundle(p, &errs) > 0)
+                r = -EINVAL, p = policy_free(p);
         for (size_t k = 0; k < errs.n; k++)
                 fprintf_vis(stderr, "%s", errs.msgs[k]);
         perrors_clear(&errs);
