@@ -1,0 +1,58 @@
+#!/bin/sh
+# core-trust-keys.sh — keys.d as OpenSSH's StrictModes wants it, watched without reload, and a key rotation that keeps the policy in force.
+. "$(dirname "$0")/lib.sh"
+need_cmd minisign
+need_root # chown to another user: the refusal of a key root does not own is real only as root
+make_key admin
+start_daemon --plugins=demo
+
+# A new key is seen without reload: policy verify and policy apply (the inbox) agree a moment later.
+make_key second untrusted
+write_policy "$T/p5.yaml" 5 "demo: { label: by-second }"; sign "$T/p5.yaml" second
+cp "$T/keys/second.pub" "$T/keys.d/"
+ctl policy verify "$T/p5.yaml" >/dev/null || fail "policy verify does not trust the new key"
+drop "$T/p5.yaml"
+wait_for '[ "$(serial_in_force)" = 5 ]' 100 || fail "the daemon did not see the new key without reload (serial $(serial_in_force))"
+ok "a key added to keys.d is trusted by the running daemon without reload"
+
+# Rotation: the key that signed the policy in force leaves keys.d; reload; the policy stays.
+rm "$T/keys.d/second.pub"
+kill -HUP "$DAEMON_PID"
+wait_audit '"policy.reloaded"' 1 || fail "no reload record"
+[ "$(serial_in_force)" = 5 ] || fail "rotating the key dropped the installed policy (serial $(serial_in_force))"
+grep -q "label=by-second" "$T/state/demo/applied" || fail "the plugin no longer has the policy signed by the rotated-out key"
+stop_daemon
+start_daemon --plugins=demo
+[ "$(serial_in_force)" = 5 ] || fail "after a restart the rotated-out key's policy is gone (serial $(serial_in_force))"
+ok "a key rotated out of keys.d keeps the policy it signed in force, across reload and restart"
+
+# StrictModes: keys.d writable by others, then a key file owned by nobody with mode 0666.
+write_policy "$T/p6.yaml" 6; sign "$T/p6.yaml" admin
+chmod 0777 "$T/keys.d"
+wait_audit '"trust.refused"' 1 || fail "no trust.refused record for keys.d mode 0777"
+grep '"trust.refused"' "$T/log/audit.log" | grep -q "keys.d: writable by others (mode 0777)" ||
+        fail "the record does not name keys.d and its mode: $(grep trust.refused "$T/log/audit.log")"
+set +e; out=$(ctl policy verify "$T/p6.yaml" 2>&1); rc=$?; set -e
+[ $rc = 11 ] || fail "policy verify with keys.d 0777 exit $rc: $out"
+echo "$out" | grep -q "writable by others" || fail "policy verify gives no reason: $out"
+drop "$T/p6.yaml"
+wait_audit '"policy.refused"' 1 || fail "a bundle was not refused with keys.d 0777"
+[ "$(serial_in_force)" = 5 ] || fail "the policy in force changed"
+ok "keys.d mode 0777 is refused, loudly, and the policy in force stays: $(echo "$out" | head -1)"
+
+chmod 0755 "$T/keys.d"
+chown nobody "$T/keys.d/admin.pub"; chmod 0666 "$T/keys.d/admin.pub"
+wait_for "grep -q 'admin.pub: owned by uid' '$T/log/audit.log'" 100 || fail "no record for a key file owned by nobody"
+set +e; out=$(ctl policy verify "$T/p6.yaml" 2>&1); rc=$?; set -e
+[ $rc = 11 ] || fail "policy verify with admin.pub owned by nobody exit $rc: $out"
+chown root "$T/keys.d/admin.pub"
+wait_for "grep -q 'admin.pub: writable by others (mode 0666)' '$T/log/audit.log'" 100 || fail "no record for a key file mode 0666"
+ctl trust show >"$T/show" 2>&1 && fail "trust show exits 0 with a refused key file"
+grep -q "refused: .*admin.pub: writable by others" "$T/show" || fail "trust show: $(cat "$T/show")"
+chmod 0644 "$T/keys.d/admin.pub"
+wait_for "ctl policy verify '$T/p6.yaml'" 50 || fail "the key is not trusted again once fixed"
+mv "$T/inbox/refused/"*p6.yaml "$T/p6b.yaml"; sign "$T/p6b.yaml" admin
+drop "$T/p6b.yaml"
+wait_for '[ "$(serial_in_force)" = 6 ]' 100 || fail "once keys.d is fixed the daemon still refuses (serial $(serial_in_force))"
+ok "a key file owned by nobody, or mode 0666, is refused and named; fixed, it is trusted again without reload"
+stop_daemon
