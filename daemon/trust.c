@@ -172,12 +172,13 @@ static int parse_role(const char *s) {
         return -EINVAL;
 }
 
-/* A key id as minisign prints it: 16 hex digits. */
+/* A key id as minisign prints it: up to 16 hex digits (minisign drops leading zeros). */
 static int parse_keyid(const char *s, uint8_t out[MINISIGN_KEYNUM_BYTES]) {
         uint64_t v = 0;
-        if (!s || strlen(s) != 16)
+        size_t len = s ? strlen(s) : 0;
+        if (len == 0 || len > 16)
                 return -EINVAL;
-        for (size_t i = 0; i < 16; i++) {
+        for (size_t i = 0; i < len; i++) {
                 char c = s[i];
                 int d = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
                 if (d < 0)
@@ -201,7 +202,7 @@ static void parse_one_key(const struct pnode *n, struct keyring *k, struct perro
         const struct pnode *id = pmap_get(n, "id"), *pub = pmap_get(n, "public"), *roles = pmap_get(n, "roles");
         uint8_t keynum[MINISIGN_KEYNUM_BYTES];
         if (parse_keyid(pnode_str(id), keynum) < 0) {
-                perr(errs, id, "'id' must be a minisign key id (16 hex digits)");
+                perr(errs, id, "'id' must be a minisign key id (up to 16 hex digits)");
                 return;
         }
         if (minisign_parse_pubkey_b64(pnode_str(pub), &key.pub, why, sizeof why) < 0) {
@@ -300,7 +301,7 @@ int trust_root_parse(const char *file, const char *data, size_t size, struct key
                         continue;
                 const struct pnode *id = pmap_get(n, "id");
                 if (k.n_revoked >= TRUST_MAX_KEYS || parse_keyid(pnode_str(id), k.revoked[k.n_revoked]) < 0) {
-                        perr(errs, id, "'id' must be a minisign key id (16 hex digits)");
+                        perr(errs, id, "'id' must be a minisign key id (up to 16 hex digits)");
                         continue;
                 }
                 for (size_t j = 0; j < k.n; j++)
