@@ -570,7 +570,7 @@ static void load_trust(struct sekisho *ctx) {
         bool changed = ctx->keys.n != keys.n || ctx->keys.root_version != keys.root_version;
         for (size_t i = 0; i < keys.n && !changed; i++)
                 changed = memcmp(&ctx->keys.keys[i].pub, &keys.keys[i].pub, sizeof keys.keys[i].pub) != 0;
-        if (changed) {
+        if (changed && ctx->policy) { /* at start, daemon.started names the trust */
                 const struct audit_field f[] = { { "trust", after }, { NULL } };
                 core_audit(ctx, "trust.loaded", NULL, f);
         }
@@ -866,9 +866,12 @@ int sekisho_start(struct sekisho *ctx) {
         char s[32], ms[32];
         snprintf(s, sizeof s, "%" PRIu64, ctx->policy->serial);
         snprintf(ms, sizeof ms, "%.3f", (double)(ctx->enforcing_usec - ctx->started_usec) / 1000.0);
+        char trust[160];
+        trust_summary(&ctx->keys, trust, sizeof trust);
         const struct audit_field f[] = {
                 { "version", PACKAGE_VERSION }, { "serial", s }, { "source", ctx->policy_source },
-                { "state", sekisho_policy_state(ctx) }, { "fallback-reason", c.reason }, { "startup-ms", ms }, { NULL },
+                { "state", sekisho_policy_state(ctx) }, { "fallback-reason", c.reason }, { "startup-ms", ms },
+                { "trust", trust }, { NULL },
         };
         core_audit(ctx, "daemon.started", NULL, f);
         evidence_reconcile(ctx);

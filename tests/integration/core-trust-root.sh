@@ -100,7 +100,10 @@ minisign -S -s "$T/keys/o2.key" -m "$T/p5.yaml" -x "$T/s2" >/dev/null </dev/null
 minisign -S -s "$T/keys/o3.key" -m "$T/p5.yaml" -x "$T/s3" >/dev/null </dev/null
 cat "$T/s2" "$T/s3" >"$T/p5.yaml.minisig"
 expect_exit 15 ctl policy verify "$T/p5.yaml"
-write_root "$T/root3.yaml" 3 root2 2 "o2 o3" "lower-serial: 4"
+write_root "$T/root3.yaml" 3 root2 2 "o2 o3" "lower-serial: 4
+revoked:
+  - id: $(keyid o1)
+    reason: laptop lost"
 rsign "$T/root3.yaml" root2
 ctl trust install "$T/root3.yaml" >/dev/null
 wait_audit '"trust.serial-lowered"' 1 || fail "no trust.serial-lowered record"
@@ -111,3 +114,11 @@ wait_for '[ "$(serial_in_force)" = 5 ]' 100 || fail "serial 5 not applied after 
 ok "a root's lower-serial recovers from a mistaken huge serial, audited"
 ctl trust show --json | grep -q '"version":3' || fail "trust show --json: $(ctl trust show --json)"
 stop_daemon
+
+# The auditor's view: the report names the trust root, its keys and roles, version and expiry.
+ctl report --bus=none >"$T/report.txt" 2>&1 || true
+grep -q "^trust:     trust root version 3, expires" "$T/report.txt" || fail "report: $(grep -A1 '^trust' "$T/report.txt")"
+grep -q "$(keyid o2)(policy)" "$T/report.txt" || fail "the report does not list policy key o2"
+grep -q "revoked: 0*$(keyid o1)" "$T/report.txt" || fail "the report does not list the revoked key"
+ctl report --json --bus=none | grep -q '"trust":{"root_version":3' || fail "report --json has no trust object"
+ok "the report shows the trust root: keys, roles, thresholds, version, expiry, revoked keys"
