@@ -580,6 +580,7 @@ static void load_trust(struct sekisho *ctx) {
                 log_info("Trusted: %s", after);
         keyring_done(&ctx->keys);
         ctx->keys = keys;
+        snprintf(ctx->trust_summary, sizeof ctx->trust_summary, "%s", after);
 }
 
 /* Choose the policy to use from the store and put it in force. */
@@ -735,7 +736,15 @@ static void write_status_file(struct sekisho *ctx) {
                 json_write_string(f, ctx->audit ? strerror(-audit_last_error(ctx->audit)) : "the audit log cannot be opened");
                 fputc(',', f);
         }
-        fputs("\"plugins\":[", f);
+        fputs("\"trust\":", f);
+        json_write_string(f, ctx->trust_summary);
+        fputs(",\"trust-refused\":[", f);
+        for (size_t i = 0; i < ctx->keys.problems.n; i++) {
+                if (i)
+                        fputc(',', f);
+                json_write_string(f, ctx->keys.problems.msgs[i]);
+        }
+        fputs("],\"plugins\":[", f);
         for (size_t i = 0; i < ctx->n_slots; i++) {
                 struct plugin_slot *slot = &ctx->slots[i];
                 static const char *const names[] = { "stopped", "enforcing", "failed" };

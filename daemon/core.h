@@ -60,6 +60,7 @@ struct sekisho {
         struct loop *loop;
         struct sekisho_conf conf;
         struct keyring keys;
+        char trust_summary[160];       /* "trust root version 3, ..." or "keys.d, 2 policy keys" */
         struct store *store;
         struct policy *policy;         /* in force */
         const char *policy_source;     /* installed / previous / embedded */

@@ -32,6 +32,8 @@ chmod 0777 "$T/keys.d"
 wait_audit '"trust.refused"' 1 || fail "no trust.refused record for keys.d mode 0777"
 grep '"trust.refused"' "$T/log/audit.log" | grep -q "keys.d: writable by others (mode 0777)" ||
         fail "the record does not name keys.d and its mode: $(grep trust.refused "$T/log/audit.log")"
+wait_for "grep -q '\"trust-refused\":\\[\".*keys.d: writable by others' '$T/state/status.json'" 50 ||
+        fail "the status does not show keys.d refused: $(cat "$T/state/status.json")"
 set +e; out=$(ctl policy verify "$T/p6.yaml" 2>&1); rc=$?; set -e
 [ $rc = 11 ] || fail "policy verify with keys.d 0777 exit $rc: $out"
 echo "$out" | grep -q "writable by others" || fail "policy verify gives no reason: $out"
