@@ -107,11 +107,14 @@ static char *read_password(const char *file) {
                 if (!isatty(STDIN_FILENO))
                         return NULL;
                 struct termios old, t;
-                fprintf(stderr, "Password: ");
-                tcgetattr(STDIN_FILENO, &old);
+                /* Echo off before the prompt shows: nothing typed after it is ever echoed. */
+                if (tcgetattr(STDIN_FILENO, &old) < 0)
+                        return NULL;
                 t = old;
                 t.c_lflag &= ~(tcflag_t)ECHO;
-                tcsetattr(STDIN_FILENO, TCSANOW, &t);
+                if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) < 0)
+                        return NULL;
+                fprintf(stderr, "Password: ");
                 data = calloc(1, 1024);
                 if (data && !fgets(data, 1024, stdin))
                         data[0] = '\0';

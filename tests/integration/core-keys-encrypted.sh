@@ -36,3 +36,22 @@ cp "$T/keys/plain.pub" "$T/keys.d/"
 out=$(ctl policy sign --key "$T/keys/plain.key" "$T/p.yaml" </dev/null 2>&1) || fail "policy sign with a -W key: $out"
 minisign -V -p "$T/keys/plain.pub" -m "$T/p.yaml" >/dev/null || fail "minisign -V does not accept the -W signature"
 ok "an unencrypted minisign -G -W key signs without a password"
+
+# On a terminal the password is asked for, without echo (a pseudo-terminal from script(1)).
+if command -v script >/dev/null 2>&1; then
+        rm -f "$T/p.yaml.minisig"
+        mkfifo "$T/tty.in"
+        script -qec "'$SEKISHOCTL' --state-dir '$T/state' --keys-dir '$T/keys.d' policy sign --key '$T/keys/officer.key' '$T/p.yaml'" \
+                /dev/null <"$T/tty.in" >"$T/tty.out" 2>&1 &
+        SCRIPT_PID=$!
+        exec 5>"$T/tty.in"
+        wait_for "grep -q 'Password:' '$T/tty.out'" 300 || fail "no password prompt on the terminal: $(cat "$T/tty.out")"
+        printf 'correct horse\n' >&5
+        exec 5>&-
+        wait $SCRIPT_PID || fail "policy sign on a terminal failed: $(cat "$T/tty.out")"
+        grep -q "correct horse" "$T/tty.out" && fail "the password was echoed: $(cat "$T/tty.out")"
+        minisign -V -p "$T/keys/officer.pub" -m "$T/p.yaml" >/dev/null || fail "minisign -V does not accept the terminal-signed file"
+        ok "on a terminal the password is asked for without echo"
+else
+        skip_part "script(1) is not installed: the terminal prompt is not tested"
+fi
