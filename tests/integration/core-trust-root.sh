@@ -53,7 +53,7 @@ drop "$T/p3.yaml"
 wait_audit '"policy.refused"' 1 || fail "one of 2-of-3 signatures was not refused"
 write_policy "$T/legacy.yaml" 3; sign "$T/legacy.yaml" legacy
 expect_exit 11 ctl policy verify "$T/legacy.yaml"
-ok "threshold 2 of 3: one signature refused ($out); a keys.d .pub no longer counts"
+ok "threshold 2 of 3: one signature refused; a keys.d .pub no longer counts"
 minisign -S -s "$T/keys/o1.key" -m "$T/p3.yaml" -x "$T/s1" -t t1 >/dev/null </dev/null
 minisign -S -s "$T/keys/o3.key" -m "$T/p3.yaml" -x "$T/s3" -t t3 >/dev/null </dev/null
 cat "$T/s1" "$T/s3" >"$T/p3.yaml.minisig"
@@ -86,7 +86,7 @@ minisign -S -s "$T/keys/o1.key" -m "$T/p4.yaml" -x "$T/s1" >/dev/null </dev/null
 minisign -S -s "$T/keys/o2.key" -m "$T/p4.yaml" -x "$T/s2" >/dev/null </dev/null
 cat "$T/s1" "$T/s2" >"$T/p4.yaml.minisig"
 expect_exit 11 ctl policy verify "$T/p4.yaml"
-ok "a revoked key's signature no longer counts ($out)"
+ok "a revoked key's signature no longer counts"
 
 # A mistaken huge serial, then the recovery: a root-signed lower-serial.
 write_policy "$T/huge.yaml" 4000000000
@@ -113,7 +113,20 @@ drop "$T/p5.yaml"
 wait_for '[ "$(serial_in_force)" = 5 ]' 100 || fail "serial 5 not applied after the recovery"
 ok "a root's lower-serial recovers from a mistaken huge serial, audited"
 ctl trust show --json | grep -q '"version":3' || fail "trust show --json: $(ctl trust show --json)"
-stop_daemon
+
+# A root that cannot be: refused with FILE:LINE:COL before any signature counts.
+write_root "$T/bad.yaml" 4 root2 5 "o2 o3"
+expect_exit 1 ctl trust sign --key "$T/keys/root2.key" "$T/bad.yaml"
+minisign -S -s "$T/keys/root2.key" -m "$T/bad.yaml" >/dev/null </dev/null
+expect_exit 11 ctl trust check "$T/bad.yaml"
+echo "$out" | grep -q "bad.yaml:[0-9]*:[0-9]*: role 'policy' needs 5 signatures but has 2 keys" || fail "bad threshold: $out"
+# An older root put back into keys.d is refused; the anchor (version 3) stays in force, loudly.
+cp "$T/root2.yaml" "$T/keys.d/root.yaml.new"; cp "$T/root2.yaml.minisig" "$T/keys.d/root.yaml.minisig"
+mv "$T/keys.d/root.yaml.new" "$T/keys.d/root.yaml"
+wait_for "grep -q 'version 2 is not newer than the trusted version 3' '$T/log/audit.log'" 100 ||
+        fail "an older root in keys.d was not refused: $(tail -n 3 "$T/log/audit.log")"
+ctl policy verify "$T/p5.yaml" | grep -q "already installed" || fail "the older root changed the trust"
+ok "a root with an impossible threshold, and an older root put back, are refused; the anchor stays"
 
 # The auditor's view: the report names the trust root, its keys and roles, version and expiry.
 ctl report --bus=none >"$T/report.txt" 2>&1 || true
@@ -122,3 +135,4 @@ grep -q "$(keyid o2)(policy)" "$T/report.txt" || fail "the report does not list 
 grep -q "revoked: 0*$(keyid o1)" "$T/report.txt" || fail "the report does not list the revoked key"
 ctl report --json --bus=none | grep -q '"trust":{"root_version":3' || fail "report --json has no trust object"
 ok "the report shows the trust root: keys, roles, thresholds, version, expiry, revoked keys"
+stop_daemon
