@@ -231,6 +231,20 @@ static bool prop_plugins(struct bus *b, DBusMessageIter *it) {
         return dbus_message_iter_close_container(it, &a);
 }
 
+static bool prop_trust(struct bus *b, DBusMessageIter *it) { return append_string(it, b->ctx->trust_summary); }
+
+static bool prop_trust_refused(struct bus *b, DBusMessageIter *it) {
+        DBusMessageIter a;
+        if (!dbus_message_iter_open_container(it, DBUS_TYPE_ARRAY, "s", &a))
+                return false;
+        for (size_t i = 0; i < b->ctx->keys.problems.n; i++)
+                if (!append_string(&a, b->ctx->keys.problems.msgs[i])) {
+                        dbus_message_iter_abandon_container_if_open(it, &a);
+                        return false;
+                }
+        return dbus_message_iter_close_container(it, &a);
+}
+
 static const struct bus_property {
         const char *name;
         const char *signature;
@@ -244,6 +258,8 @@ static const struct bus_property {
         { "PolicyExpires", "x", prop_policy_expires },
         { "ActiveProfiles", "as", prop_active_profiles },
         { "Plugins", "a(ssa{ss})", prop_plugins },
+        { "Trust", "s", prop_trust },
+        { "TrustRefused", "as", prop_trust_refused },
 };
 
 static const struct bus_property *property_find(const char *name) {

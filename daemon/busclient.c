@@ -269,8 +269,9 @@ struct status {
         const char *version, *state, *source, *policy_state;
         dbus_uint64_t serial;
         dbus_int64_t expires;
-        DBusMessageIter profiles, plugins;     /* valid when the has_* flag is set */
-        bool has_profiles, has_plugins;
+        const char *trust;
+        DBusMessageIter profiles, plugins, refused; /* valid when the has_* flag is set */
+        bool has_profiles, has_plugins, has_refused;
 };
 
 static void read_string(DBusMessageIter *v, const char **ret) {
@@ -299,7 +300,13 @@ static void status_read(DBusMessageIter *dict, struct status *st) {
                         read_string(&v, &st->source);
                 else if (strcmp(name, "PolicyState") == 0)
                         read_string(&v, &st->policy_state);
-                else if (strcmp(name, "PolicySerial") == 0 && t == DBUS_TYPE_UINT64)
+                else if (strcmp(name, "Trust") == 0)
+                        read_string(&v, &st->trust);
+                else if (strcmp(name, "TrustRefused") == 0 && t == DBUS_TYPE_ARRAY &&
+                         dbus_message_iter_get_element_type(&v) == DBUS_TYPE_STRING) {
+                        st->refused = v;
+                        st->has_refused = true;
+                } else if (strcmp(name, "PolicySerial") == 0 && t == DBUS_TYPE_UINT64)
                         dbus_message_iter_get_basic(&v, &st->serial);
                 else if (strcmp(name, "PolicyExpires") == 0 && t == DBUS_TYPE_INT64)
                         dbus_message_iter_get_basic(&v, &st->expires);
@@ -363,6 +370,22 @@ static void status_print_json(FILE *f, struct status *st) {
                         json_write_string(f, p);
                 }
         }
+        fputs("],\"trust\":", f);
+        json_write_string(f, st->trust ? st->trust : "");
+        fputs(",\"trust-refused\":[", f);
+        if (st->has_refused) {
+                DBusMessageIter a;
+                bool first = true;
+                for (dbus_message_iter_recurse(&st->refused, &a); dbus_message_iter_get_arg_type(&a) == DBUS_TYPE_STRING;
+                     dbus_message_iter_next(&a)) {
+                        const char *p;
+                        dbus_message_iter_get_basic(&a, &p);
+                        if (!first)
+                                fputc(',', f);
+                        first = false;
+                        json_write_string(f, p);
+                }
+        }
         fputs("],\"plugins\":[", f);
         if (st->has_plugins) {
                 DBusMessageIter a;
@@ -414,7 +437,19 @@ static void status_print_text(FILE *f, struct status *st) {
                         any = true;
                 }
         }
-        fputs(any ? "\nPlugins:\n" : " (none)\nPlugins:\n", f);
+        fputs(any ? "\nTrust:    " : " (none)\nTrust:    ", f);
+        put_clean(f, st->trust ? st->trust : "?");
+        if (st->has_refused) {
+                DBusMessageIter a;
+                for (dbus_message_iter_recurse(&st->refused, &a); dbus_message_iter_get_arg_type(&a) == DBUS_TYPE_STRING;
+                     dbus_message_iter_next(&a)) {
+                        const char *p;
+                        dbus_message_iter_get_basic(&a, &p);
+                        fputs("\n  REFUSED: ", f);
+                        put_clean(f, p);
+                }
+        }
+        fputs("\nPlugins:\n", f);
         if (st->has_plugins) {
                 DBusMessageIter a;
                 struct plugin_row row;

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -490,7 +491,7 @@ enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const c
         return REFUSE_NONE;
 }
 
-/* Load keys and identity (start and SIGHUP). */
+/* Load this terminal's identity (start and SIGHUP). */
 static void load_identity(struct sekisho *ctx) {
         struct perrors errs = { 0 };
         struct sekisho_conf conf = { 0 };
@@ -503,15 +504,88 @@ static void load_identity(struct sekisho *ctx) {
                 ctx->conf = conf;
         }
         perrors_clear(&errs);
+}
+
+/* "root v3 (policy 2 of 3, expires ...)" or "keys.d (2 keys)": what the audit record and the log say. */
+static void trust_summary(const struct keyring *k, char *out, size_t size) {
+        size_t n_policy = 0;
+        for (size_t i = 0; i < k->n; i++)
+                n_policy += (k->keys[i].roles & ROLE_POLICY) != 0;
+        if (k->root_version) {
+                char t[32];
+                format_rfc3339(k->root_expires, t);
+                snprintf(out, size, "trust root version %" PRIu64 ", policy keys %u of %zu, expires %s", k->root_version,
+                         k->threshold[1], n_policy, t);
+        } else
+                snprintf(out, size, "keys.d, %zu policy key%s", n_policy, n_policy == 1 ? "" : "s");
+}
+
+/* Load the trusted keys (start, SIGHUP, and whenever keys.d changes). A
+ * newly accepted trust root becomes the anchor here, after its lower-serial
+ * (if any) is durable. Every refused file is logged and audited. */
+static void load_trust(struct sekisho *ctx) {
         struct keyring keys = { 0 };
-        int r = keyring_load(ctx->opt.keys_dir, &keys, &errs);
-        for (size_t i = 0; i < errs.n; i++)
-                log_warning("%s", errs.msgs[i]);
-        perrors_clear(&errs);
-        if (r < 0)
-                log_warning_errno(r, "No trusted keys in %s: no bundle can be installed", ctx->opt.keys_dir);
+        int r = keyring_load(ctx->opt.keys_dir, ctx->opt.state_dir, now_unix(), &keys);
+        if (r < 0) {
+                log_error_errno(r, "Cannot load the trusted keys; keeping those in use");
+                return;
+        }
+        for (size_t i = 0; i < keys.problems.n; i++) {
+                bool known = false;
+                for (size_t j = 0; j < ctx->keys.problems.n && !known; j++)
+                        known = strcmp(ctx->keys.problems.msgs[j], keys.problems.msgs[i]) == 0;
+                log_warning("Trust: %s", keys.problems.msgs[i]);
+                if (!known) {
+                        const struct audit_field f[] = { { "message", keys.problems.msgs[i] }, { NULL } };
+                        core_audit(ctx, "trust.refused", NULL, f);
+                }
+        }
+        if (keys.root_new) {
+                char v[32], from[32], to[32];
+                snprintf(v, sizeof v, "%" PRIu64, keys.root_version);
+                if (keys.has_lower_serial && ctx->store && keys.lower_serial < ctx->store->highest_serial) {
+                        snprintf(from, sizeof from, "%" PRIu64, ctx->store->highest_serial);
+                        snprintf(to, sizeof to, "%" PRIu64, keys.lower_serial);
+                        const struct audit_field f[] = { { "root-version", v }, { "from", from }, { "to", to }, { NULL } };
+                        core_audit(ctx, "trust.serial-lowered", NULL, f);
+                        r = store_lower_serial(ctx->store, keys.lower_serial);
+                        if (r < 0) {
+                                log_error_errno(r, "Cannot lower the highest serial to %s; trust root version %s not accepted", to, v);
+                                keyring_done(&keys);
+                                return;
+                        }
+                        log_notice("Highest serial lowered from %s to %s by trust root version %s", from, to, v);
+                }
+                r = trust_save_anchor(ctx->opt.state_dir, &keys);
+                if (r < 0) {
+                        log_error_errno(r, "Cannot keep trust root version %s in %s; not accepted", v, ctx->opt.state_dir);
+                        keyring_done(&keys);
+                        return;
+                }
+                char digest[65];
+                hex_encode(keys.root_digest, 32, digest);
+                const struct audit_field f[] = { { "version", v }, { "sha", digest }, { NULL } };
+                core_audit(ctx, "trust.root-accepted", NULL, f);
+                log_notice("Trust root version %s accepted", v);
+                keys.root_new = false;
+        }
+        char before[160], after[160];
+        trust_summary(&ctx->keys, before, sizeof before);
+        trust_summary(&keys, after, sizeof after);
+        bool changed = ctx->keys.n != keys.n || ctx->keys.root_version != keys.root_version;
+        for (size_t i = 0; i < keys.n && !changed; i++)
+                changed = memcmp(&ctx->keys.keys[i].pub, &keys.keys[i].pub, sizeof keys.keys[i].pub) != 0;
+        if (changed && ctx->policy) { /* at start, daemon.started names the trust */
+                const struct audit_field f[] = { { "trust", after }, { NULL } };
+                core_audit(ctx, "trust.loaded", NULL, f);
+        }
+        if (keys.n == 0)
+                log_warning("No trusted policy key (%s): no bundle can be installed", ctx->opt.keys_dir);
+        else if (changed)
+                log_info("Trusted: %s", after);
         keyring_done(&ctx->keys);
         ctx->keys = keys;
+        snprintf(ctx->trust_summary, sizeof ctx->trust_summary, "%s", after);
 }
 
 /* Choose the policy to use from the store and put it in force. */
@@ -546,9 +620,50 @@ static int load_policy(struct sekisho *ctx, const char *why_event) {
         return r;
 }
 
+/* keys.d is watched like the inbox: a key added, removed, replaced or
+ * re-moded, or a new trust root, is in force once the burst is over, without
+ * a reload. The policy in force stays unless the trust root changed (a root
+ * can revoke the key that signed it). */
+#define TRUST_SETTLE_USEC 200000u
+
+static int on_trust_settle(struct loop_source *s, void *userdata) {
+        struct sekisho *ctx = userdata;
+        uint64_t version = ctx->keys.root_version;
+        load_trust(ctx);
+        if (ctx->keys.root_version != version)
+                load_policy(ctx, "policy.reloaded");
+        core_status_changed(ctx);
+        return 0;
+}
+
+static int on_trust_inotify(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
+        struct sekisho *ctx = userdata;
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        while (read(fd, buf, sizeof buf) > 0)
+                ;
+        loop_timer_arm(ctx->trust_settle, TRUST_SETTLE_USEC, 0);
+        return 0;
+}
+
+static int watch_trust(struct sekisho *ctx) {
+        ctx->trust_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (ctx->trust_fd < 0)
+                return -errno;
+        /* IN_ATTRIB: a chmod or chown changes what StrictModes allows. */
+        if (inotify_add_watch(ctx->trust_fd, ctx->opt.keys_dir,
+                              IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_ATTRIB |
+                                      IN_DELETE_SELF | IN_MOVE_SELF) < 0)
+                return -errno;
+        int r = loop_add_timer(ctx->loop, on_trust_settle, ctx, &ctx->trust_settle);
+        if (r == 0)
+                r = loop_add_io(ctx->loop, ctx->trust_fd, EPOLLIN, on_trust_inotify, ctx, &ctx->trust_src);
+        return r;
+}
+
 int sekisho_reload(struct sekisho *ctx) {
         log_info("Reloading keys, identity and the installed policy");
         load_identity(ctx);
+        load_trust(ctx);
         return load_policy(ctx, "policy.reloaded");
 }
 
@@ -626,7 +741,15 @@ static void write_status_file(struct sekisho *ctx) {
                 json_write_string(f, ctx->audit ? strerror(-audit_last_error(ctx->audit)) : "the audit log cannot be opened");
                 fputc(',', f);
         }
-        fputs("\"plugins\":[", f);
+        fputs("\"trust\":", f);
+        json_write_string(f, ctx->trust_summary);
+        fputs(",\"trust-refused\":[", f);
+        for (size_t i = 0; i < ctx->keys.problems.n; i++) {
+                if (i)
+                        fputc(',', f);
+                json_write_string(f, ctx->keys.problems.msgs[i]);
+        }
+        fputs("],\"plugins\":[", f);
         for (size_t i = 0; i < ctx->n_slots; i++) {
                 struct plugin_slot *slot = &ctx->slots[i];
                 static const char *const names[] = { "stopped", "enforcing", "failed" };
@@ -663,7 +786,7 @@ int sekisho_new(const struct sekisho_options *opt, struct sekisho **ret) {
         if (!ctx)
                 return -ENOMEM;
         ctx->opt = *opt;
-        ctx->signal_fd = ctx->lock_fd = -1;
+        ctx->signal_fd = ctx->lock_fd = ctx->trust_fd = -1;
         ctx->policy_source = "none";
         ctx->env.state_dir = opt->state_dir;
         ctx->env.sysroot = opt->sysroot ? opt->sysroot : "/";
@@ -715,6 +838,7 @@ int sekisho_start(struct sekisho *ctx) {
         r = store_open(ctx->opt.state_dir, true, &ctx->store);
         if (r < 0)
                 return log_error_errno(r, "Cannot open the policy store in %s", ctx->opt.state_dir);
+        load_trust(ctx);
         r = loop_add_timer(ctx->loop, on_expiry, ctx, &ctx->expiry_timer);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the expiry timer");
@@ -759,15 +883,22 @@ int sekisho_start(struct sekisho *ctx) {
         char s[32], ms[32];
         snprintf(s, sizeof s, "%" PRIu64, ctx->policy->serial);
         snprintf(ms, sizeof ms, "%.3f", (double)(ctx->enforcing_usec - ctx->started_usec) / 1000.0);
+        char trust[160];
+        trust_summary(&ctx->keys, trust, sizeof trust);
         const struct audit_field f[] = {
                 { "version", PACKAGE_VERSION }, { "serial", s }, { "source", ctx->policy_source },
-                { "state", sekisho_policy_state(ctx) }, { "fallback-reason", c.reason }, { "startup-ms", ms }, { NULL },
+                { "state", sekisho_policy_state(ctx) }, { "fallback-reason", c.reason }, { "startup-ms", ms },
+                { "trust", trust }, { NULL },
         };
         core_audit(ctx, "daemon.started", NULL, f);
         evidence_reconcile(ctx);
         evidence_heartbeat(ctx);
         if (c.reason[0])
                 log_warning("Not using the installed policy: %s", c.reason);
+
+        r = watch_trust(ctx);
+        if (r < 0)
+                log_error_errno(r, "%s is not watched; a changed key is seen after `sekishoctl reload`", ctx->opt.keys_dir);
 
         r = inbox_start(ctx, ctx->opt.inbox, &ctx->inbox);
         if (r < 0)
@@ -824,6 +955,9 @@ struct sekisho *sekisho_free(struct sekisho *ctx) {
         ctx->bus = bus_close(ctx->bus);
         loop_source_free(ctx->signal_src);
         ctx->inbox = inbox_free(ctx->inbox);
+        loop_source_free(ctx->trust_src);
+        loop_source_free(ctx->trust_settle);
+        closep(&ctx->trust_fd);
         loop_source_free(ctx->expiry_timer);
         loop_source_free(ctx->status_timer);
         loop_source_free(ctx->checkpoint_timer);

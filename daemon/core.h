@@ -61,6 +61,7 @@ struct sekisho {
         struct loop *loop;
         struct sekisho_conf conf;
         struct keyring keys;
+        char trust_summary[160];       /* "trust root version 3, ..." or "keys.d, 2 policy keys" */
         struct store *store;
         struct policy *policy;         /* in force */
         const char *policy_source;     /* installed / previous / embedded */
@@ -82,6 +83,8 @@ struct sekisho {
         int signal_fd;
         struct loop_source *signal_src, *expiry_timer;
         struct inbox *inbox;               /* inbox.c */
+        int trust_fd;                      /* inotify on keys.d */
+        struct loop_source *trust_src, *trust_settle;
         struct loop_source *status_timer;  /* coalesces status refreshes in a burst */
         struct loop_source *checkpoint_timer; /* hourly audit checkpoint */
         uint64_t status_written_usec;

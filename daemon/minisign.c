@@ -237,6 +237,71 @@ int minisign_parse_sig(const char *text, size_t len, struct minisign_sig *ret, c
         return 0;
 }
 
+int minisign_parse_sigs(const char *text, size_t len, struct minisign_sig *sigs, size_t max, size_t *ret_n, char *why,
+                        size_t why_size) {
+        size_t pos = 0, line = 1, n = 0;
+
+        if (len > MINISIGN_MAX_FILE)
+                return fail(why, why_size, "file too large (%zu bytes, at most %d)", len, MINISIGN_MAX_FILE);
+        if (!text)
+                len = 0;
+        for (;;) {
+                /* skip blank lines between blocks */
+                while (pos < len && (text[pos] == '\n' || (text[pos] == '\r' && pos + 1 < len && text[pos + 1] == '\n'))) {
+                        pos += text[pos] == '\r' ? 2 : 1;
+                        line++;
+                }
+                if (pos >= len)
+                        break;
+                if (n == max)
+                        return fail(why, why_size, "line %zu: more than %zu signatures", line, max);
+                /* the block: four lines from pos */
+                size_t end = pos;
+                for (int k = 0; k < 4 && end < len; k++) {
+                        const char *nl = memchr(text + end, '\n', len - end);
+                        end = nl ? (size_t)(nl - text) + 1 : len;
+                }
+                char sub[160];
+                if (minisign_parse_sig(text + pos, end - pos, &sigs[n], sub, sizeof sub) < 0) {
+                        /* "line K: ..." of the block, as a line of the file */
+                        unsigned k;
+                        if (sscanf(sub, "line %u:", &k) == 1 && strchr(sub, ':'))
+                                return fail(why, why_size, "line %zu:%s", line + k - 1, strchr(sub, ':') + 1);
+                        return fail(why, why_size, "signature %zu: %s", n + 1, sub);
+                }
+                n++;
+                pos = end;
+                line += 4;
+        }
+        if (n == 0)
+                return fail(why, why_size, "line 1: missing untrusted comment");
+        *ret_n = n;
+        return 0;
+}
+
+int minisign_parse_pubkey_b64(const char *b64, struct minisign_pubkey *ret, char *why, size_t why_size) {
+        char text[64 + MINISIGN_PUBKEY_B64_LEN];
+        size_t len = b64 ? strlen(b64) : 0;
+        if (len != MINISIGN_PUBKEY_B64_LEN)
+                return fail(why, why_size, "not a minisign public key (%zu characters, expected %d)", len,
+                            MINISIGN_PUBKEY_B64_LEN);
+        int n = snprintf(text, sizeof text, UNTRUSTED_PREFIX "\n%s\n", b64);
+        char sub[160];
+        if (minisign_parse_pubkey(text, (size_t)n, ret, sub, sizeof sub) < 0) {
+                const char *p = strncmp(sub, "line 2: ", 8) == 0 ? sub + 8 : sub;
+                return fail(why, why_size, "%s", p);
+        }
+        return 0;
+}
+
+void minisign_format_pubkey_b64(const struct minisign_pubkey *pk, char out[MINISIGN_PUBKEY_B64_LEN + 1]) {
+        uint8_t bin[PUBKEY_BIN];
+        memcpy(bin, ALG_LEGACY, ALG_BYTES);
+        memcpy(bin + ALG_BYTES, pk->keynum, MINISIGN_KEYNUM_BYTES);
+        memcpy(bin + ALG_BYTES + MINISIGN_KEYNUM_BYTES, pk->pk, MINISIGN_PK_BYTES);
+        sodium_bin2base64(out, MINISIGN_PUBKEY_B64_LEN + 1, bin, sizeof bin, sodium_base64_VARIANT_ORIGINAL);
+}
+
 /* BLAKE2b-256(sig_alg || keynum || sk), minisign's secret key checksum. */
 static void seckey_chk(const uint8_t *sig_alg, const uint8_t *keynum, const uint8_t *sk, uint8_t out[CHK_BYTES]) {
         crypto_generichash_state st;

@@ -45,6 +45,19 @@ int minisign_parse_sig(const char *text, size_t len, struct minisign_sig *ret, c
 int minisign_parse_seckey(const char *text, size_t len, const char *password, struct minisign_seckey *ret,
                           char *why, size_t why_size);
 
+/* One or more signatures in one .minisig file: minisign's four-line blocks
+ * one after the other (`cat a.minisig b.minisig`), blank lines between them
+ * allowed. The whole file is at most MINISIGN_MAX_FILE bytes; at most max
+ * blocks. Errors name the line in the whole file. */
+#define MINISIGN_MAX_SIGS 8
+int minisign_parse_sigs(const char *text, size_t len, struct minisign_sig *sigs, size_t max, size_t *ret_n, char *why,
+                        size_t why_size);
+
+/* A public key as the second line of a .pub file ("RW..."), and back. */
+#define MINISIGN_PUBKEY_B64_LEN 56
+int minisign_parse_pubkey_b64(const char *b64, struct minisign_pubkey *ret, char *why, size_t why_size);
+void minisign_format_pubkey_b64(const struct minisign_pubkey *pk, char out[MINISIGN_PUBKEY_B64_LEN + 1]);
+
 enum minisign_result {
         MINISIGN_OK = 0,
         MINISIGN_BAD_SIGNATURE,   /* signature does not verify */

@@ -408,114 +408,85 @@ out:
         return r;
 }
 
-/* ---- trusted keys ---- */
-
-void keyring_done(struct keyring *k) {
-        for (size_t i = 0; i < k->n; i++)
-                free(k->names[i]);
-        free(k->names);
-        free(k->keys);
-        *k = (struct keyring){ 0 };
-}
-
-static int pub_filter(const struct dirent *d) { return fnmatch("*.pub", d->d_name, FNM_PERIOD) == 0; }
-
-int keyring_load(const char *dir, struct keyring *ret, struct perrors *errs) {
-        struct dirent **names = NULL;
-        int n = scandir(dir, &names, pub_filter, alphasort);
-        if (n < 0)
-                return -errno;
-        struct keyring k = { 0 };
-        int r = 0;
-        if (n > 0) {
-                k.keys = calloc((size_t)n, sizeof *k.keys);
-                k.names = calloc((size_t)n, sizeof *k.names);
-                if (!k.keys || !k.names)
-                        r = -ENOMEM;
-        }
-        for (int i = 0; i < n; i++) {
-                _cleanup_free_ char *path = r == 0 ? path_join(dir, names[i]->d_name) : NULL;
-                _cleanup_free_ char *text = NULL;
-                size_t len;
-                char why[128];
-                int q = path ? read_file_capped(path, MINISIGN_MAX_FILE, &text, &len) : -ENOMEM;
-                if (q == 0 && minisign_parse_pubkey(text, len, &k.keys[k.n], why, sizeof why) < 0)
-                        perrors_add(errs, path, 1, 1, "not a minisign public key (%s), ignored", why);
-                else if (q < 0 && path)
-                        perrors_add(errs, path, 1, 1, "cannot read (%s), ignored", strerror(-q));
-                else if (q == 0 && (k.names[k.n] = strdup(path)))
-                        k.n++;
-                free(names[i]);
-        }
-        free(names);
-        if (r < 0) {
-                keyring_done(&k);
-                return r;
-        }
-        *ret = k;
-        return 0;
-}
-
-static const struct minisign_pubkey *keyring_find(const struct keyring *k, const uint8_t keynum[8]) {
-        for (size_t i = 0; k && i < k->n; i++)
-                if (memcmp(k->keys[i].keynum, keynum, MINISIGN_KEYNUM_BYTES) == 0)
-                        return &k->keys[i];
-        return NULL;
-}
-
 /* ---- bundles ---- */
+
+size_t policy_check_bundle(const struct policy *p, struct perrors *errs) {
+        const struct pnode *root = p->tree->root;
+        size_t before = errs->n_errors;
+        if (p->serial == 0)
+                perr(errs, pmap_get(root, "serial"), "a bundle's serial must be 1 or more");
+        if (!p->issued)
+                perr(errs, root, "missing required key 'issued'");
+        if (!p->expires)
+                perr(errs, root, "missing required key 'expires'");
+        if (p->issued && p->expires && p->expires <= p->issued)
+                perr(errs, pmap_get(root, "expires"), "'expires' is not after 'issued'");
+        return errs->n_errors - before;
+}
 
 #define REFUSE(code, ...) ({ snprintf(why, why_size, __VA_ARGS__); (code); })
 
 enum refusal bundle_verify(const struct bundle_check *bc, const char *file, const char *data, size_t size,
                            const char *sig_text, size_t sig_size, struct policy **ret, bool *ret_noop,
                            char *why, size_t why_size, struct perrors *errs) {
-        struct minisign_sig sig;
-        char reason[160];
+        char reason[192];
         if (ret_noop)
                 *ret_noop = false;
         if (size > POLICY_MAX_SIZE)
                 return REFUSE(REFUSE_TOO_LARGE, "%s: %zu bytes, larger than the limit of %u", file, size, POLICY_MAX_SIZE);
         if (!sig_text)
                 return REFUSE(REFUSE_SIGNATURE, "%s.minisig: missing signature", file);
-        if (minisign_parse_sig(sig_text, sig_size, &sig, reason, sizeof reason) < 0)
-                return REFUSE(REFUSE_SIGNATURE, "%s.minisig: %s", file, reason);
-        const struct minisign_pubkey *pk = keyring_find(bc->keys, sig.keynum);
-        if (!pk) {
-                char id[17];
-                minisign_keynum_hex(sig.keynum, id);
-                return REFUSE(REFUSE_UNKNOWN_KEY, "%s.minisig: signed by key %s, which is not a trusted key", file, id);
+        const struct keyring *k = bc->keys;
+        char t1[32], t2[32];
+        if (!bc->installed && k && k->root_version && bc->now >= k->root_expires) {
+                format_rfc3339(k->root_expires, t1);
+                return REFUSE(REFUSE_UNKNOWN_KEY, "%s: the trust root (version %" PRIu64 ") expired at %s; no bundle is "
+                              "installed until a new root arrives", file, k->root_version, t1);
         }
-        switch (minisign_verify(pk, &sig, data, size)) {
-        case MINISIGN_OK:
-                break;
-        case MINISIGN_LEGACY:
-                return REFUSE(REFUSE_SIGNATURE, "%s.minisig: legacy (non-prehashed) signature; sign with minisign -S",
-                              file);
-        case MINISIGN_BAD_COMMENT:
-                return REFUSE(REFUSE_SIGNATURE, "%s.minisig: trusted comment does not match its signature", file);
-        default:
-                return REFUSE(REFUSE_SIGNATURE, "%s: signature does not match the file", file);
+        struct minisign_pubkey signers[MINISIGN_MAX_SIGS];
+        size_t n_signers = 0;
+        uint8_t unknown[MINISIGN_KEYNUM_BYTES];
+        bool have_unknown = false;
+        memset(unknown, 0, sizeof unknown);
+        /* A fresh bundle: keys valid now. An installed one: trusted keys, else those recorded at its install. */
+        int r = trust_count_signers(k, ROLE_POLICY, bc->installed ? 0 : bc->now, data, size, sig_text, sig_size, signers, &n_signers, unknown,
+                                    reason, sizeof reason);
+        if (r == -EBADMSG)
+                return REFUSE(REFUSE_SIGNATURE, "%s: %s", file, reason);
+        if (r < 0)
+                return REFUSE(REFUSE_SIGNATURE, "%s.minisig: %s", file, reason);
+        have_unknown = sodium_is_zero(unknown, sizeof unknown) != 1;
+        if (bc->installed && n_signers == 0 && bc->n_recorded > 0) {
+                struct keyring rec = { .n = 0, .threshold = { 0, 1, 0 } };
+                struct trust_key keys[MINISIGN_MAX_SIGS];
+                for (size_t i = 0; i < bc->n_recorded && i < MINISIGN_MAX_SIGS; i++)
+                        if (!keyring_revoked(k, bc->recorded[i].keynum))
+                                keys[rec.n++] = (struct trust_key){ .pub = bc->recorded[i], .roles = ROLE_POLICY };
+                rec.keys = keys;
+                r = trust_count_signers(&rec, ROLE_POLICY, 0, data, size, sig_text, sig_size, signers, &n_signers, NULL,
+                                        reason, sizeof reason);
+                if (r < 0)
+                        return REFUSE(REFUSE_SIGNATURE, "%s: %s", file, reason);
+        }
+        unsigned need = bc->installed ? 1 : k && k->threshold[1] ? k->threshold[1] : 1;
+        if (n_signers < need) {
+                char id[17];
+                minisign_keynum_hex(unknown, id);
+                if (n_signers == 0 && have_unknown)
+                        return REFUSE(REFUSE_UNKNOWN_KEY, "%s.minisig: signed by key %s, which is not a trusted key%s%s",
+                                      file, id, k && k->problems.n ? "; refused here: " : "",
+                                      k && k->problems.n ? k->problems.msgs[0] : "");
+                return REFUSE(REFUSE_UNKNOWN_KEY, "%s.minisig: signed by %zu trusted policy key%s, the trust root "
+                              "requires %u", file, n_signers, n_signers == 1 ? "" : "s", need);
         }
 
         /* Only now is a byte of the policy parsed. */
         struct perrors local = { 0 };
         struct perrors *e = errs ? errs : &local;
         struct policy *p = NULL;
-        int r = policy_parse(file, data, size, &p, e);
-        if (r == 0 && !bc->installed) {
-                const struct pnode *root = p->tree->root;
-                if (p->serial == 0)
-                        perr(e, pmap_get(root, "serial"), "a bundle's serial must be 1 or more");
-                if (!p->issued)
-                        perr(e, root, "missing required key 'issued'");
-                if (!p->expires)
-                        perr(e, root, "missing required key 'expires'");
-                if (p->issued && p->expires && p->expires <= p->issued)
-                        perr(e, pmap_get(root, "expires"), "'expires' is not after 'issued'");
-                if (e->n_errors)
-                        r = -EINVAL, p = policy_free(p);
-        }
+        r = policy_parse(file, data, size, &p, e);
+        if (r == 0 && !bc->installed && policy_check_bundle(p, e) > 0)
+                r = -EINVAL, p = policy_free(p);
         if (r < 0) {
                 enum refusal code = r == -EFBIG ? REFUSE_TOO_LARGE : REFUSE_MALFORMED;
                 snprintf(why, why_size, "%s", perrors_first(e) ? perrors_first(e) : strerror(-r));
@@ -525,7 +496,6 @@ enum refusal bundle_verify(const struct bundle_check *bc, const char *file, cons
         perrors_clear(&local);
 
         enum refusal code = REFUSE_NONE;
-        char t1[32], t2[32];
         if (!policy_targets(p, bc->conf))
                 code = REFUSE(REFUSE_NOT_TARGETED, "%s: applies-to does not name this terminal (%s)", file,
                               bc->conf->terminal_id ? bc->conf->terminal_id : "?");
@@ -563,6 +533,8 @@ enum refusal bundle_verify(const struct bundle_check *bc, const char *file, cons
                 return code;
         }
         p->origin = strdup("bundle");
+        memcpy(p->signers, signers, n_signers * sizeof *signers);
+        p->n_signers = n_signers;
         *ret = p;
         return REFUSE_NONE;
 }

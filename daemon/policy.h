@@ -55,15 +55,77 @@ struct sekisho_conf {
 int conf_load(const char *path, struct sekisho_conf *ret, struct perrors *errs);
 void conf_done(struct sekisho_conf *c);
 
-/* Trusted public keys from a keys.d directory of minisign .pub files. */
-struct keyring {
-        struct minisign_pubkey *keys;
-        char **names;
-        size_t n;
+/* The keys this terminal trusts, from the signed trust root (keys.d/root.yaml,
+ * sekisho-trust(5)) or, without one, from the keys.d/NAME.pub files (each a
+ * policy key, threshold 1). Read by trust.c; every file is trusted only if
+ * root (or the user the program runs as) owns it and its directory and no
+ * one else can write them (OpenSSH's StrictModes). */
+enum trust_role { ROLE_ROOT = 1u << 0, ROLE_POLICY = 1u << 1, ROLE_TIMESTAMP = 1u << 2 };
+#define TRUST_ROLES 3
+#define TRUST_MAX_KEYS 64
+
+struct trust_key {
+        struct minisign_pubkey pub;
+        char *name;                  /* the .pub file, or the root's name: for the key */
+        unsigned roles;              /* enum trust_role bits */
+        int64_t not_before, not_after; /* 0: unbounded */
 };
-/* Bad key files are reported in errs and skipped; -ENOENT if dir is missing. */
-int keyring_load(const char *dir, struct keyring *ret, struct perrors *errs);
+
+struct keyring {
+        struct trust_key *keys;
+        size_t n;
+        uint8_t (*revoked)[MINISIGN_KEYNUM_BYTES];
+        size_t n_revoked;
+        unsigned threshold[TRUST_ROLES];  /* root, policy, timestamp; 0: role has no keys */
+        /* The trust root in force (root_version 0: keys.d mode, no root). */
+        uint64_t root_version;
+        int64_t root_issued, root_expires;
+        bool has_lower_serial;
+        uint64_t lower_serial;             /* the anti-rollback serial goes down to this (recovery) */
+        char *root_data, *root_sig;        /* its exact bytes, to keep as the anchor */
+        size_t root_size, root_sig_size;
+        uint8_t root_digest[32];
+        bool root_new;                     /* accepted now, not yet the anchor in the state directory */
+        struct perrors problems;           /* files and roots refused: status, report, audit log */
+};
+
+/* The trust in force: the anchor (state_dir/trust/root.yaml, the root this
+ * terminal accepted last), or a newer keys_dir/root.yaml signed by the
+ * anchor's root threshold and its own (root_new then set; the daemon makes it
+ * the anchor), or with no anchor a self-signed keys_dir/root.yaml (the
+ * provisioning), or the keys_dir/NAME.pub files. Every refusal goes to ret->problems.
+ * Fails only for lack of memory. */
+int keyring_load(const char *keys_dir, const char *state_dir, int64_t now, struct keyring *ret);
 void keyring_done(struct keyring *k);
+/* The key with this id that holds role (NULL if none). */
+const struct trust_key *keyring_find(const struct keyring *k, const uint8_t keynum[MINISIGN_KEYNUM_BYTES], unsigned role);
+bool keyring_revoked(const struct keyring *k, const uint8_t keynum[MINISIGN_KEYNUM_BYTES]);
+const char *trust_role_name(unsigned role);
+
+/* Parse a trust root document (hostile input before its signatures are
+ * checked); keys, roles, thresholds, revoked keys, version, times. */
+int trust_root_parse(const char *file, const char *data, size_t size, struct keyring *ret, struct perrors *errs);
+
+/* Count the distinct keys holding role, valid at `at` and not revoked,
+ * whose signature in sig_text verifies data. A signature that does not
+ * verify, or a block that does not parse, is an error (-EBADMSG, why).
+ * Unknown keys are not counted; the first is named in ret_unknown (may be NULL). */
+int trust_count_signers(const struct keyring *k, unsigned role, int64_t at, const char *data, size_t size,
+                        const char *sig_text, size_t sig_size, struct minisign_pubkey *ret_signers, size_t *ret_n,
+                        uint8_t ret_unknown[MINISIGN_KEYNUM_BYTES], char *why, size_t why_size);
+
+/* Is this root document, with these signatures, the next trust root after
+ * current (NULL: the first, self-signed)? 0, or -EPERM with the reason. */
+int trust_root_verify(const struct keyring *current, const char *file, const char *data, size_t size, const char *sig,
+                      size_t sig_size, int64_t now, struct keyring *ret, char *why, size_t why_size);
+
+/* Make ring's root the anchor in state_dir (atomic, durable). */
+int trust_save_anchor(const char *state_dir, const struct keyring *ring);
+
+/* StrictModes: open path (a directory when dir) for reading only if it is
+ * owned by root or by the euid and not writable by group or others. -EPERM
+ * with the problem in why ("owned by uid 65534, not root"). */
+int trust_open_strict(const char *path, bool dir, int *ret_fd, char *why, size_t why_size);
 
 /* A parsed, validated policy. */
 struct policy {
@@ -73,6 +135,8 @@ struct policy {
         uint64_t serial;
         int64_t issued, expires;     /* 0 when absent (only the embedded default) */
         uint8_t digest[32];          /* BLAKE2b-256 of the bytes */
+        struct minisign_pubkey signers[MINISIGN_MAX_SIGS]; /* the trusted keys that signed it (bundle_verify) */
+        size_t n_signers;
         char *origin;                /* "embedded", "installed", "previous", "bundle" */
         struct ptree *profiles;      /* the embedded default's profiles with this policy's merged over them */
 };
@@ -124,7 +188,18 @@ struct bundle_check {
         size_t n_bad_serials;
         int64_t now;
         bool installed;                /* re-verifying an installed policy: skip serial and time */
+        /* Installed only: the keys that verified it when it was installed
+         * (the store keeps them), trusted unless revoked since: a rotated-out
+         * key keeps the policy it signed in force until a new one arrives. */
+        const struct minisign_pubkey *recorded;
+        size_t n_recorded;
 };
+
+/* What a bundle needs beyond a valid policy (the embedded default has none
+ * of it): serial 1 or more, 'issued', 'expires' after it. Returns the number
+ * of errors added to errs. One check for the terminal and for `sekishoctl
+ * policy check/sign`, so both say the same. */
+size_t policy_check_bundle(const struct policy *p, struct perrors *errs);
 
 /* Verify a bundle: signature first (nothing is parsed before it passes),
  * then policy, time window, target, serial. On refusal returns the reason
@@ -166,6 +241,13 @@ int store_install(struct store *s, const struct policy *p, const char *sig, size
  * it): raise the anti-rollback serial to it, never lower it. A refused or
  * reverted bundle is never committed, so it blocks no older serial. */
 int store_commit(struct store *s, uint64_t serial);
+
+/* The recovery from a mistaken huge serial: a trust root's lower-serial
+ * brings the anti-rollback serial down (durably), never up. */
+int store_lower_serial(struct store *s, uint64_t serial);
+/* The highest serial as it will be once a newly accepted root's
+ * lower-serial is applied (offline tools see what the daemon will do). */
+uint64_t store_effective_highest(const struct store *s, const struct keyring *keys);
 
 /* Remember a serial that failed to apply, and point current back to the
  * newest good one below it (if any). */

@@ -58,7 +58,7 @@ static const struct requirement reqs[] = {
 #define N_REQS ARRAY_SIZE(reqs)
 
 /* The core's own evidence (R9): policy, daemon and plugin-failure records. */
-static const char core_evidence[] = "policy. daemon. plugin.failed";
+static const char core_evidence[] = "policy. daemon. plugin.failed trust.";
 
 enum verdict { V_ENFORCED, V_PARTIAL, V_NOT_ENFORCED, V_NOT_APPLICABLE };
 static const char *const verdict_id[] = { "enforced", "partial", "not-enforced", "not-applicable" };
@@ -89,6 +89,8 @@ struct report {
         char audit_why[512];
         struct result res[N_REQS];
         char generated[32];
+        struct keyring trust;       /* the keys this terminal trusts (trust.c) */
+        char trust_line[1024];      /* the auditor's view of it, one line */
 };
 
 /* ---- the plugins' rows ---- */
@@ -234,19 +236,53 @@ static void append(char *buf, size_t size, const char *fmt, ...) {
         va_end(ap);
 }
 
-/* The core's own: signed policies and an intact audit chain. */
+/* Which keys, roles, thresholds, version and expiry: the trust an auditor checks against the officer's records. */
+static void describe_trust(struct report *rp) {
+        const struct keyring *k = &rp->trust;
+        char *b = rp->trust_line;
+        size_t size = sizeof rp->trust_line;
+        if (k->root_version) {
+                char t[32];
+                format_rfc3339(k->root_expires, t);
+                append(b, size, "trust root version %" PRIu64 "%s, expires %s; thresholds root %u, policy %u, timestamp %u;",
+                       k->root_version, rp->view.choice.policy && now_unix() >= k->root_expires ? " (EXPIRED)" : "", t,
+                       k->threshold[0], k->threshold[1], k->threshold[2]);
+        } else
+                append(b, size, "keys.d (no trust root), policy threshold 1;");
+        for (size_t i = 0; i < k->n; i++) {
+                char id[17];
+                minisign_keynum_hex(k->keys[i].pub.keynum, id);
+                append(b, size, " %s(", id);
+                for (unsigned r = 0, first = 1; r < TRUST_ROLES; r++)
+                        if (k->keys[i].roles & (1u << r)) {
+                                append(b, size, "%s%s", first ? "" : ",", trust_role_name(1u << r));
+                                first = 0;
+                        }
+                append(b, size, ")");
+        }
+        for (size_t i = 0; i < k->n_revoked; i++) {
+                char id[17];
+                minisign_keynum_hex(k->revoked[i], id);
+                append(b, size, "%s%s", i ? ", " : "; revoked: ", id);
+        }
+        for (size_t i = 0; i < k->problems.n; i++)
+                append(b, size, "; refused: %s", k->problems.msgs[i]);
+}
+
+/* The core's own: signed policies, the keys trusted for them, and an intact audit chain. */
 static void eval_r9(struct report *rp, struct result *res) {
         const struct store_choice *ch = &rp->view.choice;
-        snprintf(res->setting, sizeof res->setting, "policy serial %" PRIu64 " (%s%s); audit log %s", ch->policy->serial,
+        res->setting[0] = '\0';
+        append(res->setting, sizeof res->setting, "policy serial %" PRIu64 " (%s%s); %s; audit log %s", ch->policy->serial,
                  ch->source, strcmp(ch->source, "embedded") == 0 ? ", built-in strict default" : ", signed bundle",
-                 rp->o->audit_log);
+                 rp->trust_line, rp->o->audit_log);
         bool running = rp->view.live && json_string(json_get(rp->view.status, "state"));
         bool chain = rp->audit_r == 0;
         res->v = running && chain ? V_ENFORCED : running || chain ? V_PARTIAL : V_NOT_ENFORCED;
         /* The daemon could not write its last record: policy changes are refused until it can. */
         const char *audit_error = rp->view.live ? json_string(json_get(rp->view.status, "audit-error")) : NULL;
-        if (audit_error)
-                res->v = V_PARTIAL;
+        if (audit_error || rp->trust.problems.n)
+                res->v = res->v == V_ENFORCED ? V_PARTIAL : res->v;
         snprintf(res->detail, sizeof res->detail, "%s%s%spolicies verified by signature before use; audit log %s (%" PRIu64
                  " records): %s", audit_error ? "audit log cannot be written: " : "", audit_error ? audit_error : "",
                  audit_error ? " (policy changes refused); " : "", chain ? "hash chain intact" : "NOT verified",
@@ -353,7 +389,9 @@ static void print_text(const struct report *rp, FILE *f) {
                 fputc(' ', f);
                 put_text(f, rp->view.active[i]);
         }
-        fprintf(f, "%s\naudit:     %s\n\n", rp->view.n_active ? "" : " (none)", rp->audit_why);
+        fprintf(f, "%s\ntrust:     ", rp->view.n_active ? "" : " (none)");
+        put_text(f, rp->trust_line);
+        fprintf(f, "\naudit:     %s\n\n", rp->audit_why);
         for (size_t i = 0; i < N_REQS; i++) {
                 const struct requirement *q = &reqs[i];
                 const struct result *row = &rp->res[i];
@@ -417,7 +455,30 @@ static void print_json(const struct report *rp, FILE *f) {
                         fputc(',', f);
                 json_write_string(f, rp->view.active[i]);
         }
-        fputs("],\"audit\":{\"file\":", f);
+        fputs("],\"trust\":{\"root_version\":", f);
+        fprintf(f, "%" PRIu64 ",\"expires\":", rp->trust.root_version);
+        char t[32] = "";
+        if (rp->trust.root_version)
+                format_rfc3339(rp->trust.root_expires, t);
+        json_write_string(f, t);
+        fprintf(f, ",\"thresholds\":{\"root\":%u,\"policy\":%u,\"timestamp\":%u},\"keys\":[", rp->trust.threshold[0],
+                rp->trust.threshold[1], rp->trust.threshold[2]);
+        for (size_t i = 0; i < rp->trust.n; i++) {
+                char id[17];
+                minisign_keynum_hex(rp->trust.keys[i].pub.keynum, id);
+                fprintf(f, "%s{\"id\":\"%s\",\"roles\":%u,\"name\":", i ? "," : "", id, rp->trust.keys[i].roles);
+                json_write_string(f, rp->trust.keys[i].name);
+                fputc('}', f);
+        }
+        fputs("],\"refused\":[", f);
+        for (size_t i = 0; i < rp->trust.problems.n; i++) {
+                if (i)
+                        fputc(',', f);
+                json_write_string(f, rp->trust.problems.msgs[i]);
+        }
+        fputs("],\"summary\":", f);
+        json_write_string(f, rp->trust_line);
+        fputs("},\"audit\":{\"file\":", f);
         json_write_string(f, rp->o->audit_log);
         fprintf(f, ",\"intact\":%s,\"records\":%" PRIu64 ",\"message\":", rp->audit_r == 0 ? "true" : "false",
                 rp->audit_records);
@@ -553,8 +614,12 @@ int report_run(const struct report_options *o, FILE *out) {
                 conf_done(&rp.conf);
                 return r;
         }
-        r = collect_rows(&rp);
+        r = keyring_load(o->keys_dir, o->state_dir, now_unix(), &rp.trust);
+        if (r == 0)
+                describe_trust(&rp);
+        r = r < 0 ? r : collect_rows(&rp);
         if (r < 0) {
+                keyring_done(&rp.trust);
                 report_rows_clear(&rp.rows);
                 view_done(&rp.view);
                 conf_done(&rp.conf);
@@ -569,6 +634,7 @@ int report_run(const struct report_options *o, FILE *out) {
         else
                 print_text(&rp, out);
         r = fflush(out) == 0 ? 0 : -errno;
+        keyring_done(&rp.trust);
         report_rows_clear(&rp.rows);
         view_done(&rp.view);
         conf_done(&rp.conf);

@@ -8,6 +8,7 @@
 #include <termios.h>
 
 #include "busclient.h"
+#include "json.h"
 #include "core.h"
 #include "report.h"
 #include "view.h"
@@ -31,6 +32,11 @@ static int usage(void) {
                 "  policy verify FILE              would FILE + FILE.minisig be installed here now?\n"
                 "  policy apply FILE               install FILE + FILE.minisig through the daemon\n"
                 "  policy show                     the policy in force: serial, source, state\n"
+                "Trust (sekisho-trust(5)):\n"
+                "  trust show [--json]             keys, roles, thresholds, version, expiry, refused files\n"
+                "  trust sign --key KEY FILE       add this key's signature to FILE.minisig\n"
+                "  trust check FILE                would FILE be accepted as the next trust root here?\n"
+                "  trust install FILE              check, then put FILE + FILE.minisig in the keys directory\n"
                 "Daemon:\n"
                 "  status [--json]                 daemon, policy and plugin status\n"
                 "  profile on|off NAME [REASON]    activate or release a profile as the operator\n"
@@ -81,6 +87,8 @@ static int cmd_policy_check(struct ctl *c, int argc, char **argv) {
                 }
                 struct policy *p = NULL;
                 r = policy_parse(argv[i], data, size, &p, &errs);
+                if (r == 0 && policy_check_bundle(p, &errs) > 0)
+                        r = -EINVAL;
                 for (size_t k = 0; k < errs.n; k++)
                         fprintf_vis(stdout, "%s", errs.msgs[k]);
                 if (r < 0)
@@ -102,11 +110,14 @@ static char *read_password(const char *file) {
                 if (!isatty(STDIN_FILENO))
                         return NULL;
                 struct termios old, t;
-                fprintf(stderr, "Password: ");
-                tcgetattr(STDIN_FILENO, &old);
+                /* Echo off before the prompt shows: nothing typed after it is ever echoed. */
+                if (tcgetattr(STDIN_FILENO, &old) < 0)
+                        return NULL;
                 t = old;
                 t.c_lflag &= ~(tcflag_t)ECHO;
-                tcsetattr(STDIN_FILENO, TCSANOW, &t);
+                if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) < 0)
+                        return NULL;
+                fprintf(stderr, "Password: ");
                 data = calloc(1, 1024);
                 if (data && !fgets(data, 1024, stdin))
                         data[0] = '\0';
@@ -118,19 +129,42 @@ static char *read_password(const char *file) {
         return TAKE_PTR(data);
 }
 
+/* The officer's secret key from --key: unencrypted (minisign -G -W) or
+ * encrypted (minisign -G), its password from --password-file or asked on
+ * the terminal without echo. Prints why not. Wipe *ret when done. */
+static int load_seckey(struct ctl *c, struct minisign_seckey *ret) {
+        _cleanup_free_ char *key = NULL;
+        size_t key_size;
+        char why[160];
+        int r = read_file_capped(c->key, MINISIGN_MAX_FILE, &key, &key_size);
+        if (r < 0) {
+                fprintf_vis(stderr, "%s: %s", c->key, strerror(-r));
+                return r;
+        }
+        r = minisign_parse_seckey(key, key_size, NULL, ret, why, sizeof why);
+        if (r == -ENOKEY) {
+                _cleanup_free_ char *pw = read_password(c->password_file);
+                if (pw)
+                        r = minisign_parse_seckey(key, key_size, pw, ret, why, sizeof why);
+                else
+                        snprintf(why, sizeof why, "the key is encrypted: give --password-file FILE or run on a terminal%s%s",
+                                 c->password_file ? ", and " : "", c->password_file ? "the password file cannot be read" : "");
+                if (pw)
+                        sodium_memzero(pw, strlen(pw));
+        }
+        if (r < 0)
+                fprintf_vis(stderr, "%s: %s", c->key, why);
+        return r;
+}
+
 static int cmd_policy_sign(struct ctl *c, int argc, char **argv) {
         if (argc != 1 || !c->key) {
                 fprintf(stderr, "sekishoctl: policy sign needs --key SECRETKEY and one FILE\n");
                 return 2;
         }
-        _cleanup_free_ char *key = NULL, *data = NULL, *sig = NULL, *sigpath = NULL;
-        size_t key_size, size;
-        int r = read_file_capped(c->key, MINISIGN_MAX_FILE, &key, &key_size);
-        if (r < 0) {
-                fprintf_vis(stderr, "%s: %s", c->key, strerror(-r));
-                return 1;
-        }
-        r = read_file_capped(argv[0], POLICY_MAX_SIZE, &data, &size);
+        _cleanup_free_ char *data = NULL, *sig = NULL, *sigpath = NULL;
+        size_t size;
+        int r = read_file_capped(argv[0], POLICY_MAX_SIZE, &data, &size);
         if (r < 0) {
                 fprintf_vis(stderr, "%s: %s", argv[0], r == -EFBIG ? "larger than the policy size limit" : strerror(-r));
                 return 1;
@@ -139,22 +173,16 @@ static int cmd_policy_sign(struct ctl *c, int argc, char **argv) {
         struct perrors errs = { 0 };
         struct policy *p = NULL;
         r = policy_parse(argv[0], data, size, &p, &errs);
+        if (r == 0 && policy_check_bundle(p, &errs) > 0)
+                r = -EINVAL, p = policy_free(p);
         for (size_t k = 0; k < errs.n; k++)
                 fprintf_vis(stderr, "%s", errs.msgs[k]);
         perrors_clear(&errs);
         if (r < 0)
                 return 1;
         struct minisign_seckey sk;
-        char why[160];
-        r = minisign_parse_seckey(key, key_size, NULL, &sk, why, sizeof why);
-        if (r == -EKEYREJECTED) {
-                _cleanup_free_ char *pw = read_password(c->password_file);
-                r = pw ? minisign_parse_seckey(key, key_size, pw, &sk, why, sizeof why) : -EKEYREJECTED;
-                if (!pw)
-                        snprintf(why, sizeof why, "the key is encrypted: give --password-file or a terminal");
-        }
+        r = load_seckey(c, &sk);
         if (r < 0) {
-                fprintf_vis(stderr, "%s: %s", c->key, why);
                 policy_free(p);
                 return 1;
         }
@@ -191,17 +219,18 @@ static int cmd_policy_verify(struct ctl *c, int argc, char **argv) {
                 perrors_clear(&errs);
                 return 1;
         }
-        int r = keyring_load(c->keys_dir, &keys, &errs);
-        for (size_t i = 0; i < errs.n; i++)
-                fprintf_vis(stderr, "%s", errs.msgs[i]);
-        perrors_clear(&errs);
+        int r = keyring_load(c->keys_dir, c->state_dir, now_unix(), &keys);
+        for (size_t i = 0; i < keys.problems.n; i++)
+                fprintf_vis(stderr, "%s", keys.problems.msgs[i]);
         if (r < 0)
                 fprintf_vis(stderr, "%s: %s", c->keys_dir, strerror(-r));
         struct store *s = NULL;
         uint8_t digest[32];
         struct bundle_check bc = { .keys = &keys, .conf = &conf, .now = now_unix() };
-        if (store_open(c->state_dir, false, &s) == 0)
+        if (store_open(c->state_dir, false, &s) == 0) {
                 store_bundle_check(s, &bc, digest);
+                bc.highest_serial = store_effective_highest(s, &keys);
+        }
         struct policy *p = NULL;
         bool noop = false;
         char why[512];
@@ -253,6 +282,190 @@ static int cmd_policy_show(struct ctl *c, int argc, char **argv) {
                         fprintf_vis(stdout, "note:     %s", ch.reason);
         }
         policy_free(ch.policy);
+        return 0;
+}
+
+/* ---- trust ---- */
+
+static void print_key(const struct trust_key *key, bool json, bool first) {
+        char id[17], nb[32] = "-", na[32] = "-", roles[64] = "";
+        minisign_keynum_hex(key->pub.keynum, id);
+        if (key->not_before)
+                format_rfc3339(key->not_before, nb);
+        if (key->not_after)
+                format_rfc3339(key->not_after, na);
+        for (unsigned i = 0; i < TRUST_ROLES; i++)
+                if (key->roles & (1u << i))
+                        snprintf(roles + strlen(roles), sizeof roles - strlen(roles), "%s%s", roles[0] ? "," : "",
+                                 trust_role_name(1u << i));
+        if (json) {
+                printf("%s{\"id\":\"%s\",\"roles\":\"%s\",\"not-before\":\"%s\",\"not-after\":\"%s\",\"name\":", first ? "" : ",",
+                       id, roles, nb, na);
+                json_write_string(stdout, key->name);
+                printf("}");
+        } else
+                fprintf_vis(stdout, "  %s  %-22s %s .. %s  %s", id, roles, nb, na, key->name);
+}
+
+/* The trust in force here, as the daemon loads it: for the officer and the auditor. */
+static int cmd_trust_show(struct ctl *c, int argc, char **argv) {
+        if (argc != 0)
+                return usage();
+        struct keyring k = { 0 };
+        int r = keyring_load(c->keys_dir, c->state_dir, now_unix(), &k);
+        if (r < 0) {
+                fprintf(stderr, "sekishoctl: %s\n", strerror(-r));
+                return 1;
+        }
+        char issued[32] = "-", expires[32] = "-";
+        if (k.root_version) {
+                format_rfc3339(k.root_issued, issued);
+                format_rfc3339(k.root_expires, expires);
+        }
+        if (c->json) {
+                printf("{\"source\":\"%s\",\"version\":%" PRIu64 ",\"issued\":\"%s\",\"expires\":\"%s\",\"pending\":%s,"
+                       "\"thresholds\":{\"root\":%u,\"policy\":%u,\"timestamp\":%u},\"keys\":[",
+                       k.root_version ? "root" : "keys.d", k.root_version, issued, expires, k.root_new ? "true" : "false",
+                       k.threshold[0], k.threshold[1], k.threshold[2]);
+                for (size_t i = 0; i < k.n; i++)
+                        print_key(&k.keys[i], true, i == 0);
+                printf("],\"revoked\":[");
+                for (size_t i = 0; i < k.n_revoked; i++) {
+                        char id[17];
+                        minisign_keynum_hex(k.revoked[i], id);
+                        printf("%s\"%s\"", i ? "," : "", id);
+                }
+                printf("],\"problems\":[");
+                for (size_t i = 0; i < k.problems.n; i++) {
+                        if (i)
+                                putchar(',');
+                        json_write_string(stdout, k.problems.msgs[i]);
+                }
+                printf("]}\n");
+        } else {
+                if (k.root_version)
+                        printf("trust root: version %" PRIu64 "%s, issued %s, expires %s\n"
+                               "thresholds: root %u, policy %u, timestamp %u\n", k.root_version,
+                               k.root_new ? " (new: accepted when sekishod next loads it)" : "", issued, expires,
+                               k.threshold[0], k.threshold[1], k.threshold[2]);
+                else
+                        fprintf_vis(stdout, "trust: the .pub files in %s (no trust root), policy threshold 1", c->keys_dir);
+                printf("keys:\n");
+                for (size_t i = 0; i < k.n; i++)
+                        print_key(&k.keys[i], false, i == 0);
+                for (size_t i = 0; i < k.n_revoked; i++) {
+                        char id[17];
+                        minisign_keynum_hex(k.revoked[i], id);
+                        printf("  %s  revoked\n", id);
+                }
+                for (size_t i = 0; i < k.problems.n; i++)
+                        fprintf_vis(stdout, "refused: %s", k.problems.msgs[i]);
+        }
+        r = k.problems.n ? 3 : 0;
+        keyring_done(&k);
+        return r;
+}
+
+/* Would this terminal accept FILE (+ FILE.minisig) as its next trust root? With install, put it in keys.d. */
+static int trust_check_or_install(struct ctl *c, const char *file, bool install) {
+        _cleanup_free_ char *data = NULL, *sig = NULL, *sigpath = NULL;
+        size_t size, sig_size;
+        int r = read_file_capped(file, 256 * 1024, &data, &size);
+        if (r < 0 || asprintf(&sigpath, "%s.minisig", file) < 0) {
+                fprintf_vis(stderr, "%s: %s", file, strerror(r < 0 ? -r : ENOMEM));
+                return 1;
+        }
+        r = read_file_capped(sigpath, MINISIGN_MAX_FILE, &sig, &sig_size);
+        if (r < 0) {
+                fprintf_vis(stderr, "%s: %s", sigpath, r == -ENOENT ? "missing: sign it with sekishoctl trust sign" : strerror(-r));
+                return 10;
+        }
+        struct keyring cur = { 0 }, next = { 0 };
+        r = keyring_load(c->keys_dir, c->state_dir, now_unix(), &cur);
+        if (r < 0)
+                return 1;
+        char why[512];
+        r = trust_root_verify(cur.root_version ? &cur : NULL, file, data, size, sig, sig_size, now_unix(), &next, why,
+                              sizeof why);
+        if (r == 0 && cur.root_version && next.root_size == cur.root_size &&
+            memcmp(next.root_data, cur.root_data, cur.root_size) == 0)
+                snprintf(why, sizeof why, "%s: version %" PRIu64 " is already the trust root", file, cur.root_version);
+        else if (r == 0)
+                snprintf(why, sizeof why, "%s: OK, trust root version %" PRIu64 "%s", file, next.root_version,
+                         cur.root_version ? " follows the one in force" : " (the first on this terminal)");
+        keyring_done(&cur);
+        keyring_done(&next);
+        fprintf_vis(r < 0 ? stderr : stdout, "%s", why);
+        if (r < 0)
+                return 11;
+        if (!install)
+                return 0;
+        _cleanup_free_ char *doc_to = path_join(c->keys_dir, "root.yaml"), *sig_to = path_join(c->keys_dir, "root.yaml.minisig");
+        /* The signatures first: the daemon reads the pair once the document is there. */
+        r = doc_to && sig_to ? write_file_atomic(sig_to, sig, sig_size, 0644) : -ENOMEM;
+        if (r == 0)
+                r = write_file_atomic(doc_to, data, size, 0644);
+        if (r < 0) {
+                fprintf_vis(stderr, "%s: %s", c->keys_dir, strerror(-r));
+                return 1;
+        }
+        fprintf_vis(stdout, "installed as %s", doc_to);
+        return 0;
+}
+
+static int cmd_trust_check(struct ctl *c, int argc, char **argv) {
+        return argc == 1 ? trust_check_or_install(c, argv[0], false) : usage();
+}
+
+static int cmd_trust_install(struct ctl *c, int argc, char **argv) {
+        return argc == 1 ? trust_check_or_install(c, argv[0], true) : usage();
+}
+
+/* Add this key's signature to FILE.minisig (one block per signer; a threshold of officers each run it). */
+static int cmd_trust_sign(struct ctl *c, int argc, char **argv) {
+        if (argc != 1 || !c->key) {
+                fprintf(stderr, "sekishoctl: trust sign needs --key SECRETKEY and one FILE\n");
+                return 2;
+        }
+        _cleanup_free_ char *data = NULL, *old = NULL, *sig = NULL, *sigpath = NULL, *all = NULL;
+        size_t size, old_size = 0;
+        int r = read_file_capped(argv[0], 256 * 1024, &data, &size);
+        if (r < 0 || asprintf(&sigpath, "%s.minisig", argv[0]) < 0) {
+                fprintf_vis(stderr, "%s: %s", argv[0], strerror(r < 0 ? -r : ENOMEM));
+                return 1;
+        }
+        struct perrors errs = { 0 };
+        struct keyring doc = { 0 };
+        r = trust_root_parse(argv[0], data, size, &doc, &errs);
+        for (size_t k = 0; k < errs.n; k++)
+                fprintf_vis(stderr, "%s", errs.msgs[k]);
+        perrors_clear(&errs);
+        keyring_done(&doc);
+        if (r < 0)
+                return 1;
+        r = read_file_capped(sigpath, MINISIGN_MAX_FILE, &old, &old_size);
+        if (r < 0 && r != -ENOENT) {
+                fprintf_vis(stderr, "%s: %s", sigpath, strerror(-r));
+                return 1;
+        }
+        struct minisign_seckey sk;
+        if (load_seckey(c, &sk) < 0)
+                return 1;
+        char comment[160];
+        snprintf(comment, sizeof comment, "timestamp:%lld\tfile:%s", (long long)now_unix(),
+                 strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0]);
+        r = minisign_sign(&sk, data, size, "signature from sekishoctl (trust root)", c->comment ? c->comment : comment, &sig);
+        sodium_memzero(&sk, sizeof sk);
+        if (r < 0 || asprintf(&all, "%s%s%s", old ? old : "", old && old_size && old[old_size - 1] != '\n' ? "\n" : "", sig) < 0) {
+                fprintf_vis(stderr, "%s: cannot sign: %s", argv[0], strerror(r < 0 ? -r : ENOMEM));
+                return 1;
+        }
+        r = write_file_atomic(sigpath, all, strlen(all), 0644);
+        if (r < 0) {
+                fprintf_vis(stderr, "%s: %s", sigpath, strerror(-r));
+                return 1;
+        }
+        fprintf_vis(stdout, "%s", sigpath);
         return 0;
 }
 
@@ -596,6 +809,16 @@ int main(int argc, char **argv) {
                         { "check", cmd_policy_check }, { "sign", cmd_policy_sign },
                         { "verify", cmd_policy_verify }, { "show", cmd_policy_show },
                         { "apply", cmd_policy_apply },
+                };
+                for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+                        if (strcmp(argv[1], verbs[i].verb) == 0)
+                                return verbs[i].fn(&c, argc - 2, argv + 2);
+                return usage();
+        }
+        if (strcmp(argv[0], "trust") == 0 && argc >= 2) {
+                static const struct { const char *verb; int (*fn)(struct ctl *, int, char **); } verbs[] = {
+                        { "show", cmd_trust_show }, { "check", cmd_trust_check },
+                        { "install", cmd_trust_install }, { "sign", cmd_trust_sign },
                 };
                 for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
                         if (strcmp(argv[1], verbs[i].verb) == 0)

@@ -79,10 +79,13 @@ static int load_bad(struct store *s) {
 /* Remove a bundle directory: its two files, then itself. */
 static void remove_bundle_dir(const char *dir) {
         _cleanup_free_ char *f1 = path_join(dir, "policy.yaml"), *f2 = path_join(dir, "policy.yaml.minisig");
+        _cleanup_free_ char *f3 = path_join(dir, "signers");
         if (f1)
                 unlink(f1);
         if (f2)
                 unlink(f2);
+        if (f3)
+                unlink(f3);
         rmdir(dir);
 }
 
@@ -154,6 +157,18 @@ static int read_installed(const struct store *s, uint64_t serial, char **ret_dat
                 *ret_data = NULL;
         }
         return r;
+}
+
+/* policies/<serial>/signers: one public key a line ("RW..."), the keys that verified it at install. */
+static size_t read_signers(const struct store *s, uint64_t serial, struct minisign_pubkey *ret, size_t max) {
+        _cleanup_free_ char *f = store_path(s, "policies/%" PRIu64 "/signers", serial), *data = NULL;
+        size_t n = 0;
+        if (!f || read_file_capped(f, 4096, &data, NULL) < 0)
+                return 0;
+        for (char *save = NULL, *tok = strtok_r(data, "\n", &save); tok && n < max; tok = strtok_r(NULL, "\n", &save))
+                if (minisign_parse_pubkey_b64(tok, &ret[n], NULL, 0) == 0)
+                        n++;
+        return n;
 }
 
 void store_bundle_check(const struct store *s, struct bundle_check *bc, uint8_t digest_buf[32]) {
@@ -280,6 +295,16 @@ int store_install(struct store *s, const struct policy *p, const char *sig, size
         int r = write_in(tmp, "policy.yaml", p->data, p->size);
         if (r == 0)
                 r = write_in(tmp, "policy.yaml.minisig", sig, sig_size);
+        if (r == 0 && p->n_signers > 0) {
+                char lines[MINISIGN_MAX_SIGS * (MINISIGN_PUBKEY_B64_LEN + 1)];
+                size_t len = 0;
+                for (size_t i = 0; i < p->n_signers && i < MINISIGN_MAX_SIGS; i++) {
+                        minisign_format_pubkey_b64(&p->signers[i], lines + len);
+                        len += MINISIGN_PUBKEY_B64_LEN;
+                        lines[len++] = '\n';
+                }
+                r = write_in(tmp, "signers", lines, len);
+        }
         if (r < 0) {
                 remove_bundle_dir(tmp); /* a full disk leaves nothing half-written behind */
                 return r;
@@ -315,6 +340,15 @@ int store_commit(struct store *s, uint64_t serial) {
         fault_point("install-serial");
         prune(s);
         return 0;
+}
+
+int store_lower_serial(struct store *s, uint64_t serial) {
+        if (serial >= s->highest_serial)
+                return 0;
+        int r = write_serial(s, serial, true);
+        if (r == 0)
+                s->highest_serial = serial;
+        return r;
 }
 
 int store_mark_bad(struct store *s, uint64_t serial) {
@@ -383,6 +417,9 @@ int store_choose(struct store *s, const struct keyring *keys, const struct sekis
                         char why[384];
                         name = store_path(s, "policies/%" PRIu64 "/policy.yaml", serial);
                         r = read_installed(s, serial, &data, &size, &sig, &sig_size);
+                        struct minisign_pubkey recorded[MINISIGN_MAX_SIGS];
+                        bc.recorded = recorded;
+                        bc.n_recorded = read_signers(s, serial, recorded, MINISIGN_MAX_SIGS);
                         enum refusal rf = r < 0 ? REFUSE_IO
                                                 : bundle_verify(&bc, name, data, size, sig, sig_size, &ret->policy,
                                                                 NULL, why, sizeof why, NULL);
@@ -421,14 +458,14 @@ int policy_in_force(const char *state_dir, const char *keys_dir, const char *con
                 errs = &local;
         *ret = (struct store_choice){ 0 };
         conf_load(config, &conf, errs);
-        int r = keyring_load(keys_dir, &keys, errs);
+        int r = keyring_load(keys_dir, state_dir, now_unix(), &keys);
         if (r < 0)
                 perrors_add(errs, keys_dir, 1, 1, "%s", strerror(-r));
         r = store_open(state_dir, false, &s);
         if (r == 0)
                 r = store_choose(s, &keys, &conf, now_unix(), ret);
         if (ret_highest)
-                *ret_highest = s ? s->highest_serial : 0;
+                *ret_highest = s ? store_effective_highest(s, &keys) : 0;
         if (r < 0 && !ret->policy) {
                 snprintf(ret->reason, sizeof ret->reason, "%s: %s", state_dir, strerror(-r));
                 ret->source = "embedded";
@@ -439,4 +476,9 @@ int policy_in_force(const char *state_dir, const char *keys_dir, const char *con
         conf_done(&conf);
         perrors_clear(&local);
         return r;
+}
+
+uint64_t store_effective_highest(const struct store *s, const struct keyring *keys) {
+        return keys->root_new && keys->has_lower_serial && keys->lower_serial < s->highest_serial ? keys->lower_serial
+                                                                                                   : s->highest_serial;
 }

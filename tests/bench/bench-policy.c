@@ -55,7 +55,8 @@ int main(int argc, char **argv) {
         randombytes_buf(sk.keynum, sizeof sk.keynum);
         memcpy(pk.keynum, sk.keynum, sizeof pk.keynum);
         crypto_sign_keypair(pk.pk, sk.sk);
-        struct keyring keys = { .keys = &pk, .n = 1 };
+        struct trust_key tk = { .pub = pk, .roles = ROLE_POLICY };
+        struct keyring keys = { .keys = &tk, .n = 1, .threshold = { 0, 1, 0 } };
         struct sekisho_conf conf = { .terminal_id = (char *)"bench" };
         struct store *s;
         if (store_open(dir, true, &s) < 0)

@@ -45,7 +45,7 @@ assert ev["records"] >= 2 and ev["latest_seq"], ev
 assert ev["latest_seq"] == sorted(ev["latest_seq"], reverse=True), ev
 assert any(log[s]["event"] == "policy.applied" for s in ev["latest_seq"]), ev
 for s in ev["latest_seq"]:
-    assert log[s]["event"].startswith(("policy.", "daemon.", "plugin.")), log[s]
+    assert log[s]["event"].startswith(("policy.", "daemon.", "plugin.", "trust.")), log[s]
 PY
 }
 

@@ -551,7 +551,8 @@ static void test_introspect(void **state) {
         assert_non_null(strstr(xml, "<property name=\"Plugins\" type=\"a(ssa{ss})\" access=\"read\"/>"));
         /* Every property served is introspected, and nothing else. */
         static const char *const props[] = { "Version", "State", "PolicySerial", "PolicySource",
-                                             "PolicyState", "PolicyExpires", "ActiveProfiles", "Plugins" };
+                                             "PolicyState", "PolicyExpires", "ActiveProfiles", "Plugins",
+                                             "Trust", "TrustRefused" };
         size_t n = 0;
         for (const char *p = xml; (p = strstr(p, "<property ")); p++)
                 n++;

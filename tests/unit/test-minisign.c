@@ -572,6 +572,54 @@ static void test_seckey_kdf_limits(void **state) {
         assert_string_equal(why, "line 2: unreasonable key derivation parameters");
 }
 
+/* Several minisign signatures in one file (cat a.minisig b.minisig), as thresholds need. */
+static void test_multi_sigs(void **state) {
+        (void)state;
+        assert_int_equal(run("cd %s && minisign -S -s b.key -m data -x data.b -t 'second' </dev/null >/dev/null 2>&1 && "
+                             "{ cat data.minisig; echo; cat data.b; } > data.two && cat data.minisig data.b data.b > data.three",
+                             fx.dir), 0);
+        struct minisign_pubkey a, b;
+        load_pub("a.pub", &a);
+        load_pub("b.pub", &b);
+        struct minisign_sig sigs[MINISIGN_MAX_SIGS];
+        size_t n = 0, len;
+        char why[160] = "";
+        _cleanup_free_ char *two = slurp("data.two", &len);
+        _cleanup_free_ char *p = exact(two, len);
+        assert_int_equal(minisign_parse_sigs(p, len, sigs, MINISIGN_MAX_SIGS, &n, why, sizeof why), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(minisign_verify(&a, &sigs[0], DATA, strlen(DATA)), MINISIGN_OK);
+        assert_int_equal(minisign_verify(&b, &sigs[1], DATA, strlen(DATA)), MINISIGN_OK);
+        /* A cap on the count, and an error names the line in the whole file. */
+        assert_int_equal(minisign_parse_sigs(p, len, sigs, 1, &n, why, sizeof why), -EINVAL);
+        assert_non_null(strstr(why, "more than 1 signatures"));
+        _cleanup_free_ char *three = slurp("data.three", &len);
+        three[len - 3] = '#'; /* the global signature of the third block, line 12 */
+        free(p);
+        p = exact(three, len);
+        assert_int_equal(minisign_parse_sigs(p, len, sigs, MINISIGN_MAX_SIGS, &n, why, sizeof why), -EINVAL);
+        assert_non_null(strstr(why, "line 12:"));
+        assert_int_equal(minisign_parse_sigs("", 0, sigs, MINISIGN_MAX_SIGS, &n, why, sizeof why), -EINVAL);
+}
+
+/* The second line of a .pub file, as a trust root carries it, and back. */
+static void test_pubkey_b64(void **state) {
+        (void)state;
+        struct minisign_pubkey a, back;
+        load_pub("a.pub", &a);
+        char b64[MINISIGN_PUBKEY_B64_LEN + 1], why[160];
+        minisign_format_pubkey_b64(&a, b64);
+        size_t len;
+        _cleanup_free_ char *text = slurp("a.pub", &len);
+        assert_non_null(strstr(text, b64));
+        assert_int_equal(minisign_parse_pubkey_b64(b64, &back, why, sizeof why), 0);
+        assert_memory_equal(&a, &back, sizeof a);
+        b64[10] = '!';
+        assert_int_equal(minisign_parse_pubkey_b64(b64, &back, why, sizeof why), -EINVAL);
+        assert_int_equal(minisign_parse_pubkey_b64("RWQ", &back, why, sizeof why), -EINVAL);
+        assert_non_null(strstr(why, "expected 56"));
+}
+
 int main(void) {
         if (run("command -v minisign >/dev/null 2>&1") != 0) {
                 printf("SKIP: minisign(1) is not installed (Debian package minisign); these tests need it\n");
@@ -591,6 +639,8 @@ int main(void) {
                 cmocka_unit_test(test_seckey_unencrypted),
                 cmocka_unit_test(test_seckey_encrypted),
                 cmocka_unit_test(test_seckey_kdf_limits),
+                cmocka_unit_test(test_multi_sigs),
+                cmocka_unit_test(test_pubkey_b64),
         };
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
