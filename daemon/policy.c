@@ -99,9 +99,10 @@ static void check_merged(const struct sekisho_plugin *plugin, const struct pnode
                          struct perrors *errs) {
         const char *file = at ? at->file : NULL;
         struct ptree *base = ptree_merge(file, pmap_get(defaults_root, plugin->section), section);
-        struct ptree *merged = base ? ptree_merge(file, base->root, overlay) : NULL;
-        if (merged)
-                plugin->check(merged->root, errs);
+        /* Without an overlay the base is what the plugin gets: no second copy. */
+        struct ptree *merged = base && overlay ? ptree_merge(file, base->root, overlay) : NULL;
+        if (base && (merged || !overlay))
+                plugin->check((merged ? merged : base)->root, errs);
         else
                 perr(errs, at, "out of memory");
         ptree_free(merged);
