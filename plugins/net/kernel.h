@@ -22,7 +22,9 @@ void net_read_dns(const char *sysroot, struct net_ranges *out);
 
 /* ---- libnftables ---- */
 struct nft_ctx;
+/* -ELIBACC/-ELIBBAD: libnftables could not be loaded; net_nft_load_error() says why, naming it. */
 int net_nft_new(struct nft_ctx **ret);
+const char *net_nft_load_error(void);
 void net_nft_free(struct nft_ctx *ctx);
 /* Run a script as one transaction. On failure returns -EINVAL (or -ENOMEM)
  * and, when ret_err is not NULL, nft's own message (caller frees). */
