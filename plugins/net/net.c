@@ -14,6 +14,7 @@
 #include "kernel.h"
 #include "net.h"
 #include "netctl.h"
+#include "nllib.h"
 #include "plugin.h"
 #include "util.h"
 
@@ -289,12 +290,15 @@ static int net_init(struct sekisho_plugin_handle *h, void **ret_state) {
                         return log_error_errno(r, "network: test mode in the host's network namespace: refusing to "
                                                   "touch the host's nftables (run the daemon under ip netns exec)");
         }
+        int r = net_nl_load();
+        if (r < 0)
+                return sekisho_fail(h, r, "cannot load libnl: %s", net_nl_load_error());
         struct net *n = calloc(1, sizeof *n);
         if (!n)
                 return -ENOMEM;
         n->h = h;
         n->log_group = NET_NFLOG_GROUP;
-        int r = net_learn_new(sekisho_loop(h), env->sysroot, on_topology, n, &n->learn);
+        r = net_learn_new(sekisho_loop(h), env->sysroot, on_topology, n, &n->learn);
         if (r < 0)
                 goto fail;
         r = net_learn_topo(n->learn, env->sysroot, NULL, 0, &n->topo);

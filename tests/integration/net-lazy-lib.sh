@@ -1,5 +1,5 @@
 #!/bin/sh
-# net-lazy-lib.sh — libnftables (and libnftnl, jansson, libxtables, gmp behind it) is mapped only where nft is used (issue 21): not by a daemon whose net plugin does not run, nor linked into the programs; mapped once the plugin applies its table; one that cannot be loaded fails the net plugin alone, with a message naming it.
+# net-lazy-lib.sh — libnftables (and libnftnl, jansson, libxtables, gmp behind it) and libnl are mapped only where the net plugin uses them (issue 21): not by a daemon whose net plugin does not run, nor linked into the programs; mapped once the plugin runs and applies its table; a libnftables that cannot be loaded fails the net plugin alone, with a message naming it.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd ip nft unshare mount ldconfig readelf
@@ -13,22 +13,23 @@ LIB=$(ldconfig -p | awk '$1 == "libnftables.so.1" { print $NF; exit }')
 
 for prog in "$RELEASE_SEKISHOD" "$RELEASE_SEKISHOCTL" "$top_builddir/sekisho-notify"; do
         [ -x "$prog" ] || continue
-        readelf -d "$prog" | grep -q 'NEEDED.*libnftables' && fail "$(basename "$prog") is linked with libnftables"
+        readelf -d "$prog" | grep -Eq 'NEEDED.*(libnftables|libnl-)' && fail "$(basename "$prog") is linked with libnftables or libnl"
 done
-ok "no program is linked with libnftables"
+ok "no program is linked with libnftables or libnl"
 
 # A daemon without the net plugin never maps it.
 start_daemon --plugins=demo
-grep -q libnftables "/proc/$DAEMON_PID/maps" && fail "sekishod without the net plugin maps libnftables"
-ok "a daemon whose net plugin does not run does not map libnftables"
+grep -Eq 'libnftables|libnl-' "/proc/$DAEMON_PID/maps" && fail "sekishod without the net plugin maps libnftables or libnl"
+ok "a daemon whose net plugin does not run maps neither libnftables nor libnl"
 stop_daemon
 
 # The net plugin in a namespace of ours: the embedded default's table is loaded, so the library is mapped.
 DAEMON_WRAP="ip netns exec $NS" start_daemon --plugins=net,demo
 ip netns exec "$NS" nft list table inet sekisho >/dev/null || fail "no table from the embedded default"
 grep -q libnftables "/proc/$DAEMON_PID/maps" || fail "the net plugin applied without mapping libnftables?"
+grep -q libnl-route "/proc/$DAEMON_PID/maps" || fail "the net plugin runs without mapping libnl-route?"
 grep -q '^Seccomp:[[:space:]]*2' "/proc/$DAEMON_PID/status" || fail "seccomp filter not active"
-ok "the net plugin loads libnftables when it applies its table"
+ok "the net plugin loads libnl when it starts and libnftables when it applies its table"
 stop_daemon
 ip netns exec "$NS" nft delete table inet sekisho
 
