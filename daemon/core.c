@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <string.h>
@@ -414,6 +415,7 @@ static int enforce(struct sekisho *ctx, struct policy *p, const char *source, co
         }
         policy_free(old);
         arm_expiry(ctx);
+        malloc_trim(0); /* a large policy's parsing and checking is over: give its pages back */
         return r;
 }
 
@@ -929,6 +931,9 @@ int sekisho_start(struct sekisho *ctx) {
         }
         log_notice("sekisho %s %s: policy serial %s from %s (%s), %s ms after start", PACKAGE_VERSION,
                    sekisho_state(ctx), s, ctx->policy_source, sekisho_policy_state(ctx), ms);
+        /* Starting (plugins probing, the audit log opened, the sandbox built)
+         * peaks well above what the daemon keeps: the free pages go back. */
+        malloc_trim(0);
         notify_systemd("READY=1\nSTATUS=enforcing");
         return 0;
 }

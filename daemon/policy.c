@@ -99,10 +99,12 @@ static void check_merged(const struct sekisho_plugin *plugin, const struct pnode
                          const struct pnode *section, const struct pnode *overlay, const struct pnode *at,
                          struct perrors *errs) {
         const char *file = at ? at->file : NULL;
-        struct ptree *base = ptree_merge(file, pmap_get(defaults_root, plugin->section), section);
-        struct ptree *merged = base ? ptree_merge(file, base->root, overlay) : NULL;
-        if (merged)
-                plugin->check(merged->root, errs);
+        /* Views, not copies: the plugin's check only reads, and all three outlive it. */
+        struct ptree *base = ptree_merge_view(file, pmap_get(defaults_root, plugin->section), section);
+        /* Without an overlay the base is what the plugin gets. */
+        struct ptree *merged = base && overlay ? ptree_merge_view(file, base->root, overlay) : NULL;
+        if (base && (merged || !overlay))
+                plugin->check((merged ? merged : base)->root, errs);
         else
                 perr(errs, at, "out of memory");
         ptree_free(merged);

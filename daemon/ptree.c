@@ -83,10 +83,23 @@ static void pnode_free(struct pnode *n) {
         free(n);
 }
 
+/* A borrowing merge's tree owns only the maps it made (t->made, with their
+ * child arrays); every other node it reaches belongs to the trees it merged,
+ * views among them. */
+static void node_drop(const struct ptree *t, struct pnode *n) {
+        if (!t->view)
+                pnode_free(n);
+}
+
 struct ptree *ptree_free(struct ptree *t) {
         if (!t)
                 return NULL;
-        pnode_free(t->root);
+        node_drop(t, t->root);
+        for (size_t i = 0; i < t->n_made; i++) {
+                free(t->made[i]->children);
+                free(t->made[i]);
+        }
+        free(t->made);
         free(t->file);
         free(t);
         return NULL;
@@ -486,16 +499,22 @@ fail:
         return NULL;
 }
 
-/* Appends a copy of key and the (already built) value; frees value on failure. */
+/* A subtree of one side as it is: a copy, or the node itself when borrowing. */
+static struct pnode *take_node(struct ptree *t, const struct pnode *src) {
+        return t->view ? (struct pnode *)src : copy_node(t, src);
+}
+
+/* Appends the key (taken) and the (already built) value; drops value on failure. */
 static int append_pair(struct ptree *t, struct pnode *map, const struct pnode *key, struct pnode *value) {
-        struct pnode *kc = value ? copy_node(t, key) : NULL;
+        struct pnode *kc = value ? take_node(t, key) : NULL;
         if (!kc || node_append(map, kc) < 0) {
-                pnode_free(kc);
-                pnode_free(value);
+                if (kc)
+                        node_drop(t, kc);
+                node_drop(t, value);
                 return -ENOMEM;
         }
         if (node_append(map, value) < 0) {
-                pnode_free(value);
+                node_drop(t, value);
                 return -ENOMEM;
         }
         return 0;
@@ -503,12 +522,19 @@ static int append_pair(struct ptree *t, struct pnode *map, const struct pnode *k
 
 static struct pnode *merge_node(struct ptree *t, const struct pnode *base, const struct pnode *over) {
         if (!over)
-                return copy_node(t, base);
+                return take_node(t, base);
         if (!base || base->kind != PNODE_MAP || over->kind != PNODE_MAP)
-                return copy_node(t, over);
+                return take_node(t, over);
         struct pnode *n = node_new(t, PNODE_MAP, base->line, base->col);
         if (!n)
                 return NULL;
+        if (t->view) {
+                if (ARRAY_GROW(t->made, t->cap_made, t->n_made + 1) < 0) {
+                        free(n);
+                        return NULL;
+                }
+                t->made[t->n_made++] = n; /* freed with the tree, whatever happens below */
+        }
         for (size_t i = 0; i < pmap_len(base); i++) {
                 const struct pnode *k = pmap_key(base, i);
                 if (append_pair(t, n, k, merge_node(t, pmap_val(base, i), pmap_get(over, k->scalar))) < 0)
@@ -516,19 +542,20 @@ static struct pnode *merge_node(struct ptree *t, const struct pnode *base, const
         }
         for (size_t i = 0; i < pmap_len(over); i++) {
                 const struct pnode *k = pmap_key(over, i);
-                if (!pmap_get(base, k->scalar) && append_pair(t, n, k, copy_node(t, pmap_val(over, i))) < 0)
+                if (!pmap_get(base, k->scalar) && append_pair(t, n, k, take_node(t, pmap_val(over, i))) < 0)
                         goto fail;
         }
         return n;
 fail:
-        pnode_free(n);
+        node_drop(t, n);
         return NULL;
 }
 
-struct ptree *ptree_merge(const char *file, const struct pnode *base, const struct pnode *overlay) {
+static struct ptree *merge(const char *file, const struct pnode *base, const struct pnode *overlay, bool view) {
         struct ptree *t = calloc(1, sizeof *t);
         if (!t)
                 return NULL;
+        t->view = view;
         t->file = strdup(file ? file : "<policy>");
         if (!t->file)
                 return ptree_free(t);
@@ -539,3 +566,12 @@ struct ptree *ptree_merge(const char *file, const struct pnode *base, const stru
         }
         return t;
 }
+
+struct ptree *ptree_merge(const char *file, const struct pnode *base, const struct pnode *overlay) {
+        return merge(file, base, overlay, false);
+}
+
+struct ptree *ptree_merge_view(const char *file, const struct pnode *base, const struct pnode *overlay) {
+        return merge(file, base, overlay, true);
+}
+

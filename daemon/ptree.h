@@ -25,6 +25,9 @@ struct ptree {
         char *file;
         struct pnode *root;     /* NULL for an empty document */
         size_t nodes;
+        bool view;              /* from ptree_merge_view(): owns only made[] */
+        struct pnode **made;
+        size_t n_made, cap_made;
 };
 
 /* Limits that bound what a hostile document can make us allocate. */
@@ -95,3 +98,8 @@ size_t pmap_check(const struct pnode *map, const struct pkey *keys, struct perro
  * sequences of the overlay replace those of base whole. Either may be NULL.
  * Positions are kept, so errors in the result point into the source. */
 struct ptree *ptree_merge(const char *file, const struct pnode *base, const struct pnode *overlay);
+/* The same merge without copying: the result makes only the maps where both
+ * sides have one and points into base and overlay for everything else, so it
+ * is valid only while they are (checking a 10 000-rule section merged over
+ * the default copied every rule). ptree_free() frees only what it made. */
+struct ptree *ptree_merge_view(const char *file, const struct pnode *base, const struct pnode *overlay);

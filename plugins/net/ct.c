@@ -2,13 +2,11 @@
 #include "config.h"
 
 #include <errno.h>
-#include <netlink/netfilter/ct.h>
-#include <netlink/netfilter/nfnl.h>
-#include <netlink/netlink.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "kernel.h"
+#include "nllib.h"
 #include "util.h"
 
 struct cut {
@@ -20,26 +18,26 @@ struct cut {
 };
 
 static bool addr_bytes(struct nl_addr *a, int family, uint8_t out[16]) {
-        if (!a || nl_addr_get_len(a) != net_addr_len(family))
+        if (!a || NL(nl_addr_get_len)(a) != net_addr_len(family))
                 return false;
-        memcpy(out, nl_addr_get_binary_addr(a), net_addr_len(family));
+        memcpy(out, NL(nl_addr_get_binary_addr)(a), net_addr_len(family));
         return true;
 }
 
 static void each(struct nl_object *obj, void *data) {
         struct cut *c = data;
         struct nfnl_ct *ct = (struct nfnl_ct *)obj;
-        int af = nfnl_ct_get_family(ct);
+        int af = NL(nfnl_ct_get_family)(ct);
         int family = af == AF_INET ? NET_V4 : af == AF_INET6 ? NET_V6 : 0;
         uint8_t src[16], dst[16];
-        if (!family || !addr_bytes(nfnl_ct_get_src(ct, 0), family, src) || !addr_bytes(nfnl_ct_get_dst(ct, 0), family, dst))
+        if (!family || !addr_bytes(NL(nfnl_ct_get_src)(ct, 0), family, src) || !addr_bytes(NL(nfnl_ct_get_dst)(ct, 0), family, dst))
                 return;
         bool src_local = net_ranges_contains(&c->t->local, family, src);
         bool dst_local = net_ranges_contains(&c->t->local, family, dst);
         if (src_local && dst_local)
                 return; /* to ourselves */
-        int proto = nfnl_ct_get_proto(ct);
-        uint16_t dport = (proto == 6 || proto == 17) ? nfnl_ct_get_dst_port(ct, 0) : 0;
+        int proto = NL(nfnl_ct_get_proto)(ct);
+        uint16_t dport = (proto == 6 || proto == 17) ? NL(nfnl_ct_get_dst_port)(ct, 0) : 0;
         bool forbidden;
         if (!src_local && !dst_local)
                 /* Forwarded (a container's or VM's): the forward chain checks the
@@ -53,7 +51,7 @@ static void each(struct nl_object *obj, void *data) {
         if (!forbidden)
                 return;
         log_debug("network: cutting it");
-        if (nfnl_ct_del(c->sk, ct, 0) < 0)
+        if (NL(nfnl_ct_del)(c->sk, ct, 0) < 0)
                 c->failed++;
         else
                 c->cut++;
@@ -66,23 +64,26 @@ static void each(struct nl_object *obj, void *data) {
  * "new" to conntrack and meets the rules again instead of being accepted as
  * established. */
 int net_ct_cut(const struct net_policy *p, const struct net_resolved *res, const struct net_topo *t, unsigned *ret_cut) {
+        int lr = net_nl_load();
+        if (lr < 0)
+                return lr;
         struct cut c = { .p = p, .res = res, .t = t };
         struct nl_cache *cache = NULL;
-        c.sk = nl_socket_alloc();
+        c.sk = NL(nl_socket_alloc)();
         if (!c.sk)
                 return -ENOMEM;
-        int r = nl_connect(c.sk, NETLINK_NETFILTER);
+        int r = NL(nl_connect)(c.sk, NETLINK_NETFILTER);
         if (r >= 0)
-                r = nfnl_ct_alloc_cache(c.sk, &cache);
+                r = NL(nfnl_ct_alloc_cache)(c.sk, &cache);
         if (r < 0) {
-                log_debug("network: conntrack dump: %s", nl_geterror(r));
-                nl_socket_free(c.sk);
+                log_debug("network: conntrack dump: %s", NL(nl_geterror)(r));
+                NL(nl_socket_free)(c.sk);
                 return -EIO;
         }
-        log_debug("network: conntrack: %d entries", nl_cache_nitems(cache));
-        nl_cache_foreach(cache, each, &c);
-        nl_cache_free(cache);
-        nl_socket_free(c.sk);
+        log_debug("network: conntrack: %d entries", NL(nl_cache_nitems)(cache));
+        NL(nl_cache_foreach)(cache, each, &c);
+        NL(nl_cache_free)(cache);
+        NL(nl_socket_free)(c.sk);
         *ret_cut = c.cut;
         return c.failed ? -EIO : 0;
 }

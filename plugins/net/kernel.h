@@ -20,9 +20,17 @@ int net_learn_topo(struct net_learn *l, const char *sysroot, const char (*exempt
 /* Read name servers only (also for the offline CLI). */
 void net_read_dns(const char *sysroot, struct net_ranges *out);
 
+/* ---- libraries loaded on first use (dl.c) ---- */
+/* dlopen libs (NULL-terminated) and look up names (NULL-terminated) into
+ * ret_addrs; -ELIBACC (a library does not load) or -ELIBBAD (a function is
+ * missing) with err naming it. What loaded stays loaded. */
+int net_dl_load(const char *const *libs, const char *const *names, void **ret_addrs, char *err, size_t err_size);
+
 /* ---- libnftables ---- */
 struct nft_ctx;
+/* -ELIBACC/-ELIBBAD: libnftables could not be loaded; net_nft_load_error() says why, naming it. */
 int net_nft_new(struct nft_ctx **ret);
+const char *net_nft_load_error(void);
 void net_nft_free(struct nft_ctx *ctx);
 /* Run a script as one transaction. On failure returns -EINVAL (or -ENOMEM)
  * and, when ret_err is not NULL, nft's own message (caller frees). */

@@ -6,16 +6,12 @@
 #include <fnmatch.h>
 #include <linux/if_arp.h>
 #include <linux/rtnetlink.h>
-#include <netlink/cache.h>
-#include <netlink/netlink.h>
-#include <netlink/route/addr.h>
-#include <netlink/route/link.h>
-#include <netlink/route/route.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 
 #include "kernel.h"
+#include "nllib.h"
 #include "util.h"
 
 struct net_learn {
@@ -46,23 +42,23 @@ static int resync(struct net_learn *l) {
          * dump everything again rather than trust a partial picture. */
         struct nl_cache *caches[] = { l->links, l->addrs, l->routes };
         for (size_t i = 0; i < ARRAY_SIZE(caches); i++)
-                if (nl_cache_refill(l->sync, caches[i]) < 0)
+                if (NL(nl_cache_refill)(l->sync, caches[i]) < 0)
                         return -EIO;
         return 0;
 }
 
 static int on_readable(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
         struct net_learn *l = userdata;
-        int r = nl_cache_mngr_data_ready(l->mngr);
+        int r = NL(nl_cache_mngr_data_ready)(l->mngr);
         if (r < 0) {
-                log_warning("network: rtnetlink: %s; dumping the kernel's tables again", nl_geterror(r));
+                log_warning("network: rtnetlink: %s; dumping the kernel's tables again", NL(nl_geterror)(r));
                 if (resync(l) < 0)
                         log_error("network: rtnetlink: cannot re-read addresses and routes; keeping the last sets");
                 l->dirty = true;
         }
         if (l->refill_routes) {
                 l->refill_routes = false;
-                if (nl_cache_refill(l->sync, l->routes) < 0)
+                if (NL(nl_cache_refill)(l->sync, l->routes) < 0)
                         log_warning("network: rtnetlink: cannot re-read the route table; keeping the cached one");
         }
         if (l->dirty) {
@@ -118,6 +114,9 @@ static void watch_resolv(struct net_learn *l, struct loop *loop, const char *sys
 
 int net_learn_new(struct loop *loop, const char *sysroot, void (*changed)(void *userdata), void *userdata,
                   struct net_learn **ret) {
+        int lr = net_nl_load();
+        if (lr < 0)
+                return lr;
         struct net_learn *l = calloc(1, sizeof *l);
         if (!l)
                 return -ENOMEM;
@@ -126,16 +125,16 @@ int net_learn_new(struct loop *loop, const char *sysroot, void (*changed)(void *
         l->changed = changed;
         l->userdata = userdata;
         int r = -NLE_NOMEM;
-        if (!(l->sync = nl_socket_alloc()) || (r = nl_connect(l->sync, NETLINK_ROUTE)) < 0)
+        if (!(l->sync = NL(nl_socket_alloc)()) || (r = NL(nl_connect)(l->sync, NETLINK_ROUTE)) < 0)
                 goto fail;
-        r = nl_cache_mngr_alloc(NULL, NETLINK_ROUTE, 0, &l->mngr);
+        r = NL(nl_cache_mngr_alloc)(NULL, NETLINK_ROUTE, 0, &l->mngr);
         if (r < 0)
                 goto fail;
-        if ((r = nl_cache_mngr_add(l->mngr, "route/link", on_change, l, &l->links)) < 0 ||
-            (r = nl_cache_mngr_add(l->mngr, "route/addr", on_change, l, &l->addrs)) < 0 ||
-            (r = nl_cache_mngr_add(l->mngr, "route/route", on_change, l, &l->routes)) < 0)
+        if ((r = NL(nl_cache_mngr_add)(l->mngr, "route/link", on_change, l, &l->links)) < 0 ||
+            (r = NL(nl_cache_mngr_add)(l->mngr, "route/addr", on_change, l, &l->addrs)) < 0 ||
+            (r = NL(nl_cache_mngr_add)(l->mngr, "route/route", on_change, l, &l->routes)) < 0)
                 goto fail;
-        int fd = nl_cache_mngr_get_fd(l->mngr);
+        int fd = NL(nl_cache_mngr_get_fd)(l->mngr);
         int fl = fcntl(fd, F_GETFD);
         if (fl >= 0)
                 fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
@@ -148,7 +147,7 @@ int net_learn_new(struct loop *loop, const char *sysroot, void (*changed)(void *
         *ret = l;
         return 0;
 fail:
-        log_error("network: rtnetlink cache manager: %s", nl_geterror(r));
+        log_error("network: rtnetlink cache manager: %s", NL(nl_geterror)(r));
         net_learn_free(l);
         return -EIO;
 }
@@ -161,9 +160,9 @@ struct net_learn *net_learn_free(struct net_learn *l) {
         if (l->ino_fd >= 0)
                 close(l->ino_fd);
         if (l->mngr)
-                nl_cache_mngr_free(l->mngr); /* frees the caches it manages */
+                NL(nl_cache_mngr_free)(l->mngr); /* frees the caches it manages */
         if (l->sync)
-                nl_socket_free(l->sync);
+                NL(nl_socket_free)(l->sync);
         free(l);
         return NULL;
 }
@@ -174,10 +173,10 @@ static int to_family(int af) { return af == AF_INET ? NET_V4 : af == AF_INET6 ? 
 static bool nl_to_range(struct nl_addr *a, int prefixlen, struct net_range *r) {
         if (!a)
                 return false;
-        int fam = to_family(nl_addr_get_family(a));
-        if (!fam || nl_addr_get_len(a) != net_addr_len(fam))
+        int fam = to_family(NL(nl_addr_get_family)(a));
+        if (!fam || NL(nl_addr_get_len)(a) != net_addr_len(fam))
                 return false;
-        net_range_from_prefix(fam, nl_addr_get_binary_addr(a), prefixlen < 0 ? (unsigned)net_addr_len(fam) * 8 : (unsigned)prefixlen, r);
+        net_range_from_prefix(fam, NL(nl_addr_get_binary_addr)(a), prefixlen < 0 ? (unsigned)net_addr_len(fam) * 8 : (unsigned)prefixlen, r);
         return true;
 }
 
@@ -194,18 +193,18 @@ struct walk {
 };
 
 static bool link_is_lan(const struct walk *w, int ifindex) {
-        struct rtnl_link *link = rtnl_link_get(w->l->links, ifindex);
+        struct rtnl_link *link = NL(rtnl_link_get)(w->l->links, ifindex);
         if (!link)
                 return true;
-        unsigned t = rtnl_link_get_arptype(link);
+        unsigned t = NL(rtnl_link_get_arptype)(link);
         bool lan = t == ARPHRD_ETHER || t == ARPHRD_IEEE802 || t == ARPHRD_INFINIBAND;
-        if (rtnl_link_get_flags(link) & IFF_LOOPBACK)
+        if (NL(rtnl_link_get_flags)(link) & IFF_LOOPBACK)
                 lan = false;
-        const char *name = rtnl_link_get_name(link);
+        const char *name = NL(rtnl_link_get_name)(link);
         for (size_t i = 0; lan && name && i < w->n_exempt; i++)
                 if (fnmatch(w->exempt[i], name, 0) == 0)
                         lan = false;
-        rtnl_link_put(link);
+        NL(rtnl_link_put)(link);
         return lan;
 }
 
@@ -230,14 +229,14 @@ static void add_bounded(struct walk *w, struct net_ranges *list, const struct ne
 static void walk_addr(struct nl_object *obj, void *data) {
         struct walk *w = data;
         struct rtnl_addr *a = (struct rtnl_addr *)obj;
-        struct nl_addr *local = rtnl_addr_get_local(a);
+        struct nl_addr *local = NL(rtnl_addr_get_local)(a);
         struct net_range self, pfx;
         if (!nl_to_range(local, -1, &self))
                 return;
         add_bounded(w, &w->t->local, &self);
-        if (rtnl_addr_get_peer(a) || !link_is_lan(w, rtnl_addr_get_ifindex(a)))
+        if (NL(rtnl_addr_get_peer)(a) || !link_is_lan(w, NL(rtnl_addr_get_ifindex)(a)))
                 return;
-        int plen = rtnl_addr_get_prefixlen(a);
+        int plen = NL(rtnl_addr_get_prefixlen)(a);
         if (plen <= 0 || !nl_to_range(local, plen, &pfx) || is_v6_linklocal(&pfx))
                 return;
         add_bounded(w, &w->t->onlink, &pfx);
@@ -252,27 +251,27 @@ struct nh_walk {
 static void walk_nexthop(struct rtnl_nexthop *nh, void *data) {
         struct nh_walk *n = data;
         struct net_range gw;
-        if (nl_to_range(rtnl_route_nh_get_gateway(nh), -1, &gw)) {
+        if (nl_to_range(NL(rtnl_route_nh_get_gateway)(nh), -1, &gw)) {
                 n->has_gw = true;
                 add_bounded(n->w, &n->w->t->gw, &gw);
         }
-        if (!link_is_lan(n->w, rtnl_route_nh_get_ifindex(nh)))
+        if (!link_is_lan(n->w, NL(rtnl_route_nh_get_ifindex)(nh)))
                 n->lan = false;
 }
 
 static void walk_route(struct nl_object *obj, void *data) {
         struct walk *w = data;
         struct rtnl_route *rt = (struct rtnl_route *)obj;
-        if (rtnl_route_get_table(rt) != RT_TABLE_MAIN || rtnl_route_get_type(rt) != RTN_UNICAST)
+        if (NL(rtnl_route_get_table)(rt) != RT_TABLE_MAIN || NL(rtnl_route_get_type)(rt) != RTN_UNICAST)
                 return;
         struct nh_walk n = { .w = w, .lan = true };
-        rtnl_route_foreach_nexthop(rt, walk_nexthop, &n);
-        struct nl_addr *dst = rtnl_route_get_dst(rt);
+        NL(rtnl_route_foreach_nexthop)(rt, walk_nexthop, &n);
+        struct nl_addr *dst = NL(rtnl_route_get_dst)(rt);
         struct net_range r;
         /* A route without a gateway is on-link; a default route without one
          * (a tunnel) is never "the LAN". */
-        if (n.has_gw || !n.lan || !dst || nl_addr_get_prefixlen(dst) == 0 ||
-            !nl_to_range(dst, (int)nl_addr_get_prefixlen(dst), &r) || is_v6_linklocal(&r) || is_multicast(&r))
+        if (n.has_gw || !n.lan || !dst || NL(nl_addr_get_prefixlen)(dst) == 0 ||
+            !nl_to_range(dst, (int)NL(nl_addr_get_prefixlen)(dst), &r) || is_v6_linklocal(&r) || is_multicast(&r))
                 return;
         add_bounded(w, &w->t->onlink, &r);
 }
@@ -294,8 +293,8 @@ int net_learn_topo(struct net_learn *l, const char *sysroot, const char (*exempt
                    struct net_topo *ret) {
         struct net_topo t = { 0 };
         struct walk w = { .l = l, .t = &t, .exempt = exempt, .n_exempt = n_exempt };
-        nl_cache_foreach(l->addrs, walk_addr, &w);
-        nl_cache_foreach(l->routes, walk_route, &w);
+        NL(nl_cache_foreach)(l->addrs, walk_addr, &w);
+        NL(nl_cache_foreach)(l->routes, walk_route, &w);
         if (w.err) {
                 net_topo_done(&t);
                 return w.err;

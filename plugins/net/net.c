@@ -14,6 +14,7 @@
 #include "kernel.h"
 #include "net.h"
 #include "netctl.h"
+#include "nllib.h"
 #include "plugin.h"
 #include "tlsprobe.h"
 #include "util.h"
@@ -123,14 +124,21 @@ static void on_notice(void *userdata, const char *prefix, const struct net_pkt *
         sekisho_status_changed(n->h); /* at most once a minute per class */
 }
 
-/* One libnftables context for the plugin's life: creating one per event
- * saved about 1.3 MiB of RSS but cost 5 ms per topology update (measured),
- * and the sets must follow the network quickly. What a command allocated
- * is handed back to the system after each event. */
-static struct nft_ctx *nft_get(struct net *n) {
-        if (!n->nft && net_nft_new(&n->nft) < 0)
-                n->nft = NULL;
-        return n->nft;
+/* One libnftables context for the plugin's life, made (and the library
+ * loaded) when nft is first needed: creating one per event saved about
+ * 1.3 MiB of RSS but cost 5 ms per topology update (measured), and the
+ * sets must follow the network quickly. What a command allocated is handed
+ * back to the system after each event. */
+static int nft_get(struct net *n, struct nft_ctx **ret) {
+        if (!n->nft) {
+                int r = net_nft_new(&n->nft);
+                if (r < 0) {
+                        n->nft = NULL;
+                        return r;
+                }
+        }
+        *ret = n->nft;
+        return 0;
 }
 
 static void nft_release(struct net *n) {
@@ -140,10 +148,11 @@ static void nft_release(struct net *n) {
 
 static int read_counters(struct net *n, struct net_counters *ret) {
         _cleanup_free_ char *out = NULL;
-        struct nft_ctx *nft = nft_get(n);
-        if (!nft)
-                return -ENOMEM;
-        int r = net_nft_list(nft, "list counters table inet " NET_TABLE, &out, NULL);
+        struct nft_ctx *nft;
+        int r = nft_get(n, &nft);
+        if (r < 0)
+                return r;
+        r = net_nft_list(nft, "list counters table inet " NET_TABLE, &out, NULL);
         if (r < 0)
                 return r;
         return net_counters_parse(out, ret);
@@ -168,8 +177,9 @@ static int run_ruleset(struct net *n, const struct net_policy *pol, const struct
                 return r;
         *ret_size = size;
         *ret_generated = now_usec_monotonic();
-        struct nft_ctx *nft = nft_get(n);
-        return nft ? net_nft_run(nft, script, ret_err) : -ENOMEM;
+        struct nft_ctx *nft;
+        r = nft_get(n, &nft);
+        return r < 0 ? r : net_nft_run(nft, script, ret_err);
 }
 
 /* Replace the table whole, carrying the counters over. (Refilling it in
@@ -233,7 +243,10 @@ static void on_topology_do(void *userdata) {
                 net_topo_done(&t);
                 return;
         }
-        r = nft_get(n) ? net_nft_run(n->nft, script, &err) : -ENOMEM;
+        struct nft_ctx *nft;
+        r = nft_get(n, &nft);
+        if (r == 0)
+                r = net_nft_run(nft, script, &err);
         if (r < 0) {
                 /* Someone removed our table or a set: load everything again. */
                 log_warning("network: set update refused (%s); reloading the whole table", err ? err : "?");
@@ -304,14 +317,14 @@ static int net_init(struct sekisho_plugin_handle *h, void **ret_state) {
                         return log_error_errno(r, "network: test mode in the host's network namespace: refusing to "
                                                   "touch the host's nftables (run the daemon under ip netns exec)");
         }
+        int r = net_nl_load();
+        if (r < 0)
+                return sekisho_fail(h, r, "cannot load libnl: %s", net_nl_load_error());
         struct net *n = calloc(1, sizeof *n);
         if (!n)
                 return -ENOMEM;
         n->h = h;
         n->log_group = NET_NFLOG_GROUP;
-        int r = net_nft_new(&n->nft);
-        if (r < 0)
-                goto fail;
         r = net_learn_new(sekisho_loop(h), env->sysroot, on_topology, n, &n->learn);
         if (r < 0)
                 goto fail;
@@ -581,6 +594,11 @@ static int net_apply_do(void *state, const struct pnode *section) {
                 sekisho_audit(n->h, "network-ruleset-refused", "R4", fl);
                 goto fail;
         }
+        if (r == -ELIBACC || r == -ELIBBAD) {
+                set_error(n, "nft: %s", net_nft_load_error());
+                sekisho_fail(n->h, r, "cannot load libnftables: %s", net_nft_load_error());
+                goto fail;
+        }
         if (r < 0)
                 goto fail;
 
@@ -658,7 +676,7 @@ static void net_status_do(void *state, struct kvlist *out) {
                         kvlist_add(out, "office-probe", "%s", n->last_probe);
         }
         struct net_counters c;
-        if (read_counters(n, &c) == 0)
+        if (n->applied && read_counters(n, &c) == 0)
                 for (int i = 0; i < _NET_C_MAX; i++) {
                         char key[48];
                         snprintf(key, sizeof key, "drops.%s", net_class_names[i]);
@@ -707,6 +725,8 @@ static int net_ctl(const struct sekisho_ctl_env *env, const struct pnode *sectio
                 return 2;
         }
         int r = netctl_show(stdout, counters_only);
+        if (r == -ELIBACC || r == -ELIBBAD)
+                fprintf(stderr, "sekishoctl: cannot load libnftables: %s\n", net_nft_load_error());
         return r == 0 ? 0 : r == -ENOENT ? 3 : 1;
 }
 

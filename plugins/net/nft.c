@@ -1,4 +1,4 @@
-/* nft.c — the network plugin's thin wrapper over libnftables: run a script as one transaction, list, and capture nft's own error text. */
+/* nft.c — the network plugin's thin wrapper over libnftables: loaded on first use, run a script as one transaction, list, and capture nft's own error text. */
 #include "config.h"
 
 #include <errno.h>
@@ -8,12 +8,52 @@
 #include "kernel.h"
 #include "util.h"
 
+/* libnftables is loaded on first use (dl.c says why); the header gives the types. */
+#define NET_NFT_FUNCS(X)                                                                                        \
+        X(nft_ctx_new) X(nft_ctx_free) X(nft_ctx_buffer_output) X(nft_ctx_buffer_error)                         \
+        X(nft_ctx_get_output_buffer) X(nft_ctx_get_error_buffer) X(nft_run_cmd_from_buffer)
+
+static struct {
+#define FIELD(f) __typeof__(&f) f;
+        NET_NFT_FUNCS(FIELD)
+#undef FIELD
+} nft;
+static char nft_load_error[256];
+
+static int nft_load(void) {
+        static bool loaded;
+        static const char *const libs[] = { "libnftables.so.1", NULL };
+        static const char *const names[] = {
+#define NAME(f) #f,
+                NET_NFT_FUNCS(NAME)
+#undef NAME
+                NULL,
+        };
+        if (loaded)
+                return 0;
+        void *addr[ARRAY_SIZE(names) - 1];
+        int r = net_dl_load(libs, names, addr, nft_load_error, sizeof nft_load_error);
+        if (r < 0)
+                return r;
+        size_t i = 0;
+#define FILL(f) nft.f = (__typeof__(nft.f))addr[i++];
+        NET_NFT_FUNCS(FILL)
+#undef FILL
+        loaded = true;
+        return 0;
+}
+
+const char *net_nft_load_error(void) { return nft_load_error[0] ? nft_load_error : "no error"; }
+
 int net_nft_new(struct nft_ctx **ret) {
-        struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+        int r = nft_load();
+        if (r < 0)
+                return r;
+        struct nft_ctx *ctx = nft.nft_ctx_new(NFT_CTX_DEFAULT);
         if (!ctx)
                 return -ENOMEM;
-        if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0) {
-                nft_ctx_free(ctx);
+        if (nft.nft_ctx_buffer_output(ctx) < 0 || nft.nft_ctx_buffer_error(ctx) < 0) {
+                nft.nft_ctx_free(ctx);
                 return -ENOMEM;
         }
         *ret = ctx;
@@ -22,14 +62,14 @@ int net_nft_new(struct nft_ctx **ret) {
 
 void net_nft_free(struct nft_ctx *ctx) {
         if (ctx)
-                nft_ctx_free(ctx);
+                nft.nft_ctx_free(ctx);
 }
 
 /* nft's error text, trimmed to its first line ("Error: ...: File exists"),
  * which one log line and one audit field can carry; the rest is nft's
  * echo of the (long, generated) input with carets under it. */
 static char *error_text(struct nft_ctx *ctx) {
-        const char *e = nft_ctx_get_error_buffer(ctx);
+        const char *e = nft.nft_ctx_get_error_buffer(ctx);
         if (!e || !*e)
                 e = "nft refused the ruleset (no message)";
         log_debug("network: nft said: %.4000s", e);
@@ -46,30 +86,30 @@ static char *error_text(struct nft_ctx *ctx) {
 
 int net_nft_run(struct nft_ctx *ctx, const char *script, char **ret_err) {
         /* Drain anything left from an earlier command. */
-        (void)nft_ctx_get_output_buffer(ctx);
-        (void)nft_ctx_get_error_buffer(ctx);
-        int r = nft_run_cmd_from_buffer(ctx, script);
-        (void)nft_ctx_get_output_buffer(ctx);
+        (void)nft.nft_ctx_get_output_buffer(ctx);
+        (void)nft.nft_ctx_get_error_buffer(ctx);
+        int r = nft.nft_run_cmd_from_buffer(ctx, script);
+        (void)nft.nft_ctx_get_output_buffer(ctx);
         if (r == 0)
                 return 0;
         if (ret_err)
                 *ret_err = error_text(ctx);
         else
-                (void)nft_ctx_get_error_buffer(ctx);
+                (void)nft.nft_ctx_get_error_buffer(ctx);
         return -EINVAL;
 }
 
 int net_nft_list(struct nft_ctx *ctx, const char *cmd, char **ret_out, char **ret_err) {
-        (void)nft_ctx_get_output_buffer(ctx);
-        (void)nft_ctx_get_error_buffer(ctx);
-        int r = nft_run_cmd_from_buffer(ctx, cmd);
-        const char *out = nft_ctx_get_output_buffer(ctx);
+        (void)nft.nft_ctx_get_output_buffer(ctx);
+        (void)nft.nft_ctx_get_error_buffer(ctx);
+        int r = nft.nft_run_cmd_from_buffer(ctx, cmd);
+        const char *out = nft.nft_ctx_get_output_buffer(ctx);
         if (r != 0) {
                 if (ret_err)
                         *ret_err = error_text(ctx);
                 return -ENOENT;
         }
-        (void)nft_ctx_get_error_buffer(ctx);
+        (void)nft.nft_ctx_get_error_buffer(ctx);
         *ret_out = strdup(out ? out : "");
         return *ret_out ? 0 : -ENOMEM;
 }

@@ -77,7 +77,8 @@ CONF
 }
 
 # start_daemon [extra sekishod options...]: runs in the background, waits for "enforcing".
-# DAEMON_WRAP, if set, is a command line the daemon runs under (unshare, a mount first).
+# DAEMON_WRAP, if set, is a command line the daemon runs under (unshare, a mount first);
+# DAEMON_READY, the log text to wait for instead of " enforcing: " (" degraded: ").
 # Only the test-only demo plugin unless the test names its plugins: the real ones act on
 # the machine (USB devices, nftables, other users' processes) and each test that starts
 # one does so in the fake sysfs or namespace it made.
@@ -88,7 +89,8 @@ start_daemon() {
         ${DAEMON_WRAP:-} "$SEKISHOD" --foreground --config "$T/sekisho.conf" --state-dir "$T/state" --keys-dir "$T/keys.d" \
                 --inbox "$T/inbox" --audit-log "$T/log/audit.log" --bus=none "$@" >>"$T/daemon.log" 2>&1 &
         DAEMON_PID=$!
-        wait_for "tail -n +$((_lines + 1)) '$T/daemon.log' | grep -q ' enforcing: '" 100 || fail "daemon did not reach enforcing"
+        wait_for "tail -n +$((_lines + 1)) '$T/daemon.log' | grep -q '${DAEMON_READY:- enforcing: }'" 100 ||
+                fail "daemon did not reach${DAEMON_READY:- enforcing: }"
 }
 
 stop_daemon() {

@@ -94,27 +94,44 @@ static void test_schema(void **state) {
         ptree_free(t);
 }
 
+/* The copying merge and the borrowing one give the same tree. */
 static void test_merge(void **state) {
+        struct ptree *(*const merges[])(const char *, const struct pnode *, const struct pnode *) = {
+                ptree_merge, ptree_merge_view,
+        };
         struct ptree *base = parse_ok("a: 1\nm:\n  x: 1\n  y: [1, 2]\n");
         struct ptree *over = parse_ok("m:\n  y: [3]\n  z: 4\nb: 2\n");
-        struct ptree *m = ptree_merge("t.yaml", base->root, over->root);
-        assert_non_null(m);
-        assert_string_equal(pnode_str(pmap_get(m->root, "a")), "1");
-        assert_string_equal(pnode_str(pmap_get(m->root, "b")), "2");
-        const struct pnode *mm = pmap_get(m->root, "m");
-        assert_string_equal(pnode_str(pmap_get(mm, "x")), "1");
-        assert_int_equal(pmap_get(mm, "y")->n, 1);          /* lists are replaced whole */
-        assert_string_equal(pnode_str(pmap_get(mm, "y")->children[0]), "3");
-        assert_int_equal(pmap_get(mm, "y")->line, 2);        /* position from the overlay */
-        assert_string_equal(pnode_str(pmap_get(mm, "z")), "4");
-        ptree_free(m);
-        /* Either side may be absent. */
-        m = ptree_merge("t.yaml", NULL, NULL);
-        assert_null(m->root);
-        ptree_free(m);
-        m = ptree_merge("t.yaml", NULL, over->root);
-        assert_string_equal(pnode_str(pmap_get(m->root, "b")), "2");
-        ptree_free(m);
+        for (size_t i = 0; i < 2; i++) {
+                struct ptree *m = merges[i]("t.yaml", base->root, over->root);
+                assert_non_null(m);
+                assert_string_equal(pnode_str(pmap_get(m->root, "a")), "1");
+                assert_string_equal(pnode_str(pmap_get(m->root, "b")), "2");
+                const struct pnode *mm = pmap_get(m->root, "m");
+                assert_string_equal(pnode_str(pmap_get(mm, "x")), "1");
+                assert_int_equal(pmap_get(mm, "y")->n, 1);          /* lists are replaced whole */
+                assert_string_equal(pnode_str(pmap_get(mm, "y")->children[0]), "3");
+                assert_int_equal(pmap_get(mm, "y")->line, 2);        /* position from the overlay */
+                assert_string_equal(pnode_str(pmap_get(mm, "z")), "4");
+                /* A view points into its sources; a copy does not. */
+                assert_true((pmap_get(mm, "z") == pmap_get(pmap_get(over->root, "m"), "z")) == (i == 1));
+                ptree_free(m);
+                /* Either side may be absent. */
+                m = merges[i]("t.yaml", NULL, NULL);
+                assert_null(m->root);
+                ptree_free(m);
+                m = merges[i]("t.yaml", NULL, over->root);
+                assert_string_equal(pnode_str(pmap_get(m->root, "b")), "2");
+                ptree_free(m);
+                /* A view over a view (the core checks default, policy and a profile so). */
+                struct ptree *v = merges[i]("t.yaml", base->root, over->root);
+                m = merges[i]("t.yaml", v->root, over->root);
+                assert_string_equal(pnode_str(pmap_get(pmap_get(m->root, "m"), "x")), "1");
+                ptree_free(m);
+                ptree_free(v);
+        }
+        /* The sources are whole after the views are gone. */
+        assert_string_equal(pnode_str(pmap_get(pmap_get(base->root, "m"), "x")), "1");
+        assert_int_equal(pmap_get(pmap_get(base->root, "m"), "y")->n, 2);
         ptree_free(base);
         ptree_free(over);
 }
