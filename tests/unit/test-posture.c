@@ -258,21 +258,21 @@ static void expect(const char *root, const char *want, bool compliant) {
 }
 
 static void test_fixtures(void **state) {
-        /*                         os.a os.v sw  wine av  sig root home lock */
-        expect("debian-12.2",          "pfppffffs", false);
-        expect("debian-12.8",          "pppppppps", true);
-        expect("ubuntu-22.04",         "pfpppfpps", false);
-        expect("ubuntu-24.04",         "ppfppppps", false);
-        expect("fedora-41",            "ppupffpps", false);
-        expect("arch",                 "ppupffffs", false);
-        expect("qbittorrent",          "ppffpppps", false);
-        expect("bad-no-osrelease",     "uuppffffs", false);
-        expect("bad-osrelease",        "uuppffffs", false);
-        expect("bad-truncated-status", "pfupffffs", false);
-        expect("bad-binary-status",    "pfupffffs", false);
-        expect("bad-clamav",           "pppppupps", false);
-        expect("bad-odd-versions",     "puppffffs", false);
-        expect("no-such-root",         "uuupuuuus", false);
+        /*                         os.a os.v sw  wine av  sig root home lock pwlen pwage */
+        expect("debian-12.2",          "pfppffffsss", false);
+        expect("debian-12.8",          "ppppppppsss", true);
+        expect("ubuntu-22.04",         "pfpppfppsss", false);
+        expect("ubuntu-24.04",         "ppfpppppsss", false);
+        expect("fedora-41",            "ppupffppsss", false);
+        expect("arch",                 "ppupffffsss", false);
+        expect("qbittorrent",          "ppffppppsss", false);
+        expect("bad-no-osrelease",     "uuppffffsss", false);
+        expect("bad-osrelease",        "uuppffffsss", false);
+        expect("bad-truncated-status", "pfupffffsss", false);
+        expect("bad-binary-status",    "pfupffffsss", false);
+        expect("bad-clamav",           "pppppuppsss", false);
+        expect("bad-odd-versions",     "puppffffsss", false);
+        expect("no-such-root",         "uuupuuuusss", false);
 }
 
 static void test_facts_detail(void **state) {
