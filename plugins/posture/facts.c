@@ -567,13 +567,16 @@ int root_open(int rootfd, const char *path, int flags) {
                 path++;
         if (!*path)
                 path = ".";
+        /* openat2() refuses O_PATH with any flag but O_CLOEXEC, O_DIRECTORY and O_NOFOLLOW. */
+        if (!(flags & O_PATH))
+                flags |= O_NOCTTY;
         struct open_how how = {
-                .flags = (uint64_t)(flags | O_CLOEXEC | O_NOCTTY),
+                .flags = (uint64_t)(flags | O_CLOEXEC),
                 .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
         };
         long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof how);
         if (fd < 0 && (errno == ENOSYS || errno == EPERM))
-                fd = openat(rootfd, path, flags | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+                fd = openat(rootfd, path, flags | O_CLOEXEC | O_NOFOLLOW);
         return fd < 0 ? -errno : (int)fd;
 }
 
