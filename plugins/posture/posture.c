@@ -23,6 +23,8 @@
  * burst of link and address events: wait until they have been quiet this
  * long before re-checking (a debounce, not a poll). */
 #define SETTLE_USEC (5 * USEC_PER_SEC)
+/* A re-check asked for on the bus: at most one this often, whoever asks. */
+#define RECHECK_INTERVAL_USEC (30 * USEC_PER_SEC)
 
 
 struct posture {
@@ -43,6 +45,9 @@ struct posture {
         bool quarantined;
         uint64_t settle_usec;
         int64_t noncompliant_since;     /* 0: compliant (or never evaluated) */
+
+        uint64_t recheck_usec;          /* monotonic time of the last PostureRecheck */
+        unsigned rechecks_refused;      /* since then (rate limit), told in the next record */
 
         struct loop_source *settle, *daily, *grace, *inotify_src, *nl_src;
         int inotify_fd, nl_fd;
@@ -485,6 +490,51 @@ static const int posture_syscalls[] = {
         __NR_inotify_add_watch, __NR_recvfrom, __NR_unlink, __NR_rename, __NR_fsync, -1,
 };
 
+/* PostureRecheck: the person at the terminal fixed something and asks. */
+static int posture_recheck(void *state, uint32_t uid, char *msg, size_t msg_size) {
+        struct posture *p = state;
+        uint64_t now = now_usec_monotonic();
+        if (p->recheck_usec && now - p->recheck_usec < RECHECK_INTERVAL_USEC) {
+                p->rechecks_refused++;
+                snprintf(msg, msg_size, "a re-check ran %llu s ago; ask again in %llu s",
+                         (unsigned long long)((now - p->recheck_usec) / USEC_PER_SEC),
+                         (unsigned long long)((RECHECK_INTERVAL_USEC - (now - p->recheck_usec)) / USEC_PER_SEC + 1));
+                return -EBUSY;
+        }
+        p->recheck_usec = now;
+        snprintf(p->trigger, sizeof p->trigger, "recheck by uid %u", (unsigned)uid);
+        loop_timer_disarm(p->settle);
+        int r = evaluate(p);
+        char u[16], refused[16], failed[512];
+        snprintf(u, sizeof u, "%u", (unsigned)uid);
+        snprintf(refused, sizeof refused, "%u", p->rechecks_refused);
+        p->rechecks_refused = 0;
+        failed_list(&p->last, failed, sizeof failed);
+        bool ok = r == 0 && p->evaluated;
+        struct audit_field fields[] = {
+                { "uid", u },
+                { "result", !ok ? "error" : p->last.compliant ? "compliant" : "not-compliant" },
+                { "failed", ok ? failed : "" },
+                { "refused-since-last", refused },
+                { NULL, NULL },
+        };
+        sekisho_audit(p->h, "posture-recheck", "R6,R7", fields);
+        if (!ok) {
+                snprintf(msg, msg_size, "the re-check could not run: %s", strerror(r < 0 ? -r : EIO));
+                return r < 0 ? r : -EIO;
+        }
+        if (p->last.compliant)
+                snprintf(msg, msg_size, "compliant");
+        else
+                snprintf(msg, msg_size, "not compliant: %s", failed);
+        return 0;
+}
+
+static const struct sekisho_method posture_methods[] = {
+        { .member = "PostureRecheck", .action = "org.sekisho.Sekisho1.posture-recheck", .call = posture_recheck },
+        { NULL },
+};
+
 static size_t posture_check(const struct pnode *section, struct perrors *errs) {
         return posture_check_section(section, errs);
 }
@@ -528,6 +578,18 @@ static void posture_report_rows(const struct pnode *section, const struct kvlist
 
 /* `sekishoctl posture ...`: the posture the daemon would judge now, offline. */
 static int posture_ctl(const struct sekisho_ctl_env *env, const struct pnode *section, int argc, char **argv) {
+        if (argc >= 2 && strcmp(argv[1], "recheck") == 0) {
+                if (argc != 2) {
+                        fprintf(stderr, "usage: sekishoctl posture recheck\n");
+                        return POSTURE_EXIT_USAGE;
+                }
+                char answer[512];
+                int r = env->call(env, "PostureRecheck", answer, sizeof answer);
+                if (r != 0)
+                        return r;
+                printf("%s\n", answer);
+                return strcmp(answer, "compliant") == 0 ? POSTURE_EXIT_COMPLIANT : POSTURE_EXIT_NONCOMPLIANT;
+        }
         return posture_ctl_main(argc, argv, section, env->policy_name, env->default_section, stdout, stderr);
 }
 
@@ -542,5 +604,7 @@ SEKISHO_PLUGIN_DEFINE(posture,
         .report = posture_report_rows,
         .ctl = posture_ctl,
         .ctl_usage = "  posture [--json] [--root DIR] [--policy FILE]\n"
-                     "                                  posture checks and the BYOD form data, offline\n",
-        .syscalls = posture_syscalls);
+                     "                                  posture checks and the BYOD form data, offline\n"
+                     "  posture recheck                 ask sekishod to re-check now (the active local user may)\n",
+        .syscalls = posture_syscalls,
+        .methods = posture_methods);
