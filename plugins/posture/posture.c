@@ -542,16 +542,22 @@ static size_t posture_check(const struct pnode *section, struct perrors *errs) {
 /* R5 file-sharing software, R6 permitted OS, R7 quarantine. */
 static void posture_report_rows(const struct pnode *section, const struct kvlist *live, struct report_rows *out) {
         (void)live;
-        const struct pnode *fs = pmap_get(section, "forbidden-software"), *os = pmap_get(section, "allowed-os");
+        const struct pnode *fs = pmap_get(section, "forbidden-software"), *os = pmap_get(section, "allowed-os"),
+                           *wine = pmap_get(section, "forbidden-wine-programs");
         const char *action = pnode_str(pmap_get(section, "action"));
         bool reports_only = action && strcmp(action, "report") == 0;
         struct report_row *row = report_row_add(out, "R5", "002 ⑤ (注2); 000 §5", "posture-changed");
         if (row) {
-                report_setting(row, "posture.forbidden-software", "%zu package pattern(s)",
+                report_setting(row, "posture.forbidden-software", "%zu name pattern(s)",
                                fs && fs->kind == PNODE_SEQ ? fs->n : 0);
+                report_setting(row, "posture.forbidden-wine-programs", "%zu file name pattern(s)",
+                               wine && wine->kind == PNODE_SEQ ? wine->n : 0);
                 report_setting(row, "posture.action", "%s", action ? action : "(absent)");
                 if (fs && fs->kind == PNODE_SEQ && fs->n > 0)
-                        report_reason(row, REPORT_ENFORCED, "installed file-sharing software is detected by the posture check");
+                        report_reason(row, REPORT_ENFORCED,
+                                      "file-sharing software is looked for in dpkg and rpm databases, system and "
+                                      "per-user Flatpaks, snaps, AppImages and every wine prefix (file names and PE "
+                                      "version resources)");
                 else
                         report_reason(row, REPORT_NOT_ENFORCED, "no forbidden-software patterns: nothing is looked for");
         }
@@ -559,12 +565,21 @@ static void posture_report_rows(const struct pnode *section, const struct kvlist
         if (row) {
                 report_setting_node(row, "posture.allowed-os", os);
                 report_setting(row, "posture.action", "%s", action ? action : "(absent)");
+                bool lock = false;
+                int64_t minlen = 0;
+                (void)pnode_bool(pmap_get(section, "require-screen-lock"), &lock);
+                lock = lock || pmap_get(section, "screen-lock-max-idle-minutes");
+                (void)pnode_int(pmap_get(section, "password-min-length"), &minlen);
+                report_setting(row, "posture.require-screen-lock", "%s", lock ? "true" : "false");
+                report_setting(row, "posture.password-min-length", "%lld", (long long)minlen);
                 if (!os || os->kind != PNODE_SEQ || os->n == 0)
                         report_reason(row, REPORT_NOT_ENFORCED, "the policy permits any OS (no posture.allowed-os)");
                 else
-                        report_reason(row, reports_only ? REPORT_PARTIAL : REPORT_ENFORCED,
-                                      "the OS and its version are checked against the permitted list%s",
-                                      reports_only ? " and only reported (action: report)" : "");
+                        report_reason(row, reports_only || !lock || minlen == 0 ? REPORT_PARTIAL : REPORT_ENFORCED,
+                                      "the OS and its version are checked against the permitted list%s%s%s",
+                                      lock ? ", the screen lock" : "", minlen ? ", the password length" : "",
+                                      reports_only ? " and only reported (action: report)"
+                                      : !lock || minlen == 0 ? "; the password lock is not fully required" : "");
         }
         row = report_row_add(out, "R7", "002 ④ (注3); 002 ⑤", "posture-quarantine-");
         if (row) {
