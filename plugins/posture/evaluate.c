@@ -228,7 +228,6 @@ void posture_policy_clear(struct posture_policy *p) {
         for (size_t i = 0; i < p->n_forbidden; i++)
                 free(p->forbidden[i]);
         free(p->forbidden);
-        free(p->forbidden_prefix);
         for (size_t i = 0; i < p->n_wine; i++)
                 free(p->wine[i]);
         free(p->wine);
@@ -302,13 +301,6 @@ int posture_policy_load(const struct pnode *section, struct posture_policy *ret)
                 posture_policy_clear(&p);
                 return r;
         }
-        p.forbidden_prefix = calloc(p.n_forbidden + 1, sizeof *p.forbidden_prefix);
-        if (!p.forbidden_prefix) {
-                posture_policy_clear(&p);
-                return -ENOMEM;
-        }
-        for (size_t i = 0; i < p.n_forbidden; i++)
-                p.forbidden_prefix[i] = strcspn(p.forbidden[i], "*?[\\");
         const struct pnode *wp = pmap_get(section, "forbidden-wine-programs");
         r = strv_from(wp && wp->kind == PNODE_SEQ ? wp : NULL, &p.wine, &p.n_wine);
         if (r < 0) {
@@ -389,46 +381,6 @@ static void eval_os(const struct posture_facts *f, const struct posture_policy *
         set(res, PC_OS_VERSION, PS_PASS, "%s %s%s%s%s%s (from %s)", f->os.id, f->os_version,
             rule->min ? " >= " : "", rule->min ? rule->min : "", rule->max ? ", <= " : "", rule->max ? rule->max : "",
             f->os_version_source);
-}
-
-/* The names a piece of software is matched by, lower case: the package or
- * snap name; a Flatpak's ID and its last part (org.qbittorrent.qBittorrent:
- * qbittorrent); an AppImage's file name without .AppImage and without the
- * version that follows the name (qBittorrent-4.6.0_x86_64.AppImage: qbittorrent). */
-static size_t sw_names(const struct sw_item *it, char out[3][128]) {
-        size_t n = 0;
-        snprintf(out[n++], 128, "%s", it->name);
-        if (it->src == SW_FLATPAK || it->src == SW_FLATPAK_USER) {
-                const char *dot = strrchr(it->name, '.');
-                if (dot && dot[1])
-                        snprintf(out[n++], 128, "%.127s", dot + 1);
-        } else if (it->src == SW_APPIMAGE) {
-                size_t l = strlen(out[0]);
-                if (l > 9 && strcasecmp(out[0] + l - 9, ".appimage") == 0)
-                        out[0][l - 9] = '\0';
-                memcpy(out[n], out[0], 128);
-                char *c = out[n];
-                for (size_t i = 0; c[i]; i++)
-                        if (strchr("-_. ", c[i]) && (isdigit((unsigned char)c[i + 1]) || c[i + 1] == 'v')) {
-                                c[i] = '\0';
-                                break;
-                        }
-                if (strcmp(c, out[0]) != 0)
-                        n++;
-        }
-        for (size_t i = 0; i < n; i++)
-                for (char *c = out[i]; *c; c++)
-                        *c = (char)tolower((unsigned char)*c);
-        return n;
-}
-
-static bool pattern_match(const struct posture_policy *p, const char *name, bool casefold) {
-        for (size_t j = 0; j < p->n_forbidden; j++)
-                /* The literal prefix rules out most names before fnmatch(). */
-                if ((casefold ? strncasecmp : strncmp)(p->forbidden[j], name, p->forbidden_prefix[j]) == 0 &&
-                    fnmatch(p->forbidden[j], name, casefold ? FNM_CASEFOLD : 0) == 0)
-                        return true;
-        return false;
 }
 
 static void append(char *buf, size_t size, const char *fmt, ...) _printf_(3, 4);
@@ -514,7 +466,7 @@ static void eval_software(const struct posture_facts *f, const struct posture_po
                 size_t hits = 0;
                 for (size_t i = 0; i < f->pkgs.n; i++) {
                         const struct pkg *k = &f->pkgs.pkgs[i];
-                        if (!pkg_present(k) || !pattern_match(p, k->name, false))
+                        if (!pkg_present(k) || !sw_name_forbidden((const char *const *)p->forbidden, k->name, false))
                                 continue;
                         if (strlen(found) + strlen(k->name) + strlen(k->version) + 8 < sizeof found)
                                 append(found, sizeof found, "%s%s %s", found[0] ? ", " : "", k->name, k->version);
@@ -523,12 +475,7 @@ static void eval_software(const struct posture_facts *f, const struct posture_po
                 }
                 for (size_t i = 0; i < f->sw.n; i++) {
                         const struct sw_item *it = &f->sw.v[i];
-                        char cand[3][128];
-                        size_t nc = sw_names(it, cand);
-                        bool hit = false;
-                        for (size_t j = 0; j < nc && !hit; j++)
-                                hit = pattern_match(p, cand[j], true);
-                        if (!hit)
+                        if (!sw_forbidden((const char *const *)p->forbidden, it))
                                 continue;
                         const char *shown = it->src == SW_APPIMAGE ? it->where : it->name;
                         if (strlen(found) + strlen(shown) + strlen(it->version) + 24 < sizeof found)

@@ -26,8 +26,7 @@ struct posture_policy {
         struct os_rule *os;        /* NULL/0: OS is not checked */
         size_t n_os;
         bool check_os;
-        char **forbidden;          /* fnmatch patterns on package names */
-        size_t *forbidden_prefix;  /* length of each pattern's literal prefix */
+        char **forbidden;          /* fnmatch patterns on software names, NULL-terminated (sw_forbidden()) */
         size_t n_forbidden;
         char **wine;               /* fnmatch patterns (case-insensitive) on file names under wine prefixes */
         size_t n_wine;

@@ -1082,7 +1082,8 @@ static void gather_storage(int rootfd, struct posture_facts *f) {
         }
 }
 
-int posture_gather(const char *root, const char *const *wine_patterns, struct posture_facts *f) {
+int posture_gather(const char *root, const char *const *forbidden_patterns, const char *const *wine_patterns,
+                   struct posture_facts *f) {
         *f = (struct posture_facts){ .clamav = TRI_UNKNOWN };
         f->root_fs.encrypted = f->home_fs.encrypted = TRI_UNKNOWN;
         f->screen_lock = TRI_UNKNOWN;
@@ -1114,7 +1115,7 @@ int posture_gather(const char *root, const char *const *wine_patterns, struct po
         }
         gather_kernel(rootfd, real_root, f);
         gather_dmi(rootfd, f);
-        gather_software(rootfd, root, wine_patterns, f);
+        gather_software(rootfd, root, forbidden_patterns, wine_patterns, f);
         gather_clamav(rootfd, f);
         gather_storage(rootfd, f);
         gather_screen_lock(rootfd, f);

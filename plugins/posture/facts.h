@@ -86,6 +86,15 @@ struct swlist {
 int swlist_add(struct swlist *l, enum sw_source src, const char *name, const char *version, const char *where);
 void swlist_clear(struct swlist *l);
 
+/* Does a name match one of the forbidden-software patterns (NULL-terminated;
+ * NULL: none)? dpkg names exactly, every other source case-insensitively
+ * by each of its names: a Flatpak's ID and the ID's last part
+ * (org.qbittorrent.qBittorrent: qbittorrent), an AppImage's file name
+ * without .AppImage and without the version after the name
+ * (qBittorrent-4.6.0_x86_64.AppImage: qbittorrent). */
+bool sw_name_forbidden(const char *const *patterns, const char *name, bool casefold);
+bool sw_forbidden(const char *const *patterns, const struct sw_item *it);
+
 /* Is the file system mounted at a point on dm-crypt? */
 struct storage_fact {
         enum tristate encrypted;
@@ -154,7 +163,8 @@ struct posture_facts {
 /* Gather every fact from files under root ("/" for this system). Each fact
  * that cannot be read honestly is left unknown with a reason. Returns 0, or
  * -ENOMEM (facts half-filled; caller must still posture_facts_clear()). */
-int posture_gather(const char *root, const char *const *wine_patterns, struct posture_facts *f);
+int posture_gather(const char *root, const char *const *forbidden_patterns, const char *const *wine_patterns,
+                   struct posture_facts *f);
 void posture_facts_clear(struct posture_facts *f);
 
 /* ---- for the gatherers (facts.c, software.c, desktop.c) ---- */
@@ -169,7 +179,8 @@ void closedirp(DIR **d);
 #define _cleanup_closedir_ _cleanup_(closedirp)
 
 /* software.c: rpm, Flatpak, snap, AppImages and wine prefixes. */
-void gather_software(int rootfd, const char *root, const char *const *wine_patterns, struct posture_facts *f);
+void gather_software(int rootfd, const char *root, const char *const *forbidden, const char *const *wine_patterns,
+                     struct posture_facts *f);
 /* The package database this OS keeps that we read: "dpkg", "rpm", or NULL
  * (pacman, apk, ...: software.forbidden can never be answered there). */
 const char *os_package_db(const char *os_id);

@@ -192,7 +192,7 @@ static int evaluate(struct posture *p) {
                 p->have_pending = false;
         }
         p->in_eval = true;
-        int r = posture_gather(p->root, (const char *const *)p->pol.wine, &f);
+        int r = posture_gather(p->root, (const char *const *)p->pol.forbidden, (const char *const *)p->pol.wine, &f);
         if (r < 0) {
                 posture_facts_clear(&f);
                 p->in_eval = false;

@@ -193,7 +193,7 @@ int posture_ctl_main(int argc, char *argv[], const struct pnode *installed_secti
         if (tn && parse_rfc3339(tn, &t) >= 0)
                 now = t;
 #endif
-        r = posture_gather(root, (const char *const *)pol.wine, &f);
+        r = posture_gather(root, (const char *const *)pol.forbidden, (const char *const *)pol.wine, &f);
         if (r < 0) {
                 posture_facts_clear(&f);
                 posture_policy_clear(&pol);

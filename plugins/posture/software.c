@@ -65,6 +65,43 @@ void swlist_clear(struct swlist *l) {
         *l = (struct swlist){ 0 };
 }
 
+bool sw_name_forbidden(const char *const *patterns, const char *name, bool casefold) {
+        for (const char *const *p = patterns; p && *p; p++) {
+                /* The literal prefix rules out most names before fnmatch(). */
+                size_t lit = strcspn(*p, "*?[\\");
+                if ((casefold ? strncasecmp : strncmp)(*p, name, lit) == 0 &&
+                    fnmatch(*p, name, casefold ? FNM_CASEFOLD : 0) == 0)
+                        return true;
+        }
+        return false;
+}
+
+bool sw_forbidden(const char *const *patterns, const struct sw_item *it) {
+        if (it->src == SW_DPKG)
+                return sw_name_forbidden(patterns, it->name, false);
+        if (sw_name_forbidden(patterns, it->name, true))
+                return true;
+        char alt[256];
+        if (it->src == SW_FLATPAK || it->src == SW_FLATPAK_USER) {
+                const char *dot = strrchr(it->name, '.');
+                return dot && dot[1] && sw_name_forbidden(patterns, dot + 1, true);
+        }
+        if (it->src != SW_APPIMAGE)
+                return false;
+        snprintf(alt, sizeof alt, "%s", it->name);
+        size_t l = strlen(alt);
+        if (l > 9 && strcasecmp(alt + l - 9, ".appimage") == 0)
+                alt[l - 9] = '\0';
+        if (sw_name_forbidden(patterns, alt, true))
+                return true;
+        for (size_t i = 0; alt[i]; i++)
+                if (strchr("-_. ", alt[i]) && (isdigit((unsigned char)alt[i + 1]) || alt[i + 1] == 'v')) {
+                        alt[i] = '\0';
+                        return sw_name_forbidden(patterns, alt, true);
+                }
+        return false;
+}
+
 const char *os_package_db(const char *id) {
         static const char *const dpkg[] = { "debian", "ubuntu", "linuxmint", "pop", "raspbian", "kali", "devuan",
                                             "elementary", "zorin", "deepin", "uos", "neon", "mx", NULL };
@@ -94,7 +131,10 @@ static int rpm_configure(void) {
         return configured > 0 ? 0 : -EIO;
 }
 
-static int rpm_read(const char *root, const char *dbpath, struct posture_facts *f) {
+/* The names from the rpmdb's Name index (no header is loaded: a header is
+ * kilobytes, and 2000 of them were most of a check's time); the version
+ * only of a name that is forbidden, for the evidence. */
+static int rpm_read(const char *root, const char *dbpath, const char *const *forbidden, struct posture_facts *f) {
         if (rpm_configure() < 0)
                 return -EIO;
         rpmPushMacro(NULL, "_dbpath", NULL, dbpath, RMIL_CMDLINE);
@@ -104,20 +144,36 @@ static int rpm_read(const char *root, const char *dbpath, struct posture_facts *
                 r = -EIO;
         else {
                 rpmtsSetVSFlags(ts, _RPMVSF_NOSIGNATURES | _RPMVSF_NODIGESTS);
-                rpmdbMatchIterator mi = rpmtsInitIterator(ts, RPMDBI_PACKAGES, NULL, 0);
-                Header h;
-                while (r == 0 && mi && (h = rpmdbNextIterator(mi))) {
-                        const char *n = headerGetString(h, RPMTAG_NAME), *v = headerGetString(h, RPMTAG_VERSION),
-                                   *rel = headerGetString(h, RPMTAG_RELEASE);
-                        if (!n || !*n || strlen(n) > 255)
+                rpmdbIndexIterator ii = rpmdbIndexIteratorInit(rpmtsGetRdb(ts), RPMDBI_NAME);
+                const void *key;
+                size_t kl;
+                if (!ii)
+                        r = -EIO;
+                while (r == 0 && ii && rpmdbIndexIteratorNext(ii, &key, &kl) == 0) {
+                        char name[256];
+                        if (kl == 0 || kl >= sizeof name || memchr(key, '\0', kl))
                                 continue;
-                        char ver[160];
-                        snprintf(ver, sizeof ver, "%.80s%s%.70s", v ? v : "", rel ? "-" : "", rel ? rel : "");
-                        r = swlist_add(&f->sw, SW_RPM, n, ver, NULL);
+                        memcpy(name, key, kl);
+                        name[kl] = '\0';
+                        char ver[160] = "";
+                        struct sw_item probe = { .src = SW_RPM, .name = name };
+                        if (sw_forbidden(forbidden, &probe)) {
+                                rpmdbMatchIterator mi = rpmtsInitIterator(ts, RPMDBI_NAME, name, 0);
+                                Header h = mi ? rpmdbNextIterator(mi) : NULL;
+                                if (h) {
+                                        const char *v = headerGetString(h, RPMTAG_VERSION),
+                                                   *rel = headerGetString(h, RPMTAG_RELEASE);
+                                        snprintf(ver, sizeof ver, "%.80s%s%.70s", v ? v : "", rel ? "-" : "",
+                                                 rel ? rel : "");
+                                }
+                                rpmdbFreeIterator(mi);
+                        }
+                        /* One entry per name: several installed versions (kernels) count once. */
+                        r = swlist_add(&f->sw, SW_RPM, name, ver, NULL);
                         if (r == 0)
                                 f->n_by_source[SW_RPM]++;
                 }
-                rpmdbFreeIterator(mi);
+                rpmdbIndexIteratorFree(ii);
         }
         if (ts)
                 rpmtsFree(ts);
@@ -129,7 +185,7 @@ static int rpm_read(const char *root, const char *dbpath, struct posture_facts *
 /* Fedora keeps the rpmdb in /usr/lib/sysimage/rpm (with /var/lib/rpm a
  * link to it), older systems and openSUSE in /var/lib/rpm; the backend
  * (sqlite, ndb, bdb) is recognised by librpm from its files. */
-static void gather_rpm(int rootfd, const char *root, struct posture_facts *f) {
+static void gather_rpm(int rootfd, const char *root, const char *const *forbidden, struct posture_facts *f) {
         static const char *const dirs[] = { "/usr/lib/sysimage/rpm", "/var/lib/rpm" };
         static const char *const files[] = { "rpmdb.sqlite", "Packages.db", "Packages" };
         const char *dbpath = NULL;
@@ -144,7 +200,7 @@ static void gather_rpm(int rootfd, const char *root, struct posture_facts *f) {
                 return;
         f->rpm_present = true;
 #ifdef HAVE_RPM
-        int r = rpm_read(root, dbpath, f);
+        int r = rpm_read(root, dbpath, forbidden, f);
         if (r < 0) {
                 snprintf(f->rpm_reason, sizeof f->rpm_reason, "rpm database %s: %s", dbpath,
                          r == -EIO ? "librpm cannot open it" : strerror(-r));
@@ -153,6 +209,7 @@ static void gather_rpm(int rootfd, const char *root, struct posture_facts *f) {
         f->rpm_known = true;
 #else
         (void)root;
+        (void)forbidden;
         snprintf(f->rpm_reason, sizeof f->rpm_reason,
                  "rpm database %s: sekisho was built without librpm (configure --with-rpm)", dbpath);
 #endif
@@ -484,8 +541,9 @@ static void system_appimages(int rootfd, struct walk *w) {
         }
 }
 
-void gather_software(int rootfd, const char *root, const char *const *wine_patterns, struct posture_facts *f) {
-        gather_rpm(rootfd, root, f);
+void gather_software(int rootfd, const char *root, const char *const *forbidden, const char *const *wine_patterns,
+                     struct posture_facts *f) {
+        gather_rpm(rootfd, root, forbidden, f);
         flatpak_apps(rootfd, "/var/lib/flatpak", SW_FLATPAK, f);
         snaps(rootfd, f);
 
