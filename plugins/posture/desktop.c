@@ -126,11 +126,8 @@ static enum tristate gnome_lock(struct dconf_db *sys, size_t n_sys, struct dconf
 /* ------------------------------------------------------------------ */
 /* KDE                                                                 */
 
-/* KConfig text: [Group] headers and key=value lines. Looks up group/key;
- * "[$i]" on the group or key marks it immutable (a system file's value
- * the user's file cannot change). -EINVAL with the line number in why. */
-static int kconfig_get(const char *data, size_t size, const char *group, const char *key, char *out, size_t out_size,
-                       bool *immutable, char *why, size_t why_size) {
+int kconfig_get(const char *data, size_t size, const char *group, const char *key, char *out, size_t out_size,
+                bool *immutable, char *why, size_t why_size) {
         char cur[128] = "";
         bool cur_imm = false, found = false;
         unsigned lineno = 0;

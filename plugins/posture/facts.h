@@ -188,3 +188,11 @@ const char *os_package_db(const char *os_id);
 /* desktop.c: screen lock (GNOME dconf, KDE kscreenlockerrc) and password policy (PAM, login.defs). */
 void gather_screen_lock(int rootfd, struct posture_facts *f);
 void gather_password(int rootfd, struct posture_facts *f);
+
+/* KConfig text (kscreenlockerrc, written by the user): [Group] headers and
+ * key=value lines. The value of group/key into out (the last one wins);
+ * "[$i]" on the group or the key marks it immutable (a system file's value
+ * the user's file cannot change). -ENOENT if absent, -EINVAL with the line
+ * number in why for a line that is neither. */
+int kconfig_get(const char *data, size_t size, const char *group, const char *key, char *out, size_t out_size,
+                bool *immutable, char *why, size_t why_size);
