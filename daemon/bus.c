@@ -27,12 +27,13 @@ extern const char sekisho_bus_introspect_xml[];
 #define BUS_NAME_MAX 256        /* bundle name label sent with ApplyPolicy */
 #define BUS_REASON_MAX 1024
 
-enum bus_action { ACTION_APPLY_POLICY, ACTION_SET_PROFILE, ACTION_RELOAD };
+enum bus_action { ACTION_APPLY_POLICY, ACTION_SET_PROFILE, ACTION_RELOAD, ACTION_PLUGIN };
 
 static const char *const action_ids[] = {
         [ACTION_APPLY_POLICY] = BUS_ACTION_APPLY_POLICY,
         [ACTION_SET_PROFILE] = BUS_ACTION_SET_PROFILE,
         [ACTION_RELOAD] = BUS_ACTION_RELOAD,
+        [ACTION_PLUGIN] = NULL,   /* the method's own (struct sekisho_method) */
 };
 
 /* An admin method call waiting for GetConnectionUnixUser, then maybe polkit. */
@@ -40,6 +41,7 @@ struct bus_auth {
         struct bus *bus;
         DBusMessage *msg;
         enum bus_action action;
+        const char *action_id;         /* polkit action */
         uint32_t uid;
         size_t bytes;                  /* payload held while waiting */
         bool asking_polkit;
@@ -468,6 +470,30 @@ static void do_reload(struct bus *b, DBusMessage *m, uint32_t uid) {
         reply_empty(b, m);
 }
 
+/* A plugin's method: looked up again now, since the plugin may have stopped while polkit was asked. */
+static void do_plugin_method(struct bus *b, DBusMessage *m, uint32_t uid) {
+        const struct sekisho_method *pm;
+        void *state;
+        const char *member = dbus_message_get_member(m);
+        if (sekisho_find_method(b->ctx, member, &pm, &state) < 0)
+                return reply_error(b, m, BUS_ERROR_PREFIX "NotFound", "%s: the plugin serving it is not running", member);
+        char msg[512] = "";
+        log_info("D-Bus: %s by uid %" PRIu32, member, uid);
+        int r = pm->call(state, uid, msg, sizeof msg);
+        if (r < 0)
+                return reply_error(b, m, bus_error_from_errno(r), "%s", msg[0] ? msg : strerror(-r));
+        if (dbus_message_get_no_reply(m))
+                return;
+        DBusMessage *reply = dbus_message_new_method_return(m);
+        _cleanup_free_ char *tmp = NULL;
+        const char *s = utf8_safe(msg, &tmp);
+        if (reply && !dbus_message_append_args(reply, DBUS_TYPE_STRING, &s, DBUS_TYPE_INVALID)) {
+                dbus_message_unref(reply);
+                reply = NULL;
+        }
+        reply_send(b, reply);
+}
+
 static void run_action(struct bus *b, enum bus_action a, DBusMessage *m, uint32_t uid) {
         switch (a) {
         case ACTION_APPLY_POLICY:
@@ -478,6 +504,9 @@ static void run_action(struct bus *b, enum bus_action a, DBusMessage *m, uint32_
                 break;
         case ACTION_RELOAD:
                 do_reload(b, m, uid);
+                break;
+        case ACTION_PLUGIN:
+                do_plugin_method(b, m, uid);
                 break;
         }
 }
@@ -569,7 +598,7 @@ static void on_polkit_reply(int r, DBusMessage *reply, void *userdata) {
                         }
                 }
                 allowed = is_authorized;
-                snprintf(why, sizeof why, "not authorized for %s%s", action_ids[a->action],
+                snprintf(why, sizeof why, "not authorized for %s%s", a->action_id,
                          is_challenge ? " (authentication required)" : "");
         }
         auth_finish(a, allowed, why);
@@ -581,7 +610,7 @@ static int auth_ask_polkit(struct bus_auth *a) {
         if (!m)
                 return -ENOMEM;
         const char *kind = "system-bus-name", *key = "name", *sender = dbus_message_get_sender(a->msg);
-        const char *action = action_ids[a->action], *cancel = "";
+        const char *action = a->action_id, *cancel = "";
         bool interactive = dbus_message_get_allow_interactive_authorization(a->msg);
         dbus_uint32_t flags = interactive ? 1 : 0;   /* AllowUserInteraction only when the caller asked */
         DBusMessageIter it, subj, dict, entry, var, details;
@@ -635,7 +664,7 @@ static void on_unix_user_reply(int r, DBusMessage *reply, void *userdata) {
 }
 
 /* Start authorizing m for action; the method runs (or is refused) from the loop later. */
-static void auth_start(struct bus *b, DBusMessage *m, enum bus_action action, size_t bytes) {
+static void auth_start(struct bus *b, DBusMessage *m, enum bus_action action, const char *action_id, size_t bytes) {
         const char *sender = dbus_message_get_sender(m);
         if (!sender)
                 return reply_error(b, m, ERR_ACCESS_DENIED, "caller has no bus name");
@@ -649,6 +678,7 @@ static void auth_start(struct bus *b, DBusMessage *m, enum bus_action action, si
         a->bus = b;
         a->msg = dbus_message_ref(m);
         a->action = action;
+        a->action_id = action_id ? action_id : action_ids[action];
         a->uid = UINT32_MAX;
         a->bytes = bytes;
         b->held_bytes += bytes;
@@ -755,6 +785,8 @@ static bool is_call(DBusMessage *m, const char *iface, const char *member) {
 
 static DBusHandlerResult on_object_message(DBusConnection *conn, DBusMessage *m, void *userdata) {
         struct bus *b = userdata;
+        const struct sekisho_method *pm;
+        void *pstate;
         if (dbus_message_get_type(m) != DBUS_MESSAGE_TYPE_METHOD_CALL || !dbus_message_get_member(m))
                 return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
 
@@ -783,17 +815,23 @@ static DBusHandlerResult on_object_message(DBusConnection *conn, DBusMessage *m,
                 else if (strlen(n) > BUS_NAME_MAX || !string_is_clean_utf8(n, strlen(n)))
                         reply_error(b, m, ERR_INVALID_ARGS, "ApplyPolicy: bundle name too long or not clean text");
                 else
-                        auth_start(b, m, ACTION_APPLY_POLICY, (size_t)plen + (size_t)slen);
+                        auth_start(b, m, ACTION_APPLY_POLICY, NULL, (size_t)plen + (size_t)slen);
         } else if (is_call(m, BUS_IFACE, "SetProfile")) {
                 if (!dbus_message_has_signature(m, "sbs"))
                         reply_error(b, m, ERR_INVALID_ARGS, "SetProfile takes (sbs)");
                 else
-                        auth_start(b, m, ACTION_SET_PROFILE, 0);
+                        auth_start(b, m, ACTION_SET_PROFILE, NULL, 0);
         } else if (is_call(m, BUS_IFACE, "Reload")) {
                 if (!dbus_message_has_signature(m, ""))
                         reply_error(b, m, ERR_INVALID_ARGS, "Reload takes no arguments");
                 else
-                        auth_start(b, m, ACTION_RELOAD, 0);
+                        auth_start(b, m, ACTION_RELOAD, NULL, 0);
+        } else if (dbus_message_has_interface(m, BUS_IFACE) &&
+                   sekisho_find_method(b->ctx, dbus_message_get_member(m), &pm, &pstate) == 0) {
+                if (!dbus_message_has_signature(m, ""))
+                        reply_error(b, m, ERR_INVALID_ARGS, "%s takes no arguments", dbus_message_get_member(m));
+                else
+                        auth_start(b, m, ACTION_PLUGIN, pm->action, 0);
         } else
                 return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;   /* libdbus answers UnknownMethod */
         return DBUS_HANDLER_RESULT_HANDLED;

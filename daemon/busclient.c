@@ -191,6 +191,28 @@ int busclient_reload(DBusConnection *c, struct busclient_error *err) {
         return call(c, m, true, NULL, err);
 }
 
+int busclient_plugin_call(DBusConnection *c, const char *member, char *ret, size_t ret_size,
+                          struct busclient_error *err) {
+        err_clear(err);
+        DBusMessage *m = new_call(BUS_IFACE, member), *reply = NULL;
+        if (!m) {
+                err_set(err, DBUS_ERROR_NO_MEMORY, "out of memory");
+                return -ENOMEM;
+        }
+        int r = call(c, m, true, &reply, err);
+        if (r < 0)
+                return r;
+        const char *s = NULL;
+        DBusError e = DBUS_ERROR_INIT;
+        if (!dbus_message_get_args(reply, &e, DBUS_TYPE_STRING, &s, DBUS_TYPE_INVALID)) {
+                dbus_message_unref(reply);
+                return take_error(&e, err);
+        }
+        snprintf(ret, ret_size, "%s", s);
+        dbus_message_unref(reply);
+        return 0;
+}
+
 /* ---- printing ---- */
 
 /* Text for a terminal: C0/C1 control characters and DEL become '?', so a

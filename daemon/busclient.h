@@ -34,6 +34,9 @@ int busclient_apply(DBusConnection *c, const char *data, size_t size, const char
 int busclient_set_profile(DBusConnection *c, const char *profile, bool active, const char *reason,
                           struct busclient_error *err);
 int busclient_reload(DBusConnection *c, struct busclient_error *err);
+/* A method a plugin serves (no arguments, one string back): its answer in ret. */
+int busclient_plugin_call(DBusConnection *c, const char *member, char *ret, size_t ret_size,
+                          struct busclient_error *err);
 
 /* Print every property: text for people, or one JSON object (with a final
  * newline). Strings from the daemon are printed with control characters

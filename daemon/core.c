@@ -983,3 +983,19 @@ struct sekisho *sekisho_free(struct sekisho *ctx) {
         free(ctx);
         return NULL;
 }
+
+int sekisho_find_method(struct sekisho *ctx, const char *member, const struct sekisho_method **ret_method,
+                        void **ret_state) {
+        for (size_t i = 0; i < ctx->n_slots; i++) {
+                const struct plugin_slot *slot = &ctx->slots[i];
+                if (slot->st == PLUGIN_STOPPED || !slot->state || !slot->plugin->methods)
+                        continue;
+                for (const struct sekisho_method *m = slot->plugin->methods; m->member; m++)
+                        if (strcmp(m->member, member) == 0) {
+                                *ret_method = m;
+                                *ret_state = slot->state;
+                                return 0;
+                        }
+        }
+        return -ENOENT;
+}

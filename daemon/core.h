@@ -123,6 +123,10 @@ int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *prof
 int core_audit(struct sekisho *ctx, const char *event, const char *clause, const struct audit_field *fields);
 void core_status_changed(struct sekisho *ctx);
 
+/* The running plugin serving bus method member, and its state: 0, or -ENOENT. */
+int sekisho_find_method(struct sekisho *ctx, const char *member, const struct sekisho_method **ret_method,
+                        void **ret_state);
+
 /* "enforcing", "degraded" (a plugin failed) */
 const char *sekisho_state(const struct sekisho *ctx);
 /* "current", "stale", "default" */

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "audit.h"
 #include "loop.h"
@@ -81,6 +82,12 @@ struct sekisho_env {
  * active in the daemon (over the bus, else from the status file of a
  * running daemon; none when it is not running). */
 struct sekisho_ctl_env {
+        /* Call a method this plugin serves on the running daemon (struct
+         * sekisho_method): 0 and its one-line answer in ret; else the failure
+         * is printed and sekishoctl's exit code returned (1, 4: access denied). */
+        int (*call)(const struct sekisho_ctl_env *env, const char *member, char *ret, size_t ret_size);
+        void *call_userdata;
+
         const char *state_dir, *keys_dir, *config, *audit_log;
         const char *policy_name;          /* "installed policy (serial 42)", "embedded default" */
         char *const *active;              /* active profiles, in the policy's order */
@@ -89,6 +96,18 @@ struct sekisho_ctl_env {
         /* The embedded default's section, for a verb given a policy file of
          * its own to merge that file's section over (NULL: none). */
         const struct pnode *default_section;
+};
+
+/* A method a plugin serves on the daemon's object (interface
+ * org.sekisho.Sekisho1, no arguments, one string back), run only for uid 0
+ * or a caller polkit authorizes for action. The core looks the plugin's
+ * state up when the call is authorized (never a stale pointer). */
+struct sekisho_method {
+        const char *member;      /* "PostureRecheck": also in the introspection XML and the bus policy */
+        const char *action;      /* polkit action id */
+        /* 0 and a one-line answer in msg, or -errno with the reason in msg
+         * (-EBUSY: rate limited). */
+        int (*call)(void *state, uint32_t uid, char *msg, size_t msg_size);
 };
 
 struct sekisho_plugin {
@@ -136,6 +155,9 @@ struct sekisho_plugin {
         /* Extra system calls this plugin needs after the sandbox is
          * installed (SCMP_SYS numbers), terminated by -1. May be NULL. */
         const int *syscalls;
+
+        /* Methods served on the bus, terminated by { NULL }. May be NULL. */
+        const struct sekisho_method *methods;
 };
 
 /* ---- the handle: core services for plugins ---- */

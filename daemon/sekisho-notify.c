@@ -262,11 +262,13 @@ static void on_posture_changed(struct agent *ag, const struct fields *f) {
         notify(ag, URGENCY_CRITICAL, "network", _("This terminal does not meet the security conditions"),
                "%s %s",
                failed[0] ? failed : _("(no details)"),
-               q ? _("It will be kept off the office network (quarantine) until this is fixed: install the "
-                     "updates, update the antivirus definitions or remove the software named above, then wait "
-                     "for the next check. Ask your information security officer if you need help.")
-                 : _("Install the updates, update the antivirus definitions or remove the software named above. "
-                     "Ask your information security officer if you need help."));
+               q ? _("It will be kept off the office network (quarantine) until this is fixed. Run "
+                     "'sekishoctl posture' to see how to fix each item (apt, dnf, flatpak, snap or the file "
+                     "to delete), then 'sekishoctl posture recheck'. Ask your information security officer if "
+                     "you need help.")
+                 : _("Run 'sekishoctl posture' to see how to fix each item (apt, dnf, flatpak, snap or the file "
+                     "to delete), then 'sekishoctl posture recheck'. Ask your information security officer if "
+                     "you need help."));
 }
 
 static void on_profile_changed(struct agent *ag, const struct fields *f) {

@@ -702,6 +702,18 @@ static int cmd_audit(struct ctl *c, int argc, char **argv) {
         return usage();
 }
 
+/* A plugin's bus method, for its verb (struct sekisho_ctl_env.call). */
+static int ctl_plugin_call(const struct sekisho_ctl_env *env, const char *member, char *ret, size_t ret_size) {
+        struct ctl *c = env->call_userdata;
+        DBusConnection *conn = connect_daemon(c);
+        if (!conn)
+                return 1;
+        struct busclient_error err = { 0 };
+        int r = busclient_plugin_call(conn, member, ret, ret_size, &err);
+        busclient_close(conn);
+        return r < 0 ? call_failed(r, &err) : 0;
+}
+
 /* `sekishoctl NAME ...`: the plugin's verb, given the effective section the
  * daemon applies now (policy in force, active profiles), worked out here once. */
 static int run_plugin(struct ctl *c, const struct sekisho_plugin *plugin, int argc, char **argv) {
@@ -722,6 +734,7 @@ static int run_plugin(struct ctl *c, const struct sekisho_plugin *plugin, int ar
                 .state_dir = c->state_dir, .keys_dir = c->keys_dir, .config = c->config, .audit_log = c->audit_log,
                 .policy_name = v.policy_name, .active = v.active, .n_active = v.n_active, .live = v.live,
                 .default_section = policy_default_section(plugin->section),
+                .call = ctl_plugin_call, .call_userdata = c,
         };
         r = plugin->ctl(&env, section->root, argc, argv);
         ptree_free(section);

@@ -26,8 +26,7 @@ struct posture_policy {
         struct os_rule *os;        /* NULL/0: OS is not checked */
         size_t n_os;
         bool check_os;
-        char **forbidden;          /* fnmatch patterns on package names */
-        size_t *forbidden_prefix;  /* length of each pattern's literal prefix */
+        char **forbidden;          /* fnmatch patterns on software names, NULL-terminated (sw_forbidden()) */
         size_t n_forbidden;
         char **wine;               /* fnmatch patterns (case-insensitive) on file names under wine prefixes */
         size_t n_wine;
@@ -35,6 +34,9 @@ struct posture_policy {
         int64_t max_sig_age_days;  /* 0: not checked */
         bool require_encryption;
         bool require_screen_lock;
+        int64_t lock_max_idle_minutes;   /* 0: not checked (implies require_screen_lock) */
+        int64_t password_min_length;     /* 0: not checked */
+        int64_t password_max_age_days;   /* 0: not checked */
 };
 
 /* The checks in their stable order; ids are part of the interface (JSON,
@@ -49,6 +51,8 @@ enum posture_check_id {
         PC_STORAGE_ROOT,
         PC_STORAGE_HOME,
         PC_SCREEN_LOCK,
+        PC_PASSWORD_LENGTH,
+        PC_PASSWORD_AGE,
         _PC_MAX,
 };
 
@@ -57,6 +61,9 @@ enum posture_status { PS_PASS, PS_FAIL, PS_UNKNOWN, PS_SKIP };
 struct posture_check {
         enum posture_status status;
         char evidence[512];
+        /* How to fix this finding with the tool that installed it ("" : the
+         * general text of posture_remedy()). */
+        char fix_en[640], fix_ja[640];
 };
 
 struct posture_result {
@@ -69,6 +76,8 @@ const char *posture_check_name(enum posture_check_id id);     /* "os.version", .
 const char *posture_status_name(enum posture_status s);       /* "pass", "fail", "unknown", "skip" */
 const char *posture_action_name(enum posture_action a);
 const char *posture_remedy(enum posture_check_id id, bool japanese);
+/* The remediation of one check of a result: its own fix text, else the general one. */
+const char *posture_fix(const struct posture_result *res, enum posture_check_id id, bool japanese);
 
 /* Validate a posture: section (NULL is fine) without side effects. */
 size_t posture_check_section(const struct pnode *section, struct perrors *errs);

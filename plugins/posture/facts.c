@@ -562,22 +562,25 @@ int clamav_header_parse(const char *buf, size_t size, int64_t *ret_time, uint64_
 
 /* Open path inside root; absolute symlinks resolve inside root too
  * (openat2 RESOLVE_IN_ROOT), so a test root never reads the host. */
-static int root_open(int rootfd, const char *path, int flags) {
+int root_open(int rootfd, const char *path, int flags) {
         while (*path == '/')
                 path++;
         if (!*path)
                 path = ".";
+        /* openat2() refuses O_PATH with any flag but O_CLOEXEC, O_DIRECTORY and O_NOFOLLOW. */
+        if (!(flags & O_PATH))
+                flags |= O_NOCTTY;
         struct open_how how = {
-                .flags = (uint64_t)(flags | O_CLOEXEC | O_NOCTTY),
+                .flags = (uint64_t)(flags | O_CLOEXEC),
                 .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
         };
         long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof how);
         if (fd < 0 && (errno == ENOSYS || errno == EPERM))
-                fd = openat(rootfd, path, flags | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+                fd = openat(rootfd, path, flags | O_CLOEXEC | O_NOFOLLOW);
         return fd < 0 ? -errno : (int)fd;
 }
 
-static int root_read(int rootfd, const char *path, size_t max, char **ret, size_t *ret_size) {
+int root_read(int rootfd, const char *path, size_t max, char **ret, size_t *ret_size) {
         _cleanup_close_ int fd = root_open(rootfd, path, O_RDONLY | O_NONBLOCK);
         if (fd < 0)
                 return fd;
@@ -589,12 +592,12 @@ static int root_read(int rootfd, const char *path, size_t max, char **ret, size_
         return read_fd_capped(fd, max, ret, ret_size);
 }
 
-static bool root_exists(int rootfd, const char *path) {
+bool root_exists(int rootfd, const char *path) {
         _cleanup_close_ int fd = root_open(rootfd, path, O_PATH);
         return fd >= 0;
 }
 
-static DIR *root_opendir(int rootfd, const char *path) {
+DIR *root_opendir(int rootfd, const char *path) {
         int fd = root_open(rootfd, path, O_RDONLY | O_DIRECTORY);
         if (fd < 0) {
                 errno = -fd;
@@ -606,11 +609,10 @@ static DIR *root_opendir(int rootfd, const char *path) {
         return d;
 }
 
-static void closedirp(DIR **d) {
+void closedirp(DIR **d) {
         if (*d)
                 closedir(*d);
 }
-#define _cleanup_closedir_ _cleanup_(closedirp)
 
 /* Read a one-line sysfs-style attribute: trimmed, clean, bounded. */
 static int read_attr(int rootfd, const char *path, char *out, size_t out_size) {
@@ -757,10 +759,11 @@ static void gather_pkgs(int rootfd, struct posture_facts *f) {
         _cleanup_free_ char *data = NULL;
         size_t n;
         int r = root_read(rootfd, "/var/lib/dpkg/status", DPKG_STATUS_MAX, &data, &n);
+        f->dpkg_present = r != -ENOENT;
         if (r < 0) {
                 snprintf(f->pkgs_reason, sizeof f->pkgs_reason, "/var/lib/dpkg/status: %s%s",
                          r == -EFBIG ? "too large" : strerror(-r),
-                         r == -ENOENT ? " (no dpkg database; rpm databases are not read)" : "");
+                         r == -ENOENT ? " (no dpkg database)" : "");
                 return;
         }
         char why[200] = "";
@@ -771,79 +774,6 @@ static void gather_pkgs(int rootfd, struct posture_facts *f) {
                 return;
         }
         f->pkgs_known = true;
-}
-
-struct wine_walk {
-        const char *const *patterns;
-        size_t budget;  /* directory entries we may still look at */
-        char *found;
-        size_t found_size;
-};
-
-static void wine_walk_dir(DIR *d, unsigned depth, struct wine_walk *w) {
-        struct dirent *de;
-        while ((de = readdir(d)) && w->budget > 0) {
-                w->budget--;
-                if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
-                        continue;
-                if (de->d_type == DT_DIR) {
-                        if (depth == 0)
-                                continue;
-                        int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        if (fd < 0)
-                                continue;
-                        _cleanup_closedir_ DIR *sub = fdopendir(fd);
-                        if (!sub) {
-                                close(fd);
-                                continue;
-                        }
-                        wine_walk_dir(sub, depth - 1, w);
-                } else if (de->d_type == DT_REG) {
-                        for (const char *const *p = w->patterns; *p; p++)
-                                if (fnmatch(*p, de->d_name, FNM_CASEFOLD) == 0) {
-                                        size_t l = strlen(w->found);
-                                        if (!strstr(w->found, de->d_name) && l + strlen(de->d_name) + 3 < w->found_size)
-                                                snprintf(w->found + l, w->found_size - l, "%s%s", l ? ", " : "",
-                                                         de->d_name);
-                                        break;
-                                }
-                }
-        }
-}
-
-/* Best effort: Winny, Share and Perfect Dark are Windows programs; under
- * wine they sit somewhere below ~/.wine/drive_c. We look at file names, four
- * levels deep, in the default prefix of each home directory. A renamed
- * executable or another WINEPREFIX is not found. */
-static void gather_wine(int rootfd, const char *const *patterns, struct posture_facts *f) {
-        if (!patterns || !patterns[0])
-                return;
-        struct wine_walk w = { patterns, 50000, f->wine_found, sizeof f->wine_found };
-        _cleanup_closedir_ DIR *home = root_opendir(rootfd, "/home");
-        struct dirent *de;
-        unsigned users = 0;
-        for (int pass = 0; pass < 2; pass++) {
-                char path[512];
-                if (pass == 0) {
-                        snprintf(path, sizeof path, "/root/.wine/drive_c");
-                        _cleanup_closedir_ DIR *d = root_opendir(rootfd, path);
-                        if (d) {
-                                f->wine_prefixes++;
-                                wine_walk_dir(d, 4, &w);
-                        }
-                        continue;
-                }
-                while (home && (de = readdir(home)) && users++ < 4096) {
-                        if (de->d_name[0] == '.' || strlen(de->d_name) > 255)
-                                continue;
-                        snprintf(path, sizeof path, "/home/%s/.wine/drive_c", de->d_name);
-                        _cleanup_closedir_ DIR *d = root_opendir(rootfd, path);
-                        if (d) {
-                                f->wine_prefixes++;
-                                wine_walk_dir(d, 4, &w);
-                        }
-                }
-        }
 }
 
 static void gather_clamav(int rootfd, struct posture_facts *f) {
@@ -1152,12 +1082,12 @@ static void gather_storage(int rootfd, struct posture_facts *f) {
         }
 }
 
-int posture_gather(const char *root, const char *const *wine_patterns, struct posture_facts *f) {
+int posture_gather(const char *root, const char *const *forbidden_patterns, const char *const *wine_patterns,
+                   struct posture_facts *f) {
         *f = (struct posture_facts){ .clamav = TRI_UNKNOWN };
         f->root_fs.encrypted = f->home_fs.encrypted = TRI_UNKNOWN;
         f->screen_lock = TRI_UNKNOWN;
-        snprintf(f->screen_lock_reason, sizeof f->screen_lock_reason,
-                 "screen lock settings live in each user's desktop session and cannot be read honestly by a system service");
+        f->pw_min_len = f->pw_max_days = -1;
 
         _cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0) {
@@ -1171,6 +1101,9 @@ int posture_gather(const char *root, const char *const *wine_patterns, struct po
                 snprintf(f->home_fs.evidence, sizeof f->home_fs.evidence, "%s", f->os_reason);
                 snprintf(f->maker, sizeof f->maker, "unknown");
                 snprintf(f->model, sizeof f->model, "unknown");
+                snprintf(f->screen_lock_reason, sizeof f->screen_lock_reason, "%s", f->os_reason);
+                snprintf(f->pw_min_len_evidence, sizeof f->pw_min_len_evidence, "%s", f->os_reason);
+                snprintf(f->pw_max_days_evidence, sizeof f->pw_max_days_evidence, "%s", f->os_reason);
                 return 0;
         }
         bool real_root = strcmp(root, "/") == 0;
@@ -1182,12 +1115,16 @@ int posture_gather(const char *root, const char *const *wine_patterns, struct po
         }
         gather_kernel(rootfd, real_root, f);
         gather_dmi(rootfd, f);
-        gather_wine(rootfd, wine_patterns, f);
+        gather_software(rootfd, root, forbidden_patterns, wine_patterns, f);
         gather_clamav(rootfd, f);
         gather_storage(rootfd, f);
+        gather_screen_lock(rootfd, f);
+        gather_password(rootfd, f);
         return 0;
 }
 
 void posture_facts_clear(struct posture_facts *f) {
         pkgdb_clear(&f->pkgs);
+        swlist_clear(&f->sw);
+        swlist_clear(&f->wine);
 }

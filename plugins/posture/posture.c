@@ -23,6 +23,8 @@
  * burst of link and address events: wait until they have been quiet this
  * long before re-checking (a debounce, not a poll). */
 #define SETTLE_USEC (5 * USEC_PER_SEC)
+/* A re-check asked for on the bus: at most one this often, whoever asks. */
+#define RECHECK_INTERVAL_USEC (30 * USEC_PER_SEC)
 
 
 struct posture {
@@ -43,6 +45,9 @@ struct posture {
         bool quarantined;
         uint64_t settle_usec;
         int64_t noncompliant_since;     /* 0: compliant (or never evaluated) */
+
+        uint64_t recheck_usec;          /* monotonic time of the last PostureRecheck */
+        unsigned rechecks_refused;      /* since then (rate limit), told in the next record */
 
         struct loop_source *settle, *daily, *grace, *inotify_src, *nl_src;
         int inotify_fd, nl_fd;
@@ -187,7 +192,7 @@ static int evaluate(struct posture *p) {
                 p->have_pending = false;
         }
         p->in_eval = true;
-        int r = posture_gather(p->root, (const char *const *)p->pol.wine, &f);
+        int r = posture_gather(p->root, (const char *const *)p->pol.forbidden, (const char *const *)p->pol.wine, &f);
         if (r < 0) {
                 posture_facts_clear(&f);
                 p->in_eval = false;
@@ -485,6 +490,51 @@ static const int posture_syscalls[] = {
         __NR_inotify_add_watch, __NR_recvfrom, __NR_unlink, __NR_rename, __NR_fsync, -1,
 };
 
+/* PostureRecheck: the person at the terminal fixed something and asks. */
+static int posture_recheck(void *state, uint32_t uid, char *msg, size_t msg_size) {
+        struct posture *p = state;
+        uint64_t now = now_usec_monotonic();
+        if (p->recheck_usec && now - p->recheck_usec < RECHECK_INTERVAL_USEC) {
+                p->rechecks_refused++;
+                snprintf(msg, msg_size, "a re-check ran %llu s ago; ask again in %llu s",
+                         (unsigned long long)((now - p->recheck_usec) / USEC_PER_SEC),
+                         (unsigned long long)((RECHECK_INTERVAL_USEC - (now - p->recheck_usec)) / USEC_PER_SEC + 1));
+                return -EBUSY;
+        }
+        p->recheck_usec = now;
+        snprintf(p->trigger, sizeof p->trigger, "recheck by uid %u", (unsigned)uid);
+        loop_timer_disarm(p->settle);
+        int r = evaluate(p);
+        char u[16], refused[16], failed[512];
+        snprintf(u, sizeof u, "%u", (unsigned)uid);
+        snprintf(refused, sizeof refused, "%u", p->rechecks_refused);
+        p->rechecks_refused = 0;
+        failed_list(&p->last, failed, sizeof failed);
+        bool ok = r == 0 && p->evaluated;
+        struct audit_field fields[] = {
+                { "uid", u },
+                { "result", !ok ? "error" : p->last.compliant ? "compliant" : "not-compliant" },
+                { "failed", ok ? failed : "" },
+                { "refused-since-last", refused },
+                { NULL, NULL },
+        };
+        sekisho_audit(p->h, "posture-recheck", "R6,R7", fields);
+        if (!ok) {
+                snprintf(msg, msg_size, "the re-check could not run: %s", strerror(r < 0 ? -r : EIO));
+                return r < 0 ? r : -EIO;
+        }
+        if (p->last.compliant)
+                snprintf(msg, msg_size, "compliant");
+        else
+                snprintf(msg, msg_size, "not compliant: %s", failed);
+        return 0;
+}
+
+static const struct sekisho_method posture_methods[] = {
+        { .member = "PostureRecheck", .action = "org.sekisho.Sekisho1.posture-recheck", .call = posture_recheck },
+        { NULL },
+};
+
 static size_t posture_check(const struct pnode *section, struct perrors *errs) {
         return posture_check_section(section, errs);
 }
@@ -492,16 +542,22 @@ static size_t posture_check(const struct pnode *section, struct perrors *errs) {
 /* R5 file-sharing software, R6 permitted OS, R7 quarantine. */
 static void posture_report_rows(const struct pnode *section, const struct kvlist *live, struct report_rows *out) {
         (void)live;
-        const struct pnode *fs = pmap_get(section, "forbidden-software"), *os = pmap_get(section, "allowed-os");
+        const struct pnode *fs = pmap_get(section, "forbidden-software"), *os = pmap_get(section, "allowed-os"),
+                           *wine = pmap_get(section, "forbidden-wine-programs");
         const char *action = pnode_str(pmap_get(section, "action"));
         bool reports_only = action && strcmp(action, "report") == 0;
         struct report_row *row = report_row_add(out, "R5", "002 ⑤ (注2); 000 §5", "posture-changed");
         if (row) {
-                report_setting(row, "posture.forbidden-software", "%zu package pattern(s)",
+                report_setting(row, "posture.forbidden-software", "%zu name pattern(s)",
                                fs && fs->kind == PNODE_SEQ ? fs->n : 0);
+                report_setting(row, "posture.forbidden-wine-programs", "%zu file name pattern(s)",
+                               wine && wine->kind == PNODE_SEQ ? wine->n : 0);
                 report_setting(row, "posture.action", "%s", action ? action : "(absent)");
                 if (fs && fs->kind == PNODE_SEQ && fs->n > 0)
-                        report_reason(row, REPORT_ENFORCED, "installed file-sharing software is detected by the posture check");
+                        report_reason(row, REPORT_ENFORCED,
+                                      "file-sharing software is looked for in dpkg and rpm databases, system and "
+                                      "per-user Flatpaks, snaps, AppImages and every wine prefix (file names and PE "
+                                      "version resources)");
                 else
                         report_reason(row, REPORT_NOT_ENFORCED, "no forbidden-software patterns: nothing is looked for");
         }
@@ -509,12 +565,21 @@ static void posture_report_rows(const struct pnode *section, const struct kvlist
         if (row) {
                 report_setting_node(row, "posture.allowed-os", os);
                 report_setting(row, "posture.action", "%s", action ? action : "(absent)");
+                bool lock = false;
+                int64_t minlen = 0;
+                (void)pnode_bool(pmap_get(section, "require-screen-lock"), &lock);
+                lock = lock || pmap_get(section, "screen-lock-max-idle-minutes");
+                (void)pnode_int(pmap_get(section, "password-min-length"), &minlen);
+                report_setting(row, "posture.require-screen-lock", "%s", lock ? "true" : "false");
+                report_setting(row, "posture.password-min-length", "%lld", (long long)minlen);
                 if (!os || os->kind != PNODE_SEQ || os->n == 0)
                         report_reason(row, REPORT_NOT_ENFORCED, "the policy permits any OS (no posture.allowed-os)");
                 else
-                        report_reason(row, reports_only ? REPORT_PARTIAL : REPORT_ENFORCED,
-                                      "the OS and its version are checked against the permitted list%s",
-                                      reports_only ? " and only reported (action: report)" : "");
+                        report_reason(row, reports_only || !lock || minlen == 0 ? REPORT_PARTIAL : REPORT_ENFORCED,
+                                      "the OS and its version are checked against the permitted list%s%s%s",
+                                      lock ? ", the screen lock" : "", minlen ? ", the password length" : "",
+                                      reports_only ? " and only reported (action: report)"
+                                      : !lock || minlen == 0 ? "; the password lock is not fully required" : "");
         }
         row = report_row_add(out, "R7", "002 ④ (注3); 002 ⑤", "posture-quarantine-");
         if (row) {
@@ -528,6 +593,18 @@ static void posture_report_rows(const struct pnode *section, const struct kvlist
 
 /* `sekishoctl posture ...`: the posture the daemon would judge now, offline. */
 static int posture_ctl(const struct sekisho_ctl_env *env, const struct pnode *section, int argc, char **argv) {
+        if (argc >= 2 && strcmp(argv[1], "recheck") == 0) {
+                if (argc != 2) {
+                        fprintf(stderr, "usage: sekishoctl posture recheck\n");
+                        return POSTURE_EXIT_USAGE;
+                }
+                char answer[512];
+                int r = env->call(env, "PostureRecheck", answer, sizeof answer);
+                if (r != 0)
+                        return r;
+                printf("%s\n", answer);
+                return strcmp(answer, "compliant") == 0 ? POSTURE_EXIT_COMPLIANT : POSTURE_EXIT_NONCOMPLIANT;
+        }
         return posture_ctl_main(argc, argv, section, env->policy_name, env->default_section, stdout, stderr);
 }
 
@@ -542,5 +619,7 @@ SEKISHO_PLUGIN_DEFINE(posture,
         .report = posture_report_rows,
         .ctl = posture_ctl,
         .ctl_usage = "  posture [--json] [--root DIR] [--policy FILE]\n"
-                     "                                  posture checks and the BYOD form data, offline\n",
-        .syscalls = posture_syscalls);
+                     "                                  posture checks and the BYOD form data, offline\n"
+                     "  posture recheck                 ask sekishod to re-check now (the active local user may)\n",
+        .syscalls = posture_syscalls,
+        .methods = posture_methods);

@@ -63,8 +63,8 @@ void posture_report_write(FILE *out, const char *root, const char *policy_name, 
                         field(out, "status", posture_status_name(res->c[i].status), true);
                         field(out, "evidence", res->c[i].evidence, true);
                         fputs("\"remediation\":{", out);
-                        field(out, "ja", posture_remedy((enum posture_check_id)i, true), true);
-                        field(out, "en", posture_remedy((enum posture_check_id)i, false), false);
+                        field(out, "ja", posture_fix(res, (enum posture_check_id)i, true), true);
+                        field(out, "en", posture_fix(res, (enum posture_check_id)i, false), false);
                         fputs("}}", out);
                 }
                 fputs("]}\n", out);
@@ -92,8 +92,8 @@ void posture_report_write(FILE *out, const char *root, const char *policy_name, 
                                                                   : "skip";
                 fprintf(out, "  %-8s %-24s %s\n", st, posture_check_name((enum posture_check_id)i), res->c[i].evidence);
                 if (res->c[i].status == PS_FAIL || res->c[i].status == PS_UNKNOWN) {
-                        fprintf(out, "           対処: %s\n", posture_remedy((enum posture_check_id)i, true));
-                        fprintf(out, "           To fix: %s\n", posture_remedy((enum posture_check_id)i, false));
+                        fprintf(out, "           対処: %s\n", posture_fix(res, (enum posture_check_id)i, true));
+                        fprintf(out, "           To fix: %s\n", posture_fix(res, (enum posture_check_id)i, false));
                 }
         }
 }
@@ -193,7 +193,7 @@ int posture_ctl_main(int argc, char *argv[], const struct pnode *installed_secti
         if (tn && parse_rfc3339(tn, &t) >= 0)
                 now = t;
 #endif
-        r = posture_gather(root, (const char *const *)pol.wine, &f);
+        r = posture_gather(root, (const char *const *)pol.forbidden, (const char *const *)pol.wine, &f);
         if (r < 0) {
                 posture_facts_clear(&f);
                 posture_policy_clear(&pol);

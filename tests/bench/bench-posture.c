@@ -1,10 +1,13 @@
-/* bench-posture.c — full posture evaluation (gather + evaluate) on a generated root with a 5000-package dpkg status: prints median/p90/max time and peak RSS. */
+/* bench-posture.c — full posture evaluation (gather + evaluate) on a generated root with a 5000-package dpkg status, or on a BYOD root made by bench-posture-byod.sh (rpm, Flatpaks, wine prefixes) interleaved with `rpm -qa` on the same rpmdb: prints median/p90/max time and peak RSS. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "evaluate.h"
@@ -64,10 +67,33 @@ static int cmp_u64(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-int main(void) {
-        char root[] = "/tmp/sekisho-bench-posture.XXXXXX";
-        if (!mkdtemp(root))
+extern char **environ;
+
+/* The reference: rpm's own listing of the same database, as a fresh process. */
+static uint64_t rpm_qa(const char *root) {
+        char *argv[] = { "rpm", "--root", (char *)root, "--dbpath", "/var/lib/rpm", "-qa", NULL };
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+        uint64_t t0 = now_usec_monotonic();
+        pid_t pid;
+        int st = 0;
+        if (posix_spawnp(&pid, "rpm", &fa, NULL, argv, environ) != 0 || waitpid(pid, &st, 0) < 0 || st != 0) {
+                fprintf(stderr, "rpm -qa failed\n");
+                exit(1);
+        }
+        posix_spawn_file_actions_destroy(&fa);
+        return now_usec_monotonic() - t0;
+}
+
+int main(int argc, char *argv[]) {
+        char tmp[] = "/tmp/sekisho-bench-posture.XXXXXX";
+        /* bench-posture [BYOD-ROOT]: the root bench-posture-byod.sh built, dpkg status added here. */
+        const char *root = argc > 1 ? argv[1] : mkdtemp(tmp);
+        if (!root)
                 return 1;
+        bool byod = argc > 1;
         size_t size;
         _cleanup_free_ char *status = make_status(&size);
         put(root, "var/lib/dpkg/status", status, size);
@@ -94,7 +120,11 @@ int main(void) {
         static const char policy[] = "posture:\n  action: quarantine-after\n  allowed-os:\n"
                                      "    - { id: debian, min-version: \"12.5\" }\n"
                                      "  require-antivirus: true\n  max-signature-age-days: 3\n"
-                                     "  require-encryption: true\n";
+                                     "  require-encryption: true\n"
+                                     "  forbidden-software: [qbittorrent, qbittorrent-nox, \"qbittorrent-enhanced*\", transmission,"
+                                     " \"transmission-*\", deluge, \"deluge-*\", ktorrent, rtorrent, aria2, amule, \"amule-*\","
+                                     " \"emule*\", gtk-gnutella, nicotine, \"retroshare*\", \"gnunet*\", i2p, tribler, biglybt]\n"
+                                     "  forbidden-wine-programs: [\"winny*.exe\", share.exe, \"share_*.exe\", pd.exe, \"perfectdark*.exe\"]\n";
         struct ptree *t = NULL;
         struct perrors errs = { 0 };
         struct posture_policy pol;
@@ -106,15 +136,23 @@ int main(void) {
         getrusage(RUSAGE_SELF, &ru);
         long rss_before = ru.ru_maxrss;
 
-        uint64_t us[ROUNDS];
+        uint64_t us[ROUNDS], ref[ROUNDS];
         bool compliant = false;
-        for (int i = 0; i < ROUNDS; i++) {
+        int rounds = byod ? 31 : ROUNDS;
+        size_t n_rpm = 0, n_flatpak = 0, n_prefixes = 0, n_wine = 0;
+        for (int i = 0; i < rounds; i++) {
+                if (byod)
+                        ref[i] = rpm_qa(root);   /* interleaved: both see the same machine load */
                 uint64_t t0 = now_usec_monotonic();
                 struct posture_facts f;
                 struct posture_result res;
-                posture_gather(root, (const char *const *)pol.wine, &f);
+                posture_gather(root, (const char *const *)pol.forbidden, (const char *const *)pol.wine, &f);
                 posture_evaluate(&f, &pol, 1795305600, &res);
                 compliant = res.compliant;
+                n_rpm = f.n_by_source[SW_RPM];
+                n_flatpak = f.n_by_source[SW_FLATPAK] + f.n_by_source[SW_FLATPAK_USER];
+                n_prefixes = f.wine_prefixes;
+                n_wine = f.wine.n;
                 if (i == 0 && f.pkgs.n != PACKAGES + 2) {
                         fprintf(stderr, "parsed %zu packages, expected %d: %s\n", f.pkgs.n, PACKAGES + 2, f.pkgs_reason);
                         return 1;
@@ -122,18 +160,31 @@ int main(void) {
                 posture_facts_clear(&f);
                 us[i] = now_usec_monotonic() - t0;
         }
-        qsort(us, ROUNDS, sizeof us[0], cmp_u64);
+        qsort(us, (size_t)rounds, sizeof us[0], cmp_u64);
         getrusage(RUSAGE_SELF, &ru);
-        printf("posture evaluation, dpkg status with %d packages (%.1f MiB), %d rounds:\n", PACKAGES + 2,
-               (double)size / (1024 * 1024), ROUNDS);
-        printf("  median %.2f ms, p90 %.2f ms, max %.2f ms (target: median under 30 ms)\n", us[ROUNDS / 2] / 1000.0,
-               us[ROUNDS * 9 / 10] / 1000.0, us[ROUNDS - 1] / 1000.0);
+        printf("posture evaluation, dpkg status with %d packages (%.1f MiB)", PACKAGES + 2,
+               (double)size / (1024 * 1024));
+        if (byod)
+                printf(", %zu rpm packages, %zu Flatpaks, %zu wine prefixes (%zu forbidden programs found)", n_rpm,
+                       n_flatpak, n_prefixes, n_wine);
+        printf(", %d rounds:\n", rounds);
+        printf("  median %.2f ms, p90 %.2f ms, max %.2f ms (target: median under %d ms)\n", us[rounds / 2] / 1000.0,
+               us[rounds * 9 / 10] / 1000.0, us[rounds - 1] / 1000.0, byod ? 50 : 30);
+        if (byod) {
+                qsort(ref, (size_t)rounds, sizeof ref[0], cmp_u64);
+                printf("  reference 'rpm --root ROOT -qa' (the same rpmdb, a fresh process): median %.2f ms, "
+                       "p90 %.2f ms\n  ratio posture check / rpm -qa: %.2f (median)\n",
+                       ref[rounds / 2] / 1000.0, ref[rounds * 9 / 10] / 1000.0,
+                       (double)us[rounds / 2] / (double)ref[rounds / 2]);
+        }
         printf("  peak RSS %ld KiB (%ld KiB before the first evaluation)\n", ru.ru_maxrss, rss_before);
         printf("  result: %s\n", compliant ? "compliant" : "not compliant");
 
         posture_policy_clear(&pol);
         ptree_free(t);
         perrors_clear(&errs);
+        if (byod)
+                return 0;   /* the script made it and removes it */
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
         return system(cmd) == 0 ? 0 : 1;

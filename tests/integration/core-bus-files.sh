@@ -16,8 +16,10 @@ if [ -r /usr/share/polkit-1/policyconfig-1.dtd ]; then
 else
         xmllint --noout "$S/org.sekisho.Sekisho1.policy" || fail "polkit policy"
 fi
-# Every action the daemon asks polkit about is declared, and nothing else.
-code=$(sed -n 's/^#define BUS_ACTION_[A-Z_]* "\(.*\)"$/\1/p' "$top_srcdir/daemon/bus.h" | sort)
+# Every action the daemon asks polkit about is declared, and nothing else: the core's
+# (bus.h) and those of the methods plugins serve (struct sekisho_method .action).
+code=$( { sed -n 's/^#define BUS_ACTION_[A-Z_]* "\(.*\)"$/\1/p' "$top_srcdir/daemon/bus.h"
+          cat "$top_srcdir"/plugins/*/*.c | sed -n 's/.*\.action = "\(org\.sekisho\.[^"]*\)".*/\1/p'; } | sort)
 shipped=$(sed -n 's/.*<action id="\([^"]*\)".*/\1/p' "$S/org.sekisho.Sekisho1.policy" | sort)
 [ -n "$code" ] && [ "$code" = "$shipped" ] || fail "polkit actions differ: code [$code] shipped [$shipped]"
 ok "org.sekisho.Sekisho1.policy is valid and declares: $(echo $shipped)"

@@ -23,6 +23,7 @@ ok "compliant at start"
 # Winny appears under a wine prefix. Nothing watches home directories, so
 # nothing happens until a trigger: here, the terminal joins a network.
 mkdir -p "$T/root/home/hanako/.wine/drive_c/Program Files/Winny"
+printf 'WINE REGISTRY Version 2\n' >"$T/root/home/hanako/.wine/system.reg"
 echo MZ >"$T/root/home/hanako/.wine/drive_c/Program Files/Winny/Winny.exe"
 ip -n "$NS" link add sekisho-a type veth peer name sekisho-b
 ip -n "$NS" addr add 192.0.2.10/24 dev sekisho-a
@@ -30,6 +31,7 @@ ip -n "$NS" link set sekisho-b up
 ip -n "$NS" link set sekisho-a up
 wait_audit '"event":"posture-changed".*"compliant":"false".*"trigger":"network-reconnect"' ||
         fail "network reconnect did not trigger a re-check"
-grep -q 'found under wine: Winny.exe' "$T/log/audit.log" || fail "Winny not in the evidence"
+grep -q 'found in wine prefixes: /home/hanako/.wine/drive_c/Program Files/Winny/Winny.exe' "$T/log/audit.log" ||
+        fail "Winny not in the evidence"
 ok "an address on a new link triggers a re-check (rtnetlink)"
 stop_daemon

@@ -87,6 +87,12 @@ int sekisho_reload(struct sekisho *ctx) {
         return 0;
 }
 
+/* No plugin serves a method here (posture-recheck.sh covers them with the real daemon). */
+int sekisho_find_method(struct sekisho *ctx, const char *member, const struct sekisho_method **ret_method,
+                        void **ret_state) {
+        return -ENOENT;
+}
+
 int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *profile, bool active,
                         const char *reason) {
         if (strcmp(owner, "admin") != 0)

@@ -238,7 +238,7 @@ static void expect(const char *root, const char *want, bool compliant) {
         assert_int_equal(posture_policy_load(sec, &pol), 0);
         struct posture_facts f;
         char *path = fixture(root);
-        assert_int_equal(posture_gather(path, (const char *const *)pol.wine, &f), 0);
+        assert_int_equal(posture_gather(path, (const char *const *)pol.forbidden, (const char *const *)pol.wine, &f), 0);
         struct posture_result res;
         posture_evaluate(&f, &pol, NOW, &res);
         char got[_PC_MAX + 1];
@@ -258,21 +258,21 @@ static void expect(const char *root, const char *want, bool compliant) {
 }
 
 static void test_fixtures(void **state) {
-        /*                         os.a os.v sw  wine av  sig root home lock */
-        expect("debian-12.2",          "pfppffffs", false);
-        expect("debian-12.8",          "pppppppps", true);
-        expect("ubuntu-22.04",         "pfpppfpps", false);
-        expect("ubuntu-24.04",         "ppfppppps", false);
-        expect("fedora-41",            "ppupffpps", false);
-        expect("arch",                 "ppupffffs", false);
-        expect("qbittorrent",          "ppffpppps", false);
-        expect("bad-no-osrelease",     "uuppffffs", false);
-        expect("bad-osrelease",        "uuppffffs", false);
-        expect("bad-truncated-status", "pfupffffs", false);
-        expect("bad-binary-status",    "pfupffffs", false);
-        expect("bad-clamav",           "pppppupps", false);
-        expect("bad-odd-versions",     "puppffffs", false);
-        expect("no-such-root",         "uuupuuuus", false);
+        /*                         os.a os.v sw  wine av  sig root home lock pwlen pwage */
+        expect("debian-12.2",          "pfppffffsss", false);
+        expect("debian-12.8",          "ppppppppsss", true);
+        expect("ubuntu-22.04",         "pfpppfppsss", false);
+        expect("ubuntu-24.04",         "ppfpppppsss", false);
+        expect("fedora-41",            "ppupffppsss", false);
+        expect("arch",                 "ppupffffsss", false);
+        expect("qbittorrent",          "ppffppppsss", false);
+        expect("bad-no-osrelease",     "uuppffffsss", false);
+        expect("bad-osrelease",        "uuppffffsss", false);
+        expect("bad-truncated-status", "pfupffffsss", false);
+        expect("bad-binary-status",    "pfupffffsss", false);
+        expect("bad-clamav",           "pppppuppsss", false);
+        expect("bad-odd-versions",     "puppffffsss", false);
+        expect("no-such-root",         "uuupuuuusss", false);
 }
 
 static void test_facts_detail(void **state) {
@@ -281,7 +281,7 @@ static void test_facts_detail(void **state) {
         default_policy(&pol);
         const char *const *posture_default_wine_patterns = (const char *const *)pol.wine;
         char *path = fixture("debian-12.2");
-        assert_int_equal(posture_gather(path, posture_default_wine_patterns, &f), 0);
+        assert_int_equal(posture_gather(path, (const char *const *)pol.forbidden, posture_default_wine_patterns, &f), 0);
         assert_string_equal(f.os_version, "12.2");
         assert_string_equal(f.maker, "LENOVO");
         assert_string_equal(f.model, "ThinkPad X1 Carbon Gen 9 (20XW003XJP)");
@@ -291,20 +291,20 @@ static void test_facts_detail(void **state) {
         free(path);
 
         path = fixture("ubuntu-22.04");
-        assert_int_equal(posture_gather(path, posture_default_wine_patterns, &f), 0);
+        assert_int_equal(posture_gather(path, (const char *const *)pol.forbidden, posture_default_wine_patterns, &f), 0);
         assert_string_equal(f.os_version, "22.04.3");
         assert_string_equal(f.os_file, "/usr/lib/os-release");
         posture_facts_clear(&f);
         free(path);
 
         path = fixture("arch");
-        assert_int_equal(posture_gather(path, posture_default_wine_patterns, &f), 0);
+        assert_int_equal(posture_gather(path, (const char *const *)pol.forbidden, posture_default_wine_patterns, &f), 0);
         assert_true(f.os_rolling);
         posture_facts_clear(&f);
         free(path);
 
         path = fixture("bad-clamav");
-        assert_int_equal(posture_gather(path, posture_default_wine_patterns, &f), 0);
+        assert_int_equal(posture_gather(path, (const char *const *)pol.forbidden, posture_default_wine_patterns, &f), 0);
         assert_false(f.sig_known);
         assert_non_null(strstr(f.sig_evidence, "header"));
         posture_facts_clear(&f);
@@ -325,7 +325,7 @@ static void test_huge_status(void **state) {
         assert_int_equal(ftruncate(fd, (off_t)DPKG_STATUS_MAX + 1), 0);
         close(fd);
         struct posture_facts f;
-        assert_int_equal(posture_gather(dir, NULL, &f), 0);
+        assert_int_equal(posture_gather(dir, NULL, NULL, &f), 0);
         assert_false(f.pkgs_known);
         assert_non_null(strstr(f.pkgs_reason, "too large"));
         posture_facts_clear(&f);
@@ -333,7 +333,7 @@ static void test_huge_status(void **state) {
         /* An unreadable ClamAV database: a directory named daily.cvd. */
         snprintf(p, sizeof p, "%s/var/lib/clamav/daily.cvd", dir);
         assert_int_equal(mkdir_p(p, 0755), 0);
-        assert_int_equal(posture_gather(dir, NULL, &f), 0);
+        assert_int_equal(posture_gather(dir, NULL, NULL, &f), 0);
         assert_false(f.sig_known);
         assert_non_null(strstr(f.sig_evidence, "cannot be read"));
         posture_facts_clear(&f);

@@ -129,7 +129,12 @@ static void test_posture(void **state) {
         expect("posture", "", "R7", REPORT_NOT_ENFORCED, NULL);
         expect("posture", "posture: { forbidden-software: [] }\n", "R5", REPORT_NOT_ENFORCED, NULL);
         const char *strict = "posture: { action: quarantine, allowed-os: [ { id: debian, min-version: \"12\" } ] }\n";
-        expect("posture", strict, "R6", REPORT_ENFORCED, NULL);
+        /* R6 asks for a password lock too: the OS list alone is partial. */
+        expect("posture", strict, "R6", REPORT_PARTIAL, "password lock is not fully required");
+        expect("posture",
+               "posture: { action: quarantine, allowed-os: [ { id: debian } ], require-screen-lock: true,"
+               " password-min-length: 12 }\n",
+               "R6", REPORT_ENFORCED, "the screen lock, the password length");
         expect("posture", strict, "R7", REPORT_ENFORCED, "quarantined");
         expect("posture", "posture: { allowed-os: [ { id: debian } ] }\n", "R6", REPORT_PARTIAL, "only reported");
 }
