@@ -447,7 +447,18 @@ static void test_attributes(void **state) {
                 { "allow with-interface equals-ordered { 03:01:* 03:00:* }", true },
                 { "allow with-interface all-of { 03:*:* }", true },
                 { "allow with-interface one-of { 08:*:* 03:01:* }", true },
-                { "allow with-interface match-all { 08:*:* }", true },
+                /* match-all as usbguard-daemon 1.1: every interface of the device must be covered */
+                { "allow with-interface match-all { 08:*:* }", false },
+                { "allow with-interface match-all { 03:01:* }", false },
+                { "allow with-interface match-all { 03:*:* }", true },
+                { "allow with-interface match-all { 03:01:01 03:00:00 08:06:50 }", true },
+                /* ... and a device id only by the very same text: '*' covers nothing */
+                { "allow id match-all { 046d:c31c }", true },
+                { "allow id match-all { 046d:c31d 046d:c31c }", true },
+                { "allow id match-all { 046d:* }", false },
+                { "allow id match-all { *:* }", false },
+                { "allow id match-all { 1234:5678 }", false },
+                { "allow name match-all { \"other\" }", true }, /* strings: USBGuard says yes */
                 { "allow label \"kept for people\" id 046d:c31c", true },
                 { "allow id 046d:c31c key \"abc\" # trailing comment", true },
         };
