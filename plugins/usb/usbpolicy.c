@@ -14,8 +14,9 @@ static const char *const targets[] = { "allow", "block", "reject", NULL };
 
 static const struct pkey usb_keys[] = {
         { .name = "default", .type = PT_ENUM, .values = targets },
-        { .name = "rules", .type = PT_STRING_SEQ },
+        { .name = "rules", .type = PT_ANY },
         { .name = "register", .type = PT_SEQ },
+        { .name = "permits", .type = PT_BOOL },
         { NULL },
 };
 
@@ -188,65 +189,122 @@ static int register_entry(const struct pnode *n, struct usb_register_entry *e, s
         return 1;
 }
 
+struct rule_ctx {
+        struct usb_policy *ret;
+        struct perrors *errs;
+        size_t *nerr;
+        bool keep;
+};
+
+/* One rule of the list or one line of a rules.conf: at line (and col, 0 when
+ * the text does not map onto the file byte for byte). Comments are no rule;
+ * an empty line is one only in a rules.conf. */
+static int compile_rule(struct rule_ctx *c, const struct pnode *at, const char *text, size_t len, unsigned line,
+                        unsigned col, bool empty_is_error) {
+        struct usb_policy *ret = c->ret;
+        struct usbrule_error e;
+        int r = usbrule_parse(text, len, &ret->rules[ret->n], &e);
+        if (r == -ENOMEM)
+                return r;
+        if (r == -ENOENT) {
+                size_t k = 0;
+                while (k < len && (text[k] == ' ' || text[k] == '\t'))
+                        k++;
+                if (empty_is_error && k == len) {
+                        perr(c->errs, at, "empty USB rule");
+                        (*c->nerr)++;
+                }
+                return 0;
+        }
+        if (r < 0) {
+                if (col)
+                        perrors_add(c->errs, at->file, line, col + e.col - 1, "USB rule: %s", e.msg);
+                else
+                        perrors_add(c->errs, at->file, line, at->col, "USB rule, column %u of the rule: %s", e.col,
+                                    e.msg);
+                (*c->nerr)++;
+                return 0;
+        }
+        const struct usb_rule *nr = &ret->rules[ret->n];
+        if (nr->uppercase_id) {
+                struct pnode where = *at;
+                where.line = line;
+                where.col = col ? col : at->col;
+                pwarn(c->errs, &where, "USB rule: id with upper-case hex never matches (sysfs ids are lower case; "
+                                       "USBGuard compares them as text)");
+        }
+        if (nr->parent_hash.present)
+                ret->need |= USBDEV_PARENT_HASH;
+        if (nr->name.present || nr->serial.present || nr->hash.present)
+                ret->need |= USBDEV_STRINGS;
+        if (nr->connect_type.present)
+                ret->need |= USBDEV_CONNECT_TYPE;
+        if (c->keep)
+                ret->n++;
+        else
+                usbrule_done(&ret->rules[0]);
+        return 0;
+}
+
 /* keep=false (check): each rule is parsed and dropped at once. */
 static int compile(const struct pnode *section, struct usb_policy *ret, struct perrors *errs, size_t *n_errors,
                    bool keep) {
-        *ret = (struct usb_policy){ .deflt = USB_TARGET_BLOCK };
+        *ret = (struct usb_policy){ .deflt = USB_TARGET_BLOCK, .permits = true };
         size_t nerr = pmap_check(section, usb_keys, errs);
         if (!section || section->kind != PNODE_MAP) {
                 *n_errors = nerr;
                 return 0;
         }
         ret->deflt = target_from(pnode_str(pmap_get(section, "default")));
+        bool permits = true;
+        if (pmap_get(section, "permits"))
+                pnode_bool(pmap_get(section, "permits"), &permits);
+        ret->permits = permits;
         const struct pnode *rules = pmap_get(section, "rules");
-        if (rules && rules->kind == PNODE_SEQ) {
-                if (rules->n > USB_MAX_RULES) {
-                        perr(errs, rules, "more than %d USB rules", USB_MAX_RULES);
-                        *n_errors = nerr + 1;
-                        return 0;
-                }
-                ret->rules = calloc(keep && rules->n ? rules->n : 1, sizeof *ret->rules);
-                if (!ret->rules)
-                        return -ENOMEM;
+        size_t n_rules = 0;
+        if (rules && rules->kind == PNODE_SEQ)
+                n_rules = rules->n;
+        else if (rules && rules->kind == PNODE_SCALAR)
+                for (size_t i = 0; i <= rules->scalar_len; i++)
+                        n_rules += i == rules->scalar_len || rules->scalar[i] == '\n';
+        else if (rules) {
+                perr(errs, rules, "usb.rules: expected a list of rules, or a usbguard rules.conf as a block (rules: |)");
+                nerr++;
+        }
+        if (n_rules > USB_MAX_RULES) {
+                perr(errs, rules, "more than %d USB rules", USB_MAX_RULES);
+                *n_errors = nerr + 1;
+                return 0;
+        }
+        ret->rules = calloc(keep && n_rules ? n_rules : 1, sizeof *ret->rules);
+        if (!ret->rules)
+                return -ENOMEM;
+        struct rule_ctx c = { .ret = ret, .errs = errs, .nerr = &nerr, .keep = keep };
+        if (rules && rules->kind == PNODE_SEQ)
                 for (size_t i = 0; i < rules->n; i++) {
                         const struct pnode *rn = rules->children[i];
-                        if (rn->kind != PNODE_SCALAR)
-                                continue; /* pmap_check reported it */
-                        struct usbrule_error e;
-                        int r = usbrule_parse(rn->scalar, rn->scalar_len, &ret->rules[ret->n], &e);
-                        if (r == -ENOMEM)
+                        if (rn->kind != PNODE_SCALAR) {
+                                perr(errs, rn, "usb.rules: each rule is a string");
+                                nerr++;
+                                continue;
+                        }
+                        /* A plain scalar maps byte for byte onto the line; a
+                         * quoted one does not, so say the column in the rule. */
+                        bool exact = !rn->quoted && !strchr(rn->scalar, '\n');
+                        int r = compile_rule(&c, rn, rn->scalar, rn->scalar_len, rn->line, exact ? rn->col : 0, true);
+                        if (r < 0)
                                 return r;
-                        if (r == -ENOENT) {
-                                perr(errs, rn, "empty USB rule");
-                                nerr++;
-                                continue;
-                        }
-                        if (r < 0) {
-                                /* A plain scalar maps byte for byte onto the line; a
-                                 * quoted one does not, so say the column in the rule. */
-                                if (!rn->quoted && !strchr(rn->scalar, '\n'))
-                                        perrors_add(errs, rn->file, rn->line, rn->col + e.col - 1, "USB rule: %s",
-                                                    e.msg);
-                                else
-                                        perr(errs, rn, "USB rule, column %u of the rule: %s", e.col, e.msg);
-                                nerr++;
-                                continue;
-                        }
-                        if (ret->rules[ret->n].uppercase_id)
-                                pwarn(errs, rn,
-                                      "USB rule: id with upper-case hex never matches (sysfs ids are lower case; "
-                                      "USBGuard compares them as text)");
-                        const struct usb_rule *nr = &ret->rules[ret->n];
-                        if (nr->parent_hash.present)
-                                ret->need |= USBDEV_PARENT_HASH;
-                        if (nr->name.present || nr->serial.present || nr->hash.present)
-                                ret->need |= USBDEV_STRINGS;
-                        if (nr->connect_type.present)
-                                ret->need |= USBDEV_CONNECT_TYPE;
-                        if (keep)
-                                ret->n++;
-                        else
-                                usbrule_done(&ret->rules[0]);
+                }
+        else if (rules && rules->kind == PNODE_SCALAR) {
+                /* A usbguard rules.conf pasted as it is: a rule, a comment or nothing on each line. */
+                const char *text = rules->scalar, *end = text + rules->scalar_len;
+                for (unsigned line = rules->line + 1; text < end; line++) {
+                        const char *nl = memchr(text, '\n', (size_t)(end - text));
+                        size_t len = nl ? (size_t)(nl - text) : (size_t)(end - text);
+                        int r = compile_rule(&c, rules, text, len, line, 0, false);
+                        if (r < 0)
+                                return r;
+                        text += len + 1;
                 }
         }
         const struct pnode *reg = pmap_get(section, "register");
@@ -364,6 +422,35 @@ const char *usb_register_why_not(const struct usb_register_entry *e, const struc
         return NULL;
 }
 
+/* Keyboards and mice: HID interfaces (hubs too), and at least one HID. */
+static bool is_hid_only(const struct usb_device_info *d) {
+        bool hid = false;
+        for (size_t i = 0; d->desc && i < d->desc->n_ifs; i++) {
+                if (d->desc->types[i].cls == 0x03)
+                        hid = true;
+                else if (d->desc->types[i].cls != 0x09)
+                        return false;
+        }
+        return hid;
+}
+
+const struct usb_permit *usb_permit_for(const struct usb_permits *ps, const struct usb_device_info *d, int64_t now) {
+        const struct usb_permit *found = NULL;
+        for (size_t i = 0; ps && d->ok && i < ps->n; i++) {
+                const struct usb_permit *e = &ps->v[i];
+                if (e->expires <= now)
+                        continue;
+                bool mine = e->kind == USB_PERMIT_HID ? is_hid_only(d) : d->hash[0] && strcmp(e->hash, d->hash) == 0;
+                if (!mine)
+                        continue;
+                if (e->kind == USB_PERMIT_BLOCK)
+                        return e; /* a block wins over any permit */
+                if (!found)
+                        found = e;
+        }
+        return found;
+}
+
 void usb_policy_decide(const struct usb_policy *p, const struct usb_device_info *d, struct usb_verdict *ret) {
         usb_policy_decide_for(p, d, NULL, ret);
 }
@@ -389,6 +476,14 @@ void usb_policy_decide_for(const struct usb_policy *p, const struct usb_device_i
         };
         memcpy(di.vid, d->vid, sizeof di.vid);
         memcpy(di.pid, d->pid, sizeof di.pid);
+        const struct usb_permit *permit = who && p && p->permits
+                                                  ? usb_permit_for(who->permits, d, who->now) : NULL;
+        if (permit) {
+                ret->target = permit->kind == USB_PERMIT_BLOCK ? USB_TARGET_BLOCK : USB_TARGET_ALLOW;
+                ret->permit = permit;
+                ret->reason = "permit";
+                return;
+        }
         for (size_t i = 0; p && i < p->n_reg; i++) {
                 char why[8];
                 if (!usb_register_is_device(&p->reg[i], d) || usb_register_why_not(&p->reg[i], who, why, sizeof why))

@@ -7,6 +7,7 @@
 
 #include "ptree.h"
 #include "usbdesc.h"
+#include "usbpermit.h"
 #include "usbrule.h"
 
 #define USB_MAX_RULES 100000
@@ -29,6 +30,7 @@ struct usb_policy {
         size_t n;
         struct usb_register_entry *reg;  /* approved media, decided before the rules */
         size_t n_reg;
+        bool permits;                /* temporary permits and unlock codes count (the travel profile says false) */
         unsigned need;               /* USBDEV_*: what a decision reads beyond the descriptors */
 };
 
@@ -39,6 +41,7 @@ struct usb_who {
         const char *user;            /* the user of the active seat; NULL: nobody */
         char *const *groups;         /* that user's groups, NULL-terminated (NULL: none) */
         char *const *terminals;      /* this terminal's names (machine-id, host name), NULL-terminated */
+        const struct usb_permits *permits;  /* temporary permits and blocks in force (NULL: none) */
 };
 
 /* Attributes a decision may need besides the descriptors (one read, always). */
@@ -86,13 +89,18 @@ struct usb_verdict {
         const struct usb_register_entry *entry;  /* the register entry that allowed it, or NULL */
         ssize_t entry_index;          /* 0-based register index, -1 if none */
         bool read_only;               /* allowed by a register entry marked read-only */
+        const struct usb_permit *permit;  /* the temporary permit or block that decided it, or NULL */
 };
 
 /* Decide d for who (NULL: nobody logged in, on no named terminal, now):
- * the register first, then the rules in order, then the default. */
+ * temporary blocks, then temporary permits (unless the policy turns them
+ * off), then the register, then the rules in order, then the default. */
 void usb_policy_decide_for(const struct usb_policy *p, const struct usb_device_info *d, const struct usb_who *who,
                            struct usb_verdict *ret);
 void usb_policy_decide(const struct usb_policy *p, const struct usb_device_info *d, struct usb_verdict *ret);
+
+/* The permit or block of ps in force at now for d, or NULL. */
+const struct usb_permit *usb_permit_for(const struct usb_permits *ps, const struct usb_device_info *d, int64_t now);
 
 /* Register entries and a device: is it this stick (id, serial and hash)? */
 bool usb_register_is_device(const struct usb_register_entry *e, const struct usb_device_info *d);
