@@ -115,7 +115,7 @@ int usb_unlock_normalize(const char *typed, char out[static USB_UNLOCK_CODE_LEN 
 }
 
 int usb_unlock_verify(const uint8_t key[static USB_UNLOCK_KEY_LEN], const char *machine_id,
-                      const char code[static USB_UNLOCK_CODE_LEN + 1], int64_t now, struct usb_unlock *ret) {
+                      const char *code, int64_t now, struct usb_unlock *ret) {
         char canon[USB_UNLOCK_CODE_LEN + 1];
         if (usb_unlock_normalize(code, canon) < 0)
                 return -EBADMSG;

@@ -40,10 +40,10 @@ int usb_unlock_make(const uint8_t key[static USB_UNLOCK_KEY_LEN], const char *ma
  * for 1/1/0 forgiven) to its 16 canonical characters; -EINVAL if it cannot
  * be one. */
 int usb_unlock_normalize(const char *typed, char out[static USB_UNLOCK_CODE_LEN + 1]);
-/* Verify a canonical code: 0 with *ret, -EBADMSG (not a code of this
+/* Verify a code as typed: 0 with *ret, -EBADMSG (not a code of this
  * terminal), -ETIME (expired). Constant time in the tag. */
 int usb_unlock_verify(const uint8_t key[static USB_UNLOCK_KEY_LEN], const char *machine_id,
-                      const char code[static USB_UNLOCK_CODE_LEN + 1], int64_t now, struct usb_unlock *ret);
+                      const char *code, int64_t now, struct usb_unlock *ret);
 
 /* The persisted state: codes used (until they expire) and recent failures. */
 #define USB_UNLOCK_MAX_USED 256
