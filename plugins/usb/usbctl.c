@@ -379,7 +379,7 @@ static int verb_register(int argc, char **argv) {
         size_t nu = 0, ng = 0, nt = 0;
         int o;
         optind = 0;
-        while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
                 switch (o) {
                 case 'n': name = optarg; break;
                 case 'r': ro = true; break;
@@ -481,6 +481,12 @@ static int load_policy(const struct pnode *section, struct usb_policy *p) {
         return r;
 }
 
+/* Where the system's files are: "/", or a test's tree (as sekishod --sysroot). */
+static const char *ctl_sysroot(void) {
+        const char *r = getenv("SEKISHO_SYSROOT");
+        return r && *r ? r : "/";
+}
+
 static char *state_path(const struct sekisho_ctl_env *env, const char *name) {
         if (!env || !env->state_dir)
                 return NULL;
@@ -557,7 +563,7 @@ static int verb_explain(const char *spec, const struct sekisho_ctl_env *env, con
         _cleanup_free_ char *path = state_path(env, USB_PERMITS_FILE);
         struct usb_permits ps = { 0 };
         char err[200] = "";
-        if (usb_who_read(&w, "/") < 0) {
+        if (usb_who_read(&w, ctl_sysroot()) < 0) {
                 usb_device_info_done(&d);
                 usb_policy_done(&p);
                 return 1;
@@ -858,8 +864,12 @@ static int verb_unlock(const char *code, const struct sekisho_ctl_env *env, cons
         if (!key || !st)
                 return 1;
         struct usb_who_buf w;
-        if (usb_who_read(&w, "/") < 0)
+        if (usb_who_read(&w, ctl_sysroot()) < 0)
                 return 1;
+        if (!w.machine_id[0]) {
+                fprintf(stderr, "sekishoctl usb unlock: this terminal has no machine-id (/etc/machine-id)\n");
+                return 1;
+        }
         struct devs_ctx devs = { 0 };
         int r = each_device(collect_one, &devs);
         struct usb_permit e;
@@ -896,7 +906,7 @@ static int verb_unlock_code(int argc, char **argv) {
         bool kbd = false, want_key = false;
         int o;
         optind = 0;
-        while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
                 switch (o) {
                 case 'm': master = optarg; break;
                 case 't': terminal = optarg; break;
