@@ -120,16 +120,6 @@ struct gen_ctx {
         size_t storage;              /* storage devices the rules allow */
 };
 
-/* One rule string as a single-quoted YAML list item (quotes doubled). */
-static void write_yaml_item(FILE *out, const char *indent, const char *rule, size_t len) {
-        fprintf(out, "%s- '", indent);
-        for (size_t i = 0; i < len; i++) {
-                if (rule[i] == '\'')
-                        fputc('\'', out);
-                fputc(rule[i], out);
-        }
-        fputs("'\n", out);
-}
 
 static bool has_storage(const struct usb_device_info *d) {
         for (size_t i = 0; d->desc && i < d->desc->n_ifs; i++)
@@ -185,7 +175,7 @@ static int gen_one(struct udev_device *dev, void *userdata) {
                 usb_device_info_done(&d);
                 return -ENOMEM;
         }
-        write_yaml_item(c->out, "    ", buf, len);
+        usb_write_yaml_rule(c->out, "    ", buf, len);
         if (has_storage(&d) && !d.is_controller) {
                 _cleanup_free_ char *name = usb_display_string(d.name);
                 fprintf(stderr, "warning: %s %s:%s \"%s\" is USB mass storage: the generated rules allow it; "
@@ -231,64 +221,7 @@ int usbctl_import_rules(FILE *out, const char *path) {
                 fprintf(stderr, "%s: %s\n", path, strerror(-r));
                 return r;
         }
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        if (!f)
-                return -ENOMEM;
-        fprintf(f, "# Imported by sekishoctl usb import-rules from %s\n"
-                   "# usbguard's ImplicitPolicyTarget (usbguard-daemon.conf) is 'default' here.\n"
-                   "usb:\n  default: block\n  rules:\n",
-                path);
-        size_t errors = 0, n = 0;
-        const char *text = data, *end = data + size;
-        for (unsigned line = 1; text < end && r >= 0; line++) {
-                const char *nl = memchr(text, '\n', (size_t)(end - text));
-                size_t l = nl ? (size_t)(nl - text) : (size_t)(end - text);
-                struct usb_rule rule;
-                struct usbrule_error e;
-                r = usbrule_parse(text, l, &rule, &e);
-                if (r == 0) {
-                        write_yaml_item(f, "    ", text, l);
-                        usbrule_done(&rule);
-                        n++;
-                } else if (r == -ENOENT) {
-                        size_t k = 0;
-                        while (k < l && (text[k] == ' ' || text[k] == '\t'))
-                                k++;
-                        if (k < l) { /* a comment, kept as one, in clean UTF-8 as YAML wants it */
-                                _cleanup_free_ char *c = strndup(text + k, l - k);
-                                _cleanup_free_ char *shown = c ? usb_display_string(c) : NULL;
-                                if (!shown) {
-                                        r = -ENOMEM;
-                                        break;
-                                }
-                                fprintf(f, "    %s\n", shown);
-                        }
-                        r = 0;
-                } else if (r == -EINVAL) {
-                        fprintf(stderr, "%s:%u:%u: %s\n", path, line, e.col, e.msg);
-                        errors++;
-                        r = 0;
-                }
-                text += l + 1;
-        }
-        if (fclose(f) != 0 && r >= 0)
-                r = -ENOMEM;
-        if (r >= 0 && errors)
-                r = -EINVAL;
-        if (r >= 0) {
-                /* "rules:" followed by only comments would be null: say [] then */
-                if (n == 0) {
-                        char *p = strstr(buf, "  rules:\n");
-                        fwrite(buf, 1, (size_t)(p - buf), out);
-                        fputs("  rules: []\n", out);
-                        fputs(p + strlen("  rules:\n"), out);
-                } else
-                        fwrite(buf, 1, len, out);
-        }
-        free(buf);
-        return r;
+        return usb_rules_conf_import(out, stderr, path, data, size);
 }
 
 /* ---- one device by name: its port ("1-4.2"), devpath, or id when only one has it ---- */

@@ -600,3 +600,82 @@ char *usb_display_string(const char *s) {
         *o = '\0';
         return out;
 }
+
+/* One rule string as a single-quoted YAML list item (quotes doubled). */
+void usb_write_yaml_rule(FILE *out, const char *indent, const char *rule, size_t len) {
+        fprintf(out, "%s- '", indent);
+        for (size_t i = 0; i < len; i++) {
+                if (rule[i] == '\'')
+                        fputc('\'', out);
+                fputc(rule[i], out);
+        }
+        fputs("'\n", out);
+}
+
+int usb_rules_conf_import(FILE *out, FILE *err, const char *name, const char *data, size_t size) {
+        int r = 0;
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "# Imported by sekishoctl usb import-rules from %s\n"
+                   "# usbguard's ImplicitPolicyTarget (usbguard-daemon.conf) is 'default' here.\n"
+                   "usb:\n  default: block\n  rules:\n",
+                name);
+        size_t errors = 0, n = 0;
+        const char *text = data, *end = data + size;
+        for (unsigned line = 1; text < end && r >= 0; line++) {
+                const char *nl = memchr(text, '\n', (size_t)(end - text));
+                size_t l = nl ? (size_t)(nl - text) : (size_t)(end - text);
+                struct usb_rule rule;
+                struct usbrule_error e;
+                r = usbrule_parse(text, l, &rule, &e);
+                if (r == 0 && !string_is_clean_utf8(text, l)) {
+                        /* a policy is YAML, which is UTF-8 text */
+                        usbrule_done(&rule);
+                        fprintf(err, "%s:%u:1: not UTF-8 text (or a control character): write such bytes as \\xHH "
+                                     "inside a string\n", name, line);
+                        errors++;
+                } else if (r == 0) {
+                        usb_write_yaml_rule(f, "    ", text, l);
+                        usbrule_done(&rule);
+                        n++;
+                } else if (r == -ENOENT) {
+                        size_t k = 0;
+                        while (k < l && (text[k] == ' ' || text[k] == '\t'))
+                                k++;
+                        if (k < l) { /* a comment, kept as one, in clean UTF-8 as YAML wants it */
+                                _cleanup_free_ char *c = strndup(text + k, l - k);
+                                _cleanup_free_ char *shown = c ? usb_display_string(c) : NULL;
+                                if (!shown) {
+                                        r = -ENOMEM;
+                                        break;
+                                }
+                                fprintf(f, "    %s\n", shown);
+                        }
+                        r = 0;
+                } else if (r == -EINVAL) {
+                        fprintf(err, "%s:%u:%u: %s\n", name, line, e.col, e.msg);
+                        errors++;
+                        r = 0;
+                }
+                text += l + 1;
+        }
+        if (fclose(f) != 0 && r >= 0)
+                r = -ENOMEM;
+        if (r >= 0 && errors)
+                r = -EINVAL;
+        if (r >= 0) {
+                /* "rules:" followed by only comments would be null: say [] then */
+                if (n == 0) {
+                        char *p = strstr(buf, "  rules:\n");
+                        fwrite(buf, 1, (size_t)(p - buf), out);
+                        fputs("  rules: []\n", out);
+                        fputs(p + strlen("  rules:\n"), out);
+                } else
+                        fwrite(buf, 1, len, out);
+        }
+        free(buf);
+        return r;
+}

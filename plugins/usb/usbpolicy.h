@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "ptree.h"
@@ -124,3 +125,10 @@ bool usb_policy_blocks_storage(const struct usb_policy *p, char *why, size_t why
 void usb_device_interfaces_string(const struct usb_device_info *d, char *out, size_t size);
 /* A display copy of a hostile string: printable UTF-8 kept, the rest as \xHH. */
 char *usb_display_string(const char *s);
+
+/* A usbguard rules.conf (data, named name in messages) as a usb: section
+ * on out: its rules in order, its comments kept. Each bad line goes to err
+ * as NAME:LINE:COL: problem; then -EINVAL and nothing on out. */
+int usb_rules_conf_import(FILE *out, FILE *err, const char *name, const char *data, size_t size);
+/* One rule as a single-quoted YAML list item, quotes doubled. */
+void usb_write_yaml_rule(FILE *out, const char *indent, const char *rule, size_t len);
