@@ -23,6 +23,7 @@
 #include "usbdev.h"
 #include "usbpermit.h"
 #include "usbpolicy.h"
+#include "usbunlock.h"
 #include "usbwho.h"
 #include "util.h"
 
@@ -68,6 +69,8 @@ struct usb_state {
         struct usb_permits permits;  /* temporary permits and blocks in force (state_dir/usb/permits) */
         char *permits_path;
         int inotify_fd;              /* the state directory: sekishoctl usb allow/block/unlock write there */
+        int requests_wd;             /* ... and its unlock-requests/, where anyone hands in a code */
+        char *usb_dir;
         struct loop_source *inotify_src, *expiry_timer;
         char msg[UEVENT_MSG_MAX + 1];
 };
@@ -694,6 +697,64 @@ static bool permits_reload(struct usb_state *s) {
         return changed;
 }
 
+/* NAME.code handed in by anyone (sekishoctl usb unlock, not root): verify
+ * it as root would, answer in NAME.result, which the caller created. */
+static void unlock_request(struct usb_state *s, const char *name) {
+        size_t len = strlen(name);
+        if (len < 6 || len > 64 || strcmp(name + len - 5, ".code") != 0 || strchr(name, '/'))
+                return;
+        _cleanup_free_ char *dir = path_join(s->usb_dir, USB_UNLOCK_REQUESTS);
+        _cleanup_free_ char *req = dir ? path_join(dir, name) : NULL, *res = NULL;
+        if (!req || asprintf(&res, "%s/%.*s.result", dir, (int)(len - 5), name) < 0)
+                return;
+        _cleanup_close_ int fd = open(req, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        struct stat st;
+        char code[65];
+        ssize_t n = -1;
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (off_t)sizeof code)
+                n = read(fd, code, sizeof code - 1);
+        unlink(req);
+        if (n < 0)
+                return;
+        code[n] = '\0';
+        char why[300] = "", uid[16];
+        snprintf(uid, sizeof uid, "%u", (unsigned)st.st_uid);
+        struct usb_permit e;
+        int r = -EPERM;
+        if (!s->policy.permits)
+                snprintf(why, sizeof why, "the policy in force turns temporary permits off");
+        else {
+                const char *root = sekisho_env(s->h)->sysroot;
+                r = usbctl_unlock_here(code, s->usb_dir, root ? root : "/", &e, why, sizeof why);
+        }
+        if (r == 0) {
+                e.uid = (uint32_t)st.st_uid;
+                if ((r = usb_permits_add(&s->permits, &e)) < 0 ||
+                    (r = usb_permits_save(s->permits_path, &s->permits, now_unix())) < 0)
+                        snprintf(why, sizeof why, "cannot keep the permit: %s", strerror(-r));
+        }
+        char answer[512], t[32];
+        if (r == 0) {
+                format_rfc3339(e.expires, t);
+                snprintf(answer, sizeof answer, "ok unlocked: %s until %s\n", e.label, t);
+                audit_permit(s, "usb.permit.granted", &e, "unlock code");
+                evaluate_all(s, true);
+                arm_expiry(s);
+                sekisho_status_changed(s->h);
+        } else {
+                snprintf(answer, sizeof answer, "refused %s\n", why);
+                struct audit_field f[] = { { "uid", uid }, { "reason", why }, { NULL, NULL } };
+                sekisho_audit(s->h, "usb.unlock.refused", USB_CLAUSE, f);
+                plog_notice(s->h, "unlock code from uid %s refused: %s", uid, why);
+        }
+        /* the caller made NAME.result; write only into that very file of theirs */
+        _cleanup_close_ int rfd = open(res, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        struct stat rst;
+        if (rfd >= 0 && fstat(rfd, &rst) == 0 && S_ISREG(rst.st_mode) && rst.st_uid == st.st_uid &&
+            write(rfd, answer, strlen(answer)) < 0)
+                plog_debug(s->h, "cannot answer %s: %m", res);
+}
+
 static int on_state_dir(struct loop_source *src, int fd, uint32_t revents, void *userdata) {
         struct usb_state *s = userdata;
         char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -702,7 +763,9 @@ static int on_state_dir(struct loop_source *src, int fd, uint32_t revents, void 
         while ((n = read(fd, buf, sizeof buf)) > 0)
                 for (char *p = buf; p < buf + n;) {
                         struct inotify_event *ev = (struct inotify_event *)p;
-                        if (ev->len && strcmp(ev->name, USB_PERMITS_FILE) == 0)
+                        if (ev->len && ev->wd == s->requests_wd)
+                                unlock_request(s, ev->name);
+                        else if (ev->len && strcmp(ev->name, USB_PERMITS_FILE) == 0)
                                 ours = true;
                         p += sizeof *ev + ev->len;
                 }
@@ -749,6 +812,13 @@ static int permits_start(struct usb_state *s) {
         s->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (s->inotify_fd < 0 || inotify_add_watch(s->inotify_fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0)
                 return -errno;
+        /* Anyone may hand in an unlock code, nobody may see another's (sticky, not listable). */
+        _cleanup_free_ char *req = path_join(dir, USB_UNLOCK_REQUESTS);
+        if (!req || !(s->usb_dir = strdup(dir)))
+                return -ENOMEM;
+        if ((mkdir(req, 01733) < 0 && errno != EEXIST) || chmod(req, 01733) < 0 ||
+            (s->requests_wd = inotify_add_watch(s->inotify_fd, req, IN_MOVED_TO)) < 0)
+                plog_warning(s->h, "cannot set up %s: unlock codes only through root", req);
         r = loop_add_io(sekisho_loop(s->h), s->inotify_fd, EPOLLIN, on_state_dir, s, &s->inotify_src);
         if (r < 0)
                 return r;
@@ -783,6 +853,7 @@ static void usb_shutdown(void *state) {
                 close(s->inotify_fd);
         usb_permits_done(&s->permits);
         free(s->permits_path);
+        free(s->usb_dir);
         usb_policy_done(&s->policy);
         tdestroy(s->devices, tracked_free);
         free(s);
@@ -798,7 +869,7 @@ static int usb_init(struct sekisho_plugin_handle *h, void **ret_state) {
         if (!s)
                 return -ENOMEM;
         s->h = h;
-        s->fd = s->defer_fd = s->inotify_fd = -1;
+        s->fd = s->defer_fd = s->inotify_fd = s->requests_wd = -1;
         s->tail = &s->head;
         int r;
         struct perrors errs = { 0 };

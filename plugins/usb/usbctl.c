@@ -15,6 +15,7 @@
 #include "usbwho.h"
 #include "util.h"
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <sodium.h>
 #include <sys/stat.h>
@@ -781,9 +782,86 @@ static int collect_one(struct udev_device *dev, void *userdata) {
         return r;
 }
 
+int usbctl_unlock_here(const char *typed, const char *usb_state_dir, const char *sysroot, struct usb_permit *ret,
+                       char *why, size_t why_size) {
+        _cleanup_free_ char *key = path_join(usb_state_dir, USB_UNLOCK_KEY_FILE);
+        _cleanup_free_ char *st = path_join(usb_state_dir, USB_UNLOCK_STATE_FILE);
+        if (!key || !st)
+                return -ENOMEM;
+        struct usb_who_buf w;
+        if (usb_who_read(&w, sysroot) < 0)
+                return -ENOMEM;
+        if (!w.machine_id[0]) {
+                usb_who_done(&w);
+                snprintf(why, why_size, "this terminal has no machine-id (/etc/machine-id)");
+                return -ENOKEY;
+        }
+        struct devs_ctx devs = { 0 };
+        int r = each_device(collect_one, &devs);
+        if (r >= 0)
+                r = usbctl_unlock(typed, key, st, w.machine_id, devs.v, devs.n, now_unix(), ret, why, why_size);
+        else
+                snprintf(why, why_size, "cannot read USB devices: %s", strerror(-r));
+        for (size_t i = 0; i < devs.n; i++)
+                usb_device_info_done(&devs.v[i]);
+        free(devs.v);
+        usb_who_done(&w);
+        return r;
+}
+
+/* Not root: hand the code to sekishod through its drop directory and wait for the answer. */
+static int unlock_through_daemon(const char *code, const struct sekisho_ctl_env *env) {
+        _cleanup_free_ char *dir = state_path(env, USB_UNLOCK_REQUESTS);
+        uint8_t rnd[8];
+        char hex[17], *req = NULL, *tmp = NULL, *res = NULL;
+        randombytes_buf(rnd, sizeof rnd);
+        sodium_bin2hex(hex, sizeof hex, rnd, sizeof rnd);
+        int r = -ENOMEM;
+        if (!dir || asprintf(&req, "%s/%s.code", dir, hex) < 0 || asprintf(&tmp, "%s/%s.tmp", dir, hex) < 0 ||
+            asprintf(&res, "%s/%s.result", dir, hex) < 0)
+                goto out;
+        _cleanup_close_ int rfd = open(res, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (rfd < 0) {
+                r = -errno;
+                fprintf(stderr, "sekishoctl usb unlock: cannot reach sekishod (%s: %s)\n", dir, strerror(-r));
+                goto out;
+        }
+        r = write_file_replace(tmp, code, strnlen(code, 64), 0600);
+        if (r >= 0 && rename(tmp, req) < 0)
+                r = -errno;
+        if (r < 0) {
+                fprintf(stderr, "sekishoctl usb unlock: cannot hand the code over: %s\n", strerror(-r));
+                goto out;
+        }
+        char answer[512] = "";
+        for (int i = 0; i < 150 && !answer[0]; i++) {
+                usleep(100 * 1000);
+                ssize_t n = pread(rfd, answer, sizeof answer - 1, 0);
+                answer[n > 0 ? n : 0] = '\0';
+                if (!strchr(answer, '\n'))
+                        answer[0] = '\0'; /* not complete yet */
+        }
+        unlink(req);
+        if (!answer[0]) {
+                fprintf(stderr, "sekishoctl usb unlock: sekishod did not answer (is it running?)\n");
+                r = -ETIMEDOUT;
+        } else if (strncmp(answer, "ok ", 3) == 0) {
+                fputs(answer + 3, stdout);
+                r = 0;
+        } else {
+                fprintf(stderr, "sekishoctl usb unlock: %s", strncmp(answer, "refused ", 8) == 0 ? answer + 8 : answer);
+                r = -EACCES;
+        }
+out:
+        if (res)
+                unlink(res);
+        free(req), free(tmp), free(res);
+        return r;
+}
+
 static int verb_unlock(const char *code, const struct sekisho_ctl_env *env, const struct pnode *section) {
-        if (need_root("unlock") < 0)
-                return 1;
+        if (geteuid() != 0)
+                return unlock_through_daemon(code, env) < 0 ? 1 : 0;
         struct usb_policy p;
         if (load_policy(section, &p) < 0)
                 return 1;
@@ -793,28 +871,12 @@ static int verb_unlock(const char *code, const struct sekisho_ctl_env *env, cons
                 fprintf(stderr, "sekishoctl usb unlock: the policy in force turns temporary permits off\n");
                 return 1;
         }
-        _cleanup_free_ char *key = state_path(env, USB_UNLOCK_KEY_FILE), *st = state_path(env, USB_UNLOCK_STATE_FILE);
-        if (!key || !st)
-                return 1;
-        struct usb_who_buf w;
-        if (usb_who_read(&w, ctl_sysroot()) < 0)
-                return 1;
-        if (!w.machine_id[0]) {
-                fprintf(stderr, "sekishoctl usb unlock: this terminal has no machine-id (/etc/machine-id)\n");
-                return 1;
-        }
-        struct devs_ctx devs = { 0 };
-        int r = each_device(collect_one, &devs);
+        _cleanup_free_ char *dir = env && env->state_dir ? path_join(env->state_dir, "usb") : NULL;
         struct usb_permit e;
         char why[300];
-        if (r >= 0)
-                r = usbctl_unlock(code, key, st, w.machine_id, devs.v, devs.n, now_unix(), &e, why, sizeof why);
-        else
-                snprintf(why, sizeof why, "cannot read USB devices: %s", strerror(-r));
-        for (size_t i = 0; i < devs.n; i++)
-                usb_device_info_done(&devs.v[i]);
-        free(devs.v);
-        usb_who_done(&w);
+        int r = dir ? usbctl_unlock_here(code, dir, ctl_sysroot(), &e, why, sizeof why) : -ENOMEM;
+        if (r == -ENOMEM)
+                snprintf(why, sizeof why, "out of memory");
         if (r == 0 && (r = permits_update(env, &e, NULL, false)) < 0)
                 snprintf(why, sizeof why, "cannot write the permit: %s", strerror(-r));
         if (r < 0) {

@@ -31,6 +31,11 @@ int usbctl_unlock(const char *typed, const char *key_path, const char *state_pat
                   const struct usb_device_info *devs, size_t n_devs, int64_t now, struct usb_permit *ret, char *why,
                   size_t why_size);
 
+/* The same for this terminal: its devices (libudev), machine-id (under
+ * sysroot) and the key and state in usb_state_dir (state_dir/usb). */
+int usbctl_unlock_here(const char *typed, const char *usb_state_dir, const char *sysroot, struct usb_permit *ret,
+                       char *why, size_t why_size);
+
 /* Append s as a rule string literal ("..." with USBGuard escapes) to f. */
 void usbctl_write_rule_string(FILE *f, const char *s);
 

@@ -12,6 +12,7 @@
 #define USB_UNLOCK_WINDOW 900           /* ... within 15 minutes; then wait */
 #define USB_UNLOCK_KEY_FILE "unlock.key"       /* in state_dir/usb/, 0600 */
 #define USB_UNLOCK_STATE_FILE "unlock.state"   /* used codes and failed attempts */
+#define USB_UNLOCK_REQUESTS "unlock-requests"  /* 1733: anyone hands sekishod a code there (NAME.code, NAME.result) */
 
 enum usb_unlock_scope {
         USB_UNLOCK_DEVICE = 0,          /* the device whose hash has this 24-bit tag */

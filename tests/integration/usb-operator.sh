@@ -137,6 +137,22 @@ wait_audit '"event":"usb.permit.granted".*"source":"unlock"' || fail "no audit r
 set +e; out=$(usbctl unlock "$code" 2>&1); rc=$?; set -e
 [ $rc = 1 ] && echo "$out" | grep -q 'used already' || fail "second use: $rc $out"
 ok "unlock code: another terminal's refused, this one's works once (typed in lower case with dashes)"
+# The person at the terminal is not root: the code goes to sekishod through its drop directory.
+if command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
+        [ "$(stat -c %a "$T/state/usb/unlock-requests")" = 1733 ] || fail "unlock-requests is not 1733"
+        chmod o+rx "$T" "$T/state" "$T/state/usb"; chmod o+r "$T/sekisho.conf"
+        kbd=$(usbctl unlock-code --master "$T/master.key" --terminal 0123456789abcdef0123456789abcdef --keyboards --for 30m 2>/dev/null)
+        out=$(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+                "$SEKISHOCTL" --state-dir "$T/state" --keys-dir "$T/keys.d" --config "$T/sekisho.conf" --bus=session \
+                usb unlock "$kbd" 2>&1) || fail "unlock as nobody: $out"
+        echo "$out" | grep -q 'unlocked: keyboards and mice until' || fail "unlock as nobody said: $out"
+        wait_audit "\"event\":\"usb.permit.granted\".*\"uid\":\"$(id -u nobody)\",\"source\":\"unlock\"" ||
+                fail "no audit record naming the user who unlocked"
+        [ -z "$(ls -A "$T/state/usb/unlock-requests")" ] || fail "requests left behind: $(ls -A "$T/state/usb/unlock-requests")"
+        ok "a user who is not root unlocks keyboards and mice through sekishod, audited with their uid"
+else
+        skip_part "the non-root unlock needs setpriv and a nobody user"
+fi
 for i in 1 2 3 4; do usbctl unlock AAAAAAAAAAAAAAAA >/dev/null 2>&1 && fail "a made-up code worked"; done
 set +e; out=$(usbctl unlock AAAAAAAAAAAAAAAA 2>&1); rc=$?; set -e
 echo "$out" | grep -q 'too many wrong codes' || fail "no rate limit after 5 failures: $out"
