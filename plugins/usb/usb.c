@@ -70,6 +70,7 @@ struct usb_state {
         char *permits_path;
         int inotify_fd;              /* the state directory: sekishoctl usb allow/block/unlock write there */
         int requests_wd;             /* ... and its unlock-requests/, where anyone hands in a code */
+        int seats_wd;                /* logind's seats: the register's "for:" follows the user on seat0 */
         char *usb_dir;
         struct loop_source *inotify_src, *expiry_timer;
         char msg[UEVENT_MSG_MAX + 1];
@@ -765,11 +766,14 @@ static int on_state_dir(struct loop_source *src, int fd, uint32_t revents, void 
                         struct inotify_event *ev = (struct inotify_event *)p;
                         if (ev->len && ev->wd == s->requests_wd)
                                 unlock_request(s, ev->name);
+                        else if (ev->len && ev->wd == s->seats_wd && strcmp(ev->name, "seat0") == 0 &&
+                                 s->policy.n_reg)
+                                ours = true; /* someone else on the seat: entries for users decide again */
                         else if (ev->len && strcmp(ev->name, USB_PERMITS_FILE) == 0)
                                 ours = true;
                         p += sizeof *ev + ev->len;
                 }
-        if (ours && permits_reload(s)) {
+        if (ours && (permits_reload(s) || s->policy.n_reg)) {
                 evaluate_all(s, true);
                 arm_expiry(s);
                 sekisho_status_changed(s->h);
@@ -819,6 +823,10 @@ static int permits_start(struct usb_state *s) {
         if ((mkdir(req, 01733) < 0 && errno != EEXIST) || chmod(req, 01733) < 0 ||
             (s->requests_wd = inotify_add_watch(s->inotify_fd, req, IN_MOVED_TO)) < 0)
                 plog_warning(s->h, "cannot set up %s: unlock codes only through root", req);
+        const char *root = sekisho_env(s->h)->sysroot;
+        _cleanup_free_ char *seats = path_join(root ? root : "/", "run/systemd/seats");
+        if (seats)
+                s->seats_wd = inotify_add_watch(s->inotify_fd, seats, IN_CLOSE_WRITE | IN_MOVED_TO);
         r = loop_add_io(sekisho_loop(s->h), s->inotify_fd, EPOLLIN, on_state_dir, s, &s->inotify_src);
         if (r < 0)
                 return r;
@@ -869,7 +877,7 @@ static int usb_init(struct sekisho_plugin_handle *h, void **ret_state) {
         if (!s)
                 return -ENOMEM;
         s->h = h;
-        s->fd = s->defer_fd = s->inotify_fd = s->requests_wd = -1;
+        s->fd = s->defer_fd = s->inotify_fd = s->requests_wd = s->seats_wd = -1;
         s->tail = &s->head;
         int r;
         struct perrors errs = { 0 };

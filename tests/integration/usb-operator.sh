@@ -86,6 +86,14 @@ wait_audit '"event":"usb.device.allowed".*"port":"1-2".*"register":"soumu-3","re
 usbctl explain 1-2 | grep -q 'register entry 1 "soumu-3": this device; applies (read-only)' || fail "explain: $(usbctl explain 1-2)"
 usbctl explain 1-3 | grep -q 'register entry 1 "soumu-3" has this id but another' || fail "explain 1-3: $(usbctl explain 1-3)"
 ok "register: the registered stick is allowed read-only, its twin model is not"
+# Someone else takes the seat (as logind writes it: a new file moved over the old).
+printf 'ACTIVE=c2\nACTIVE_UID=65534\n' >"$ROOT/run/systemd/seats/.seat0.tmp"
+mv "$ROOT/run/systemd/seats/.seat0.tmp" "$ROOT/run/systemd/seats/seat0"
+expect_attr usb1/1-2 authorized 0
+printf 'ACTIVE=c1\nACTIVE_UID=0\n' >"$ROOT/run/systemd/seats/.seat0.tmp"
+mv "$ROOT/run/systemd/seats/.seat0.tmp" "$ROOT/run/systemd/seats/seat0"
+expect_attr usb1/1-2 authorized 1
+ok "the stick registered for root goes out when another user takes the seat, and back when root does"
 sed -i 's/users: \["root"\]/users: ["tanaka"]/' "$T/reg.yaml"
 usbctl explain 1-2 --policy "$T/reg.yaml" | grep -q 'does not apply: for users tanaka only, not root' ||
         fail "explain for another user: $(usbctl explain 1-2 --policy "$T/reg.yaml")"
