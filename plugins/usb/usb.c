@@ -210,8 +210,10 @@ static void report(struct usb_state *s, const struct usb_device_info *d, const s
         else
                 snprintf(rule, sizeof rule, "(%s)", v->reason);
         _cleanup_free_ char *name = usb_display_string(d->name), *serial = usb_display_string(d->serial);
-        char index[24];
+        char index[24], dcode[6] = "";
         snprintf(index, sizeof index, "%zd", v->index >= 0 ? v->index + 1 : 0);
+        if (blocked && d->hash[0]) /* what the person reads out to get an unlock code */
+                usb_unlock_device_code(usb_unlock_device_tag(d->hash), dcode);
         struct audit_field f[] = {
                 { "device", id },
                 { "name", name ? name : "" },
@@ -226,6 +228,7 @@ static void report(struct usb_state *s, const struct usb_device_info *d, const s
                 { "register", v->entry ? v->entry->name : "" },
                 { "read-only", v->read_only ? "yes" : "" },
                 { "permit", v->permit ? v->permit->source : "" },
+                { "device-code", dcode },
                 { NULL, NULL },
         };
         const char *event = interface ? (blocked ? "usb.interface.blocked" : "usb.interface.allowed")

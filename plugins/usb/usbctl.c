@@ -508,8 +508,11 @@ static int verb_explain(const char *spec, const struct sekisho_ctl_env *env, con
         char ifs[1024];
         usb_device_interfaces_string(&d, ifs, sizeof ifs);
         _cleanup_free_ char *name = usb_display_string(d.name), *serial = usb_display_string(d.serial);
-        printf("device %s %s:%s \"%s\" serial \"%s\"\n  hash %s\n  interfaces %s\n", d.port, d.vid, d.pid,
-               name ? name : "", serial ? serial : "", d.hash[0] ? d.hash : "-", ifs);
+        char dcode[6] = "-";
+        if (d.hash[0])
+                usb_unlock_device_code(usb_unlock_device_tag(d.hash), dcode);
+        printf("device %s %s:%s \"%s\" serial \"%s\"\n  hash %s (device code %s)\n  interfaces %s\n", d.port, d.vid,
+               d.pid, name ? name : "", serial ? serial : "", d.hash[0] ? d.hash : "-", dcode, ifs);
         printf("for: user %s, terminal %s\n", w.who.user ? w.who.user : "(nobody on seat0)",
                w.machine_id[0] ? w.machine_id : "?");
         struct usb_verdict v;
@@ -936,8 +939,12 @@ static int verb_unlock_code(int argc, char **argv) {
                 fprintf(stderr, "--for %s: from 15m to 30d\n", dur);
                 return 2;
         }
-        struct usb_unlock u = { .scope = kbd ? USB_UNLOCK_HID : USB_UNLOCK_DEVICE,
-                                .device_tag = device ? usb_unlock_device_tag(device) : 0 };
+        struct usb_unlock u = { .scope = kbd ? USB_UNLOCK_HID : USB_UNLOCK_DEVICE };
+        if (device && usb_unlock_parse_device(device, &u.device_tag) < 0) {
+                fprintf(stderr, "--device %s: the device code the notice shows (5 characters) or the device's hash\n",
+                        device);
+                return 2;
+        }
         int64_t now = now_unix();
         u.expires = now + seconds;
         char code[USB_UNLOCK_CODE_LEN + 1];
@@ -996,7 +1003,7 @@ int usbctl_main(int argc, char **argv, const struct sekisho_ctl_env *env, const 
                 "       sekishoctl usb unlock CODE\n"
                 "       sekishoctl usb unlock-key --install < KEY\n"
                 "       sekishoctl usb unlock-code --master FILE --terminal MACHINE-ID\n"
-                "                                  (--device HASH | --keyboards) --for DURATION | --terminal-key\n";
+                "                                  (--device CODE|HASH | --keyboards) --for DURATION | --terminal-key\n";
         int r = 2;
         if (argc < 1) {
                 fputs(usage, stderr);

@@ -36,6 +36,35 @@ uint32_t usb_unlock_device_tag(const char *device_hash) {
         return (uint32_t)h[0] << 16 | (uint32_t)h[1] << 8 | h[2];
 }
 
+void usb_unlock_device_code(uint32_t tag, char out[static 6]) {
+        for (int i = 0; i < 5; i++)
+                out[i] = alphabet[(tag >> (5 * (4 - i))) & 31];
+        out[5] = '\0';
+}
+
+int usb_unlock_parse_device(const char *s, uint32_t *ret) {
+        if (strlen(s) == 44 && s[43] == '=') {
+                *ret = usb_unlock_device_tag(s);
+                return 0;
+        }
+        uint32_t v = 0;
+        size_t n = 0;
+        for (const char *c = s; *c; c++) {
+                char ch = *c >= 'a' && *c <= 'z' ? (char)(*c - 'a' + 'A') : *c;
+                if (ch == '-' || ch == ' ')
+                        continue;
+                ch = ch == 'I' || ch == 'L' ? '1' : ch == 'O' ? '0' : ch;
+                const char *p = ch ? strchr(alphabet, ch) : NULL;
+                if (!p || ++n > 5)
+                        return -EINVAL;
+                v = v << 5 | (uint32_t)(p - alphabet);
+        }
+        if (n != 5 || v > 0xffffff)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
 /* The 40-bit tag of the 5 payload bytes, for this terminal. */
 static void tag40(const uint8_t key[static USB_UNLOCK_KEY_LEN], const char *machine_id, const uint8_t payload[5],
                   uint8_t out[5]) {

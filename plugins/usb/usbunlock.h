@@ -31,6 +31,11 @@ int usb_unlock_terminal_key(const uint8_t master[static USB_UNLOCK_KEY_LEN], con
 /* The 24-bit tag a code names a device by. */
 uint32_t usb_unlock_device_tag(const char *device_hash);
 
+/* The tag as 5 characters a person reads out ("device code" in the
+ * notice), and back: from those 5 characters or from the 44-character hash. */
+void usb_unlock_device_code(uint32_t tag, char out[static 6]);
+int usb_unlock_parse_device(const char *s, uint32_t *ret);
+
 /* The officer's side: a code for u on the terminal whose key is key. The
  * expiry is rounded up to the next 15 minutes; -ERANGE beyond 30 days or
  * in the past. out gets 16 characters and a NUL. */

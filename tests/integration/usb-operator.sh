@@ -131,7 +131,11 @@ usbctl unlock-code --master "$T/master.key" --terminal 0123456789abcdef012345678
         usbctl unlock-key --install >/dev/null || fail "unlock-key --install"
 [ "$(stat -c %a "$T/state/usb/unlock.key")" = 600 ] || fail "unlock.key is not 0600"
 hash=$(grep 'hash:' "$T/entry.yaml" | sed 's/.*"\(.*\)"/\1/')
-code=$(usbctl unlock-code --master "$T/master.key" --terminal 0123456789abcdef0123456789abcdef --device "$hash" --for 1h 2>/dev/null)
+# The notice gives the person a 5-character device code to read out; the officer may use it or the hash.
+dcode=$(grep '"event":"usb.device.blocked".*"port":"1-2"' "$T/log/audit.log" | tail -1 | sed -n 's/.*"device-code":"\([^"]*\)".*/\1/p')
+[ ${#dcode} = 5 ] || fail "no device code in the blocked record: '$dcode'"
+usbctl explain 1-2 | grep -q "(device code $dcode)" || fail "explain does not show the device code $dcode"
+code=$(usbctl unlock-code --master "$T/master.key" --terminal 0123456789abcdef0123456789abcdef --device "$dcode" --for 1h 2>/dev/null)
 [ ${#code} = 16 ] || fail "code '$code' is not 16 characters"
 other=$(usbctl unlock-code --master "$T/master.key" --terminal ffffffffffffffffffffffffffffffff --device "$hash" --for 1h 2>/dev/null)
 set +e; out=$(usbctl unlock "$other" 2>&1); rc=$?; set -e

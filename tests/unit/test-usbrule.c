@@ -817,6 +817,17 @@ static void test_unlock_codes(void **state) {
                 if (usb_unlock_verify(key, mid, t, now, &got) != -EBADMSG)
                         fail_msg("a code with character %d changed was accepted", i);
         }
+        /* the device code the notice shows names the same device as its hash */
+        char dcode[6];
+        uint32_t tag;
+        usb_unlock_device_code(u.device_tag, dcode);
+        assert_int_equal(strlen(dcode), 5);
+        assert_int_equal(usb_unlock_parse_device(dcode, &tag), 0);
+        assert_int_equal(tag, u.device_tag);
+        assert_int_equal(usb_unlock_parse_device("LIWulz1kLa2W2OX9Sey0HAqvMZH/8Um8GytepjJnQ2M=", &tag), 0);
+        assert_int_equal(tag, u.device_tag);
+        assert_int_equal(usb_unlock_parse_device("ZZZZZ", &tag), -EINVAL); /* more than 24 bits */
+        assert_int_equal(usb_unlock_parse_device("ABCD", &tag), -EINVAL);
         assert_int_equal(usb_unlock_verify(key, mid, code, now + 4500, &got), -ETIME);
         assert_int_equal(usb_unlock_verify(key, mid, code, now + 40 * 86400, &got), -ETIME);
         assert_int_equal(usb_unlock_verify(key, mid, "0123", now, &got), -EBADMSG);
