@@ -298,10 +298,13 @@ static int compile(const struct pnode *section, struct usb_policy *ret, struct p
         else if (rules && rules->kind == PNODE_SCALAR) {
                 /* A usbguard rules.conf pasted as it is: a rule, a comment or nothing on each line. */
                 const char *text = rules->scalar, *end = text + rules->scalar_len;
-                for (unsigned line = rules->line + 1; text < end; line++) {
+                /* A block's text starts on the line after "rules: |"; one rule on the key's line maps exactly. */
+                bool one_line = !memchr(text, '\n', rules->scalar_len);
+                for (unsigned line = rules->line + !one_line; text < end; line++) {
                         const char *nl = memchr(text, '\n', (size_t)(end - text));
                         size_t len = nl ? (size_t)(nl - text) : (size_t)(end - text);
-                        int r = compile_rule(&c, rules, text, len, line, 0, false);
+                        int r = compile_rule(&c, rules, text, len, line, one_line && !rules->quoted ? rules->col : 0,
+                                             false);
                         if (r < 0)
                                 return r;
                         text += len + 1;

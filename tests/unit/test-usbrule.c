@@ -700,6 +700,9 @@ static void test_rules_conf(void **state) {
         assert_non_null(strstr(perrors_first(&errs), "test.yaml:5:"));
         assert_non_null(strstr(perrors_first(&errs), "unknown attribute 'nmae'"));
         perrors_clear(&errs);
+        assert_int_not_equal(load_yaml("usb:\n  rules: allow nmae \"x\"\n", &p, &errs), 0);
+        assert_non_null(strstr(perrors_first(&errs), "test.yaml:2:16: USB rule: unknown attribute"));
+        perrors_clear(&errs);
         assert_int_not_equal(load_yaml("usb:\n  rules: { a: b }\n", &p, &errs), 0);
         perrors_clear(&errs);
         assert_int_not_equal(load_yaml("usb:\n  rules:\n    - ''\n", &p, &errs), 0); /* an empty rule says nothing */
