@@ -1,4 +1,4 @@
-/* usbctl.c — sekishoctl's usb verbs: list attached devices with their decision, and generate rules for them; offline, through libudev. */
+/* usbctl.c — sekishoctl's usb verbs: list, list-rules, explain, generate-rules, import-rules, register, allow, block and the unlock codes (both sides); offline, through libudev and the state directory. */
 #include "config.h"
 
 #include <errno.h>

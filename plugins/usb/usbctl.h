@@ -1,4 +1,4 @@
-/* usbctl.h — the offline "sekishoctl usb list" and "usb generate-rules" verbs (the lead wires them into sekishoctl). */
+/* usbctl.h — the "sekishoctl usb ..." verbs, and the pieces of them sekishod shares (import of a rules.conf, unlock-code checking). */
 #pragma once
 
 #include <stdbool.h>
