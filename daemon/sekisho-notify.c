@@ -213,17 +213,25 @@ static bool read_profiles(struct agent *ag, bool *quarantine, bool *travel) {
 /* ---- signal handlers: what happened, why, and what to do ---- */
 
 static void on_device_blocked(struct agent *ag, const struct fields *f) {
-        char name[256], dev[256], rule[256];
+        char name[256], dev[256], rule[256], code[16], text[1024], unlock[512] = "";
         shown(field(f, "name"), name, sizeof name);
         shown(field(f, "device"), dev, sizeof dev);
         shown(field(f, "rule"), rule, sizeof rule);
+        shown(field(f, "device-code"), code, sizeof code);
         const char *iface = field(f, "interface");
+        snprintf(text, sizeof text,
+                 _("The USB device \"%s\" (%s) is not allowed on this terminal by the security policy (%s). "
+                   "Keyboards, mice and IC card readers keep working. If you need this device for your work, "
+                   "ask your information security officer; do not try other ports."),
+                 name[0] ? name : _("unnamed"), dev, rule);
+        if (code[0] && !(iface && iface[0]))
+                snprintf(unlock, sizeof unlock,
+                         _("If the officer cannot reach this terminal over the network, give them the device code "
+                           "%s and this terminal's name, and type the unlock code you get: sekishoctl usb unlock CODE"),
+                         code);
         notify(ag, URGENCY_NORMAL, "device",
-               iface && iface[0] ? _("Part of a USB device was blocked") : _("USB device blocked"),
-               _("The USB device \"%s\" (%s) is not allowed on this terminal by the security policy (%s). "
-                 "Keyboards, mice and IC card readers keep working. If you need this device for your work, "
-                 "ask your information security officer; do not try other ports."),
-               name[0] ? name : _("unnamed"), dev, rule);
+               iface && iface[0] ? _("Part of a USB device was blocked") : _("USB device blocked"), "%s%s%s", text,
+               unlock[0] ? "\n\n" : "", unlock);
 }
 
 static void on_device_allowed(struct agent *ag, const struct fields *f) {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,7 +21,10 @@
 #include "uevent.h"
 #include "usbctl.h"
 #include "usbdev.h"
+#include "usbpermit.h"
 #include "usbpolicy.h"
+#include "usbunlock.h"
+#include "usbwho.h"
 #include "util.h"
 
 #define USB_CLAUSE "6.1.2(2)-1"
@@ -62,6 +66,13 @@ struct usb_state {
         char storage_why[400];       /* if not, what lets it in */
         uint64_t events, decided, allowed, blocked, rejected, if_allowed, if_blocked, controllers, write_errors;
         uint64_t rescans, foreign, malformed;
+        struct usb_permits permits;  /* temporary permits and blocks in force (state_dir/usb/permits) */
+        char *permits_path;
+        int inotify_fd;              /* the state directory: sekishoctl usb allow/block/unlock write there */
+        int requests_wd;             /* ... and its unlock-requests/, where anyone hands in a code */
+        int seats_wd;                /* logind's seats: the register's "for:" follows the user on seat0 */
+        char *usb_dir;
+        struct loop_source *inotify_src, *expiry_timer;
         char msg[UEVENT_MSG_MAX + 1];
 };
 
@@ -188,13 +199,21 @@ static void report(struct usb_state *s, const struct usb_device_info *d, const s
         snprintf(id, sizeof id, "%s:%s", d->vid[0] ? d->vid : "????", d->pid[0] ? d->pid : "????");
         if (v->rule)
                 snprintf(rule, sizeof rule, "%s", v->rule->text);
+        else if (v->entry)
+                snprintf(rule, sizeof rule, "(register entry %zd: %s)", v->entry_index + 1, v->entry->name);
+        else if (v->permit)
+                snprintf(rule, sizeof rule, "(temporary %s by %s, uid %u)",
+                         v->permit->kind == USB_PERMIT_BLOCK ? "block" : "permit", v->permit->source,
+                         (unsigned)v->permit->uid);
         else if (strcmp(v->reason, "default") == 0)
                 snprintf(rule, sizeof rule, "(default: %s)", usb_target_name(v->target));
         else
                 snprintf(rule, sizeof rule, "(%s)", v->reason);
         _cleanup_free_ char *name = usb_display_string(d->name), *serial = usb_display_string(d->serial);
-        char index[24];
+        char index[24], dcode[6] = "";
         snprintf(index, sizeof index, "%zd", v->index >= 0 ? v->index + 1 : 0);
+        if (blocked && d->hash[0]) /* what the person reads out to get an unlock code */
+                usb_unlock_device_code(usb_unlock_device_tag(d->hash), dcode);
         struct audit_field f[] = {
                 { "device", id },
                 { "name", name ? name : "" },
@@ -206,6 +225,10 @@ static void report(struct usb_state *s, const struct usb_device_info *d, const s
                 { "rule-index", index },
                 { "target", blocked ? (v->target == USB_TARGET_REJECT ? "reject" : "block") : "allow" },
                 { "hash", d->hash },
+                { "register", v->entry ? v->entry->name : "" },
+                { "read-only", v->read_only ? "yes" : "" },
+                { "permit", v->permit ? v->permit->source : "" },
+                { "device-code", dcode },
                 { NULL, NULL },
         };
         const char *event = interface ? (blocked ? "usb.interface.blocked" : "usb.interface.allowed")
@@ -385,9 +408,33 @@ static size_t finish_pending(struct usb_state *s, size_t max) {
 
 /* ---- decisions: the write first ---- */
 
+/* What a decision needs to read, the permits included. */
+static unsigned need_of(const struct usb_state *s) {
+        return s->policy.need | (s->permits.n ? USBDEV_STRINGS : 0);
+}
+
+/* Decide d for the user on the seat now (read only when the register asks who). */
+static void decide_now(struct usb_state *s, const struct usb_device_info *d, struct usb_verdict *v) {
+        if (s->policy.n_reg == 0) {
+                struct usb_who who = { .now = now_unix(), .permits = &s->permits };
+                usb_policy_decide_for(&s->policy, d, &who, v);
+                return;
+        }
+        struct usb_who_buf w;
+        const char *root = sekisho_env(s->h)->sysroot;
+        if (usb_who_read(&w, root ? root : "/") < 0) {
+                struct usb_who who = { .now = now_unix(), .permits = &s->permits };
+                usb_policy_decide_for(&s->policy, d, &who, v);
+                return;
+        }
+        w.who.permits = &s->permits;
+        usb_policy_decide_for(&s->policy, d, &w.who, v);
+        usb_who_done(&w);
+}
+
 static int decide_device(struct usb_state *s, const char *devpath, bool reevaluation) {
         struct usb_device_info d;
-        int r = usbdev_model(devpath, s->policy.need, &d);
+        int r = usbdev_model(devpath, need_of(s), &d);
         if (r < 0) {
                 /* Out of memory: still never leave it authorized. */
                 char path[PATH_MAX];
@@ -397,7 +444,7 @@ static int decide_device(struct usb_state *s, const char *devpath, bool reevalua
                 return plog_error_errno(s->h, r, "cannot model %s, blocked", devpath);
         }
         struct usb_verdict v;
-        usb_policy_decide(&s->policy, &d, &v);
+        decide_now(s, &d, &v);
         /* Every decision is written, block included: never trust the state a
          * device arrived in. */
         int w = write_attr(s, d.syspath, "authorized", v.target == USB_TARGET_ALLOW ? "1" : "0");
@@ -427,13 +474,13 @@ static int decide_interface(struct usb_state *s, const char *ifdevpath) {
                 return plog_error_errno(s->h, -ENOMEM, "cannot model %s, interface blocked", ifdevpath);
         }
         struct usb_device_info d;
-        int r = usbdev_model(devpath, s->policy.need, &d);
+        int r = usbdev_model(devpath, need_of(s), &d);
         if (r < 0) {
                 write_attr(s, ifpath, "authorized", "0");
                 return plog_error_errno(s->h, r, "cannot model %s, interface blocked", devpath);
         }
         struct usb_verdict v;
-        usb_policy_decide(&s->policy, &d, &v);
+        decide_now(s, &d, &v);
         bool allowed = false;
         if (v.target != USB_TARGET_ALLOW) {
                 /* Someone authorized a device we block: undo it. */
@@ -574,6 +621,222 @@ static int evaluate_all(struct usb_state *s, bool reevaluation) {
         return 0;
 }
 
+/* ---- temporary permits: the file sekishoctl writes, audited here ---- */
+
+static bool permit_same(const struct usb_permit *a, const struct usb_permit *b) {
+        return a->kind == b->kind && strcmp(a->hash, b->hash) == 0 && a->expires == b->expires &&
+               a->granted == b->granted;
+}
+
+static void audit_permit(struct usb_state *s, const char *event, const struct usb_permit *e, const char *why) {
+        char expires[32], uid[16];
+        format_rfc3339(e->expires, expires);
+        snprintf(uid, sizeof uid, "%u", (unsigned)e->uid);
+        struct audit_field f[] = {
+                { "kind", e->kind == USB_PERMIT_BLOCK ? "block" : e->kind == USB_PERMIT_HID ? "keyboards-and-mice" : "allow" },
+                { "hash", e->kind == USB_PERMIT_HID ? "" : e->hash },
+                { "device", e->label },
+                { "expires", expires },
+                { "uid", uid },
+                { "source", e->source },
+                { "reason", why ? why : "" },
+                { NULL, NULL },
+        };
+        sekisho_audit(s->h, event, USB_CLAUSE, f);
+        plog_notice(s->h, "%s: %s (%s, uid %s) until %s%s%s", event, e->label, e->source, uid, expires,
+                    why ? ": " : "", why ? why : "");
+}
+
+static void arm_expiry(struct usb_state *s) {
+        if (!s->expiry_timer)
+                return;
+        int64_t now = now_unix(), next = usb_permits_next_expiry(&s->permits, now);
+        for (size_t i = 0; i < s->policy.n_reg; i++)
+                if (s->policy.reg[i].expires > now && (!next || s->policy.reg[i].expires < next))
+                        next = s->policy.reg[i].expires;
+        if (next)
+                loop_timer_arm(s->expiry_timer, (uint64_t)(next - now) * 1000000u, 0);
+        else
+                loop_timer_disarm(s->expiry_timer);
+}
+
+/* Take the permits file as it is now; audit what came and went. Returns true if anything changed. */
+static bool permits_reload(struct usb_state *s) {
+        struct usb_permits nu;
+        char err[200];
+        int r = usb_permits_load(s->permits_path, &nu, err, sizeof err);
+        if (r < 0) {
+                plog_error(s->h, "%s: %s: keeping the permits in force", s->permits_path, err);
+                return false;
+        }
+        int64_t now = now_unix();
+        usb_permits_expire(&nu, now);
+        if (!s->policy.permits && nu.n) {
+                for (size_t i = 0; i < nu.n; i++)
+                        audit_permit(s, "usb.permit.refused", &nu.v[i], "the policy in force turns temporary permits off");
+                usb_permits_done(&nu);
+                usb_permits_save(s->permits_path, &nu, now);
+        }
+        bool changed = nu.n != s->permits.n;
+        for (size_t i = 0; i < nu.n; i++) {
+                bool known = false;
+                for (size_t k = 0; k < s->permits.n && !known; k++)
+                        known = permit_same(&nu.v[i], &s->permits.v[k]);
+                if (!known) {
+                        audit_permit(s, nu.v[i].kind == USB_PERMIT_BLOCK ? "usb.permit.block" : "usb.permit.granted",
+                                     &nu.v[i], NULL);
+                        changed = true;
+                }
+        }
+        for (size_t k = 0; k < s->permits.n; k++) {
+                bool kept = false;
+                for (size_t i = 0; i < nu.n && !kept; i++)
+                        kept = permit_same(&nu.v[i], &s->permits.v[k]);
+                if (!kept)
+                        audit_permit(s, "usb.permit.ended", &s->permits.v[k],
+                                     s->permits.v[k].expires <= now ? "expired" : "revoked");
+        }
+        usb_permits_done(&s->permits);
+        s->permits = nu;
+        return changed;
+}
+
+/* NAME.code handed in by anyone (sekishoctl usb unlock, not root): verify
+ * it as root would, answer in NAME.result, which the caller created. */
+static void unlock_request(struct usb_state *s, const char *name) {
+        size_t len = strlen(name);
+        if (len < 6 || len > 64 || strcmp(name + len - 5, ".code") != 0 || strchr(name, '/'))
+                return;
+        _cleanup_free_ char *dir = path_join(s->usb_dir, USB_UNLOCK_REQUESTS);
+        _cleanup_free_ char *req = dir ? path_join(dir, name) : NULL, *res = NULL;
+        if (!req || asprintf(&res, "%s/%.*s.result", dir, (int)(len - 5), name) < 0)
+                return;
+        _cleanup_close_ int fd = open(req, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        struct stat st;
+        char code[65];
+        ssize_t n = -1;
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (off_t)sizeof code)
+                n = read(fd, code, sizeof code - 1);
+        unlink(req);
+        if (n < 0)
+                return;
+        code[n] = '\0';
+        char why[300] = "", uid[16];
+        snprintf(uid, sizeof uid, "%u", (unsigned)st.st_uid);
+        struct usb_permit e;
+        int r = -EPERM;
+        if (!s->policy.permits)
+                snprintf(why, sizeof why, "the policy in force turns temporary permits off");
+        else {
+                const char *root = sekisho_env(s->h)->sysroot;
+                r = usbctl_unlock_here(code, s->usb_dir, root ? root : "/", &e, why, sizeof why);
+        }
+        if (r == 0) {
+                e.uid = (uint32_t)st.st_uid;
+                if ((r = usb_permits_add(&s->permits, &e)) < 0 ||
+                    (r = usb_permits_save(s->permits_path, &s->permits, now_unix())) < 0)
+                        snprintf(why, sizeof why, "cannot keep the permit: %s", strerror(-r));
+        }
+        char answer[512], t[32];
+        if (r == 0) {
+                format_rfc3339(e.expires, t);
+                snprintf(answer, sizeof answer, "ok unlocked: %s until %s\n", e.label, t);
+                audit_permit(s, "usb.permit.granted", &e, "unlock code");
+                evaluate_all(s, true);
+                arm_expiry(s);
+                sekisho_status_changed(s->h);
+        } else {
+                snprintf(answer, sizeof answer, "refused %s\n", why);
+                struct audit_field f[] = { { "uid", uid }, { "reason", why }, { NULL, NULL } };
+                sekisho_audit(s->h, "usb.unlock.refused", USB_CLAUSE, f);
+                plog_notice(s->h, "unlock code from uid %s refused: %s", uid, why);
+        }
+        /* the caller made NAME.result; write only into that very file of theirs */
+        _cleanup_close_ int rfd = open(res, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        struct stat rst;
+        if (rfd >= 0 && fstat(rfd, &rst) == 0 && S_ISREG(rst.st_mode) && rst.st_uid == st.st_uid &&
+            write(rfd, answer, strlen(answer)) < 0)
+                plog_debug(s->h, "cannot answer %s: %m", res);
+}
+
+static int on_state_dir(struct loop_source *src, int fd, uint32_t revents, void *userdata) {
+        struct usb_state *s = userdata;
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        bool ours = false;
+        ssize_t n;
+        while ((n = read(fd, buf, sizeof buf)) > 0)
+                for (char *p = buf; p < buf + n;) {
+                        struct inotify_event *ev = (struct inotify_event *)p;
+                        if (ev->len && ev->wd == s->requests_wd)
+                                unlock_request(s, ev->name);
+                        else if (ev->len && ev->wd == s->seats_wd && strcmp(ev->name, "seat0") == 0 &&
+                                 s->policy.n_reg)
+                                ours = true; /* someone else on the seat: entries for users decide again */
+                        else if (ev->len && strcmp(ev->name, USB_PERMITS_FILE) == 0)
+                                ours = true;
+                        p += sizeof *ev + ev->len;
+                }
+        if (ours && (permits_reload(s) || s->policy.n_reg)) {
+                evaluate_all(s, true);
+                arm_expiry(s);
+                sekisho_status_changed(s->h);
+        }
+        return 0;
+}
+
+static int on_expiry(struct loop_source *src, void *userdata) {
+        struct usb_state *s = userdata;
+        int64_t now = now_unix();
+        size_t before = s->permits.n;
+        for (size_t i = 0; i < s->permits.n; i++)
+                if (s->permits.v[i].expires <= now)
+                        audit_permit(s, "usb.permit.ended", &s->permits.v[i], "expired");
+        if (usb_permits_expire(&s->permits, now) && s->permits_path)
+                usb_permits_save(s->permits_path, &s->permits, now);
+        plog_info(s->h, "%zu temporary permit(s) or register entries ended: deciding again", before - s->permits.n);
+        evaluate_all(s, true);
+        arm_expiry(s);
+        sekisho_status_changed(s->h);
+        return 0;
+}
+
+/* The state directory and what sekishoctl leaves there; a plugin without
+ * one (tests) has no permits. */
+static int permits_start(struct usb_state *s) {
+        const char *sd = sekisho_env(s->h)->state_dir;
+        int r = loop_add_timer(sekisho_loop(s->h), on_expiry, s, &s->expiry_timer);
+        if (r < 0)
+                return r;
+        if (!sd)
+                return 0;
+        _cleanup_free_ char *dir = path_join(sd, "usb");
+        if (!dir || !(s->permits_path = path_join(dir, USB_PERMITS_FILE)))
+                return -ENOMEM;
+        if (mkdir_p(dir, 0755) < 0) {
+                plog_warning(s->h, "cannot create %s: no temporary permits", dir);
+                return 0;
+        }
+        s->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (s->inotify_fd < 0 || inotify_add_watch(s->inotify_fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0)
+                return -errno;
+        /* Anyone may hand in an unlock code, nobody may see another's (sticky, not listable). */
+        _cleanup_free_ char *req = path_join(dir, USB_UNLOCK_REQUESTS);
+        if (!req || !(s->usb_dir = strdup(dir)))
+                return -ENOMEM;
+        if ((mkdir(req, 01733) < 0 && errno != EEXIST) || chmod(req, 01733) < 0 ||
+            (s->requests_wd = inotify_add_watch(s->inotify_fd, req, IN_MOVED_TO)) < 0)
+                plog_warning(s->h, "cannot set up %s: unlock codes only through root", req);
+        const char *root = sekisho_env(s->h)->sysroot;
+        _cleanup_free_ char *seats = path_join(root ? root : "/", "run/systemd/seats");
+        if (seats)
+                s->seats_wd = inotify_add_watch(s->inotify_fd, seats, IN_CLOSE_WRITE | IN_MOVED_TO);
+        r = loop_add_io(sekisho_loop(s->h), s->inotify_fd, EPOLLIN, on_state_dir, s, &s->inotify_src);
+        if (r < 0)
+                return r;
+        permits_reload(s);
+        return 0;
+}
+
 /* ---- plugin callbacks ---- */
 
 static size_t usb_check(const struct pnode *section, struct perrors *errs) {
@@ -595,6 +858,13 @@ static void usb_shutdown(void *state) {
         if (s->defer_fd >= 0)
                 close(s->defer_fd);
         udev_unref(s->udev);
+        loop_source_free(s->inotify_src);
+        loop_source_free(s->expiry_timer);
+        if (s->inotify_fd >= 0)
+                close(s->inotify_fd);
+        usb_permits_done(&s->permits);
+        free(s->permits_path);
+        free(s->usb_dir);
         usb_policy_done(&s->policy);
         tdestroy(s->devices, tracked_free);
         free(s);
@@ -610,7 +880,7 @@ static int usb_init(struct sekisho_plugin_handle *h, void **ret_state) {
         if (!s)
                 return -ENOMEM;
         s->h = h;
-        s->fd = s->defer_fd = -1;
+        s->fd = s->defer_fd = s->inotify_fd = s->requests_wd = s->seats_wd = -1;
         s->tail = &s->head;
         int r;
         struct perrors errs = { 0 };
@@ -641,6 +911,10 @@ static int usb_init(struct sekisho_plugin_handle *h, void **ret_state) {
         if ((r = loop_add_io(sekisho_loop(h), s->fd, EPOLLIN, on_uevent, s, &s->src)) < 0 ||
             (r = loop_add_io(sekisho_loop(h), s->defer_fd, EPOLLIN, on_uevent, s, &s->defer_src)) < 0) {
                 sekisho_fail(h, r, "cannot watch the uevent socket");
+                goto fail;
+        }
+        if ((r = permits_start(s)) < 0) {
+                sekisho_fail(h, r, "cannot watch the state directory for temporary permits");
                 goto fail;
         }
         /* Fail-closed before any decision: every controller holds new devices
@@ -682,6 +956,16 @@ static int usb_apply(void *state, const struct pnode *section) {
         s->policy = p;
         s->generation++;
         s->n_current = 0;
+        if (!s->policy.permits && s->permits.n) {
+                /* the travel profile: every temporary permit ends at once */
+                for (size_t i = 0; i < s->permits.n; i++)
+                        audit_permit(s, "usb.permit.ended", &s->permits.v[i],
+                                     "the policy in force turns temporary permits off");
+                usb_permits_done(&s->permits);
+                if (s->permits_path)
+                        usb_permits_save(s->permits_path, &s->permits, now_unix());
+        }
+        arm_expiry(s);
         s->storage_blocked = usb_policy_blocks_storage(&s->policy, s->storage_why, sizeof s->storage_why);
         plog_info(s->h, "%zu rule(s), default %s", s->policy.n, usb_target_name(s->policy.deflt));
         r = evaluate_all(s, true);
@@ -693,6 +977,8 @@ static void usb_status(void *state, struct kvlist *out) {
         struct usb_state *s = state;
         kvlist_add(out, "rules", "%zu", s->policy.n);
         kvlist_add(out, "default", "%s", usb_target_name(s->policy.deflt));
+        kvlist_add(out, "register-entries", "%zu", s->policy.n_reg);
+        kvlist_add(out, "temporary-permits", "%zu", s->permits.n);
         kvlist_add(out, "devices-attached", "%zu", s->n_tracked);
         kvlist_add(out, "devices-not-decided-under-policy", "%zu", s->n_tracked - s->n_current);
         kvlist_add(out, "mass-storage", "%s", s->storage_blocked ? "blocked" : s->storage_why);
@@ -770,5 +1056,16 @@ SEKISHO_PLUGIN_DEFINE(usb,
         .report = usb_report,
         .ctl = usb_ctl,
         .ctl_usage = "  usb list [--policy FILE]     attached USB devices, interfaces, decision, rule\n"
-                     "  usb generate-rules [--with-port]   allow rules for what is attached now\n",
+                     "  usb list-rules [--policy FILE]   default, temporary permits, register, rules\n"
+                     "  usb explain DEVICE [--policy FILE]   what decides the device and why\n"
+                     "  usb generate-rules [--with-port]   a policy allowing what is attached now\n"
+                     "  usb import-rules RULES.CONF   a usbguard rules.conf as a usb: section\n"
+                     "  usb register DEVICE [--name L] [--read-only] [--expires D] [--user U] [--group G] [--terminal T]\n"
+                     "                               the register entry for a stick plugged in here\n"
+                     "  usb allow DEVICE --for DURATION   a temporary permit (root or an administrator)\n"
+                     "  usb block DEVICE [--for DURATION]   a temporary block (default 1d)\n"
+                     "  usb unlock CODE              an offline unlock code from the officer\n"
+                     "  usb unlock-key --install     the terminal's unlock key, from stdin\n"
+                     "  usb unlock-code --master F --terminal ID (--device HASH|--keyboards) --for D\n"
+                     "                               the officer's side: make a code\n",
         .syscalls = usb_syscalls);

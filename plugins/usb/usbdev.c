@@ -58,11 +58,25 @@ static void problem(struct usb_device_info *d, const char *fmt, ...) {
         va_end(ap);
 }
 
-/* An optional string attribute: absent = "", NUL byte or too long = problem. */
+/* USBGuard 1.1 (SysFSDevice::readAttribute with trim) drops every trailing
+ * NUL, LF, CR, TAB and BS of product, serial and connect_type before it
+ * names, matches or hashes a device: so do we, or name, serial and hash
+ * rules would miss such a device. Returns the new length. */
+size_t usbdev_trim(char *s, size_t len) {
+        while (len > 0 && (s[len - 1] == '\0' || s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == '\t' ||
+                           s[len - 1] == '\b'))
+                s[--len] = '\0';
+        return len;
+}
+
+/* An optional string attribute: absent = "", trimmed as USBGuard does; a NUL
+ * byte left inside or too long = problem. */
 static int read_string(struct usb_device_info *d, const char *name, char **ret) {
         char *v = NULL;
         size_t len = 0;
         int r = read_attr(d->syspath, name, 4096, &v, &len);
+        if (r == 0)
+                len = usbdev_trim(v, len);
         if (r == -ENOMEM)
                 return r;
         if (r == -ENOENT || r == -ENODATA) {

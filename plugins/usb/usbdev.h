@@ -22,6 +22,10 @@ int usbdev_complete(struct usb_device_info *d, unsigned need);
  * decided block. Returns -ENOMEM only. */
 int usbdev_read(struct udev_device *dev, bool want_parent_hash, struct usb_device_info *ret);
 
+/* Drop the trailing NUL, LF, CR, TAB and BS bytes of an attribute of len
+ * bytes, as USBGuard does; returns the new length. */
+size_t usbdev_trim(char *s, size_t len);
+
 /* "usb_device" / "usb_interface" / NULL */
 bool usbdev_is_device(struct udev_device *dev);
 bool usbdev_is_interface(struct udev_device *dev);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "usbpolicy.h"
 #include "util.h"
@@ -13,7 +14,27 @@ static const char *const targets[] = { "allow", "block", "reject", NULL };
 
 static const struct pkey usb_keys[] = {
         { .name = "default", .type = PT_ENUM, .values = targets },
-        { .name = "rules", .type = PT_STRING_SEQ },
+        { .name = "rules", .type = PT_ANY },
+        { .name = "register", .type = PT_SEQ },
+        { .name = "permits", .type = PT_BOOL },
+        { NULL },
+};
+
+static const struct pkey register_keys[] = {
+        { .name = "name", .type = PT_STRING, .required = true },
+        { .name = "id", .type = PT_STRING, .required = true },
+        { .name = "serial", .type = PT_STRING, .required = true },
+        { .name = "hash", .type = PT_STRING, .required = true },
+        { .name = "for", .type = PT_MAP },
+        { .name = "expires", .type = PT_STRING },
+        { .name = "read-only", .type = PT_BOOL },
+        { NULL },
+};
+
+static const struct pkey for_keys[] = {
+        { .name = "users", .type = PT_STRING_SEQ },
+        { .name = "groups", .type = PT_STRING_SEQ },
+        { .name = "terminals", .type = PT_STRING_SEQ },
         { NULL },
 };
 
@@ -25,75 +46,287 @@ static enum usb_target target_from(const char *s) {
         return USB_TARGET_BLOCK;
 }
 
+static void strv_free(char **v) {
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+static void register_entry_done(struct usb_register_entry *e) {
+        free(e->name);
+        free(e->serial);
+        free(e->hash);
+        strv_free(e->users);
+        strv_free(e->groups);
+        strv_free(e->terminals);
+        *e = (struct usb_register_entry){ 0 };
+}
+
 void usb_policy_done(struct usb_policy *p) {
         if (!p)
                 return;
         for (size_t i = 0; i < p->n; i++)
                 usbrule_done(&p->rules[i]);
         free(p->rules);
+        for (size_t i = 0; i < p->n_reg; i++)
+                register_entry_done(&p->reg[i]);
+        free(p->reg);
         *p = (struct usb_policy){ 0 };
+}
+
+int usb_parse_expiry(const char *s, int64_t *ret) {
+        int Y, M, D, h = 0, m = 0, sec = 0;
+        char tail;
+        size_t len = strlen(s);
+        if (parse_rfc3339(s, ret) == 0)
+                return 0;
+        /* Without a zone: the terminal's local time. A date alone: through that day. */
+        if (len == 10 && sscanf(s, "%4d-%2d-%2d%c", &Y, &M, &D, &tail) == 3)
+                D++, h = 0;
+        else if (!((len == 16 && sscanf(s, "%4d-%2d-%2dT%2d:%2d%c", &Y, &M, &D, &h, &m, &tail) == 5) ||
+                   (len == 19 && sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &Y, &M, &D, &h, &m, &sec, &tail) == 6)))
+                return -EINVAL;
+        if (s[4] != '-' || s[7] != '-' || Y < 1970 || Y > 9999 || M < 1 || M > 12 || D < 1 || D > 32 || h < 0 ||
+            h > 23 || m < 0 || m > 59 || sec < 0 || sec > 60)
+                return -EINVAL;
+        for (size_t i = 0; i < len; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == ':' || s[i] == 'T'))
+                        return -EINVAL;
+        static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+        int day = len == 10 ? D - 1 : D;
+        if (day > mdays[M - 1] || (M == 2 && day == 29 && !((Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0)))
+                return -EINVAL;
+        struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m,
+                         .tm_sec = sec, .tm_isdst = -1 };
+        time_t t = mktime(&tm); /* normalises the day after the last of a month */
+        if (t == (time_t)-1)
+                return -EINVAL;
+        *ret = (int64_t)t;
+        return 0;
+}
+
+static bool is_b64(char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+/* A NULL-terminated copy of a list of strings (NULL for an absent or empty one). */
+static int strv_from(const struct pnode *seq, char ***ret) {
+        *ret = NULL;
+        if (!seq || seq->kind != PNODE_SEQ || seq->n == 0)
+                return 0;
+        char **v = calloc(seq->n + 1, sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0, k = 0; i < seq->n; i++) {
+                const char *s = pnode_str(seq->children[i]);
+                if (s && !(v[k++] = strdup(s))) {
+                        strv_free(v);
+                        return -ENOMEM;
+                }
+        }
+        *ret = v;
+        return 0;
+}
+
+/* One register entry: checked, and compiled into e unless e is NULL. */
+static int register_entry(const struct pnode *n, struct usb_register_entry *e, struct perrors *errs,
+                          size_t *nerr) {
+        if (n->kind != PNODE_MAP) {
+                perr(errs, n, "usb.register: each entry is a mapping (name, id, serial, hash, for, expires, read-only)");
+                (*nerr)++;
+                return 0;
+        }
+        size_t before = *nerr;
+        *nerr += pmap_check(n, register_keys, errs);
+        const struct pnode *f = pmap_get(n, "for");
+        if (f)
+                *nerr += pmap_check(f, for_keys, errs);
+        const struct pnode *id = pmap_get(n, "id"), *hash = pmap_get(n, "hash"), *exp = pmap_get(n, "expires");
+        const char *ids = pnode_str(id), *hs = pnode_str(hash), *es = pnode_str(exp);
+        struct usb_devid devid = { 0 };
+        if (ids) {
+                bool ok = strlen(ids) == 9 && ids[4] == ':';
+                for (int i = 0; ok && i < 9; i++)
+                        ok = i == 4 || (ids[i] >= '0' && ids[i] <= '9') || (ids[i] >= 'a' && ids[i] <= 'f');
+                if (!ok) {
+                        perr(errs, id, "usb.register: id must be vvvv:pppp in lower-case hex, as sysfs shows it");
+                        (*nerr)++;
+                } else {
+                        memcpy(devid.vid, ids, 4);
+                        memcpy(devid.pid, ids + 5, 4);
+                }
+        }
+        if (hs) {
+                bool ok = strlen(hs) == USB_HASH_B64 - 1 && hs[USB_HASH_B64 - 2] == '=';
+                for (size_t i = 0; ok && i < USB_HASH_B64 - 2; i++)
+                        ok = is_b64(hs[i]);
+                if (!ok) {
+                        perr(errs, hash, "usb.register: hash must be the device's USBGuard hash (44 characters of "
+                                         "base64, as 'sekishoctl usb register' prints it)");
+                        (*nerr)++;
+                }
+        }
+        int64_t expires = 0;
+        if (es && usb_parse_expiry(es, &expires) < 0) {
+                perr(errs, exp, "usb.register: expires must be a date (2027-03-31: through that day) or a date and "
+                                "time (2027-03-31T17:00, 2027-03-31T17:00:00+09:00)");
+                (*nerr)++;
+        }
+        if (!e || *nerr > before)
+                return 0;
+        *e = (struct usb_register_entry){ .id = devid, .expires = expires };
+        bool ro = false;
+        if (pmap_get(n, "read-only"))
+                pnode_bool(pmap_get(n, "read-only"), &ro);
+        e->read_only = ro;
+        if (!(e->name = strdup(pnode_str(pmap_get(n, "name")))) ||
+            !(e->serial = strdup(pnode_str(pmap_get(n, "serial")))) || !(e->hash = strdup(hs)) ||
+            strv_from(pmap_get(f, "users"), &e->users) < 0 || strv_from(pmap_get(f, "groups"), &e->groups) < 0 ||
+            strv_from(pmap_get(f, "terminals"), &e->terminals) < 0) {
+                register_entry_done(e);
+                return -ENOMEM;
+        }
+        return 1;
+}
+
+struct rule_ctx {
+        struct usb_policy *ret;
+        struct perrors *errs;
+        size_t *nerr;
+        bool keep;
+};
+
+/* One rule of the list or one line of a rules.conf: at line (and col, 0 when
+ * the text does not map onto the file byte for byte). Comments are no rule;
+ * an empty line is one only in a rules.conf. */
+static int compile_rule(struct rule_ctx *c, const struct pnode *at, const char *text, size_t len, unsigned line,
+                        unsigned col, bool empty_is_error) {
+        struct usb_policy *ret = c->ret;
+        struct usbrule_error e;
+        int r = usbrule_parse(text, len, &ret->rules[ret->n], &e);
+        if (r == -ENOMEM)
+                return r;
+        if (r == -ENOENT) {
+                size_t k = 0;
+                while (k < len && (text[k] == ' ' || text[k] == '\t'))
+                        k++;
+                if (empty_is_error && k == len) {
+                        perr(c->errs, at, "empty USB rule");
+                        (*c->nerr)++;
+                }
+                return 0;
+        }
+        if (r < 0) {
+                if (col)
+                        perrors_add(c->errs, at->file, line, col + e.col - 1, "USB rule: %s", e.msg);
+                else
+                        perrors_add(c->errs, at->file, line, at->col, "USB rule, column %u of the rule: %s", e.col,
+                                    e.msg);
+                (*c->nerr)++;
+                return 0;
+        }
+        const struct usb_rule *nr = &ret->rules[ret->n];
+        if (nr->uppercase_id) {
+                struct pnode where = *at;
+                where.line = line;
+                where.col = col ? col : at->col;
+                pwarn(c->errs, &where, "USB rule: id with upper-case hex never matches (sysfs ids are lower case; "
+                                       "USBGuard compares them as text)");
+        }
+        if (nr->parent_hash.present)
+                ret->need |= USBDEV_PARENT_HASH;
+        if (nr->name.present || nr->serial.present || nr->hash.present)
+                ret->need |= USBDEV_STRINGS;
+        if (nr->connect_type.present)
+                ret->need |= USBDEV_CONNECT_TYPE;
+        if (c->keep)
+                ret->n++;
+        else
+                usbrule_done(&ret->rules[0]);
+        return 0;
 }
 
 /* keep=false (check): each rule is parsed and dropped at once. */
 static int compile(const struct pnode *section, struct usb_policy *ret, struct perrors *errs, size_t *n_errors,
                    bool keep) {
-        *ret = (struct usb_policy){ .deflt = USB_TARGET_BLOCK };
+        *ret = (struct usb_policy){ .deflt = USB_TARGET_BLOCK, .permits = true };
         size_t nerr = pmap_check(section, usb_keys, errs);
         if (!section || section->kind != PNODE_MAP) {
                 *n_errors = nerr;
                 return 0;
         }
         ret->deflt = target_from(pnode_str(pmap_get(section, "default")));
+        bool permits = true;
+        if (pmap_get(section, "permits"))
+                pnode_bool(pmap_get(section, "permits"), &permits);
+        ret->permits = permits;
         const struct pnode *rules = pmap_get(section, "rules");
-        if (rules && rules->kind == PNODE_SEQ) {
-                if (rules->n > USB_MAX_RULES) {
-                        perr(errs, rules, "more than %d USB rules", USB_MAX_RULES);
+        size_t n_rules = 0;
+        if (rules && rules->kind == PNODE_SEQ)
+                n_rules = rules->n;
+        else if (rules && rules->kind == PNODE_SCALAR)
+                for (size_t i = 0; i <= rules->scalar_len; i++)
+                        n_rules += i == rules->scalar_len || rules->scalar[i] == '\n';
+        else if (rules) {
+                perr(errs, rules, "usb.rules: expected a list of rules, or a usbguard rules.conf as a block (rules: |)");
+                nerr++;
+        }
+        if (n_rules > USB_MAX_RULES) {
+                perr(errs, rules, "more than %d USB rules", USB_MAX_RULES);
+                *n_errors = nerr + 1;
+                return 0;
+        }
+        ret->rules = calloc(keep && n_rules ? n_rules : 1, sizeof *ret->rules);
+        if (!ret->rules)
+                return -ENOMEM;
+        struct rule_ctx c = { .ret = ret, .errs = errs, .nerr = &nerr, .keep = keep };
+        if (rules && rules->kind == PNODE_SEQ)
+                for (size_t i = 0; i < rules->n; i++) {
+                        const struct pnode *rn = rules->children[i];
+                        if (rn->kind != PNODE_SCALAR) {
+                                perr(errs, rn, "usb.rules: each rule is a string");
+                                nerr++;
+                                continue;
+                        }
+                        /* A plain scalar maps byte for byte onto the line; a
+                         * quoted one does not, so say the column in the rule. */
+                        bool exact = !rn->quoted && !strchr(rn->scalar, '\n');
+                        int r = compile_rule(&c, rn, rn->scalar, rn->scalar_len, rn->line, exact ? rn->col : 0, true);
+                        if (r < 0)
+                                return r;
+                }
+        else if (rules && rules->kind == PNODE_SCALAR) {
+                /* A usbguard rules.conf pasted as it is: a rule, a comment or nothing on each line. */
+                const char *text = rules->scalar, *end = text + rules->scalar_len;
+                /* A block's text starts on the line after "rules: |"; one rule on the key's line maps exactly. */
+                bool one_line = !memchr(text, '\n', rules->scalar_len);
+                for (unsigned line = rules->line + !one_line; text < end; line++) {
+                        const char *nl = memchr(text, '\n', (size_t)(end - text));
+                        size_t len = nl ? (size_t)(nl - text) : (size_t)(end - text);
+                        int r = compile_rule(&c, rules, text, len, line, one_line && !rules->quoted ? rules->col : 0,
+                                             false);
+                        if (r < 0)
+                                return r;
+                        text += len + 1;
+                }
+        }
+        const struct pnode *reg = pmap_get(section, "register");
+        if (reg && reg->kind == PNODE_SEQ) {
+                if (reg->n > USB_MAX_REGISTER) {
+                        perr(errs, reg, "more than %d entries in the USB register", USB_MAX_REGISTER);
                         *n_errors = nerr + 1;
                         return 0;
                 }
-                ret->rules = calloc(keep && rules->n ? rules->n : 1, sizeof *ret->rules);
-                if (!ret->rules)
+                if (keep && reg->n && !(ret->reg = calloc(reg->n, sizeof *ret->reg)))
                         return -ENOMEM;
-                for (size_t i = 0; i < rules->n; i++) {
-                        const struct pnode *rn = rules->children[i];
-                        if (rn->kind != PNODE_SCALAR)
-                                continue; /* pmap_check reported it */
-                        struct usbrule_error e;
-                        int r = usbrule_parse(rn->scalar, rn->scalar_len, &ret->rules[ret->n], &e);
-                        if (r == -ENOMEM)
+                for (size_t i = 0; i < reg->n; i++) {
+                        int r = register_entry(reg->children[i], keep ? &ret->reg[ret->n_reg] : NULL, errs, &nerr);
+                        if (r < 0)
                                 return r;
-                        if (r == -ENOENT) {
-                                perr(errs, rn, "empty USB rule");
-                                nerr++;
-                                continue;
-                        }
-                        if (r < 0) {
-                                /* A plain scalar maps byte for byte onto the line; a
-                                 * quoted one does not, so say the column in the rule. */
-                                if (!rn->quoted && !strchr(rn->scalar, '\n'))
-                                        perrors_add(errs, rn->file, rn->line, rn->col + e.col - 1, "USB rule: %s",
-                                                    e.msg);
-                                else
-                                        perr(errs, rn, "USB rule, column %u of the rule: %s", e.col, e.msg);
-                                nerr++;
-                                continue;
-                        }
-                        if (ret->rules[ret->n].uppercase_id)
-                                pwarn(errs, rn,
-                                      "USB rule: id with upper-case hex never matches (sysfs ids are lower case; "
-                                      "USBGuard compares them as text)");
-                        const struct usb_rule *nr = &ret->rules[ret->n];
-                        if (nr->parent_hash.present)
-                                ret->need |= USBDEV_PARENT_HASH;
-                        if (nr->name.present || nr->serial.present || nr->hash.present)
-                                ret->need |= USBDEV_STRINGS;
-                        if (nr->connect_type.present)
-                                ret->need |= USBDEV_CONNECT_TYPE;
-                        if (keep)
-                                ret->n++;
-                        else
-                                usbrule_done(&ret->rules[0]);
+                        ret->n_reg += (size_t)r;
                 }
+                if (reg->n)
+                        ret->need |= USBDEV_STRINGS;
         }
         *n_errors = nerr;
         return 0;
@@ -135,8 +368,99 @@ void usb_device_info_done(struct usb_device_info *d) {
         *d = (struct usb_device_info){ 0 };
 }
 
+bool usb_register_is_device(const struct usb_register_entry *e, const struct usb_device_info *d) {
+        return d->ok && d->serial && d->hash[0] && strcmp(e->id.vid, d->vid) == 0 && strcmp(e->id.pid, d->pid) == 0 &&
+               strcmp(e->serial, d->serial) == 0 && strcmp(e->hash, d->hash) == 0;
+}
+
+static bool strv_has(char *const *v, const char *s) {
+        for (size_t i = 0; s && v && v[i]; i++)
+                if (strcmp(v[i], s) == 0)
+                        return true;
+        return false;
+}
+
+static void strv_join(char *const *v, char *out, size_t size) {
+        size_t o = 0;
+        out[0] = '\0';
+        for (size_t i = 0; v && v[i] && o + 1 < size; i++)
+                o += (size_t)snprintf(out + o, size - o, "%s%s", i ? ", " : "", v[i]);
+}
+
+const char *usb_register_why_not(const struct usb_register_entry *e, const struct usb_who *who, char *buf,
+                                 size_t size) {
+        int64_t now = who ? who->now : now_unix();
+        char list[256];
+        if (e->expires && now >= e->expires) {
+                char t[32];
+                format_rfc3339(e->expires, t);
+                snprintf(buf, size, "expired at %s", t);
+                return buf;
+        }
+        if (e->terminals) {
+                bool here = false;
+                for (size_t i = 0; who && who->terminals && who->terminals[i] && !here; i++)
+                        here = strv_has(e->terminals, who->terminals[i]);
+                if (!here) {
+                        strv_join(e->terminals, list, sizeof list);
+                        snprintf(buf, size, "for terminals %s only", list);
+                        return buf;
+                }
+        }
+        if (e->users || e->groups) {
+                const char *user = who ? who->user : NULL;
+                bool member = strv_has(e->users, user);
+                for (size_t i = 0; user && who->groups && who->groups[i] && !member; i++)
+                        member = strv_has(e->groups, who->groups[i]);
+                if (!member) {
+                        char groups[256];
+                        strv_join(e->users, list, sizeof list);
+                        strv_join(e->groups, groups, sizeof groups);
+                        snprintf(buf, size, "for %s%s%s%s%s only, not %s", e->users ? "users " : "", list,
+                                 e->users && e->groups ? " and " : "", e->groups ? "groups " : "", groups,
+                                 user ? user : "nobody logged in");
+                        return buf;
+                }
+        }
+        return NULL;
+}
+
+/* Keyboards and mice: HID interfaces (hubs too), and at least one HID. */
+static bool is_hid_only(const struct usb_device_info *d) {
+        bool hid = false;
+        for (size_t i = 0; d->desc && i < d->desc->n_ifs; i++) {
+                if (d->desc->types[i].cls == 0x03)
+                        hid = true;
+                else if (d->desc->types[i].cls != 0x09)
+                        return false;
+        }
+        return hid;
+}
+
+const struct usb_permit *usb_permit_for(const struct usb_permits *ps, const struct usb_device_info *d, int64_t now) {
+        const struct usb_permit *found = NULL;
+        for (size_t i = 0; ps && d->ok && i < ps->n; i++) {
+                const struct usb_permit *e = &ps->v[i];
+                if (e->expires <= now)
+                        continue;
+                bool mine = e->kind == USB_PERMIT_HID ? is_hid_only(d) : d->hash[0] && strcmp(e->hash, d->hash) == 0;
+                if (!mine)
+                        continue;
+                if (e->kind == USB_PERMIT_BLOCK)
+                        return e; /* a block wins over any permit */
+                if (!found)
+                        found = e;
+        }
+        return found;
+}
+
 void usb_policy_decide(const struct usb_policy *p, const struct usb_device_info *d, struct usb_verdict *ret) {
-        *ret = (struct usb_verdict){ .target = USB_TARGET_BLOCK, .index = -1 };
+        usb_policy_decide_for(p, d, NULL, ret);
+}
+
+void usb_policy_decide_for(const struct usb_policy *p, const struct usb_device_info *d, const struct usb_who *who,
+                           struct usb_verdict *ret) {
+        *ret = (struct usb_verdict){ .target = USB_TARGET_BLOCK, .index = -1, .entry_index = -1 };
         if (!d->ok) {
                 ret->reason = d->problem[0] ? d->problem : "unreadable device";
                 return;
@@ -155,6 +479,25 @@ void usb_policy_decide(const struct usb_policy *p, const struct usb_device_info 
         };
         memcpy(di.vid, d->vid, sizeof di.vid);
         memcpy(di.pid, d->pid, sizeof di.pid);
+        const struct usb_permit *permit = who && p && p->permits
+                                                  ? usb_permit_for(who->permits, d, who->now) : NULL;
+        if (permit) {
+                ret->target = permit->kind == USB_PERMIT_BLOCK ? USB_TARGET_BLOCK : USB_TARGET_ALLOW;
+                ret->permit = permit;
+                ret->reason = "permit";
+                return;
+        }
+        for (size_t i = 0; p && i < p->n_reg; i++) {
+                char why[8];
+                if (!usb_register_is_device(&p->reg[i], d) || usb_register_why_not(&p->reg[i], who, why, sizeof why))
+                        continue;
+                ret->target = USB_TARGET_ALLOW;
+                ret->entry = &p->reg[i];
+                ret->entry_index = (ssize_t)i;
+                ret->read_only = p->reg[i].read_only;
+                ret->reason = "register";
+                return;
+        }
         for (size_t i = 0; p && i < p->n; i++) {
                 if (!usbrule_matches(&p->rules[i], &di))
                         continue;
@@ -259,4 +602,83 @@ char *usb_display_string(const char *s) {
         }
         *o = '\0';
         return out;
+}
+
+/* One rule string as a single-quoted YAML list item (quotes doubled). */
+void usb_write_yaml_rule(FILE *out, const char *indent, const char *rule, size_t len) {
+        fprintf(out, "%s- '", indent);
+        for (size_t i = 0; i < len; i++) {
+                if (rule[i] == '\'')
+                        fputc('\'', out);
+                fputc(rule[i], out);
+        }
+        fputs("'\n", out);
+}
+
+int usb_rules_conf_import(FILE *out, FILE *err, const char *name, const char *data, size_t size) {
+        int r = 0;
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "# Imported by sekishoctl usb import-rules from %s\n"
+                   "# usbguard's ImplicitPolicyTarget (usbguard-daemon.conf) is 'default' here.\n"
+                   "usb:\n  default: block\n  rules:\n",
+                name);
+        size_t errors = 0, n = 0;
+        const char *text = data, *end = data + size;
+        for (unsigned line = 1; text < end && r >= 0; line++) {
+                const char *nl = memchr(text, '\n', (size_t)(end - text));
+                size_t l = nl ? (size_t)(nl - text) : (size_t)(end - text);
+                struct usb_rule rule;
+                struct usbrule_error e;
+                r = usbrule_parse(text, l, &rule, &e);
+                if (r == 0 && !string_is_clean_utf8(text, l)) {
+                        /* a policy is YAML, which is UTF-8 text */
+                        usbrule_done(&rule);
+                        fprintf(err, "%s:%u:1: not UTF-8 text (or a control character): write such bytes as \\xHH "
+                                     "inside a string\n", name, line);
+                        errors++;
+                } else if (r == 0) {
+                        usb_write_yaml_rule(f, "    ", text, l);
+                        usbrule_done(&rule);
+                        n++;
+                } else if (r == -ENOENT) {
+                        size_t k = 0;
+                        while (k < l && (text[k] == ' ' || text[k] == '\t'))
+                                k++;
+                        if (k < l) { /* a comment, kept as one, in clean UTF-8 as YAML wants it */
+                                _cleanup_free_ char *c = strndup(text + k, l - k);
+                                _cleanup_free_ char *shown = c ? usb_display_string(c) : NULL;
+                                if (!shown) {
+                                        r = -ENOMEM;
+                                        break;
+                                }
+                                fprintf(f, "    %s\n", shown);
+                        }
+                        r = 0;
+                } else if (r == -EINVAL) {
+                        fprintf(err, "%s:%u:%u: %s\n", name, line, e.col, e.msg);
+                        errors++;
+                        r = 0;
+                }
+                text += l + 1;
+        }
+        if (fclose(f) != 0 && r >= 0)
+                r = -ENOMEM;
+        if (r >= 0 && errors)
+                r = -EINVAL;
+        if (r >= 0) {
+                /* "rules:" followed by only comments would be null: say [] then */
+                if (n == 0) {
+                        char *p = strstr(buf, "  rules:\n");
+                        fwrite(buf, 1, (size_t)(p - buf), out);
+                        fputs("  rules: []\n", out);
+                        fputs(p + strlen("  rules:\n"), out);
+                } else
+                        fwrite(buf, 1, len, out);
+        }
+        free(buf);
+        return r;
 }

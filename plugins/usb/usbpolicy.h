@@ -3,19 +3,46 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "ptree.h"
 #include "usbdesc.h"
+#include "usbpermit.h"
 #include "usbrule.h"
 
 #define USB_MAX_RULES 100000
+#define USB_MAX_REGISTER 10000
+
+/* One approved stick of the register (usb: register:): known by its id,
+ * serial and USBGuard device hash together, for whom and where, until when. */
+struct usb_register_entry {
+        char *name;                  /* the officer's label ("総務課 USB 3") */
+        struct usb_devid id;
+        char *serial, *hash;
+        char **users, **groups, **terminals;  /* NULL-terminated; NULL: not restricted that way */
+        int64_t expires;             /* unix time it ends; 0: never */
+        bool read_only;              /* its block devices are set read-only */
+};
 
 struct usb_policy {
         enum usb_target deflt;       /* for devices no rule matches */
         struct usb_rule *rules;
         size_t n;
+        struct usb_register_entry *reg;  /* approved media, decided before the rules */
+        size_t n_reg;
+        bool permits;                /* temporary permits and unlock codes count (the travel profile says false) */
         unsigned need;               /* USBDEV_*: what a decision reads beyond the descriptors */
+};
+
+/* Who and where a decision is made for: what the register's "for:" and
+ * "expires" are checked against. */
+struct usb_who {
+        int64_t now;                 /* unix time */
+        const char *user;            /* the user of the active seat; NULL: nobody */
+        char *const *groups;         /* that user's groups, NULL-terminated (NULL: none) */
+        char *const *terminals;      /* this terminal's names (machine-id, host name), NULL-terminated */
+        const struct usb_permits *permits;  /* temporary permits and blocks in force (NULL: none) */
 };
 
 /* Attributes a decision may need besides the descriptors (one read, always). */
@@ -24,6 +51,10 @@ enum {
         USBDEV_CONNECT_TYPE = 1 << 1, /* port/connect_type */
         USBDEV_PARENT_HASH = 1 << 2,  /* the parent device's hash */
 };
+
+/* A register "expires": an RFC 3339 time, or a date and time without a zone
+ * (local time), or a date alone (through the end of that day, local time). */
+int usb_parse_expiry(const char *s, int64_t *ret);
 
 /* check(): validate a usb: section (NULL is fine: nothing to check). */
 size_t usb_policy_check(const struct pnode *section, struct perrors *errs);
@@ -55,10 +86,29 @@ struct usb_verdict {
         enum usb_target target;
         const struct usb_rule *rule;  /* NULL: default target, controller, or a problem */
         ssize_t index;                /* 0-based rule index, -1 if none */
-        const char *reason;           /* "rule", "default", "controller", or the problem */
+        const char *reason;           /* "rule", "default", "controller", "register", or the problem */
+        const struct usb_register_entry *entry;  /* the register entry that allowed it, or NULL */
+        ssize_t entry_index;          /* 0-based register index, -1 if none */
+        bool read_only;               /* allowed by a register entry marked read-only */
+        const struct usb_permit *permit;  /* the temporary permit or block that decided it, or NULL */
 };
 
+/* Decide d for who (NULL: nobody logged in, on no named terminal, now):
+ * temporary blocks, then temporary permits (unless the policy turns them
+ * off), then the register, then the rules in order, then the default. */
+void usb_policy_decide_for(const struct usb_policy *p, const struct usb_device_info *d, const struct usb_who *who,
+                           struct usb_verdict *ret);
 void usb_policy_decide(const struct usb_policy *p, const struct usb_device_info *d, struct usb_verdict *ret);
+
+/* The permit or block of ps in force at now for d, or NULL. */
+const struct usb_permit *usb_permit_for(const struct usb_permits *ps, const struct usb_device_info *d, int64_t now);
+
+/* Register entries and a device: is it this stick (id, serial and hash)? */
+bool usb_register_is_device(const struct usb_register_entry *e, const struct usb_device_info *d);
+/* Does e apply for who? NULL if it does, else why not ("expired on ...",
+ * "for users ... only"), in buf. */
+const char *usb_register_why_not(const struct usb_register_entry *e, const struct usb_who *who, char *buf,
+                                 size_t size);
 
 /* Interface decision for interface `number` in configuration `config` of a
  * device that got verdict v: true = authorize. */
@@ -75,3 +125,10 @@ bool usb_policy_blocks_storage(const struct usb_policy *p, char *why, size_t why
 void usb_device_interfaces_string(const struct usb_device_info *d, char *out, size_t size);
 /* A display copy of a hostile string: printable UTF-8 kept, the rest as \xHH. */
 char *usb_display_string(const char *s);
+
+/* A usbguard rules.conf (data, named name in messages) as a usb: section
+ * on out: its rules in order, its comments kept. Each bad line goes to err
+ * as NAME:LINE:COL: problem; then -EINVAL and nothing on out. */
+int usb_rules_conf_import(FILE *out, FILE *err, const char *name, const char *data, size_t size);
+/* One rule as a single-quoted YAML list item, quotes doubled. */
+void usb_write_yaml_rule(FILE *out, const char *indent, const char *rule, size_t len);

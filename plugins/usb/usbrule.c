@@ -565,12 +565,41 @@ static bool item_if(const struct usb_attr *a, size_t i, const void *targets, siz
         return usb_iftype_applies(&a->v.ift[i], &((const struct usb_iftype *)targets)[j]);
 }
 
+/* match-all asks the other way round, as USBGuard 1.1's setSolveMatchAll: is
+ * every item of the device's set covered by some item of the rule's? Its
+ * isSupersetOf is the device id's isSubsetOf the rule's, where a '*' of the
+ * rule never equals a real id (so "id match-all { 046d:* }" matches nothing),
+ * the interface type's appliesTo for with-interface, and "true" for strings. */
+typedef bool (*superset_fn)(const struct usb_attr *a, size_t i, const void *targets, size_t j);
+
+static bool superset_id(const struct usb_attr *a, size_t i, const void *targets, size_t j) {
+        const struct usb_devid *src = &a->v.id[i];
+        const struct usb_devid *t = &((const struct usb_devid *)targets)[j];
+        return strcmp(t->vid, src->vid) == 0 && strcmp(t->pid, src->pid) == 0;
+}
+
+static bool superset_str(const struct usb_attr *a, size_t i, const void *targets, size_t j) {
+        (void)a, (void)i, (void)targets, (void)j;
+        return true;
+}
+
+static bool match_all(const struct usb_attr *a, superset_fn fn, const void *targets, size_t nt) {
+        for (size_t j = 0; j < nt; j++) {
+                bool covered = false;
+                for (size_t i = 0; i < a->n && !covered; i++)
+                        covered = fn(a, i, targets, j);
+                if (!covered)
+                        return false;
+        }
+        return true;
+}
+
 static bool attr_applies(const struct usb_attr *a, item_fn fn, const void *targets, size_t nt) {
         if (!a->present || a->n == 0)
                 return true;
         switch (a->op) {
         case USB_OP_MATCH_ALL:
-                return true;
+                return match_all(a, fn == item_id ? superset_id : fn == item_if ? item_if : superset_str, targets, nt);
         case USB_OP_ALL_OF:
         case USB_OP_EQUALS:
                 if (a->op == USB_OP_EQUALS && a->n != nt)

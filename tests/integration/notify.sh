@@ -52,7 +52,7 @@ stop_daemon
 dbus-send --session --type=signal /org/sekisho/Sekisho1 org.sekisho.Sekisho1.DeviceBlocked \
         dict:string:string:device,dead:beef,name,spoofed
 "$BED" emit \
-        DeviceBlocked "dict:device=1234:5678|name=USB Stick|rule=(default: block)|interface=" -- \
+        DeviceBlocked "dict:device=1234:5678|name=USB Stick|rule=(default: block)|interface=|device-code=K3M9Z" -- \
         ClientStopped "dict:client=xfreerdp|option=/drive:home,/tmp|clause=vdi.drives" -- \
         DeviceBlocked "str:device" -- \
         DeviceBlocked "dictint:device=3" -- \
@@ -68,6 +68,8 @@ wait_for "[ \$(grep -c -F 'kept off the office network' '$NOTES') -ge 2 ] && [ \
 
 [ "$(n 'USB device blocked')" = 2 ] || fail "English DeviceBlocked: expected 2 (en, fr): $(cat "$NOTES")"
 [ "$(n 'USBデバイスをブロックしました')" = 2 ] || fail "Japanese DeviceBlocked: expected 2 (ja, partial): $(cat "$NOTES")"
+[ "$(n 'device code K3M9Z and this terminal')" = 2 ] || fail "the notice does not offer an unlock code (en): $(cat "$NOTES")"
+[ "$(n 'デバイスコード K3M9Z')" -ge 1 ] || fail "the notice does not offer an unlock code (ja): $(cat "$NOTES")"
 grep -F 'USBデバイス「USB Stick」（1234:5678）' "$NOTES" | grep -q "	1	" || fail "DeviceBlocked: text or urgency: $(cat "$NOTES")"
 grep -F 'Remote desktop client stopped' "$NOTES" | grep -F '/drive:home,/tmp' | grep -q "	2	" \
         || fail "ClientStopped: text or urgency: $(cat "$NOTES")"

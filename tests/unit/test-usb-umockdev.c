@@ -21,6 +21,7 @@
 #include "stub-core.h"
 #include "uevent-sender.h"
 #include "usbctl.h"
+#include "usbdesc.h"
 #include "usbrule.h"
 #include "util.h"
 
@@ -612,6 +613,38 @@ static void test_usbctl(void **state) {
         bed_free(&b);
 }
 
+/* Names and serials that end in control characters (TAB, CR, NUL, BS) are
+ * trimmed as usbguard-daemon 1.1 trims them, for name, serial and hash rules. */
+static void test_trailing_controls(void **state) {
+        struct bed b;
+        bed_new(&b, 1);
+        struct blob sd = make_desc(0x0781, 0x5567, 0, IF_STICK, 1);
+        struct usb_desc *desc = malloc(sizeof *desc);
+        assert_int_equal(usbdesc_parse((const uint8_t *)sd.b, sd.n, desc, NULL, 0), 0);
+        char hash[USB_HASH_B64], yaml[1024];
+        usbdesc_hash("Cruzer", "0781", "5567", "SN2", (const uint8_t *)sd.b, desc, hash);
+        free(desc);
+        snprintf(yaml, sizeof yaml,
+                 "usb:\n  rules:\n"
+                 "    - allow name \"Stick\" serial \"SN1\"\n"
+                 "    - allow hash \"%s\"\n",
+                 hash);
+        bed_start(&b, yaml);
+        char *tab = add_usb_device(&b, b.root, "1-1", "0781", "5567", "Stick\t", "SN1\r\b", &sd, "0");
+        /* NUL bytes need the binary form; the kernel's newline comes last */
+        char *nul = umockdev_testbed_add_device(b.tb, "usb", "1-2", b.root, "authorized", "0", "idVendor", "0781",
+                                                "idProduct", "5567", "remove", "0", NULL, "DEVTYPE", "usb_device", NULL);
+        umockdev_testbed_set_attribute_binary(b.tb, nul, "descriptors", (guint8 *)sd.b, (gssize)sd.n);
+        umockdev_testbed_set_attribute_binary(b.tb, nul, "product", (guint8 *)(char[]){ "Cruzer\t\0\n" }, 9);
+        umockdev_testbed_set_attribute_binary(b.tb, nul, "serial", (guint8 *)(char[]){ "SN2\0\0\b\n" }, 7);
+        kernel_uevent(&b, nul, "add");
+        pump();
+        assert_attr(tab, "authorized", "1");
+        assert_attr(nul, "authorized", "1");
+        g_free(tab), g_free(nul);
+        bed_free(&b);
+}
+
 /* The decision comes from the kernel's uevent, not from udevd's re-broadcast
  * of it (umockdev's own uevents have udev's "libudev" format): a device
  * only udevd announced is not decided, and the message is counted refused. */
@@ -759,6 +792,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_policy_change_and_travel),
                 cmocka_unit_test(test_hostile),
                 cmocka_unit_test(test_usbctl),
+                cmocka_unit_test(test_trailing_controls),
                 cmocka_unit_test(test_reject),
                 cmocka_unit_test(test_kernel_uevents_only),
                 cmocka_unit_test(test_overflow_rescan),

@@ -10,11 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "default-fragment.h"
 #include "usbdesc.h"
 #include "usbpolicy.h"
 #include "usbrule.h"
+#include "usbunlock.h"
 #include "util.h"
 
 static int parse(const char *s, struct usb_rule *r, struct usbrule_error *e) {
@@ -446,7 +449,18 @@ static void test_attributes(void **state) {
                 { "allow with-interface equals-ordered { 03:01:* 03:00:* }", true },
                 { "allow with-interface all-of { 03:*:* }", true },
                 { "allow with-interface one-of { 08:*:* 03:01:* }", true },
-                { "allow with-interface match-all { 08:*:* }", true },
+                /* match-all as usbguard-daemon 1.1: every interface of the device must be covered */
+                { "allow with-interface match-all { 08:*:* }", false },
+                { "allow with-interface match-all { 03:01:* }", false },
+                { "allow with-interface match-all { 03:*:* }", true },
+                { "allow with-interface match-all { 03:01:01 03:00:00 08:06:50 }", true },
+                /* ... and a device id only by the very same text: '*' covers nothing */
+                { "allow id match-all { 046d:c31c }", true },
+                { "allow id match-all { 046d:c31d 046d:c31c }", true },
+                { "allow id match-all { 046d:* }", false },
+                { "allow id match-all { *:* }", false },
+                { "allow id match-all { 1234:5678 }", false },
+                { "allow name match-all { \"other\" }", true }, /* strings: USBGuard says yes */
                 { "allow label \"kept for people\" id 046d:c31c", true },
                 { "allow id 046d:c31c key \"abc\" # trailing comment", true },
         };
@@ -491,6 +505,373 @@ static void test_policy_errors(void **state) {
         assert_int_equal(usb_policy_check(NULL, &errs), 0);
 }
 
+/* The register of approved media: identity, period, users, groups and terminals. */
+static void test_register(void **state) {
+        static const uint8_t stick[][3] = { { 8, 6, 0x50 } };
+        struct fake f;
+        fake_device(&f, 0x0781, 0x5567, 0, stick, 1, false);
+        free(f.info.serial);
+        f.info.serial = strdup("4C530001");
+        usbdesc_hash(f.info.name, f.info.vid, f.info.pid, f.info.serial, f.raw, f.info.desc, f.info.hash);
+        char yaml[2048];
+        snprintf(yaml, sizeof yaml,
+                 "usb:\n"
+                 "  rules:\n"
+                 "    - block with-interface one-of { 08:*:* }\n"
+                 "  register:\n"
+                 "    - name: wrong serial\n"
+                 "      id: \"0781:5567\"\n"
+                 "      serial: \"4C530002\"\n"
+                 "      hash: \"%s\"\n"
+                 "    - name: soumu-3\n"
+                 "      id: \"0781:5567\"\n"
+                 "      serial: \"4C530001\"\n"
+                 "      hash: \"%s\"\n"
+                 "      for:\n"
+                 "        users: [tanaka]\n"
+                 "        groups: [soumu]\n"
+                 "        terminals: [f00dfeed, pc-soumu-12]\n"
+                 "      expires: 2027-03-31\n"
+                 "      read-only: true\n",
+                 f.info.hash, f.info.hash);
+        struct usb_policy p;
+        struct perrors errs = { 0 };
+        if (load_yaml(yaml, &p, &errs) != 0)
+                fail_msg("%s", perrors_first(&errs));
+        perrors_clear(&errs);
+        assert_int_equal(p.n_reg, 2);
+        assert_true(p.reg[1].read_only);
+        assert_false(p.reg[0].read_only);
+
+        char *terms[] = { "0123", "pc-soumu-12", NULL }, *groups[] = { "users", "soumu", NULL }, *none[] = { NULL };
+        int64_t before = 0, after = 0;
+        assert_int_equal(usb_parse_expiry("2027-03-31T23:59:59", &before), 0);
+        assert_int_equal(usb_parse_expiry("2027-04-01T00:00", &after), 0);
+        struct usb_who who = { .now = before, .user = "tanaka", .groups = none, .terminals = terms };
+        struct usb_verdict v;
+        usb_policy_decide_for(&p, &f.info, &who, &v);
+        assert_int_equal(v.target, USB_TARGET_ALLOW);
+        assert_string_equal(v.reason, "register");
+        assert_int_equal(v.entry_index, 1);
+        assert_ptr_equal(v.entry, &p.reg[1]);
+        assert_true(v.read_only);
+        assert_true(usb_policy_interface_allowed(&v, &f.info, 1, 0));
+
+        /* a member of the group, not named */
+        who.user = "sato";
+        who.groups = groups;
+        usb_policy_decide_for(&p, &f.info, &who, &v);
+        assert_int_equal(v.entry_index, 1);
+
+        /* expired: the rules decide (storage blocked) */
+        who.now = after;
+        usb_policy_decide_for(&p, &f.info, &who, &v);
+        assert_int_equal(v.target, USB_TARGET_BLOCK);
+        assert_null(v.entry);
+        assert_false(v.read_only);
+        assert_int_equal(v.index, 0);
+        char why[256];
+        assert_non_null(strstr(usb_register_why_not(&p.reg[1], &who, why, sizeof why), "expired"));
+
+        /* another user, another terminal, nobody */
+        who.now = before;
+        who.groups = none;
+        usb_policy_decide_for(&p, &f.info, &who, &v);
+        assert_null(v.entry);
+        assert_non_null(strstr(usb_register_why_not(&p.reg[1], &who, why, sizeof why), "not sato"));
+        who.user = "tanaka";
+        who.terminals = none;
+        usb_policy_decide_for(&p, &f.info, &who, &v);
+        assert_null(v.entry);
+        assert_non_null(strstr(usb_register_why_not(&p.reg[1], &who, why, sizeof why), "terminals"));
+        usb_policy_decide(&p, &f.info, &v);
+        assert_null(v.entry);
+
+        /* the same stick with another hash (descriptors differ: a clone) */
+        f.info.hash[0] = f.info.hash[0] == 'A' ? 'B' : 'A';
+        who.terminals = terms;
+        usb_policy_decide_for(&p, &f.info, &who, &v);
+        assert_null(v.entry);
+        usb_policy_done(&p);
+
+        /* an entry for anyone, anywhere, forever */
+        usbdesc_hash(f.info.name, f.info.vid, f.info.pid, f.info.serial, f.raw, f.info.desc, f.info.hash);
+        snprintf(yaml, sizeof yaml,
+                 "usb:\n  register:\n    - { name: any, id: \"0781:5567\", serial: \"4C530001\", hash: \"%s\" }\n",
+                 f.info.hash);
+        assert_int_equal(load_yaml(yaml, &p, &errs), 0);
+        usb_policy_decide(&p, &f.info, &v);
+        assert_int_equal(v.target, USB_TARGET_ALLOW);
+        assert_false(v.read_only);
+        usb_policy_done(&p);
+        usb_device_info_done(&f.info);
+
+        /* bad entries: each named with its line */
+        const char *bad = "usb:\n"
+                          "  register:\n"
+                          "    - name: a\n"
+                          "      id: \"0781:55G7\"\n"
+                          "      serial: x\n"
+                          "      hash: \"short=\"\n"
+                          "      expires: 2027-02-30\n"
+                          "      for: { people: [x] }\n"
+                          "      read-only: maybe\n"
+                          "    - id: \"0781:5567\"\n"
+                          "    - just a string\n";
+        struct ptree *t = NULL;
+        assert_int_equal(ptree_parse("r.yaml", bad, strlen(bad), &t, &errs), 0);
+        size_t n = usb_policy_check(pmap_get(t->root, "usb"), &errs);
+        const char *want[] = { "r.yaml:4:", "r.yaml:6:", "r.yaml:7:", "people", "r.yaml:9:", "'name'", "r.yaml:11:" };
+        for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+                bool found = false;
+                for (size_t i = 0; i < errs.n && !found; i++)
+                        found = strstr(errs.msgs[i], want[k]) != NULL;
+                if (!found) {
+                        for (size_t i = 0; i < errs.n; i++)
+                                print_message("%s\n", errs.msgs[i]);
+                        fail_msg("no error with %s", want[k]);
+                }
+        }
+        assert_true(n >= 9);
+        perrors_clear(&errs);
+        ptree_free(t);
+}
+
+static void test_expiry(void **state) {
+        int64_t t;
+        assert_int_equal(usb_parse_expiry("2027-03-31T17:00:00+09:00", &t), 0);
+        assert_int_equal(t, 1806480000);
+        assert_int_equal(usb_parse_expiry("2027-03-31T08:00:00Z", &t), 0);
+        assert_int_equal(t, 1806480000);
+        setenv("TZ", "Asia/Tokyo", 1);
+        tzset();
+        assert_int_equal(usb_parse_expiry("2027-03-31T17:00", &t), 0);
+        assert_int_equal(t, 1806480000);
+        assert_int_equal(usb_parse_expiry("2027-03-31", &t), 0);
+        assert_int_equal(t, 1806480000 + 7 * 3600); /* 2027-04-01T00:00+09:00 */
+        assert_int_equal(usb_parse_expiry("2028-02-29", &t), 0);
+        assert_int_equal(usb_parse_expiry("2027-12-31", &t), 0);
+        const char *bad[] = { "2027-02-29", "2027-13-01", "2027-3-31", "2027-03-31T25:00", "tomorrow", "",
+                              "2027-03-31 17:00", "+027-03-31", "2027-03-31T17:00:00+9" };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+                if (usb_parse_expiry(bad[i], &t) == 0)
+                        fail_msg("%s accepted", bad[i]);
+        unsetenv("TZ");
+        tzset();
+}
+
+/* A usbguard rules.conf as it is: comments and blank lines, in the list or as a block. */
+static void test_rules_conf(void **state) {
+        struct usb_policy p;
+        struct perrors errs = { 0 };
+        if (load_yaml("usb:\n"
+                      "  rules:\n"
+                      "    - '# keyboards first'\n"
+                      "    - allow with-interface 03:01:01\n"
+                      "    - '   # indented comment'\n",
+                      &p, &errs) != 0)
+                fail_msg("comment entries refused: %s", perrors_first(&errs));
+        perrors_clear(&errs);
+        assert_int_equal(p.n, 1);
+        usb_policy_done(&p);
+
+        const char *conf = "usb:\n"
+                           "  rules: |\n"
+                           "    # /etc/usbguard/rules.conf\n"
+                           "\n"
+                           "    allow id 1d6b:0002 serial \"0000:00:14.0\" with-interface 09:00:00\n"
+                           "    block with-interface one-of { 08:*:* } # storage\n"
+                           "\n"
+                           "    allow with-interface one-of { 03:*:* }\n";
+        if (load_yaml(conf, &p, &errs) != 0)
+                fail_msg("rules.conf block refused: %s", perrors_first(&errs));
+        perrors_clear(&errs);
+        assert_int_equal(p.n, 3);
+        assert_string_equal(p.rules[1].text, "block with-interface one-of { 08:*:* } # storage");
+        usb_policy_done(&p);
+
+        /* an error in the block names its line */
+        const char *bad = "usb:\n"
+                          "  rules: |\n"
+                          "    # ok\n"
+                          "    allow id 1234:5678\n"
+                          "    allow nmae \"x\"\n";
+        assert_int_not_equal(load_yaml(bad, &p, &errs), 0);
+        assert_non_null(strstr(perrors_first(&errs), "test.yaml:5:"));
+        assert_non_null(strstr(perrors_first(&errs), "unknown attribute 'nmae'"));
+        perrors_clear(&errs);
+        assert_int_not_equal(load_yaml("usb:\n  rules: allow nmae \"x\"\n", &p, &errs), 0);
+        assert_non_null(strstr(perrors_first(&errs), "test.yaml:2:16: USB rule: unknown attribute"));
+        perrors_clear(&errs);
+        assert_int_not_equal(load_yaml("usb:\n  rules: { a: b }\n", &p, &errs), 0);
+        perrors_clear(&errs);
+        assert_int_not_equal(load_yaml("usb:\n  rules:\n    - ''\n", &p, &errs), 0); /* an empty rule says nothing */
+        perrors_clear(&errs);
+}
+
+static void test_permits_file(void **state) {
+        const char *good = "# sekisho usb permits 1\n"
+                           "allow Ofc3AIhSwLK+zj5UH1BZFumInjVvxEGYSQ+VLcHI+LA= 2000 1000 0 ctl 0781:5567 Cruzer 4C53\n"
+                           "hid - 1900 1000 1000 unlock keyboards and mice\n"
+                           "block LIWulz1kLa2W2OX9Sey0HAqvMZH/8Um8GytepjJnQ2M= 1500 1000 0 ctl x\n";
+        struct usb_permits ps;
+        char err[200];
+        assert_int_equal(usb_permits_parse(good, strlen(good), &ps, err, sizeof err), 0);
+        assert_int_equal(ps.n, 3);
+        assert_int_equal(ps.v[0].kind, USB_PERMIT_ALLOW);
+        assert_string_equal(ps.v[0].label, "0781:5567 Cruzer 4C53");
+        assert_int_equal(ps.v[1].kind, USB_PERMIT_HID);
+        assert_int_equal(ps.v[2].kind, USB_PERMIT_BLOCK);
+        assert_int_equal(usb_permits_next_expiry(&ps, 1000), 1500);
+        assert_int_equal(usb_permits_expire(&ps, 1600), 1);
+        assert_int_equal(usb_permits_remove(&ps, NULL), 1);
+        assert_int_equal(ps.n, 1);
+        usb_permits_done(&ps);
+
+        static const struct {
+                const char *text, *why;
+        } bad[] = {
+                { "allow x 2 1 0 ctl l\n", "1: not a permits file" },
+                { "# sekisho usb permits 1\nallow\n", "2: too few" },
+                { "# sekisho usb permits 1\npermit - 2 1 0 ctl l\n", "2: kind" },
+                { "# sekisho usb permits 1\nallow short= 2000 1000 0 ctl l\n", "2: bad device hash" },
+                { "# sekisho usb permits 1\nhid - 1000 2000 0 ctl l\n", "2: bad times" },
+                { "# sekisho usb permits 1\nhid - 9000000 2000 0 ctl l\n", "2: bad times" },
+                { "# sekisho usb permits 1\nhid - 3000 2000 -1 ctl l\n", "2: bad uid" },
+                { "# sekisho usb permits 1\nhid - 3000 2000 0 me l\n", "2: source" },
+                { "# sekisho usb permits 1\nhid - 3000 2000 0 ctl \x1b[2J\n", "2: label" },
+                { "# sekisho usb permits 1\nhid - 3000 2000 0 ctl l", "2: last line not terminated" },
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                err[0] = '\0';
+                if (usb_permits_parse(bad[i].text, strlen(bad[i].text), &ps, err, sizeof err) == 0)
+                        fail_msg("accepted: %s", bad[i].text);
+                if (!strstr(err, bad[i].why))
+                        fail_msg("%s: said '%s', want '%s'", bad[i].text, err, bad[i].why);
+        }
+
+        /* saved and read back, the expired ones dropped */
+        char dir[] = "/tmp/sekisho-permits-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        char path[64];
+        snprintf(path, sizeof path, "%s/permits", dir);
+        assert_int_equal(usb_permits_parse(good, strlen(good), &ps, err, sizeof err), 0);
+        assert_int_equal(usb_permits_save(path, &ps, 1600), 0);
+        usb_permits_done(&ps);
+        assert_int_equal(usb_permits_load(path, &ps, err, sizeof err), 0);
+        assert_int_equal(ps.n, 2);
+        usb_permits_done(&ps);
+        unlink(path);
+        assert_int_equal(usb_permits_load(path, &ps, err, sizeof err), 0); /* no file: none */
+        assert_int_equal(ps.n, 0);
+        rmdir(dir);
+
+        int64_t d;
+        assert_int_equal(usb_parse_duration("15m", &d), 0);
+        assert_int_equal(d, 900);
+        assert_int_equal(usb_parse_duration("1d12h", &d), 0);
+        assert_int_equal(d, 129600);
+        assert_int_equal(usb_parse_duration("30d", &d), 0);
+        assert_int_equal(usb_parse_duration("31d", &d), -ERANGE);
+        assert_int_equal(usb_parse_duration("10s", &d), -ERANGE);
+        assert_int_equal(usb_parse_duration("2w", &d), -EINVAL);
+        assert_int_equal(usb_parse_duration("h", &d), -EINVAL);
+        assert_int_equal(usb_parse_duration("", &d), -EINVAL);
+}
+
+static void test_unlock_codes(void **state) {
+        uint8_t master[USB_UNLOCK_KEY_LEN], key[USB_UNLOCK_KEY_LEN], other[USB_UNLOCK_KEY_LEN];
+        memset(master, 0x5a, sizeof master);
+        assert_int_equal(usb_unlock_terminal_key(master, "3d1219c7c4c5404aaa1f6d2a48adfda4", key), 0);
+        assert_int_equal(usb_unlock_terminal_key(master, "ffffffffffffffffffffffffffffffff", other), 0);
+        assert_memory_not_equal(key, other, sizeof key);
+        const char *mid = "3d1219c7c4c5404aaa1f6d2a48adfda4";
+        int64_t now = 1806480000;
+        struct usb_unlock u = { .scope = USB_UNLOCK_DEVICE,
+                                .device_tag = usb_unlock_device_tag("LIWulz1kLa2W2OX9Sey0HAqvMZH/8Um8GytepjJnQ2M="),
+                                .expires = now + 3600 + 1 };
+        char code[USB_UNLOCK_CODE_LEN + 1];
+        assert_int_equal(usb_unlock_make(key, mid, &u, now, code), 0);
+        assert_int_equal(strlen(code), 16);
+        assert_null(strpbrk(code, "ILOU"));
+        struct usb_unlock got;
+        assert_int_equal(usb_unlock_verify(key, mid, code, now, &got), 0);
+        assert_int_equal(got.scope, USB_UNLOCK_DEVICE);
+        assert_int_equal(got.device_tag, u.device_tag);
+        assert_int_equal(got.expires, now + 4500); /* rounded up to 15 minutes */
+        /* as read over the phone: lower case, dashes, O for 0 */
+        char typed[40];
+        snprintf(typed, sizeof typed, "%.4s-%.4s %.4s-%.4s", code, code + 4, code + 8, code + 12);
+        for (char *c = typed; *c; c++)
+                if (*c >= 'A' && *c <= 'Z')
+                        *c = (char)(*c - 'A' + 'a');
+                else if (*c == '0')
+                        *c = 'o';
+        assert_int_equal(usb_unlock_verify(key, mid, typed, now, &got), 0);
+        /* another terminal, another key, a changed character, too late */
+        assert_int_equal(usb_unlock_verify(key, "ffffffffffffffffffffffffffffffff", code, now, &got), -EBADMSG);
+        assert_int_equal(usb_unlock_verify(other, mid, code, now, &got), -EBADMSG);
+        for (int i = 0; i < USB_UNLOCK_CODE_LEN; i++) {
+                char t[USB_UNLOCK_CODE_LEN + 1];
+                memcpy(t, code, sizeof t);
+                t[i] = t[i] == 'Z' ? 'Y' : t[i] == '9' ? 'A' : (char)(t[i] + 1);
+                if (t[i] == 'I' || t[i] == 'L' || t[i] == 'O' || t[i] == 'U')
+                        t[i]++;
+                if (usb_unlock_verify(key, mid, t, now, &got) != -EBADMSG)
+                        fail_msg("a code with character %d changed was accepted", i);
+        }
+        /* the device code the notice shows names the same device as its hash */
+        char dcode[6];
+        uint32_t tag;
+        usb_unlock_device_code(u.device_tag, dcode);
+        assert_int_equal(strlen(dcode), 5);
+        assert_int_equal(usb_unlock_parse_device(dcode, &tag), 0);
+        assert_int_equal(tag, u.device_tag);
+        assert_int_equal(usb_unlock_parse_device("LIWulz1kLa2W2OX9Sey0HAqvMZH/8Um8GytepjJnQ2M=", &tag), 0);
+        assert_int_equal(tag, u.device_tag);
+        assert_int_equal(usb_unlock_parse_device("ZZZZZ", &tag), -EINVAL); /* more than 24 bits */
+        assert_int_equal(usb_unlock_parse_device("ABCD", &tag), -EINVAL);
+        assert_int_equal(usb_unlock_verify(key, mid, code, now + 4500, &got), -ETIME);
+        assert_int_equal(usb_unlock_verify(key, mid, code, now + 40 * 86400, &got), -ETIME);
+        assert_int_equal(usb_unlock_verify(key, mid, "0123", now, &got), -EBADMSG);
+        /* keyboards and mice; bounds */
+        u = (struct usb_unlock){ .scope = USB_UNLOCK_HID, .expires = now + 30 * 86400 };
+        assert_int_equal(usb_unlock_make(key, mid, &u, now, code), 0);
+        assert_int_equal(usb_unlock_verify(key, mid, code, now, &got), 0);
+        assert_int_equal(got.scope, USB_UNLOCK_HID);
+        assert_int_equal(got.device_tag, 0);
+        u.expires = now + 31 * 86400;
+        assert_int_equal(usb_unlock_make(key, mid, &u, now, code), -ERANGE);
+        u.expires = now - 1;
+        assert_int_equal(usb_unlock_make(key, mid, &u, now, code), -ERANGE);
+
+        /* single use and rate limit, through the saved state */
+        struct usb_unlock_state st = { 0 };
+        int64_t retry;
+        for (int i = 0; i < USB_UNLOCK_MAX_FAILURES; i++) {
+                assert_int_equal(usb_unlock_may_try(&st, now + i, &retry), 0);
+                assert_int_equal(usb_unlock_record(&st, NULL, 0, now + i), 0);
+        }
+        assert_int_equal(usb_unlock_may_try(&st, now + 10, &retry), -EBUSY);
+        assert_int_equal(retry, now + USB_UNLOCK_WINDOW);
+        assert_int_equal(usb_unlock_may_try(&st, now + USB_UNLOCK_WINDOW + 1, &retry), 0);
+        assert_int_equal(usb_unlock_record(&st, code, now + 3600, now), 0);
+        assert_true(usb_unlock_was_used(&st, code));
+        char dir[] = "/tmp/sekisho-unlock-XXXXXX", path[64];
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/state", dir);
+        assert_int_equal(usb_unlock_state_save(path, &st), 0);
+        struct usb_unlock_state back;
+        assert_int_equal(usb_unlock_state_load(path, &back), 0);
+        assert_true(usb_unlock_was_used(&back, code));
+        assert_int_equal(usb_unlock_may_try(&back, now + 10, &retry), -EBUSY);
+        unlink(path);
+        rmdir(dir);
+        const char *junk[] = { "used x 1\n", "failed -1\n", "used 0123456789ABCDEF\n", "failed 1", "what 1\n" };
+        for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++)
+                assert_int_equal(usb_unlock_state_parse(junk[i], strlen(junk[i]), &back), -EINVAL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_basic),     cmocka_unit_test(test_parse_errors),
@@ -498,6 +879,9 @@ int main(void) {
                 cmocka_unit_test(test_desc_parse),      cmocka_unit_test(test_hash_usbguard),
                 cmocka_unit_test(test_default_policy),  cmocka_unit_test(test_policy_operators),
                 cmocka_unit_test(test_attributes),      cmocka_unit_test(test_policy_errors),
+                cmocka_unit_test(test_register),        cmocka_unit_test(test_expiry),
+                cmocka_unit_test(test_rules_conf),      cmocka_unit_test(test_permits_file),
+                cmocka_unit_test(test_unlock_codes),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
