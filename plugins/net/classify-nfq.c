@@ -1,0 +1,85 @@
+/* classify-nfq.c — NFQUEUE messages for the classifier (libmnl, libnetfilter_queue): parse each queued packet, answer with a verdict and, once a flow is decided, its mark. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink_queue.h>
+#include <libnetfilter_queue/libnetfilter_queue.h>
+
+#include "classify-nfq.h"
+#include "dpi.h"
+
+struct run {
+        struct cls *c;
+        uint16_t queue;
+        uint64_t now_ms;
+        cls_send_fn send;
+        cls_note_fn note;
+        void *userdata;
+        int err;
+};
+
+static int on_packet(const struct nlmsghdr *nlh, void *data) {
+        struct run *r = data;
+        struct nlattr *attr[NFQA_MAX + 1] = { 0 };
+        if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR])
+                return MNL_CB_OK; /* not a packet (or one without its header): nothing to answer */
+        if (mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(struct nfqnl_msg_packet_hdr))
+                return MNL_CB_OK;
+        const struct nfqnl_msg_packet_hdr *ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+        uint32_t id = ntohl(ph->packet_id);
+        const uint8_t *pkt = NULL;
+        size_t len = 0;
+        if (attr[NFQA_PAYLOAD]) {
+                pkt = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
+                len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
+        }
+        uint32_t mark = attr[NFQA_MARK] && mnl_attr_get_payload_len(attr[NFQA_MARK]) >= 4 ? ntohl(mnl_attr_get_u32(attr[NFQA_MARK])) : 0;
+        uint16_t proto = 0;
+        enum cls_verdict v = pkt ? cls_packet(r->c, pkt, len, r->now_ms, &proto) : CLS_PASS;
+        if (v != CLS_PASS && r->note)
+                r->note(r->userdata, v, proto, pkt, len);
+
+        char buf[8192] __attribute__((aligned(8)));
+        struct nlmsghdr *out = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, r->queue);
+        if (v == CLS_PASS)
+                nfq_nlmsg_verdict_put(out, (int)id, NF_ACCEPT);
+        else {
+                /* Back through our chain once, the decision in the packet mark. */
+                nfq_nlmsg_verdict_put(out, (int)id, NF_REPEAT);
+                nfq_nlmsg_verdict_put_mark(out, (mark & ~NET_DPI_MARK_MASK) |
+                                                        (v == CLS_FORBID ? NET_DPI_MARK_FORBID : NET_DPI_MARK_ALLOW));
+        }
+        int e = r->send(r->userdata, out);
+        if (e < 0 && r->err == 0)
+                r->err = e;
+        return MNL_CB_OK;
+}
+
+int cls_nfq_handle(struct cls *c, uint16_t queue, const void *buf, size_t len, uint64_t now_ms, cls_send_fn send,
+                   cls_note_fn note, void *userdata) {
+        struct run r = { .c = c, .queue = queue, .now_ms = now_ms, .send = send, .note = note, .userdata = userdata };
+        /* mnl_cb_run checks each header's length against the datagram, and
+         * answers NLMSG_ERROR itself (acks of our configuration). */
+        int e = mnl_cb_run(buf, len, 0, 0, on_packet, &r);
+        if (e == MNL_CB_ERROR)
+                return errno > 0 ? -errno : -EINVAL;
+        return r.err;
+}
+
+int cls_nfq_bind(uint16_t queue, uint32_t maxlen, cls_send_fn send, void *userdata) {
+        char buf[8192] __attribute__((aligned(8)));
+        struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, queue);
+        nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
+        int r = send(userdata, nlh);
+        if (r < 0)
+                return r;
+        nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, queue);
+        nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, 0xffff);
+        nfq_nlmsg_cfg_put_qmaxlen(nlh, maxlen);
+        return send(userdata, nlh);
+}
