@@ -23,13 +23,12 @@ struct run {
         int err;
 };
 
-static int on_packet(const struct nlmsghdr *nlh, void *data) {
-        struct run *r = data;
+static void on_packet(const struct nlmsghdr *nlh, struct run *r) {
         struct nlattr *attr[NFQA_MAX + 1] = { 0 };
         if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR])
-                return MNL_CB_OK; /* not a packet (or one without its header): nothing to answer */
+                return; /* not a packet (or one without its header): nothing to answer */
         if (mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(struct nfqnl_msg_packet_hdr))
-                return MNL_CB_OK;
+                return;
         const struct nfqnl_msg_packet_hdr *ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
         uint32_t id = ntohl(ph->packet_id);
         const uint8_t *pkt = NULL;
@@ -57,17 +56,35 @@ static int on_packet(const struct nlmsghdr *nlh, void *data) {
         int e = r->send(r->userdata, out);
         if (e < 0 && r->err == 0)
                 r->err = e;
-        return MNL_CB_OK;
 }
 
 int cls_nfq_handle(struct cls *c, uint16_t queue, const void *buf, size_t len, uint64_t now_ms, cls_send_fn send,
                    cls_note_fn note, void *userdata) {
         struct run r = { .c = c, .queue = queue, .now_ms = now_ms, .send = send, .note = note, .userdata = userdata };
-        /* mnl_cb_run checks each header's length against the datagram, and
-         * answers NLMSG_ERROR itself (acks of our configuration). */
-        int e = mnl_cb_run(buf, len, 0, 0, on_packet, &r);
-        if (e == MNL_CB_ERROR)
-                return errno > 0 ? -errno : -EINVAL;
+        /* Our own walk, not mnl_cb_run: libmnl 1.0.4's mnl_nlmsg_ok compares
+         * nlmsg_len as an int, so a length of 2^31 or more passes its check
+         * and the next header is read far outside the datagram (found by
+         * tests/fuzz/fuzz-classify). */
+        const uint8_t *p = buf;
+        while (len >= sizeof(struct nlmsghdr)) {
+                const struct nlmsghdr *nlh = (const void *)p;
+                if (nlh->nlmsg_len < sizeof *nlh || nlh->nlmsg_len > len)
+                        return -EINVAL;
+                if (nlh->nlmsg_type == NLMSG_ERROR) {
+                        /* An answer to our configuration: 0 is an ack. */
+                        if (nlh->nlmsg_len >= NLMSG_HDRLEN + sizeof(struct nlmsgerr)) {
+                                const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+                                if (e->error < 0 && r.err == 0)
+                                        r.err = e->error;
+                        }
+                } else if (nlh->nlmsg_type >= NLMSG_MIN_TYPE)
+                        on_packet(nlh, &r);
+                size_t step = NLMSG_ALIGN(nlh->nlmsg_len);
+                if (step > len)
+                        break;
+                p += step;
+                len -= step;
+        }
         return r.err;
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# net-classify-peers.py — test helpers for net-classify.sh: a torrent maker, a one-peer HTTP tracker, raw file-sharing handshakes and a sink that records what arrives.
+# net-classify-peers.py — test helpers for net-classify.sh: a torrent maker, a one-peer HTTP tracker, raw file-sharing handshakes sent in chosen segments.
 import hashlib, http.server, os, socket, sys, time
 
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# net-classify.sh — file-sharing found by what it is (sekisho-classify, nDPI through NFQUEUE): a real BitTorrent client (aria2) and raw eD2k, Gnutella and split BitTorrent handshakes on random ports, the rest of a forbidden flow dropped in the kernel, and what happens while the classifier is not running.
+# net-classify.sh — file-sharing found by what it is (sekisho-classify, nDPI through NFQUEUE): a real BitTorrent client (aria2) and raw Gnutella and split BitTorrent handshakes on random ports, the rest of a forbidden flow dropped in the kernel, and what happens while the classifier is not running.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net-lib.sh"
 
@@ -56,18 +56,14 @@ sleep 0.5; check_blocked "BitTorrent handshake split after 4 bytes (IPv4)" "$p" 
 p=$(rport); received "$p"
 $IN_A python3 "$PEERS" send 2001:db8:2::10 "$p" tcp 13 "${BT_HS#13}" || true
 sleep 0.5; check_blocked "BitTorrent handshake split after 1 byte (IPv6)" "$p" 68
-# eD2k hello: 0xe3, length 28 (LE), opcode 0x01, hash size 16, user hash, client id, port, no tags.
-ED2K=e31c00000001100102030405060708090a0b0c0d0e0f10c0000263123400000000
-p=$(rport); received "$p"
-$IN_A python3 "$PEERS" send 198.51.100.10 "$p" tcp e31c0000 "${ED2K#e31c0000}" || true
-sleep 0.5; check_blocked "eD2k hello split after 4 bytes" "$p" 33
+# eD2k is left to the listed ports: Debian's nDPI 4.2 does not report a
+# plain eD2k hello and its answer (README-net.md, "What nDPI 4.2 finds").
 GNU=$(printf 'GNUTELLA CONNECT/0.6\r\nUser-Agent: LimeWire/4.18.8\r\nX-Ultrapeer: False\r\n\r\n' | od -An -tx1 | tr -d ' \n')
 p=$(rport); received "$p"
 $IN_A python3 "$PEERS" send 198.51.100.10 "$p" tcp "$(echo "$GNU" | cut -c1-16)" "$(echo "$GNU" | cut -c17-)" || true
 sleep 0.5; check_blocked "Gnutella connect split after 8 bytes" "$p" $((${#GNU} / 2))
 [ "$(counter fileshare_dpi)" -gt 0 ] || fail "fileshare_dpi counter did not count"
 grep -q '^forbidden BitTorrent' "$T/classify.log" || fail "no BitTorrent decision logged"
-grep -q '^forbidden eDonkey' "$T/classify.log" || fail "no eDonkey decision logged"
 grep -q '^forbidden Gnutella' "$T/classify.log" || fail "no Gnutella decision logged"
 wait_for "grep -q 'audit network-traffic-blocked R5 class=fileshare_dpi' '$T/audit'" 50 || fail "no audit record for a classified drop"
 ok "forbidden flows counted, logged with nDPI's name and audited (R5)"
@@ -83,7 +79,9 @@ bg ip netns exec "$NS_S" python3 "$PEERS" tracker "$tport" 198.51.100.10 "$bport
 bg ip netns exec "$NS_S" aria2c --quiet --seed-ratio=0.0 --seed-time=100 --enable-dht=false --enable-dht6=false \
         --bt-enable-lpd=false --enable-peer-exchange=false --listen-port="$bport" --check-integrity=true \
         -d "$T/seed" "$T/t.torrent"
-sleep 1
+# aria2 does not retry a tracker that refused it within the test's time.
+wait_for "ip netns exec $NS_S ss -ltn | grep -q ':$tport '" 100 || fail "the tracker did not start"
+wait_for "ip netns exec $NS_S ss -ltn | grep -q ':$bport '" 100 || fail "the seeder did not start"
 leech() {
         rm -rf "$T/leech"/*
         $IN_A timeout "$1" aria2c --quiet --seed-time=0 --enable-dht=false --enable-dht6=false --bt-enable-lpd=false \
