@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "dpi.h"
 #include "kernel.h"
 #include "net.h"
 #include "netctl.h"
@@ -80,6 +81,7 @@ static const char *class_clause(int c) {
         case NET_C_DHT:
         case NET_C_UTP:
         case NET_C_FS_PORT:
+        case NET_C_FILESHARE_DPI:
                 return "R5";
         case NET_C_DEST_OUT:
         case NET_C_DEST_IN:
@@ -190,6 +192,23 @@ static int run_ruleset(struct net *n, const struct net_policy *pol, const struct
 static int load_table(struct net *n, const struct net_policy *pol, const struct net_resolved *res, size_t *ret_size,
                       uint64_t *ret_generated, char **ret_err) {
         int r = run_ruleset(n, pol, res, true, ret_size, ret_generated, ret_err);
+        if (r == -EINVAL && net_dpi_queue(pol)) {
+                /* A kernel without the nft queue statement must not cost us
+                 * the rest: load without it and say so (status, audit). */
+                char *err2 = NULL;
+                net_dpi_set_queue(false);
+                if (run_ruleset(n, pol, res, true, ret_size, ret_generated, &err2) == 0) {
+                        log_error("network: the kernel refuses the nft queue statement (%s): file-sharing flows are "
+                                  "not classified", *ret_err ? *ret_err : "?");
+                        const struct audit_field fl[] = { { "reason", "kernel without nft queue" }, { NULL, NULL } };
+                        sekisho_audit(n->h, "network-classifier-unavailable", "R5", fl);
+                        free(*ret_err);
+                        *ret_err = NULL;
+                        return 0;
+                }
+                free(err2);
+                net_dpi_set_queue(true); /* not the queue's fault */
+        }
         if (r != -EINVAL || n->log_group < 0)
                 return r;
         /* A kernel without the nft log expression must not cost us the
@@ -675,6 +694,11 @@ static void net_status_do(void *state, struct kvlist *out) {
                 if (n->last_probe[0])
                         kvlist_add(out, "office-probe", "%s", n->last_probe);
         }
+        if (n->pol.fileshare_deny)
+                kvlist_add(out, "classifier", "%s",
+                           !HAVE_CLASSIFIER         ? "not built"
+                           : net_dpi_queue(&n->pol) ? "nfqueue"
+                                                    : "unavailable (kernel without nft queue)");
         struct net_counters c;
         if (n->applied && read_counters(n, &c) == 0)
                 for (int i = 0; i < _NET_C_MAX; i++) {

@@ -178,7 +178,7 @@ void net_resolved_done(struct net_resolved *r);
 /* Drop classes: each has a named counter and a chain drop_<name>. */
 enum net_class {
         NET_C_PEER_OUT, NET_C_PEER_IN, NET_C_DISCOVERY, NET_C_BITTORRENT, NET_C_DHT, NET_C_UTP,
-        NET_C_FS_PORT, NET_C_DEST_OUT, NET_C_DEST_IN, _NET_C_MAX
+        NET_C_FS_PORT, NET_C_DEST_OUT, NET_C_DEST_IN, NET_C_FILESHARE_DPI, _NET_C_MAX
 };
 extern const char *const net_class_names[];
 

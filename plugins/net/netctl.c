@@ -20,6 +20,7 @@ static const char *const class_help[_NET_C_MAX] = {
         [NET_C_FS_PORT] = "listed file-sharing ports (R5)",
         [NET_C_DEST_OUT] = "to a destination not in allow-destinations (R8)",
         [NET_C_DEST_IN] = "from a host not in allow-destinations (R8)",
+        [NET_C_FILESHARE_DPI] = "flows sekisho-classify found to be file sharing (R5)",
 };
 
 int netctl_show(FILE *out, bool counters_only) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dpi.h"
 #include "net.h"
 #include "util.h"
 
@@ -15,6 +16,7 @@ const char *const net_class_names[] = {
         [NET_C_PEER_OUT] = "peer_out",       [NET_C_PEER_IN] = "peer_in",   [NET_C_DISCOVERY] = "discovery",
         [NET_C_BITTORRENT] = "bittorrent",   [NET_C_DHT] = "dht",           [NET_C_UTP] = "utp",
         [NET_C_FS_PORT] = "fileshare_port",  [NET_C_DEST_OUT] = "dest_out", [NET_C_DEST_IN] = "dest_in",
+        [NET_C_FILESHARE_DPI] = "fileshare_dpi",
 };
 
 void net_topo_done(struct net_topo *t) {
@@ -529,6 +531,9 @@ int net_ruleset(FILE *f, const struct net_policy *p, const struct net_resolved *
                 fprintf(f, "    iifname \"%s\" jump fwd_dst\n    iifname \"%s\" accept\n", g, g);
         }
         fputs("    jump fwd_src\n    jump fwd_dst\n  }\n", f);
+        int r = net_dpi_chains(f, p);
+        if (r < 0)
+                return r;
         fputs("}\n", f);
         return ferror(f) ? -EIO : 0;
 }

@@ -38,6 +38,7 @@ echo "== bench-net (inside namespace A)"
 $IN_A "$BENCH_NET" a0 "$T/root" "$T/big.yaml" "${ROUNDS:-200}"
 
 echo "== iperf3 A <-> server through the router (TCP), table off/on interleaved, ${RUNS:-7} pairs of ${SECS:-3} s"
+start_classify # file-sharing: deny queues new flows' first packets to it
 bg $IN_S iperf3 -s -B 198.51.100.10 >/dev/null 2>&1
 sleep 0.5
 printf 'network:\n  peer-to-peer: deny\n  file-sharing: deny\n' >"$T/p.yaml"

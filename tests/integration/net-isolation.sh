@@ -103,6 +103,30 @@ printf 'd1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe' | $IN_A socat 
 tcp_ok "$NS_A" 198.51.100.10 6881 && fail "a listed file-sharing port was reachable"
 ok "BitTorrent handshake and DHT query dropped by payload, listed port dropped, plain TCP passes"
 
+# The same handshake split across two TCP segments ("\x13Bit" | "Torrent
+# protocol..."), on a random port: the payload signature sees neither half,
+# the classifier sees the first message whole.
+if built_without_classifier; then
+        skip_part "built --without-classifier: a split BitTorrent handshake is not detected"
+else
+        port=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
+        listen_file "$NS_S" "$port" "$T/split.out"
+        sleep 0.3
+        $IN_A python3 - 198.51.100.10 "$port" <<'PY' || true
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s.send(b"\x13Bit")
+time.sleep(0.3)
+s.send(b"Torrent protocol" + bytes(8) + b"A" * 20 + b"-PE0001-PEERIDPEERID")
+time.sleep(1)
+PY
+        sleep 0.5
+        got=$(wc -c <"$T/split.out" 2>/dev/null || echo 0)
+        [ "$got" -lt 68 ] || fail "a BitTorrent handshake split across two segments reached the server ($got bytes)"
+        ok "split BitTorrent handshake on port $port stopped after $got bytes"
+fi
+
 # 6. allow-peers (a name from the terminal's /etc/hosts) lets A reach B.
 switch_profile peer
 grep -q '^apply failed' "$T/daemon.log" && fail "the peer profile failed to apply"
