@@ -817,13 +817,14 @@ static int unlock_through_daemon(const char *code, const struct sekisho_ctl_env 
         _cleanup_free_ char *dir = state_path(env, USB_UNLOCK_REQUESTS);
         uint8_t rnd[8];
         char hex[17], *req = NULL, *tmp = NULL, *res = NULL;
+        _cleanup_close_ int rfd = -1;
         randombytes_buf(rnd, sizeof rnd);
         sodium_bin2hex(hex, sizeof hex, rnd, sizeof rnd);
         int r = -ENOMEM;
         if (!dir || asprintf(&req, "%s/%s.code", dir, hex) < 0 || asprintf(&tmp, "%s/%s.tmp", dir, hex) < 0 ||
             asprintf(&res, "%s/%s.result", dir, hex) < 0)
                 goto out;
-        _cleanup_close_ int rfd = open(res, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        rfd = open(res, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (rfd < 0) {
                 r = -errno;
                 fprintf(stderr, "sekishoctl usb unlock: cannot reach sekishod (%s: %s)\n", dir, strerror(-r));
