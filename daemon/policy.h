@@ -219,12 +219,15 @@ enum refusal bundle_verify_files(const struct bundle_check *bc, const char *file
  *   current -> policies/<serial>               the one in force (atomic symlink)
  *   serial                                     highest serial ever in force (anti-rollback)
  *   bad-serials                                serials that failed to apply
+ *   serials-lowered                            serials above a trust root's lower-serial: never counted again
  * Previous good policies are kept (the newest few). */
 struct store {
         char *dir;
         uint64_t highest_serial;
         uint64_t *bad;
         size_t n_bad;
+        uint64_t *uncounted;         /* serials-lowered: installed above a lowered highest serial */
+        size_t n_uncounted;
 };
 int store_open(const char *state_dir, bool create, struct store **ret);
 struct store *store_close(struct store *s);

@@ -21,6 +21,7 @@ struct store *store_close(struct store *s) {
                 return NULL;
         free(s->dir);
         free(s->bad);
+        free(s->uncounted);
         free(s);
         return NULL;
 }
@@ -73,6 +74,28 @@ static int load_bad(struct store *s) {
              tok = strtok_r(NULL, "\n", &save))
                 if (parse_u64(tok, &s->bad[s->n_bad]) == 0)
                         s->n_bad++;
+        return 0;
+}
+
+/* A list of serials, one a line (at most MAX_BAD_SERIALS); a missing file is an empty list. */
+static int load_serial_list(struct store *s, const char *name, uint64_t **ret, size_t *ret_n) {
+        _cleanup_free_ char *path = store_path(s, "%s", name), *data = NULL;
+        if (!path)
+                return -ENOMEM;
+        int r = read_file_capped(path, MAX_BAD_SERIALS * 21, &data, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        uint64_t *list = calloc(MAX_BAD_SERIALS, sizeof *list);
+        size_t n = 0;
+        if (!list)
+                return -ENOMEM;
+        for (char *save = NULL, *tok = strtok_r(data, "\n", &save); tok && n < MAX_BAD_SERIALS; tok = strtok_r(NULL, "\n", &save))
+                if (parse_u64(tok, &list[n]) == 0)
+                        n++;
+        *ret = list;
+        *ret_n = n;
         return 0;
 }
 
@@ -134,6 +157,8 @@ int store_open(const char *state_dir, bool create, struct store **ret) {
          * store_commit() leaves a policy that was never in force there. The
          * daemon commits it at start if it applies (before the inbox opens). */
         r = load_bad(s);
+        if (r == 0)
+                r = load_serial_list(s, "serials-lowered", &s->uncounted, &s->n_uncounted);
         if (r < 0) {
                 store_close(s);
                 return r;
@@ -333,6 +358,10 @@ int store_install(struct store *s, const struct policy *p, const char *sig, size
 int store_commit(struct store *s, uint64_t serial) {
         if (serial <= s->highest_serial)
                 return 0;
+        /* A serial a trust root's lower-serial took back stays in force without counting again. */
+        for (size_t i = 0; i < s->n_uncounted; i++)
+                if (s->uncounted[i] == serial)
+                        return 0;
         int r = write_serial(s, serial, false);
         if (r < 0)
                 return r;
@@ -345,10 +374,34 @@ int store_commit(struct store *s, uint64_t serial) {
 int store_lower_serial(struct store *s, uint64_t serial) {
         if (serial >= s->highest_serial)
                 return 0;
-        int r = write_serial(s, serial, true);
+        /* The installed serials above the new highest: the policy among them in force stays in force
+         * (nothing in force is lost), but never raises the highest serial again. */
+        _cleanup_free_ uint64_t *list = NULL;
+        size_t n = 0;
+        int r = list_installed(s, &list, &n);
+        if (r < 0)
+                return r;
+        char *buf = malloc((n + s->n_uncounted) * 21 + 1);
+        if (!buf)
+                return -ENOMEM;
+        size_t len = 0, kept = 0;
+        for (size_t i = 0; i < s->n_uncounted; i++)
+                len += (size_t)sprintf(buf + len, "%" PRIu64 "\n", s->uncounted[i]), kept++;
+        for (size_t i = 0; i < n && kept < MAX_BAD_SERIALS; i++)
+                if (list[i] > serial)
+                        len += (size_t)sprintf(buf + len, "%" PRIu64 "\n", list[i]), kept++;
+        _cleanup_free_ char *path = store_path(s, "serials-lowered");
+        r = path ? write_file_atomic(path, buf, len, 0600) : -ENOMEM;
+        free(buf);
         if (r == 0)
-                s->highest_serial = serial;
-        return r;
+                r = write_serial(s, serial, true);
+        if (r < 0)
+                return r;
+        s->highest_serial = serial;
+        free(s->uncounted);
+        s->uncounted = NULL;
+        s->n_uncounted = 0;
+        return load_serial_list(s, "serials-lowered", &s->uncounted, &s->n_uncounted);
 }
 
 int store_mark_bad(struct store *s, uint64_t serial) {

@@ -108,6 +108,10 @@ rsign "$T/root3.yaml" root2
 ctl trust install "$T/root3.yaml" >/dev/null
 wait_audit '"trust.serial-lowered"' 1 || fail "no trust.serial-lowered record"
 grep '"trust.serial-lowered"' "$T/log/audit.log" | grep -q '"to":"4"' || fail "the record lacks the new serial"
+# A restart before the corrected bundle arrives keeps the lowered serial (the huge one stays in force, uncounted).
+stop_daemon
+start_daemon --plugins=demo
+[ "$(serial_in_force)" = 4000000000 ] || fail "the policy in force changed at restart after the recovery"
 ctl policy verify "$T/p5.yaml" >/dev/null || fail "after lower-serial: $(ctl policy verify "$T/p5.yaml")"
 drop "$T/p5.yaml"
 wait_for '[ "$(serial_in_force)" = 5 ]' 100 || fail "serial 5 not applied after the recovery"
@@ -135,4 +139,14 @@ grep -q "$(keyid o2)(policy)" "$T/report.txt" || fail "the report does not list 
 grep -q "revoked: 0*$(keyid o1)" "$T/report.txt" || fail "the report does not list the revoked key"
 ctl report --json --bus=none | grep -q '"trust":{"root_version":3' || fail "report --json has no trust object"
 ok "the report shows the trust root: keys, roles, thresholds, version, expiry, revoked keys"
+
+# An expired trust root anchors the chain still, but no bundle is installed under it (never fail open).
+write_policy "$T/p6.yaml" 6
+minisign -S -s "$T/keys/o2.key" -m "$T/p6.yaml" -x "$T/s2" >/dev/null </dev/null
+minisign -S -s "$T/keys/o3.key" -m "$T/p6.yaml" -x "$T/s3" >/dev/null </dev/null
+cat "$T/s2" "$T/s3" >"$T/p6.yaml.minisig"
+expect_exit 11 env SEKISHO_TEST_NOW="$(date -u -d '+6 years' +%Y-%m-%dT%H:%M:%SZ)" "$SEKISHOCTL" --state-dir "$T/state" \
+        --keys-dir "$T/keys.d" --config "$T/sekisho.conf" policy verify "$T/p6.yaml"
+echo "$out" | grep -q "the trust root (version 3) expired at" || fail "an expired root: $out"
+ok "under an expired trust root no bundle is installed"
 stop_daemon
