@@ -428,30 +428,32 @@ static void vdi_report(const struct pnode *section, const struct kvlist *live, s
         vdi_policy_from_section(section, pol);
         char refusal[192];
         const char *refused_clause = approved_refusal(pol, refusal, sizeof refusal);
-        report_setting(row, "vdi.client", "%s%s%s", pol->client >= 0 ? vdi_clients[pol->client].key : "(none)",
-                       refused_clause ? ": refused, " : "", refused_clause ? refusal : "");
-        report_setting(row, "vdi.client-cgroup", "%s", pol->cgroup);
+        report_setting(row, "vdi.client", "%s%s", pol->client >= 0 ? vdi_clients[pol->client].key : "(none)",
+                       refused_clause ? " (refused)" : "");
         /* Every client of the table: approved (the launcher starts it), locked (may run, every
-         * denied channel held off), or refused with the first reason. */
+         * denied channel held off), or refused with the first resource it cannot keep off. */
+        char locked[160] = "", refused[256] = "";
         for (size_t c = 0; c < _VDI_CLIENT_MAX; c++) {
                 const struct vdi_client_info *ci = &vdi_clients[c];
                 int res;
                 const char *why = vdi_policy_refuses(pol, ci, &res);
-                snprintf(name, sizeof name, "client %s", ci->key);
-                if (why && res >= 0)
-                        report_setting(row, name, "refused: cannot keep %s off (%s)", vdi_res_name(res), ci->how[res]);
-                else if (why)
-                        report_setting(row, name, "refused: not in vdi.allow-clients");
-                else
-                        report_setting(row, name, "%s%s", (int) c == pol->client ? "approved" : "locked",
-                                       pol->n_servers && (int) c != pol->client ? ", cannot reach the VDI servers" : "");
+                if ((int) c == pol->client && !why)
+                        continue;
+                char *buf = why ? refused : locked;
+                size_t size = why ? sizeof refused : sizeof locked, len = strlen(buf);
+                snprintf(buf + len, size - len, "%s%s%s%s%s", len ? "," : "", ci->key, why ? "(" : "",
+                         why ? (res >= 0 ? vdi_res_key(res) : "not allowed") : "", why ? ")" : "");
         }
+        report_setting(row, "clients", "approved %s; locked %s; refused %s",
+                       pol->client >= 0 && !refused_clause ? vdi_clients[pol->client].key : "none", locked[0] ? locked : "none",
+                       refused[0] ? refused : "none");
         bool all = denied == ARRAY_SIZE(classes);
-        report_reason(row, all && pol->n_servers && !refused_clause ? REPORT_ENFORCED : denied ? REPORT_PARTIAL : REPORT_NOT_ENFORCED,
-                      "%zu of %zu redirection classes denied; %s%s", denied, ARRAY_SIZE(classes),
+        report_reason(row, all ? REPORT_ENFORCED : denied ? REPORT_PARTIAL : REPORT_NOT_ENFORCED,
+                      "%zu of %zu redirection classes denied; %s%s%s%s", denied, ARRAY_SIZE(classes),
                       pol->n_servers ? "the VDI servers are reachable only from the approved client's cgroup (sekisho-rdp)"
                                      : "no vdi.servers: clients are checked at exec and stopped",
-                      live ? "" : " while sekishod runs");
+                      live ? "" : " while sekishod runs", refused_clause ? "; the approved client is refused: " : "",
+                      refused_clause ? refusal : "");
 }
 
 SEKISHO_PLUGIN_DEFINE(vdi,

@@ -93,12 +93,7 @@ safe() {
 }
 safe xfreerdp $COMMON -clipboard
 stops=$(grep -c '"event":"vdi-client-stopped"' "$T/audit.log")
-if [ -x "$top_builddir/sekisho-rdp" ]; then
-        safe "$top_builddir/sekisho-rdp" "127.0.0.1:$PORT" /cert:ignore /u:t /p:t /sec:tls
-        rc=0; "$top_builddir/sekisho-rdp" "127.0.0.1:$PORT" /drive:x,/tmp >/dev/null 2>&1 || rc=$?
-        [ "$rc" = 2 ] || fail "sekisho-rdp accepted /drive (exit $rc)"
-        ok "sekisho-rdp refuses /drive before starting anything"
-fi
+# sekisho-rdp now asks the root launcher service (vdi-launch.sh, vdi-xrdp.sh test it).
 [ "$(grep -c '"event":"vdi-client-stopped"' "$T/audit.log")" = "$stops" ] || fail "a safe client was stopped"
 
 # Only recognised clients are ever touched: another program with the same arguments lives.

@@ -120,6 +120,18 @@ static void test_vdi(void **state) {
         expect("vdi", "vdi: { clipboard: allow }\n", "R3", REPORT_PARTIAL, "4 of 5");
         expect("vdi", "vdi: { clipboard: allow, drives: allow, printers: allow, usb-redirect: allow, serial-ports: allow }\n",
                "R3", REPORT_NOT_ENFORCED, "0 of 5");
+        /* With servers: which clients are approved, locked or refused, and why. */
+        expect("vdi", "vdi: { servers: [\"198.51.100.10:3389\"], client: freerdp }\n", "R3", REPORT_ENFORCED,
+               "reachable only from the approved client's cgroup");
+        struct report_rows rows = rows_for("vdi", "vdi: { servers: [\"198.51.100.10\"], client: spice }\n", NULL, 0, NULL);
+        const struct report_row *r3 = row(&rows, "R3");
+        assert_non_null(strstr(r3->setting, "vdi.client: spice (refused)"));
+        assert_non_null(strstr(r3->setting, "clients: approved none; locked freerdp,remmina;"));
+        assert_non_null(strstr(r3->setting, "spice(clipboard)"));
+        assert_non_null(strstr(r3->setting, "vnc(clipboard)"));
+        assert_non_null(strstr(r3->setting, "browser(clipboard)"));
+        assert_non_null(strstr(r3->reason, "the approved client is refused: SPICE"));
+        report_rows_clear(&rows);
 }
 
 static void test_posture(void **state) {
