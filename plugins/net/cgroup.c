@@ -54,9 +54,11 @@ static int find_root(struct net_cgwatch *w) {
                 if (strcmp(mnt, CGROUP_FS) == 0)
                         w->prefix[0] = '\0';
                 else if (strncmp(mnt, CGROUP_FS "/", base + 1) == 0 && strlen(mnt + base + 1) + 2 <= sizeof w->prefix &&
-                         !strchr(mnt + base + 1, '\\')) /* no octal escapes: it goes into the script */
-                        snprintf(w->prefix, sizeof w->prefix, "%s/", mnt + base + 1);
-                else
+                         !strchr(mnt + base + 1, '\\')) { /* no octal escapes: it goes into the script */
+                        size_t len = strlen(mnt + base + 1);
+                        memcpy(w->prefix, mnt + base + 1, len);
+                        memcpy(w->prefix + len, "/", 2);
+                } else
                         continue;
                 snprintf(w->mount, sizeof w->mount, "%s", mnt);
                 return 0;
@@ -183,7 +185,9 @@ int net_cgwatch_prepare(struct net_cgwatch *w, struct net_resolved *res) {
                         return -ENOMEM;
                 w->ids[w->n++] = id;
                 char parent[PATH_MAX];
-                snprintf(parent, sizeof parent, "%s/%s", w->mount, d->cgroup);
+                int len = snprintf(parent, sizeof parent, "%s/%s", w->mount, d->cgroup);
+                if (len < 0 || (size_t)len >= sizeof parent) /* make_cgroup() refused such a path already */
+                        continue;
                 *strrchr(parent, '/') = '\0';
                 if (w->fd >= 0)
                         inotify_add_watch(w->fd, parent, IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |

@@ -349,6 +349,7 @@ static void test_dns_forward_multicast(void **state) {
         net_resolved_done(&res);
         net_policy_done(&p);
         ptree_free(t);
+        net_topo_done(&topo);
         assert_int_equal(check_yaml("network:\n  forward-exempt-interfaces: [\"a*b\"]\n", &e, NULL, NULL), 1);
         perrors_clear(&e);
 }

@@ -107,11 +107,16 @@ static void test_net(void **state) {
         (void)state;
         expect("net", "", "R4", REPORT_ENFORCED, NULL);
         expect("net", "", "R5", REPORT_ENFORCED, NULL);
-        expect("net", "", "R8", REPORT_PARTIAL, "no destination allow-list");
+        expect("net", "", "R8", REPORT_PARTIAL, "nor a destination allow-list");
         expect("net", "network: { peer-to-peer: allow }\n", "R4", REPORT_NOT_ENFORCED, "allows it");
         expect("net", "network: { file-sharing: allow }\n", "R5", REPORT_NOT_ENFORCED, NULL);
         expect("net", "network: { allow-destinations: [ { host: 192.0.2.10, proto: tcp, port: 443 } ] }\n", "R8",
                REPORT_ENFORCED, NULL);
+        expect("net", "network: { public-networks: { vpn-endpoints: [198.51.100.10], vpn-interfaces: [wg0] } }\n", "R8",
+               REPORT_ENFORCED, "kill switch");
+        expect("net", "network: { public-networks: { office-server: \"192.0.2.1:443\", "
+               "spki-sha256: \"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\", vpn-endpoints: [198.51.100.10], "
+               "vpn-interfaces: [wg0] } }\n", "R8", REPORT_ENFORCED, "pinned TLS handshake");
 }
 
 static void test_vdi(void **state) {
