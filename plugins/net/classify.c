@@ -318,14 +318,11 @@ static enum cls_verdict feed(struct cls *c, struct flow *f, const uint8_t *b, si
                               CLS_ALLOW);
         if (++f->packets < CLS_MAX_PACKETS)
                 return CLS_PASS;
-        /* Nothing found in the first packets: allowed. A guess by port
-         * would make any program on a file-sharing client's default port
-         * suspect, so nDPI's giveup runs without guessing. */
-        uint8_t guessed = 0;
-        p = ndpi_detection_giveup(c->ndpi, f->nf, 0, &guessed);
+        /* Nothing found in the first packets: allowed. Not nDPI's giveup:
+         * even without guessing by port it answers from its BitTorrent
+         * host cache, so any unknown flow between two hosts that once
+         * spoke BitTorrent (a terminal and its file server) would be cut. */
         c->stats.gave_up++;
-        if (cls_proto_forbidden(p.app_protocol) || cls_proto_forbidden(p.master_protocol))
-                return decide(c, f, cls_proto_forbidden(p.app_protocol) ? p.app_protocol : p.master_protocol, CLS_FORBID);
         return decide(c, f, NDPI_PROTOCOL_UNKNOWN, CLS_ALLOW);
 }
 

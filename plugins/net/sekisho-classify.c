@@ -93,7 +93,12 @@ static int confine(void) {
                                    SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(prctl), SCMP_SYS(readlink),
                                    SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(sched_yield),
                                    SCMP_SYS(getdents64), SCMP_SYS(lseek), SCMP_SYS(waitid), SCMP_SYS(kill),
-                                   SCMP_SYS(tgkill), SCMP_SYS(mincore) };
+                                   SCMP_SYS(tgkill), SCMP_SYS(mincore), SCMP_SYS(rt_sigtimedwait),
+                                   SCMP_SYS(sched_setaffinity), SCMP_SYS(getdents), SCMP_SYS(getppid),
+                                   SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(dup), SCMP_SYS(dup2),
+                                   SCMP_SYS(pipe2), SCMP_SYS(fcntl), SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
+                                   SCMP_SYS(munmap), SCMP_SYS(sched_getaffinity), SCMP_SYS(prlimit64),
+                                   SCMP_SYS(getrlimit), SCMP_SYS(ioctl), SCMP_SYS(newfstatat) };
         for (size_t i = 0; i < sizeof san / sizeof *san && r == 0; i++)
                 r = seccomp_rule_add(f, SCMP_ACT_ALLOW, san[i], 0);
 #endif

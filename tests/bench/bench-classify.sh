@@ -7,7 +7,7 @@ need_cmd iperf3 python3
 
 net_topology
 ip -n "$NS_A" addr add 192.0.2.50/24 dev a0
-ip -n "$NS_A" route add default via 192.0.2.1
+ip -n "$NS_A" route replace default via 192.0.2.1
 printf 'network:\n  peer-to-peer: deny\n  file-sharing: deny\n' >"$T/p.yaml"
 start_net "$T/p.yaml"
 $IN_A nft list table inet sekisho >"$T/table.nft"

@@ -199,7 +199,7 @@ rm -f "$T/stream.out"
 bg ip netns exec "$NS_S" sh -c 'i=0; while [ $i -lt 600 ]; do echo "tick $i"; i=$((i+1)); sleep 0.1; done' |
         ip netns exec "$NS_S" socat -u - TCP-LISTEN:8080,reuseaddr &
 BG_PIDS="$BG_PIDS $!"
-sleep 0.3
+wait_for "ip netns exec $NS_S ss -ltn | grep -q ':8080 '" 100 || fail "the stream's listener did not start"
 bg $IN_A socat -u TCP:198.51.100.10:8080 "OPEN:$T/stream.out,creat,append"
 wait_for "[ \$(wc -l <'$T/stream.out') -ge 3 ]" 50 || fail "the long-lived connection did not start"
 switch_profile quarantine
