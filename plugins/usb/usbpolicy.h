@@ -56,6 +56,7 @@ struct usb_verdict {
         const struct usb_rule *rule;  /* NULL: default target, controller, or a problem */
         ssize_t index;                /* 0-based rule index, -1 if none */
         const char *reason;           /* "rule", "default", "controller", or the problem */
+        bool read_only;               /* allowed by a register entry marked read-only */
 };
 
 void usb_policy_decide(const struct usb_policy *p, const struct usb_device_info *d, struct usb_verdict *ret);
