@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "usbpolicy.h"
 #include "util.h"
@@ -14,6 +15,25 @@ static const char *const targets[] = { "allow", "block", "reject", NULL };
 static const struct pkey usb_keys[] = {
         { .name = "default", .type = PT_ENUM, .values = targets },
         { .name = "rules", .type = PT_STRING_SEQ },
+        { .name = "register", .type = PT_SEQ },
+        { NULL },
+};
+
+static const struct pkey register_keys[] = {
+        { .name = "name", .type = PT_STRING, .required = true },
+        { .name = "id", .type = PT_STRING, .required = true },
+        { .name = "serial", .type = PT_STRING, .required = true },
+        { .name = "hash", .type = PT_STRING, .required = true },
+        { .name = "for", .type = PT_MAP },
+        { .name = "expires", .type = PT_STRING },
+        { .name = "read-only", .type = PT_BOOL },
+        { NULL },
+};
+
+static const struct pkey for_keys[] = {
+        { .name = "users", .type = PT_STRING_SEQ },
+        { .name = "groups", .type = PT_STRING_SEQ },
+        { .name = "terminals", .type = PT_STRING_SEQ },
         { NULL },
 };
 
@@ -25,13 +45,147 @@ static enum usb_target target_from(const char *s) {
         return USB_TARGET_BLOCK;
 }
 
+static void strv_free(char **v) {
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+static void register_entry_done(struct usb_register_entry *e) {
+        free(e->name);
+        free(e->serial);
+        free(e->hash);
+        strv_free(e->users);
+        strv_free(e->groups);
+        strv_free(e->terminals);
+        *e = (struct usb_register_entry){ 0 };
+}
+
 void usb_policy_done(struct usb_policy *p) {
         if (!p)
                 return;
         for (size_t i = 0; i < p->n; i++)
                 usbrule_done(&p->rules[i]);
         free(p->rules);
+        for (size_t i = 0; i < p->n_reg; i++)
+                register_entry_done(&p->reg[i]);
+        free(p->reg);
         *p = (struct usb_policy){ 0 };
+}
+
+int usb_parse_expiry(const char *s, int64_t *ret) {
+        int Y, M, D, h = 0, m = 0, sec = 0;
+        char tail;
+        size_t len = strlen(s);
+        if (parse_rfc3339(s, ret) == 0)
+                return 0;
+        /* Without a zone: the terminal's local time. A date alone: through that day. */
+        if (len == 10 && sscanf(s, "%4d-%2d-%2d%c", &Y, &M, &D, &tail) == 3)
+                D++, h = 0;
+        else if (!((len == 16 && sscanf(s, "%4d-%2d-%2dT%2d:%2d%c", &Y, &M, &D, &h, &m, &tail) == 5) ||
+                   (len == 19 && sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &Y, &M, &D, &h, &m, &sec, &tail) == 6)))
+                return -EINVAL;
+        if (s[4] != '-' || s[7] != '-' || Y < 1970 || Y > 9999 || M < 1 || M > 12 || D < 1 || D > 32 || h < 0 ||
+            h > 23 || m < 0 || m > 59 || sec < 0 || sec > 60)
+                return -EINVAL;
+        for (size_t i = 0; i < len; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == ':' || s[i] == 'T'))
+                        return -EINVAL;
+        static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+        int day = len == 10 ? D - 1 : D;
+        if (day > mdays[M - 1] || (M == 2 && day == 29 && !((Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0)))
+                return -EINVAL;
+        struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m,
+                         .tm_sec = sec, .tm_isdst = -1 };
+        time_t t = mktime(&tm); /* normalises the day after the last of a month */
+        if (t == (time_t)-1)
+                return -EINVAL;
+        *ret = (int64_t)t;
+        return 0;
+}
+
+static bool is_b64(char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+/* A NULL-terminated copy of a list of strings (NULL for an absent or empty one). */
+static int strv_from(const struct pnode *seq, char ***ret) {
+        *ret = NULL;
+        if (!seq || seq->kind != PNODE_SEQ || seq->n == 0)
+                return 0;
+        char **v = calloc(seq->n + 1, sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0, k = 0; i < seq->n; i++) {
+                const char *s = pnode_str(seq->children[i]);
+                if (s && !(v[k++] = strdup(s))) {
+                        strv_free(v);
+                        return -ENOMEM;
+                }
+        }
+        *ret = v;
+        return 0;
+}
+
+/* One register entry: checked, and compiled into e unless e is NULL. */
+static int register_entry(const struct pnode *n, struct usb_register_entry *e, struct perrors *errs,
+                          size_t *nerr) {
+        if (n->kind != PNODE_MAP) {
+                perr(errs, n, "usb.register: each entry is a mapping (name, id, serial, hash, for, expires, read-only)");
+                (*nerr)++;
+                return 0;
+        }
+        size_t before = *nerr;
+        *nerr += pmap_check(n, register_keys, errs);
+        const struct pnode *f = pmap_get(n, "for");
+        if (f)
+                *nerr += pmap_check(f, for_keys, errs);
+        const struct pnode *id = pmap_get(n, "id"), *hash = pmap_get(n, "hash"), *exp = pmap_get(n, "expires");
+        const char *ids = pnode_str(id), *hs = pnode_str(hash), *es = pnode_str(exp);
+        struct usb_devid devid = { 0 };
+        if (ids) {
+                bool ok = strlen(ids) == 9 && ids[4] == ':';
+                for (int i = 0; ok && i < 9; i++)
+                        ok = i == 4 || (ids[i] >= '0' && ids[i] <= '9') || (ids[i] >= 'a' && ids[i] <= 'f');
+                if (!ok) {
+                        perr(errs, id, "usb.register: id must be vvvv:pppp in lower-case hex, as sysfs shows it");
+                        (*nerr)++;
+                } else {
+                        memcpy(devid.vid, ids, 4);
+                        memcpy(devid.pid, ids + 5, 4);
+                }
+        }
+        if (hs) {
+                bool ok = strlen(hs) == USB_HASH_B64 - 1 && hs[USB_HASH_B64 - 2] == '=';
+                for (size_t i = 0; ok && i < USB_HASH_B64 - 2; i++)
+                        ok = is_b64(hs[i]);
+                if (!ok) {
+                        perr(errs, hash, "usb.register: hash must be the device's USBGuard hash (44 characters of "
+                                         "base64, as 'sekishoctl usb register' prints it)");
+                        (*nerr)++;
+                }
+        }
+        int64_t expires = 0;
+        if (es && usb_parse_expiry(es, &expires) < 0) {
+                perr(errs, exp, "usb.register: expires must be a date (2027-03-31: through that day) or a date and "
+                                "time (2027-03-31T17:00, 2027-03-31T17:00:00+09:00)");
+                (*nerr)++;
+        }
+        if (!e || *nerr > before)
+                return 0;
+        *e = (struct usb_register_entry){ .id = devid, .expires = expires };
+        bool ro = false;
+        if (pmap_get(n, "read-only"))
+                pnode_bool(pmap_get(n, "read-only"), &ro);
+        e->read_only = ro;
+        if (!(e->name = strdup(pnode_str(pmap_get(n, "name")))) ||
+            !(e->serial = strdup(pnode_str(pmap_get(n, "serial")))) || !(e->hash = strdup(hs)) ||
+            strv_from(pmap_get(f, "users"), &e->users) < 0 || strv_from(pmap_get(f, "groups"), &e->groups) < 0 ||
+            strv_from(pmap_get(f, "terminals"), &e->terminals) < 0) {
+                register_entry_done(e);
+                return -ENOMEM;
+        }
+        return 1;
 }
 
 /* keep=false (check): each rule is parsed and dropped at once. */
@@ -95,6 +249,24 @@ static int compile(const struct pnode *section, struct usb_policy *ret, struct p
                                 usbrule_done(&ret->rules[0]);
                 }
         }
+        const struct pnode *reg = pmap_get(section, "register");
+        if (reg && reg->kind == PNODE_SEQ) {
+                if (reg->n > USB_MAX_REGISTER) {
+                        perr(errs, reg, "more than %d entries in the USB register", USB_MAX_REGISTER);
+                        *n_errors = nerr + 1;
+                        return 0;
+                }
+                if (keep && reg->n && !(ret->reg = calloc(reg->n, sizeof *ret->reg)))
+                        return -ENOMEM;
+                for (size_t i = 0; i < reg->n; i++) {
+                        int r = register_entry(reg->children[i], keep ? &ret->reg[ret->n_reg] : NULL, errs, &nerr);
+                        if (r < 0)
+                                return r;
+                        ret->n_reg += (size_t)r;
+                }
+                if (reg->n)
+                        ret->need |= USBDEV_STRINGS;
+        }
         *n_errors = nerr;
         return 0;
 }
@@ -135,8 +307,70 @@ void usb_device_info_done(struct usb_device_info *d) {
         *d = (struct usb_device_info){ 0 };
 }
 
+bool usb_register_is_device(const struct usb_register_entry *e, const struct usb_device_info *d) {
+        return d->ok && d->serial && d->hash[0] && strcmp(e->id.vid, d->vid) == 0 && strcmp(e->id.pid, d->pid) == 0 &&
+               strcmp(e->serial, d->serial) == 0 && strcmp(e->hash, d->hash) == 0;
+}
+
+static bool strv_has(char *const *v, const char *s) {
+        for (size_t i = 0; s && v && v[i]; i++)
+                if (strcmp(v[i], s) == 0)
+                        return true;
+        return false;
+}
+
+static void strv_join(char *const *v, char *out, size_t size) {
+        size_t o = 0;
+        out[0] = '\0';
+        for (size_t i = 0; v && v[i] && o + 1 < size; i++)
+                o += (size_t)snprintf(out + o, size - o, "%s%s", i ? ", " : "", v[i]);
+}
+
+const char *usb_register_why_not(const struct usb_register_entry *e, const struct usb_who *who, char *buf,
+                                 size_t size) {
+        int64_t now = who ? who->now : now_unix();
+        char list[256];
+        if (e->expires && now >= e->expires) {
+                char t[32];
+                format_rfc3339(e->expires, t);
+                snprintf(buf, size, "expired at %s", t);
+                return buf;
+        }
+        if (e->terminals) {
+                bool here = false;
+                for (size_t i = 0; who && who->terminals && who->terminals[i] && !here; i++)
+                        here = strv_has(e->terminals, who->terminals[i]);
+                if (!here) {
+                        strv_join(e->terminals, list, sizeof list);
+                        snprintf(buf, size, "for terminals %s only", list);
+                        return buf;
+                }
+        }
+        if (e->users || e->groups) {
+                const char *user = who ? who->user : NULL;
+                bool member = strv_has(e->users, user);
+                for (size_t i = 0; user && who->groups && who->groups[i] && !member; i++)
+                        member = strv_has(e->groups, who->groups[i]);
+                if (!member) {
+                        char groups[256];
+                        strv_join(e->users, list, sizeof list);
+                        strv_join(e->groups, groups, sizeof groups);
+                        snprintf(buf, size, "for %s%s%s%s%s only, not %s", e->users ? "users " : "", list,
+                                 e->users && e->groups ? " and " : "", e->groups ? "groups " : "", groups,
+                                 user ? user : "nobody logged in");
+                        return buf;
+                }
+        }
+        return NULL;
+}
+
 void usb_policy_decide(const struct usb_policy *p, const struct usb_device_info *d, struct usb_verdict *ret) {
-        *ret = (struct usb_verdict){ .target = USB_TARGET_BLOCK, .index = -1 };
+        usb_policy_decide_for(p, d, NULL, ret);
+}
+
+void usb_policy_decide_for(const struct usb_policy *p, const struct usb_device_info *d, const struct usb_who *who,
+                           struct usb_verdict *ret) {
+        *ret = (struct usb_verdict){ .target = USB_TARGET_BLOCK, .index = -1, .entry_index = -1 };
         if (!d->ok) {
                 ret->reason = d->problem[0] ? d->problem : "unreadable device";
                 return;
@@ -155,6 +389,17 @@ void usb_policy_decide(const struct usb_policy *p, const struct usb_device_info 
         };
         memcpy(di.vid, d->vid, sizeof di.vid);
         memcpy(di.pid, d->pid, sizeof di.pid);
+        for (size_t i = 0; p && i < p->n_reg; i++) {
+                char why[8];
+                if (!usb_register_is_device(&p->reg[i], d) || usb_register_why_not(&p->reg[i], who, why, sizeof why))
+                        continue;
+                ret->target = USB_TARGET_ALLOW;
+                ret->entry = &p->reg[i];
+                ret->entry_index = (ssize_t)i;
+                ret->read_only = p->reg[i].read_only;
+                ret->reason = "register";
+                return;
+        }
         for (size_t i = 0; p && i < p->n; i++) {
                 if (!usbrule_matches(&p->rules[i], &di))
                         continue;

@@ -10,12 +10,35 @@
 #include "usbrule.h"
 
 #define USB_MAX_RULES 100000
+#define USB_MAX_REGISTER 10000
+
+/* One approved stick of the register (usb: register:): known by its id,
+ * serial and USBGuard device hash together, for whom and where, until when. */
+struct usb_register_entry {
+        char *name;                  /* the officer's label ("総務課 USB 3") */
+        struct usb_devid id;
+        char *serial, *hash;
+        char **users, **groups, **terminals;  /* NULL-terminated; NULL: not restricted that way */
+        int64_t expires;             /* unix time it ends; 0: never */
+        bool read_only;              /* its block devices are set read-only */
+};
 
 struct usb_policy {
         enum usb_target deflt;       /* for devices no rule matches */
         struct usb_rule *rules;
         size_t n;
+        struct usb_register_entry *reg;  /* approved media, decided before the rules */
+        size_t n_reg;
         unsigned need;               /* USBDEV_*: what a decision reads beyond the descriptors */
+};
+
+/* Who and where a decision is made for: what the register's "for:" and
+ * "expires" are checked against. */
+struct usb_who {
+        int64_t now;                 /* unix time */
+        const char *user;            /* the user of the active seat; NULL: nobody */
+        char *const *groups;         /* that user's groups, NULL-terminated (NULL: none) */
+        char *const *terminals;      /* this terminal's names (machine-id, host name), NULL-terminated */
 };
 
 /* Attributes a decision may need besides the descriptors (one read, always). */
@@ -24,6 +47,10 @@ enum {
         USBDEV_CONNECT_TYPE = 1 << 1, /* port/connect_type */
         USBDEV_PARENT_HASH = 1 << 2,  /* the parent device's hash */
 };
+
+/* A register "expires": an RFC 3339 time, or a date and time without a zone
+ * (local time), or a date alone (through the end of that day, local time). */
+int usb_parse_expiry(const char *s, int64_t *ret);
 
 /* check(): validate a usb: section (NULL is fine: nothing to check). */
 size_t usb_policy_check(const struct pnode *section, struct perrors *errs);
@@ -55,11 +82,24 @@ struct usb_verdict {
         enum usb_target target;
         const struct usb_rule *rule;  /* NULL: default target, controller, or a problem */
         ssize_t index;                /* 0-based rule index, -1 if none */
-        const char *reason;           /* "rule", "default", "controller", or the problem */
+        const char *reason;           /* "rule", "default", "controller", "register", or the problem */
+        const struct usb_register_entry *entry;  /* the register entry that allowed it, or NULL */
+        ssize_t entry_index;          /* 0-based register index, -1 if none */
         bool read_only;               /* allowed by a register entry marked read-only */
 };
 
+/* Decide d for who (NULL: nobody logged in, on no named terminal, now):
+ * the register first, then the rules in order, then the default. */
+void usb_policy_decide_for(const struct usb_policy *p, const struct usb_device_info *d, const struct usb_who *who,
+                           struct usb_verdict *ret);
 void usb_policy_decide(const struct usb_policy *p, const struct usb_device_info *d, struct usb_verdict *ret);
+
+/* Register entries and a device: is it this stick (id, serial and hash)? */
+bool usb_register_is_device(const struct usb_register_entry *e, const struct usb_device_info *d);
+/* Does e apply for who? NULL if it does, else why not ("expired on ...",
+ * "for users ... only"), in buf. */
+const char *usb_register_why_not(const struct usb_register_entry *e, const struct usb_who *who, char *buf,
+                                 size_t size);
 
 /* Interface decision for interface `number` in configuration `config` of a
  * device that got verdict v: true = authorize. */

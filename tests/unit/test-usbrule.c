@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "default-fragment.h"
 #include "usbdesc.h"
@@ -491,6 +492,161 @@ static void test_policy_errors(void **state) {
         assert_int_equal(usb_policy_check(NULL, &errs), 0);
 }
 
+/* The register of approved media: identity, period, users, groups and terminals. */
+static void test_register(void **state) {
+        static const uint8_t stick[][3] = { { 8, 6, 0x50 } };
+        struct fake f;
+        fake_device(&f, 0x0781, 0x5567, 0, stick, 1, false);
+        free(f.info.serial);
+        f.info.serial = strdup("4C530001");
+        usbdesc_hash(f.info.name, f.info.vid, f.info.pid, f.info.serial, f.raw, f.info.desc, f.info.hash);
+        char yaml[2048];
+        snprintf(yaml, sizeof yaml,
+                 "usb:\n"
+                 "  rules:\n"
+                 "    - block with-interface one-of { 08:*:* }\n"
+                 "  register:\n"
+                 "    - name: wrong serial\n"
+                 "      id: \"0781:5567\"\n"
+                 "      serial: \"4C530002\"\n"
+                 "      hash: \"%s\"\n"
+                 "    - name: soumu-3\n"
+                 "      id: \"0781:5567\"\n"
+                 "      serial: \"4C530001\"\n"
+                 "      hash: \"%s\"\n"
+                 "      for:\n"
+                 "        users: [tanaka]\n"
+                 "        groups: [soumu]\n"
+                 "        terminals: [f00dfeed, pc-soumu-12]\n"
+                 "      expires: 2027-03-31\n"
+                 "      read-only: true\n",
+                 f.info.hash, f.info.hash);
+        struct usb_policy p;
+        struct perrors errs = { 0 };
+        if (load_yaml(yaml, &p, &errs) != 0)
+                fail_msg("%s", perrors_first(&errs));
+        perrors_clear(&errs);
+        assert_int_equal(p.n_reg, 2);
+        assert_true(p.reg[1].read_only);
+        assert_false(p.reg[0].read_only);
+
+        char *terms[] = { "0123", "pc-soumu-12", NULL }, *groups[] = { "users", "soumu", NULL }, *none[] = { NULL };
+        int64_t before = 0, after = 0;
+        assert_int_equal(usb_parse_expiry("2027-03-31T23:59:59", &before), 0);
+        assert_int_equal(usb_parse_expiry("2027-04-01T00:00", &after), 0);
+        struct usb_who who = { .now = before, .user = "tanaka", .groups = none, .terminals = terms };
+        struct usb_verdict v;
+        usb_policy_decide_for(&p, &f.info, &who, &v);
+        assert_int_equal(v.target, USB_TARGET_ALLOW);
+        assert_string_equal(v.reason, "register");
+        assert_int_equal(v.entry_index, 1);
+        assert_ptr_equal(v.entry, &p.reg[1]);
+        assert_true(v.read_only);
+        assert_true(usb_policy_interface_allowed(&v, &f.info, 1, 0));
+
+        /* a member of the group, not named */
+        who.user = "sato";
+        who.groups = groups;
+        usb_policy_decide_for(&p, &f.info, &who, &v);
+        assert_int_equal(v.entry_index, 1);
+
+        /* expired: the rules decide (storage blocked) */
+        who.now = after;
+        usb_policy_decide_for(&p, &f.info, &who, &v);
+        assert_int_equal(v.target, USB_TARGET_BLOCK);
+        assert_null(v.entry);
+        assert_false(v.read_only);
+        assert_int_equal(v.index, 0);
+        char why[256];
+        assert_non_null(strstr(usb_register_why_not(&p.reg[1], &who, why, sizeof why), "expired"));
+
+        /* another user, another terminal, nobody */
+        who.now = before;
+        who.groups = none;
+        usb_policy_decide_for(&p, &f.info, &who, &v);
+        assert_null(v.entry);
+        assert_non_null(strstr(usb_register_why_not(&p.reg[1], &who, why, sizeof why), "not sato"));
+        who.user = "tanaka";
+        who.terminals = none;
+        usb_policy_decide_for(&p, &f.info, &who, &v);
+        assert_null(v.entry);
+        assert_non_null(strstr(usb_register_why_not(&p.reg[1], &who, why, sizeof why), "terminals"));
+        usb_policy_decide(&p, &f.info, &v);
+        assert_null(v.entry);
+
+        /* the same stick with another hash (descriptors differ: a clone) */
+        f.info.hash[0] = f.info.hash[0] == 'A' ? 'B' : 'A';
+        who.terminals = terms;
+        usb_policy_decide_for(&p, &f.info, &who, &v);
+        assert_null(v.entry);
+        usb_policy_done(&p);
+
+        /* an entry for anyone, anywhere, forever */
+        usbdesc_hash(f.info.name, f.info.vid, f.info.pid, f.info.serial, f.raw, f.info.desc, f.info.hash);
+        snprintf(yaml, sizeof yaml,
+                 "usb:\n  register:\n    - { name: any, id: \"0781:5567\", serial: \"4C530001\", hash: \"%s\" }\n",
+                 f.info.hash);
+        assert_int_equal(load_yaml(yaml, &p, &errs), 0);
+        usb_policy_decide(&p, &f.info, &v);
+        assert_int_equal(v.target, USB_TARGET_ALLOW);
+        assert_false(v.read_only);
+        usb_policy_done(&p);
+        usb_device_info_done(&f.info);
+
+        /* bad entries: each named with its line */
+        const char *bad = "usb:\n"
+                          "  register:\n"
+                          "    - name: a\n"
+                          "      id: \"0781:55G7\"\n"
+                          "      serial: x\n"
+                          "      hash: \"short=\"\n"
+                          "      expires: 2027-02-30\n"
+                          "      for: { people: [x] }\n"
+                          "      read-only: maybe\n"
+                          "    - id: \"0781:5567\"\n"
+                          "    - just a string\n";
+        struct ptree *t = NULL;
+        assert_int_equal(ptree_parse("r.yaml", bad, strlen(bad), &t, &errs), 0);
+        size_t n = usb_policy_check(pmap_get(t->root, "usb"), &errs);
+        const char *want[] = { "r.yaml:4:", "r.yaml:6:", "r.yaml:7:", "people", "r.yaml:9:", "'name'", "r.yaml:11:" };
+        for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+                bool found = false;
+                for (size_t i = 0; i < errs.n && !found; i++)
+                        found = strstr(errs.msgs[i], want[k]) != NULL;
+                if (!found) {
+                        for (size_t i = 0; i < errs.n; i++)
+                                print_message("%s\n", errs.msgs[i]);
+                        fail_msg("no error with %s", want[k]);
+                }
+        }
+        assert_true(n >= 9);
+        perrors_clear(&errs);
+        ptree_free(t);
+}
+
+static void test_expiry(void **state) {
+        int64_t t;
+        assert_int_equal(usb_parse_expiry("2027-03-31T17:00:00+09:00", &t), 0);
+        assert_int_equal(t, 1806480000);
+        assert_int_equal(usb_parse_expiry("2027-03-31T08:00:00Z", &t), 0);
+        assert_int_equal(t, 1806480000);
+        setenv("TZ", "Asia/Tokyo", 1);
+        tzset();
+        assert_int_equal(usb_parse_expiry("2027-03-31T17:00", &t), 0);
+        assert_int_equal(t, 1806480000);
+        assert_int_equal(usb_parse_expiry("2027-03-31", &t), 0);
+        assert_int_equal(t, 1806480000 + 7 * 3600); /* 2027-04-01T00:00+09:00 */
+        assert_int_equal(usb_parse_expiry("2028-02-29", &t), 0);
+        assert_int_equal(usb_parse_expiry("2027-12-31", &t), 0);
+        const char *bad[] = { "2027-02-29", "2027-13-01", "2027-3-31", "2027-03-31T25:00", "tomorrow", "",
+                              "2027-03-31 17:00", "+027-03-31", "2027-03-31T17:00:00+9" };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+                if (usb_parse_expiry(bad[i], &t) == 0)
+                        fail_msg("%s accepted", bad[i]);
+        unsetenv("TZ");
+        tzset();
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_basic),     cmocka_unit_test(test_parse_errors),
@@ -498,6 +654,7 @@ int main(void) {
                 cmocka_unit_test(test_desc_parse),      cmocka_unit_test(test_hash_usbguard),
                 cmocka_unit_test(test_default_policy),  cmocka_unit_test(test_policy_operators),
                 cmocka_unit_test(test_attributes),      cmocka_unit_test(test_policy_errors),
+                cmocka_unit_test(test_register),        cmocka_unit_test(test_expiry),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
