@@ -14,8 +14,10 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "copyrec.h"
 #include "plugin.h"
 #include "uevent.h"
 #include "usbctl.h"
@@ -62,7 +64,9 @@ struct usb_state {
         size_t n_current;            /* tracked devices decided under it (written at once, reported later) */
         char *ro_dir;                /* USBRO_DIR below the sysroot: markers for the udev hook */
         uint64_t read_only_sticks, read_only_errors;
-        bool markers_unswept;        /* markers of an earlier run may be stale until the first apply() */
+        bool markers_unswept;
+        struct copyrec *copyrec;     /* NULL: copies are not recorded (copyrec_error says why) */
+        char copyrec_error[160];        /* markers of an earlier run may be stale until the first apply() */
         bool storage_blocked;        /* the policy in force keeps mass storage out */
         char storage_why[400];       /* if not, what lets it in */
         uint64_t events, decided, allowed, blocked, rejected, if_allowed, if_blocked, controllers, write_errors;
@@ -681,6 +685,57 @@ static void sweep_markers(struct usb_state *s) {
         s->markers_unswept = false;
 }
 
+/* ---- copies to approved sticks ---- */
+
+/* For copyrec: is the filesystem on dev on a stick the policy in force
+ * allows, and what do its records call it? A stick approved read-only is
+ * not watched (nothing can be written), but checked: mounted writable, or
+ * with a block device the kernel does not hold read-only, it is taken away. */
+static int identify_medium(void *ctx, dev_t dev, const char *mountpoint, bool mounted_ro,
+                           struct copyrec_labels *ret) {
+        struct usb_state *s = ctx;
+        char block[64], usb[PATH_MAX];
+        snprintf(block, sizeof block, "/sys/dev/block/%u:%u", major(dev), minor(dev));
+        if (major(dev) == 0 || usbro_usb_device_of(block, usb, sizeof usb) < 0 || strncmp(usb, "/sys/", 5) != 0)
+                return 0;
+        const char *devpath = usb + 4;
+        struct tracked *t = tracked_find(s, devpath);
+        if (!t || t->target != USB_TARGET_ALLOW)
+                return 0;
+        if (t->read_only) {
+                _cleanup_free_ char *ropath = path_join(block, "ro"), *ro = NULL;
+                size_t len;
+                if (mounted_ro && ropath && read_file_capped(ropath, 16, &ro, &len) == 0 && ro[0] == '1')
+                        return 0;
+                s->read_only_errors++;
+                write_attr(s, usb, "authorized", "0");
+                plog_error(s->h, "stick at %s approved read-only is mounted writable at %s: taken away",
+                           strrchr(devpath, '/') + 1, mountpoint);
+                struct audit_field f[] = {
+                        { "port", strrchr(devpath, '/') + 1 },
+                        { "mountpoint", mountpoint },
+                        { "problem", mounted_ro ? "the kernel does not hold its block device read-only"
+                                                : "mounted writable" },
+                        { "action", "de-authorized" },
+                        { NULL, NULL },
+                };
+                sekisho_audit(s->h, "usb.read-only.failed", USB_CLAUSE, f);
+                return 0;
+        }
+        struct usb_device_info d;
+        if (usbdev_model(devpath, s->policy.need | USBDEV_STRINGS, &d) < 0)
+                return -ENOMEM;
+        struct usb_verdict v;
+        usb_policy_decide(&s->policy, &d, &v);
+        _cleanup_free_ char *name = usb_display_string(v.entry ? v.entry->name : d.name);
+        _cleanup_free_ char *serial = usb_display_string(d.serial);
+        snprintf(ret->name, sizeof ret->name, "%s", name ? name : "");
+        snprintf(ret->serial, sizeof ret->serial, "%s", serial ? serial : "");
+        snprintf(ret->port, sizeof ret->port, "%s", d.port ? d.port : "");
+        usb_device_info_done(&d);
+        return 1;
+}
+
 /* ---- plugin callbacks ---- */
 
 static size_t usb_check(const struct pnode *section, struct perrors *errs) {
@@ -695,6 +750,7 @@ static void usb_shutdown(void *state) {
          * devices stay blocked. Decisions written but not yet reported are
          * reported now. */
         finish_pending(s, 0);
+        copyrec_free(s->copyrec);
         loop_source_free(s->src);
         loop_source_free(s->defer_src);
         if (s->fd >= 0)
@@ -775,6 +831,13 @@ static int usb_init(struct sekisho_plugin_handle *h, void **ret_state) {
                 }
                 udev_enumerate_unref(e);
         }
+        /* The record of copies needs fanotify (CAP_SYS_ADMIN): without it,
+         * devices are still decided, and status says copies are not recorded. */
+        r = copyrec_new(h, identify_medium, s, &s->copyrec);
+        if (r < 0) {
+                snprintf(s->copyrec_error, sizeof s->copyrec_error, "not recorded: %s", strerror(-r));
+                plog_error_errno(h, r, "copies to USB sticks are NOT recorded: fanotify");
+        }
         *ret_state = s;
         return 0;
 fail:
@@ -803,6 +866,8 @@ static int usb_apply(void *state, const struct pnode *section) {
         r = evaluate_all(s, true);
         if (r >= 0)
                 sweep_markers(s);
+        if (s->copyrec && r >= 0)
+                copyrec_rescan(s->copyrec);
         sekisho_status_changed(s->h);
         return r < 0 ? sekisho_fail(s->h, r, "cannot enumerate USB devices") : 0;
 }
@@ -826,6 +891,16 @@ static void usb_status(void *state, struct kvlist *out) {
         kvlist_add(out, "uevents-refused", "%" PRIu64, s->foreign + s->malformed);
         kvlist_add(out, "read-only-sticks", "%" PRIu64, s->read_only_sticks);
         kvlist_add(out, "read-only-errors", "%" PRIu64, s->read_only_errors);
+        uint64_t recorded, summarised, overflows;
+        size_t watched;
+        copyrec_counts(s->copyrec, &recorded, &summarised, &watched, &overflows);
+        if (s->copyrec)
+                kvlist_add(out, "copy-records", "on: %zu stick(s) mounted", watched);
+        else
+                kvlist_add(out, "copy-records", "%s", s->copyrec_error);
+        kvlist_add(out, "copies-recorded", "%" PRIu64, recorded);
+        kvlist_add(out, "copies-summarised", "%" PRIu64, summarised);
+        kvlist_add(out, "copy-queue-overflows", "%" PRIu64, overflows);
 }
 
 /* R1: "enforced" needs the policy in force to keep mass storage out and
@@ -876,7 +951,8 @@ static int usb_ctl(const struct sekisho_ctl_env *env, const struct pnode *sectio
 static const int usb_syscalls[] = {
         SCMP_SYS(recvmsg), SCMP_SYS(getdents64), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
         SCMP_SYS(newfstatat), SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(access), SCMP_SYS(openat), SCMP_SYS(fstat),
-        SCMP_SYS(lseek), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(eventfd2), -1,
+        SCMP_SYS(lseek), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(eventfd2),
+        SCMP_SYS(fanotify_init), SCMP_SYS(fanotify_mark), -1,
 };
 
 SEKISHO_PLUGIN_DEFINE(usb,
