@@ -462,7 +462,7 @@ static int decide_device(struct usb_state *s, const char *devpath, bool reevalua
         bool changed = prev < 0 || prev != (int)v.target || ro != was_ro;
         if (ro)
                 s->read_only_sticks++;
-        else if (was_ro || (s->markers_unswept && prev < 0 && v.target == USB_TARGET_ALLOW)) {
+        else if (was_ro || (s->markers_unswept && prev < 0 && v.target == USB_TARGET_ALLOW && !d.is_controller)) {
                 /* No longer read-only (or a marker of an earlier run): the
                  * marker goes, before any interface is authorized; a stick
                  * that was read-only comes back so its block devices are
@@ -779,7 +779,13 @@ static int usb_init(struct sekisho_plugin_handle *h, void **ret_state) {
         int r;
         /* Markers left by an earlier run stay until the first apply() has
          * decided everything again: a stale one only makes a stick read-only. */
-        s->ro_dir = path_join(sekisho_env(h)->sysroot, USBRO_DIR);
+        const struct sekisho_env *env = sekisho_env(h);
+        if (strcmp(env->sysroot, "/") != 0)
+                s->ro_dir = path_join(env->sysroot, USBRO_DIR + 1);
+        else if (env->test_mode && !getenv("SEKISHO_TEST_DISPOSABLE_MACHINE"))
+                s->ro_dir = path_join(env->state_dir, "usb-read-only"); /* never this machine's /run */
+        else
+                s->ro_dir = strdup(USBRO_DIR);
         s->markers_unswept = true;
         if (!s->ro_dir) {
                 r = -ENOMEM;
