@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "copyrec.h"
+#include "mountinfo.h"
 #include "plugin.h"
 #include "util.h"
 
@@ -227,26 +228,6 @@ void copyrec_flush(struct copyrec *c) {
 
 /* ---- which filesystems ---- */
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape(char *s) {
-        char *o = s;
-        for (char *i = s; *i; i++) {
-                if (i[0] == '\\' && i[1] >= '0' && i[1] <= '3' && i[2] >= '0' && i[2] <= '7' && i[3] >= '0' &&
-                    i[3] <= '7') {
-                        *o++ = (char)((i[1] - '0') * 64 + (i[2] - '0') * 8 + (i[3] - '0'));
-                        i += 3;
-                } else
-                        *o++ = *i;
-        }
-        *o = '\0';
-}
-
-static bool has_ro(const char *opts) {
-        size_t n = strlen(opts);
-        return strcmp(opts, "ro") == 0 || strncmp(opts, "ro,", 3) == 0 || strstr(opts, ",ro,") ||
-               (n > 3 && strcmp(opts + n - 3, ",ro") == 0);
-}
-
 static void watch(struct copyrec *c, dev_t dev, const char *mp, bool ro) {
         struct copyrec_labels lab = { { 0 } };
         int r = c->identify(c->ctx, dev, mp, ro, &lab);
@@ -274,20 +255,15 @@ int copyrec_rescan(struct copyrec *c) {
         char *line = NULL;
         size_t size = 0;
         while (getline(&line, &size, f) > 0) {
-                unsigned maj, min;
-                int mp_at = 0, mp_end = 0, opt_at = 0, opt_end = 0;
-                if (sscanf(line, "%*u %*u %u:%u %*s %n%*s%n %n%*s%n", &maj, &min, &mp_at, &mp_end, &opt_at, &opt_end) < 2 ||
-                    !opt_end)
+                struct mountinfo_entry m;
+                if (mountinfo_parse_line(line, &m) < 0)
                         continue;
-                line[mp_end] = line[opt_end] = '\0';
-                dev_t dev = makedev(maj, min);
+                dev_t dev = makedev(m.major, m.minor);
                 struct watched *w = find(c, dev);
-                if (w) {
+                if (w)
                         w->seen = true;
-                        continue;
-                }
-                unescape(line + mp_at);
-                watch(c, dev, line + mp_at, has_ro(line + opt_at));
+                else
+                        watch(c, dev, m.mountpoint, m.read_only);
         }
         free(line);
         fclose(f);

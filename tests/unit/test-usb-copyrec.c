@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "copyrec.h"
+#include "mountinfo.h"
 #include "stub-core.h"
 #include "test-skip.h"
 
@@ -262,9 +263,31 @@ static void test_limit(void **state) {
         assert_int_equal(l.recorded, 1);
 }
 
+/* Mount points as the kernel escapes them (udisks names them after labels). */
+static void test_mountinfo(void **state) {
+        char l1[] = "120 29 8:17 / /media/user/E2E\\040copy\\011stick ro,nosuid,nodev shared:66 - vfat /dev/sdb1 rw\n";
+        struct mountinfo_entry m;
+        assert_int_equal(mountinfo_parse_line(l1, &m), 0);
+        assert_int_equal(m.major, 8);
+        assert_int_equal(m.minor, 17);
+        assert_string_equal(m.mountpoint, "/media/user/E2E copy\tstick");
+        assert_true(m.read_only);
+        char l2[] = "36 35 98:0 /mnt1 /mnt/parent rw,noatime,errors=ro master:1 - ext3 /dev/root ro";
+        assert_int_equal(mountinfo_parse_line(l2, &m), 0);
+        assert_string_equal(m.mountpoint, "/mnt/parent");
+        assert_false(m.read_only); /* "errors=ro" and the super options are not the mount's */
+        char l3[] = "1 2 x:1 / /a rw", l4[] = "1 2 8:1 / a rw", l5[] = "1 2 8:1 /", l6[] = "1 2 8:1 / /a\\9 rw";
+        assert_int_equal(mountinfo_parse_line(l3, &m), -EBADMSG);
+        assert_int_equal(mountinfo_parse_line(l4, &m), -EBADMSG);
+        assert_int_equal(mountinfo_parse_line(l5, &m), -EBADMSG);
+        assert_int_equal(mountinfo_parse_line(l6, &m), 0);
+        assert_string_equal(m.mountpoint, "/a\\9"); /* not an escape: kept as it is */
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_limit),
+                cmocka_unit_test(test_mountinfo),
                 cmocka_unit_test(test_copy_not_stalled),
                 cmocka_unit_test(test_copy_live),
         };
