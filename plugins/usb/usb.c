@@ -135,6 +135,8 @@ static int track(struct usb_state *s, const char *devpath, enum usb_target targe
  * a read-only stick, never on the way to another device's write. */
 static int read_only_mark(struct usb_state *s, const char *port, bool on) {
         int r = s->ro_dir ? usbro_mark(s->ro_dir, port, on) : -ENOMEM;
+        if (r == 0)
+                plog_info(s->h, "read-only marker of %s %s", port, on ? "left" : "removed");
         if (r < 0) {
                 s->read_only_errors++;
                 plog_error_errno(s->h, r, "cannot %s the read-only marker of %s in %s", on ? "leave" : "remove", port,

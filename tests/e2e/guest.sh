@@ -309,7 +309,8 @@ $(echo "$BUNDLE_USB" | sed -n '/^profiles:/,$p')
         # the policy change takes the read-only stick away and brings it back read-only
         wait_audit "\"event\":\"usb.device.allowed\".*\"port\":\"${RO##*/}\".*\"read-only\":\"yes\"" 1 600 \
                 || no "no read-only allow record for ${RO##*/}" || return 1
-        [ -e "/run/sekisho/usb-read-only/${RO##*/}" ] || no "no marker for ${RO##*/}" || return 1
+        [ -e "/run/sekisho/usb-read-only/${RO##*/}" ] \
+                || no "no marker for ${RO##*/}: markers '$(ls /run/sekisho/usb-read-only 2>&1)'; $(grep -i 'marker' "$T/daemon.log" | tail -n 5)" || return 1
         wait_for "[ -n \"\$(blocks_under '$RO')\" ] && [ \"\$(cat /sys/block/\$(blocks_under '$RO')/ro)\" = 1 ]" 600 \
                 || no "block device of ${RO##*/} not read-only: $(blocks_under "$RO") ro=$(cat /sys/block/$(blocks_under "$RO")/ro 2>&1)" || return 1
         how="policy change"
