@@ -197,6 +197,9 @@ static void on_event(struct copyrec *c, const struct fanotify_event_metadata *m,
 }
 
 int copyrec_drain(struct copyrec *c) {
+        /* the buffer only once there is something to read: an idle daemon keeps its memory */
+        if (!c->buf && !(c->buf = malloc(COPYREC_BUF)))
+                return -ENOMEM;
         uint64_t now = now_usec_monotonic();
         for (int round = 0; round < COPYREC_READS_PER_ROUND; round++) {
                 ssize_t k = read(c->fan_fd, c->buf, COPYREC_BUF);
@@ -287,7 +290,8 @@ static int on_fanotify(struct loop_source *src, int fd, uint32_t revents, void *
 
 static int on_mountinfo(struct loop_source *src, int fd, uint32_t revents, void *userdata) {
         struct copyrec *c = userdata;
-        copyrec_drain(c); /* files closed before an unmount belong to it */
+        if (c->n)
+                copyrec_drain(c); /* files closed before an unmount belong to it */
         return copyrec_rescan(c);
 }
 
@@ -319,8 +323,6 @@ int copyrec_new(struct sekisho_plugin_handle *h, copyrec_identify_fn identify, v
                 c->fan_fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY | O_CLOEXEC);
         if (c->fan_fd < 0)
                 r = -errno;
-        if (r == 0 && !(c->buf = malloc(COPYREC_BUF)))
-                r = -ENOMEM;
         if (r == 0 && (c->mi_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) < 0)
                 r = -errno;
         if (r == 0)
@@ -340,7 +342,7 @@ int copyrec_new(struct sekisho_plugin_handle *h, copyrec_identify_fn identify, v
 struct copyrec *copyrec_free(struct copyrec *c) {
         if (!c)
                 return NULL;
-        if (c->fan_fd >= 0 && c->buf)
+        if (c->fan_fd >= 0 && c->n)
                 copyrec_drain(c);
         copyrec_flush(c);
         loop_source_free(c->fan_src);
