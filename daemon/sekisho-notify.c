@@ -234,12 +234,30 @@ static void on_device_blocked(struct agent *ag, const struct fields *f) {
                unlock[0] ? "\n\n" : "", unlock);
 }
 
+/* A mass-storage device (interface class 08). */
+static bool is_stick(const struct fields *f) {
+        const char *ifs = field(f, "interfaces");
+        return ifs && (strncmp(ifs, "08:", 3) == 0 || strstr(ifs, " 08:"));
+}
+
 static void on_device_allowed(struct agent *ag, const struct fields *f) {
         char name[256], dev[256];
         shown(field(f, "name"), name, sizeof name);
         shown(field(f, "device"), dev, sizeof dev);
-        notify(ag, URGENCY_LOW, "device", _("USB device allowed"), _("The USB device \"%s\" (%s) may be used."),
-               name[0] ? name : _("unnamed"), dev);
+        const char *ro = field(f, "read-only");
+        if (ro && strcmp(ro, "yes") == 0)
+                notify(ag, URGENCY_NORMAL, "device", _("USB stick allowed for reading only"),
+                       _("The USB stick \"%s\" (%s) is approved for reading only: files on it can be opened, but "
+                         "nothing can be saved to it."),
+                       name[0] ? name : _("unnamed"), dev);
+        else if (is_stick(f))
+                notify(ag, URGENCY_LOW, "device", _("USB stick allowed"),
+                       _("The USB stick \"%s\" (%s) may be used. The name and size of every file saved to it are "
+                         "recorded in this terminal's audit log."),
+                       name[0] ? name : _("unnamed"), dev);
+        else
+                notify(ag, URGENCY_LOW, "device", _("USB device allowed"), _("The USB device \"%s\" (%s) may be used."),
+                       name[0] ? name : _("unnamed"), dev);
 }
 
 static void on_client_stopped(struct agent *ag, const struct fields *f) {
@@ -412,8 +430,6 @@ static DBusHandlerResult on_message(DBusConnection *c, DBusMessage *m, void *use
         for (size_t i = 0; i < ARRAY_SIZE(handlers); i++) {
                 if (strcmp(member, handlers[i].signal) != 0)
                         continue;
-                if (strcmp(member, "DeviceAllowed") == 0 && !ag->show_allowed)
-                        return DBUS_HANDLER_RESULT_HANDLED;
                 struct fields f;
                 const char *why = NULL;
                 if (!read_fields(m, &f, &why)) {
@@ -428,6 +444,10 @@ static DBusHandlerResult on_message(DBusConnection *c, DBusMessage *m, void *use
                                 ag->ignored++;
                                 return DBUS_HANDLER_RESULT_HANDLED;
                         }
+                /* An allowed device is news only when asked for, or when it is a
+                 * stick: the person must know it is read-only or that copies are recorded. */
+                if (strcmp(member, "DeviceAllowed") == 0 && !ag->show_allowed && !is_stick(&f))
+                        return DBUS_HANDLER_RESULT_HANDLED;
                 handlers[i].fn(ag, &f);
                 return DBUS_HANDLER_RESULT_HANDLED;
         }
@@ -440,7 +460,7 @@ static int usage(int rc) {
                 "Shows sekishod's decisions (blocked devices, stopped remote desktop clients, quarantine,\n"
                 "travel and reset) as desktop notifications in the user's language.\n"
                 "  --bus=session   listen for sekishod on the session bus (tests)\n"
-                "  --show-allowed  also announce allowed USB devices\n\n"
+                "  --show-allowed  also announce allowed USB devices (sticks always are)\n\n"
                 "Environment: SEKISHO_LOCALEDIR overrides the translations' directory (%s).\n",
                 LOCALEDIR);
         return rc;

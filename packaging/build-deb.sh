@@ -11,7 +11,7 @@ prepare() {
         git -C "$top" archive --format=tar HEAD | tar -x -C "$1"
         cp -r "$1/packaging/debian" "$1/debian"
         # Binaries that may have been committed by mistake are not sources.
-        rm -f "$1/sekisho-rdp" "$1/sekisho-usb-early"
+        rm -f "$1/sekisho-rdp" "$1/sekisho-usb-early" "$1/sekisho-usb-ro"
 }
 
 if [ "${1:-}" = --prepare ]; then

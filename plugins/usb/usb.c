@@ -15,8 +15,10 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "copyrec.h"
 #include "plugin.h"
 #include "uevent.h"
 #include "usbctl.h"
@@ -25,6 +27,7 @@
 #include "usbpolicy.h"
 #include "usbunlock.h"
 #include "usbwho.h"
+#include "usbro.h"
 #include "util.h"
 
 #define USB_CLAUSE "6.1.2(2)-1"
@@ -36,6 +39,7 @@
 struct tracked {
         char *devpath;
         enum usb_target target;
+        bool read_only;              /* authorized read-only: its port is marked for the udev hook */
         uint64_t generation;         /* the policy it was last decided under (0: its decision was not written) */
 };
 
@@ -62,6 +66,11 @@ struct usb_state {
         size_t n_tracked;
         uint64_t generation;         /* counts apply()s: the policy in force */
         size_t n_current;            /* tracked devices decided under it (written at once, reported later) */
+        char *ro_dir;                /* USBRO_DIR below the sysroot: markers for the udev hook */
+        uint64_t read_only_sticks, read_only_errors;
+        bool markers_unswept;
+        struct copyrec *copyrec;     /* NULL: copies are not recorded (copyrec_error says why) */
+        char copyrec_error[160];        /* markers of an earlier run may be stale until the first apply() */
         bool storage_blocked;        /* the policy in force keeps mass storage out */
         char storage_why[400];       /* if not, what lets it in */
         uint64_t events, decided, allowed, blocked, rejected, if_allowed, if_blocked, controllers, write_errors;
@@ -96,15 +105,23 @@ static void set_generation(struct usb_state *s, struct tracked *t, bool written)
         t->generation = g;
 }
 
-/* Remember the decision as soon as it is written (its report may come
- * later); returns the previous target, or -1 if new. */
-static int track(struct usb_state *s, const char *devpath, enum usb_target target, bool written) {
+static struct tracked *tracked_find(struct usb_state *s, const char *devpath) {
         struct tracked key = { .devpath = (char *)devpath };
         struct tracked **found = tfind(&key, &s->devices, tracked_cmp);
+        return found ? *found : NULL;
+}
+
+/* Remember the decision as soon as it is written (its report may come
+ * later); returns the previous target, or -1 if new. */
+static int track(struct usb_state *s, const char *devpath, enum usb_target target, bool read_only, bool written,
+                 bool *ret_was_read_only) {
+        struct tracked *found = tracked_find(s, devpath);
+        *ret_was_read_only = found && found->read_only;
         if (found) {
-                int prev = (int)(*found)->target;
-                (*found)->target = target;
-                set_generation(s, *found, written);
+                int prev = (int)found->target;
+                found->target = target;
+                found->read_only = read_only;
+                set_generation(s, found, written);
                 return prev;
         }
         if (s->n_tracked >= USB_MAX_TRACKED)
@@ -115,6 +132,7 @@ static int track(struct usb_state *s, const char *devpath, enum usb_target targe
                 return -1;
         }
         t->target = target;
+        t->read_only = read_only;
         if (!tsearch(t, &s->devices, tracked_cmp)) {
                 tracked_free(t);
                 return -1;
@@ -124,12 +142,28 @@ static int track(struct usb_state *s, const char *devpath, enum usb_target targe
         return -1;
 }
 
+/* The marker the udev hook (sekisho-usb-ro) looks for: only ever made for
+ * a read-only stick, never on the way to another device's write. */
+static int read_only_mark(struct usb_state *s, const char *port, bool on) {
+        int r = s->ro_dir ? usbro_mark(s->ro_dir, port, on) : -ENOMEM;
+        if (r == 0)
+                plog_info(s->h, "read-only marker of %s %s", port, on ? "left" : "removed");
+        if (r < 0) {
+                s->read_only_errors++;
+                plog_error_errno(s->h, r, "cannot %s the read-only marker of %s in %s", on ? "leave" : "remove", port,
+                                 s->ro_dir ? s->ro_dir : "?");
+        }
+        return r;
+}
+
 static void untrack(struct usb_state *s, const char *devpath) {
         struct tracked key = { .devpath = (char *)devpath };
         struct tracked **found = tfind(&key, &s->devices, tracked_cmp);
         if (!found)
                 return;
         struct tracked *t = *found;
+        if (t->read_only)
+                read_only_mark(s, strrchr(devpath, '/') + 1, false);
         set_generation(s, t, false);
         tdelete(&key, &s->devices, tracked_cmp);
         tracked_free(t);
@@ -226,7 +260,7 @@ static void report(struct usb_state *s, const struct usb_device_info *d, const s
                 { "target", blocked ? (v->target == USB_TARGET_REJECT ? "reject" : "block") : "allow" },
                 { "hash", d->hash },
                 { "register", v->entry ? v->entry->name : "" },
-                { "read-only", v->read_only ? "yes" : "" },
+                { "read-only", v->read_only && !blocked ? "yes" : "no" },
                 { "permit", v->permit ? v->permit->source : "" },
                 { "device-code", dcode },
                 { NULL, NULL },
@@ -430,6 +464,20 @@ static void decide_now(struct usb_state *s, const struct usb_device_info *d, str
         w.who.permits = &s->permits;
         usb_policy_decide_for(&s->policy, d, &w.who, v);
         usb_who_done(&w);
+
+/* Before a stick approved read-only is authorized (only then: other
+ * devices have nothing before their write). If it is authorized now and
+ * not marked read-only already (a policy change made it so), take it away first so its writable block devices go; then
+ * leave the marker, so every block device it gets is made read-only by the
+ * udev hook before anyone else hears of it. */
+static int read_only_prepare(struct usb_state *s, const struct usb_device_info *d) {
+        if (!usbro_marked(s->ro_dir, d->port)) {
+                _cleanup_free_ char *path = path_join(d->syspath, "authorized"), *now = NULL;
+                size_t len;
+                if (path && read_file_capped(path, 16, &now, &len) == 0 && now[0] == '1')
+                        write_attr(s, d->syspath, "authorized", "0");
+        }
+        return read_only_mark(s, d->port, true);
 }
 
 static int decide_device(struct usb_state *s, const char *devpath, bool reevaluation) {
@@ -445,12 +493,33 @@ static int decide_device(struct usb_state *s, const char *devpath, bool reevalua
         }
         struct usb_verdict v;
         decide_now(s, &d, &v);
+        if (v.target == USB_TARGET_ALLOW && v.read_only && read_only_prepare(s, &d) < 0) {
+                v.target = USB_TARGET_BLOCK; /* fail-closed: never writable by accident */
+                v.read_only = false;
+                v.reason = "read-only could not be arranged";
+                v.rule = NULL;
+                v.index = -1;
+        }
         /* Every decision is written, block included: never trust the state a
          * device arrived in. */
         int w = write_attr(s, d.syspath, "authorized", v.target == USB_TARGET_ALLOW ? "1" : "0");
         /* Counted for R1 now, with the write, not when its report goes out. */
-        int prev = track(s, d.devpath, v.target, w >= 0);
-        bool changed = prev < 0 || prev != (int)v.target;
+        bool ro = v.target == USB_TARGET_ALLOW && v.read_only, was_ro;
+        int prev = track(s, d.devpath, v.target, ro, w >= 0, &was_ro);
+        bool changed = prev < 0 || prev != (int)v.target || ro != was_ro;
+        if (ro)
+                s->read_only_sticks++;
+        else if (was_ro || (s->markers_unswept && prev < 0 && v.target == USB_TARGET_ALLOW && !d.is_controller)) {
+                /* No longer read-only (or a marker of an earlier run): the
+                 * marker goes, before any interface is authorized; a stick
+                 * that was read-only comes back so its block devices are
+                 * made afresh, writable. */
+                read_only_mark(s, d.port, false);
+                if (was_ro && v.target == USB_TARGET_ALLOW && w >= 0) {
+                        write_attr(s, d.syspath, "authorized", "0");
+                        write_attr(s, d.syspath, "authorized", "1");
+                }
+        }
         if (v.target == USB_TARGET_REJECT)
                 write_attr(s, d.syspath, "remove", "1");
         s->decided++;
@@ -490,6 +559,13 @@ static int decide_interface(struct usb_state *s, const char *ifdevpath) {
                 defer(s, &d, &v, ifname, false, true, true, false);
                 return 0;
         }
+        if (v.read_only && read_only_mark(s, d.port, true) < 0) {
+                /* its block devices could not be made read-only: not its interfaces either */
+                write_attr(s, ifpath, "authorized", "0");
+                s->if_blocked++;
+                defer(s, &d, &v, ifname, false, true, true, false);
+                return 0;
+        }
         bool rep = decide_interface_with(s, ifpath, ifname, &d, &v, &allowed);
         defer(s, &d, &v, ifname, false, rep, !allowed, !allowed);
         return 0;
@@ -522,6 +598,7 @@ static void handle(struct usb_state *s, const struct uevent *u) {
 }
 
 static int evaluate_all(struct usb_state *s, bool reevaluation);
+static void sweep_markers(struct usb_state *s);
 
 /* The kernel dropped uevents (our queue overflowed): what they said is
  * lost, so look at the whole tree again, and say so. */
@@ -540,6 +617,8 @@ static void rescan(struct usb_state *s) {
         s->devices = NULL;
         s->n_tracked = s->n_current = 0;
         int r = evaluate_all(s, false);
+        if (r >= 0)
+                sweep_markers(s);
         if (r < 0)
                 plog_error_errno(s->h, r, "rescan failed; devices that arrived unseen stay unauthorized");
 }
@@ -835,6 +914,88 @@ static int permits_start(struct usb_state *s) {
                 return r;
         permits_reload(s);
         return 0;
+
+/* Markers of sticks no longer attached read-only (their removal was missed:
+ * a dropped uevent, a stop of sekishod) go once everything is decided. */
+struct ro_ports {
+        const char **v;
+        size_t n, cap;
+};
+
+static void collect_read_only(const void *node, VISIT which, void *ctx) {
+        const struct tracked *t = *(const struct tracked *const *)node;
+        struct ro_ports *l = ctx;
+        if ((which == postorder || which == leaf) && t->read_only && ARRAY_GROW(l->v, l->cap, l->n + 1) == 0)
+                l->v[l->n++] = strrchr(t->devpath, '/') + 1;
+}
+
+static bool keep_marker(const char *port, void *ctx) {
+        const struct ro_ports *l = ctx;
+        for (size_t i = 0; i < l->n; i++)
+                if (strcmp(l->v[i], port) == 0)
+                        return true;
+        return false;
+}
+
+static void sweep_markers(struct usb_state *s) {
+        struct ro_ports l = { 0 };
+        twalk_r(s->devices, collect_read_only, &l);
+        int r = usbro_sweep(s->ro_dir, keep_marker, &l);
+        if (r < 0)
+                plog_warning_errno(s->h, r, "cannot remove stale read-only markers in %s", s->ro_dir);
+        free(l.v);
+        s->markers_unswept = false;
+}
+
+/* ---- copies to approved sticks ---- */
+
+/* For copyrec: is the filesystem on dev on a stick the policy in force
+ * allows, and what do its records call it? A stick approved read-only is
+ * not watched (nothing can be written), but checked: mounted writable, or
+ * with a block device the kernel does not hold read-only, it is taken away. */
+static int identify_medium(void *ctx, dev_t dev, const char *mountpoint, bool mounted_ro,
+                           struct copyrec_labels *ret) {
+        struct usb_state *s = ctx;
+        char block[64], usb[PATH_MAX];
+        snprintf(block, sizeof block, "/sys/dev/block/%u:%u", major(dev), minor(dev));
+        if (major(dev) == 0 || usbro_usb_device_of(block, usb, sizeof usb) < 0 || strncmp(usb, "/sys/", 5) != 0)
+                return 0;
+        const char *devpath = usb + 4;
+        struct tracked *t = tracked_find(s, devpath);
+        if (!t || t->target != USB_TARGET_ALLOW)
+                return 0;
+        if (t->read_only) {
+                _cleanup_free_ char *ropath = path_join(block, "ro"), *ro = NULL;
+                size_t len;
+                if (mounted_ro && ropath && read_file_capped(ropath, 16, &ro, &len) == 0 && ro[0] == '1')
+                        return 0;
+                s->read_only_errors++;
+                write_attr(s, usb, "authorized", "0");
+                plog_error(s->h, "stick at %s approved read-only is mounted writable at %s: taken away",
+                           strrchr(devpath, '/') + 1, mountpoint);
+                struct audit_field f[] = {
+                        { "port", strrchr(devpath, '/') + 1 },
+                        { "mountpoint", mountpoint },
+                        { "problem", mounted_ro ? "the kernel does not hold its block device read-only"
+                                                : "mounted writable" },
+                        { "action", "de-authorized" },
+                        { NULL, NULL },
+                };
+                sekisho_audit(s->h, "usb.read-only.failed", USB_CLAUSE, f);
+                return 0;
+        }
+        struct usb_device_info d;
+        if (usbdev_model(devpath, s->policy.need | USBDEV_STRINGS, &d) < 0)
+                return -ENOMEM;
+        struct usb_verdict v;
+        usb_policy_decide(&s->policy, &d, &v);
+        _cleanup_free_ char *name = usb_display_string(v.entry ? v.entry->name : d.name);
+        _cleanup_free_ char *serial = usb_display_string(d.serial);
+        snprintf(ret->name, sizeof ret->name, "%s", name ? name : "");
+        snprintf(ret->serial, sizeof ret->serial, "%s", serial ? serial : "");
+        snprintf(ret->port, sizeof ret->port, "%s", d.port ? d.port : "");
+        usb_device_info_done(&d);
+        return 1;
 }
 
 /* ---- plugin callbacks ---- */
@@ -851,6 +1012,7 @@ static void usb_shutdown(void *state) {
          * devices stay blocked. Decisions written but not yet reported are
          * reported now. */
         finish_pending(s, 0);
+        copyrec_free(s->copyrec);
         loop_source_free(s->src);
         loop_source_free(s->defer_src);
         if (s->fd >= 0)
@@ -867,6 +1029,7 @@ static void usb_shutdown(void *state) {
         free(s->usb_dir);
         usb_policy_done(&s->policy);
         tdestroy(s->devices, tracked_free);
+        free(s->ro_dir);
         free(s);
 }
 
@@ -883,6 +1046,20 @@ static int usb_init(struct sekisho_plugin_handle *h, void **ret_state) {
         s->fd = s->defer_fd = s->inotify_fd = s->requests_wd = s->seats_wd = -1;
         s->tail = &s->head;
         int r;
+        /* Markers left by an earlier run stay until the first apply() has
+         * decided everything again: a stale one only makes a stick read-only. */
+        const struct sekisho_env *env = sekisho_env(h);
+        if (strcmp(env->sysroot, "/") != 0)
+                s->ro_dir = path_join(env->sysroot, USBRO_DIR + 1);
+        else if (env->test_mode && !getenv("SEKISHO_TEST_DISPOSABLE_MACHINE"))
+                s->ro_dir = path_join(env->state_dir, "usb-read-only"); /* never this machine's /run */
+        else
+                s->ro_dir = strdup(USBRO_DIR);
+        s->markers_unswept = true;
+        if (!s->ro_dir) {
+                r = -ENOMEM;
+                goto fail;
+        }
         struct perrors errs = { 0 };
         r = usb_policy_load(NULL, &s->policy, &errs);
         if (r < 0) {
@@ -933,6 +1110,13 @@ static int usb_init(struct sekisho_plugin_handle *h, void **ret_state) {
                 }
                 udev_enumerate_unref(e);
         }
+        /* The record of copies needs fanotify (CAP_SYS_ADMIN): without it,
+         * devices are still decided, and status says copies are not recorded. */
+        r = copyrec_new(h, identify_medium, s, &s->copyrec);
+        if (r < 0) {
+                snprintf(s->copyrec_error, sizeof s->copyrec_error, "not recorded: %s", strerror(-r));
+                plog_error_errno(h, r, "copies to USB sticks are NOT recorded: fanotify");
+        }
         *ret_state = s;
         return 0;
 fail:
@@ -969,6 +1153,10 @@ static int usb_apply(void *state, const struct pnode *section) {
         s->storage_blocked = usb_policy_blocks_storage(&s->policy, s->storage_why, sizeof s->storage_why);
         plog_info(s->h, "%zu rule(s), default %s", s->policy.n, usb_target_name(s->policy.deflt));
         r = evaluate_all(s, true);
+        if (r >= 0)
+                sweep_markers(s);
+        if (s->copyrec && r >= 0)
+                copyrec_rescan(s->copyrec);
         sekisho_status_changed(s->h);
         return r < 0 ? sekisho_fail(s->h, r, "cannot enumerate USB devices") : 0;
 }
@@ -992,6 +1180,18 @@ static void usb_status(void *state, struct kvlist *out) {
         kvlist_add(out, "write-errors", "%" PRIu64, s->write_errors);
         kvlist_add(out, "rescans", "%" PRIu64, s->rescans);
         kvlist_add(out, "uevents-refused", "%" PRIu64, s->foreign + s->malformed);
+        kvlist_add(out, "read-only-sticks", "%" PRIu64, s->read_only_sticks);
+        kvlist_add(out, "read-only-errors", "%" PRIu64, s->read_only_errors);
+        uint64_t recorded, summarised, overflows;
+        size_t watched;
+        copyrec_counts(s->copyrec, &recorded, &summarised, &watched, &overflows);
+        if (s->copyrec)
+                kvlist_add(out, "copy-records", "on: %zu stick(s) mounted", watched);
+        else
+                kvlist_add(out, "copy-records", "%s", s->copyrec_error);
+        kvlist_add(out, "copies-recorded", "%" PRIu64, recorded);
+        kvlist_add(out, "copies-summarised", "%" PRIu64, summarised);
+        kvlist_add(out, "copy-queue-overflows", "%" PRIu64, overflows);
 }
 
 /* R1: "enforced" needs the policy in force to keep mass storage out and
@@ -1042,7 +1242,8 @@ static int usb_ctl(const struct sekisho_ctl_env *env, const struct pnode *sectio
 static const int usb_syscalls[] = {
         SCMP_SYS(recvmsg), SCMP_SYS(getdents64), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
         SCMP_SYS(newfstatat), SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(access), SCMP_SYS(openat), SCMP_SYS(fstat),
-        SCMP_SYS(lseek), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(eventfd2), -1,
+        SCMP_SYS(lseek), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(eventfd2),
+        SCMP_SYS(fanotify_init), SCMP_SYS(fanotify_mark), -1,
 };
 
 SEKISHO_PLUGIN_DEFINE(usb,

@@ -241,14 +241,14 @@ s_travel() {
                 out=$(ctl --bus=session profile on travel "e2e trip" 2>&1) || no "profile on travel: $out" || return 1
                 how="sekishoctl profile on travel (private D-Bus)"
         else
-                write_policy "$T/b/e2e2.yaml" 2 "usb:
+                write_policy "$T/b/e2e3.yaml" 3 "usb:
   default: block
   rules:
     - block with-interface one-of { 08:*:* }
     - allow with-interface one-of { 03:*:* 09:*:* } allow-interfaces { 03:*:* 09:*:* }"
-                sign "$T/b/e2e2.yaml" admin && drop "$T/b/e2e2.yaml"
-                wait_audit '"event":"policy.applied"' 2 600 || no "bundle 2 not applied" || return 1
-                how="bundle serial 2 without the stick rule (no dbus-daemon)"
+                sign "$T/b/e2e3.yaml" admin && drop "$T/b/e2e3.yaml"
+                wait_audit '"event":"policy.applied"' 3 600 || no "bundle 3 not applied" || return 1
+                how="bundle serial 3 without the stick rule (no dbus-daemon)"
         fi
         for s in "$STICK0" "$STICK1" "$STICK2"; do
                 wait_for "[ \"\$(attr '$s' authorized)\" = 0 ]" || no "${s##*/} authorized=$(attr "$s" authorized) after travel" || return 1
@@ -259,6 +259,105 @@ s_travel() {
                 wait_for "[ \"\$(attr '$BAD' authorized)\" = 0 ]" || no "composite authorized=$(attr "$BAD" authorized) after travel" || return 1
         fi
         WHY="$how: sticks de-authorized, every /sys/block/sd* gone, keyboard still on usbhid"
+}
+
+# plug_drive ID DRIVE: a stick on one of run.sh's writable images; sets DEV.
+plug_drive() {
+        req plug "$1" stick "$2" || return 1
+        _s=$(echo "E2E$1" | tr a-z A-Z)
+        wait_for "dev_by_serial $_s" || no "stick $1 did not appear in the guest" || return 1
+        DEV=$(dev_by_serial "$_s")
+}
+# The USBGuard hash of an attached device, as sekishoctl usb list shows it.
+hash_of() { ctl usb list 2>/dev/null | grep -A1 "^${1##*/} " | sed -n 's/.*hash: \([^ ]*\).*/\1/p' | head -n 1; }
+
+# Read-only media and copy records on the real kernel: two sticks on writable ext4 images are
+# registered (bundle serial 2): E2EROSTICK read-only, E2ECPSTICK with its copies recorded. The
+# package's udev rule is installed in /run/udev/rules.d with the built hook.
+s_readonly() {
+        # the kernel's own module loader would look in the initramfs, not in this chroot
+        modprobe ext4 || no "modprobe ext4 failed" || return 1
+        mkdir -p /run/udev/rules.d
+        sed "s|IMPORT{program}=\"sekisho-usb-ro |IMPORT{program}=\"$top_builddir/sekisho-usb-ro |" \
+                "$top_srcdir/systemd/60-sekisho-usb.rules" >/run/udev/rules.d/60-sekisho-usb.rules
+        udevadm control --reload || no "udevadm control --reload failed" || return 1
+        plug_drive rostick roimg || return 1
+        RO=$DEV
+        plug_drive cpstick cpimg || return 1
+        CP=$DEV
+        # allowed by the bundle's rule for 46f4:0001 until the register says more
+        wait_for "[ -n \"\$(blocks_under '$CP')\" ] && [ -n \"\$(blocks_under '$RO')\" ]" 600 \
+                || no "no block devices for ${RO##*/} ${CP##*/}" || return 1
+        hro=$(hash_of "$RO"); hcp=$(hash_of "$CP")
+        [ -n "$hro" ] && [ -n "$hcp" ] || no "no hash from sekishoctl usb list: '$hro' '$hcp'" || return 1
+        write_policy "$T/b/e2e2.yaml" 2 "$(echo "$BUNDLE_USB" | sed '/^profiles:/,$d')
+  register:
+    - name: E2E read-only stick
+      id: \"46f4:0001\"
+      serial: E2EROSTICK
+      hash: \"$hro\"
+      read-only: true
+    - name: E2E copy stick
+      id: \"46f4:0001\"
+      serial: E2ECPSTICK
+      hash: \"$hcp\"
+$(echo "$BUNDLE_USB" | sed -n '/^profiles:/,$p')
+      register: []"
+        sign "$T/b/e2e2.yaml" admin || no "minisign -S failed" || return 1
+        drop "$T/b/e2e2.yaml"
+        wait_audit '"event":"policy.applied"' 2 600 || no "bundle 2 not applied: $(grep policy "$T/log/audit.log" | tail -n 1)" || return 1
+        # the policy change takes the read-only stick away and brings it back read-only
+        wait_audit "\"event\":\"usb.device.allowed\".*\"port\":\"${RO##*/}\".*\"read-only\":\"yes\"" 1 600 \
+                || no "no read-only allow record for ${RO##*/}" || return 1
+        [ -e "/run/sekisho/usb-read-only/${RO##*/}" ] \
+                || no "no marker for ${RO##*/}: markers '$(ls /run/sekisho/usb-read-only 2>&1)'; $(grep -i 'marker' "$T/daemon.log" | tail -n 5)" || return 1
+        wait_for "[ -n \"\$(blocks_under '$RO')\" ] && [ \"\$(cat /sys/block/\$(blocks_under '$RO')/ro)\" = 1 ]" 600 \
+                || no "block device of ${RO##*/} not read-only: $(blocks_under "$RO") ro=$(cat /sys/block/$(blocks_under "$RO")/ro 2>&1)" || return 1
+        how="policy change"
+        # and hot-plugged: the marker is there before the stick is authorized
+        req unplug rostick || return 1
+        wait_for "! dev_by_serial E2EROSTICK" || no "read-only stick still present after unplug" || return 1
+        wait_for "[ ! -e '/run/sekisho/usb-read-only/${RO##*/}' ]" || no "marker of ${RO##*/} left after unplug" || return 1
+        plug_drive rostick roimg || return 1
+        RO=$DEV
+        wait_for "[ -n \"\$(blocks_under '$RO')\" ]" 600 || no "no block device for re-plugged ${RO##*/}" || return 1
+        udevadm settle -t 60
+        sd=$(blocks_under "$RO")
+        [ "$(cat /sys/block/$sd/ro)" = 1 ] || no "/dev/$sd ro=$(cat /sys/block/$sd/ro) after hot-plug" || return 1
+        mkdir -p /run/ro-mnt
+        mount /dev/$sd /run/ro-mnt 2>/dev/null || mount -o ro /dev/$sd /run/ro-mnt || no "cannot mount /dev/$sd" || return 1
+        got=$(cat /run/ro-mnt/hello.txt 2>&1)
+        err=$(sh -c 'echo x >/run/ro-mnt/new.txt' 2>&1)
+        umount /run/ro-mnt
+        [ "$got" = "sekisho e2e" ] || no "reading the read-only stick: '$got'" || return 1
+        case "$err" in *"Read-only file system"*) ;; *) no "write on the read-only stick: '$err'"; return 1 ;; esac
+        WHY="${RO##*/} (/dev/$sd) read-only after a $how and after hot-plug: reads '$got', a write fails: ${err##*: }"
+}
+
+# Files written to an approved stick: one usb.copy record each, up to the limit per window, the
+# rest summarised (usb.copy.summary written when the stick is unmounted).
+s_copies() {
+        sd=$(blocks_under "$CP")
+        [ -n "$sd" ] || no "no block device for ${CP##*/}" || return 1
+        [ "$(cat /sys/block/$sd/ro)" = 0 ] || no "/dev/$sd is read-only" || return 1
+        mkdir -p /run/cp-mnt
+        _lines=$(wc -l <"$T/daemon.log")
+        mount /dev/$sd /run/cp-mnt || no "cannot mount /dev/$sd" || return 1
+        wait_for "tail -n +$((_lines + 1)) '$T/daemon.log' | grep -q 'recording files written to \"E2E copy stick\"'" 300 \
+                || { umount /run/cp-mnt; no "the daemon did not start recording copies to /dev/$sd"; return 1; }
+        echo "report" >"/run/cp-mnt/a report.txt"
+        n=300
+        i=0; while [ $i -lt $n ]; do echo "$i" >/run/cp-mnt/f$i; i=$((i + 1)); done
+        wait_audit '"event":"usb.copy".*"file":"/run/cp-mnt/a report.txt".*"size":"7".*"user":"root".*"device":"E2E copy stick".*"serial":"E2ECPSTICK"' 1 300 \
+                || { umount /run/cp-mnt; no "no usb.copy record for 'a report.txt'"; return 1; }
+        # events still queued for sekishod hold the mount (EBUSY) until it has read them
+        wait_for "umount /run/cp-mnt" 300 || no "umount failed: $(umount /run/cp-mnt 2>&1)" || return 1
+        wait_audit '"event":"usb.copy.summary"' 1 300 || no "no usb.copy.summary after unmount" || return 1
+        rec=$(grep -c '"event":"usb.copy"' "$T/log/audit.log")
+        sum=$(grep '"event":"usb.copy.summary"' "$T/log/audit.log" | sed 's/.*"files":"\([0-9]*\)".*/\1/' | awk '{s+=$1} END {print s+0}')
+        [ $((rec + sum)) = $((n + 1)) ] || no "$rec records + $sum summarised != $((n + 1)) files" || return 1
+        [ "$rec" -lt $((n + 1)) ] || no "no file was summarised ($rec records)" || return 1
+        WHY="$((n + 1)) files written to /dev/$sd: $rec usb.copy records, $sum summarised"
 }
 
 # A hub (allowed, class 09) with a stick behind it: the stick is decided on its own.
@@ -312,6 +411,8 @@ if [ $FAILED = 0 ]; then
         scenario composite-badusb s_composite
         scenario sigkill-fail-closed s_sigkill
         scenario bundle-allows-stick s_bundle
+        scenario read-only-stick s_readonly
+        scenario copy-records s_copies
         scenario travel-revokes s_travel
         scenario hub-with-stick s_hub
         scenario unplug s_unplug

@@ -66,6 +66,14 @@ done
 
 # A stick image, and the admin key whose public half the guest daemon trusts.
 truncate -s 8M "$W/stick.img"
+# Two writable sticks with an ext4 file system and one file: one approved read-only, one whose
+# copies are recorded (QEMU writes only to these image files).
+mkdir -p "$W/stickfiles" && echo "sekisho e2e" >"$W/stickfiles/hello.txt"
+for img in ro cp; do
+        truncate -s 16M "$W/$img.img"
+        mke2fs -q -F -t ext4 -L "E2E$img" -d "$W/stickfiles" "$W/$img.img" >/dev/null 2>&1 \
+                || skip "mke2fs -d failed (e2fsprogs 1.43 or later is needed)"
+done
 minisign -G -W -f -p "$W/admin.pub" -s "$W/admin.key" >/dev/null
 chmod 644 "$W/admin.key"   # a throw-away test key; the guest reads it over 9p
 
@@ -88,4 +96,6 @@ python3 "$top_srcdir/tests/e2e/driver.py" --workdir "$W" --timeout "${E2E_TIMEOU
         -device qemu-xhci,id=xhci,p2=15,p3=15 \
         -device usb-kbd,bus=xhci.0,id=kbd0 \
         -blockdev "driver=raw,node-name=stickimg,read-only=on,file.driver=file,file.filename=$W/stick.img" \
-        -device usb-storage,bus=xhci.0,drive=stickimg,id=stick0,serial=E2ESTICK0
+        -device usb-storage,bus=xhci.0,drive=stickimg,id=stick0,serial=E2ESTICK0 \
+        -blockdev "driver=raw,node-name=roimg,file.driver=file,file.filename=$W/ro.img" \
+        -blockdev "driver=raw,node-name=cpimg,file.driver=file,file.filename=$W/cp.img"

@@ -60,6 +60,8 @@ dbus-send --session --type=signal /org/sekisho/Sekisho1 org.sekisho.Sekisho1.Dev
         ClientStopped "dict:client=xfreerdp" -- \
         DeviceBlocked "bytes:device" -- \
         TravelStateChanged "dict:from=returned|to=reset-pending|trip=t1|deadline=2026-11-23T09:00:00Z" -- \
+        DeviceAllowed "dict:device=46f4:0001|name=RO Stick|interfaces=08:06:50|read-only=yes" -- \
+        DeviceAllowed "dict:device=46f4:0002|name=Copy Stick|interfaces=08:06:50|read-only=no" -- \
         PostureChanged "dict:compliant=false|failed=software.forbidden|action=quarantine|notify=true" \
         || fail "the fake daemon could not emit"
 # The posture notice is the last signal: once every agent has shown it, it has handled all the others.
@@ -75,7 +77,13 @@ grep -F 'Remote desktop client stopped' "$NOTES" | grep -F '/drive:home,/tmp' | 
         || fail "ClientStopped: text or urgency: $(cat "$NOTES")"
 grep -q 'リモートデスクトップ接続を停止しました' "$NOTES" || fail "ClientStopped in Japanese"
 grep -F 'spoofed' "$NOTES" && fail "a signal from a non-owner was shown"
+[ "$(n 'USB stick allowed for reading only')" = 2 ] && [ "$(n 'USBメモリを読み取り専用で許可しました')" = 2 ] \
+        || fail "read-only stick notice: $(cat "$NOTES")"
+grep -F 'USBメモリ「RO Stick」（46f4:0001）は読み取り専用' "$NOTES" | grep -q "	1	" || fail "read-only notice: text or urgency: $(cat "$NOTES")"
+[ "$(n "The name and size of every file saved to it are recorded")" = 2 ] && [ "$(n 'USBメモリ「Copy Stick」（46f4:0002）は使用できます。保存したファイル')" = 2 ] \
+        || fail "stick allowed (copies recorded) notice: $(cat "$NOTES")"
 ok "plugin signals: device blocked, client stopped (urgency critical), in both languages; spoofed sender ignored"
+ok "a stick allowed read-only, and one whose copies are recorded, say so in both languages"
 
 for a in ja en fr partial; do
         kill -0 "$(eval echo \$AGENT_$a)" 2>/dev/null || fail "agent $a died: $(tail -5 "$T/agent-$a.log")"

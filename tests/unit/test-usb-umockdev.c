@@ -22,6 +22,8 @@
 #include "uevent-sender.h"
 #include "usbctl.h"
 #include "usbdesc.h"
+#include "usbdev.h"
+#include "usbro.h"
 #include "usbrule.h"
 #include "util.h"
 
@@ -188,6 +190,12 @@ static void bed_apply(struct bed *b, const char *yaml_section) {
         pump();
 }
 
+static void bed_start_at(struct bed *b, const char *yaml_section, const char *sysroot) {
+        assert_int_equal(stub_core_new(&sekisho_plugin_usb, "/nonexistent", sysroot, &core), 0);
+        assert_int_equal(sekisho_plugin_usb.init(core, &b->state), 0);
+        bed_apply(b, yaml_section);
+}
+
 static void bed_start(struct bed *b, const char *yaml_section) {
         assert_int_equal(stub_core_new(&sekisho_plugin_usb, "/nonexistent", NULL, &core), 0);
         assert_int_equal(sekisho_plugin_usb.init(core, &b->state), 0);
@@ -236,6 +244,113 @@ ssize_t __wrap_recvmsg(int fd, struct msghdr *msg, int flags) {
 }
 
 /* ---- tests ---- */
+
+static bool recorded3(const char *a, const char *b_, const char *c) {
+        for (size_t i = 0; i < core->n_rec; i++)
+                if (strstr(core->rec[i].line, a) && strstr(core->rec[i].line, b_) && strstr(core->rec[i].line, c))
+                        return true;
+        return false;
+}
+
+static const char *device_hash(const char *syspath) {
+        static char hash[USB_HASH_B64];
+        struct usb_device_info d;
+        assert_int_equal(usbdev_model(syspath + strlen("/sys"), USBDEV_STRINGS, &d), 0);
+        assert_true(d.ok);
+        snprintf(hash, sizeof hash, "%s", d.hash);
+        usb_device_info_done(&d);
+        return hash;
+}
+
+/* A register entry with read-only: true gets its marker (the udev hook's
+ * cue, plugins/usb/README-usb.md) before the stick is authorized; the marker
+ * goes with the stick, with read-only, and when stale; if it cannot be
+ * made, the stick is blocked. */
+static void test_read_only_marker(void **state) {
+        struct bed b;
+        bed_new(&b, 1);
+        char sysroot[] = "usb-sysroot.XXXXXX", dir[256], m12[300], m13[300], m19[300];
+        assert_non_null(mkdtemp(sysroot));
+        snprintf(dir, sizeof dir, "%s%s", sysroot, USBRO_DIR);
+        snprintf(m12, sizeof m12, "%s/1-2", dir);
+        snprintf(m13, sizeof m13, "%s/1-3", dir);
+        snprintf(m19, sizeof m19, "%s/1-9", dir);
+        assert_int_equal(usbro_mark(dir, "1-9", true), 0); /* left by an earlier run */
+        struct blob sd = make_desc(0x0781, 0x5567, 0, IF_STICK, 1);
+        /* the kernel let the read-only one in before we ran */
+        char *ro = add_usb_device(&b, b.root, "1-2", "0781", "5567", "Cruzer Blade", "RO0001", &sd, "1");
+        char *rw = add_usb_device(&b, b.root, "1-3", "0781", "5567", "Cruzer Blade", "RW0001", &sd, "0");
+        char policy[2048], writable[2048];
+#define RO_POLICY(ro)                                       \
+        "usb:\n"                                            \
+        "  default: block\n"                                \
+        "  rules:\n"                                        \
+        "    - block with-interface one-of { 08:*:* }\n"    \
+        "  register:\n"                                     \
+        "    - name: 総務課 1\n"                            \
+        "      id: \"0781:5567\"\n"                         \
+        "      serial: RO0001\n"                            \
+        "      hash: \"%s\"\n"                              \
+        "      read-only: " ro "\n"                         \
+        "    - name: 総務課 2\n"                            \
+        "      id: \"0781:5567\"\n"                         \
+        "      serial: RW0001\n"                            \
+        "      hash: \"%s\"\n"
+        char hro[USB_HASH_B64];
+        snprintf(hro, sizeof hro, "%s", device_hash(ro));
+        snprintf(policy, sizeof policy, RO_POLICY("true"), hro, device_hash(rw));
+        snprintf(writable, sizeof writable, RO_POLICY("false"), hro, device_hash(rw));
+        bed_start_at(&b, policy, sysroot);
+        assert_attr(ro, "authorized", "1");
+        assert_attr(rw, "authorized", "1");
+        assert_int_equal(access(m12, F_OK), 0);
+        assert_int_equal(access(m13, F_OK), -1);
+        assert_int_equal(access(m19, F_OK), -1); /* swept */
+        assert_true(recorded3("usb.device.allowed", "port=1-2 ", "read-only=yes"));
+        assert_true(recorded3("usb.device.allowed", "port=1-3 ", "read-only=no"));
+        assert_string_equal(status_value(&b, "read-only-sticks"), "1");
+        /* its storage interface is authorized: the marker is there */
+        char *rif = add_interface(&b, ro, "1-2", 0, IF_STICK[0]);
+        pump();
+        assert_attr(rif, "authorized", "1");
+        /* unplugged: the marker goes; plugged again: it is back before the write */
+        kernel_uevent(&b, ro, "remove");
+        pump();
+        assert_int_equal(access(m12, F_OK), -1);
+        umockdev_testbed_set_attribute(b.tb, ro, "authorized", "0");
+        kernel_uevent(&b, ro, "add");
+        pump();
+        assert_attr(ro, "authorized", "1");
+        assert_int_equal(access(m12, F_OK), 0);
+        /* no longer read-only: the marker goes, the stick stays allowed */
+        stub_clear(core);
+        bed_apply(&b, writable);
+        assert_int_equal(access(m12, F_OK), -1);
+        assert_attr(ro, "authorized", "1");
+        assert_true(recorded3("usb.device.allowed", "port=1-2 ", "read-only=no"));
+        /* fail-closed: where the markers go is not a directory */
+        assert_int_equal(rmdir(dir), 0);
+        FILE *f = fopen(dir, "we");
+        assert_non_null(f);
+        fclose(f);
+        stub_clear(core);
+        bed_apply(&b, policy);
+        assert_attr(ro, "authorized", "0");
+        assert_true(recorded3("usb.device.blocked", "port=1-2 ", "read-only could not be arranged"));
+        assert_attr(rw, "authorized", "1");
+        assert_string_equal(status_value(&b, "read-only-errors"), "1");
+        bed_free(&b);
+        g_free(ro);
+        g_free(rw);
+        g_free(rif);
+        assert_int_equal(unlink(dir), 0);
+        char p[300];
+        snprintf(p, sizeof p, "%s/run/sekisho", sysroot);
+        assert_int_equal(rmdir(p), 0);
+        snprintf(p, sizeof p, "%s/run", sysroot);
+        assert_int_equal(rmdir(p), 0);
+        assert_int_equal(rmdir(sysroot), 0);
+}
 
 /* Root hubs get authorized_default=0 before anything; devices present at
  * start are decided, whatever state they arrived in. */
@@ -797,6 +912,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_kernel_uevents_only),
                 cmocka_unit_test(test_overflow_rescan),
                 cmocka_unit_test(test_storm),
+                cmocka_unit_test(test_read_only_marker),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
