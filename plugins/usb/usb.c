@@ -464,6 +464,7 @@ static void decide_now(struct usb_state *s, const struct usb_device_info *d, str
         w.who.permits = &s->permits;
         usb_policy_decide_for(&s->policy, d, &w.who, v);
         usb_who_done(&w);
+}
 
 /* Before a stick approved read-only is authorized (only then: other
  * devices have nothing before their write). If it is authorized now and
@@ -914,6 +915,7 @@ static int permits_start(struct usb_state *s) {
                 return r;
         permits_reload(s);
         return 0;
+}
 
 /* Markers of sticks no longer attached read-only (their removal was missed:
  * a dropped uevent, a stop of sekishod) go once everything is decided. */
