@@ -500,6 +500,9 @@ static int decide_device(struct usb_state *s, const char *devpath, bool reevalua
                 v.reason = "read-only could not be arranged";
                 v.rule = NULL;
                 v.index = -1;
+                v.entry = NULL;         /* the reason is the failure, not the entry that allowed it */
+                v.entry_index = -1;
+                v.permit = NULL;
         }
         /* Every decision is written, block included: never trust the state a
          * device arrived in. */

@@ -37,11 +37,12 @@ static struct {
         char first_file[512], first_size[32], first_user[64], first_device[64], first_serial[64];
 } seen;
 
+/* The value of a field, "" when the record has none (then the checks below fail on it). */
 static const char *field(const struct audit_field *f, const char *name) {
         for (; f && f->name; f++)
                 if (strcmp(f->name, name) == 0)
-                        return f->value;
-        return NULL;
+                        return f->value ? f->value : "";
+        return "";
 }
 
 static void on_record(struct sekisho_plugin_handle *h, const char *kind, const char *name, const char *clause,
