@@ -18,6 +18,7 @@
 #include "bus.h"
 #include "core.h"
 #include "evidence.h"
+#include "freshness.h"
 #include "inbox.h"
 #include "lock.h"
 #include "sandbox.h"
@@ -489,6 +490,7 @@ enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const c
         policy_event(ctx, "policy.applied", "PolicyApplied", f);
         if (audit_last_error(ctx->audit) == 0)
                 evidence_policy_recorded(ctx);
+        freshness_evaluate(ctx);
         evidence_heartbeat(ctx);
         return REFUSE_NONE;
 }
@@ -737,7 +739,7 @@ static void write_status_file(struct sekisho *ctx) {
                         fputc(',', f);
                 json_write_string(f, ctx->active[i]);
         }
-        fputs("],", f);
+        fprintf(f, "],\"freshness\":\"%s\",", freshness_state(ctx));
         if (audit_last_error(ctx->audit) < 0) { /* a policy change is refused while this lasts */
                 fputs("\"audit-error\":", f);
                 json_write_string(f, ctx->audit ? strerror(-audit_last_error(ctx->audit)) : "the audit log cannot be opened");
@@ -894,6 +896,9 @@ int sekisho_start(struct sekisho *ctx) {
         };
         core_audit(ctx, "daemon.started", NULL, f);
         evidence_reconcile(ctx);
+        r = freshness_start(ctx);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start the freshness checks");
         evidence_heartbeat(ctx);
         if (c.reason[0])
                 log_warning("Not using the installed policy: %s", c.reason);
@@ -948,6 +953,7 @@ int sekisho_run(struct sekisho *ctx) {
 struct sekisho *sekisho_free(struct sekisho *ctx) {
         if (!ctx)
                 return NULL;
+        freshness_free(ctx);
         /* No claim changes reach a plugin that is stopping (its rules stay). */
         ctx->claims = netclaims_free(ctx->claims);
         /* Plugins stop in reverse order; what they enforced stays in the kernel (fail-closed). */

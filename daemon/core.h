@@ -69,6 +69,7 @@ struct sekisho {
         struct audit *audit;
         struct bus *bus;
         struct netclaims *claims;          /* destinations reserved for one cgroup (netclaim.h) */
+        struct freshness *fresh;           /* the repository's timestamps (freshness.c) */
 
         struct plugin_slot *slots;
         size_t n_slots;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "evidence.h"
+#include "freshness.h"
 #include "journal.h"
 #include "util.h"
 
@@ -45,7 +46,7 @@ void evidence_heartbeat(struct sekisho *ctx) {
         /* Field names req-R1 ... (SEKISHO_REQ_R1 in the journal), in the order of their numbers. */
         static const char *const state_id[] = { "enforced", "partial", "not-enforced", "unavailable" };
         char keys[HEARTBEAT_REQS_MAX][16];
-        struct audit_field f[HEARTBEAT_REQS_MAX + 8];
+        struct audit_field f[HEARTBEAT_REQS_MAX + 9];
         size_t nf = 0;
         char serial[32], not_enforced[128] = "";
         snprintf(serial, sizeof serial, "%" PRIu64, ctx->policy->serial);
@@ -76,6 +77,7 @@ void evidence_heartbeat(struct sekisho *ctx) {
                          ctx->active[i]);
         f[nf++] = (struct audit_field){ "serial", serial };
         f[nf++] = (struct audit_field){ "policy-state", sekisho_policy_state(ctx) };
+        f[nf++] = (struct audit_field){ "freshness", freshness_state(ctx) };
         f[nf++] = (struct audit_field){ "state", sekisho_state(ctx) };
         f[nf++] = (struct audit_field){ "profiles", profiles };
         f[nf++] = (struct audit_field){ "not-enforced", not_enforced };

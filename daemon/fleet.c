@@ -16,7 +16,7 @@ struct terminal {
         char *name;
         uint64_t last_seen_usec;       /* newest entry of any event */
         uint64_t heartbeat_usec;       /* newest heartbeat (0: none) */
-        char serial[32], policy_state[16], state[16];
+        char serial[32], policy_state[16], state[16], freshness[16];
         char profiles[FIELD_MAX], not_enforced[FIELD_MAX];
         bool silent, stale, quarantined, travelling, out_of_policy;
 };
@@ -94,6 +94,7 @@ static int collect(sd_journal *j, uint64_t now_usec, uint64_t silent_usec, struc
                         sd_journal_get_realtime_usec(j, &x->heartbeat_usec);
                         field(j, "SEKISHO_SERIAL", x->serial, sizeof x->serial);
                         field(j, "SEKISHO_POLICY_STATE", x->policy_state, sizeof x->policy_state);
+                        field(j, "SEKISHO_FRESHNESS", x->freshness, sizeof x->freshness);
                         field(j, "SEKISHO_STATE", x->state, sizeof x->state);
                         field(j, "SEKISHO_PROFILES", x->profiles, sizeof x->profiles);
                         field(j, "SEKISHO_NOT_ENFORCED", x->not_enforced, sizeof x->not_enforced);
@@ -105,7 +106,10 @@ static int collect(sd_journal *j, uint64_t now_usec, uint64_t silent_usec, struc
                         return r;
                 }
                 x->silent = !x->heartbeat_usec || now_usec - x->heartbeat_usec > silent_usec;
-                x->stale = strcmp(x->policy_state, "stale") == 0;
+                /* Stale: the bundle expired, or the repository's timestamps did (frozen) or name a
+                 * bundle this terminal never got. */
+                x->stale = strcmp(x->policy_state, "stale") == 0 || strcmp(x->freshness, "expired") == 0 ||
+                           strcmp(x->freshness, "behind") == 0;
                 x->quarantined = has_word(x->profiles, "quarantine");
                 x->travelling = has_word(x->profiles, "travel");
                 x->out_of_policy = x->silent || x->stale || x->quarantined || x->not_enforced[0] ||
@@ -166,6 +170,7 @@ static void print_json(FILE *f, const struct terminal *t, size_t n, size_t bad, 
                 json_str(f, "heartbeat", beat);
                 json_str(f, "serial", t[i].serial);
                 json_str(f, "policy-state", t[i].policy_state);
+                json_str(f, "freshness", t[i].freshness);
                 json_str(f, "state", t[i].state);
                 json_str(f, "profiles", t[i].profiles);
                 json_str(f, "not-enforced", t[i].not_enforced);

@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "freshness.h"
 #include "inbox.h"
+#include "timestamp.h"
 #include "util.h"
 
 #define SETTLE_USEC 300000u                /* a file untouched this long is complete */
@@ -197,18 +199,23 @@ static bool try_pair(struct inbox *in, const char *entry) {
         char why[512];
         _cleanup_free_ char *data = NULL, *sig = NULL;
         size_t size = 0, sig_size = 0;
-        int r = read_stable(yaml, &a, POLICY_MAX_SIZE, &data, &size);
+        /* NAME.timestamp.yaml: the repository's timestamp (freshness.c), not a bundle. */
+        bool timestamp = has_suffix(base, ".timestamp.yaml");
+        int r = read_stable(yaml, &a, timestamp ? TIMESTAMP_MAX_SIZE : POLICY_MAX_SIZE, &data, &size);
         int q = r < 0 ? 0 : read_stable(sigpath, &b, MINISIGN_MAX_FILE, &sig, &sig_size);
         if (r == -EAGAIN || q == -EAGAIN)
                 return true; /* still being written after all */
         enum refusal rf;
         if (r == -EFBIG) {
-                snprintf(why, sizeof why, "%s: larger than the limit of %u bytes", yaml, POLICY_MAX_SIZE);
+                snprintf(why, sizeof why, "%s: larger than the limit of %u bytes", yaml,
+                         timestamp ? TIMESTAMP_MAX_SIZE : POLICY_MAX_SIZE);
                 sekisho_refusal_event(in->ctx, yaml, "inbox", rf = REFUSE_TOO_LARGE, why);
         } else if (r < 0 || q < 0) {
                 snprintf(why, sizeof why, "%s: %s", r < 0 ? yaml : sigpath, strerror(r < 0 ? -r : -q));
                 sekisho_refusal_event(in->ctx, yaml, "inbox", rf = r < 0 ? REFUSE_IO : REFUSE_SIGNATURE, why);
-        } else
+        } else if (timestamp)
+                rf = freshness_offer(in->ctx, yaml, data, size, sig, sig_size, why, sizeof why);
+        else
                 rf = sekisho_apply_bundle(in->ctx, yaml, data, size, sig, sig_size, "inbox", NULL, why, sizeof why);
         if (rf == REFUSE_NONE) {
                 /* In the store now (or already was): the inbox copy has done its job. */

@@ -50,8 +50,25 @@ static const struct pkey header_keys[] = {
         { "applies-to", PT_STRING_SEQ },
         { "description", PT_STRING },
         { "profiles", PT_MAP },
+        { "freshness", PT_MAP },
         { NULL },
 };
+
+/* freshness: the repository's timestamps are required (freshness.c). */
+static const struct pkey freshness_keys[] = {
+        { "grace-hours", PT_INT, .min = 0, .max = 24 * 365 },
+        { "profile", PT_STRING },
+        { NULL },
+};
+
+static void check_freshness(const struct pnode *f, const struct pnode *profiles, struct perrors *errs) {
+        if (!f || f->kind != PNODE_MAP || pmap_check(f, freshness_keys, errs) > 0)
+                return;
+        const struct pnode *prof = pmap_get(f, "profile");
+        const char *name = prof ? pnode_str(prof) : FRESHNESS_DEFAULT_PROFILE;
+        if (name && !pmap_get(profiles, name))
+                perr(errs, prof ? prof : f, "freshness.profile '%s' is not a profile this policy defines (profiles:)", name);
+}
 
 static bool is_header_key(const char *k) {
         for (const struct pkey *h = header_keys; h->name; h++)
@@ -166,6 +183,7 @@ static size_t policy_validate(const struct ptree *t, const struct pnode *profile
         }
         pmap_check(&header, header_keys, errs);
         check_applies_to(pmap_get(root, "applies-to"), errs);
+        check_freshness(pmap_get(root, "freshness"), profiles, errs);
         /* A section the policy leaves out is the default's: it must pass too. */
         for (const struct sekisho_plugin *const *p = sekisho_builtin_plugins; *p; p++)
                 if (!pmap_get(root, (*p)->section))

@@ -153,6 +153,10 @@ int policy_embedded(struct policy **ret);
 /* Does policy name this terminal in applies-to (or have none)? */
 bool policy_targets(const struct policy *p, const struct sekisho_conf *conf);
 
+/* The profile a policy's freshness: applies when its timestamps are stale (freshness.c). */
+#define FRESHNESS_DEFAULT_PROFILE "stale"
+#define FRESHNESS_DEFAULT_GRACE_HOURS 24
+
 /* The longest profile name anyone may request (D-Bus SetProfile, plugins). */
 #define PROFILE_NAME_MAX 64
 

@@ -169,7 +169,7 @@ static int url_for(struct fetcher *f, const char *tdir, const char *name, char o
  * host:ID, then each group in the order sekisho.conf lists them, then all.
  * 1 with *ret filled (fresh from the server or, on 304, from the state
  * directory), 0 when the repository has nothing for this terminal. */
-static int current_timestamp(struct fetcher *f, struct timestamp *ret, char tdir_out[PATH_MAX]) {
+static int current_timestamp(struct fetcher *f, struct timestamp *ret, char tdir_out[PATH_MAX], bool *ret_new) {
         const struct sekisho_conf *c = f->conf;
         size_t n_targets = 2 + c->n_groups;
         for (size_t i = 0; i < n_targets; i++) {
@@ -242,6 +242,7 @@ static int current_timestamp(struct fetcher *f, struct timestamp *ret, char tdir
                                 return r;
                 }
                 strcpy(tdir_out, tdir);
+                *ret_new = status == 200;
                 return 1;
         }
         return 0;
@@ -295,10 +296,32 @@ static int hand_over(struct fetcher *f, const struct timestamp *ts, const char *
         return 0;
 }
 
+/* The timestamp as fetched, to sekishod too: each re-signed one keeps the
+ * terminal fresh (the daemon verifies it; see freshness.c). After the
+ * bundle it names, so the daemon judges it with that bundle in place. */
+static int hand_timestamp(struct fetcher *f, const char *tdir) {
+        static const char *const names[] = { "timestamp.yaml.minisig", "timestamp.yaml" };
+        for (size_t i = 0; i < 2; i++) {
+                char from[PATH_MAX], to[PATH_MAX];
+                _cleanup_free_ char *data = NULL;
+                size_t size;
+                int r = state_path(f, tdir, names[i], from, sizeof from);
+                if (r >= 0)
+                        r = read_file_capped(from, TIMESTAMP_MAX_SIZE, &data, &size);
+                snprintf(to, sizeof to, "%s/fetched.%s", f->inbox, names[i]);
+                if (r >= 0)
+                        r = write_file_atomic(to, data, size, 0600);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot hand the timestamp to %s", f->inbox);
+        }
+        return 0;
+}
+
 static int fetch(struct fetcher *f) {
         struct timestamp ts;
         char tdir[PATH_MAX];
-        int r = current_timestamp(f, &ts, tdir);
+        bool new_timestamp = false;
+        int r = current_timestamp(f, &ts, tdir, &new_timestamp);
         if (r <= 0) {
                 if (r == 0)
                         log_warning("%s has no bundle for this terminal (host:%s, its groups, all)", f->conf->repository,
@@ -314,15 +337,16 @@ static int fetch(struct fetcher *f) {
         char handed[2 * 32 + 1], want[2 * 32 + 1];
         state_read(f, tdir, "handed", handed, sizeof handed);
         hex_encode(ts.sha256, sizeof ts.sha256, want);
-        if (strcmp(handed, want) == 0) {
-                if (f->verbose)
-                        log_info("Serial %" PRIu64 " of %s already handed over; nothing to do", ts.serial, ts.target);
-                return 0;
-        }
-        r = hand_over(f, &ts, tdir);
-        if (r < 0)
-                return r;
-        return state_write(f, tdir, "handed", want, strlen(want));
+        if (strcmp(handed, want) != 0) {
+                r = hand_over(f, &ts, tdir);
+                if (r < 0)
+                        return r;
+                r = state_write(f, tdir, "handed", want, strlen(want));
+                if (r < 0)
+                        return r;
+        } else if (f->verbose)
+                log_info("Serial %" PRIu64 " of %s already handed over", ts.serial, ts.target);
+        return new_timestamp ? hand_timestamp(f, tdir) : 0;
 }
 
 static int setup_curl(struct fetcher *f) {

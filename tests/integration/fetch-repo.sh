@@ -91,8 +91,10 @@ fetch
 cmp -s "$T/inbox/fetched-100.yaml" "$REPO/group/takeout/takeout-100.yaml" || fail "the bundle was not handed over intact"
 cmp -s "$T/inbox/fetched-100.yaml.minisig" "$REPO/group/takeout/takeout-100.yaml.minisig" || fail "the signature was not handed over"
 grep -q 'GET /host/test-terminal/timestamp.yaml HTTP/1.1" 404' "$T/access.log" || fail "the host target was not asked first"
-ls -a "$T/inbox" | grep -v '^\.\.\?$' | grep -qv '^fetched-100\.yaml\(\.minisig\)\?$' && fail "left other files in the inbox: $(ls -a "$T/inbox")"
-ok "a published bundle reaches the inbox, host target tried first"
+cmp -s "$T/inbox/fetched.timestamp.yaml" "$REPO/group/takeout/timestamp.yaml" || fail "the timestamp was not handed over"
+cmp -s "$T/inbox/fetched.timestamp.yaml.minisig" "$REPO/group/takeout/timestamp.yaml.minisig" || fail "the timestamp's signature was not handed over"
+ls -a "$T/inbox" | grep -v '^\.\.\?$' | grep -qv '^fetched\(-100\|\.timestamp\)\.yaml\(\.minisig\)\?$' && fail "left other files in the inbox: $(ls -a "$T/inbox")"
+ok "a published bundle and its timestamp reach the inbox, host target tried first"
 
 # ---- nothing changed: exactly one request per target tried, the ours a 304 ----
 reset_inbox

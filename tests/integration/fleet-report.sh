@@ -58,6 +58,7 @@ beat() {
         beat lg-travel 60 41 current travel ""
         beat lg-r1 60 41 current "" "R1"
         beat 'lg-<b>' 60 41 current "" ""
+        beat lg-frozen 60 41 current "" "" | sed 's/^SEKISHO_STATE=/SEKISHO_FRESHNESS=expired\nSEKISHO_STATE=/'
 } >"$T/fleet.export"
 mkdir -p "$T/fleet"
 "$JREMOTE" --output="$T/fleet/remote.journal" - <"$T/fleet.export" 2>"$T/jremote2.log" || fail "journal-remote: $(cat "$T/jremote2.log")"
@@ -67,22 +68,23 @@ python3 - "$T/fleet.json" <<'PY' || fail "fleet report judged wrongly: $(cat "$T
 import json, sys
 r = json.load(open(sys.argv[1]))
 t = {x["terminal"]: x for x in r["list"]}
-assert r["terminals"] == 7 and r["out-of-policy"] == 4, (r["terminals"], r["out-of-policy"])
+assert r["terminals"] == 8 and r["out-of-policy"] == 5, (r["terminals"], r["out-of-policy"])
+assert t["lg-frozen"]["stale"] and t["lg-frozen"]["freshness"] == "expired"   # a frozen repository
 assert t["lg-ok"]["serial"] == "41" and not t["lg-ok"]["out-of-policy"], t["lg-ok"]     # the newest heartbeat counts
 assert t["lg-stale"]["stale"] and t["lg-stale"]["out-of-policy"]
 assert t["lg-silent"]["silent"] and t["lg-silent"]["out-of-policy"]
 assert t["lg-quarantine"]["quarantined"] and t["lg-quarantine"]["out-of-policy"]
 assert t["lg-travel"]["travelling"] and not t["lg-travel"]["out-of-policy"]
 assert t["lg-r1"]["not-enforced"] == "R1" and t["lg-r1"]["out-of-policy"]
-assert all(x["out-of-policy"] for x in r["list"][:4]), "those to look at come first"
-print("ok - json: 7 terminals, 4 out of policy: stale, silent, quarantined, R1 not enforced; travelling is not")
+assert all(x["out-of-policy"] for x in r["list"][:5]), "those to look at come first"
+print("ok - json: 8 terminals, 5 out of policy: stale, frozen, silent, quarantined, R1 not enforced; travelling is not")
 PY
 ctl fleet report --journal-dir "$T/fleet" --html >"$T/fleet.html" || fail "fleet report --html failed"
 grep -q 'lg-&lt;b&gt;' "$T/fleet.html" && ! grep -q 'lg-<b>' "$T/fleet.html" || fail "a terminal name was not escaped in HTML"
 grep -q '<html' "$T/fleet.html" && ! grep -q '<script\|<link\|src=' "$T/fleet.html" || fail "the HTML page is not self-contained"
 ok "html: one self-contained page, names escaped"
 ctl fleet report --journal-dir "$T/fleet" >"$T/fleet.txt"
-[ "$(sed -n 1p "$T/fleet.txt")" = "7 terminals, 4 to look at" ] || fail "text summary: $(sed -n 1p "$T/fleet.txt")"
+[ "$(sed -n 1p "$T/fleet.txt")" = "8 terminals, 5 to look at" ] || fail "text summary: $(sed -n 1p "$T/fleet.txt")"
 ok "text: $(sed -n 1p "$T/fleet.txt")"
 
 # ---- 3. a directory that is not a journal is named ----

@@ -1,0 +1,247 @@
+/* freshness.c — the repository's signed timestamps on the terminal: a repository frozen on yesterday's valid bundle (TUF's freeze attack) makes the policy stale, and after the policy's grace its stale profile applies. A timestamp never selects a bundle. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "freshness.h"
+#include "timestamp.h"
+#include "util.h"
+
+#define CLOCK_SKEW 300                        /* seconds a timestamp may be issued in our future */
+#define OWNER "freshness"
+
+struct freshness {
+        struct timestamp ts;
+        bool have;                            /* a timestamp was accepted (and still verifies) */
+        char requested[PROFILE_NAME_MAX + 1]; /* the profile requested while stale, "" when fresh */
+        struct loop_source *timer;
+        char *dir;                            /* STATE/freshness */
+};
+
+/* The policy's freshness: section, or NULL (timestamps not required). */
+static const struct pnode *required(const struct sekisho *ctx) {
+        return ctx->policy ? pmap_get(ctx->policy->tree->root, "freshness") : NULL;
+}
+
+static int64_t grace(const struct pnode *f) {
+        int64_t h = FRESHNESS_DEFAULT_GRACE_HOURS;
+        pnode_int(pmap_get(f, "grace-hours"), &h);
+        return h * 3600;
+}
+
+static const char *profile(const struct pnode *f) {
+        const char *p = f ? pnode_str(pmap_get(f, "profile")) : NULL;
+        return p ? p : FRESHNESS_DEFAULT_PROFILE;
+}
+
+static bool for_us(const struct sekisho *ctx, const char *target) {
+        if (strcmp(target, "all") == 0)
+                return true;
+        if (strncmp(target, "host:", 5) == 0)
+                return ctx->conf.terminal_id && strcmp(target + 5, ctx->conf.terminal_id) == 0;
+        for (size_t i = 0; i < ctx->conf.n_groups; i++)
+                if (strcmp(target + 6, ctx->conf.groups[i]) == 0)
+                        return true;
+        return false;
+}
+
+/* Parse, check it is ours, count its timestamp-role signers. 0, or -EPERM/-EBADMSG with why. */
+static int verify(const struct sekisho *ctx, const char *name, const char *data, size_t size, const char *sig,
+                  size_t sig_size, struct timestamp *ret, char *why, size_t why_size) {
+        struct perrors errs = { 0 };
+        int r = timestamp_parse(name, data, size, ret, &errs);
+        if (r < 0) {
+                snprintf(why, why_size, "%s", perrors_first(&errs) ? perrors_first(&errs) : "malformed");
+                perrors_clear(&errs);
+                return -EBADMSG;
+        }
+        perrors_clear(&errs);
+        unsigned threshold = ctx->keys.threshold[2];
+        if (threshold == 0) {
+                snprintf(why, why_size, "%s: the trust root names no timestamp key (role timestamp)", name);
+                return -EPERM;
+        }
+        struct minisign_pubkey signers[MINISIGN_MAX_SIGS];
+        size_t n = 0;
+        uint8_t unknown[MINISIGN_KEYNUM_BYTES];
+        char w[256] = "";
+        r = trust_count_signers(&ctx->keys, ROLE_TIMESTAMP, now_unix(), data, size, sig, sig_size, signers, &n, unknown,
+                                w, sizeof w);
+        if (r < 0) {
+                snprintf(why, why_size, "%s: %s", name, w[0] ? w : "bad signature");
+                return -EPERM;
+        }
+        if (n < threshold) {
+                snprintf(why, why_size, "%s: signed by %zu timestamp key(s), the trust root asks for %u", name, n,
+                         threshold);
+                return -EPERM;
+        }
+        if (!for_us(ctx, ret->target)) {
+                snprintf(why, why_size, "%s: for %s, not this terminal", name, ret->target);
+                return -EPERM;
+        }
+        if (ret->issued > now_unix() + CLOCK_SKEW) {
+                snprintf(why, why_size, "%s: issued in the future", name);
+                return -EPERM;
+        }
+        return 0;
+}
+
+const char *freshness_state(const struct sekisho *ctx) {
+        const struct freshness *f = ctx->fresh;
+        if (!f || !f->have)
+                return "none";
+        if (now_unix() >= f->ts.expires)
+                return "expired";
+        if (ctx->policy && f->ts.serial > ctx->policy->serial)
+                return "behind";        /* the current bundle is not installed here */
+        return "fresh";
+}
+
+/* When the stale profile is due (0: never, the policy does not ask). */
+static int64_t stale_at(const struct sekisho *ctx, const struct pnode *req) {
+        const struct freshness *f = ctx->fresh;
+        if (!req)
+                return 0;
+        int64_t g = grace(req);
+        if (!f->have)
+                return (ctx->policy->issued ? ctx->policy->issued : now_unix()) + g;
+        if (f->ts.serial > ctx->policy->serial)
+                return f->ts.issued + g;   /* the bundle it names did not arrive within the grace */
+        return f->ts.expires + g;
+}
+
+static int on_timer(struct loop_source *s, void *userdata) {
+        freshness_evaluate(userdata);
+        return 0;
+}
+
+void freshness_evaluate(struct sekisho *ctx) {
+        struct freshness *f = ctx->fresh;
+        if (!f || !ctx->policy)
+                return;
+        const struct pnode *req = required(ctx);
+        int64_t now = now_unix(), due = stale_at(ctx, req);
+        bool stale = req && now >= due;
+        const char *want = stale ? profile(req) : "";
+        if (strcmp(want, f->requested) != 0) {
+                char until[32] = "", serial[32];
+                if (f->have)
+                        format_rfc3339(f->ts.expires, until);
+                snprintf(serial, sizeof serial, "%" PRIu64, f->have ? f->ts.serial : 0);
+                const char *state = freshness_state(ctx);
+                const struct audit_field fl[] = {
+                        { "freshness", state }, { "timestamp-serial", serial }, { "timestamp-expires", until },
+                        { "profile", stale ? want : f->requested }, { NULL },
+                };
+                if (stale)
+                        log_warning("The repository's timestamp is %s (%s); applying profile %s", state,
+                                    f->have ? until : "none ever received", want);
+                core_audit(ctx, stale ? "freshness.stale" : "freshness.fresh", "R9", fl);
+                char old[sizeof f->requested];
+                snprintf(old, sizeof old, "%s", f->requested);
+                snprintf(f->requested, sizeof f->requested, "%s", want);
+                int r = 0;
+                if (old[0])
+                        r = sekisho_set_profile(ctx, OWNER, old, false, "the repository's timestamp is fresh again");
+                if (r >= 0 && stale)
+                        r = sekisho_set_profile(ctx, OWNER, want, true, "the repository's timestamp is stale");
+                if (r < 0)
+                        log_error_errno(r, "Cannot change the freshness profile");
+        }
+        if (f->timer) {
+                int64_t next = req && !stale ? due : 0;
+                if (f->have && f->ts.expires > now && (!next || f->ts.expires < next))
+                        next = f->ts.expires;   /* the state shown changes then */
+                if (next > now)
+                        loop_timer_arm(f->timer, (uint64_t)(next - now) * 1000000u, 0);
+                else
+                        loop_timer_disarm(f->timer);
+        }
+        core_status_changed(ctx);
+}
+
+static int store(struct freshness *f, const char *data, size_t size, const char *sig, size_t sig_size) {
+        _cleanup_free_ char *path = path_join(f->dir, "timestamp.yaml"), *spath = path_join(f->dir, "timestamp.yaml.minisig");
+        if (!path || !spath)
+                return -ENOMEM;
+        int r = mkdir_p(f->dir, 0700);
+        if (r >= 0)
+                r = write_file_atomic(spath, sig, sig_size, 0600);
+        if (r >= 0)
+                r = write_file_atomic(path, data, size, 0600);
+        return r;
+}
+
+enum refusal freshness_offer(struct sekisho *ctx, const char *name, const char *data, size_t size, const char *sig,
+                             size_t sig_size, char *why, size_t why_size) {
+        struct freshness *f = ctx->fresh;
+        struct timestamp ts;
+        int r = f ? verify(ctx, name, data, size, sig, sig_size, &ts, why, why_size) : -ENOTCONN;
+        if (r == 0 && f->have && ts.issued <= f->ts.issued) {
+                snprintf(why, why_size, "%s: issued no later than the timestamp in force (a replay)", name);
+                r = -EPERM;
+        }
+        if (r == 0 && (r = store(f, data, size, sig, sig_size)) < 0)
+                snprintf(why, why_size, "%s: cannot keep it: %s", name, strerror(-r));
+        if (r < 0) {
+                if (r == -ENOTCONN)
+                        snprintf(why, why_size, "%s: timestamps are not handled", name);
+                const struct audit_field fl[] = { { "file", name }, { "reason", why }, { NULL } };
+                log_warning("Timestamp refused: %s", why);
+                core_audit(ctx, "freshness.refused", "R9", fl);
+                return r == -EBADMSG ? REFUSE_MALFORMED : r == -EPERM ? REFUSE_SIGNATURE : REFUSE_STORE_FAILED;
+        }
+        f->ts = ts;
+        f->have = true;
+        char serial[32], until[32];
+        snprintf(serial, sizeof serial, "%" PRIu64, ts.serial);
+        format_rfc3339(ts.expires, until);
+        const struct audit_field fl[] = {
+                { "file", name }, { "target", ts.target }, { "timestamp-serial", serial }, { "timestamp-expires", until },
+                { "freshness", freshness_state(ctx) }, { NULL },
+        };
+        core_audit(ctx, "freshness.timestamp", "R9", fl);
+        snprintf(why, why_size, "%s: timestamp for serial %s until %s", name, serial, until);
+        freshness_evaluate(ctx);
+        return REFUSE_NONE;
+}
+
+int freshness_start(struct sekisho *ctx) {
+        struct freshness *f = calloc(1, sizeof *f);
+        if (!f)
+                return -ENOMEM;
+        ctx->fresh = f;
+        f->dir = path_join(ctx->opt.state_dir, "freshness");
+        if (!f->dir)
+                return -ENOMEM;
+        /* The one kept from before: it still has to verify under today's trust. */
+        char why[512];
+        _cleanup_free_ char *path = path_join(f->dir, "timestamp.yaml"), *spath = path_join(f->dir, "timestamp.yaml.minisig");
+        _cleanup_free_ char *data = NULL, *sig = NULL;
+        if (!path || !spath)
+                return -ENOMEM;
+        size_t size, sig_size;
+        if (read_file_capped(path, TIMESTAMP_MAX_SIZE, &data, &size) == 0 &&
+            read_file_capped(spath, MINISIGN_MAX_FILE, &sig, &sig_size) == 0) {
+                if (verify(ctx, path, data, size, sig, sig_size, &f->ts, why, sizeof why) == 0)
+                        f->have = true;
+                else
+                        log_warning("The kept timestamp no longer verifies: %s", why);
+        }
+        int r = loop_add_timer(ctx->loop, on_timer, ctx, &f->timer);
+        if (r < 0)
+                return r;
+        freshness_evaluate(ctx);
+        return 0;
+}
+
+void freshness_free(struct sekisho *ctx) {
+        if (!ctx->fresh)
+                return;
+        loop_source_free(ctx->fresh->timer);
+        free(ctx->fresh->dir);
+        free(ctx->fresh);
+        ctx->fresh = NULL;
+}
