@@ -15,7 +15,9 @@ make_key timestamp untrusted
 REPO="$T/www"
 mkdir -p "$REPO/group/takeout" "$REPO/all"
 
-# publish DIR SERIAL [SHA256-OVERRIDE SIZE-OVERRIDE EXPIRES]: bundle + timestamp, both signed.
+# publish DIR SERIAL [SHA256-OVERRIDE SIZE-OVERRIDE EXPIRES ISSUED]: bundle + timestamp, both signed.
+# nginx's ETag is the file's mtime in seconds and its size: two timestamps published in one second
+# with one size would look unchanged, so each gets an mtime of its own (stamp).
 publish() {
         _d="$REPO/$1"
         write_policy "$_d/takeout-$2.yaml" "$2"
@@ -30,12 +32,15 @@ bundle: takeout-$2.yaml
 serial: $2
 sha256: $_sha
 size: $_size
-issued: $(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
+issued: ${6:-$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)}
 expires: $_exp
 EOF
         mv "$_d/timestamp.yaml.new" "$_d/timestamp.yaml"
         sign "$_d/timestamp.yaml" timestamp
+        stamp "$_d/timestamp.yaml"
 }
+stamps=0
+stamp() { stamps=$((stamps + 1)); touch -d "@$(( $(date +%s) - 86400 + stamps ))" "$1"; }
 publish group/takeout 100
 
 # ---- nginx on loopback, its files all in $T ----
@@ -142,6 +147,7 @@ expect_refused "a timestamp naming a 64 MiB bundle" "timestamp.yaml:6:7: .*size"
 # A timestamp for someone else's target.
 publish group/takeout 105
 sed -i 's/^target: .*/target: group:finance/' "$REPO/group/takeout/timestamp.yaml"
+stamp "$REPO/group/takeout/timestamp.yaml"
 expect_refused "a timestamp for another target" "names target group:finance, not group:takeout"
 
 # ---- a transfer cut in the middle: exit 1, nothing handed over ----
@@ -213,8 +219,7 @@ ok "https: the private CA from repository-ca verifies; without it, refused"
 
 # ---- a frozen repository: an expired timestamp is named ----
 conf "http://127.0.0.1:$PORT/"
-publish group/takeout 108 "" "" "$(date -u -d '-10 min' +%Y-%m-%dT%H:%M:%SZ)"
-sed -i "s/^issued: .*/issued: $(date -u -d '-2 days' +%Y-%m-%dT%H:%M:%SZ)/" "$REPO/group/takeout/timestamp.yaml"
+publish group/takeout 108 "" "" "$(date -u -d '-10 min' +%Y-%m-%dT%H:%M:%SZ)" "$(date -u -d '-2 days' +%Y-%m-%dT%H:%M:%SZ)"
 fetch
 grep -q "expired at" "$T/fetch.out" || { cat "$T/fetch.out"; fail "an expired timestamp was not named"; }
 ok "an expired timestamp is named: $(grep -m1 'expired at' "$T/fetch.out" | cut -c1-100)"
