@@ -15,10 +15,11 @@
 #include "sbom.h"
 #include "seal.h"
 #include "fleet.h"
+#include "repo.h"
 #include "util.h"
 
 struct ctl {
-        const char *state_dir, *keys_dir, *config, *audit_log, *key, *comment, *password_file, *sbom, *checkpoints, *seal, *seal_interval, *journal_dir;
+        const char *state_dir, *keys_dir, *config, *audit_log, *key, *comment, *password_file, *sbom, *checkpoints, *seal, *seal_interval, *journal_dir, *hours;
         enum bus_kind bus;
         bool json, html;
 };
@@ -44,6 +45,9 @@ static int usage(void) {
                 "  monitor [--json]                print the daemon's signals as they come\n"
                 "  report [--json|--html]          requirements R1-R11: policy setting, enforced now, audit evidence\n"
                 "  sbom                            print the package's SBOM (SPDX 2.3 JSON; --sbom FILE)\n"
+                "  repo publish DIR TARGET [BUNDLE.yaml] --key TIMESTAMP-KEY [--hours N]\n"
+                "                                  put a signed bundle in a static repository and sign its timestamp\n"
+                "                                  (without BUNDLE: re-sign the timestamp; checked as terminals will)\n"
                 "  fleet report --journal-dir DIR [--json|--html]\n"
                 "                                  every terminal in a collector's journal: serial, stale, silent, not enforced\n"
                 "Audit:\n"
@@ -592,6 +596,34 @@ static int cmd_report(struct ctl *c, int argc, char **argv) {
         return r < 0 ? 1 : 0;
 }
 
+/* repo publish DIR TARGET [BUNDLE.yaml] --key TIMESTAMP-KEY [--hours N]: lay out and sign the repository. */
+static int cmd_repo(struct ctl *c, int argc, char **argv) {
+        if (argc < 3 || argc > 4 || strcmp(argv[0], "publish") != 0 || !c->key)
+                return usage();
+        uint64_t hours = 24;
+        if (c->hours && (parse_u64(c->hours, &hours) < 0 || hours < 1 || hours > 24 * 366)) {
+                fprintf(stderr, "sekishoctl: --hours wants 1 to 8784\n");
+                return 2;
+        }
+        struct keyring keys = { 0 };
+        int r = keyring_load(c->keys_dir, c->state_dir, now_unix(), &keys);
+        for (size_t i = 0; i < keys.problems.n; i++)
+                fprintf_vis(stderr, "%s", keys.problems.msgs[i]);
+        struct minisign_seckey sk;
+        if (r < 0 || load_seckey(c, &sk) < 0) {
+                keyring_done(&keys);
+                return 1;
+        }
+        const struct repo_publish o = { .dir = argv[1], .target = argv[2], .bundle = argc == 4 ? argv[3] : NULL,
+                                        .hours = (int64_t)hours, .timestamp_key = &sk, .keys = &keys };
+        char why[512];
+        r = repo_publish(&o, why, sizeof why);
+        sodium_memzero(&sk, sizeof sk);
+        keyring_done(&keys);
+        fprintf_vis(r < 0 ? stderr : stdout, "%s", why);
+        return r < 0 ? 1 : 0;
+}
+
 /* fleet report --journal-dir DIR: the collector's view of every terminal. */
 static int cmd_fleet(struct ctl *c, int argc, char **argv) {
         if (argc != 1 || strcmp(argv[0], "report") != 0 || !c->journal_dir || (c->json && c->html))
@@ -744,7 +776,7 @@ static int run_plugin(struct ctl *c, const struct sekisho_plugin *plugin, int ar
 
 /* Parse sekishoctl's options; optstring "+h" stops at the command, "h" takes them anywhere. */
 static int parse_options(struct ctl *c, int argc, char **argv, const char *optstring) {
-        enum { ARG_STATE = 0x100, ARG_KEYS, ARG_CONFIG, ARG_AUDIT, ARG_KEY, ARG_COMMENT, ARG_PWFILE, ARG_BUS, ARG_JSON, ARG_HTML, ARG_SBOM, ARG_CHECKPOINTS, ARG_SEAL, ARG_SEAL_INTERVAL, ARG_JOURNAL_DIR };
+        enum { ARG_STATE = 0x100, ARG_KEYS, ARG_CONFIG, ARG_AUDIT, ARG_KEY, ARG_COMMENT, ARG_PWFILE, ARG_BUS, ARG_JSON, ARG_HTML, ARG_SBOM, ARG_CHECKPOINTS, ARG_SEAL, ARG_SEAL_INTERVAL, ARG_JOURNAL_DIR, ARG_HOURS };
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, ARG_STATE },
                 { "keys-dir", required_argument, NULL, ARG_KEYS },
@@ -761,6 +793,7 @@ static int parse_options(struct ctl *c, int argc, char **argv, const char *optst
                 { "seal", required_argument, NULL, ARG_SEAL },
                 { "seal-interval", required_argument, NULL, ARG_SEAL_INTERVAL },
                 { "journal-dir", required_argument, NULL, ARG_JOURNAL_DIR },
+                { "hours", required_argument, NULL, ARG_HOURS },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -781,6 +814,7 @@ static int parse_options(struct ctl *c, int argc, char **argv, const char *optst
                 case ARG_SEAL: c->seal = optarg; break;
                 case ARG_SEAL_INTERVAL: c->seal_interval = optarg; break;
                 case ARG_JOURNAL_DIR: c->journal_dir = optarg; break;
+                case ARG_HOURS: c->hours = optarg; break;
                 case ARG_BUS: c->bus = strcmp(optarg, "session") == 0 ? BUS_SESSION
                                      : strcmp(optarg, "none") == 0  ? BUS_NONE
                                                                     : BUS_SYSTEM; break;
@@ -841,7 +875,7 @@ int main(int argc, char **argv) {
         static const struct { const char *verb; int (*fn)(struct ctl *, int, char **); } daemon_verbs[] = {
                 { "status", cmd_status }, { "profile", cmd_profile }, { "reload", cmd_reload },
                 { "monitor", cmd_monitor }, { "report", cmd_report }, { "sbom", cmd_sbom },
-                { "fleet", cmd_fleet },
+                { "fleet", cmd_fleet }, { "repo", cmd_repo },
         };
         for (size_t i = 0; i < ARRAY_SIZE(daemon_verbs); i++)
                 if (strcmp(argv[0], daemon_verbs[i].verb) == 0)
