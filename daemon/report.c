@@ -225,16 +225,6 @@ static void scan_audit(struct report *rp) {
 
 /* ---- verdicts ---- */
 
-static void append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void append(char *buf, size_t size, const char *fmt, ...) {
-        size_t l = strlen(buf);
-        if (l >= size - 1)
-                return;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(buf + l, size - l, fmt, ap);
-        va_end(ap);
-}
 
 /* Which keys, roles, thresholds, version and expiry: the trust an auditor checks against the officer's records. */
 static void describe_trust(struct report *rp) {
@@ -244,36 +234,36 @@ static void describe_trust(struct report *rp) {
         if (k->root_version) {
                 char t[32];
                 format_rfc3339(k->root_expires, t);
-                append(b, size, "trust root version %" PRIu64 "%s, expires %s; thresholds root %u, policy %u, timestamp %u;",
+                buf_append(b, size, "trust root version %" PRIu64 "%s, expires %s; thresholds root %u, policy %u, timestamp %u;",
                        k->root_version, rp->view.choice.policy && now_unix() >= k->root_expires ? " (EXPIRED)" : "", t,
                        k->threshold[0], k->threshold[1], k->threshold[2]);
         } else
-                append(b, size, "keys.d (no trust root), policy threshold 1;");
+                buf_append(b, size, "keys.d (no trust root), policy threshold 1;");
         for (size_t i = 0; i < k->n; i++) {
                 char id[17];
                 minisign_keynum_hex(k->keys[i].pub.keynum, id);
-                append(b, size, " %s(", id);
+                buf_append(b, size, " %s(", id);
                 for (unsigned r = 0, first = 1; r < TRUST_ROLES; r++)
                         if (k->keys[i].roles & (1u << r)) {
-                                append(b, size, "%s%s", first ? "" : ",", trust_role_name(1u << r));
+                                buf_append(b, size, "%s%s", first ? "" : ",", trust_role_name(1u << r));
                                 first = 0;
                         }
-                append(b, size, ")");
+                buf_append(b, size, ")");
         }
         for (size_t i = 0; i < k->n_revoked; i++) {
                 char id[17];
                 minisign_keynum_hex(k->revoked[i], id);
-                append(b, size, "%s%s", i ? ", " : "; revoked: ", id);
+                buf_append(b, size, "%s%s", i ? ", " : "; revoked: ", id);
         }
         for (size_t i = 0; i < k->problems.n; i++)
-                append(b, size, "; refused: %s", k->problems.msgs[i]);
+                buf_append(b, size, "; refused: %s", k->problems.msgs[i]);
 }
 
 /* The core's own: signed policies, the keys trusted for them, and an intact audit chain. */
 static void eval_r9(struct report *rp, struct result *res) {
         const struct store_choice *ch = &rp->view.choice;
         res->setting[0] = '\0';
-        append(res->setting, sizeof res->setting, "policy serial %" PRIu64 " (%s%s); %s; audit log %s", ch->policy->serial,
+        buf_append(res->setting, sizeof res->setting, "policy serial %" PRIu64 " (%s%s); %s; audit log %s", ch->policy->serial,
                  ch->source, strcmp(ch->source, "embedded") == 0 ? ", built-in strict default" : ", signed bundle",
                  rp->trust_line, rp->o->audit_log);
         bool running = rp->view.live && json_string(json_get(rp->view.status, "state"));
@@ -310,10 +300,10 @@ static void eval_rows(struct report *rp, size_t i, struct result *res) {
                 const struct report_row *row = &rp->rows.v[k];
                 if (strcmp(row->requirement, reqs[i].id) != 0)
                         continue;
-                append(res->setting, sizeof res->setting, "%s%s", res->setting[0] ? "; " : "", row->setting);
-                append(res->detail, sizeof res->detail, "%s%s: %s (%s)", res->detail[0] ? "; " : "", row->plugin,
+                buf_append(res->setting, sizeof res->setting, "%s%s", res->setting[0] ? "; " : "", row->setting);
+                buf_append(res->detail, sizeof res->detail, "%s%s: %s (%s)", res->detail[0] ? "; " : "", row->plugin,
                        row->reason, row_state_id[row->state]);
-                append(res->plugins, sizeof res->plugins, "%s%s", res->plugins[0] ? ", " : "", row->plugin);
+                buf_append(res->plugins, sizeof res->plugins, "%s%s", res->plugins[0] ? ", " : "", row->plugin);
         }
         size_t n;
         enum report_state st = report_rows_verdict(&rp->rows, reqs[i].id, &n);

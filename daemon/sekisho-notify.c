@@ -502,16 +502,7 @@ int main(int argc, char **argv) {
                 return usage(2);
         log_setup("sekisho-notify", verbose);
 
-        setlocale(LC_ALL, "");
-        /* gettext ignores LANGUAGE in the C locale; a desktop session always has a real one, but a
-         * minimal system may only have C.UTF-8: use it so LANGUAGE=ja still works. */
-        const char *msgs = setlocale(LC_MESSAGES, NULL);
-        if (getenv("LANGUAGE") && msgs && (strcmp(msgs, "C") == 0 || strcmp(msgs, "POSIX") == 0))
-                setlocale(LC_MESSAGES, "C.UTF-8");
-        const char *localedir = getenv("SEKISHO_LOCALEDIR");
-        bindtextdomain(GETTEXT_PACKAGE, localedir && localedir[0] ? localedir : LOCALEDIR);
-        bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
-        textdomain(GETTEXT_PACKAGE);
+        gettext_setup(GETTEXT_PACKAGE, LOCALEDIR);
 
         struct agent ag = { .show_allowed = show_allowed };
         ag.sig = connect_bus(system_bus ? DBUS_BUS_SYSTEM : DBUS_BUS_SESSION);

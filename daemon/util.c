@@ -1,6 +1,9 @@
 /* util.c — logging, crash-safe file writes, capped reads, time and string helpers. */
 #include "config.h"
 
+#include <libintl.h>
+#include <locale.h>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -295,6 +298,29 @@ int64_t now_unix(void) {
         (void)fake;
 #endif
         return (int64_t)time(NULL);
+}
+
+void buf_append(char *buf, size_t size, const char *fmt, ...) {
+        size_t l = strlen(buf);
+        if (l + 1 >= size)
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf + l, size - l, fmt, ap);
+        va_end(ap);
+}
+
+void gettext_setup(const char *domain, const char *localedir) {
+        setlocale(LC_ALL, "");
+        /* gettext ignores LANGUAGE in the C locale; a desktop session always has a real one, but a
+         * minimal system may only have C.UTF-8: use it so LANGUAGE=ja still works. */
+        const char *msgs = setlocale(LC_MESSAGES, NULL);
+        if (getenv("LANGUAGE") && msgs && (strcmp(msgs, "C") == 0 || strcmp(msgs, "POSIX") == 0))
+                setlocale(LC_MESSAGES, "C.UTF-8");
+        const char *dir = getenv("SEKISHO_LOCALEDIR");
+        bindtextdomain(domain, dir && dir[0] ? dir : localedir);
+        bind_textdomain_codeset(domain, "UTF-8");
+        textdomain(domain);
 }
 
 static int hex_digit(char c) {

@@ -97,6 +97,12 @@ int64_t now_unix(void);
 
 /* Hex encode len bytes into out (2*len+1 bytes). */
 void hex_encode(const uint8_t *in, size_t len, char *out);
+/* Append a formatted string to the NUL-terminated text in buf, cut at size. */
+void buf_append(char *buf, size_t size, const char *fmt, ...) _printf_(3, 4);
+/* gettext for domain from $SEKISHO_LOCALEDIR or localedir; LANGUAGE works
+ * on a system that has only the C locale (C.UTF-8 is used then). */
+void gettext_setup(const char *domain, const char *localedir);
+
 /* Exactly 2n hex digits (either case) into out[n]; -EINVAL otherwise. */
 int hex_decode(const char *s, uint8_t *out, size_t n);
 /* A file or target name safe in a path and a URL: [A-Za-z0-9._-]+, no leading dot. */

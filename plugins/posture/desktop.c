@@ -264,16 +264,6 @@ static enum tristate kde_lock(struct kfile *sys, struct kfile *user, int64_t *re
 
 /* ------------------------------------------------------------------ */
 
-static void append(char *buf, size_t size, const char *fmt, ...) _printf_(3, 4);
-static void append(char *buf, size_t size, const char *fmt, ...) {
-        size_t l = strlen(buf);
-        if (l + 1 >= size)
-                return;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(buf + l, size - l, fmt, ap);
-        va_end(ap);
-}
 
 /* Every user with GNOME or KDE settings must lock; a user with neither is
  * not counted (no desktop we can read); none counted is unknown. */
@@ -319,7 +309,7 @@ void gather_screen_lock(int rootfd, struct posture_facts *f) {
                                 } else
                                         t[0] = gnome_lock(sys, n_sys, &udb, &idle, ev, sizeof ev);
                                 dconf_db_clear(&udb);
-                                append(t[0] == TRI_YES ? yes : t[0] == TRI_NO ? no : unknown, 512, "%s%s: %s",
+                                buf_append(t[0] == TRI_YES ? yes : t[0] == TRI_NO ? no : unknown, 512, "%s%s: %s",
                                        (t[0] == TRI_YES ? yes : t[0] == TRI_NO ? no : unknown)[0] ? "; " : "", user, ev);
                                 if (t[0] == TRI_YES && idle > worst)
                                         worst = idle;
@@ -333,7 +323,7 @@ void gather_screen_lock(int rootfd, struct posture_facts *f) {
                                 has[1] = true;
                                 idle = 0;
                                 t[1] = kde_lock(&ksys, &ku, &idle, ev, sizeof ev);
-                                append(t[1] == TRI_YES ? yes : t[1] == TRI_NO ? no : unknown, 512, "%s%s: %s",
+                                buf_append(t[1] == TRI_YES ? yes : t[1] == TRI_NO ? no : unknown, 512, "%s%s: %s",
                                        (t[1] == TRI_YES ? yes : t[1] == TRI_NO ? no : unknown)[0] ? "; " : "", user, ev);
                                 if (t[1] == TRI_YES && idle > worst)
                                         worst = idle;

@@ -383,16 +383,6 @@ static void eval_os(const struct posture_facts *f, const struct posture_policy *
             f->os_version_source);
 }
 
-static void append(char *buf, size_t size, const char *fmt, ...) _printf_(3, 4);
-static void append(char *buf, size_t size, const char *fmt, ...) {
-        size_t l = strlen(buf);
-        if (l + 1 >= size)
-                return;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(buf + l, size - l, fmt, ap);
-        va_end(ap);
-}
 
 /* The fix for what each package manager installed, in its own words. */
 static void software_fix(struct posture_check *c, char names[_SW_MAX][256], const char *os_id) {
@@ -403,34 +393,34 @@ static void software_fix(struct posture_check *c, char names[_SW_MAX][256], cons
                 const char *sep_en = c->fix_en[0] ? " " : "", *sep_ja = c->fix_ja[0] ? " " : "";
                 switch ((enum sw_source)s) {
                 case SW_DPKG:
-                        append(c->fix_en, sizeof c->fix_en, "%sRemove with apt: sudo apt purge %s.", sep_en, names[s]);
-                        append(c->fix_ja, sizeof c->fix_ja, "%saptで削除してください: sudo apt purge %s", sep_ja, names[s]);
+                        buf_append(c->fix_en, sizeof c->fix_en, "%sRemove with apt: sudo apt purge %s.", sep_en, names[s]);
+                        buf_append(c->fix_ja, sizeof c->fix_ja, "%saptで削除してください: sudo apt purge %s", sep_ja, names[s]);
                         break;
                 case SW_RPM:
-                        append(c->fix_en, sizeof c->fix_en, "%sRemove with %s: sudo %s remove %s.", sep_en,
+                        buf_append(c->fix_en, sizeof c->fix_en, "%sRemove with %s: sudo %s remove %s.", sep_en,
                                zypper ? "zypper" : "dnf", zypper ? "zypper" : "dnf", names[s]);
-                        append(c->fix_ja, sizeof c->fix_ja, "%s%sで削除してください: sudo %s remove %s", sep_ja,
+                        buf_append(c->fix_ja, sizeof c->fix_ja, "%s%sで削除してください: sudo %s remove %s", sep_ja,
                                zypper ? "zypper" : "dnf", zypper ? "zypper" : "dnf", names[s]);
                         break;
                 case SW_FLATPAK:
-                        append(c->fix_en, sizeof c->fix_en, "%sRemove the Flatpak: sudo flatpak uninstall --system --delete-data %s.", sep_en, names[s]);
-                        append(c->fix_ja, sizeof c->fix_ja, "%sFlatpakを削除してください: sudo flatpak uninstall --system --delete-data %s", sep_ja, names[s]);
+                        buf_append(c->fix_en, sizeof c->fix_en, "%sRemove the Flatpak: sudo flatpak uninstall --system --delete-data %s.", sep_en, names[s]);
+                        buf_append(c->fix_ja, sizeof c->fix_ja, "%sFlatpakを削除してください: sudo flatpak uninstall --system --delete-data %s", sep_ja, names[s]);
                         break;
                 case SW_FLATPAK_USER:
-                        append(c->fix_en, sizeof c->fix_en, "%sRemove the Flatpak as the user who installed it: flatpak uninstall --user --delete-data %s.", sep_en, names[s]);
-                        append(c->fix_ja, sizeof c->fix_ja, "%s導入したユーザーでFlatpakを削除してください: flatpak uninstall --user --delete-data %s", sep_ja, names[s]);
+                        buf_append(c->fix_en, sizeof c->fix_en, "%sRemove the Flatpak as the user who installed it: flatpak uninstall --user --delete-data %s.", sep_en, names[s]);
+                        buf_append(c->fix_ja, sizeof c->fix_ja, "%s導入したユーザーでFlatpakを削除してください: flatpak uninstall --user --delete-data %s", sep_ja, names[s]);
                         break;
                 case SW_SNAP:
-                        append(c->fix_en, sizeof c->fix_en, "%sRemove the snap: sudo snap remove --purge %s.", sep_en, names[s]);
-                        append(c->fix_ja, sizeof c->fix_ja, "%ssnapを削除してください: sudo snap remove --purge %s", sep_ja, names[s]);
+                        buf_append(c->fix_en, sizeof c->fix_en, "%sRemove the snap: sudo snap remove --purge %s.", sep_en, names[s]);
+                        buf_append(c->fix_ja, sizeof c->fix_ja, "%ssnapを削除してください: sudo snap remove --purge %s", sep_ja, names[s]);
                         break;
                 case SW_APPIMAGE:
-                        append(c->fix_en, sizeof c->fix_en, "%sDelete the AppImage file: %s.", sep_en, names[s]);
-                        append(c->fix_ja, sizeof c->fix_ja, "%sAppImageファイルを削除してください: %s", sep_ja, names[s]);
+                        buf_append(c->fix_en, sizeof c->fix_en, "%sDelete the AppImage file: %s.", sep_en, names[s]);
+                        buf_append(c->fix_ja, sizeof c->fix_ja, "%sAppImageファイルを削除してください: %s", sep_ja, names[s]);
                         break;
                 case SW_WINE:
-                        append(c->fix_en, sizeof c->fix_en, "%sDelete the Windows program and its folder: %s.", sep_en, names[s]);
-                        append(c->fix_ja, sizeof c->fix_ja, "%sWindows用プログラムをフォルダごと削除してください: %s", sep_ja, names[s]);
+                        buf_append(c->fix_en, sizeof c->fix_en, "%sDelete the Windows program and its folder: %s.", sep_en, names[s]);
+                        buf_append(c->fix_ja, sizeof c->fix_ja, "%sWindows用プログラムをフォルダごと削除してください: %s", sep_ja, names[s]);
                         break;
                 default:
                         break;
@@ -441,10 +431,10 @@ static void software_fix(struct posture_check *c, char names[_SW_MAX][256], cons
 static void add_name(char names[_SW_MAX][256], enum sw_source s, const char *name) {
         if (strlen(names[s]) + strlen(name) + 6 >= 256) {
                 if (!strstr(names[s], " ..."))
-                        append(names[s], 256, " ...");
+                        buf_append(names[s], 256, " ...");
                 return;
         }
-        append(names[s], 256, "%s%s", names[s][0] ? " " : "", name);
+        buf_append(names[s], 256, "%s%s", names[s][0] ? " " : "", name);
 }
 
 static void eval_software(const struct posture_facts *f, const struct posture_policy *p, struct posture_result *res) {
@@ -469,7 +459,7 @@ static void eval_software(const struct posture_facts *f, const struct posture_po
                         if (!pkg_present(k) || !sw_name_forbidden((const char *const *)p->forbidden, k->name, false))
                                 continue;
                         if (strlen(found) + strlen(k->name) + strlen(k->version) + 8 < sizeof found)
-                                append(found, sizeof found, "%s%s %s", found[0] ? ", " : "", k->name, k->version);
+                                buf_append(found, sizeof found, "%s%s %s", found[0] ? ", " : "", k->name, k->version);
                         add_name(names, SW_DPKG, k->name);
                         hits++;
                 }
@@ -479,7 +469,7 @@ static void eval_software(const struct posture_facts *f, const struct posture_po
                                 continue;
                         const char *shown = it->src == SW_APPIMAGE ? it->where : it->name;
                         if (strlen(found) + strlen(shown) + strlen(it->version) + 24 < sizeof found)
-                                append(found, sizeof found, "%s%s%s%s (%s)", found[0] ? ", " : "", shown,
+                                buf_append(found, sizeof found, "%s%s%s%s (%s)", found[0] ? ", " : "", shown,
                                        it->version[0] ? " " : "", it->version, sw_source_name(it->src));
                         add_name(names, it->src, it->src == SW_APPIMAGE ? it->where : it->name);
                         hits++;
@@ -505,7 +495,7 @@ static void eval_software(const struct posture_facts *f, const struct posture_po
                 for (size_t i = 0; i < f->wine.n; i++) {
                         const struct sw_item *it = &f->wine.v[i];
                         if (strlen(found) + strlen(it->where) + strlen(it->version) + 8 < sizeof found)
-                                append(found, sizeof found, "%s%s [%s]", found[0] ? ", " : "", it->where, it->version);
+                                buf_append(found, sizeof found, "%s%s [%s]", found[0] ? ", " : "", it->where, it->version);
                         add_name(wnames, SW_WINE, it->where);
                 }
                 set(res, PC_SOFTWARE_WINE, PS_FAIL, "found in wine prefixes: %s", found);

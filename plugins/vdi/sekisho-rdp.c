@@ -355,15 +355,7 @@ static int listen_loop(const char *sock, const struct serve_opts *o) {
 }
 
 int main(int argc, char **argv) {
-        setlocale(LC_ALL, "");
-        /* As sekisho-notify: LANGUAGE=ja works on a system that has only C.UTF-8. */
-        const char *msgs = setlocale(LC_MESSAGES, NULL);
-        if (getenv("LANGUAGE") && msgs && (strcmp(msgs, "C") == 0 || strcmp(msgs, "POSIX") == 0))
-                setlocale(LC_MESSAGES, "C.UTF-8");
-        const char *localedir = getenv("SEKISHO_LOCALEDIR");
-        bindtextdomain(GETTEXT_PACKAGE, localedir && localedir[0] ? localedir : LOCALEDIR);
-        bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
-        textdomain(GETTEXT_PACKAGE);
+        gettext_setup(GETTEXT_PACKAGE, LOCALEDIR);
 
         bool dry_run = false;
         const char *listen_on = NULL;
