@@ -42,6 +42,9 @@ if ! ls "$DEBDIR"/sekisho_*.deb >/dev/null 2>&1; then
         rm -rf "$DEBDIR.tmp"
         "$top_srcdir/packaging/build-deb.sh" "$DEBDIR.tmp" >"$W/build-deb.log" 2>&1 ||
                 { tail -n 30 "$W/build-deb.log"; rm -rf "$DEBDIR.tmp"; fail "packaging/build-deb.sh failed"; }
+        # The whole tree it was built from: tests/repro/run.sh takes this build as its
+        # control build when the tree is the same (one package build fewer).
+        git -C "$top_srcdir" rev-parse 'HEAD^{tree}' >"$DEBDIR.tmp/tree"
         rm -rf "$DEBDIR"
         mv "$DEBDIR.tmp" "$DEBDIR"
         ls -dt "$CACHE"/deb-* | tail -n +4 | while read -r old; do rm -rf "$old"; done

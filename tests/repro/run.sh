@@ -1,5 +1,5 @@
 #!/bin/sh
-# run.sh — the .deb is reproducible: reprotest builds the committed tree twice, varying time, locale, umask, build path and more, and the two builds must be bit-identical (diffoscope shows the difference when not); then the SBOM in the built .deb is checked.
+# run.sh — the .deb is reproducible: reprotest builds the committed tree twice (or once, against the installed tier's build of the same tree), varying time, locale, umask, build path and more, and the two builds must be bit-identical (diffoscope shows the difference when not); then the SBOM in the built .deb is checked.
 # Usage: tests/repro/run.sh   Last line: "repro: N passed, N failed, N skipped". Takes two package builds (about 5 minutes on 2 cores).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,9 +32,26 @@ trap 'rm -rf "$work"' EXIT
 "$top/packaging/build-deb.sh" --prepare "$work/sekisho" || skip_all "cannot lay out the source tree"
 digest=$(python3 "$top/packaging/sbom.py" source-digest "$work/sekisho") || skip_all "no source digest"
 
-echo "== reprotest: two builds of $(git -C "$top" rev-parse --short HEAD) (uncommitted changes are not built), varying: $VARY"
+# The installed tier (run before this one by tools/sekisho-dev) built the .deb of this
+# very tree with packaging/build-deb.sh in a plain environment: that build is the
+# control, and reprotest builds only the varied experiment.
+control=
+tree=$(git -C "$top" rev-parse 'HEAD^{tree}')
+for d in "${INSTALLED_CACHE:-/var/cache/sekisho-tests}"/deb-*/; do
+        if [ "$(cat "$d/tree" 2>/dev/null)" = "$tree" ] && ls "$d"sekisho_*.deb >/dev/null 2>&1; then
+                mkdir "$work/control" && cp "$d"*.deb "$work/control/" && control=$work/control
+                break
+        fi
+done
+if [ -n "$control" ]; then
+        echo "== reprotest: the installed tier's build of $(git -C "$top" rev-parse --short HEAD) against one varied build, varying: $VARY"
+        set -- --control-build "$control"
+else
+        echo "== reprotest: two builds of $(git -C "$top" rev-parse --short HEAD) (uncommitted changes are not built), varying: $VARY"
+        set --
+fi
 start=$(date +%s)
-reprotest --vary="$VARY" --store-dir "$work/store" --diffoscope-arg=--text="$work/diffoscope.txt" \
+reprotest --vary="$VARY" --store-dir "$work/store" --diffoscope-arg=--text="$work/diffoscope.txt" "$@" \
         -c 'dpkg-buildpackage --no-sign -b' "$work/sekisho" '../*.deb' -- null >"$work/reprotest.log" 2>&1
 rc=$?
 secs=$(( $(date +%s) - start ))
@@ -49,7 +66,7 @@ else
         failed=$((failed + 1))
 fi
 
-deb=$(ls "$work"/store/control/sekisho_*.deb 2>/dev/null | head -n 1)
+deb=$(ls "${control:-$work/store/control}"/sekisho_*.deb 2>/dev/null | head -n 1)
 if [ -z "$deb" ]; then
         echo "FAIL: no sekisho .deb from the control build"
         failed=$((failed + 1))
