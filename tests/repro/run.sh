@@ -39,7 +39,8 @@ control=
 tree=$(git -C "$top" rev-parse 'HEAD^{tree}')
 for d in "${INSTALLED_CACHE:-/var/cache/sekisho-tests}"/deb-*/; do
         if [ "$(cat "$d/tree" 2>/dev/null)" = "$tree" ] && ls "$d"sekisho_*.deb >/dev/null 2>&1; then
-                mkdir "$work/control" && cp "$d"*.deb "$work/control/" && control=$work/control
+                # reprotest's own layout: the artifacts of "../*.deb" beside an empty source-root.
+                mkdir -p "$work/control/source-root" && cp "$d"*.deb "$work/control/" && control=$work/control
                 break
         fi
 done
