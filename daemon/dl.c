@@ -1,4 +1,4 @@
-/* dl.c — the one loader of libraries that most terminals never need: the net plugin's libnl and libnftables, posture's librpm. */
+/* dl.c — the one loader of libraries that most terminals never need (the net plugin's libnl and libnftables, posture's librpm) or need only while starting (libseccomp). */
 #include "config.h"
 
 #include <dlfcn.h>
@@ -36,4 +36,14 @@ int dl_load(const char *const *libs, const char *const *names, void **ret_addrs,
                 }
         }
         return 0;
+}
+
+void dl_unload(const char *const *libs) {
+        for (size_t i = 0; libs[i]; i++) {
+                void *h = dlopen(libs[i], RTLD_NOW | RTLD_NOLOAD); /* one more reference: drop both */
+                if (h) {
+                        dlclose(h);
+                        dlclose(h);
+                }
+        }
 }
