@@ -87,6 +87,20 @@ static long rss_of(pid_t pid, const char *const *names) {
         return sum;
 }
 
+/* Proportional set size in kB (shared pages divided among their users), from smaps_rollup. */
+static long pss_of(pid_t pid) {
+        char path[64], line[256];
+        snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
+        FILE *f = fopen(path, "re");
+        long v = -1;
+        while (f && v < 0 && fgets(line, sizeof line, f))
+                if (strncmp(line, "Pss:", 4) == 0)
+                        v = strtol(line + 4, NULL, 10);
+        if (f)
+                fclose(f);
+        return v;
+}
+
 /* Start sekishod with NOTIFY_SOCKET pointing at us; returns its pid once READY=1 arrived. */
 static pid_t start(const char *daemon, const char *helper, const char *dir, const char *sock_path, int sock,
                    uint64_t *ret_usec) {
@@ -189,9 +203,9 @@ int main(int argc, char **argv) {
                "the daemon's own %ld thread(s) in /proc/%d/task/*/status, so other processes preempting it do not "
                "count\n",
                (double)(v1 - v0) * 60.0 / idle_seconds, idle_seconds, threads1, (int)pid);
-        printf("  idle RSS: %.2f MiB (peak %.2f MiB) (target: under 4 MiB); test mode on this machine, so usb "
+        printf("  idle RSS: %.2f MiB (peak %.2f MiB, PSS %.2f MiB) (target: under 4 MiB); test mode on this machine, so usb "
                "(outside umockdev) and net (in the host's network namespace) refuse to start and map nothing of theirs\n",
-               rss / 1024.0, hwm / 1024.0);
+               rss / 1024.0, hwm / 1024.0, pss_of(pid) / 1024.0);
         /* OpenSSL is in sekisho-probe, the helper sekishod starts (issue 21): none of it in sekishod. */
         static const char *const openssl[] = { "/libssl.so", "/libcrypto.so", NULL };
         long ssl = rss_of(pid, openssl);
@@ -200,8 +214,8 @@ int main(int argc, char **argv) {
         pid_t hp = child_named(pid, "sekisho-probe");
         if (hp > 0)
                 printf("  idle RSS of its TLS probe helper sekisho-probe (pid %d, a process of its own, OpenSSL %.2f MiB): "
-                       "%.2f MiB\n",
-                       (int)hp, rss_of(hp, openssl) / 1024.0, status_field(hp, "VmRSS") / 1024.0);
+                       "%.2f MiB (PSS %.2f MiB)\n",
+                       (int)hp, rss_of(hp, openssl) / 1024.0, status_field(hp, "VmRSS") / 1024.0, pss_of(hp) / 1024.0);
         else
                 printf("  no TLS probe helper running (%s not found or not built)\n", helper);
         kill(pid, SIGTERM);
