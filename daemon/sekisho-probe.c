@@ -264,8 +264,10 @@ int main(int argc, char **argv) {
                 struct probe_request q;
                 int fd;
                 int k = receive(&q, &fd);
-                if (k == 0)
+                if (k == 0) {
+                        SSL_CTX_free(ctx);
                         return 0;
+                }
                 while (children > 0 && waitpid(-1, NULL, WNOHANG) > 0)
                         children--;
                 if (k < 0)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# probe-helper.sh — OpenSSL lives only in sekisho-probe (issue 21): sekishod links neither libssl nor libcrypto and never maps them; it starts the helper before its sandbox, the helper runs without capabilities under its own seccomp filter, and once the helper is gone a probe fails (never "home"), logged and audited.
+# probe-helper.sh — OpenSSL lives only in sekisho-probe (issue 21): sekishod links neither libssl nor libcrypto and never maps them; it starts the helper before its sandbox, the helper runs without capabilities under its own seccomp filter, and once the helper is gone a probe fails (never "home"), logged and audited. libseccomp, needed only to build the filters, is unloaded by both once they are in.
 . "$(dirname "$0")/lib.sh"
 need_cmd readelf openssl
 HELPER="$top_builddir/sekisho-probe"
@@ -8,6 +8,7 @@ HELPER="$top_builddir/sekisho-probe"
 for prog in "$RELEASE_SEKISHOD" "$SEKISHOD" "$RELEASE_SEKISHOCTL" "$top_builddir/sekisho-notify"; do
         [ -x "$prog" ] || continue
         readelf -d "$prog" | grep -Eq 'NEEDED.*(libssl|libcrypto)' && fail "$(basename "$prog") is linked with OpenSSL"
+        readelf -d "$prog" | grep -q 'NEEDED.*libseccomp' && fail "$(basename "$prog") is linked with libseccomp"
 done
 readelf -d "$HELPER" | grep -q 'NEEDED.*libssl' || fail "sekisho-probe is not linked with libssl?"
 ok "no program but sekisho-probe is linked with OpenSSL"
@@ -29,6 +30,10 @@ grep -q '^Seccomp:[[:space:]]*2' "/proc/$HP/status" || fail "sekisho-probe runs 
 grep -q '^CapEff:[[:space:]]*0000000000000000' "/proc/$HP/status" || fail "sekisho-probe kept capabilities: $(grep Cap "/proc/$HP/status")"
 grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$HP/status" || fail "sekisho-probe may gain privileges"
 ok "sekishod maps no OpenSSL; its helper holds it, with no capabilities, no new privileges and its own seccomp filter"
+for p in "$DAEMON_PID" "$HP"; do
+        grep -q libseccomp "/proc/$p/maps" && fail "$(cat "/proc/$p/comm") keeps libseccomp mapped after installing its filter"
+done
+ok "sekishod and sekisho-probe unload libseccomp once their filters are in"
 
 # The helper gone (killed, as a crash would): the daemon says so, once, in its log and audit trail.
 kill -KILL "$HP"
