@@ -201,7 +201,8 @@ int main(int argc, char **argv) {
         long rss = status_field(pid, "VmRSS"), hwm = status_field(pid, "VmHWM");
         printf("  idle wake-ups: %.1f per minute over %d s (target: 0); counted as voluntary_ctxt_switches summed over "
                "the daemon's own %ld thread(s) in /proc/%d/task/*/status, so other processes preempting it do not "
-               "count\n",
+               "count; but every exec on this machine wakes the vdi plugin's process watch (proc connector), so "
+               "builds and tests running beside the benchmark do\n",
                (double)(v1 - v0) * 60.0 / idle_seconds, idle_seconds, threads1, (int)pid);
         printf("  idle RSS: %.2f MiB (peak %.2f MiB, PSS %.2f MiB) (target: under 4 MiB); test mode on this machine, so usb "
                "(outside umockdev) and net (in the host's network namespace) refuse to start and map nothing of theirs\n",
