@@ -879,7 +879,7 @@ int sekisho_start(struct sekisho *ctx) {
         /* Before the plugins (they may probe while starting) and the sandbox (it forbids execve). */
         r = tls_probe_helper_start(ctx->loop, ctx->opt.probe_helper, on_probe_helper_exit, ctx);
         if (r < 0)
-                log_error_errno(r, "Cannot start %s; trusted-network probes fail", ctx->opt.probe_helper);
+                log_error_errno(r, "Cannot start or watch %s; trusted-network probes may fail", ctx->opt.probe_helper);
 #endif
         r = start_plugins(ctx);
         if (r < 0)
