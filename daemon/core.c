@@ -22,6 +22,7 @@
 #include "inbox.h"
 #include "lock.h"
 #include "sandbox.h"
+#include "tlsprobe.h"
 #include "util.h"
 
 #define CLAUSE_POLICY "3.6.5 (R9: configuration tamper checks)"
@@ -823,6 +824,15 @@ static int take_state_lock(struct sekisho *ctx) {
         return 0;
 }
 
+/* The helper cannot be restarted once the sandbox forbids fork and execve:
+ * probes fail (never "home") until sekishod restarts, and the audit says so. */
+static void on_probe_helper_exit(const char *why, void *userdata) {
+        struct sekisho *ctx = userdata;
+        log_error("%s; trusted-network probes fail until sekishod restarts", why);
+        const struct audit_field f[] = { { "reason", why }, { NULL } };
+        core_audit(ctx, "probe-helper.exited", NULL, f);
+}
+
 int sekisho_start(struct sekisho *ctx) {
         if (sodium_init() < 0)
                 return log_error_errno(-EIO, "libsodium failed to initialise");
@@ -865,6 +875,12 @@ int sekisho_start(struct sekisho *ctx) {
                 if (r < 0)
                         log_error_errno(r, "D-Bus service not available; enforcing without it");
         }
+#ifdef HAVE_TLS_PROBE_HELPER
+        /* Before the plugins (they may probe while starting) and the sandbox (it forbids execve). */
+        r = tls_probe_helper_start(ctx->loop, ctx->opt.probe_helper, on_probe_helper_exit, ctx);
+        if (r < 0)
+                log_error_errno(r, "Cannot start or watch %s; trusted-network probes may fail", ctx->opt.probe_helper);
+#endif
         r = start_plugins(ctx);
         if (r < 0)
                 return log_error_errno(r, "Cannot start plugins");
@@ -963,6 +979,7 @@ struct sekisho *sekisho_free(struct sekisho *ctx) {
                         ctx->slots[i].plugin->shutdown(ctx->slots[i].state);
         }
         free(ctx->slots);
+        tls_probe_helper_stop();
         ctx->bus = bus_close(ctx->bus);
         loop_source_free(ctx->signal_src);
         ctx->inbox = inbox_free(ctx->inbox);

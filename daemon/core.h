@@ -20,6 +20,7 @@ struct sekisho_options {
         const char *journal_socket; /* NULL: journald's with the system bus, none otherwise; "": none */
         const char *plugins;     /* comma list, NULL = every non-test plugin */
         const char *sysroot;     /* "/" */
+        const char *probe_helper; /* the sekisho-probe program (tlsprobe.h) */
         uint64_t audit_rotate_bytes; /* 0: the default (8 MiB) */
         enum bus_kind bus;
         bool foreground;

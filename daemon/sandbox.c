@@ -9,8 +9,21 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "dl.h"
 #include "sandbox.h"
 #include "util.h"
+
+/* libseccomp builds the filter once and is never needed again: it is
+ * loaded for that (through the one loader, daemon/dl.c) and unloaded after,
+ * so the enforcing daemon does not keep it resident. */
+#define SECCOMP_FUNCS(X) \
+        X(seccomp_api_get) X(seccomp_attr_set) X(seccomp_init) X(seccomp_load) X(seccomp_release) X(seccomp_rule_add)
+static const char *const seccomp_libs[] = { "libseccomp.so.2", NULL };
+static struct {
+#define FIELD(f) __typeof__(&f) f;
+        SECCOMP_FUNCS(FIELD)
+#undef FIELD
+} scmp;
 
 /* Everything the core, libdbus, libudev, libnl and glibc need in the steady
  * state: reading and writing files and sysfs, the epoll loop and its fds,
@@ -42,6 +55,7 @@ static const int core_syscalls[] = {
         SCMP_SYS(futex), SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity), SCMP_SYS(restart_syscall),
         SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
         SCMP_SYS(memfd_create), SCMP_SYS(flock), SCMP_SYS(prctl),
+        SCMP_SYS(waitid), /* reaps sekisho-probe (tlsprobe.c), the one child, started before the filter */
 #ifdef ENABLE_FAULT_INJECTION
         SCMP_SYS(tgkill), /* fault_point() kills the daemon as a power loss would */
 #endif
@@ -74,7 +88,7 @@ static int add_list(scmp_filter_ctx f, const int *list, uint32_t action) {
         for (; *list != -1; list++) {
                 if (*list < 0) /* not on this architecture */
                         continue;
-                int r = seccomp_rule_add(f, action, *list, 0);
+                int r = scmp.seccomp_rule_add(f, action, *list, 0);
                 if (r < 0 && r != -EEXIST)
                         return r;
         }
@@ -86,7 +100,7 @@ static int add_list(scmp_filter_ctx f, const int *list, uint32_t action) {
  * SystemCallFilter= that leaves seccomp(2) out (issue 13), where libseccomp
  * quietly falls back to level 1 and the filter fails with a bare EINVAL. */
 static int check_api(char *why, size_t why_size) {
-        unsigned level = seccomp_api_get();
+        unsigned level = scmp.seccomp_api_get();
         if (level >= 3)
                 return 0;
         uint32_t action = SECCOMP_RET_KILL_PROCESS;
@@ -105,17 +119,18 @@ static int check_api(char *why, size_t why_size) {
         return r < 0 ? r : -EOPNOTSUPP;
 }
 
-int sandbox_install(const int *const *extra, unsigned n_extra, char *why, size_t why_size) {
+/* The fatal list, then base and each of extra allowed; everything else EPERM. */
+static int install(const int *base, const int *const *extra, unsigned n_extra, char *why, size_t why_size) {
         why[0] = '\0';
         int r = check_api(why, why_size);
         if (r < 0)
                 return r;
-        scmp_filter_ctx f = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+        scmp_filter_ctx f = scmp.seccomp_init(SCMP_ACT_ERRNO(EPERM));
         if (!f)
                 return -ENOMEM;
         r = add_list(f, fatal_syscalls, SCMP_ACT_KILL_PROCESS);
         if (r == 0)
-                r = add_list(f, core_syscalls, SCMP_ACT_ALLOW);
+                r = add_list(f, base, SCMP_ACT_ALLOW);
 #ifdef ENABLE_SANITIZERS
         if (r == 0)
                 r = add_list(f, sanitizer_syscalls, SCMP_ACT_ALLOW);
@@ -123,13 +138,44 @@ int sandbox_install(const int *const *extra, unsigned n_extra, char *why, size_t
         for (unsigned i = 0; r == 0 && i < n_extra; i++)
                 r = add_list(f, extra[i], SCMP_ACT_ALLOW);
         if (r == 0)
-                r = seccomp_attr_set(f, SCMP_FLTATR_CTL_NNP, 1);
+                r = scmp.seccomp_attr_set(f, SCMP_FLTATR_CTL_NNP, 1);
         if (r == 0)
-                r = seccomp_load(f);
-        seccomp_release(f);
+                r = scmp.seccomp_load(f);
+        scmp.seccomp_release(f);
         if (r < 0)
                 snprintf(why, why_size, "%s", strerror(-r));
+        return r;
+}
+
+/* Load libseccomp, install, unload. */
+static int load_and_install(const int *base, const int *const *extra, unsigned n_extra, char *why, size_t why_size) {
+        static const char *const names[] = {
+#define NAME(f) #f,
+                SECCOMP_FUNCS(NAME)
+#undef NAME
+                NULL,
+        };
+        void *addr[ARRAY_SIZE(names) - 1];
+        int r = dl_load(seccomp_libs, names, addr, why, why_size);
+        if (r < 0)
+                return r;
+        size_t i = 0;
+#define FILL(f) scmp.f = (__typeof__(scmp.f))addr[i++];
+        SECCOMP_FUNCS(FILL)
+#undef FILL
+        r = install(base, extra, n_extra, why, why_size);
+        memset(&scmp, 0, sizeof scmp);
+        dl_unload(seccomp_libs);
+        return r;
+}
+
+int sandbox_install(const int *const *extra, unsigned n_extra, char *why, size_t why_size) {
+        int r = load_and_install(core_syscalls, extra, n_extra, why, why_size);
         if (r == 0)
                 log_info("Seccomp sandbox installed");
         return r;
+}
+
+int sandbox_install_only(const int *allow, char *why, size_t why_size) {
+        return load_and_install(allow, NULL, 0, why, why_size);
 }

@@ -9,3 +9,7 @@
  * mount, bpf) kill the process. Returns 0 or a negative errno, with the
  * reason in why (the cause, when seccomp(2) itself is blocked). */
 int sandbox_install(const int *const *extra, unsigned n_extra, char *why, size_t why_size);
+
+/* The same, for a helper: only the calls in allow (a -1-terminated list),
+ * without the daemon's. Logs nothing. */
+int sandbox_install_only(const int *allow, char *why, size_t why_size);

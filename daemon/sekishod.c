@@ -8,6 +8,13 @@
 #include "journal.h"
 #include "util.h"
 
+/* The trusted-network probe helper (tlsprobe.h): the test build runs the one in its build tree. */
+#ifdef SEKISHO_TEST_BUILD
+#define PROBE_HELPER ABS_TOP_BUILDDIR "/sekisho-probe"
+#else
+#define PROBE_HELPER PKGLIBEXECDIR "/sekisho-probe"
+#endif
+
 static void help(void) {
         printf("Usage: sekishod [OPTIONS]\n\n"
                "Endpoint enforcement daemon: USB, network, VDI, posture and travel policy from signed bundles.\n\n"
@@ -24,10 +31,11 @@ static void help(void) {
                "     --plugins=LIST        comma-separated plugins to start (default: all built in)\n"
                "     --sysroot DIR         read the system's files below DIR (tests)\n"
                "     --no-sandbox          do not install the seccomp allowlist (debugging only)\n"
+               "     --probe-helper PATH   the TLS probe helper (default %s)\n"
                "     --check-config        check configuration, keys and the policy in force; print OK\n"
                "  -v --verbose             debug messages\n"
                "  -h --help, --version\n",
-               SYSCONFDIR, LOCALSTATEDIR, SYSCONFDIR, LOCALSTATEDIR, JOURNAL_SOCKET);
+               SYSCONFDIR, LOCALSTATEDIR, SYSCONFDIR, LOCALSTATEDIR, JOURNAL_SOCKET, PROBE_HELPER);
         printf("\nBuilt-in plugins:\n");
         for (const struct sekisho_plugin *const *p = sekisho_builtin_plugins; *p; p++)
                 printf("  %-8s %s%s\n", (*p)->name, (*p)->summary, (*p)->test_only ? " (test only)" : "");
@@ -53,7 +61,7 @@ static int check_config(const struct sekisho_options *o) {
 
 int main(int argc, char **argv) {
         enum { ARG_STATE = 0x100, ARG_KEYS, ARG_INBOX, ARG_AUDIT, ARG_BUS, ARG_PLUGINS, ARG_SYSROOT, ARG_NOSANDBOX,
-               ARG_CHECK, ARG_VERSION, ARG_AUDIT_MAX, ARG_JOURNAL };
+               ARG_CHECK, ARG_VERSION, ARG_AUDIT_MAX, ARG_JOURNAL, ARG_PROBE };
         static const struct option opts[] = {
                 { "foreground", no_argument, NULL, 'f' },
                 { "config", required_argument, NULL, 'c' },
@@ -67,6 +75,7 @@ int main(int argc, char **argv) {
                 { "plugins", required_argument, NULL, ARG_PLUGINS },
                 { "sysroot", required_argument, NULL, ARG_SYSROOT },
                 { "no-sandbox", no_argument, NULL, ARG_NOSANDBOX },
+                { "probe-helper", required_argument, NULL, ARG_PROBE },
                 { "check-config", no_argument, NULL, ARG_CHECK },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
@@ -79,6 +88,7 @@ int main(int argc, char **argv) {
                 .keys_dir = SYSCONFDIR "/sekisho/keys.d",
                 .audit_log = LOCALSTATEDIR "/log/sekisho/audit.log",
                 .bus = BUS_SYSTEM,
+                .probe_helper = PROBE_HELPER,
         };
         bool check = false;
         int c;
@@ -100,6 +110,7 @@ int main(int argc, char **argv) {
                 case ARG_PLUGINS: o.plugins = optarg; break;
                 case ARG_SYSROOT: o.sysroot = optarg; break;
                 case ARG_NOSANDBOX: o.no_sandbox = true; break;
+                case ARG_PROBE: o.probe_helper = optarg; break;
                 case ARG_CHECK: check = true; break;
                 case 'v': o.verbose = true; break;
                 case ARG_BUS:

@@ -1,42 +1,44 @@
-/* tlsprobe.c — trusted network detection for every plugin (travel: home, net: office): a non-blocking TLS handshake on the daemon's loop with the pinned server, comparing the SPKI SHA-256. */
+/* tlsprobe.c — trusted network detection for every plugin (travel: home, net: office): each probe goes to sekisho-probe, the helper that holds OpenSSL, over a socket of its own, and its answer comes back on the loop. */
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
-
-#include <openssl/crypto.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "loop.h"
+#include "probewire.h"
 #include "tlsprobe.h"
 #include "util.h"
 
-/* Why there is no certificate-chain validation: the pin is the trust
- * anchor. A completed TLS 1.2/1.3 handshake proves the peer holds the
- * private key of the certificate it sent (CertificateVerify, or the signed
- * ServerKeyExchange), so a matching SPKI hash proves the peer is our
- * server, whatever its certificate says. Only IP literals are accepted:
- * the visited network controls DNS, and resolving would block the loop.
- * Captive portals and interception proxies present another key and so
- * count as "not home". */
+/* Why a helper: OpenSSL is 1.7 MiB resident in whatever process maps it,
+ * and most terminals probe a few times a day at most (issue 21: sekishod
+ * under 4 MiB). The helper is started before the sandbox and forks one
+ * child per probe; a probe's own SOCK_SEQPACKET socket carries its one
+ * answer, so a child that dies or hangs fails only its own probe. What the
+ * helper sends is checked (probewire.c) like any other input. */
+
+static struct {
+        int fd; /* the control socket; -1 when no helper runs */
+        pid_t pid;
+        int pidfd;
+        struct loop_source *exit_src;
+        tls_probe_helper_exit_fn on_exit;
+        void *userdata;
+        char why[128]; /* why no helper runs */
+} helper = { .fd = -1, .pidfd = -1, .why = "sekisho-probe was not started" };
 
 struct tls_probe {
-        struct loop *loop;
         int fd;
-        SSL_CTX *ctx;
-        SSL *ssl;
-        bool connected;
-        uint8_t pin[TLS_PIN_LEN];
         struct loop_source *io, *timer, *defer;
         tls_probe_fn cb;
         void *userdata;
         enum probe_result result;
-        char detail[160];
+        char detail[PROBE_DETAIL_MAX + 64];
         bool finished;
 };
 
@@ -48,18 +50,97 @@ const char *probe_result_name(enum probe_result r) {
         }
 }
 
+static void helper_gone(const char *why) {
+        snprintf(helper.why, sizeof helper.why, "%s", why);
+        closep(&helper.fd);
+        helper.fd = -1;
+}
+
+static int on_helper_exit(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
+        siginfo_t si = { 0 };
+        if (waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+                return 0; /* not yet a zombie */
+        char why[96];
+        if (si.si_code == CLD_EXITED)
+                snprintf(why, sizeof why, "sekisho-probe exited with status %d", si.si_status);
+        else
+                snprintf(why, sizeof why, "sekisho-probe was killed by signal %s", strsignal(si.si_status));
+        helper_gone(why);
+        helper.exit_src = loop_source_free(helper.exit_src);
+        closep(&helper.pidfd);
+        helper.pidfd = -1;
+        helper.pid = 0;
+        if (helper.on_exit)
+                helper.on_exit(helper.why, helper.userdata);
+        return 0;
+}
+
+int tls_probe_helper_start(struct loop *l, const char *path, tls_probe_helper_exit_fn on_exit, void *userdata) {
+        if (helper.fd >= 0)
+                return -EALREADY;
+        if (access(path, X_OK) < 0) {
+                int r = -errno;
+                snprintf(helper.why, sizeof helper.why, "sekisho-probe was not started (%s: %s)", path, strerror(-r));
+                return r;
+        }
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return -errno;
+        pid_t parent = getpid();
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = -errno;
+                close(sv[0]);
+                close(sv[1]);
+                return r;
+        }
+        if (pid == 0) {
+                /* The child of a daemon with signals blocked for its signalfd:
+                 * the helper gets a clean mask, fd 3, and nothing else of ours. */
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                        _exit(1);
+                if (sv[1] == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(sv[1], 3) < 0)
+                        _exit(1);
+                syscall(SYS_close_range, 4U, ~0U, 0U);
+                execl(path, "sekisho-probe", (char *)NULL);
+                _exit(127);
+        }
+        close(sv[1]);
+        helper.fd = sv[0];
+        helper.pid = pid;
+        helper.on_exit = on_exit;
+        helper.userdata = userdata;
+        helper.why[0] = '\0';
+        if (l) {
+                helper.pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* close-on-exec */
+                if (helper.pidfd < 0 ||
+                    loop_add_io(l, helper.pidfd, EPOLLIN, on_helper_exit, NULL, &helper.exit_src) < 0) {
+                        int r = helper.pidfd < 0 ? -errno : -ENOMEM;
+                        closep(&helper.pidfd);
+                        helper.pidfd = -1;
+                        return r; /* it runs, unwatched: its end is still seen by the next probe */
+                }
+        }
+        return 0;
+}
+
+void tls_probe_helper_stop(void) {
+        helper.exit_src = loop_source_free(helper.exit_src);
+        closep(&helper.pidfd);
+        helper.pidfd = -1;
+        helper_gone("sekisho-probe was stopped");
+}
+
 struct tls_probe *tls_probe_free(struct tls_probe *p) {
         if (!p)
                 return NULL;
         loop_source_free(p->io);
         loop_source_free(p->timer);
         loop_source_free(p->defer);
-        if (p->ssl)
-                SSL_free(p->ssl);
-        if (p->ctx)
-                SSL_CTX_free(p->ctx);
-        if (p->fd >= 0)
-                close(p->fd);
+        closep(&p->fd);
         free(p);
         return NULL;
 }
@@ -77,80 +158,29 @@ static void finish(struct tls_probe *p, enum probe_result r, const char *fmt, ..
         va_end(ap);
         p->io = loop_source_free(p->io);
         loop_timer_disarm(p->timer);
-        if (p->ssl)
-                SSL_shutdown(p->ssl); /* best effort close_notify; non-blocking */
         p->cb(r, p->detail, p->userdata);
-}
-
-static int spki_sha256(X509 *cert, uint8_t out[TLS_PIN_LEN]) {
-        unsigned char *der = NULL;
-        int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
-        if (len <= 0)
-                return -EINVAL;
-        unsigned int mdlen = 0;
-        int ok = EVP_Digest(der, (size_t)len, out, &mdlen, EVP_sha256(), NULL);
-        OPENSSL_free(der);
-        return ok && mdlen == TLS_PIN_LEN ? 0 : -EINVAL;
-}
-
-static void step(struct tls_probe *p) {
-        if (!p->connected) {
-                int err = 0;
-                socklen_t len = sizeof err;
-                if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-                        err = errno;
-                if (err) {
-                        finish(p, PROBE_FAILED, "connect: %s", strerror(err));
-                        return;
-                }
-                p->connected = true;
-        }
-        ERR_clear_error();
-        int r = SSL_do_handshake(p->ssl);
-        if (r == 1) {
-                X509 *cert = SSL_get1_peer_certificate(p->ssl);
-                uint8_t got[TLS_PIN_LEN];
-                if (!cert) {
-                        finish(p, PROBE_FAILED, "server sent no certificate");
-                        return;
-                }
-                int k = spki_sha256(cert, got);
-                X509_free(cert);
-                if (k < 0) {
-                        finish(p, PROBE_FAILED, "cannot hash the server's public key");
-                        return;
-                }
-                if (CRYPTO_memcmp(got, p->pin, TLS_PIN_LEN) != 0) {
-                        char hex[2 * TLS_PIN_LEN + 1];
-                        hex_encode(got, TLS_PIN_LEN, hex);
-                        finish(p, PROBE_PIN_MISMATCH, "server key SHA-256 %s does not match the pin", hex);
-                        return;
-                }
-                finish(p, PROBE_HOME, "pinned key matched (%s)", SSL_get_version(p->ssl));
-                return;
-        }
-        int e = SSL_get_error(p->ssl, r);
-        if (e == SSL_ERROR_WANT_READ)
-                loop_source_set_events(p->io, EPOLLIN);
-        else if (e == SSL_ERROR_WANT_WRITE)
-                loop_source_set_events(p->io, EPOLLOUT);
-        else {
-                unsigned long code = ERR_peek_error();
-                char buf[120];
-                ERR_error_string_n(code, buf, sizeof buf);
-                finish(p, PROBE_FAILED, "TLS handshake failed: %s", code ? buf : "connection closed");
-        }
 }
 
 static int on_io(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
         struct tls_probe *p = userdata;
-        step(p);
+        char buf[sizeof(struct probe_reply) + 1];
+        ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+        struct probe_reply a;
+        if (n <= 0)
+                finish(p, PROBE_FAILED, "sekisho-probe ended the probe without an answer%s%s",
+                       n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
+        else if (probe_reply_parse(buf, (size_t)n, &a) < 0)
+                finish(p, PROBE_FAILED, "malformed answer from sekisho-probe (%zd bytes)", n);
+        else
+                finish(p, a.result, "%s", a.detail);
         return 0;
 }
 
 static int on_timeout(struct loop_source *s, void *userdata) {
         struct tls_probe *p = userdata;
-        finish(p, PROBE_FAILED, "timed out");
+        finish(p, PROBE_FAILED, "timed out (no answer from sekisho-probe)");
         return 0;
 }
 
@@ -158,72 +188,81 @@ static int on_defer(struct loop_source *s, void *userdata) {
         struct tls_probe *p = userdata;
         char why[sizeof p->detail];
         snprintf(why, sizeof why, "%s", p->detail); /* finish() writes p->detail */
-        finish(p, p->result, "%s", why);
+        finish(p, PROBE_FAILED, "%s", why);
         return 0;
+}
+
+/* Hand the request and the probe's socket to the helper; -errno with
+ * p->detail saying why when it cannot take it. */
+static int send_request(struct tls_probe *p, const struct probe_request *q) {
+        if (helper.fd < 0) {
+                snprintf(p->detail, sizeof p->detail, "%s", helper.why);
+                return -ESRCH;
+        }
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0) {
+                snprintf(p->detail, sizeof p->detail, "socketpair: %s", strerror(errno));
+                return -errno;
+        }
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } ctl = { 0 };
+        struct iovec iov = { .iov_base = (void *)q, .iov_len = sizeof *q };
+        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &sv[1], sizeof(int));
+        ssize_t n = sendmsg(helper.fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+        int e = errno;
+        close(sv[1]);
+        if (n == (ssize_t)sizeof *q) {
+                p->fd = sv[0];
+                return 0;
+        }
+        close(sv[0]);
+        if (n >= 0)
+                e = EIO;
+        if (e == EAGAIN)
+                snprintf(p->detail, sizeof p->detail, "sekisho-probe is busy");
+        else {
+                char why[96];
+                snprintf(why, sizeof why, "sekisho-probe is not running (%s)", strerror(e));
+                helper_gone(why);
+                snprintf(p->detail, sizeof p->detail, "%s", helper.why);
+        }
+        return -e;
 }
 
 int tls_probe_start(struct loop *l, const char *server, const char *sni, const uint8_t pin[TLS_PIN_LEN],
                     uint64_t timeout_usec, tls_probe_fn cb, void *userdata, struct tls_probe **ret) {
-        char host[64];
-        uint16_t port;
-        int r = parse_host_port(server, host, sizeof host, &port);
+        struct probe_request q = { .magic = PROBE_WIRE_MAGIC, .timeout_usec = timeout_usec ? timeout_usec : 5000000 };
+        int r = parse_host_port(server, q.host, sizeof q.host, &q.port);
         if (r < 0)
                 return r;
+        /* Only IP literals: the visited network controls DNS (sekisho-probe.c says more). */
+        struct in6_addr a;
+        if (inet_pton(AF_INET, q.host, &a) != 1 && inet_pton(AF_INET6, q.host, &a) != 1)
+                return -EINVAL;
+        if (sni && strlen(sni) >= sizeof q.sni)
+                return -EINVAL;
+        snprintf(q.sni, sizeof q.sni, "%s", sni ? sni : "");
+        memcpy(q.pin, pin, TLS_PIN_LEN);
+
         struct tls_probe *p = calloc(1, sizeof *p);
         if (!p)
                 return -ENOMEM;
         p->fd = -1;
-        p->loop = l;
         p->cb = cb;
         p->userdata = userdata;
-        memcpy(p->pin, pin, TLS_PIN_LEN);
-
-        struct sockaddr_storage ss = { 0 };
-        socklen_t sl;
-        struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-        if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-                in4->sin_family = AF_INET;
-                in4->sin_port = htons(port);
-                sl = sizeof *in4;
-        } else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-                in6->sin6_family = AF_INET6;
-                in6->sin6_port = htons(port);
-                sl = sizeof *in6;
-        } else {
-                free(p);
-                return -EINVAL;
-        }
-
-        r = -ENOMEM;
-        if (!(p->ctx = SSL_CTX_new(TLS_client_method())))
-                goto fail;
-        SSL_CTX_set_min_proto_version(p->ctx, TLS1_2_VERSION);
-        SSL_CTX_set_verify(p->ctx, SSL_VERIFY_NONE, NULL); /* the pin decides, see above */
-        if (!(p->ssl = SSL_new(p->ctx)))
-                goto fail;
-        if (sni && *sni)
-                SSL_set_tlsext_host_name(p->ssl, sni);
-        SSL_set_connect_state(p->ssl);
-
-        p->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-        if (p->fd < 0) {
-                r = -errno;
-                goto fail;
-        }
-        if (SSL_set_fd(p->ssl, p->fd) != 1)
-                goto fail;
+        /* The helper keeps its own deadline; this one is for a helper that does not. */
         r = loop_add_timer(l, on_timeout, p, &p->timer);
-        if (r < 0)
+        if (r < 0 || (r = loop_timer_arm(p->timer, q.timeout_usec + 1000000, 0)) < 0)
                 goto fail;
-        r = loop_timer_arm(p->timer, timeout_usec ? timeout_usec : 5000000, 0);
-        if (r < 0)
-                goto fail;
-        if (connect(p->fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
+        if (send_request(p, &q) < 0) {
                 /* report from the loop, never from inside start */
-                p->finished = false;
-                p->result = PROBE_FAILED;
-                snprintf(p->detail, sizeof p->detail, "connect: %s", strerror(errno));
                 r = loop_add_timer(l, on_defer, p, &p->defer);
                 if (r < 0 || (r = loop_timer_arm(p->defer, 1, 0)) < 0)
                         goto fail;
@@ -231,7 +270,7 @@ int tls_probe_start(struct loop *l, const char *server, const char *sni, const u
                 *ret = p;
                 return 0;
         }
-        r = loop_add_io(l, p->fd, EPOLLOUT, on_io, p, &p->io);
+        r = loop_add_io(l, p->fd, EPOLLIN, on_io, p, &p->io);
         if (r < 0)
                 goto fail;
         *ret = p;

@@ -20,12 +20,6 @@ int net_learn_topo(struct net_learn *l, const char *sysroot, const char (*exempt
 /* Read name servers only (also for the offline CLI). */
 void net_read_dns(const char *sysroot, struct net_ranges *out);
 
-/* ---- libraries loaded on first use (dl.c) ---- */
-/* dlopen libs (NULL-terminated) and look up names (NULL-terminated) into
- * ret_addrs; -ELIBACC (a library does not load) or -ELIBBAD (a function is
- * missing) with err naming it. What loaded stays loaded. */
-int net_dl_load(const char *const *libs, const char *const *names, void **ret_addrs, char *err, size_t err_size);
-
 /* ---- libnftables ---- */
 struct nft_ctx;
 /* -ELIBACC/-ELIBBAD: libnftables could not be loaded; net_nft_load_error() says why, naming it. */

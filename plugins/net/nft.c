@@ -5,10 +5,11 @@
 #include <nftables/libnftables.h>
 #include <string.h>
 
+#include "dl.h"
 #include "kernel.h"
 #include "util.h"
 
-/* libnftables is loaded on first use (dl.c says why); the header gives the types. */
+/* libnftables is loaded on first use (daemon/dl.c says why); the header gives the types. */
 #define NET_NFT_FUNCS(X)                                                                                        \
         X(nft_ctx_new) X(nft_ctx_free) X(nft_ctx_buffer_output) X(nft_ctx_buffer_error)                         \
         X(nft_ctx_get_output_buffer) X(nft_ctx_get_error_buffer) X(nft_run_cmd_from_buffer)
@@ -32,7 +33,7 @@ static int nft_load(void) {
         if (loaded)
                 return 0;
         void *addr[ARRAY_SIZE(names) - 1];
-        int r = net_dl_load(libs, names, addr, nft_load_error, sizeof nft_load_error);
+        int r = dl_load(libs, names, addr, nft_load_error, sizeof nft_load_error);
         if (r < 0)
                 return r;
         size_t i = 0;

@@ -17,6 +17,7 @@
 #include <rpm/rpmts.h>
 #endif
 
+#include "dl.h"
 #include "facts.h"
 #include "pever.h"
 #include "util.h"
@@ -121,12 +122,43 @@ const char *os_package_db(const char *id) {
 /* rpm                                                                 */
 
 #ifdef HAVE_RPM
-/* librpm keeps its configuration in process-wide state: read it once. */
+/* librpm (with librpmio, liblua, libsqlite3 and more behind it) is loaded
+ * by the core's one loader when a root first has an rpm database: most
+ * terminals are Debian and never map it (daemon/dl.c says why). */
+#define RPM_FUNCS(X) \
+        X(headerGetString) X(rpmdbFreeIterator) X(rpmdbIndexIteratorFree) X(rpmdbIndexIteratorInit) \
+        X(rpmdbIndexIteratorNext) X(rpmdbNextIterator) X(rpmlogSetMask) X(rpmPopMacro) X(rpmPushMacro) \
+        X(rpmReadConfigFiles) X(rpmtsCreate) X(rpmtsFree) X(rpmtsGetRdb) X(rpmtsInitIterator) X(rpmtsOpenDB) \
+        X(rpmtsSetRootDir) X(rpmtsSetVSFlags)
+static struct {
+#define FIELD(f) __typeof__(&f) f;
+        RPM_FUNCS(FIELD)
+#undef FIELD
+} rpmlib;
+static char rpm_load_error[256];
+
+/* librpm keeps its configuration in process-wide state: load and read it
+ * once. -ELIBACC/-ELIBBAD with rpm_load_error naming the library. */
 static int rpm_configure(void) {
         static int configured = 0;
+        static const char *const libs[] = { "librpm.so.9", "librpmio.so.9", NULL };
+        static const char *const names[] = {
+#define NAME(f) #f,
+                RPM_FUNCS(NAME)
+#undef NAME
+                NULL,
+        };
         if (configured == 0) {
-                rpmlogSetMask(RPMLOG_UPTO(RPMLOG_CRIT));
-                configured = rpmReadConfigFiles(NULL, NULL) == 0 ? 1 : -1;
+                void *addr[ARRAY_SIZE(names) - 1];
+                int r = dl_load(libs, names, addr, rpm_load_error, sizeof rpm_load_error);
+                if (r < 0)
+                        return r; /* tried again next time: a library may be installed meanwhile */
+                size_t i = 0;
+#define FILL(f) rpmlib.f = (__typeof__(rpmlib.f))addr[i++];
+                RPM_FUNCS(FILL)
+#undef FILL
+                rpmlib.rpmlogSetMask(RPMLOG_UPTO(RPMLOG_CRIT));
+                configured = rpmlib.rpmReadConfigFiles(NULL, NULL) == 0 ? 1 : -1;
         }
         return configured > 0 ? 0 : -EIO;
 }
@@ -135,21 +167,21 @@ static int rpm_configure(void) {
  * kilobytes, and 2000 of them were most of a check's time); the version
  * only of a name that is forbidden, for the evidence. */
 static int rpm_read(const char *root, const char *dbpath, const char *const *forbidden, struct posture_facts *f) {
-        if (rpm_configure() < 0)
-                return -EIO;
-        rpmPushMacro(NULL, "_dbpath", NULL, dbpath, RMIL_CMDLINE);
-        rpmts ts = rpmtsCreate();
-        int r = 0;
-        if (!ts || rpmtsSetRootDir(ts, root) != 0 || rpmtsOpenDB(ts, O_RDONLY) != 0)
+        int r = rpm_configure();
+        if (r < 0)
+                return r;
+        rpmlib.rpmPushMacro(NULL, "_dbpath", NULL, dbpath, RMIL_CMDLINE);
+        rpmts ts = rpmlib.rpmtsCreate();
+        if (!ts || rpmlib.rpmtsSetRootDir(ts, root) != 0 || rpmlib.rpmtsOpenDB(ts, O_RDONLY) != 0)
                 r = -EIO;
         else {
-                rpmtsSetVSFlags(ts, _RPMVSF_NOSIGNATURES | _RPMVSF_NODIGESTS);
-                rpmdbIndexIterator ii = rpmdbIndexIteratorInit(rpmtsGetRdb(ts), RPMDBI_NAME);
+                rpmlib.rpmtsSetVSFlags(ts, _RPMVSF_NOSIGNATURES | _RPMVSF_NODIGESTS);
+                rpmdbIndexIterator ii = rpmlib.rpmdbIndexIteratorInit(rpmlib.rpmtsGetRdb(ts), RPMDBI_NAME);
                 const void *key;
                 size_t kl;
                 if (!ii)
                         r = -EIO;
-                while (r == 0 && ii && rpmdbIndexIteratorNext(ii, &key, &kl) == 0) {
+                while (r == 0 && ii && rpmlib.rpmdbIndexIteratorNext(ii, &key, &kl) == 0) {
                         char name[256];
                         if (kl == 0 || kl >= sizeof name || memchr(key, '\0', kl))
                                 continue;
@@ -158,26 +190,26 @@ static int rpm_read(const char *root, const char *dbpath, const char *const *for
                         char ver[160] = "";
                         struct sw_item probe = { .src = SW_RPM, .name = name };
                         if (sw_forbidden(forbidden, &probe)) {
-                                rpmdbMatchIterator mi = rpmtsInitIterator(ts, RPMDBI_NAME, name, 0);
-                                Header h = mi ? rpmdbNextIterator(mi) : NULL;
+                                rpmdbMatchIterator mi = rpmlib.rpmtsInitIterator(ts, RPMDBI_NAME, name, 0);
+                                Header h = mi ? rpmlib.rpmdbNextIterator(mi) : NULL;
                                 if (h) {
-                                        const char *v = headerGetString(h, RPMTAG_VERSION),
-                                                   *rel = headerGetString(h, RPMTAG_RELEASE);
+                                        const char *v = rpmlib.headerGetString(h, RPMTAG_VERSION),
+                                                   *rel = rpmlib.headerGetString(h, RPMTAG_RELEASE);
                                         snprintf(ver, sizeof ver, "%.80s%s%.70s", v ? v : "", rel ? "-" : "",
                                                  rel ? rel : "");
                                 }
-                                rpmdbFreeIterator(mi);
+                                rpmlib.rpmdbFreeIterator(mi);
                         }
                         /* One entry per name: several installed versions (kernels) count once. */
                         r = swlist_add(&f->sw, SW_RPM, name, ver, NULL);
                         if (r == 0)
                                 f->n_by_source[SW_RPM]++;
                 }
-                rpmdbIndexIteratorFree(ii);
+                rpmlib.rpmdbIndexIteratorFree(ii);
         }
         if (ts)
-                rpmtsFree(ts);
-        rpmPopMacro(NULL, "_dbpath");
+                rpmlib.rpmtsFree(ts);
+        rpmlib.rpmPopMacro(NULL, "_dbpath");
         return r;
 }
 #endif
@@ -202,8 +234,12 @@ static void gather_rpm(int rootfd, const char *root, const char *const *forbidde
 #ifdef HAVE_RPM
         int r = rpm_read(root, dbpath, forbidden, f);
         if (r < 0) {
-                snprintf(f->rpm_reason, sizeof f->rpm_reason, "rpm database %s: %s", dbpath,
-                         r == -EIO ? "librpm cannot open it" : strerror(-r));
+                if (r == -ELIBACC || r == -ELIBBAD)
+                        snprintf(f->rpm_reason, sizeof f->rpm_reason, "rpm database %s: cannot load librpm: %.200s",
+                                 dbpath, rpm_load_error);
+                else
+                        snprintf(f->rpm_reason, sizeof f->rpm_reason, "rpm database %s: %s", dbpath,
+                                 r == -EIO ? "librpm cannot open it" : strerror(-r));
                 return;
         }
         f->rpm_known = true;

@@ -13,6 +13,7 @@
 #include "plugin.h"
 #include "ptree.h"
 #include "stub-core.h"
+#include "tlsprobe.h"
 #include "util.h"
 
 extern const struct sekisho_plugin sekisho_plugin_net;
@@ -239,6 +240,9 @@ int main(int argc, char **argv) {
         int r = stub_core_new(&sekisho_plugin_net, "/tmp", ctx.sysroot, &ctx.core);
         if (r < 0 || ctx.sfd < 0)
                 return 1;
+        /* The probe helper of the build tree, as sekishod starts it (tlsprobe.h). */
+        if (tls_probe_helper_start(NULL, ABS_TOP_BUILDDIR "/sekisho-probe", NULL, NULL) < 0)
+                fprintf(stderr, "net-driver: cannot start sekisho-probe; office probes will fail\n");
         ctx.core->no_records = true;
         ctx.core->on_record = record;
         ctx.core->userdata = &ctx;

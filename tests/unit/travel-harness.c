@@ -34,11 +34,13 @@ static bool done(struct sekisho_plugin_handle *ctx, const char *state_dir, const
 
 int main(int argc, char **argv) {
         const char *state_dir = NULL, *policy = NULL, *logpath = NULL, *until = NULL;
+        const char *probe_helper = ABS_TOP_BUILDDIR "/sekisho-probe";
         uint64_t max_seconds = 60;
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, 's' }, { "policy", required_argument, NULL, 'p' },
                 { "log", required_argument, NULL, 'l' },       { "until", required_argument, NULL, 'u' },
-                { "max-seconds", required_argument, NULL, 'm' }, { NULL, 0, NULL, 0 },
+                { "max-seconds", required_argument, NULL, 'm' }, { "probe-helper", required_argument, NULL, 'h' },
+                { NULL, 0, NULL, 0 },
         };
         int c;
         while ((c = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
@@ -47,6 +49,7 @@ int main(int argc, char **argv) {
                 case 'p': policy = optarg; break;
                 case 'l': logpath = optarg; break;
                 case 'u': until = optarg; break;
+                case 'h': probe_helper = optarg; break;
                 case 'm':
                         if (parse_u64(optarg, &max_seconds) < 0)
                                 return 1;
@@ -79,6 +82,9 @@ int main(int argc, char **argv) {
         struct sekisho_plugin_handle *ctx;
         if (stub_core_new(&sekisho_plugin_travel, state_dir, "/nonexistent-sysroot", &ctx) < 0)
                 return 1;
+        /* The probe helper of the build tree, as sekishod starts it (tlsprobe.h). */
+        if (tls_probe_helper_start(NULL, probe_helper, NULL, NULL) < 0)
+                fprintf(stderr, "travel-harness: cannot start sekisho-probe; probes will fail\n");
         if (logpath)
                 ctx->log = fopen(logpath, "ae");
         void *st;
