@@ -239,6 +239,94 @@ c_journal_fields() {
         WHY="$n entries for $f records; heartbeat: $hb"
 }
 
+# ---- issue 19: sekisho-fetch.service and sekisho-fetch.timer under systemd ----
+# The host's nginx serves a repository laid out by `sekishoctl repo publish` (serial 300 for
+# host:sekisho-installed, its timestamp signed by the trust root's timestamp key); the guest reaches
+# it only as 10.0.2.100:80 (run.sh: QEMU user network, restrict=on, one guestfwd). The checks ask the
+# host what nginx served (INST-REQ repo-hits: "ok LINES STATUS PATH").
+REPO_URL=http://10.0.2.100/
+FETCH_UNIT=sekisho-fetch.service
+FETCH_READY=
+repo_hits() {
+        echo "INST-REQ repo-hits"
+        read -r ans <&5
+        printf '%s\n' "$ans"
+}
+fetch_prop() { systemctl show -p "$1" --value $FETCH_UNIT; }
+fetch_tail() { journalctl -b -u $FETCH_UNIT -o cat --no-pager | tail -n "${1:-4}" | tr '\n' '|'; }
+freshness_now() { sed -n 's/.*"freshness":"\([a-z]*\)".*/\1/p' /var/lib/sekisho/status.json; }
+# One run of the service as the timer starts it; its result and exit status.
+fetch_run() {
+        out=$(timeout 300 systemctl start $FETCH_UNIT 2>&1) || { no "systemctl start $FETCH_UNIT: $out $(fetch_tail)"; return 1; }
+        r=$(fetch_prop Result) s=$(fetch_prop ExecMainStatus)
+        [ "$r" = success ] && [ "$s" = 0 ] || no "Result=$r ExecMainStatus=$s: $(fetch_tail)"
+}
+c_fetch_timer() {
+        t=sekisho-fetch.timer
+        e=$(systemctl is-enabled $t 2>&1) a=$(systemctl is-active $t 2>&1)
+        [ "$e" = enabled ] && [ "$a" = active ] || no "$t is $e/$a" || return 1
+        d=$(systemctl show -p RandomizedDelayUSec --value $t)
+        [ "$d" = 10min ] || no "RandomizedDelayUSec=$d, not 10min" || return 1
+        WHY="enabled and active by the package, RandomizedDelayUSec=$d, next: $(systemctl list-timers --no-legend $t | awk '{ print $1, $2, $3 }')"
+}
+c_fetch_first() {
+        ans=$(repo_hits)
+        case "$ans" in ok*) ;; *) WHY="no repository: $ans"; return 2 ;; esac
+        # The trust root with the timestamp role (the checks before ran with keys.d).
+        install -m 0644 "$T/root.yaml" "$T/root.yaml.minisig" /etc/sekisho/keys.d/ || no "cannot install the trust root" || return 1
+        wait_for 'sekishoctl trust show 2>&1 | grep -q "^trust root: version 1, issued"' 60 || no "trust root not accepted: $(sekishoctl trust show 2>&1 | head -n 3 | tr '\n' '|') $(jtail 3)" || return 1
+        printf 'terminal-id: sekisho-installed\nrepository: %s\n' "$REPO_URL" >/etc/sekisho/sekisho.conf
+        # Only this check's runs are counted at the server: the timer waits meanwhile.
+        systemctl stop sekisho-fetch.timer
+        fetch_run || return 1
+        journalctl -b -u $FETCH_UNIT -o cat --no-pager | grep -q 'Handed serial 300 .* to /var/lib/sekisho/inbox' ||
+                no "nothing handed to the inbox: $(fetch_tail)" || return 1
+        wait_for 'status_out | grep -q "^Policy: *serial 300 "' 120 ||
+                no "serial 300 not in force: $(status_out | grep '^Policy') $(jtail 4)" || return 1
+        wait_for '[ "$(freshness_now)" = fresh ]' 60 || no "freshness $(freshness_now) after the fetch: $(jtail 3)" || return 1
+        grep -q '"event":"freshness.timestamp"' /var/log/sekisho/audit.log || no "no freshness.timestamp record" || return 1
+        FETCH_READY=1
+        WHY="$FETCH_UNIT (hardened unit) handed serial 300 to the inbox; sekishod: $(status_out | grep '^Policy' | sed 's/  */ /g'), freshness $(freshness_now); server: $ans -> $(repo_hits)"
+}
+c_fetch_304() {
+        [ -n "$FETCH_READY" ] || { WHY="no first fetch"; return 2; }
+        before=$(repo_hits)
+        fetch_run || return 1
+        after=$(repo_hits)
+        set -- $before; n0=$2
+        set -- $after; n1=$2 st=$3 path=$4
+        [ $((n1 - n0)) = 1 ] && [ "$st" = 304 ] && [ "$path" = /host/sekisho-installed/timestamp.yaml ] ||
+                no "the second run cost $((n1 - n0)) request(s), the last $st $path" || return 1
+        WHY="the second run cost one request: $st $path"
+}
+# A freeze: the server keeps serving the same timestamp while time passes (the guest's clock is set
+# 25 hours on); sekishod must see it expire, report it stale and apply the stale profile at once
+# (grace-hours: 0), and the fetcher must name it.
+c_fetch_frozen() {
+        [ -n "$FETCH_READY" ] || { WHY="no first fetch"; return 2; }
+        date -s "@$(( $(date +%s) + 25 * 3600 ))" >/dev/null || no "cannot set the clock" || return 1
+        wait_for '[ "$(freshness_now)" = expired ] && status_out | grep -q "^Profiles:.*stale"' 60 ||
+                no "clock 25 h on: freshness $(freshness_now), $(status_out | grep '^Profiles') $(jtail 3)" || return 1
+        before=$(repo_hits)
+        fetch_run || return 1
+        set -- $(repo_hits); st=$3
+        [ "$st" = 304 ] || no "the frozen server answered $st" || return 1
+        journalctl -b -u $FETCH_UNIT -o cat --no-pager | grep -q 'expired at' ||
+                no "the fetcher did not name the expired timestamp: $(fetch_tail)" || return 1
+        grep -q '"event":"freshness.stale"' /var/log/sekisho/audit.log || no "no freshness.stale record" || return 1
+        WHY="freshness $(freshness_now), $(status_out | grep '^Profiles' | sed 's/  */ /g'); fetch: $(journalctl -b -u $FETCH_UNIT -o cat --no-pager | grep 'expired at' | tail -n 1 | cut -c1-120)"
+}
+c_fetch_journal() {
+        [ -n "$FETCH_READY" ] || { WHY="no fetch ran"; return 2; }
+        systemctl start sekisho-fetch.timer
+        systemctl is-active -q sekisho-fetch.timer || no "the timer did not start again" || return 1
+        bad=$(journalctl -b -u $FETCH_UNIT -u sekishod -o cat --no-pager | grep -E "$JOURNAL_BAD|SIGSYS" | head -n 3 | tr '\n' '|')
+        [ -z "$bad" ] || no "journal: $bad" || return 1
+        kills=$(journalctl -b -k -o cat --no-pager | grep -E 'type=1326|seccomp' | grep -i sekisho | head -n 3 | tr '\n' '|')
+        [ -z "$kills" ] || no "seccomp in the kernel log: $kills" || return 1
+        WHY="no $JOURNAL_BAD in the journal of $FETCH_UNIT and sekishod, no seccomp kill; timer active again"
+}
+
 echo "INST-BOOT up $(cut -d' ' -f1 /proc/uptime) s; $(systemd-analyze time 2>/dev/null | head -n1)"
 check unit-active c_active
 check unit-ready c_ready
@@ -261,6 +349,11 @@ check journal-clean c_journal
 check journal-fields c_journal_fields
 check upgrade c_upgrade
 check journal-clean-after-upgrade c_journal
+check fetch-timer c_fetch_timer
+check fetch-first c_fetch_first
+check fetch-304 c_fetch_304
+check fetch-frozen c_fetch_frozen
+check fetch-journal-clean c_fetch_journal
 if [ $FAILED != 0 ]; then
         echo "---- journalctl -u sekishod (tail) ----"
         journalctl -b -u sekishod -o short-monotonic --no-pager | tail -n 40
