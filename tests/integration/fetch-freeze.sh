@@ -2,8 +2,8 @@
 # fetch-freeze.sh — the fleet's whole path on loopback: the officer publishes with `sekishoctl repo publish`,
 # real nginx serves it, sekisho-fetch hands bundle and timestamp to sekishod, which is fresh; the server
 # then keeps serving the old timestamp (a freeze): once it expires the terminal is stale and its stale
-# profile applies; the officer's renewed timestamp makes it fresh again. repo publish refuses what
-# terminals would refuse.
+# profile applies; the officer's renewed timestamp makes it fresh again, also when renewed twice in one
+# second (nginx's ETag is mtime seconds + size). repo publish refuses what terminals would refuse.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd nginx minisign python3
@@ -90,5 +90,20 @@ SEKISHO_TEST_NOW=$later publish group:takeout --key "$T/keys/ts.key" --hours 24 
 SEKISHO_TEST_NOW=$later fetch
 wait_for "[ \"\$(fresh)\" = fresh ] && ! profiles | grep -q stale" 100 || fail "renewed: freshness $(fresh), profiles $(profiles)"
 [ "$(serial_in_force)" = 7 ] || fail "a renewed timestamp changed the serial"
+
+# ---- renewed twice in one second, one size: nginx's ETag (mtime seconds + size) must still change ----
+# (SEKISHO_TEST_NOW holds the officer's clock still: both are published "in the same second".)
+n_ts() { grep -c '"event":"freshness.timestamp"' "$T/log/audit.log" || true; }
+n_refused() { grep -c '"event":"freshness.refused"' "$T/log/audit.log" || true; }
+for h in 12 13; do
+        n=$(n_ts) refused=$(n_refused)
+        SEKISHO_TEST_NOW=$later publish group:takeout --key "$T/keys/ts.key" --hours $h || fail "renew ($h h): $(cat "$T/publish.out")"
+        SEKISHO_TEST_NOW=$later fetch
+        wait_for "[ \$(n_ts) -gt $n ] || [ \$(n_refused) -gt $refused ]" 100 || true
+        [ "$(n_ts)" -gt "$n" ] || fail "the timestamp renewed for $h h in the same second did not reach the daemon (n=$n, refused $(n_refused)): $(grep freshness.refused "$T/log/audit.log" | tail -n 1 | cut -c1-300) $(tail -n 2 "$T/access.log")"
+done
+grep '"event":"freshness.timestamp"' "$T/log/audit.log" | tail -n 1 | grep -q "$(date -u -d "@$(( $(date -d "$later" +%s) + 13 * 3600 + 2 ))" +%Y-%m-%dT%H:%M:%S)" ||
+        fail "the last timestamp is not issued a second after the one before: $(grep '"event":"freshness.timestamp"' "$T/log/audit.log" | tail -n 1)"
 stop_daemon
+ok "renewed twice in one second with one size: each issued a second after the last (mtime too), fetched and accepted"
 ok "renewed with repo publish (no bundle): fresh again, the stale profile released, serial 7 stays"
