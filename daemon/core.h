@@ -82,7 +82,7 @@ struct sekisho {
 
         int lock_fd;                       /* the state directory's lock, held while running */
         int signal_fd;
-        struct loop_source *signal_src, *expiry_timer;
+        struct loop_source *signal_src, *expiry_timer, *clock_watch;
         struct inbox *inbox;               /* inbox.c */
         int trust_fd;                      /* inotify on keys.d */
         struct loop_source *trust_src, *trust_settle;
