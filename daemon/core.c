@@ -24,7 +24,6 @@
 #include "sandbox.h"
 #include "util.h"
 
-#define CLAUSE_POLICY "3.6.5 (R9: configuration tamper checks)"
 
 static void write_status_file(struct sekisho *ctx);
 

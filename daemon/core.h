@@ -119,6 +119,9 @@ int sekisho_reload(struct sekisho *ctx);
 int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *profile, bool active,
                         const char *reason);
 
+/* The clause of the core's policy and R9 records. */
+#define CLAUSE_POLICY "3.6.5 (R9: configuration tamper checks)"
+
 /* Audit record (plus nothing else) and the status refresh, for the core
  * itself; plugins reach them through their handle. */
 int core_audit(struct sekisho *ctx, const char *event, const char *clause, const struct audit_field *fields);

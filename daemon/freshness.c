@@ -19,22 +19,6 @@ struct freshness {
         char *dir;                            /* STATE/freshness */
 };
 
-/* The policy's freshness: section, or NULL (timestamps not required). */
-static const struct pnode *required(const struct sekisho *ctx) {
-        return ctx->policy ? pmap_get(ctx->policy->tree->root, "freshness") : NULL;
-}
-
-static int64_t grace(const struct pnode *f) {
-        int64_t h = FRESHNESS_DEFAULT_GRACE_HOURS;
-        pnode_int(pmap_get(f, "grace-hours"), &h);
-        return h * 3600;
-}
-
-static const char *profile(const struct pnode *f) {
-        const char *p = f ? pnode_str(pmap_get(f, "profile")) : NULL;
-        return p ? p : FRESHNESS_DEFAULT_PROFILE;
-}
-
 static bool for_us(const struct sekisho *ctx, const char *target) {
         if (strcmp(target, "all") == 0)
                 return true;
@@ -99,12 +83,11 @@ const char *freshness_state(const struct sekisho *ctx) {
         return "fresh";
 }
 
-/* When the stale profile is due (0: never, the policy does not ask). */
-static int64_t stale_at(const struct sekisho *ctx, const struct pnode *req) {
+/* When the stale profile is due (0: never, the policy does not ask: no profile). */
+static int64_t stale_at(const struct sekisho *ctx, const char *profile, int64_t g) {
         const struct freshness *f = ctx->fresh;
-        if (!req)
+        if (!profile)
                 return 0;
-        int64_t g = grace(req);
         if (!f->have)
                 return (ctx->policy->issued ? ctx->policy->issued : now_unix()) + g;
         if (f->ts.serial > ctx->policy->serial)
@@ -121,10 +104,11 @@ void freshness_evaluate(struct sekisho *ctx) {
         struct freshness *f = ctx->fresh;
         if (!f || !ctx->policy)
                 return;
-        const struct pnode *req = required(ctx);
-        int64_t now = now_unix(), due = stale_at(ctx, req);
+        int64_t g = 0;
+        const char *req = policy_freshness(ctx->policy, &g);
+        int64_t now = now_unix(), due = stale_at(ctx, req, g);
         bool stale = req && now >= due;
-        const char *want = stale ? profile(req) : "";
+        const char *want = stale ? req : "";
         if (strcmp(want, f->requested) != 0) {
                 char until[32] = "", serial[32];
                 if (f->have)

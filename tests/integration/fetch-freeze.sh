@@ -85,11 +85,35 @@ wait_for "[ \"\$(fresh)\" = expired ] && profiles | grep -q stale" 100 || fail "
 grep -q '"event":"freshness.stale"' "$T/log/audit.log" || fail "no freshness.stale record"
 ok "a freeze: the server keeps the old timestamp, the terminal is stale and its stale profile applies"
 
+# The compliance report's R9 has a freshness row, judged as the heartbeat judges it (one function).
+# r9_says STATE VERDICT TEXT: the report's freshness row and R9's verdict, and the newest heartbeat's req-R9.
+r9_says() {
+        ctl --bus=none --audit-log "$T/log/audit.log" report --json >"$T/report.json" || fail "report --json failed"
+        python3 - "$T/report.json" "$T/log/audit.log" "$@" <<'PY' || fail "report or heartbeat R9 wrong (want $*)"
+import json, sys
+rep, audit, state, verdict, text = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+r9 = [q for q in rep["requirements"] if q["id"] == "R9"][0]
+rows = [r for r in r9["rows"] if r["plugin"] == "freshness"]
+assert len(rows) == 1, r9
+assert rows[0]["state"] == state and text in rows[0]["reason"], rows[0]
+assert r9["status"] == verdict and text in r9["detail"], (r9["status"], r9["detail"])
+beats = [json.loads(l) for l in open(audit) if '"event":"terminal.heartbeat"' in l]
+want = {"enforced": "enforced", "partial": "partial", "not-enforced": "not-enforced"}[verdict]
+assert beats and beats[-1]["req-R9"] == want, beats[-1]
+assert (" R9" in " " + beats[-1]["not-enforced"]) == (verdict != "enforced"), beats[-1]
+PY
+}
+r9_says partial partial "STALE (expired)"
+r9_says partial partial "stale profile stale applied since 20"
+ok "report: R9's freshness row says STALE (expired), the stale profile applied since when; R9 partial, as the heartbeat says"
+
 # ---- the officer renews the timestamp; the terminal is fresh again ----
 SEKISHO_TEST_NOW=$later publish group:takeout --key "$T/keys/ts.key" --hours 24 || fail "renew: $(cat "$T/publish.out")"
 SEKISHO_TEST_NOW=$later fetch
 wait_for "[ \"\$(fresh)\" = fresh ] && ! profiles | grep -q stale" 100 || fail "renewed: freshness $(fresh), profiles $(profiles)"
 [ "$(serial_in_force)" = 7 ] || fail "a renewed timestamp changed the serial"
+r9_says enforced enforced "fresh: the repository's newest timestamp is valid"
+ok "renewed with repo publish (no bundle): fresh again, the stale profile released, serial 7 stays; R9 enforced again"
 
 # ---- renewed twice in one second, one size: nginx's ETag (mtime seconds + size) must still change ----
 # (SEKISHO_TEST_NOW holds the officer's clock still: both are published "in the same second".)
@@ -106,4 +130,3 @@ grep '"event":"freshness.timestamp"' "$T/log/audit.log" | tail -n 1 | grep -q "$
         fail "the last timestamp is not issued a second after the one before: $(grep '"event":"freshness.timestamp"' "$T/log/audit.log" | tail -n 1)"
 stop_daemon
 ok "renewed twice in one second with one size: each issued a second after the last (mtime too), fetched and accepted"
-ok "renewed with repo publish (no bundle): fresh again, the stale profile released, serial 7 stays"
