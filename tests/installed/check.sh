@@ -248,7 +248,7 @@ REPO_URL=http://10.0.2.100/
 FETCH_UNIT=sekisho-fetch.service
 FETCH_READY=
 repo_hits() {
-        echo "INST-REQ repo-hits"
+        echo "INST-REQ repo-hits" >/dev/ttyS0   # (called in $(...): stdout is not the console)
         read -r ans <&5
         printf '%s\n' "$ans"
 }
@@ -267,7 +267,16 @@ c_fetch_timer() {
         [ "$e" = enabled ] && [ "$a" = active ] || no "$t is $e/$a" || return 1
         d=$(systemctl show -p RandomizedDelayUSec --value $t)
         [ "$d" = 10min ] || no "RandomizedDelayUSec=$d, not 10min" || return 1
-        WHY="enabled and active by the package, RandomizedDelayUSec=$d, next: $(systemctl list-timers --no-legend $t | awk '{ print $1, $2, $3 }')"
+        # As installed there is no sekisho.conf: a run must still be a run (exit 0, nothing to fetch),
+        # or the unit is never activated and OnUnitActiveSec= has no base: no poll until a reboot.
+        [ ! -e /etc/sekisho/sekisho.conf ] || no "the image has a sekisho.conf already" || return 1
+        fetch_run || return 1
+        c=$(fetch_prop ConditionResult) x=$(fetch_prop InactiveExitTimestampMonotonic)
+        [ "$c" = yes ] && [ "${x:-0}" != 0 ] || no "without sekisho.conf the run was skipped (ConditionResult=$c, InactiveExitTimestampMonotonic=$x): the timer loses its OnUnitActiveSec base" || return 1
+        journalctl -b -u $FETCH_UNIT -o cat --no-pager | grep -q 'names no repository' || no "no 'names no repository' line: $(fetch_tail)" || return 1
+        next=$(systemctl show -p NextElapseUSecMonotonic --value $t)
+        [ -n "$next" ] && [ "$next" != infinity ] && [ "$next" != 0 ] || no "the timer has no next elapse ($next) after a run" || return 1
+        WHY="enabled and active by the package, RandomizedDelayUSec=$d; a run without sekisho.conf exits 0 (nothing to fetch) and the timer's next elapse is $next (monotonic)"
 }
 c_fetch_first() {
         ans=$(repo_hits)
