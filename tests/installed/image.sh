@@ -116,7 +116,10 @@ mkdir -p "$R/etc/sekisho/keys.d"
 cp "$O/test.pub" "$R/etc/sekisho/keys.d/installed-test.pub"
 chmod 644 "$R/etc/sekisho/keys.d/installed-test.pub"
 
-# The signed bundle the guest drops into the inbox: the package's default policy, as serial 200.
+# The signed bundle the guest drops into the inbox: the package's default policy, as serial 200. The
+# repository server of the fetch checks (10.0.2.100, on the guest's own subnet) is an allowed peer:
+# the net plugin isolates terminals from everything on their link (R4), and a repository there is
+# a peer like any other unless the policy in force names it (the embedded default does not).
 issued=$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)
 expires=$(date -u -d '+365 days' +%Y-%m-%dT%H:%M:%SZ)
 dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/share/sekisho/policies/default.yaml >"$W/default.yaml" ||
@@ -125,7 +128,10 @@ awk -v issued="$issued" -v expires="$expires" '
         /^serial:/ { print "serial: 200"; print "issued: " issued; print "expires: " expires; next }
         /^description:/ { print "description: installed tier bundle, serial 200"; skip = 1; next }
         skip && /^  / { next }
+        /^  allow-peers: \[\]$/ { print "  allow-peers: [10.0.2.100]"; next }
         { skip = 0; print }' "$W/default.yaml" >"$T/installed-200.yaml"
+grep -q '^  allow-peers: \[10.0.2.100\]$' "$T/installed-200.yaml" ||
+        { echo "FAIL: default.yaml has no empty network.allow-peers to name the repository server in" >&2; exit 1; }
 minisign -S -s "$O/test.key" -m "$T/installed-200.yaml" -t "sekisho installed tier" >/dev/null </dev/null
 
 # Issue 19, the repository (served by run.sh's nginx, reached by sekisho-fetch.service): an online
@@ -151,6 +157,7 @@ awk -v issued="$issued" -v expires="$expires" '
                      print "freshness: { grace-hours: 0, profile: stale }"; next }
         /^description:/ { print "description: installed tier repository bundle, serial 300"; skip = 1; next }
         skip && /^  / { next }
+        /^  allow-peers: \[\]$/ { print "  allow-peers: [10.0.2.100]"; next }
         { skip = 0; print }
         END { print "  stale:"; print "    usb:"; print "      default: block"; print "      rules:"
               print "        - allow with-interface one-of { 03:*:* 09:*:* } allow-interfaces { 03:*:* 09:*:* }" }' \
