@@ -254,6 +254,13 @@ repo_hits() {
 }
 fetch_prop() { systemctl show -p "$1" --value $FETCH_UNIT; }
 fetch_tail() { journalctl -b -u $FETCH_UNIT -o cat --no-pager | tail -n "${1:-4}" | tr '\n' '|'; }
+# The guest's side of the network, for a fetch that cannot connect.
+net_diag() {
+        echo "links: $(networkctl --no-pager --no-legend list 2>&1 | tr -s ' ' | tr '\n' '|')"
+        echo "addresses: $(networkctl --no-pager status 2>&1 | grep -iE 'address|state' | tr -s ' ' | head -n 4 | tr '\n' '|')"
+        echo "networkd: $(journalctl -b -u systemd-networkd -o cat --no-pager | tail -n 3 | tr '\n' '|')"
+        echo "nft drops: $(journalctl -b -u sekishod -o cat --no-pager | grep -i 'dropped' | tail -n 2 | tr '\n' '|')"
+}
 freshness_now() { sed -n 's/.*"freshness":"\([a-z]*\)".*/\1/p' /var/lib/sekisho/status.json; }
 # One run of the service as the timer starts it; its result and exit status.
 fetch_run() {
@@ -287,7 +294,7 @@ c_fetch_first() {
         printf 'terminal-id: sekisho-installed\nrepository: %s\n' "$REPO_URL" >/etc/sekisho/sekisho.conf
         # Only this check's runs are counted at the server: the timer waits meanwhile.
         systemctl stop sekisho-fetch.timer
-        fetch_run || return 1
+        fetch_run || { WHY="$WHY; $(net_diag | tr '\n' ' ')"; return 1; }
         journalctl -b -u $FETCH_UNIT -o cat --no-pager | grep -q 'Handed serial 300 .* to /var/lib/sekisho/inbox' ||
                 no "nothing handed to the inbox: $(fetch_tail)" || return 1
         wait_for 'status_out | grep -q "^Policy: *serial 300 "' 120 ||
