@@ -294,7 +294,7 @@ c_fetch_first() {
         printf 'terminal-id: sekisho-installed\nrepository: %s\n' "$REPO_URL" >/etc/sekisho/sekisho.conf
         # Only this check's runs are counted at the server: the timer waits meanwhile.
         systemctl stop sekisho-fetch.timer
-        fetch_run || { WHY="$WHY; $(net_diag | tr '\n' ' ')"; return 1; }
+        fetch_run || { net_diag | while read -r l; do echo "INST-LOG $l"; done; return 1; }
         journalctl -b -u $FETCH_UNIT -o cat --no-pager | grep -q 'Handed serial 300 .* to /var/lib/sekisho/inbox' ||
                 no "nothing handed to the inbox: $(fetch_tail)" || return 1
         wait_for 'status_out | grep -q "^Policy: *serial 300 "' 120 ||
