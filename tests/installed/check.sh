@@ -297,11 +297,11 @@ c_fetch_first() {
         if ! fetch_run; then
                 net_diag | while read -r l; do echo "INST-LOG $l"; done
                 # A known gap (issue 15's classifier, not this check's): the net plugin queues every new flow
-                # to sekisho-classify without `bypass` (fail-closed), and the package does not install or
-                # enable sekisho-classify.service, so nothing reads the queue and the fetch cannot connect.
+                # to sekisho-classify without `bypass` (fail-closed), and the package ships but does not
+                # enable or start sekisho-classify.service, so nothing reads the queue and the fetch cannot connect.
                 if journalctl -b -u $FETCH_UNIT -o cat --no-pager | grep -q 'Failed to connect to 10.0.2.100' &&
                    ! systemctl is-active -q sekisho-classify.service && nft list ruleset 2>/dev/null | grep -q 'queue num'; then
-                        WHY="known gap: sekisho-classify.service is not running (the package does not enable it) and the net plugin's fail-closed NFQUEUE drops every new flow: sekisho-fetch cannot reach the repository ($WHY)"
+                        WHY="known gap: sekisho-classify.service is not running (the package ships it but nothing enables or starts it) and the net plugin's fail-closed NFQUEUE drops every new flow: sekisho-fetch cannot reach the repository ($WHY)"
                         return 2
                 fi
                 return 1
