@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bus.h"
+#include "freshness.h"
 #include "minisign.h"
 #include "util.h"
 
@@ -158,6 +159,7 @@ static bool prop_state(struct bus *b, DBusMessageIter *it) { return append_strin
 static bool prop_policy_state(struct bus *b, DBusMessageIter *it) {
         return append_string(it, sekisho_policy_state(b->ctx));
 }
+static bool prop_freshness(struct bus *b, DBusMessageIter *it) { return append_string(it, freshness_state(b->ctx)); }
 static bool prop_policy_source(struct bus *b, DBusMessageIter *it) {
         return append_string(it, b->ctx->policy_source);
 }
@@ -258,6 +260,7 @@ static const struct bus_property {
         { "PolicySource", "s", prop_policy_source },
         { "PolicyState", "s", prop_policy_state },
         { "PolicyExpires", "x", prop_policy_expires },
+        { "Freshness", "s", prop_freshness },
         { "ActiveProfiles", "as", prop_active_profiles },
         { "Plugins", "a(ssa{ss})", prop_plugins },
         { "Trust", "s", prop_trust },

@@ -288,7 +288,7 @@ static void print_kv_text(const char *k, const char *v, void *ud) {
 }
 
 struct status {
-        const char *version, *state, *source, *policy_state;
+        const char *version, *state, *source, *policy_state, *freshness;
         dbus_uint64_t serial;
         dbus_int64_t expires;
         const char *trust;
@@ -322,6 +322,8 @@ static void status_read(DBusMessageIter *dict, struct status *st) {
                         read_string(&v, &st->source);
                 else if (strcmp(name, "PolicyState") == 0)
                         read_string(&v, &st->policy_state);
+                else if (strcmp(name, "Freshness") == 0)
+                        read_string(&v, &st->freshness);
                 else if (strcmp(name, "Trust") == 0)
                         read_string(&v, &st->trust);
                 else if (strcmp(name, "TrustRefused") == 0 && t == DBUS_TYPE_ARRAY &&
@@ -392,7 +394,9 @@ static void status_print_json(FILE *f, struct status *st) {
                         json_write_string(f, p);
                 }
         }
-        fputs("],\"trust\":", f);
+        fputs("],\"freshness\":", f);
+        json_write_string(f, st->freshness);
+        fputs(",\"trust\":", f);
         json_write_string(f, st->trust ? st->trust : "");
         fputs(",\"trust-refused\":[", f);
         if (st->has_refused) {
@@ -446,6 +450,8 @@ static void status_print_text(FILE *f, struct status *st) {
                 format_rfc3339(st->expires, t);
                 fprintf(f, ", expires %s", t);
         }
+        fputs("\nFreshness: ", f);
+        put_clean(f, st->freshness);
         fputs("\nProfiles:", f);
         bool any = false;
         if (st->has_profiles) {
@@ -512,7 +518,7 @@ int busclient_status(DBusConnection *c, FILE *out, bool json, struct busclient_e
                 err_set(err, DBUS_ERROR_INVALID_SIGNATURE, "unexpected reply from sekishod");
                 return -EIO;
         }
-        struct status st = { .version = "?", .state = "?", .source = "?", .policy_state = "?" };
+        struct status st = { .version = "?", .state = "?", .source = "?", .policy_state = "?", .freshness = "?" };
         status_read(&it, &st);
         if (json)
                 status_print_json(out, &st);

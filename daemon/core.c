@@ -25,7 +25,6 @@
 #include "tlsprobe.h"
 #include "util.h"
 
-#define CLAUSE_POLICY "3.6.5 (R9: configuration tamper checks)"
 
 static void write_status_file(struct sekisho *ctx);
 
@@ -382,6 +381,23 @@ static int on_expiry(struct loop_source *s, void *userdata) {
         const struct audit_field f[] = { { "serial", serial }, { "expired", t }, { NULL } };
         policy_event(ctx, "policy.stale", "PolicyStale", f);
         evidence_heartbeat(ctx);
+        status_flush(ctx);
+        return 0;
+}
+
+/* The wall clock was set (an NTP step, a wrong RTC corrected, date -s): the
+ * expiry and freshness timers counted boot time from the old clock, so what
+ * the new one makes due is judged now, not hours later. */
+static int on_clock_set(struct loop_source *s, void *userdata) {
+        struct sekisho *ctx = userdata;
+        if (!ctx->policy)
+                return 0;
+        log_info("The system clock was set: policy expiry and freshness judged again");
+        if (ctx->policy_stale)
+                arm_expiry(ctx);
+        else
+                on_expiry(s, ctx);
+        freshness_evaluate(ctx);
         status_flush(ctx);
         return 0;
 }
@@ -853,6 +869,9 @@ int sekisho_start(struct sekisho *ctx) {
         if (r < 0)
                 return log_error_errno(r, "Cannot open the policy store in %s", ctx->opt.state_dir);
         load_trust(ctx);
+        r = loop_add_clock_watch(ctx->loop, on_clock_set, ctx, &ctx->clock_watch);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch the system clock");
         r = loop_add_timer(ctx->loop, on_expiry, ctx, &ctx->expiry_timer);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the expiry timer");
@@ -987,6 +1006,7 @@ struct sekisho *sekisho_free(struct sekisho *ctx) {
         loop_source_free(ctx->trust_settle);
         closep(&ctx->trust_fd);
         loop_source_free(ctx->expiry_timer);
+        loop_source_free(ctx->clock_watch);
         loop_source_free(ctx->status_timer);
         loop_source_free(ctx->checkpoint_timer);
         closep(&ctx->signal_fd);

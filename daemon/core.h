@@ -83,7 +83,7 @@ struct sekisho {
 
         int lock_fd;                       /* the state directory's lock, held while running */
         int signal_fd;
-        struct loop_source *signal_src, *expiry_timer;
+        struct loop_source *signal_src, *expiry_timer, *clock_watch;
         struct inbox *inbox;               /* inbox.c */
         int trust_fd;                      /* inotify on keys.d */
         struct loop_source *trust_src, *trust_settle;
@@ -119,6 +119,9 @@ int sekisho_reload(struct sekisho *ctx);
  * -ENOENT: the policy in force defines no such profile. */
 int sekisho_set_profile(struct sekisho *ctx, const char *owner, const char *profile, bool active,
                         const char *reason);
+
+/* The clause of the core's policy and R9 records. */
+#define CLAUSE_POLICY "3.6.5 (R9: configuration tamper checks)"
 
 /* Audit record (plus nothing else) and the status refresh, for the core
  * itself; plugins reach them through their handle. */

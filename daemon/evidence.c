@@ -19,7 +19,7 @@ static int on_checkpoint(struct loop_source *s, void *userdata) {
         return 0;
 }
 
-/* The requirements a heartbeat carries: every one a plugin's rows cover, and R9. */
+/* The requirements a heartbeat carries: every one a row covers (the plugins', and R9's core and freshness rows). */
 #define HEARTBEAT_REQS_MAX 16
 
 void evidence_heartbeat(struct sekisho *ctx) {
@@ -42,6 +42,20 @@ void evidence_heartbeat(struct sekisho *ctx) {
                 kvlist_clear(&live);
                 ptree_free(eff);
         }
+        /* R9, the core's own: the audit log can be written; and the repository's timestamps. */
+        bool audit_ok = audit_last_error(ctx->audit) == 0;
+        struct report_row *core = report_row_add(&rows, "R9", CLAUSE_POLICY, NULL);
+        if (core) {
+                core->plugin = "core";
+                report_reason(core, audit_ok ? REPORT_ENFORCED : REPORT_PARTIAL, "audit log %s",
+                              audit_ok ? "written" : "cannot be written");
+        }
+        int64_t grace = 0;
+        const char *stale_profile = policy_freshness(ctx->policy, &grace);
+        bool stale_active = false;
+        for (size_t i = 0; stale_profile && i < ctx->n_active; i++)
+                stale_active |= strcmp(ctx->active[i], stale_profile) == 0;
+        report_freshness_row(&rows, freshness_state(ctx), stale_profile, grace, stale_active, "");
 
         /* Field names req-R1 ... (SEKISHO_REQ_R1 in the journal), in the order of their numbers. */
         static const char *const state_id[] = { "enforced", "partial", "not-enforced", "unavailable" };
@@ -56,7 +70,7 @@ void evidence_heartbeat(struct sekisho *ctx) {
                 size_t n;
                 enum report_state st = report_rows_verdict(&rows, req, &n);
                 if (n == 0)
-                        continue;       /* no plugin of this build covers it (R9 below, R10 is not a runtime measure) */
+                        continue;       /* nothing of this build covers it (R10 is not a runtime measure) */
                 snprintf(keys[nf], sizeof keys[0], "req-%s", req);
                 f[nf] = (struct audit_field){ keys[nf], state_id[st] };
                 nf++;
@@ -64,13 +78,6 @@ void evidence_heartbeat(struct sekisho *ctx) {
                         snprintf(not_enforced + strlen(not_enforced), sizeof not_enforced - strlen(not_enforced), "%s%s",
                                  not_enforced[0] ? " " : "", req);
         }
-        /* R9, the core's own: the audit log can be written. */
-        bool audit_ok = audit_last_error(ctx->audit) == 0;
-        f[nf++] = (struct audit_field){ "req-R9", audit_ok ? "enforced" : "partial" };
-        if (!audit_ok)
-                snprintf(not_enforced + strlen(not_enforced), sizeof not_enforced - strlen(not_enforced), "%sR9",
-                         not_enforced[0] ? " " : "");
-
         char profiles[256] = "";
         for (size_t i = 0; i < ctx->n_active; i++)
                 snprintf(profiles + strlen(profiles), sizeof profiles - strlen(profiles), "%s%s", i ? "," : "",
@@ -123,7 +130,7 @@ int evidence_open(struct sekisho *ctx) {
                         { "missing-from", from }, { "missing-to", to }, { "what", gap.what },
                         { "old-head-hash", gap.old_hash }, { "evidence", gap.evidence }, { NULL },
                 };
-                core_audit(ctx, "audit.truncated", "3.6.5 (R9: configuration tamper checks)", f);
+                core_audit(ctx, "audit.truncated", CLAUSE_POLICY, f);
         }
         if (loop_add_timer(ctx->loop, on_checkpoint, ctx, &ctx->checkpoint_timer) == 0)
                 loop_timer_arm(ctx->checkpoint_timer, CHECKPOINT_INTERVAL_USEC, CHECKPOINT_INTERVAL_USEC);
@@ -138,7 +145,7 @@ int evidence_policy_intent(struct sekisho *ctx, const char *name, const char *vi
         const struct audit_field f[] = {
                 { "file", name }, { "via", via }, { "serial", serial }, { "sha", sha }, { NULL },
         };
-        int r = core_audit(ctx, "policy.applying", "3.6.5 (R9: configuration tamper checks)", f);
+        int r = core_audit(ctx, "policy.applying", CLAUSE_POLICY, f);
         if (r < 0)
                 snprintf(why, why_size, "%s: the audit log %s cannot be written (%s): no policy change without its "
                          "record; the policy in force stays", name, ctx->opt.audit_log, strerror(-r));
@@ -173,6 +180,6 @@ void evidence_reconcile(struct sekisho *ctx) {
                 { NULL },
         };
         log_warning("Policy serial %s was in force without its audit record; recorded now as recovered", serial);
-        if (core_audit(ctx, "policy.applied", "3.6.5 (R9: configuration tamper checks)", f) == 0)
+        if (core_audit(ctx, "policy.applied", CLAUSE_POLICY, f) == 0)
                 evidence_policy_recorded(ctx);
 }

@@ -8,6 +8,7 @@
 #include <systemd/sd-journal.h>
 
 #include "fleet.h"
+#include "plugin.h"
 #include "util.h"
 
 #define FIELD_MAX 256
@@ -108,8 +109,7 @@ static int collect(sd_journal *j, uint64_t now_usec, uint64_t silent_usec, struc
                 x->silent = !x->heartbeat_usec || now_usec - x->heartbeat_usec > silent_usec;
                 /* Stale: the bundle expired, or the repository's timestamps did (frozen) or name a
                  * bundle this terminal never got. */
-                x->stale = strcmp(x->policy_state, "stale") == 0 || strcmp(x->freshness, "expired") == 0 ||
-                           strcmp(x->freshness, "behind") == 0;
+                x->stale = strcmp(x->policy_state, "stale") == 0 || freshness_is_stale(x->freshness);
                 x->quarantined = has_word(x->profiles, "quarantine");
                 x->travelling = has_word(x->profiles, "travel");
                 x->out_of_policy = x->silent || x->stale || x->quarantined || x->not_enforced[0] ||

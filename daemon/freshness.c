@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "bus.h"
 #include "freshness.h"
 #include "timestamp.h"
 #include "util.h"
@@ -15,25 +16,10 @@ struct freshness {
         struct timestamp ts;
         bool have;                            /* a timestamp was accepted (and still verifies) */
         char requested[PROFILE_NAME_MAX + 1]; /* the profile requested while stale, "" when fresh */
+        bool told_stale;                      /* the person was told the timestamps are stale */
         struct loop_source *timer;
         char *dir;                            /* STATE/freshness */
 };
-
-/* The policy's freshness: section, or NULL (timestamps not required). */
-static const struct pnode *required(const struct sekisho *ctx) {
-        return ctx->policy ? pmap_get(ctx->policy->tree->root, "freshness") : NULL;
-}
-
-static int64_t grace(const struct pnode *f) {
-        int64_t h = FRESHNESS_DEFAULT_GRACE_HOURS;
-        pnode_int(pmap_get(f, "grace-hours"), &h);
-        return h * 3600;
-}
-
-static const char *profile(const struct pnode *f) {
-        const char *p = f ? pnode_str(pmap_get(f, "profile")) : NULL;
-        return p ? p : FRESHNESS_DEFAULT_PROFILE;
-}
 
 static bool for_us(const struct sekisho *ctx, const char *target) {
         if (strcmp(target, "all") == 0)
@@ -99,17 +85,56 @@ const char *freshness_state(const struct sekisho *ctx) {
         return "fresh";
 }
 
-/* When the stale profile is due (0: never, the policy does not ask). */
-static int64_t stale_at(const struct sekisho *ctx, const struct pnode *req) {
+/* When the stale profile is due (0: never, the policy does not ask: no profile). */
+static int64_t stale_at(const struct sekisho *ctx, const char *profile, int64_t g) {
         const struct freshness *f = ctx->fresh;
-        if (!req)
+        if (!profile)
                 return 0;
-        int64_t g = grace(req);
         if (!f->have)
                 return (ctx->policy->issued ? ctx->policy->issued : now_unix()) + g;
         if (f->ts.serial > ctx->policy->serial)
                 return f->ts.issued + g;   /* the bundle it names did not arrive within the grace */
         return f->ts.expires + g;
+}
+
+/* For the person at the terminal (FreshnessNotice, shown by sekisho-notify in
+ * their language): what it means and whom to contact. kind: "stale" (the
+ * timestamps expired or name a bundle that did not come; when: until when it
+ * was confirmed, due: when the stale profile applies, "" if it already does
+ * or never will), "profile" (the stale profile applies now), "fresh" (both
+ * over). */
+static void notice(struct sekisho *ctx, const char *kind, const char *state, const char *profile, const char *when,
+                   const char *due) {
+        char en[640], ja[1024];
+        if (strcmp(kind, "stale") == 0) {
+                snprintf(en, sizeof en, "This terminal could not confirm with the policy server that its security policy "
+                         "is current (confirmed until %s). The current policy stays in force. Connect to the office "
+                         "network; if this message stays, contact your information security officer.%s%s%s",
+                         when[0] ? when : "never", due[0] ? " Stricter restrictions apply from " : "", due,
+                         due[0] ? "." : "");
+                snprintf(ja, sizeof ja, "この端末のセキュリティポリシーが最新であることをポリシー配信サーバーで確認できません"
+                         "（確認できた期限：%s）。現在のポリシーは引き続き適用されています。庁内ネットワークに接続して"
+                         "ください。このお知らせが続く場合は情報セキュリティ担当者に連絡してください。%s%s",
+                         when[0] ? when : "なし", due, due[0] ? "から、より厳しい制限が適用されます。" : "");
+        } else if (strcmp(kind, "profile") == 0) {
+                snprintf(en, sizeof en, "This terminal's security policy could not be confirmed as current, so the stricter "
+                         "restrictions the policy sets for this case now apply (profile %s; for example, USB storage "
+                         "may be blocked). Connect to the office network so the terminal gets the current policy, and "
+                         "contact your information security officer.", profile);
+                snprintf(ja, sizeof ja, "この端末のセキュリティポリシーが最新であることを確認できないため、ポリシーがこの場合"
+                         "に定めるより厳しい制限（プロファイル %s。例：USBメモリの使用禁止）を適用しました。最新のポリシー"
+                         "を受け取れるよう庁内ネットワークに接続し、情報セキュリティ担当者に連絡してください。", profile);
+        } else {
+                snprintf(en, sizeof en, "The security policy of this terminal is confirmed current again; the restrictions "
+                         "for an unconfirmed policy were lifted.");
+                snprintf(ja, sizeof ja, "この端末のセキュリティポリシーが最新であることを再び確認しました。未確認時の制限を"
+                         "解除しました。");
+        }
+        const struct audit_field fl[] = {
+                { "kind", kind }, { "freshness", state }, { "profile", profile }, { "confirmed-until", when },
+                { "due", due },   { "message", en },      { "message-ja", ja },   { NULL },
+        };
+        bus_emit(ctx->bus, "FreshnessNotice", fl);
 }
 
 static int on_timer(struct loop_source *s, void *userdata) {
@@ -121,16 +146,26 @@ void freshness_evaluate(struct sekisho *ctx) {
         struct freshness *f = ctx->fresh;
         if (!f || !ctx->policy)
                 return;
-        const struct pnode *req = required(ctx);
-        int64_t now = now_unix(), due = stale_at(ctx, req);
+        int64_t g = 0;
+        const char *req = policy_freshness(ctx->policy, &g);
+        int64_t now = now_unix(), due = stale_at(ctx, req, g);
         bool stale = req && now >= due;
-        const char *want = stale ? profile(req) : "";
+        const char *want = stale ? req : "";
+        const char *state = freshness_state(ctx);
+        bool stale_state = freshness_is_stale(state), was = f->told_stale || f->requested[0];
+        char until[32] = "";
+        if (f->have)
+                format_rfc3339(f->ts.expires, until);
+        if (stale_state && !f->told_stale) {
+                char when[32] = "";
+                if (req && !stale)
+                        format_rfc3339(due, when);
+                notice(ctx, "stale", state, req ? req : "", until, when);
+        }
+        f->told_stale = stale_state;
         if (strcmp(want, f->requested) != 0) {
-                char until[32] = "", serial[32];
-                if (f->have)
-                        format_rfc3339(f->ts.expires, until);
+                char serial[32];
                 snprintf(serial, sizeof serial, "%" PRIu64, f->have ? f->ts.serial : 0);
-                const char *state = freshness_state(ctx);
                 const struct audit_field fl[] = {
                         { "freshness", state }, { "timestamp-serial", serial }, { "timestamp-expires", until },
                         { "profile", stale ? want : f->requested }, { NULL },
@@ -149,7 +184,11 @@ void freshness_evaluate(struct sekisho *ctx) {
                         r = sekisho_set_profile(ctx, OWNER, want, true, "the repository's timestamp is stale");
                 if (r < 0)
                         log_error_errno(r, "Cannot change the freshness profile");
+                if (stale)
+                        notice(ctx, "profile", state, want, until, "");
         }
+        if (was && !stale && !stale_state)
+                notice(ctx, "fresh", state, "", until, "");
         if (f->timer) {
                 int64_t next = req && !stale ? due : 0;
                 if (f->have && f->ts.expires > now && (!next || f->ts.expires < next))

@@ -11,6 +11,7 @@ struct loop_source {
         struct loop *loop;
         int fd;
         bool is_timer;
+        bool is_clock;                  /* a clock watch (is_timer too) */
         bool dead;
         loop_io_fn io;
         loop_timer_fn timer;
@@ -107,6 +108,31 @@ int loop_add_timer(struct loop *l, loop_timer_fn cb, void *userdata, struct loop
         return 0;
 }
 
+/* Far in the future, absolute, cancelled when the clock is set (timerfd_create(2)). */
+static int clock_watch_arm(int fd) {
+        struct itimerspec its = { .it_value.tv_sec = (time_t)((UINTMAX_C(1) << (sizeof(time_t) * 8 - 1)) - 1) };
+        return timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0 ? -errno : 0;
+}
+
+int loop_add_clock_watch(struct loop *l, loop_timer_fn cb, void *userdata, struct loop_source **ret) {
+        int fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        struct loop_source *s;
+        int r = clock_watch_arm(fd);
+        if (r >= 0)
+                r = source_new(l, fd, EPOLLIN, &s);
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        s->is_timer = s->is_clock = true;
+        s->timer = cb;
+        s->userdata = userdata;
+        *ret = s;
+        return 0;
+}
+
 static void usec_to_ts(uint64_t usec, struct timespec *ts) {
         ts->tv_sec = (time_t)(usec / 1000000u);
         ts->tv_nsec = (long)(usec % 1000000u) * 1000;
@@ -152,7 +178,14 @@ int loop_iterate(struct loop *l, int timeout_ms) {
                 if (s->dead)
                         continue;
                 int r;
-                if (s->is_timer) {
+                if (s->is_clock) {
+                        uint64_t expirations;
+                        if (read(s->fd, &expirations, sizeof expirations) >= 0 || errno != ECANCELED)
+                                continue;
+                        r = clock_watch_arm(s->fd);
+                        if (r >= 0)
+                                r = s->timer(s, s->userdata);
+                } else if (s->is_timer) {
                         uint64_t expirations;
                         if (read(s->fd, &expirations, sizeof expirations) < 0 && errno == EAGAIN)
                                 continue;

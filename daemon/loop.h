@@ -27,6 +27,11 @@ int loop_add_timer(struct loop *l, loop_timer_fn cb, void *userdata, struct loop
 int loop_timer_arm(struct loop_source *s, uint64_t usec_from_now, uint64_t interval_usec);
 int loop_timer_disarm(struct loop_source *s);
 
+/* cb runs whenever CLOCK_REALTIME is set (an NTP step, the RTC corrected,
+ * date -s), not as it merely runs on: the timers above count boot time, so
+ * whatever is due by the wall clock must be judged again then. */
+int loop_add_clock_watch(struct loop *l, loop_timer_fn cb, void *userdata, struct loop_source **ret);
+
 /* Removes the source from the loop. Safe to call from its own callback. */
 struct loop_source *loop_source_free(struct loop_source *s);
 

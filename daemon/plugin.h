@@ -60,6 +60,18 @@ void report_plugin_rows(const struct sekisho_plugin *p, const struct pnode *sect
  * many rows cover it (0: none; the state is then REPORT_NOT_ENFORCED). */
 enum report_state report_rows_verdict(const struct report_rows *rows, const char *requirement, size_t *ret_n);
 
+/* Freshness (issue 19): is a state of the repository's timestamps
+ * ("fresh", "expired", "behind", "none": freshness_state()) stale? */
+bool freshness_is_stale(const char *state);
+/* R9's freshness row, for the report and the heartbeat alike: state as
+ * above; profile: the policy's freshness profile, NULL when the policy does
+ * not ask for timestamps; grace_s: its grace; active: that profile is in
+ * force, since (the time it was applied; "" when unknown). No row (NULL
+ * returned, nothing added) when timestamps are neither asked for nor
+ * received; NULL when out of memory too. */
+struct report_row *report_freshness_row(struct report_rows *rows, const char *state, const char *profile,
+                                        int64_t grace_s, bool active, const char *since);
+
 /* A plugin's state as status shows it; status() adds key/value details
  * (struct kvlist, util.h) for `sekishoctl status`, the D-Bus Plugins
  * property and the compliance report. */

@@ -318,6 +318,17 @@ const struct pnode *policy_default_section(const char *section) {
 
 const struct pnode *policy_profiles(const struct policy *p) { return p->profiles ? p->profiles->root : NULL; }
 
+const char *policy_freshness(const struct policy *p, int64_t *ret_grace_s) {
+        const struct pnode *f = pmap_get(p->tree->root, "freshness");
+        if (!f)
+                return NULL;
+        int64_t h = FRESHNESS_DEFAULT_GRACE_HOURS;
+        pnode_int(pmap_get(f, "grace-hours"), &h);
+        *ret_grace_s = h * 3600;
+        const char *name = pnode_str(pmap_get(f, "profile"));
+        return name ? name : FRESHNESS_DEFAULT_PROFILE;
+}
+
 int policy_effective_section(const struct policy *p, const char *section, char *const *active, size_t n_active,
                              struct ptree **ret) {
         const struct pnode *profiles = policy_profiles(p);

@@ -166,6 +166,10 @@ bool policy_targets(const struct policy *p, const struct sekisho_conf *conf);
  * default's of that name). A map of name -> overlay, in order: the
  * default's first, then the policy's new ones. NULL if there are none. */
 const struct pnode *policy_profiles(const struct policy *p);
+/* The policy's freshness: section (issue 19): NULL when it asks for no
+ * repository timestamps; else the profile to apply once stale, and in
+ * *ret_grace_s how long after that happens (defaults filled in). */
+const char *policy_freshness(const struct policy *p, int64_t *ret_grace_s);
 
 /* The embedded default, parsed once: constant data for the life of the
  * process, never freed. Every key a policy leaves out takes its value from

@@ -2,14 +2,18 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "repo.h"
 #include "timestamp.h"
 #include "util.h"
+
+#define REPO_ISSUED_AHEAD_MAX 60    /* seconds the last timestamp may be ahead of our clock */
 
 /* DIR/host/ID, DIR/group/NAME or DIR/all for target. */
 static char *target_dir(const char *dir, const char *target) {
@@ -63,20 +67,27 @@ int repo_publish(const struct repo_publish *o, char *why, size_t why_size) {
         if (!tdir || asprintf(&tspath, "%s/timestamp.yaml", tdir) < 0 || asprintf(&tssig, "%s.minisig", tspath) < 0)
                 return -ENOMEM;
 
-        /* The bundle: the one given, or (renewing) the one the current timestamp names. */
-        const char *bundle = o->bundle;
-        _cleanup_free_ char *current = NULL;
-        if (!bundle) {
+        /* The timestamp published before, if any: the new one is issued after it. */
+        struct timestamp prev;
+        bool have_prev = false;
+        {
                 _cleanup_free_ char *old = NULL;
                 size_t old_size;
-                struct timestamp prev;
                 struct perrors errs = { 0 };
                 int r = read_file_capped(tspath, TIMESTAMP_MAX_SIZE, &old, &old_size);
-                if (r < 0 || timestamp_parse(tspath, old, old_size, &prev, &errs) < 0) {
+                if (r == 0 && timestamp_parse(tspath, old, old_size, &prev, &errs) == 0)
+                        have_prev = true;
+                else if (!o->bundle) {
                         snprintf(why, why_size, "%s", r < 0 ? strerror(-r) : perrors_first(&errs));
                         perrors_clear(&errs);
                         return -EINVAL;
                 }
+                perrors_clear(&errs);
+        }
+        /* The bundle: the one given, or (renewing) the one the current timestamp names. */
+        const char *bundle = o->bundle;
+        _cleanup_free_ char *current = NULL;
+        if (!bundle) {
                 if (asprintf(&current, "%s/%s", tdir, prev.bundle) < 0)
                         return -ENOMEM;
                 bundle = current;
@@ -124,7 +135,19 @@ int repo_publish(const struct repo_publish *o, char *why, size_t why_size) {
                 snprintf(why, why_size, "%s: %s", tdir, strerror(-r));
                 return r;
         }
-        int64_t now = now_unix(), until = now + o->hours * 3600;
+        /* Each timestamp issued strictly after the one before: terminals refuse one
+         * that is not (a replay), and its mtime is set to it below. Publishing twice
+         * in one second issues the second a second later. */
+        int64_t now = now_unix();
+        if (have_prev && prev.issued >= now) {
+                if (prev.issued >= now + REPO_ISSUED_AHEAD_MAX) {
+                        snprintf(why, why_size, "%s: issued %" PRId64 " s in the future; a wrong clock here or there?",
+                                 tspath, prev.issued - now);
+                        return -ERANGE;
+                }
+                now = prev.issued + 1;
+        }
+        int64_t until = now + o->hours * 3600;
         if (expires_bundle && until > expires_bundle)
                 until = expires_bundle;   /* never fresh past the bundle's own expiry */
         uint8_t digest[32];
@@ -157,6 +180,12 @@ int repo_publish(const struct repo_publish *o, char *why, size_t why_size) {
         r = write_file_atomic(tssig, ts_sig, strlen(ts_sig), 0644);
         if (r >= 0)
                 r = write_file_atomic(tspath, ts, strlen(ts), 0644);
+        /* nginx's ETag (and Last-Modified) is the mtime in seconds and the size: two
+         * timestamps of one size written in one second would look unchanged to a
+         * terminal's If-None-Match. The mtime is the issued time, which only grows. */
+        const struct timespec times[2] = { { .tv_sec = now }, { .tv_sec = now } };
+        if (r >= 0 && utimensat(AT_FDCWD, tspath, times, 0) < 0)
+                r = -errno;
         if (r < 0) {
                 snprintf(why, why_size, "%s: %s", tspath, strerror(-r));
                 return r;

@@ -89,6 +89,7 @@ struct report {
         char audit_why[512];
         struct result res[N_REQS];
         char generated[32];
+        char stale_since[40];       /* the last freshness.stale record's time, "" after a freshness.fresh */
         struct keyring trust;       /* the keys this terminal trusts (trust.c) */
         char trust_line[1024];      /* the auditor's view of it, one line */
 };
@@ -201,6 +202,10 @@ static void scan_audit(struct report *rp) {
                 const char *event = json_string(json_get(rec, "event"));
                 const char *clause = json_string(json_get(rec, "clause"));
                 const char *time = json_string(json_get(rec, "time"));
+                if (event && strcmp(event, "freshness.stale") == 0)
+                        snprintf(rp->stale_since, sizeof rp->stale_since, "%s", time ? time : "");
+                else if (event && strcmp(event, "freshness.fresh") == 0)
+                        rp->stale_since[0] = '\0';
                 if (json_u64(json_get(rec, "seq"), &seq) && event)
                         for (size_t i = 0; i < N_REQS; i++) {
                                 if (!is_evidence(rp, i, event, clause))
@@ -259,7 +264,19 @@ static void describe_trust(struct report *rp) {
                 buf_append(b, size, "; refused: %s", k->problems.msgs[i]);
 }
 
-/* The core's own: signed policies, the keys trusted for them, and an intact audit chain. */
+/* R9's freshness row: the repository's timestamps as the daemon judges them, and what followed. */
+static const struct report_row *freshness_row(struct report *rp) {
+        const char *state = rp->view.status ? json_string(json_get(rp->view.status, "freshness")) : NULL;
+        int64_t grace = 0;
+        const char *profile = policy_freshness(rp->view.choice.policy, &grace);
+        bool active = false;
+        for (size_t i = 0; profile && i < rp->view.n_active; i++)
+                active |= strcmp(rp->view.active[i], profile) == 0;
+        return report_freshness_row(&rp->rows, state ? state : "none", profile, grace, active, rp->stale_since);
+}
+
+/* The core's own: signed policies, the keys trusted for them, an intact audit
+ * chain; and whether the policy in force is the repository's current one. */
 static void eval_r9(struct report *rp, struct result *res) {
         const struct store_choice *ch = &rp->view.choice;
         res->setting[0] = '\0';
@@ -278,6 +295,23 @@ static void eval_r9(struct report *rp, struct result *res) {
                  audit_error ? " (policy changes refused); " : "", chain ? "hash chain intact" : "NOT verified",
                  rp->audit_records, rp->audit_why);
         snprintf(res->plugins, sizeof res->plugins, "core");
+        /* As rows, judged together as every requirement is (and as the heartbeat judges R9). */
+        static const enum report_state as_row[] = { REPORT_ENFORCED, REPORT_PARTIAL, REPORT_NOT_ENFORCED };
+        struct report_row *core = report_row_add(&rp->rows, "R9", CLAUSE_POLICY, core_evidence);
+        if (core) {
+                core->plugin = "core";
+                report_reason(core, as_row[res->v], "%s", res->detail);
+                snprintf(core->setting, sizeof core->setting, "%s", res->setting);
+        }
+        const struct report_row *fresh = freshness_row(rp);
+        if (fresh) {
+                buf_append(res->setting, sizeof res->setting, "; %s", fresh->setting);
+                buf_append(res->detail, sizeof res->detail, "; freshness: %s", fresh->reason);
+                buf_append(res->plugins, sizeof res->plugins, ", freshness");
+        }
+        size_t n;
+        enum report_state st = report_rows_verdict(&rp->rows, "R9", &n);
+        res->v = st == REPORT_ENFORCED ? V_ENFORCED : st == REPORT_PARTIAL ? V_PARTIAL : V_NOT_ENFORCED;
 }
 
 static void eval_r10(struct report *rp, struct result *res) {

@@ -1,6 +1,7 @@
 /* reportrow.c — the rows of the compliance report a plugin gives the core (plugin.h). */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,6 +98,43 @@ void report_plugin_rows(const struct sekisho_plugin *p, const struct pnode *sect
                         report_reason(row, REPORT_UNAVAILABLE, "the %s plugin is %s", p->name,
                                       strcmp(not_running, "stopped") == 0 ? "not started (not in --plugins)" : not_running);
         }
+}
+
+bool freshness_is_stale(const char *state) { return strcmp(state, "expired") == 0 || strcmp(state, "behind") == 0; }
+
+struct report_row *report_freshness_row(struct report_rows *rows, const char *state, const char *profile,
+                                        int64_t grace_s, bool active, const char *since) {
+        bool known = freshness_is_stale(state) || strcmp(state, "fresh") == 0;
+        if (!profile && !known)
+                return NULL;     /* bundles are pushed: no repository's timestamps to judge */
+        struct report_row *row = report_row_add(rows, "R9", "002 ⑦ (3.6.5): configuration checked regularly",
+                                                "freshness.");
+        if (!row)
+                return NULL;
+        row->plugin = "freshness";
+        if (profile)
+                report_setting(row, "freshness", "profile %s after %" PRId64 " h stale", profile, grace_s / 3600);
+        else
+                report_setting(row, "freshness", "(absent: no stale profile)");
+        char then[160] = "";
+        if (profile && active)
+                snprintf(then, sizeof then, "; stale profile %s applied%s%s", profile, since[0] ? " since " : "", since);
+        else if (profile)
+                snprintf(then, sizeof then, "; stale profile %s applies after %" PRId64 " h", profile, grace_s / 3600);
+        if (strcmp(state, "fresh") == 0)
+                report_reason(row, REPORT_ENFORCED, "fresh: the repository's newest timestamp is valid and names the "
+                              "bundle in force");
+        else if (strcmp(state, "expired") == 0)
+                report_reason(row, REPORT_PARTIAL, "STALE (expired): the repository's newest timestamp expired (a "
+                              "frozen repository, or no connection): the policy in force may not be the officer's "
+                              "current one%s", then);
+        else if (strcmp(state, "behind") == 0)
+                report_reason(row, REPORT_PARTIAL, "STALE (behind): the repository names a newer bundle than the one "
+                              "in force, which has not arrived%s", then);
+        else
+                report_reason(row, REPORT_NOT_ENFORCED, "none: no timestamp from the repository has been accepted, "
+                              "so whether the policy in force is current is unknown%s", then);
+        return row;
 }
 
 enum report_state report_rows_verdict(const struct report_rows *rows, const char *requirement, size_t *ret_n) {

@@ -374,6 +374,35 @@ static void on_travel_notice(struct agent *ag, const struct fields *f) {
                deadline[0] ? deadline : "?");
 }
 
+/* The repository's timestamps (freshness.c): the policy cannot be confirmed current, its stale profile applies, or both are over. */
+static void on_freshness_notice(struct agent *ag, const struct fields *f) {
+        const char *kind = field(f, "kind");
+        char until[64], due[64], profile[128];
+        shown(field(f, "confirmed-until"), until, sizeof until);
+        shown(field(f, "due"), due, sizeof due);
+        shown(field(f, "profile"), profile, sizeof profile);
+        if (strcmp(kind, "stale") == 0) {
+                char later[256] = "";
+                if (due[0])
+                        snprintf(later, sizeof later, _(" Stricter restrictions apply from %s."), due);
+                notify(ag, URGENCY_NORMAL, "system", _("Security policy not confirmed"),
+                       _("This terminal could not confirm with the policy server that its security policy is current "
+                         "(confirmed until %s). The current policy stays in force. Connect to the office network; if "
+                         "this message stays, contact your information security officer.%s"),
+                       until[0] ? until : _("never"), later);
+        } else if (strcmp(kind, "profile") == 0)
+                notify(ag, URGENCY_CRITICAL, "system", _("Stricter restrictions: security policy not confirmed"),
+                       _("This terminal's security policy could not be confirmed as current, so the stricter "
+                         "restrictions the policy sets for this case now apply (profile %s; for example, USB storage "
+                         "may be blocked). Connect to the office network so the terminal gets the current policy, and "
+                         "contact your information security officer."),
+                       profile[0] ? profile : "?");
+        else if (strcmp(kind, "fresh") == 0)
+                notify(ag, URGENCY_LOW, "system", _("Security policy confirmed"),
+                       _("The security policy of this terminal is confirmed current again; the restrictions for an "
+                         "unconfirmed policy were lifted."));
+}
+
 static void on_traffic_blocked(struct agent *ag, const struct fields *f) {
         char dst[128], cls[64];
         shown(field(f, "dst"), dst, sizeof dst);
@@ -400,6 +429,7 @@ static const struct handler handlers[] = {
         { "TravelStateChanged", { NULL }, on_travel_state },
         { "TravelNotice", { "kind", NULL }, on_travel_notice },
         { "TrafficBlocked", { "class", NULL }, on_traffic_blocked },
+        { "FreshnessNotice", { "kind", NULL }, on_freshness_notice },
 };
 
 static DBusHandlerResult on_message(DBusConnection *c, DBusMessage *m, void *userdata) {

@@ -264,6 +264,12 @@ class Driver:
             return "ok"
         if verb == "bench":
             return self.run_bench(int(words[1]))
+        if self.args.host_request:     # the tier's own requests (tests/installed: the repository's server)
+            out = subprocess.run(shlex.split(self.args.host_request) + words, capture_output=True, text=True,
+                                 timeout=120)
+            lines = out.stdout.strip().splitlines()
+            return lines[-1] if lines else "err %s: no answer (exit %d) %s" % (verb, out.returncode,
+                                                                              out.stderr.strip()[-200:])
         raise RuntimeError("unknown request " + verb)
 
     def usb_port(self, dev_id):
@@ -355,6 +361,8 @@ def main():
     ap.add_argument("--umockdev-figure", default="")
     ap.add_argument("--tier", default="e2e", help="name on the summary line")
     ap.add_argument("--tag", default="E2E", help="prefix of the guest's lines: TAG-RESULT, TAG-REQ, ...")
+    ap.add_argument("--host-request", default="",
+                    help="command run with the words of any other TAG-REQ; its last output line is the answer")
     ap.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto")
     ap.add_argument("--kvm-dev", default="/dev/kvm")
     ap.add_argument("--kvm-deadline", type=float, default=10)

@@ -239,6 +239,129 @@ c_journal_fields() {
         WHY="$n entries for $f records; heartbeat: $hb"
 }
 
+# ---- issue 19: sekisho-fetch.service and sekisho-fetch.timer under systemd ----
+# The host's nginx serves a repository laid out by `sekishoctl repo publish` (serial 300 for
+# host:sekisho-installed, its timestamp signed by the trust root's timestamp key); the guest reaches
+# it only as 10.0.2.100:80 (run.sh: QEMU user network, restrict=on, one guestfwd). The checks ask the
+# host what nginx served (INST-REQ repo-hits: "ok LINES STATUS PATH").
+REPO_URL=http://10.0.2.100/
+FETCH_UNIT=sekisho-fetch.service
+FETCH_READY=
+repo_hits() {
+        echo "INST-REQ repo-hits" >/dev/ttyS0   # (called in $(...): stdout is not the console)
+        read -r ans <&5
+        printf '%s\n' "$ans"
+}
+fetch_prop() { systemctl show -p "$1" --value $FETCH_UNIT; }
+fetch_tail() { journalctl -b -u $FETCH_UNIT -o cat --no-pager | tail -n "${1:-4}" | tr '\n' '|'; }
+# The guest's side of the network, for a fetch that cannot connect.
+net_diag() {
+        echo "links: $(networkctl --no-pager --no-legend list 2>&1 | tr -s ' ' | tr '\n' '|')"
+        echo "addresses: $(networkctl --no-pager status 2>&1 | grep -iE 'address|state' | tr -s ' ' | head -n 4 | tr '\n' '|')"
+        echo "networkd: $(journalctl -b -u systemd-networkd -o cat --no-pager | tail -n 3 | tr '\n' '|')"
+        echo "nft drops: $(journalctl -b -u sekishod -o cat --no-pager | grep -i 'dropped' | tail -n 2 | tr '\n' '|')"
+}
+freshness_now() { sed -n 's/.*"freshness":"\([a-z]*\)".*/\1/p' /var/lib/sekisho/status.json; }
+# One run of the service as the timer starts it; its result and exit status.
+fetch_run() {
+        out=$(timeout 300 systemctl start $FETCH_UNIT 2>&1) || { no "systemctl start $FETCH_UNIT: $out $(fetch_tail)"; return 1; }
+        r=$(fetch_prop Result) s=$(fetch_prop ExecMainStatus)
+        [ "$r" = success ] && [ "$s" = 0 ] || no "Result=$r ExecMainStatus=$s: $(fetch_tail)"
+}
+c_fetch_timer() {
+        t=sekisho-fetch.timer
+        e=$(systemctl is-enabled $t 2>&1) a=$(systemctl is-active $t 2>&1)
+        [ "$e" = enabled ] && [ "$a" = active ] || no "$t is $e/$a" || return 1
+        d=$(systemctl show -p RandomizedDelayUSec --value $t)
+        [ "$d" = 10min ] || no "RandomizedDelayUSec=$d, not 10min" || return 1
+        # As installed there is no sekisho.conf: a run must still be a run (exit 0, nothing to fetch),
+        # or the unit is never activated and OnUnitActiveSec= has no base: no poll until a reboot.
+        [ ! -e /etc/sekisho/sekisho.conf ] || no "the image has a sekisho.conf already" || return 1
+        fetch_run || return 1
+        c=$(fetch_prop ConditionResult) x=$(fetch_prop InactiveExitTimestampMonotonic)
+        [ "$c" = yes ] && [ "${x:-0}" != 0 ] || no "without sekisho.conf the run was skipped (ConditionResult=$c, InactiveExitTimestampMonotonic=$x): the timer loses its OnUnitActiveSec base" || return 1
+        journalctl -b -u $FETCH_UNIT -o cat --no-pager | grep -q 'names no repository' || no "no 'names no repository' line: $(fetch_tail)" || return 1
+        next=$(systemctl show -p NextElapseUSecMonotonic --value $t)
+        [ -n "$next" ] && [ "$next" != infinity ] && [ "$next" != 0 ] || no "the timer has no next elapse ($next) after a run" || return 1
+        WHY="enabled and active by the package, RandomizedDelayUSec=$d; a run without sekisho.conf exits 0 (nothing to fetch) and the timer's next elapse is $next (monotonic)"
+}
+c_fetch_first() {
+        ans=$(repo_hits)
+        case "$ans" in ok*) ;; *) WHY="no repository: $ans"; return 2 ;; esac
+        # The trust root with the timestamp role (the checks before ran with keys.d).
+        install -m 0644 "$T/root.yaml" "$T/root.yaml.minisig" /etc/sekisho/keys.d/ || no "cannot install the trust root" || return 1
+        wait_for 'sekishoctl trust show 2>&1 | grep -q "^trust root: version 1, issued"' 60 || no "trust root not accepted: $(sekishoctl trust show 2>&1 | head -n 3 | tr '\n' '|') $(jtail 3)" || return 1
+        printf 'terminal-id: sekisho-installed\nrepository: %s\n' "$REPO_URL" >/etc/sekisho/sekisho.conf
+        # Only this check's runs are counted at the server: the timer waits meanwhile.
+        systemctl stop sekisho-fetch.timer
+        if ! fetch_run; then
+                first=$WHY
+                net_diag | while read -r l; do echo "INST-LOG $l"; done
+                # Whose drop is it? The same run with sekishod stopped and its nftables rules flushed: if
+                # that connects, the path (guest network, QEMU, nginx, the unit) is sound and the drop is
+                # the net plugin's, a known gap reported as such (tests/installed/README.md); sekishod is
+                # started again (it takes the bundle that run handed over).
+                if journalctl -b -u $FETCH_UNIT -o cat --no-pager | grep -q 'Failed to connect to 10.0.2.100'; then
+                        systemctl stop sekishod && nft flush ruleset
+                        if fetch_run; then
+                                systemctl start sekishod
+                                wait_for 'systemctl is-active -q sekishod' 60
+                                WHY="known gap: sekishod's nftables table drops the connection to the repository server on the terminal's subnet although the policy lists it in network.allow-peers; with the table removed the same run connects and hands serial 300 over ($first)"
+                                return 2
+                        fi
+                        systemctl start sekishod
+                fi
+                WHY=$first
+                return 1
+        fi
+        journalctl -b -u $FETCH_UNIT -o cat --no-pager | grep -q 'Handed serial 300 .* to /var/lib/sekisho/inbox' ||
+                no "nothing handed to the inbox: $(fetch_tail)" || return 1
+        wait_for 'status_out | grep -q "^Policy: *serial 300 "' 120 ||
+                no "serial 300 not in force: $(status_out | grep '^Policy') $(jtail 4)" || return 1
+        wait_for '[ "$(freshness_now)" = fresh ]' 60 || no "freshness $(freshness_now) after the fetch: $(jtail 3)" || return 1
+        grep -q '"event":"freshness.timestamp"' /var/log/sekisho/audit.log || no "no freshness.timestamp record" || return 1
+        FETCH_READY=1
+        WHY="$FETCH_UNIT (hardened unit) handed serial 300 to the inbox; sekishod: $(status_out | grep '^Policy' | sed 's/  */ /g'), freshness $(freshness_now); server: $ans -> $(repo_hits)"
+}
+c_fetch_304() {
+        [ -n "$FETCH_READY" ] || { WHY="no first fetch"; return 2; }
+        before=$(repo_hits)
+        fetch_run || return 1
+        after=$(repo_hits)
+        set -- $before; n0=$2
+        set -- $after; n1=$2 st=$3 path=$4
+        [ $((n1 - n0)) = 1 ] && [ "$st" = 304 ] && [ "$path" = /host/sekisho-installed/timestamp.yaml ] ||
+                no "the second run cost $((n1 - n0)) request(s), the last $st $path" || return 1
+        WHY="the second run cost one request: $st $path"
+}
+# A freeze: the server keeps serving the same timestamp while time passes (the guest's clock is set
+# 25 hours on); sekishod must see it expire, report it stale and apply the stale profile at once
+# (grace-hours: 0), and the fetcher must name it.
+c_fetch_frozen() {
+        [ -n "$FETCH_READY" ] || { WHY="no first fetch"; return 2; }
+        date -s "@$(( $(date +%s) + 25 * 3600 ))" >/dev/null || no "cannot set the clock" || return 1
+        wait_for '[ "$(freshness_now)" = expired ] && status_out | grep -q "^Profiles:.*stale"' 60 ||
+                no "clock 25 h on: freshness $(freshness_now), $(status_out | grep '^Profiles') $(jtail 3)" || return 1
+        before=$(repo_hits)
+        fetch_run || return 1
+        set -- $(repo_hits); st=$3
+        [ "$st" = 304 ] || no "the frozen server answered $st" || return 1
+        journalctl -b -u $FETCH_UNIT -o cat --no-pager | grep -q 'expired at' ||
+                no "the fetcher did not name the expired timestamp: $(fetch_tail)" || return 1
+        grep -q '"event":"freshness.stale"' /var/log/sekisho/audit.log || no "no freshness.stale record" || return 1
+        WHY="freshness $(freshness_now), $(status_out | grep '^Profiles' | sed 's/  */ /g'); fetch: $(journalctl -b -u $FETCH_UNIT -o cat --no-pager | grep 'expired at' | tail -n 1 | cut -c1-120)"
+}
+c_fetch_journal() {
+        [ -n "$FETCH_READY" ] || { WHY="no fetch ran"; return 2; }
+        systemctl start sekisho-fetch.timer
+        systemctl is-active -q sekisho-fetch.timer || no "the timer did not start again" || return 1
+        bad=$(journalctl -b -u $FETCH_UNIT -u sekishod -o cat --no-pager | grep -E "$JOURNAL_BAD|SIGSYS" | head -n 3 | tr '\n' '|')
+        [ -z "$bad" ] || no "journal: $bad" || return 1
+        kills=$(journalctl -b -k -o cat --no-pager | grep -E 'type=1326|seccomp' | grep -i sekisho | head -n 3 | tr '\n' '|')
+        [ -z "$kills" ] || no "seccomp in the kernel log: $kills" || return 1
+        WHY="no $JOURNAL_BAD in the journal of $FETCH_UNIT and sekishod, no seccomp kill; timer active again"
+}
+
 echo "INST-BOOT up $(cut -d' ' -f1 /proc/uptime) s; $(systemd-analyze time 2>/dev/null | head -n1)"
 check unit-active c_active
 check unit-ready c_ready
@@ -261,6 +384,11 @@ check journal-clean c_journal
 check journal-fields c_journal_fields
 check upgrade c_upgrade
 check journal-clean-after-upgrade c_journal
+check fetch-timer c_fetch_timer
+check fetch-first c_fetch_first
+check fetch-304 c_fetch_304
+check fetch-frozen c_fetch_frozen
+check fetch-journal-clean c_fetch_journal
 if [ $FAILED != 0 ]; then
         echo "---- journalctl -u sekishod (tail) ----"
         journalctl -b -u sekishod -o short-monotonic --no-pager | tail -n 40

@@ -116,7 +116,10 @@ mkdir -p "$R/etc/sekisho/keys.d"
 cp "$O/test.pub" "$R/etc/sekisho/keys.d/installed-test.pub"
 chmod 644 "$R/etc/sekisho/keys.d/installed-test.pub"
 
-# The signed bundle the guest drops into the inbox: the package's default policy, as serial 200.
+# The signed bundle the guest drops into the inbox: the package's default policy, as serial 200. The
+# repository server of the fetch checks (10.0.2.100, on the guest's own subnet) is an allowed peer:
+# the net plugin isolates terminals from everything on their link (R4), and a repository there is
+# a peer like any other unless the policy in force names it (the embedded default does not).
 issued=$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)
 expires=$(date -u -d '+365 days' +%Y-%m-%dT%H:%M:%SZ)
 dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/share/sekisho/policies/default.yaml >"$W/default.yaml" ||
@@ -125,8 +128,43 @@ awk -v issued="$issued" -v expires="$expires" '
         /^serial:/ { print "serial: 200"; print "issued: " issued; print "expires: " expires; next }
         /^description:/ { print "description: installed tier bundle, serial 200"; skip = 1; next }
         skip && /^  / { next }
+        /^  allow-peers: \[\]$/ { print "  allow-peers: [10.0.2.100]"; next }
         { skip = 0; print }' "$W/default.yaml" >"$T/installed-200.yaml"
+grep -q '^  allow-peers: \[10.0.2.100\]$' "$T/installed-200.yaml" ||
+        { echo "FAIL: default.yaml has no empty network.allow-peers to name the repository server in" >&2; exit 1; }
 minisign -S -s "$O/test.key" -m "$T/installed-200.yaml" -t "sekisho installed tier" >/dev/null </dev/null
+
+# Issue 19, the repository (served by run.sh's nginx, reached by sekisho-fetch.service): an online
+# timestamp key, a trust root naming it for that role only (the test key: root and policy), installed
+# by check.sh before the fetch checks (the checks before them run with keys.d), and the bundle the
+# repository serves: serial 300, whose freshness profile "stale" applies as soon as its timestamp expires.
+minisign -G -W -f -p "$O/ts.pub" -s "$O/ts.key" >/dev/null
+key_entry() {  # key_entry PUBFILE NAME ROLES
+        printf '  - id: %s\n    public: %s\n    name: %s\n    roles: [%s]\n' \
+                "$(sed -n 's/.*public key \([0-9A-F]*\).*/\1/p' "$1")" "$(sed -n 2p "$1")" "$2" "$3"
+}
+{
+        echo "sekisho-root: 1"; echo "version: 1"; echo "issued: $issued"; echo "expires: $expires"
+        echo "description: installed tier"
+        echo "keys:"; key_entry "$O/test.pub" "installed tier officer" "root, policy"
+        key_entry "$O/ts.pub" "installed tier timestamp" timestamp
+        echo "roles:"; echo "  root: { threshold: 1 }"; echo "  policy: { threshold: 1 }"; echo "  timestamp: { threshold: 1 }"
+} >"$O/root.yaml"
+minisign -S -s "$O/test.key" -m "$O/root.yaml" -t "sekisho installed tier root" >/dev/null </dev/null
+cp "$O/root.yaml" "$O/root.yaml.minisig" "$T/"
+awk -v issued="$issued" -v expires="$expires" '
+        /^serial:/ { print "serial: 300"; print "issued: " issued; print "expires: " expires
+                     print "freshness: { grace-hours: 0, profile: stale }"; next }
+        /^description:/ { print "description: installed tier repository bundle, serial 300"; skip = 1; next }
+        skip && /^  / { next }
+        /^  allow-peers: \[\]$/ { print "  allow-peers: [10.0.2.100]"; next }
+        { skip = 0; print }
+        END { print "  stale:"; print "    usb:"; print "      default: block"; print "      rules:"
+              print "        - allow with-interface one-of { 03:*:* 09:*:* } allow-interfaces { 03:*:* 09:*:* }" }' \
+        "$W/default.yaml" >"$O/repo-300.yaml"
+[ "$(grep '^[a-z]' "$W/default.yaml" | tail -n1)" = "profiles:" ] ||
+        { echo "FAIL: default.yaml does not end with its profiles: the stale profile cannot be appended" >&2; exit 1; }
+minisign -S -s "$O/test.key" -m "$O/repo-300.yaml" -t "sekisho installed tier" >/dev/null </dev/null
 
 # The upgrade: the same package repacked with a higher version (dpkg-deb -R/-b).
 ver=$(dpkg-deb -f "$DEB" Version)
@@ -168,6 +206,12 @@ ln -sf ../sekisho-installed-check.service "$R/etc/systemd/system/multi-user.targ
 # The console belongs to the check: no login prompts on the serial ports.
 ln -sf /dev/null "$R/etc/systemd/system/serial-getty@ttyS0.service"
 ln -sf /dev/null "$R/etc/systemd/system/serial-getty@ttyS1.service"
+# The network the fetch checks use (run.sh's restricted user network): a static address, nothing else.
+mkdir -p "$R/etc/systemd/network"
+printf '[Match]\nType=ether\n\n[Network]\nAddress=10.0.2.15/24\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n' \
+        >"$R/etc/systemd/network/50-installed.network"
+chroot "$R" systemctl enable systemd-networkd.service >/dev/null 2>&1 ||
+        { echo "FAIL: systemctl enable systemd-networkd in the image" >&2; exit 1; }
 echo "/dev/vda / ext4 rw,errors=remount-ro 0 1" >"$R/etc/fstab"
 echo sekisho-installed >"$R/etc/hostname"
 

@@ -5,7 +5,8 @@
 # INSTALLED_SMP (default 1), INSTALLED_ACCEL=auto|kvm|tcg (default auto: KVM if it proves itself),
 # INSTALLED_KEEP=1 keeps the work directory, QEMU=binary.
 # The last line is always `installed: N passed, N failed, N skipped`.
-# Only files in the work directory and the cache are written: the guest has no network device, its
+# Only files in the work directory and the cache are written: the guest's one network device reaches
+# nothing but this test's nginx on loopback (QEMU user networking, restrict=on, one guestfwd), its
 # USB devices are QEMU's, its disk is an image made here (booted with snapshot=on: the cached image
 # is never written).
 set -eu
@@ -56,6 +57,38 @@ IMG=$("$top_srcdir/tests/installed/image.sh" "$CACHE" "$DEB" "$W") || fail "the 
 [ -s "$IMG/root.img" ] || fail "no image in '$IMG'"
 echo "info: image $IMG ready after $(( $(date +%s) - start )) s"
 
+# Issue 19: the repository sekisho-fetch.service polls. The package's own sekishoctl lays it out and
+# signs its timestamp (`repo publish`, checked as the guest will check it); nginx serves it on loopback;
+# the guest reaches it only as 10.0.2.100:80 through QEMU's user network with restrict=on (no route
+# anywhere else; each connection relayed by socat to this nginx). Without nginx or socat the guest's
+# fetch checks are skipped (it asks, and is told why).
+NET=
+if command -v nginx >/dev/null 2>&1 && command -v socat >/dev/null 2>&1; then
+        mkdir -p "$W/pkg" "$W/trust" "$W/trust-state" "$W/www" "$W/nginx"
+        dpkg-deb -x "$DEB" "$W/pkg"
+        chmod 755 "$W/trust"
+        cp "$IMG/root.yaml" "$IMG/root.yaml.minisig" "$W/trust/"
+        "$W/pkg/usr/bin/sekishoctl" --keys-dir "$W/trust" --state-dir "$W/trust-state" repo publish "$W/www" \
+                host:sekisho-installed "$IMG/repo-300.yaml" --key "$IMG/ts.key" --hours 24 >"$W/publish.log" 2>&1 ||
+                { cat "$W/publish.log"; fail "sekishoctl repo publish of the test repository"; }
+        echo "info: repository: $(cat "$W/publish.log")"
+        PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+        printf '%s\n' "daemon off;" "master_process off;" "user root;" "pid $W/nginx.pid;" \
+                "error_log $W/nginx-error.log;" "events { worker_connections 64; }" "http {" \
+                "        access_log $W/access.log;" \
+                "        client_body_temp_path $W/nginx; proxy_temp_path $W/nginx; fastcgi_temp_path $W/nginx;" \
+                "        uwsgi_temp_path $W/nginx; scgi_temp_path $W/nginx;" \
+                "        server { listen 127.0.0.1:$PORT; root $W/www; }" "}" >"$W/nginx.conf"
+        : >"$W/access.log"
+        nginx -c "$W/nginx.conf" -p "$W" 2>>"$W/nginx-error.log" &
+        NGINX_PID=$!
+        trap 'kill $NGINX_PID 2>/dev/null; cleanup' EXIT
+        NET="user,id=net0,restrict=on,ipv6=off,guestfwd=tcp:10.0.2.100:80-cmd:socat - TCP:127.0.0.1:$PORT"
+else
+        echo "info: no nginx or socat on this host: the guest's fetch checks are skipped"
+fi
+export INSTALLED_WORK="$W"
+
 truncate -s 8M "$W/stick.img"
 APPEND="console=ttyS0 root=/dev/vda rw rootfstype=ext4 loglevel=4 systemd.show_status=error panic=-1"
 APPEND="$APPEND usbcore.authorized_default=0"
@@ -63,7 +96,8 @@ echo "info: $(${QEMU} --version | head -n1), smp ${INSTALLED_SMP:-1}, $(basename
 # snapshot=on: the guest's writes go to a temporary overlay in TMPDIR (the work directory).
 rc=0
 TMPDIR="$W" python3 "$top_srcdir/tests/e2e/driver.py" --workdir "$W" --timeout "${INSTALLED_TIMEOUT:-900}" \
-        --tier installed --tag INST --accel "${INSTALLED_ACCEL:-auto}" -- \
+        --tier installed --tag INST --accel "${INSTALLED_ACCEL:-auto}" \
+        --host-request "$top_srcdir/tests/installed/host-request.sh" -- \
         "$QEMU" -machine pc -m 1024 -smp "${INSTALLED_SMP:-1}" -nodefaults -display none -no-reboot \
         -kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.img" -append "$APPEND" \
         -drive "file=$IMG/root.img,if=virtio,format=raw,snapshot=on" \
@@ -71,5 +105,6 @@ TMPDIR="$W" python3 "$top_srcdir/tests/e2e/driver.py" --workdir "$W" --timeout "
         -device qemu-xhci,id=xhci,p2=15,p3=15 \
         -device usb-kbd,bus=xhci.0,id=kbd0 \
         -blockdev "driver=raw,node-name=stickimg,read-only=on,file.driver=file,file.filename=$W/stick.img" \
-        -device usb-storage,bus=xhci.0,drive=stickimg,id=stick0,serial=INSTSTICK0 || rc=$?
+        -device usb-storage,bus=xhci.0,drive=stickimg,id=stick0,serial=INSTSTICK0 \
+        ${NET:+-netdev} ${NET:+"$NET"} ${NET:+-device} ${NET:+virtio-net-pci,netdev=net0} || rc=$?
 exit $rc

@@ -22,7 +22,7 @@ grep -q "serving org.sekisho.Sekisho1" "$T/daemon.log" || fail "the daemon does 
 prop State | grep -q '"enforcing"' || fail "State: $(prop State)"
 prop PolicySource | grep -q '"embedded"' || fail "PolicySource: $(prop PolicySource)"
 call org.freedesktop.DBus.Properties.GetAll string:org.sekisho.Sekisho1 >"$T/all"
-for p in Version State PolicySerial PolicySource PolicyState PolicyExpires ActiveProfiles Plugins Trust TrustRefused; do
+for p in Version State PolicySerial PolicySource PolicyState PolicyExpires Freshness ActiveProfiles Plugins Trust TrustRefused; do
         grep -q "string \"$p\"" "$T/all" || fail "GetAll lacks $p"
 done
 grep -q 'string "demo"' "$T/all" || fail "Plugins lacks demo: $(cat "$T/all")"

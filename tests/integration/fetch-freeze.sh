@@ -2,8 +2,8 @@
 # fetch-freeze.sh — the fleet's whole path on loopback: the officer publishes with `sekishoctl repo publish`,
 # real nginx serves it, sekisho-fetch hands bundle and timestamp to sekishod, which is fresh; the server
 # then keeps serving the old timestamp (a freeze): once it expires the terminal is stale and its stale
-# profile applies; the officer's renewed timestamp makes it fresh again. repo publish refuses what
-# terminals would refuse.
+# profile applies; the officer's renewed timestamp makes it fresh again, also when renewed twice in one
+# second (nginx's ETag is mtime seconds + size). repo publish refuses what terminals would refuse.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd nginx minisign python3
@@ -85,10 +85,48 @@ wait_for "[ \"\$(fresh)\" = expired ] && profiles | grep -q stale" 100 || fail "
 grep -q '"event":"freshness.stale"' "$T/log/audit.log" || fail "no freshness.stale record"
 ok "a freeze: the server keeps the old timestamp, the terminal is stale and its stale profile applies"
 
+# The compliance report's R9 has a freshness row, judged as the heartbeat judges it (one function).
+# r9_says STATE VERDICT TEXT: the report's freshness row and R9's verdict, and the newest heartbeat's req-R9.
+r9_says() {
+        ctl --bus=none --audit-log "$T/log/audit.log" report --json >"$T/report.json" || fail "report --json failed"
+        python3 - "$T/report.json" "$T/log/audit.log" "$@" <<'PY' || fail "report or heartbeat R9 wrong (want $*)"
+import json, sys
+rep, audit, state, verdict, text = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+r9 = [q for q in rep["requirements"] if q["id"] == "R9"][0]
+rows = [r for r in r9["rows"] if r["plugin"] == "freshness"]
+assert len(rows) == 1, r9
+assert rows[0]["state"] == state and text in rows[0]["reason"], rows[0]
+assert r9["status"] == verdict and text in r9["detail"], (r9["status"], r9["detail"])
+beats = [json.loads(l) for l in open(audit) if '"event":"terminal.heartbeat"' in l]
+want = {"enforced": "enforced", "partial": "partial", "not-enforced": "not-enforced"}[verdict]
+assert beats and beats[-1]["req-R9"] == want, beats[-1]
+assert (" R9" in " " + beats[-1]["not-enforced"]) == (verdict != "enforced"), beats[-1]
+PY
+}
+r9_says partial partial "STALE (expired)"
+r9_says partial partial "stale profile stale applied since 20"
+ok "report: R9's freshness row says STALE (expired), the stale profile applied since when; R9 partial, as the heartbeat says"
+
 # ---- the officer renews the timestamp; the terminal is fresh again ----
 SEKISHO_TEST_NOW=$later publish group:takeout --key "$T/keys/ts.key" --hours 24 || fail "renew: $(cat "$T/publish.out")"
 SEKISHO_TEST_NOW=$later fetch
 wait_for "[ \"\$(fresh)\" = fresh ] && ! profiles | grep -q stale" 100 || fail "renewed: freshness $(fresh), profiles $(profiles)"
 [ "$(serial_in_force)" = 7 ] || fail "a renewed timestamp changed the serial"
+r9_says enforced enforced "fresh: the repository's newest timestamp is valid"
+ok "renewed with repo publish (no bundle): fresh again, the stale profile released, serial 7 stays; R9 enforced again"
+
+# ---- renewed twice in one second, one size: nginx's ETag (mtime seconds + size) must still change ----
+# (SEKISHO_TEST_NOW holds the officer's clock still: both are published "in the same second".)
+n_ts() { grep -c '"event":"freshness.timestamp"' "$T/log/audit.log" || true; }
+n_refused() { grep -c '"event":"freshness.refused"' "$T/log/audit.log" || true; }
+for h in 12 13; do
+        n=$(n_ts) refused=$(n_refused)
+        SEKISHO_TEST_NOW=$later publish group:takeout --key "$T/keys/ts.key" --hours $h || fail "renew ($h h): $(cat "$T/publish.out")"
+        SEKISHO_TEST_NOW=$later fetch
+        wait_for "[ \$(n_ts) -gt $n ] || [ \$(n_refused) -gt $refused ]" 100 || true
+        [ "$(n_ts)" -gt "$n" ] || fail "the timestamp renewed for $h h in the same second did not reach the daemon (n=$n, refused $(n_refused)): $(grep freshness.refused "$T/log/audit.log" | tail -n 1 | cut -c1-300) $(tail -n 2 "$T/access.log")"
+done
+grep '"event":"freshness.timestamp"' "$T/log/audit.log" | tail -n 1 | grep -q "$(date -u -d "@$(( $(date -d "$later" +%s) + 13 * 3600 + 2 ))" +%Y-%m-%dT%H:%M:%S)" ||
+        fail "the last timestamp is not issued a second after the one before: $(grep '"event":"freshness.timestamp"' "$T/log/audit.log" | tail -n 1)"
 stop_daemon
-ok "renewed with repo publish (no bundle): fresh again, the stale profile released, serial 7 stays"
+ok "renewed twice in one second with one size: each issued a second after the last (mtime too), fetched and accepted"

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 
 #include "bus.h"
+#include "freshness.h"
 #include "busclient.h"
 #include "util.h"
 
@@ -57,6 +58,7 @@ int core_audit(struct sekisho *ctx, const char *event, const char *clause, const
 
 const char *sekisho_state(const struct sekisho *ctx) { return "enforcing"; }
 const char *sekisho_policy_state(const struct sekisho *ctx) { return "current"; }
+const char *freshness_state(const struct sekisho *ctx) { return "fresh"; }
 
 /* "serial: N" in the data is applied; data starting with "bad" is refused. */
 enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const char *data, size_t size,
@@ -557,7 +559,7 @@ static void test_introspect(void **state) {
         assert_non_null(strstr(xml, "<property name=\"Plugins\" type=\"a(ssa{ss})\" access=\"read\"/>"));
         /* Every property served is introspected, and nothing else. */
         static const char *const props[] = { "Version", "State", "PolicySerial", "PolicySource",
-                                             "PolicyState", "PolicyExpires", "ActiveProfiles", "Plugins",
+                                             "PolicyState", "PolicyExpires", "Freshness", "ActiveProfiles", "Plugins",
                                              "Trust", "TrustRefused" };
         size_t n = 0;
         for (const char *p = xml; (p = strstr(p, "<property ")); p++)
