@@ -27,6 +27,7 @@ profiles:
 YAML
 start_net "$NET_POLICY"
 $IN_A nft list chain inet sekisho classify_out >/dev/null || fail "no classify_out chain"
+echo "# the queue step: $QUEUE_PATH"
 
 # received PORT: a sink on the server that appends what it gets to $T/rx.PORT (listening before we go on:
 # a refused connection would look like a blocked one).
@@ -92,11 +93,18 @@ wait_for "ip netns exec $NS_B ss -ltn | grep -q ':7000 '" 100 || fail "B's liste
 tcp_ok "$NS_A" 198.51.100.10 7000 || fail "new connection failed with the classifier running"
 kill "$CLASSIFY_PID"
 wait "$CLASSIFY_PID" 2>/dev/null || true
-tcp_ok "$NS_A" 198.51.100.10 7000 && fail "a new connection passed while the classifier was not running"
+# Only packets with payload wait for it: a new handshake completes (SYN, SYN-ACK and ACK are not
+# queued), the data it carries does not arrive.
+p=$(rport); received "$p"
+printf 'data while the classifier is away\n' |
+        $IN_A timeout 8 socat -u - "TCP:198.51.100.10:$p,connect-timeout=3" 2>"$T/connect.err" ||
+        fail "the handshake of a new connection waited for the classifier: $(cat "$T/connect.err")"
+sleep 1
+[ "$(rx "$p")" = 0 ] || fail "data of a new connection arrived while the classifier was not running ($(rx "$p") bytes)"
 before=$(wc -l <"$T/stream.out"); sleep 1.5; after=$(wc -l <"$T/stream.out")
 [ "$after" -gt "$before" ] || fail "a classified connection stopped with the classifier ($before -> $after lines)"
 tcp_ok "$NS_A" 192.0.2.20 7000 && fail "peer isolation lost without the classifier"
-ok "classifier stopped: new flows wait, a decided flow keeps going ($before -> $after lines), isolation holds"
+ok "classifier stopped: new flows' data waits (their handshakes do not), a decided flow keeps going ($before -> $after lines), isolation holds"
 start_classify
 tcp_ok "$NS_A" 198.51.100.10 7000 || fail "new connections did not resume with the classifier back"
 ok "classifier back: new flows pass again"
@@ -129,5 +137,6 @@ before=$(counter fileshare_dpi)
 leech 25 && fail "aria2 downloaded the torrent with file sharing denied"
 [ "$(counter fileshare_dpi)" -gt "$before" ] || fail "aria2's flows were not dropped as classified file sharing"
 ok "aria2 (BitTorrent) on port $bport found by the classifier and stopped"
+echo "# every packet above reached the classifier through: $QUEUE_PATH"
 
 exit 0
