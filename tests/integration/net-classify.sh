@@ -35,7 +35,7 @@ received() {
         listen_file "$NS_S" "$1" "$T/rx.$1"
         wait_for "ip netns exec $NS_S ss -ltn | grep -q ':$1 '" 100 || fail "listener on port $1 did not start"
 }
-rx() { wc -c <"$T/rx.$1" 2>/dev/null || echo 0; }
+rx() { if [ -f "$T/rx.$1" ]; then wc -c <"$T/rx.$1"; else echo 0; fi; }
 
 # 1. Ordinary traffic is classified and passes; its flow leaves the queue.
 p=$(rport); received "$p"
@@ -70,10 +70,16 @@ WINNY=11225a13c702a99ab94ca89331dcddbcfb3f2fdb78cd5b92ec7b851d651aedf3572cddc7
 p=$(rport); received "$p"
 $IN_A python3 "$PEERS" send 198.51.100.10 "$p" tcp 11225a13c702 "${WINNY#11225a13c702}" || true
 sleep 0.5; check_blocked "Winny opening (key block | first block)" "$p" $((${#WINNY} / 2))
-p=$(rport); listen_udp_file "$NS_S" "$p" "$T/rx.$p"
-wait_for "ip netns exec $NS_S ss -lun | grep -q ':$p '" 100 || fail "UDP listener on port $p did not start"
+udp_received() {
+        listen_udp_file "$NS_S" "$1" "$T/rx.$1"
+        wait_for "ip netns exec $NS_S ss -lun | grep -q ':$1 '" 100 || fail "UDP listener on port $1 did not start"
+}
+p=$(rport); udp_received "$p"
+$IN_A python3 "$PEERS" send 198.51.100.10 "$p" udp 68656c6c6f0a || true
+wait_for "[ \$(rx $p) -gt 0 ]" 30 || fail "control: a plain UDP datagram to port $p did not arrive"
+p=$(rport); udp_received "$p"
 $IN_A python3 "$PEERS" send 198.51.100.10 "$p" udp e401 e401 || true
-sleep 0.5; check_blocked "Kad bootstrap request (UDP)" "$p" 2
+sleep 0.5; check_blocked "Kad bootstrap request (UDP; a plain datagram passed as the control)" "$p" 2
 GNU=$(printf 'GNUTELLA CONNECT/0.6\r\nUser-Agent: LimeWire/4.18.8\r\nX-Ultrapeer: False\r\n\r\n' | od -An -tx1 | tr -d ' \n')
 p=$(rport); received "$p"
 $IN_A python3 "$PEERS" send 198.51.100.10 "$p" tcp "$(echo "$GNU" | cut -c1-16)" "$(echo "$GNU" | cut -c17-)" || true
