@@ -26,11 +26,15 @@ wait_for() {
 FAILED=0
 WHY=
 result() { echo "E2E-RESULT $1 $2 ${3:-}"; [ "$2" != fail ] || FAILED=1; }
-# scenario NAME FUNCTION: the function sets WHY and returns non-zero on failure.
+# scenario NAME FUNCTION: the function sets WHY and returns non-zero on failure, 77 to skip.
 scenario() {
         WHY=
         echo "E2E-MARK $1"
-        if "$2"; then result "$1" ok "$WHY"; else
+        "$2"
+        _rc=$?
+        if [ $_rc = 0 ]; then result "$1" ok "$WHY"
+        elif [ $_rc = 77 ]; then result "$1" skip "$WHY"
+        else
                 result "$1" fail "$WHY"
                 echo "---- $1: daemon log tail ----"; tail -n 15 "$T/daemon.log" 2>/dev/null
                 echo "---- $1: kernel log tail ----"; dmesg | tail -n 15
@@ -422,6 +426,7 @@ s_net_classify() {
                 sh "$top_srcdir/tests/integration/net-classify.sh" >/run/net-classify.log 2>&1
         rc=$?
         sed 's/^/  net-classify: /' /run/net-classify.log
+        [ $rc = 77 ] && { WHY="SKIP: $(grep -m1 '^SKIP' /run/net-classify.log)"; return 77; }
         [ $rc = 0 ] || no "net-classify.sh exit $rc: $(grep -m1 -e '^FAIL' -e '^SKIP' /run/net-classify.log)" || return 1
         grep -q '^# the queue step: nft queue' /run/net-classify.log || no "the test did not run the nft queue rule" || return 1
         WHY="modules ${loaded}loaded; $(grep -c '^ok - ' /run/net-classify.log) checks passed through the plugin's nft queue rule in $(( $(cut -d. -f1 /proc/uptime) - _t0 )) s"
