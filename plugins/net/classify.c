@@ -8,6 +8,7 @@
 #include <ndpi/ndpi_api.h>
 
 #include "classify.h"
+#include "classify-own.h"
 
 #define BUCKETS 16384              /* power of two, about twice CLS_MAX_FLOWS */
 #define HDR_MAX 192                /* IP header with extensions + TCP header we copy for a joined message */
@@ -41,6 +42,10 @@ struct flow {
         enum cls_verdict verdict;     /* CLS_PASS while undecided */
         uint16_t proto, packets;
         bool fed[2];                  /* nDPI has seen this direction's first message */
+        bool own_done[2];             /* our own detectors have had this direction's start */
+        uint8_t start_len[2];
+        uint32_t start_seq[2];        /* TCP: sequence number of start[d][0] */
+        uint8_t start[2][CLS_OWN_START];
 };
 
 struct cls {
@@ -61,6 +66,8 @@ static const uint16_t forbidden[] = {
 };
 
 bool cls_proto_forbidden(uint16_t proto) {
+        if (cls_own_name(proto))
+                return true;
         for (size_t i = 0; i < sizeof forbidden / sizeof *forbidden; i++)
                 if (forbidden[i] == proto)
                         return true;
@@ -115,7 +122,10 @@ struct cls *cls_free(struct cls *c) {
 const struct cls_stats *cls_stats(const struct cls *c) { return &c->stats; }
 
 const char *cls_proto_name(struct cls *c, uint16_t proto) {
-        const char *s = ndpi_get_proto_name(c->ndpi, proto);
+        const char *s = cls_own_name(proto);
+        if (s)
+                return s;
+        s = ndpi_get_proto_name(c->ndpi, proto);
         return s ? s : "?";
 }
 
@@ -413,6 +423,40 @@ static enum cls_verdict tcp(struct cls *c, struct flow *f, const uint8_t *b, con
         return feed_held(c, f, d, more, n, now_ms);
 }
 
+/* Our own detectors (classify-own.c) on each direction's first bytes: a
+ * UDP flow's first datagram, a TCP stream's first CLS_OWN_START bytes in
+ * order however they were segmented (retransmitted bytes are taken once; a
+ * gap ends the collection, as nothing after it is known to be in order). */
+static enum cls_verdict own(struct cls *c, struct flow *f, const struct pkt *p, int d) {
+        uint16_t proto = 0;
+        if (f->own_done[d] || p->payload_len == 0)
+                return CLS_PASS;
+        if (p->key.proto == 17) {
+                f->own_done[d] = true;
+                proto = cls_own_udp(p->payload, p->payload_len);
+        } else {
+                size_t have = f->start_len[d];
+                if (have == 0)
+                        f->start_seq[d] = p->seq;
+                int32_t at = (int32_t)(p->seq - f->start_seq[d]);
+                if (at < 0 || (size_t)at > have) {
+                        f->own_done[d] = at > 0;
+                        return CLS_PASS;
+                }
+                size_t skip = have - (size_t)at;
+                if (skip >= p->payload_len)
+                        return CLS_PASS;
+                size_t n = p->payload_len - skip;
+                if (n > CLS_OWN_START - have)
+                        n = CLS_OWN_START - have;
+                memcpy(f->start[d] + have, p->payload + skip, n);
+                f->start_len[d] = (uint8_t)(have + n);
+                f->own_done[d] = f->start_len[d] == CLS_OWN_START;
+                proto = cls_own_tcp(f->start[d], f->start_len[d]);
+        }
+        return proto ? decide(c, f, proto, CLS_FORBID) : CLS_PASS;
+}
+
 enum cls_verdict cls_packet(struct cls *c, const uint8_t *b, size_t len, uint64_t now_ms, uint16_t *ret_proto) {
         struct pkt p;
         c->stats.packets++;
@@ -426,6 +470,8 @@ enum cls_verdict cls_packet(struct cls *c, const uint8_t *b, size_t len, uint64_
                 return CLS_PASS; /* out of memory: the next packet asks again */
         f->last_ms = now_ms;
         enum cls_verdict v = f->verdict;
+        if (v == CLS_PASS)
+                v = own(c, f, &p, d);
         if (v == CLS_PASS)
                 v = p.key.proto == 6 ? tcp(c, f, b, &p, d, now_ms) : feed(c, f, b, p.len, now_ms);
         if (v != CLS_PASS && ret_proto)

@@ -192,7 +192,7 @@ struct net_counters {
 int net_ruleset(FILE *f, const struct net_policy *p, const struct net_resolved *res, const struct net_topo *t,
                 const struct net_counters *counters, int log_group);
 /* Only the learned sets: flush and refill them (one transaction). */
-int net_ruleset_sets(FILE *f, const struct net_topo *t);
+int net_ruleset_sets(FILE *f, const struct net_topo *t, const struct net_topo *old);
 /* Parse the text of "list counters table inet sekisho". */
 int net_counters_parse(const char *text, struct net_counters *ret);
 

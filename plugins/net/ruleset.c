@@ -254,13 +254,30 @@ static void put_set(struct setout *o, const char *name, const char *type, char *
 #define ALWAYS_ONLINK4 "169.254.0.0/16, 224.0.0.0/4, 255.255.255.255"
 #define ALWAYS_ONLINK6 "fe80::/10, ff00::/8"
 
-static void put_topo_sets(struct setout *o, const struct net_topo *t) {
-        put_set(o, "onlink4", V4, ranges_str(&t->onlink, NET_V4, ALWAYS_ONLINK4));
-        put_set(o, "onlink6", V6, ranges_str(&t->onlink, NET_V6, ALWAYS_ONLINK6));
-        put_set(o, "gw4", V4, ranges_str(&t->gw, NET_V4, NULL));
-        put_set(o, "gw6", V6, ranges_str(&t->gw, NET_V6, NULL));
-        put_set(o, "dns4", V4, ranges_str(&t->dns, NET_V4, NULL));
-        put_set(o, "dns6", V6, ranges_str(&t->dns, NET_V6, NULL));
+/* In refill mode a learned set is rewritten only when its elements change
+ * (old: the sets in force, NULL: every set): an address change usually
+ * touches onlink only, and each set in the transaction costs nft a flush, an
+ * add and, for an interval set, a fetch of its elements. */
+static void put_topo_set(struct setout *o, const char *name, const char *type, char *elems, char *old) {
+        bool same = old && elems && strcmp(old, elems) == 0;
+        free(old);
+        if (same)
+                free(elems);
+        else
+                put_set(o, name, type, elems);
+}
+
+static void put_topo_sets(struct setout *o, const struct net_topo *t, const struct net_topo *old) {
+#define TOPO_SET(name, type, field, family, always)                                                      \
+        put_topo_set(o, name, type, ranges_str(&t->field, family, always),                               \
+                     old ? ranges_str(&old->field, family, always) : NULL)
+        TOPO_SET("onlink4", V4, onlink, NET_V4, ALWAYS_ONLINK4);
+        TOPO_SET("onlink6", V6, onlink, NET_V6, ALWAYS_ONLINK6);
+        TOPO_SET("gw4", V4, gw, NET_V4, NULL);
+        TOPO_SET("gw6", V6, gw, NET_V6, NULL);
+        TOPO_SET("dns4", V4, dns, NET_V4, NULL);
+        TOPO_SET("dns6", V6, dns, NET_V6, NULL);
+#undef TOPO_SET
 }
 
 static void jump(FILE *f, const char *match, enum net_class c) {
@@ -402,7 +419,7 @@ int net_ruleset(FILE *f, const struct net_policy *p, const struct net_resolved *
                         fprintf(f, "  counter %s { }\n", net_class_names[c]);
 
         /* Learned sets: always present so that a topology update can refill them. */
-        put_topo_sets(&o, t);
+        put_topo_sets(&o, t, NULL);
         /* Policy sets. */
         put_set(&o, "peers4", V4, ranges_str(res ? &res->peers : NULL, NET_V4, NULL));
         put_set(&o, "peers6", V6, ranges_str(res ? &res->peers : NULL, NET_V6, NULL));
@@ -538,11 +555,11 @@ int net_ruleset(FILE *f, const struct net_policy *p, const struct net_resolved *
         return ferror(f) ? -EIO : 0;
 }
 
-int net_ruleset_sets(FILE *f, const struct net_topo *t) {
+int net_ruleset_sets(FILE *f, const struct net_topo *t, const struct net_topo *old) {
         /* Only the fill half: the sets exist already (a failure here means
          * someone removed them, and the caller reloads the whole table). */
         struct setout o = { .fill = f };
-        put_topo_sets(&o, t);
+        put_topo_sets(&o, t, old);
         return o.err ? o.err : ferror(f) ? -EIO : 0;
 }
 

@@ -125,8 +125,13 @@ start_classify() {
 # with the xtables NFQUEUE target in namespace A only, just after our
 # chains (filter priority 0), with the same marks: what the kernel keeps is
 # the same, and the drop of a forbidden flow's rest stays our chain's.
+# QUEUE_PATH says which one ran. NET_NEED_NFT_QUEUE=1 (the e2e guest, on
+# Debian's kernel) refuses the stand-in.
+QUEUE_PATH="nft queue (the plugin's own rule)"
 queue_shim() {
         grep -q '^classifier=unavailable' "$T/status" 2>/dev/null || return 0
+        [ "${NET_NEED_NFT_QUEUE:-0}" = 1 ] && fail "this kernel refuses the nft queue rule: $(grep '^classifier=' "$T/status")"
+        QUEUE_PATH="xt NFQUEUE stand-in (iptables-legacy in namespace A; this kernel has no nft queue, the plugin's own queue rule did not run)"
         command -v iptables-legacy >/dev/null 2>&1 || skip "kernel without nft queue and no iptables-legacy (xt NFQUEUE) to stand in"
         for ipt in iptables-legacy ip6tables-legacy; do
                 $IN_A $ipt -N SEKISHO_Q 2>/dev/null || $IN_A $ipt -F SEKISHO_Q
@@ -137,6 +142,16 @@ queue_shim() {
                 $IN_A $ipt -A SEKISHO_Q -m mark --mark 0x40000000/0x60000000 -j DROP
                 $IN_A $ipt -A SEKISHO_Q -m mark --mark 0x20000000/0x60000000 -j RETURN
                 $IN_A $ipt -A SEKISHO_Q -p udp -m multiport --ports 67,68,546,547 -j RETURN
+                # Packets without payload pass unqueued, as the nft rule's `@ih,0,8` does: the
+                # IP length is the headers' (IPv4 without options, IPv6 without extension headers;
+                # anything else is queued, which costs only time).
+                if [ $ipt = iptables-legacy ]; then iplen="0&0xFFFF"; hdr=20; doff="0>>22&0x3C@12>>28"; v="0>>22&0x3C=20 && "
+                else iplen="4>>16"; hdr=0; doff="52>>28"; v="6>>24=6 && "; fi
+                for d in 5 6 7 8 9 10 11 12 13 14 15; do
+                        $IN_A $ipt -A SEKISHO_Q -p tcp -m u32 --u32 "$v$doff=$d && $iplen=$((hdr + 4 * d))" -j RETURN
+                done
+                [ $ipt = iptables-legacy ] && v="0>>22&0x3C=20 && " || v="6>>24=17 && "
+                $IN_A $ipt -A SEKISHO_Q -p udp -m u32 --u32 "$v$iplen=$((hdr + 8))" -j RETURN
                 $IN_A $ipt -A SEKISHO_Q -p tcp -j NFQUEUE --queue-num 3142
                 $IN_A $ipt -A SEKISHO_Q -p udp -j NFQUEUE --queue-num 3142
                 $IN_A $ipt -A OUTPUT ! -o lo -j SEKISHO_Q

@@ -219,13 +219,35 @@ static void test_resolve_and_rules(void **state) {
 
         s = NULL;
         f = open_memstream(&s, &size);
-        assert_int_equal(net_ruleset_sets(f, &topo), 0);
+        assert_int_equal(net_ruleset_sets(f, &topo, NULL), 0);
         fclose(f);
         assert_non_null(strstr(s, "flush set inet sekisho onlink4\nadd element inet sekisho onlink4 { 169.254.0.0/16, 224.0.0.0/4, 255.255.255.255, 192.0.2.0/24 }\n"));
         assert_non_null(strstr(s, "flush set inet sekisho gw6\nflush set"));
         uint8_t bcast[4] = { 255, 255, 255, 255 };
         assert_true(net_conn_forbidden(&p, &res, &topo, NET_V4, bcast, true, 17, 17500)); /* LAN sync broadcast */
         free(s);
+
+        /* An address change (one more on-link prefix): only onlink4 is rewritten. */
+        struct net_topo moved = { 0 };
+        struct net_range extra;
+        const char *why_extra;
+        for (size_t i = 0; i < topo.onlink.n; i++)
+                assert_int_equal(net_ranges_add(&moved.onlink, &topo.onlink.v[i]), 0);
+        for (size_t i = 0; i < topo.gw.n; i++)
+                assert_int_equal(net_ranges_add(&moved.gw, &topo.gw.v[i]), 0);
+        for (size_t i = 0; i < topo.dns.n; i++)
+                assert_int_equal(net_ranges_add(&moved.dns, &topo.dns.v[i]), 0);
+        assert_int_equal(net_parse_cidr("203.0.113.0/25", &extra, &why_extra), 0);
+        assert_int_equal(net_ranges_add(&moved.onlink, &extra), 0);
+        net_ranges_normalize(&moved.onlink);
+        s = NULL;
+        f = open_memstream(&s, &size);
+        assert_int_equal(net_ruleset_sets(f, &moved, &topo), 0);
+        fclose(f);
+        assert_string_equal(s, "flush set inet sekisho onlink4\nadd element inet sekisho onlink4 { 169.254.0.0/16, "
+                               "224.0.0.0/4, 255.255.255.255, 192.0.2.0/24, 203.0.113.0/25 }\n");
+        free(s);
+        net_topo_done(&moved);
 
         net_resolved_done(&res);
         net_policy_done(&p);
