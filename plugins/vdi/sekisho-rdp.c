@@ -81,6 +81,7 @@ static int ask(const char *sock, bool dry_run, int argc, char **argv) {
                 fprintf(stderr, "sekisho-rdp: %s: %s\n", sock, strerror(errno));
                 return 1;
         }
+        char use[128] = "";
         for (;;) {
                 char msg[4096];
                 ssize_t n = recv(fd, msg, sizeof msg - 1, 0);
@@ -89,9 +90,17 @@ static int ask(const char *sock, bool dry_run, int argc, char **argv) {
                         return 1;
                 }
                 msg[n] = 0;
-                if (strncmp(msg, "refused ", 8) == 0) {
-                        fprintf(stderr, _("sekisho-rdp: the virtual desktop cannot be opened: %s\n"), msg + 8);
-                        fprintf(stderr, _("Use the VDI client the terminal's policy approves, through sekisho-rdp, to reach the policy's VDI servers.\n"));
+                if (strncmp(msg, "use ", 4) == 0) {
+                        rdp_sanitize(msg + 4, use, sizeof use);
+                } else if (strncmp(msg, "refused ", 8) == 0) {
+                        char why[512];
+                        rdp_sanitize(msg + 8, why, sizeof why);
+                        fprintf(stderr, _("sekisho-rdp: the virtual desktop cannot be opened: %s\n"), why);
+                        if (use[0])
+                                fprintf(stderr, _("Use %s through sekisho-rdp (the VDI client this terminal's policy approves) "
+                                                  "to reach the policy's VDI servers.\n"), use);
+                        else
+                                fprintf(stderr, _("This terminal's policy approves no VDI client that can be started; ask the administrator.\n"));
                         return 2;
                 } else if (strncmp(msg, "argv ", 5) == 0) {
                         printf("%s\n", msg + 5);
@@ -261,17 +270,17 @@ static int serve(int conn, const struct serve_opts *o) {
                 fprintf(stderr, "sekisho-rdp: %s: %s\n", o->plan, why[0] ? why : strerror(-r));
                 goto out;
         }
-        img = client_image(freerdp_paths, &exe, why, sizeof why);
-        if (img < 0 && plan->client == VDI_CLIENT_FREERDP && !plan->refused[0]) {
-                r = img;
-                reply(conn, "refused %s", why);
-                goto out;
-        }
-        if ((r = vdi_plan_argv(plan, &rq, exe ? exe : "xfreerdp", &argv, &argc, why, sizeof why)) < 0) {
+        if (plan->client == VDI_CLIENT_FREERDP && !plan->refused[0])
+                reply(conn, "use %s", vdi_clients[plan->client].display);
+        /* The policy first (a server it does not name is refused as such, installed client or
+         * not), then the client image; argv[0] is the verified image's path. */
+        if ((r = vdi_plan_argv(plan, &rq, "xfreerdp", &argv, &argc, why, sizeof why)) < 0 ||
+            (r = img = client_image(freerdp_paths, &exe, why, sizeof why)) < 0) {
                 reply(conn, "refused %s", why);
                 fprintf(stderr, "sekisho-rdp: refused uid %u (pid %d): %s\n", (unsigned) cr.uid, (int) cr.pid, why);
                 goto out;
         }
+        argv[0] = (char *) exe;
         if (rq.dry_run) {
                 char line[4096];
                 size_t len = 0;

@@ -431,18 +431,22 @@ static void vdi_report(const struct pnode *section, const struct kvlist *live, s
         report_setting(row, "vdi.client", "%s%s", pol->client >= 0 ? vdi_clients[pol->client].key : "(none)",
                        refused_clause ? " (refused)" : "");
         /* Every client of the table: approved (the launcher starts it), locked (may run, every
-         * denied channel held off), or refused with the first resource it cannot keep off. */
+         * denied channel held off), or refused with the first resource it cannot keep off, or
+         * because it is approved but sekisho has no launcher for it. */
         char locked[160] = "", refused[256] = "";
         for (size_t c = 0; c < _VDI_CLIENT_MAX; c++) {
                 const struct vdi_client_info *ci = &vdi_clients[c];
                 int res;
                 const char *why = vdi_policy_refuses(pol, ci, &res);
-                if ((int) c == pol->client && !why)
-                        continue;
+                if ((int) c == pol->client && !why) {
+                        if (!refused_clause)
+                                continue;
+                        why = "no launcher";
+                }
                 char *buf = why ? refused : locked;
                 size_t size = why ? sizeof refused : sizeof locked, len = strlen(buf);
                 snprintf(buf + len, size - len, "%s%s%s%s%s", len ? "," : "", ci->key, why ? "(" : "",
-                         why ? (res >= 0 ? vdi_res_key(res) : "not allowed") : "", why ? ")" : "");
+                         !why ? "" : res >= 0 ? vdi_res_key(res) : (int) c == pol->client ? why : "not allowed", why ? ")" : "");
         }
         report_setting(row, "clients", "approved %s; locked %s; refused %s",
                        pol->client >= 0 && !refused_clause ? vdi_clients[pol->client].key : "none", locked[0] ? locked : "none",

@@ -360,6 +360,45 @@ c_fetch_journal() {
         kills=$(journalctl -b -k -o cat --no-pager | grep -E 'type=1326|seccomp' | grep -i sekisho | head -n 3 | tr '\n' '|')
         [ -z "$kills" ] || no "seccomp in the kernel log: $kills" || return 1
         WHY="no $JOURNAL_BAD in the journal of $FETCH_UNIT and sekishod, no seccomp kill; timer active again"
+# Issue 16: the VDI launcher unit (sekisho-vdi.service) as installed: active, its socket open to
+# every local user, and a request from staff refused for a server the policy does not name and
+# taken for one it names (bundle serial 201: vdi.servers 192.0.2.10:3389, client freerdp). The
+# image has no FreeRDP, so the named server's request ends in the refusal naming the missing client.
+VDI_SOCK=/run/sekisho/vdi-launch.sock
+vdi_jtail() { journalctl -b -u sekisho-vdi -o cat --no-pager | tail -n "${1:-3}" | tr '\n' '|'; }
+c_vdi_unit() {
+        wait_for 'systemctl is-active -q sekisho-vdi' 60 ||
+                no "sekisho-vdi is $(systemctl is-active sekisho-vdi) ($(systemctl show -p Result --value sekisho-vdi)): $(vdi_jtail 5)" || return 1
+        m=$(stat -c '%a %U %F' $VDI_SOCK 2>&1)
+        [ "$m" = "666 root socket" ] || no "$VDI_SOCK: $m" || return 1
+        cg=$(sed 's/^0:://' "/proc/$(systemctl show -p MainPID --value sekisho-vdi)/cgroup")
+        [ "$cg" = /sekisho.slice/sekisho-vdi.service ] || no "the launcher runs in $cg" || return 1
+        WHY="active, $VDI_SOCK $m, launcher in $cg"
+}
+c_vdi_launch() {
+        I=/var/lib/sekisho/inbox
+        for f in installed-201.yaml installed-201.yaml.minisig; do
+                cp "$T/$f" "$I/.tmp.$$" && mv "$I/.tmp.$$" "$I/$f" || no "cannot drop $f into $I" || return 1
+        done
+        P=/var/lib/sekisho/vdi/launch-plan
+        wait_for "grep -q '^server 192.0.2.10 3389' $P 2>/dev/null" 60 ||
+                no "serial 201's server not in the launch plan: $(status_out | grep '^Policy') $(tr '\n' '|' <$P 2>/dev/null) $(jtail 3)" || return 1
+        rc=0; out=$(runuser -u staff -- sekisho-rdp 198.51.100.20 2>&1) || rc=$?
+        case "$rc:$out" in 2:*"198.51.100.20 is not a VDI server the policy names"*) ;;
+                *) no "staff's request for an unnamed server: exit $rc: $out $(vdi_jtail)"; return 1 ;; esac
+        denied=$out
+        rc=0; out=$(runuser -u staff -- sekisho-rdp 192.0.2.10 2>&1) || rc=$?
+        if [ -x /usr/bin/xfreerdp ] || [ -x /usr/bin/xfreerdp3 ]; then
+                case "$out" in *"not a VDI server"*|*"not running"*) no "staff's request for the named server: exit $rc: $out"; return 1 ;; esac
+                journalctl -b -u sekisho-vdi -o cat --no-pager | grep -q "started .* for uid 1000" ||
+                        no "the named server's client was not started: $out $(vdi_jtail)" || return 1
+        else
+                case "$rc:$out" in 2:*"FreeRDP is not installed"*"Use FreeRDP 2/3 through sekisho-rdp"*) ;;
+                        *) no "staff's request for the named server: exit $rc: $out $(vdi_jtail)"; return 1 ;; esac
+        fi
+        journalctl -b -u sekisho-vdi -o cat --no-pager | grep -q "refused uid 1000 .*198.51.100.20 is not a VDI server" ||
+                no "the launcher logged no refusal for staff: $(vdi_jtail)" || return 1
+        WHY="unnamed server: '$(echo "$denied" | head -n 1)'; named server: '$(echo "$out" | head -n 1)'"
 }
 
 echo "INST-BOOT up $(cut -d' ' -f1 /proc/uptime) s; $(systemd-analyze time 2>/dev/null | head -n1)"
@@ -389,6 +428,8 @@ check fetch-first c_fetch_first
 check fetch-304 c_fetch_304
 check fetch-frozen c_fetch_frozen
 check fetch-journal-clean c_fetch_journal
+check vdi-launcher-unit c_vdi_unit
+check vdi-launcher-requests c_vdi_launch
 if [ $FAILED != 0 ]; then
         echo "---- journalctl -u sekishod (tail) ----"
         journalctl -b -u sekishod -o short-monotonic --no-pager | tail -n 40

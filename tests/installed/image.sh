@@ -133,6 +133,11 @@ awk -v issued="$issued" -v expires="$expires" '
 grep -q '^  allow-peers: \[10.0.2.100\]$' "$T/installed-200.yaml" ||
         { echo "FAIL: default.yaml has no empty network.allow-peers to name the repository server in" >&2; exit 1; }
 minisign -S -s "$O/test.key" -m "$T/installed-200.yaml" -t "sekisho installed tier" >/dev/null </dev/null
+# Serial 201 (issue 16, dropped after the upgrade check): the same, naming a VDI server and FreeRDP.
+sed -e 's/^serial: 200$/serial: 201/' -e 's/^description: .*/description: installed tier bundle, serial 201, a VDI server/' \
+    -e 's/^vdi:$/vdi:\n  servers: ["192.0.2.10:3389"]\n  client: freerdp/' "$T/installed-200.yaml" >"$T/installed-201.yaml"
+grep -q '^  client: freerdp$' "$T/installed-201.yaml" || { echo "FAIL: no vdi: section in the default policy" >&2; exit 1; }
+minisign -S -s "$O/test.key" -m "$T/installed-201.yaml" -t "sekisho installed tier" >/dev/null </dev/null
 
 # Issue 19, the repository (served by run.sh's nginx, reached by sekisho-fetch.service): an online
 # timestamp key, a trust root naming it for that role only (the test key: root and policy), installed

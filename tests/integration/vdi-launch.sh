@@ -77,7 +77,25 @@ rc=0; as_person env LANG=C LC_ALL= LANGUAGE=ja SEKISHO_LOCALEDIR="$top_builddir/
         2>"$T/err" || rc=$?
 grep -q "仮想デスクトップに接続できません" "$T/err" && grep -q "sekisho-rdp から起動" "$T/err" ||
         fail "no Japanese notice: $(cat "$T/err")"
-ok "unnamed server, +clipboard and /drive: refused with a notice (in Japanese under LANGUAGE=ja)"
+grep -q "承認された VDI クライアント FreeRDP 2/3 を" "$T/err" || fail "the Japanese notice does not name the client to use: $(cat "$T/err")"
+ok "unnamed server, +clipboard and /drive: refused with a notice naming the client to use (in Japanese under LANGUAGE=ja)"
+
+# A launcher on a terminal without FreeRDP (its paths hidden under a tmpfs in a mount namespace
+# of its own): a server the policy does not name is refused as such, a named one because the
+# approved client is missing, named in the notice.
+unshare -m sh -c 'mount -t tmpfs tmpfs /usr/bin && exec "$@"' sh "$top_builddir/sekisho-rdp" --listen "$T/bare.sock" \
+        --plan "$T/state/vdi/launch-plan" --cgroup-root "$CG2" >>"$T/launch-bare.log" 2>&1 &
+BARE_PID=$!
+at_exit "kill $BARE_PID 2>/dev/null"
+wait_for "test -S '$T/bare.sock'" 50 || fail "the launcher without FreeRDP did not start: $(cat "$T/launch-bare.log")"
+rc=0; as_person env SEKISHO_VDI_SOCKET="$T/bare.sock" "$top_builddir/sekisho-rdp" 192.0.2.99 2>"$T/err" || rc=$?
+[ "$rc" = 2 ] && grep -q "not a VDI server the policy names" "$T/err" ||
+        fail "without FreeRDP, an unnamed server is not refused as such (rc $rc): $(cat "$T/err")"
+rc=0; as_person env SEKISHO_VDI_SOCKET="$T/bare.sock" "$top_builddir/sekisho-rdp" "127.0.0.1:$PORT" 2>"$T/err" || rc=$?
+[ "$rc" = 2 ] && grep -q "FreeRDP is not installed" "$T/err" ||
+        fail "without FreeRDP, a named server is not refused for the missing client (rc $rc): $(cat "$T/err")"
+kill "$BARE_PID"
+ok "without FreeRDP: an unnamed server refused as such, a named one for the missing client"
 
 # The real client, started for the person.
 before=$(conns)
@@ -124,5 +142,6 @@ grep -q '"event":"vdi-client-refused"' "$T/audit.log" || fail "no vdi-client-ref
 grep -q "^approved-refused: .*clipboard" "$T/status" || fail "status does not say why the client is refused"
 rc=0; as_person env LANG=C "$top_builddir/sekisho-rdp" "127.0.0.1:$PORT" 2>"$T/err" || rc=$?
 [ "$rc" = 2 ] && grep -q "cannot keep clipboard" "$T/err" || fail "refused client started (rc $rc): $(cat "$T/err")"
+grep -q "approves no VDI client that can be started" "$T/err" || fail "the notice names a client although none can be started: $(cat "$T/err")"
 ok "SPICE approved but not lockable: refused, audit record, notice"
 VDI_FAILED=0

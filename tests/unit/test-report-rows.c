@@ -137,6 +137,14 @@ static void test_vdi(void **state) {
         assert_non_null(strstr(r3->setting, "browser(clipboard)"));
         assert_non_null(strstr(r3->reason, "the approved client is refused: SPICE"));
         report_rows_clear(&rows);
+        /* Approved and lockable, but without a launcher: refused, and listed as such. */
+        rows = rows_for("vdi", "vdi: { servers: [\"198.51.100.10\"], client: remmina }\n", NULL, 0, NULL);
+        r3 = row(&rows, "R3");
+        assert_non_null(strstr(r3->setting, "vdi.client: remmina (refused)"));
+        assert_non_null(strstr(r3->setting, "clients: approved none; locked freerdp;"));
+        assert_non_null(strstr(r3->setting, "remmina(no launcher)"));
+        assert_non_null(strstr(r3->reason, "launcher for FreeRDP only"));
+        report_rows_clear(&rows);
 }
 
 static void test_posture(void **state) {
