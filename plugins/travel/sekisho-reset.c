@@ -519,10 +519,14 @@ static int step_drive_erase(struct reset *x, size_t i) {
         uint32_t ses = (fna & 4) ? 2 : 1;
         show(x, "drive erase: NVMe Format of %s, secure erase setting %u%s", name, ses,
              ses == 2 ? " (cryptographic)" : " (user data; the drive has no cryptographic erase)");
-        if ((r = nvme_admin(fd, NVME_ADMIN_FORMAT, (uint32_t)nsid, lbaf | ses << 9, NULL, 0, 30 * 60 * 1000)) < 0)
-                return log_error_errno(r, "%s: NVMe Format (SES=%u) failed", dev, ses);
+        /* The keys are gone already: a drive that refuses the Format is
+         * recorded as such, and the reset goes on to the factory state. */
+        if ((r = nvme_admin(fd, NVME_ADMIN_FORMAT, (uint32_t)nsid, lbaf | ses << 9, NULL, 0, 30 * 60 * 1000)) < 0) {
+                log_error_errno(r, "%s: NVMe Format (SES=%u) failed", dev, ses);
+                return journal_append(x, "drive-erase=failed ses=%u fna=0x%02x: %s", ses, fna, strerror(-r));
+        }
         (void)ioctl(fd, BLKFLSBUF, 0); /* the page cache still holds blocks from before */
-        return journal_append(x, "drive-erase=done ses=%u%s", ses,
+        return journal_append(x, "drive-erase=done ses=%u fna=0x%02x%s", ses, fna,
                               ses == 2 ? "" : " (crypto erase unsupported: FNA bit 2 clear; user data erase)");
 }
 
@@ -886,7 +890,12 @@ static int reset_boot(struct reset *x) {
                 printf("sekisho-reset: the reset for trip %s is complete; nothing to do\n", x->trip);
                 return 0;
         }
-        if ((r = reset_plan_from_kv(&x->jkv, &x->plan)) < 0 || !x->plan.root_volume) {
+        /* the plan is the journal's head: the steps' records (drive-erase=...)
+         * come after the first begin= and are not plan lines */
+        struct kvlist head = x->jkv;
+        for (head.n = 0; head.n < x->jkv.n && strcmp(x->jkv.keys[head.n], "begin") != 0; head.n++)
+                ;
+        if ((r = reset_plan_from_kv(&head, &x->plan)) < 0 || !x->plan.root_volume) {
                 log_error_errno(r < 0 ? r : -EINVAL, "the plan in %s is invalid or names no root volume", x->journal_path);
                 return 3;
         }
