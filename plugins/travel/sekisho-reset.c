@@ -645,8 +645,9 @@ static int step_schedule(struct reset *x, size_t i) {
         int r = reset_handover(&x->plan, x->trip);
         if (r < 0)
                 return log_error_errno(r, "the hand-over before the wipe did not complete; not scheduling it yet");
-        const char *dir = x->plan.journal_dir;
-        _cleanup_free_ char *plan = path_join(dir, TRAVEL_BOOT_PLAN), *journal = path_join(dir, TRAVEL_BOOT_JOURNAL);
+        _cleanup_free_ char *dir = mapped(x, x->plan.journal_dir);
+        _cleanup_free_ char *plan = dir ? path_join(dir, TRAVEL_BOOT_PLAN) : NULL;
+        _cleanup_free_ char *journal = dir ? path_join(dir, TRAVEL_BOOT_JOURNAL) : NULL;
         if (!plan || !journal)
                 return -ENOMEM;
         struct kvlist old = { 0 };
@@ -951,6 +952,7 @@ static int reset_boot(struct reset *x) {
 static void usage(FILE *f) {
         fprintf(f, "Usage: sekisho-reset [--state-dir DIR] [--audit-log FILE] [--dry-run] [--no-reboot]\n"
                    "       sekisho-reset --boot --journal-dir DIR [--map FROM=TO] [--dry-run] [--no-reboot]\n"
+                   "--map FROM=TO: the plan's paths below FROM (journal-dir, restore-image) are below TO here.\n"
                    "Factory reset after a high-risk trip, as ordered by sekishod. Resumes an interrupted reset.\n"
                    "--boot: the initramfs carries out the scheduled reset of the root volume.\n");
 }
