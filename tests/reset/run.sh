@@ -80,9 +80,15 @@ printf '/dev/mapper/root / ext4 defaults 0 1\n/dev/vda /boot ext4 defaults 0 2\n
 mkdir -p "$R/etc/cryptsetup-initramfs"
 echo "CRYPTSETUP=y" >"$R/etc/cryptsetup-initramfs/conf-hook"
 kver=$(ls "$R/lib/modules" | sort -V | tail -n 1)
-in_chroot "$R" mkinitramfs -o /tmp/reset-initrd.img "$kver" >"$W/mkinitramfs.log" 2>&1 ||
-        { tail -n 20 "$W/mkinitramfs.log"; result initramfs fail "mkinitramfs failed"; finish; }
-mv "$R/tmp/reset-initrd.img" "$W/initrd.img"
+# cached by what goes into it (mkinitramfs takes minutes on a loaded machine)
+ikey=$( { echo "$R $kver"; cat "$RESET" "$HOOK" "$SCRIPT" "$R/etc/crypttab" "$R/etc/fstab"; } | sha256sum | cut -c1-16)
+if [ ! -s "$CACHE/reset-initrd-$ikey.img" ]; then
+        in_chroot "$R" mkinitramfs -o /tmp/reset-initrd.img "$kver" >"$W/mkinitramfs.log" 2>&1 ||
+                { tail -n 20 "$W/mkinitramfs.log"; result initramfs fail "mkinitramfs failed"; finish; }
+        mv "$R/tmp/reset-initrd.img" "$CACHE/reset-initrd-$ikey.img"
+        ls -t "$CACHE"/reset-initrd-*.img | tail -n +3 | while read -r old; do rm -f "$old"; done
+fi
+cp "$CACHE/reset-initrd-$ikey.img" "$W/initrd.img"
 cp "$R/boot/vmlinuz-$kver" "$W/vmlinuz"
 lsinitramfs "$W/initrd.img" >"$W/initrd.list" 2>/dev/null || in_chroot "$R" lsinitramfs /dev/stdin <"$W/initrd.img" >"$W/initrd.list"
 missing=""
@@ -138,23 +144,19 @@ mke2fs -q -t ext4 -L boot -d "$W/bootfs" "$W/boot.img"
 
 accel="-accel tcg"
 [ -w /dev/kvm ] && accel="-accel kvm -accel tcg"
-# boot NAME [--kill-on RE] [--passphrase P] -- [KERNEL ARGS]: one boot; its console in $W/NAME.log
+# boot NAME KILL-ON PASSPHRASE KERNEL-ARGS: one boot; its console in $W/NAME.log, its end in $rc
+# (0 QEMU ended by itself, 3 killed on the KILL-ON line, 4 timeout, 5 a failure line).
 boot() {
-        name=$1; shift
-        opts=""
-        while [ "$1" != "--" ]; do opts="$opts $1"; shift; done
-        shift
         rc=0
         # shellcheck disable=SC2086
-        python3 "$top_srcdir/tests/reset/boot.py" --log "$W/$name.log" --timeout "${RESET_TIMEOUT:-300}" \
-                --fail-on 'Kernel panic|ALERT!|did not finish' $opts -- \
+        python3 "$top_srcdir/tests/reset/boot.py" --log "$W/$1.log" --timeout "${RESET_TIMEOUT:-300}" \
+                --fail-on 'Kernel panic|ALERT!|did not finish' --kill-on "$2" --passphrase "$3" -- \
                 "$QEMU" -machine pc $accel -m 1024 -smp 1 -nodefaults -display none -no-reboot \
                 -kernel "$W/vmlinuz" -initrd "$W/initrd.img" \
-                -append "console=ttyS0 root=/dev/mapper/root rootfstype=ext4 ro panic=-1 loglevel=4 $*" \
+                -append "console=ttyS0 root=/dev/mapper/root rootfstype=ext4 ro panic=-1 loglevel=4 $4" \
                 -drive "file=$W/boot.img,if=virtio,format=raw" \
                 -drive "file=$W/root.img,if=none,id=nv0,format=raw" -device nvme,serial=sekisho0,drive=nv0 \
                 -serial stdio || rc=$?
-        return 0
 }
 journal() { debugfs -R "cat /sekisho-reset/journal" "$W/boot.img" 2>/dev/null; }
 old_opens() { cryptsetup open --test-passphrase --key-file "$1" "$W/root.img" 2>/dev/null; }
@@ -162,7 +164,7 @@ old_opens() { cryptsetup open --test-passphrase --key-file "$1" "$W/root.img" 2>
 # The initramfs stage: a power cut (QEMU killed) right after each step kind acted, before its done= line.
 t0=$(date +%s)
 for f in reset-luks-keyslots reset-luks-header reset-drive-erase reset-restore reset-complete; do
-        boot "cut-$f" --kill-on "fault injection at $f" -- "sekisho.fault=$f"
+        boot "cut-$f" "fault injection at $f" "" "sekisho.fault=$f"
         if [ $rc != 3 ]; then
                 result "cut-$f" fail "the boot ended with $rc, not at the cut (console: $W/cut-$f.log)"
                 tail -n 30 "$W/cut-$f.log"
@@ -178,7 +180,7 @@ done
 echo "info: five boots with a power cut in $(( $(date +%s) - t0 )) s"
 
 # The factory boot: nothing left to do; cryptroot unlocks the new volume with the enrolment passphrase.
-boot factory --passphrase "enrolment passphrase" -- ""
+boot factory "" "enrolment passphrase" ""
 if [ $rc = 0 ] && grep -q 'RESET-BOOTED image=factory' "$W/factory.log"; then
         result factory-boot ok "cryptroot unlocked the new volume, the restore image's init ran"
 else
