@@ -550,7 +550,8 @@ static int step_restore_image(struct reset *x) {
         if (in < 0)
                 return log_error_errno(-errno, "cannot open the restore image %s", img);
         struct crypt_device *cd = NULL;
-        if (crypt_init_by_name(&cd, RESTORE_MAPPING) == 0) { /* left active by an interrupted run */
+        if (access("/dev/mapper/" RESTORE_MAPPING, F_OK) == 0 && crypt_init_by_name(&cd, RESTORE_MAPPING) == 0) {
+                /* left active by an interrupted run */
                 (void)crypt_deactivate(cd, RESTORE_MAPPING);
                 crypt_free(cd);
                 cd = NULL;

@@ -158,7 +158,14 @@ boot() {
                 -drive "file=$W/root.img,if=none,id=nv0,format=raw" -device nvme,serial=sekisho0,drive=nv0 \
                 -serial stdio || rc=$?
 }
-journal() { debugfs -R "cat /sekisho-reset/journal" "$W/boot.img" 2>/dev/null; }
+# /boot's journal as the next mount sees it: ext4's own journal replayed (e2fsck on a copy) first,
+# since what the guest fsynced may still be only in ext4's journal.
+journal() {
+        cp "$W/boot.img" "$W/boot-copy.img"
+        e2fsck -fy "$W/boot-copy.img" >/dev/null 2>&1 || true
+        debugfs -R "cat /sekisho-reset/journal" "$W/boot-copy.img" 2>/dev/null
+        rm -f "$W/boot-copy.img"
+}
 old_opens() { cryptsetup open --test-passphrase --key-file "$1" "$W/root.img" 2>/dev/null; }
 
 # The initramfs stage: a power cut (QEMU killed) right after each step kind acted, before its done= line.
@@ -170,9 +177,19 @@ for f in reset-luks-keyslots reset-luks-header reset-drive-erase reset-restore r
                 tail -n 30 "$W/cut-$f.log"
                 finish
         fi
-        detail="journal: $(journal | grep -c .) lines, last $(journal | tail -n 1)"
+        journal >"$W/journal.$f"
+        detail="journal: $(grep -c . "$W/journal.$f") lines, last $(tail -n 1 "$W/journal.$f")"
+        case $f in
+        reset-luks-keyslots) want='^begin=luks-keyslots-0$' ;;
+        reset-luks-header) want='^begin=luks-header-0$' ;;
+        reset-drive-erase) want='^drive-erase=' ;;
+        reset-restore) want='^restored=/boot/factory.img$' ;;
+        *) want='^complete=yes$' ;;
+        esac
         if old_opens "$W/old.key" || old_opens "$W/recovery.key"; then
                 result "cut-$f" fail "an old passphrase opens the root volume after the cut; $detail"
+        elif ! grep -q "$want" "$W/journal.$f"; then
+                result "cut-$f" fail "the journal does not show the step that was cut ($want); $detail"
         else
                 result "cut-$f" ok "QEMU killed after $f; old passphrases open nothing; $detail"
         fi
