@@ -123,6 +123,16 @@ int reset_plan_format(const struct reset_plan *plan, const char *trip, char **re
         for (size_t i = 0; i < plan->n_restore; i++)
                 buf_printf(&b, "restore-arg=%s\n", plan->restore[i]);
         buf_printf(&b, "reboot=%s\n", plan->reboot ? "yes" : "no");
+        /* the whole-machine reset, carried out by the initramfs */
+        if (plan->root_volume) {
+                buf_printf(&b, "root-volume=%s\n", plan->root_volume);
+                buf_printf(&b, "journal-dir=%s\n", plan->journal_dir ? plan->journal_dir : TRAVEL_JOURNAL_DIR);
+                if (plan->restore_image)
+                        buf_printf(&b, "restore-image=%s\n", plan->restore_image);
+                if (plan->factory_repart)
+                        buf_printf(&b, "factory-reset=systemd-repart\n");
+                buf_printf(&b, "drive-erase=%s\n", plan->drive_erase ? "auto" : "none");
+        }
         return buf_finish(&b, ret, ret_size);
 }
 
@@ -135,8 +145,14 @@ static int add_checked(char **dst, size_t *n, size_t max, const char *v, bool (*
         return 0;
 }
 
+static int set_once(char **dst, const char *v, bool (*ok)(const char *)) {
+        if (*dst || !ok(v))
+                return -EBADMSG;
+        return (*dst = strdup(v)) ? 0 : -ENOMEM;
+}
+
 int reset_plan_from_kv(const struct kvlist *kv, struct reset_plan *ret) {
-        struct reset_plan p = { .reboot = true };
+        struct reset_plan p = { .reboot = true, .drive_erase = true };
         const char *fmt = kvlist_get(kv, "format");
         if (!fmt || strcmp(fmt, "1") != 0)
                 return -EPROTONOSUPPORT;
@@ -160,7 +176,29 @@ int reset_plan_from_kv(const struct kvlist *kv, struct reset_plan *ret) {
                         else
                                 r = -EBADMSG;
                 }
+                /* the whole-machine reset */
+                else if (strcmp(k, "root-volume") == 0)
+                        r = set_once(&p.root_volume, v, travel_volume_ok);
+                else if (strcmp(k, "journal-dir") == 0)
+                        r = set_once(&p.journal_dir, v, travel_wipe_path_ok);
+                else if (strcmp(k, "restore-image") == 0)
+                        r = set_once(&p.restore_image, v, travel_path_ok);
+                else if (strcmp(k, "factory-reset") == 0)
+                        r = strcmp(v, "systemd-repart") == 0 && !p.factory_repart ? (p.factory_repart = true, 0) : -EBADMSG;
+                else if (strcmp(k, "drive-erase") == 0) {
+                        if (strcmp(v, "auto") == 0 || strcmp(v, "none") == 0)
+                                p.drive_erase = strcmp(v, "auto") == 0;
+                        else
+                                r = -EBADMSG;
+                }
         }
+        /* a root reset needs exactly one way back to a factory state, and its journal */
+        if (r >= 0 && p.root_volume && (!!p.restore_image == p.factory_repart))
+                r = -EBADMSG;
+        if (r >= 0 && !p.root_volume && (p.journal_dir || p.restore_image || p.factory_repart))
+                r = -EBADMSG;
+        if (r >= 0 && p.root_volume && !p.journal_dir && !(p.journal_dir = strdup(TRAVEL_JOURNAL_DIR)))
+                r = -ENOMEM;
         if (r < 0) {
                 reset_plan_clear(&p);
                 return r;
@@ -185,6 +223,22 @@ void reset_plan_print(const struct reset_plan *plan, FILE *out) {
                 for (size_t i = 0; i < plan->n_restore; i++)
                         fprintf(out, " %s", plan->restore[i]);
                 fputc('\n', out);
+        }
+        if (plan->root_volume) {
+                fprintf(out, "%zu. schedule the reset of the root volume %s for the next boot (journal in %s)\n", step++,
+                        plan->root_volume, plan->journal_dir ? plan->journal_dir : TRAVEL_JOURNAL_DIR);
+                fprintf(out, "%zu. reboot; the initramfs destroys every LUKS keyslot and the header of %s\n", step++,
+                        plan->root_volume);
+                fprintf(out, "%zu. %s\n", step++,
+                        plan->drive_erase ? "the drive's own cryptographic erase where the drive supports it (NVMe Format, SES=2)"
+                                          : "no drive erase (drive-erase: none)");
+                if (plan->restore_image)
+                        fprintf(out, "%zu. a new LUKS2 root volume with a new key, holding the restore image %s\n", step++,
+                                plan->restore_image);
+                else
+                        fprintf(out, "%zu. systemd's factory reset (systemd-repart --factory-reset=yes)\n", step++);
+                fprintf(out, "%zu. reboot into the factory state\n", step);
+                return;
         }
         fprintf(out, "%zu. %s\n", step, plan->reboot ? "reboot" : "do not reboot (reboot: false)");
 }

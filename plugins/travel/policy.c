@@ -43,6 +43,12 @@ static const struct pkey plan_keys[] = {
         { .name = "wipe-directories", .type = PT_STRING_SEQ },
         { .name = "restore", .type = PT_STRING_SEQ },
         { .name = "reboot", .type = PT_BOOL },
+        /* the whole-machine reset, carried out by the initramfs */
+        { .name = "root-volume", .type = PT_STRING },
+        { .name = "journal-dir", .type = PT_STRING },
+        { .name = "restore-image", .type = PT_STRING },
+        { .name = "factory-reset", .type = PT_STRING },
+        { .name = "drive-erase", .type = PT_STRING },
         { NULL },
 };
 
@@ -103,6 +109,14 @@ bool travel_wipe_path_ok(const char *p) {
                 if (strcmp(buf, forbidden[i]) == 0)
                         return false;
         return true;
+}
+
+bool travel_volume_ok(const char *v) {
+        if (v && strncmp(v, "PARTLABEL=", 10) == 0) {
+                size_t len = strlen(v + 10);
+                return len > 0 && len <= 72 && strspn(v + 10, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == len;
+        }
+        return travel_path_ok(v);
 }
 
 static bool id_ok(const char *s) {
@@ -272,14 +286,36 @@ size_t travel_policy_check(const struct pnode *section, struct perrors *errs) {
                                         perr(errs, restore->children[i], "restore argument is not clean text");
                         }
                 }
+                /* the whole-machine reset */
+                const struct pnode *rv = pmap_get(plan, "root-volume"), *jd = pmap_get(plan, "journal-dir"),
+                                   *ri = pmap_get(plan, "restore-image"), *fr = pmap_get(plan, "factory-reset"),
+                                   *de = pmap_get(plan, "drive-erase");
+                if (pnode_str(rv) && !travel_volume_ok(pnode_str(rv)))
+                        perr(errs, rv, "root-volume '%s' is neither a clean absolute device path nor PARTLABEL=label", pnode_str(rv));
+                if (pnode_str(jd) && !travel_wipe_path_ok(pnode_str(jd)))
+                        perr(errs, jd, "journal-dir '%s' must be a clean absolute path below a partition that is not erased (e.g. /boot/sekisho-reset)",
+                             pnode_str(jd));
+                if (pnode_str(ri) && !travel_path_ok(pnode_str(ri)))
+                        perr(errs, ri, "restore-image '%s' is not a clean absolute path", pnode_str(ri));
+                if (pnode_str(fr) && strcmp(pnode_str(fr), "systemd-repart") != 0)
+                        perr(errs, fr, "factory-reset '%s' is unknown (systemd-repart)", pnode_str(fr));
+                if (pnode_str(de) && strcmp(pnode_str(de), "auto") != 0 && strcmp(pnode_str(de), "none") != 0)
+                        perr(errs, de, "drive-erase '%s' is unknown (auto or none)", pnode_str(de));
+                if (rv && !ri && !fr)
+                        perr(errs, rv, "root-volume needs restore-image or factory-reset (else the terminal does not boot again)");
+                if (ri && fr)
+                        perr(errs, fr, "restore-image and factory-reset exclude each other");
+                if (!rv && (jd || ri || fr || de))
+                        perr(errs, plan, "journal-dir, restore-image, factory-reset and drive-erase belong to a root-volume reset");
         }
         if (reset && (!plan || plan->kind != PNODE_MAP))
                 perr(errs, ret, "reset: true needs a reset-plan");
         else if (reset) {
                 const struct pnode *v = pmap_get(plan, "luks-volumes"), *rs = pmap_get(plan, "restore");
-                if (!(v && v->kind == PNODE_SEQ && v->n > 0) && !(rs && rs->kind == PNODE_SEQ && rs->n > 0))
+                if (!(v && v->kind == PNODE_SEQ && v->n > 0) && !(rs && rs->kind == PNODE_SEQ && rs->n > 0) &&
+                    !pnode_str(pmap_get(plan, "root-volume")))
                         perr(errs, plan,
-                             "reset: true needs luks-volumes or a restore action in the reset-plan (else nothing returns the terminal to factory state)");
+                             "reset: true needs luks-volumes, a restore action or a root-volume in the reset-plan (else nothing returns the terminal to factory state)");
         }
         return errs->n_errors - before;
 }
@@ -295,6 +331,9 @@ void reset_plan_clear(struct reset_plan *plan) {
                 free(plan->wipe[i]);
         for (size_t i = 0; i < plan->n_restore; i++)
                 free(plan->restore[i]);
+        free(plan->root_volume);
+        free(plan->journal_dir);
+        free(plan->restore_image);
         *plan = (struct reset_plan){ 0 };
 }
 
@@ -308,8 +347,11 @@ static int strv_copy(char *const *src, size_t n, char **dst, size_t *dst_n, size
 }
 
 int reset_plan_copy(const struct reset_plan *src, struct reset_plan *dst) {
-        *dst = (struct reset_plan){ .reboot = src->reboot };
-        if (strv_copy(src->volumes, src->n_volumes, dst->volumes, &dst->n_volumes, TRAVEL_MAX_PATHS) < 0 ||
+        *dst = (struct reset_plan){ .reboot = src->reboot, .factory_repart = src->factory_repart, .drive_erase = src->drive_erase };
+        if ((src->root_volume && !(dst->root_volume = strdup(src->root_volume))) ||
+            (src->journal_dir && !(dst->journal_dir = strdup(src->journal_dir))) ||
+            (src->restore_image && !(dst->restore_image = strdup(src->restore_image))) ||
+            strv_copy(src->volumes, src->n_volumes, dst->volumes, &dst->n_volumes, TRAVEL_MAX_PATHS) < 0 ||
             strv_copy(src->credentials, src->n_credentials, dst->credentials, &dst->n_credentials, TRAVEL_MAX_PATHS) < 0 ||
             strv_copy(src->wipe, src->n_wipe, dst->wipe, &dst->n_wipe, TRAVEL_MAX_PATHS) < 0 ||
             strv_copy(src->restore, src->n_restore, dst->restore, &dst->n_restore, TRAVEL_MAX_ARGS) < 0) {
@@ -412,6 +454,15 @@ int travel_policy_parse(const struct pnode *section, struct travel_policy *ret) 
                         k = -ENOMEM;
                 p.plan.reboot = true;
                 (void)pnode_bool(pmap_get(plan, "reboot"), &p.plan.reboot);
+                /* the whole-machine reset */
+                const char *rv = pnode_str(pmap_get(plan, "root-volume")), *jd = pnode_str(pmap_get(plan, "journal-dir")),
+                           *ri = pnode_str(pmap_get(plan, "restore-image")), *de = pnode_str(pmap_get(plan, "drive-erase"));
+                p.plan.factory_repart = pnode_str(pmap_get(plan, "factory-reset")) != NULL;
+                p.plan.drive_erase = !de || strcmp(de, "none") != 0;
+                if ((rv && !(p.plan.root_volume = strdup(rv))) ||
+                    (rv && !(p.plan.journal_dir = strdup(jd ? jd : TRAVEL_JOURNAL_DIR))) ||
+                    (rv && ri && !(p.plan.restore_image = strdup(ri))))
+                        k = -ENOMEM;
                 if (k < 0) {
                         travel_policy_clear(&p);
                         return k;

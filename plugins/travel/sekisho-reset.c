@@ -1,15 +1,17 @@
-/* sekisho-reset.c — the factory-reset executor: journals each step before acting, destroys LUKS keyslots and headers, removes credentials, wipes directories, restores, reboots; resumable after power loss. */
+/* sekisho-reset.c — the factory-reset executor: journals each step before acting, destroys LUKS keyslots and headers, removes credentials, wipes directories, restores, reboots; schedules a root-volume reset that it then carries out from the initramfs (--boot); resumable after power loss. */
 #include "config.h"
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <linux/fs.h>
+#include <linux/nvme_ioctl.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <syslog.h>
 
@@ -33,7 +35,12 @@ struct reset {
         const char *state_dir;
         const char *audit_log;
         bool dry_run, no_reboot;
+        bool boot;                 /* --boot: the initramfs carries out a scheduled root-volume reset */
+        const char *boot_dir;      /* --journal-dir: where the initramfs mounted the journal */
+        const char *map_from, *map_to; /* --map FROM=TO: the plan's paths below FROM are below TO here */
         char *dir, *state_path, *plan_path, *journal_path;
+        char *vols[TRAVEL_MAX_PATHS + 1]; /* the LUKS volumes to erase: in --boot, the root volume first */
+        size_t n_vols;
         char *journal;             /* the journal text as written */
         size_t journal_len;
         struct kvlist jkv;             /* parsed journal (steps done, header sizes) */
@@ -108,7 +115,7 @@ static int step_audit(struct reset *x) {
 }
 
 static int step_luks_keyslots(struct reset *x, size_t i) {
-        const char *dev = x->plan.volumes[i];
+        const char *dev = x->vols[i];
         struct crypt_device *cd = NULL;
         int r = crypt_init(&cd, dev);
         if (r < 0)
@@ -135,6 +142,14 @@ static int step_luks_keyslots(struct reset *x, size_t i) {
                 crypt_free(cd);
                 return r;
         }
+        /* the root volume's UUID: the new volume keeps it, so that the
+         * initramfs's crypttab still finds the root after the restore */
+        const char *uuid = crypt_get_uuid(cd);
+        if (x->boot && i == 0 && uuid && !kvlist_get(&x->jkv, "root-uuid") &&
+            (r = journal_append(x, "root-uuid=%s", uuid)) < 0) {
+                crypt_free(cd);
+                return r;
+        }
         const char *type = crypt_get_type(cd);
         int max = crypt_keyslot_max(type ? type : CRYPT_LUKS2);
         unsigned destroyed = 0;
@@ -155,7 +170,7 @@ static int step_luks_keyslots(struct reset *x, size_t i) {
 }
 
 static int step_luks_header(struct reset *x, size_t i) {
-        const char *dev = x->plan.volumes[i];
+        const char *dev = x->vols[i];
         char key[32];
         snprintf(key, sizeof key, "header-bytes-%zu", i);
         int64_t bytes;
@@ -351,6 +366,320 @@ static int step_restore(struct reset *x) {
         return 0;
 }
 
+/* ---- the whole-machine reset: scheduled here, carried out by the initramfs ---- */
+
+/* Placeholder for i22-ack's acknowledgement hand-over (travel.h).
+ * MERGE NOTE (i22-boot): delete this definition when i22-ack's lands. */
+int reset_handover(const struct reset_plan *plan, const char *trip) {
+        (void)plan;
+        (void)trip;
+        return 0;
+}
+
+/* Tell the person at the terminal: the console (our stdout in the
+ * initramfs) and, when plymouth is showing a splash, its message line. */
+static void show(const struct reset *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void show(const struct reset *x, const char *fmt, ...) {
+        char msg[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        printf("sekisho-reset: %s\n", msg);
+        fflush(stdout);
+        static const char plymouth[] = "/bin/plymouth";
+        if (!x->boot || access(plymouth, X_OK) < 0)
+                return;
+        char text[600];
+        snprintf(text, sizeof text, "--text=sekisho: %s", msg);
+        pid_t pid = fork();
+        if (pid == 0) {
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null >= 0) {
+                        dup2(null, 1);
+                        dup2(null, 2);
+                }
+                execl(plymouth, "plymouth", "message", text, (char *)NULL);
+                _exit(127);
+        }
+        while (pid > 0 && waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+}
+
+/* A plan path as seen here: below --map's FROM it is below TO. */
+static char *mapped(const struct reset *x, const char *p) {
+        size_t n = x->map_from ? strlen(x->map_from) : 0;
+        char *ret = NULL;
+        if (n && strncmp(p, x->map_from, n) == 0 && (p[n] == '/' || p[n] == 0)) {
+                if (asprintf(&ret, "%s%s", x->map_to, p + n) < 0)
+                        return NULL;
+                return ret;
+        }
+        return strdup(p);
+}
+
+/* "PARTLABEL=x" -> /dev/disk/by-partlabel/x (udev's link; the initramfs runs udev). */
+static char *volume_path(const char *v) {
+        char *ret = NULL;
+        if (strncmp(v, "PARTLABEL=", 10) == 0)
+                return asprintf(&ret, "/dev/disk/by-partlabel/%s", v + 10) < 0 ? NULL : ret;
+        return strdup(v);
+}
+
+/* The kernel's name of a block device ("nvme0n1", "nvme0n1p2", "vda2") and
+ * whether it is a partition, from sysfs. */
+static int block_name(dev_t dev, char *name, size_t size, bool *partition) {
+        char link[64], target[PATH_MAX];
+        snprintf(link, sizeof link, "/sys/dev/block/%u:%u", major(dev), minor(dev));
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        if (n < 0)
+                return -errno;
+        target[n] = 0;
+        const char *base = strrchr(target, '/');
+        base = base ? base + 1 : target;
+        if (strlen(base) >= size)
+                return -ENAMETOOLONG;
+        memcpy(name, base, strlen(base) + 1);
+        char part[96];
+        snprintf(part, sizeof part, "%s/partition", link);
+        *partition = access(part, F_OK) == 0;
+        return 0;
+}
+
+static int nvme_admin(int fd, uint8_t opcode, uint32_t nsid, uint32_t cdw10, void *data, uint32_t len, uint32_t timeout_ms) {
+        struct nvme_admin_cmd cmd = {
+                .opcode = opcode, .nsid = nsid, .cdw10 = cdw10,
+                .addr = (uint64_t)(uintptr_t)data, .data_len = len, .timeout_ms = timeout_ms,
+        };
+        int r = ioctl(fd, NVME_IOCTL_ADMIN_CMD, &cmd);
+        if (r < 0)
+                return -errno;
+        return r == 0 ? 0 : -EIO; /* r > 0: the NVMe status code */
+}
+
+#define NVME_ADMIN_IDENTIFY 0x06
+#define NVME_ADMIN_FORMAT 0x80
+#define NVME_ID_OACS 256        /* Optional Admin Command Support: bit 1 Format NVM */
+#define NVME_ID_FNA 524         /* Format NVM Attributes: bit 0 all namespaces, bit 2 crypto erase */
+#define NVME_NS_FLBAS 26        /* Formatted LBA Size: bits 0-3 the LBA format in use */
+
+/* The drive's own erase of the root volume, after its keyslots are gone:
+ * NVMe Format NVM with Secure Erase Settings 2 (cryptographic erase: the
+ * drive's media key is replaced, remapped blocks included), or 1 (user
+ * data erase) where the controller says crypto erase is unsupported. Only
+ * a root volume that is a whole NVMe namespace qualifies: a Format acts on
+ * the namespace, and the journal must be on another device. The journal
+ * says which, or why not. A repeat formats again: harmless. */
+static int step_drive_erase(struct reset *x, size_t i) {
+        (void)i;
+        if (!x->plan.drive_erase)
+                return journal_append(x, "drive-erase=none (drive-erase: none)");
+        const char *dev = x->vols[0];
+        _cleanup_close_ int fd = open(dev, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return log_error_errno(-errno, "cannot open %s", dev);
+        struct stat st, jst;
+        if (fstat(fd, &st) < 0)
+                return log_error_errno(-errno, "cannot stat %s", dev);
+        char name[64] = "", jname[64] = "";
+        bool part = false, jpart;
+        if (!S_ISBLK(st.st_mode))
+                return journal_append(x, "drive-erase=unsupported %s is not a block device", dev);
+        int r = block_name(st.st_rdev, name, sizeof name, &part);
+        if (r < 0)
+                return journal_append(x, "drive-erase=unsupported %s has no sysfs entry (%s)", dev, strerror(-r));
+        if (strncmp(name, "nvme", 4) != 0)
+                return journal_append(x, "drive-erase=unsupported %s (%s) is not an NVMe namespace", dev, name);
+        if (part)
+                return journal_append(x, "drive-erase=unsupported %s (%s) is a partition: a Format would erase the whole namespace",
+                                      dev, name);
+        int nsid = ioctl(fd, NVME_IOCTL_ID);
+        if (nsid <= 0)
+                return journal_append(x, "drive-erase=unsupported %s: no NVMe namespace id", dev);
+        _cleanup_free_ uint8_t *id = calloc(1, 4096);
+        if (!id)
+                return -ENOMEM;
+        if ((r = nvme_admin(fd, NVME_ADMIN_IDENTIFY, 0, 1, id, 4096, 10000)) < 0)
+                return journal_append(x, "drive-erase=unsupported %s: Identify Controller failed (%s)", dev, strerror(-r));
+        uint16_t oacs = (uint16_t)(id[NVME_ID_OACS] | id[NVME_ID_OACS + 1] << 8);
+        uint8_t fna = id[NVME_ID_FNA];
+        if (!(oacs & 2))
+                return journal_append(x, "drive-erase=unsupported %s: the controller has no Format NVM (OACS 0x%x)", dev, oacs);
+        /* a Format that applies to all namespaces must not reach the journal's */
+        if ((fna & 1) && stat(x->boot_dir, &jst) == 0 && block_name(jst.st_dev, jname, sizeof jname, &jpart) == 0) {
+                size_t c = strcspn(name + 4, "n") + 4; /* "nvme0" of "nvme0n1" */
+                if (strncmp(jname, name, c) == 0)
+                        return journal_append(x, "drive-erase=unsupported %s: a Format erases every namespace of the controller, the journal's %s too",
+                                              dev, jname);
+        }
+        memset(id, 0, 4096);
+        if ((r = nvme_admin(fd, NVME_ADMIN_IDENTIFY, (uint32_t)nsid, 0, id, 4096, 10000)) < 0)
+                return journal_append(x, "drive-erase=unsupported %s: Identify Namespace failed (%s)", dev, strerror(-r));
+        uint32_t lbaf = id[NVME_NS_FLBAS] & 0xf;
+        uint32_t ses = (fna & 4) ? 2 : 1;
+        show(x, "drive erase: NVMe Format of %s, secure erase setting %u%s", name, ses,
+             ses == 2 ? " (cryptographic)" : " (user data; the drive has no cryptographic erase)");
+        /* The keys are gone already: a drive that refuses the Format is
+         * recorded as such, and the reset goes on to the factory state. */
+        if ((r = nvme_admin(fd, NVME_ADMIN_FORMAT, (uint32_t)nsid, lbaf | ses << 9, NULL, 0, 30 * 60 * 1000)) < 0) {
+                log_error_errno(r, "%s: NVMe Format (SES=%u) failed", dev, ses);
+                return journal_append(x, "drive-erase=failed ses=%u fna=0x%02x: %s", ses, fna, strerror(-r));
+        }
+        (void)ioctl(fd, BLKFLSBUF, 0); /* the page cache still holds blocks from before */
+        return journal_append(x, "drive-erase=done ses=%u fna=0x%02x%s", ses, fna,
+                              ses == 2 ? "" : " (crypto erase unsupported: FNA bit 2 clear; user data erase)");
+}
+
+/* The factory state from a restore image: a new LUKS2 volume on the root
+ * volume (new random volume key, the old UUID kept for crypttab), unlocked
+ * by the enrolment passphrase IT provisions beside the image
+ * (IMAGE.key), and the image written into it. A repeat makes a new
+ * volume and writes the image again. */
+#define RESTORE_MAPPING "sekisho-restore"
+static int step_restore_image(struct reset *x) {
+        const char *dev = x->vols[0];
+        _cleanup_free_ char *img = mapped(x, x->plan.restore_image), *keyp = NULL;
+        if (!img || asprintf(&keyp, "%s.key", img) < 0)
+                return -ENOMEM;
+        _cleanup_free_ char *key = NULL;
+        size_t keylen = 0;
+        int r = read_file_capped(keyp, 512, &key, &keylen);
+        if (r < 0 || keylen == 0)
+                return log_error_errno(r < 0 ? r : -EINVAL, "cannot read the enrolment passphrase %s", keyp);
+        _cleanup_close_ int in = open(img, O_RDONLY | O_CLOEXEC);
+        if (in < 0)
+                return log_error_errno(-errno, "cannot open the restore image %s", img);
+        struct crypt_device *cd = NULL;
+        if (access("/dev/mapper/" RESTORE_MAPPING, F_OK) == 0 && crypt_init_by_name(&cd, RESTORE_MAPPING) == 0) {
+                /* left active by an interrupted run */
+                (void)crypt_deactivate(cd, RESTORE_MAPPING);
+                crypt_free(cd);
+                cd = NULL;
+        }
+        if ((r = crypt_init(&cd, dev)) < 0)
+                return log_error_errno(r, "cannot open %s", dev);
+        struct crypt_pbkdf_type pbkdf = { .type = CRYPT_KDF_ARGON2ID, .hash = "sha256", .time_ms = 2000,
+                                          .max_memory_kb = 256 * 1024, .parallel_threads = 1 };
+        struct crypt_params_luks2 params = { .pbkdf = &pbkdf, .sector_size = 512 };
+        const char *uuid = kvlist_get(&x->jkv, "root-uuid");
+        show(x, "restore: a new LUKS2 volume on %s with a new key", dev);
+        if ((r = crypt_format(cd, CRYPT_LUKS2, "aes", "xts-plain64", uuid, NULL, 64, &params)) < 0 ||
+            (r = crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT, NULL, 0, key, keylen)) < 0 ||
+            (r = crypt_activate_by_volume_key(cd, RESTORE_MAPPING, NULL, 0, 0)) < 0) {
+                crypt_free(cd);
+                return log_error_errno(r, "%s: cannot make the new LUKS2 volume", dev);
+        }
+        show(x, "restore: writing %s", img);
+        _cleanup_close_ int out = open("/dev/mapper/" RESTORE_MAPPING, O_WRONLY | O_CLOEXEC);
+        const size_t bufsize = 1 << 20;
+        _cleanup_free_ uint8_t *buf = malloc(bufsize);
+        r = out < 0 ? -errno : buf ? 0 : -ENOMEM;
+        for (off_t off = 0; r == 0;) {
+                ssize_t n = read(in, buf, bufsize);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        r = n < 0 ? -errno : 0;
+                        break;
+                }
+                for (ssize_t w = 0; w < n && r == 0;) {
+                        ssize_t k = pwrite(out, buf + w, (size_t)(n - w), off + w);
+                        if (k < 0 && errno != EINTR)
+                                r = -errno;
+                        else if (k > 0)
+                                w += k;
+                }
+                off += n;
+        }
+        if (r == 0 && fsync(out) < 0)
+                r = -errno;
+        if (out >= 0)
+                close(TAKE_FD(out));
+        int d = crypt_deactivate(cd, RESTORE_MAPPING);
+        crypt_free(cd);
+        if (r < 0)
+                return log_error_errno(r, "cannot write %s into the new volume", img);
+        if (d < 0)
+                return log_error_errno(d, "cannot close the new volume");
+        return journal_append(x, "restored=%s", x->plan.restore_image);
+}
+
+/* systemd's factory reset: systemd-repart recreates the partitions marked
+ * FactoryReset=yes in its repart.d definitions; it must be in the
+ * initramfs (the hook copies it when the system has it). */
+static int step_factory_repart(struct reset *x) {
+        static const char *const repart[] = { "/usr/bin/systemd-repart", "/bin/systemd-repart", NULL };
+        const char *prog = NULL;
+        for (size_t i = 0; repart[i] && !prog; i++)
+                if (access(repart[i], X_OK) == 0)
+                        prog = repart[i];
+        if (!prog)
+                return log_error_errno(-ENOENT, "factory-reset: systemd-repart is not in this initramfs");
+        show(x, "restore: systemd-repart --factory-reset=yes");
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                execl(prog, "systemd-repart", "--dry-run=no", "--factory-reset=yes", (char *)NULL);
+                _exit(127);
+        }
+        int status;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return log_error_errno(-EIO, "systemd-repart failed (status %d)", status);
+        return journal_append(x, "restored=systemd-repart");
+}
+
+static int step_boot_restore(struct reset *x, size_t i) {
+        (void)i;
+        return x->plan.restore_image ? step_restore_image(x) : step_factory_repart(x);
+}
+
+/* The running system's last step for a root-volume reset: hand over (i22-ack),
+ * then the plan and a fresh journal in journal-dir, which the initramfs
+ * carries out at the next boot. Repeating finds the same journal. */
+static int step_schedule(struct reset *x, size_t i) {
+        (void)i;
+        int r = reset_handover(&x->plan, x->trip);
+        if (r < 0)
+                return log_error_errno(r, "the hand-over before the wipe did not complete; not scheduling it yet");
+        _cleanup_free_ char *dir = mapped(x, x->plan.journal_dir);
+        _cleanup_free_ char *plan = dir ? path_join(dir, TRAVEL_BOOT_PLAN) : NULL;
+        _cleanup_free_ char *journal = dir ? path_join(dir, TRAVEL_BOOT_JOURNAL) : NULL;
+        if (!plan || !journal)
+                return -ENOMEM;
+        struct kvlist old = { 0 };
+        if (kv_load(journal, &old) == 0) {
+                const char *intent = kvlist_get(&old, "intent");
+                bool same = intent && strcmp(intent, x->trip) == 0, complete = kvlist_get(&old, "complete") != NULL;
+                kvlist_clear(&old);
+                if (same)
+                        return 0; /* scheduled already (or done): nothing to add */
+                if (!complete)
+                        return log_error_errno(-EBUSY, "%s holds an unfinished reset of another trip; refusing", journal);
+        }
+        if ((r = mkdir_p(dir, 0700)) < 0)
+                return log_error_errno(r, "cannot create %s", dir);
+        _cleanup_free_ char *text = NULL, *jtext = NULL;
+        size_t len;
+        char now[32];
+        format_rfc3339(now_unix(), now);
+        if ((r = reset_plan_format(&x->plan, x->trip, &text, &len)) < 0)
+                return r;
+        /* the journal starts like the running system's: intent, then the plan */
+        if (asprintf(&jtext, "intent=%s\nscheduled=%s\n%s", x->trip, now, text) < 0)
+                return -ENOMEM;
+        if ((r = write_file_atomic(plan, text, len, 0600)) < 0 ||
+            (r = write_file_atomic(journal, jtext, strlen(jtext), 0600)) < 0)
+                return log_error_errno(r, "cannot write the reset plan and journal in %s", dir);
+        (void)sync();
+        log_info("the reset of the root volume %s is scheduled for the next boot (journal %s)", x->plan.root_volume, journal);
+        return 0;
+}
+
 /* Run one step unless the journal says it is done: "begin" is on disk
  * before the step acts, "done" after. A power loss in between repeats the
  * step on the next run, so every step is written to be safe to repeat. */
@@ -491,7 +820,11 @@ static int reset_run(struct reset *x) {
         log_info("factory reset for trip %s: %s", x->trip, journal_has(x, "begin", "audit") ? "resuming" : "starting");
         char id[64];
         run_step(x, "audit", "reset-audit", audit_adapter, 0);
-        for (size_t i = 0; i < x->plan.n_volumes; i++) {
+        /* with a root volume every LUKS volume is erased by the initramfs,
+         * where none of them is open */
+        for (size_t i = 0; !x->plan.root_volume && i < x->plan.n_volumes; i++)
+                x->vols[x->n_vols++] = x->plan.volumes[i];
+        for (size_t i = 0; i < x->n_vols; i++) {
                 snprintf(id, sizeof id, "luks-keyslots-%zu", i);
                 run_step(x, id, "reset-luks-keyslots", step_luks_keyslots, i);
                 /* the header goes only after its keyslots were destroyed and recorded */
@@ -511,6 +844,8 @@ static int reset_run(struct reset *x) {
         }
         if (x->failures == 0)
                 run_step(x, "restore", "reset-restore", restore_adapter, 0);
+        if (x->failures == 0 && x->plan.root_volume)
+                run_step(x, "schedule", "reset-schedule", step_schedule, 0);
 
         if (x->failures > 0) {
                 log_error("factory reset for trip %s incomplete: %u step(s) failed; the journal keeps the progress, run again",
@@ -535,9 +870,92 @@ static int reset_run(struct reset *x) {
         return rc;
 }
 
+/* --boot: the initramfs, before the root volume is unlocked. Acts only on
+ * an unfinished journal in the journal directory the running system wrote. */
+static int reset_boot(struct reset *x) {
+        _cleanup_free_ char *jdata = NULL;
+        size_t jsize = 0;
+        int r = read_file_capped(x->journal_path, TRAVEL_KV_MAX_SIZE, &jdata, &jsize);
+        if (r == -ENOENT) {
+                printf("sekisho-reset: no reset is scheduled (%s); nothing to do\n", x->journal_path);
+                return 0;
+        }
+        if (r < 0)
+                return log_error_errno(r, "cannot read %s", x->journal_path), 1;
+        const char *intent;
+        if (kv_parse(jdata, jsize, &x->jkv) < 0 || !(intent = kvlist_get(&x->jkv, "intent"))) {
+                log_error("%s is unreadable; refusing to guess where the reset stopped", x->journal_path);
+                return 3;
+        }
+        snprintf(x->trip, sizeof x->trip, "%s", intent);
+        if (kvlist_get(&x->jkv, "complete")) {
+                printf("sekisho-reset: the reset for trip %s is complete; nothing to do\n", x->trip);
+                return 0;
+        }
+        /* the plan is the journal's head: the steps' records (drive-erase=...)
+         * come after the first begin= and are not plan lines */
+        struct kvlist head = x->jkv;
+        for (head.n = 0; head.n < x->jkv.n && strcmp(x->jkv.keys[head.n], "begin") != 0; head.n++)
+                ;
+        if ((r = reset_plan_from_kv(&head, &x->plan)) < 0 || !x->plan.root_volume) {
+                log_error_errno(r < 0 ? r : -EINVAL, "the plan in %s is invalid or names no root volume", x->journal_path);
+                return 3;
+        }
+        x->journal = TAKE_PTR(jdata);
+        x->journal_len = jsize;
+        if (!(x->vols[x->n_vols++] = volume_path(x->plan.root_volume)))
+                return 1;
+        for (size_t i = 0; i < x->plan.n_volumes; i++)
+                if (!(x->vols[x->n_vols++] = strdup(x->plan.volumes[i])))
+                        return 1;
+        if (x->dry_run) {
+                print_status(x, stdout);
+                printf("(dry run: nothing was changed)\n");
+                return 0;
+        }
+
+        show(x, "factory reset after trip %s: %s; do not switch the terminal off", x->trip,
+             journal_has(x, "begin", "luks-keyslots-0") ? "resuming" : "starting");
+        char id[64];
+        for (size_t i = 0; i < x->n_vols; i++) {
+                snprintf(id, sizeof id, "luks-keyslots-%zu", i);
+                if (!journal_has(x, "done", id))
+                        show(x, "destroying the keyslots of %s", x->vols[i]);
+                run_step(x, id, "reset-luks-keyslots", step_luks_keyslots, i);
+                if (!journal_has(x, "done", id))
+                        continue;
+                snprintf(id, sizeof id, "luks-header-%zu", i);
+                if (!journal_has(x, "done", id))
+                        show(x, "overwriting the LUKS header of %s", x->vols[i]);
+                run_step(x, id, "reset-luks-header", step_luks_header, i);
+        }
+        /* the drive's erase and the new volume only once every key is gone */
+        if (x->failures == 0)
+                run_step(x, "drive-erase", "reset-drive-erase", step_drive_erase, 0);
+        if (x->failures == 0)
+                run_step(x, "restore", "reset-restore", step_boot_restore, 0);
+        if (x->failures > 0) {
+                show(x, "the factory reset is incomplete (%u step(s) failed); it resumes at the next boot", x->failures);
+                return 1;
+        }
+        if (journal_append(x, "complete=yes") < 0)
+                return 1;
+        show(x, "factory reset after trip %s complete; restarting into the factory state", x->trip);
+        fault_point("reset-complete");
+        if (!x->no_reboot) {
+                sync();
+                reboot(RB_AUTOBOOT);
+                return log_error_errno(-errno, "reboot failed"), 1;
+        }
+        return 0;
+}
+
 static void usage(FILE *f) {
         fprintf(f, "Usage: sekisho-reset [--state-dir DIR] [--audit-log FILE] [--dry-run] [--no-reboot]\n"
-                   "Factory reset after a high-risk trip, as ordered by sekishod. Resumes an interrupted reset.\n");
+                   "       sekisho-reset --boot --journal-dir DIR [--map FROM=TO] [--dry-run] [--no-reboot]\n"
+                   "--map FROM=TO: the plan's paths below FROM (journal-dir, restore-image) are below TO here.\n"
+                   "Factory reset after a high-risk trip, as ordered by sekishod. Resumes an interrupted reset.\n"
+                   "--boot: the initramfs carries out the scheduled reset of the root volume.\n");
 }
 
 int main(int argc, char **argv) {
@@ -551,7 +969,9 @@ int main(int argc, char **argv) {
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, 's' }, { "audit-log", required_argument, NULL, 'a' },
                 { "dry-run", no_argument, NULL, 'n' },         { "no-reboot", no_argument, NULL, 'R' },
-                { "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
+                { "help", no_argument, NULL, 'h' },            { "boot", no_argument, NULL, 'B' },
+                { "journal-dir", required_argument, NULL, 'J' }, { "map", required_argument, NULL, 'M' },
+                { NULL, 0, NULL, 0 },
         };
         int c;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
@@ -560,15 +980,40 @@ int main(int argc, char **argv) {
                 case 'a': x.audit_log = optarg; break;
                 case 'n': x.dry_run = true; break;
                 case 'R': x.no_reboot = true; break;
+                case 'B': x.boot = true; break;
+                case 'J': x.boot_dir = optarg; break;
+                case 'M': {
+                        char *eq = strchr(optarg, '=');
+                        if (!eq || optarg[0] != '/' || eq[1] != '/') {
+                                usage(stderr);
+                                return 2;
+                        }
+                        *eq = 0;
+                        x.map_from = optarg;
+                        x.map_to = eq + 1;
+                        break;
+                }
                 case 'h': usage(stdout); return 0;
                 default: usage(stderr); return 2;
                 }
         }
-        if (optind != argc) {
+        if (optind != argc || x.boot != !!x.boot_dir) {
                 usage(stderr);
                 return 2;
         }
         log_setup("sekisho-reset", false);
+        if (x.boot) {
+                int rc = 1;
+                if ((x.journal_path = path_join(x.boot_dir, TRAVEL_BOOT_JOURNAL)))
+                        rc = reset_boot(&x);
+                for (size_t i = 0; i < x.n_vols; i++)
+                        free(x.vols[i]);
+                reset_plan_clear(&x.plan);
+                kvlist_clear(&x.jkv);
+                free(x.journal);
+                free(x.journal_path);
+                return rc;
+        }
         if (!(x.dir = path_join(x.state_dir, "travel")) || !(x.state_path = path_join(x.dir, TRAVEL_STATE_FILE)) ||
             !(x.plan_path = path_join(x.dir, TRAVEL_PLAN_FILE)) || !(x.journal_path = path_join(x.dir, TRAVEL_JOURNAL_FILE)))
                 return 1;

@@ -47,6 +47,13 @@ struct reset_plan {
         char *restore[TRAVEL_MAX_ARGS + 1]; /* argv, NULL-terminated */
         size_t n_restore;
         bool reboot;
+        /* The whole-machine reset (i22-boot): the root volume is erased by the
+         * initramfs at the next boot; the running system only schedules it. */
+        char *root_volume;         /* "/dev/..." or "PARTLABEL=label"; NULL: no root reset */
+        char *journal_dir;         /* on a partition that is not erased; default TRAVEL_JOURNAL_DIR */
+        char *restore_image;       /* a filesystem image written into a new LUKS2 root volume */
+        bool factory_repart;       /* factory-reset=systemd-repart */
+        bool drive_erase;          /* drive-erase=auto (default) | none */
 };
 
 struct travel_policy {
@@ -79,6 +86,7 @@ const struct travel_trip *travel_policy_find_trip(const struct travel_policy *p,
 int parse_duration(const char *s, int64_t *ret);              /* "90s" "30m" "24h" "2d" "0" */
 bool travel_path_ok(const char *p);   /* absolute, clean, no "..", no control chars */
 bool travel_wipe_path_ok(const char *p); /* travel_path_ok and not a system top-level directory */
+bool travel_volume_ok(const char *v);    /* travel_path_ok, or "PARTLABEL=" and a plain label */
 
 void reset_plan_clear(struct reset_plan *plan);
 int reset_plan_copy(const struct reset_plan *src, struct reset_plan *dst);
@@ -169,6 +177,17 @@ _Static_assert(TRAVEL_PIN_LEN == TLS_PIN_LEN, "one pin length");
 #define TRAVEL_PLAN_FILE "reset-plan"
 #define TRAVEL_JOURNAL_FILE "reset-journal"
 #define TRAVEL_RESET_UNIT "sekisho-reset.service"
+/* The whole-machine reset's files, in the plan's journal-dir (not erased). */
+#define TRAVEL_JOURNAL_DIR "/boot/sekisho-reset"
+#define TRAVEL_BOOT_PLAN "plan"
+#define TRAVEL_BOOT_JOURNAL "journal"
+
+/* The acknowledgement before the wipe (i22-ack provides it): the decision
+ * and its evidence durably handed to the collector, waited for (bounded).
+ * Returns 0 when the wipe may be scheduled, -errno when not (yet).
+ * MERGE NOTE: until i22-ack's branch lands, sekisho-reset.c holds a
+ * marked placeholder that returns 0; the lead drops it on merge. */
+int reset_handover(const struct reset_plan *plan, const char *trip);
 
 /* ---- sekishoctl travel status|plan (the lead wires the verbs) ---- */
 int travelctl_status(const char *state_dir, bool json, FILE *out);

@@ -151,7 +151,7 @@ static void test_return_section(void **state) {
                      "reset: true needs a reset-plan");
         expect_error("travel:\n  return: {reset: true, home-server: '192.0.2.1:443', spki-sha256: '" PIN_B64 "'}\n"
                      "  reset-plan: {wipe-directories: [/srv/x]}\n",
-                     "needs luks-volumes or a restore action");
+                     "needs luks-volumes, a restore action or a root-volume");
         expect_error("travel:\n  return: {home-server: 'home.example:443'}\n", "invalid home-server");
         expect_error("travel:\n  return: {home-server: '192.0.2.1:0'}\n", "invalid home-server");
         expect_error("travel:\n  return: {spki-sha256: 'abcd'}\n", "invalid spki-sha256");
@@ -168,6 +168,20 @@ static void test_plan_paths(void **state) {
         expect_error("travel:\n  reset-plan: {wipe-directories: [/home/../etc]}\n", "not a clean absolute path");
         expect_error("travel:\n  reset-plan: {credentials: [relative/path]}\n", "not a clean absolute path");
         expect_error("travel:\n  reset-plan: {restore: [systemd-repart]}\n", "absolute program path");
+        /* the whole-machine reset */
+        expect_error("travel:\n  reset-plan: {root-volume: /dev/vda2}\n", "root-volume needs restore-image or factory-reset");
+        expect_error("travel:\n  reset-plan: {root-volume: 'PARTLABEL=a b', factory-reset: systemd-repart}\n",
+                     "neither a clean absolute device path nor PARTLABEL=label");
+        expect_error("travel:\n  reset-plan: {root-volume: /dev/vda2, restore-image: /boot/f.img, factory-reset: systemd-repart}\n",
+                     "exclude each other");
+        expect_error("travel:\n  reset-plan: {root-volume: /dev/vda2, restore-image: /boot/f.img, journal-dir: /boot}\n",
+                     "journal-dir '/boot' must be");
+        expect_error("travel:\n  reset-plan: {root-volume: /dev/vda2, factory-reset: mkfs}\n", "factory-reset 'mkfs' is unknown");
+        expect_error("travel:\n  reset-plan: {root-volume: /dev/vda2, factory-reset: systemd-repart, drive-erase: maybe}\n",
+                     "drive-erase 'maybe' is unknown");
+        expect_error("travel:\n  reset-plan: {restore-image: /boot/f.img}\n", "belong to a root-volume reset");
+        assert_int_equal(check_doc("travel:\n  reset-plan: {root-volume: PARTLABEL=root, restore-image: /boot/sekisho-reset/f.img}\n",
+                                   NULL, 0), 0);
 }
 
 static void test_small_parsers(void **state) {
@@ -221,6 +235,32 @@ static void test_plan_roundtrip(void **state) {
         kvlist_clear(&kv);
         free(data);
         reset_plan_clear(&p);
+
+        /* the root reset's fields survive the round trip, with their defaults */
+        struct reset_plan r = { .reboot = true, .drive_erase = false };
+        r.root_volume = strdup("PARTLABEL=root");
+        r.restore_image = strdup("/boot/sekisho-reset/factory.img");
+        assert_int_equal(reset_plan_format(&r, "trip-2", &data, &size), 0);
+        assert_int_equal(kv_parse(data, size, &kv), 0);
+        assert_string_equal(kvlist_get(&kv, "journal-dir"), TRAVEL_JOURNAL_DIR);
+        assert_int_equal(reset_plan_from_kv(&kv, &q), 0);
+        assert_string_equal(q.root_volume, "PARTLABEL=root");
+        assert_string_equal(q.journal_dir, TRAVEL_JOURNAL_DIR);
+        assert_string_equal(q.restore_image, "/boot/sekisho-reset/factory.img");
+        assert_false(q.drive_erase);
+        assert_false(q.factory_repart);
+        reset_plan_clear(&q);
+        kvlist_clear(&kv);
+        free(data);
+        reset_plan_clear(&r);
+        const char both[] = "format=1\nroot-volume=/dev/vda2\nrestore-image=/boot/x\nfactory-reset=systemd-repart\n";
+        assert_int_equal(kv_parse(both, sizeof both - 1, &kv), 0);
+        assert_int_equal(reset_plan_from_kv(&kv, &q), -EBADMSG);
+        kvlist_clear(&kv);
+        const char none[] = "format=1\nroot-volume=/dev/vda2\n";
+        assert_int_equal(kv_parse(none, sizeof none - 1, &kv), 0);
+        assert_int_equal(reset_plan_from_kv(&kv, &q), -EBADMSG);
+        kvlist_clear(&kv);
 
         /* a plan file naming "/" for wiping is refused even if someone wrote it by hand */
         const char bad[] = "format=1\nwipe-directory=/\n";
