@@ -43,6 +43,9 @@ static const struct pkey plan_keys[] = {
         { .name = "wipe-directories", .type = PT_STRING_SEQ },
         { .name = "restore", .type = PT_STRING_SEQ },
         { .name = "reboot", .type = PT_BOOL },
+        { .name = "ack-timeout", .type = PT_STRING },
+        { .name = "on-no-ack", .type = PT_STRING },
+        { .name = "contact", .type = PT_STRING },
         { NULL },
 };
 
@@ -105,6 +108,39 @@ bool travel_wipe_path_ok(const char *p) {
         return true;
 }
 
+/* a is b or lies below it, component by component ("/srv/a" is not below "/srv/ab"). */
+static bool path_below(const char *a, const char *b) {
+        size_t n = strlen(b);
+        while (n > 1 && b[n - 1] == '/')
+                n--;
+        if (strncmp(a, b, n) != 0)
+                return false;
+        return a[n] == 0 || a[n] == '/' || (n == 1 && b[0] == '/');
+}
+
+size_t reset_dependencies(const struct reset_plan *plan, const char *state_dir, const char *journal_dir,
+                          const char *restore_image, struct reset_dependency out[TRAVEL_MAX_DEPENDENCIES]) {
+        size_t n = 0;
+        if (journal_dir)
+                out[n++] = (struct reset_dependency){ "the reset journal's directory", journal_dir };
+        if (restore_image)
+                out[n++] = (struct reset_dependency){ "the restore image", restore_image };
+        out[n++] = (struct reset_dependency){ "the state directory (the reset's plan and journal)", state_dir };
+        out[n++] = (struct reset_dependency){ "/boot (the kernel and initramfs)", "/boot" };
+        for (size_t i = 0; i < plan->n_restore && n < TRAVEL_MAX_DEPENDENCIES; i++)
+                if (plan->restore[i][0] == '/')
+                        out[n++] = (struct reset_dependency){ i == 0 ? "the restore program" : "a file of the restore action",
+                                                              plan->restore[i] };
+        return n;
+}
+
+const struct reset_dependency *reset_path_endangers(const char *path, const struct reset_dependency *deps, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (path_below(deps[i].path, path) || path_below(path, deps[i].path))
+                        return &deps[i];
+        return NULL;
+}
+
 static bool id_ok(const char *s) {
         size_t len = strlen(s);
         if (len == 0 || len > TRAVEL_ID_MAX)
@@ -116,6 +152,17 @@ static bool id_ok(const char *s) {
 }
 
 /* ---- check ---- */
+
+/* Every entry of a removed or wiped list against what the reset depends on. */
+static void check_endangers(const struct pnode *seq, const struct reset_dependency *deps, size_t n, struct perrors *errs) {
+        for (size_t i = 0; seq && seq->kind == PNODE_SEQ && i < seq->n; i++) {
+                const char *s = pnode_str(seq->children[i]);
+                const struct reset_dependency *d = s && travel_path_ok(s) ? reset_path_endangers(s, deps, n) : NULL;
+                if (d)
+                        perr(errs, seq->children[i],
+                             "erasing '%s' would erase %s (%s), which the reset itself depends on", s, d->what, d->path);
+        }
+}
 
 static void check_paths(const struct pnode *seq, bool wipe, struct perrors *errs) {
         if (!seq || seq->kind != PNODE_SEQ)
@@ -272,6 +319,28 @@ size_t travel_policy_check(const struct pnode *section, struct perrors *errs) {
                                         perr(errs, restore->children[i], "restore argument is not clean text");
                         }
                 }
+                const char *at = pnode_str(pmap_get(plan, "ack-timeout"));
+                int64_t d;
+                if (at && (parse_duration(at, &d) < 0 || d > TRAVEL_MAX_ACK_TIMEOUT))
+                        perr(errs, pmap_get(plan, "ack-timeout"), "invalid ack-timeout '%s' (0 to 24h, e.g. 10m)", at);
+                const char *na = pnode_str(pmap_get(plan, "on-no-ack"));
+                if (na && strcmp(na, "proceed") != 0 && strcmp(na, "hold") != 0)
+                        perr(errs, pmap_get(plan, "on-no-ack"), "invalid on-no-ack '%s' (proceed or hold)", na);
+                const char *ct = pnode_str(pmap_get(plan, "contact"));
+                if (ct && (strlen(ct) == 0 || strlen(ct) > TRAVEL_CONTACT_MAX || !string_is_clean_utf8(ct, strlen(ct)) ||
+                           strpbrk(ct, "\t\n")))
+                        perr(errs, pmap_get(plan, "contact"), "invalid contact (1-%d bytes of text on one line)",
+                             TRAVEL_CONTACT_MAX);
+                /* Nothing the reset needs may be among what it erases. */
+                struct reset_plan rp = { 0 };
+                if (restore && restore->kind == PNODE_SEQ)
+                        for (size_t i = 0; i < restore->n && rp.n_restore < TRAVEL_MAX_ARGS; i++)
+                                if (pnode_str(restore->children[i]))
+                                        rp.restore[rp.n_restore++] = (char *)pnode_str(restore->children[i]);
+                struct reset_dependency deps[TRAVEL_MAX_DEPENDENCIES];
+                size_t nd = reset_dependencies(&rp, LOCALSTATEDIR "/lib/sekisho", NULL, NULL, deps);
+                check_endangers(pmap_get(plan, "credentials"), deps, nd, errs);
+                check_endangers(pmap_get(plan, "wipe-directories"), deps, nd, errs);
         }
         if (reset && (!plan || plan->kind != PNODE_MAP))
                 perr(errs, ret, "reset: true needs a reset-plan");
@@ -308,7 +377,9 @@ static int strv_copy(char *const *src, size_t n, char **dst, size_t *dst_n, size
 }
 
 int reset_plan_copy(const struct reset_plan *src, struct reset_plan *dst) {
-        *dst = (struct reset_plan){ .reboot = src->reboot };
+        *dst = (struct reset_plan){ .reboot = src->reboot, .ack_timeout = src->ack_timeout,
+                                    .hold_without_ack = src->hold_without_ack };
+        memcpy(dst->reset_id, src->reset_id, sizeof dst->reset_id);
         if (strv_copy(src->volumes, src->n_volumes, dst->volumes, &dst->n_volumes, TRAVEL_MAX_PATHS) < 0 ||
             strv_copy(src->credentials, src->n_credentials, dst->credentials, &dst->n_credentials, TRAVEL_MAX_PATHS) < 0 ||
             strv_copy(src->wipe, src->n_wipe, dst->wipe, &dst->n_wipe, TRAVEL_MAX_PATHS) < 0 ||
@@ -340,7 +411,8 @@ void travel_policy_clear(struct travel_policy *p) {
 }
 
 int travel_policy_parse(const struct pnode *section, struct travel_policy *ret) {
-        struct travel_policy p = { .grace = TRAVEL_DEFAULT_GRACE, .probe_interval = 300 };
+        struct travel_policy p = { .grace = TRAVEL_DEFAULT_GRACE, .probe_interval = 300,
+                                   .plan.ack_timeout = TRAVEL_DEFAULT_ACK_TIMEOUT };
         strcpy(p.profile, "travel");
         if (!section) {
                 *ret = p;
@@ -412,6 +484,14 @@ int travel_policy_parse(const struct pnode *section, struct travel_policy *ret) 
                         k = -ENOMEM;
                 p.plan.reboot = true;
                 (void)pnode_bool(pmap_get(plan, "reboot"), &p.plan.reboot);
+                const char *at = pnode_str(pmap_get(plan, "ack-timeout"));
+                if (at)
+                        (void)parse_duration(at, &p.plan.ack_timeout);
+                const char *na = pnode_str(pmap_get(plan, "on-no-ack"));
+                p.plan.hold_without_ack = na && strcmp(na, "hold") == 0;
+                const char *ct = pnode_str(pmap_get(plan, "contact"));
+                if (ct && strlen(ct) <= TRAVEL_CONTACT_MAX)
+                        strcpy(p.contact, ct);
                 if (k < 0) {
                         travel_policy_clear(&p);
                         return k;
