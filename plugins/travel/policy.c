@@ -126,7 +126,7 @@ size_t reset_dependencies(const struct reset_plan *plan, const char *state_dir, 
         if (restore_image)
                 out[n++] = (struct reset_dependency){ "the restore image", restore_image };
         out[n++] = (struct reset_dependency){ "the state directory (the reset's plan and journal)", state_dir };
-        out[n++] = (struct reset_dependency){ "/boot (the kernel and initramfs)", "/boot" };
+        out[n++] = (struct reset_dependency){ "the kernel and initramfs", "/boot" };
         for (size_t i = 0; i < plan->n_restore && n < TRAVEL_MAX_DEPENDENCIES; i++)
                 if (plan->restore[i][0] == '/')
                         out[n++] = (struct reset_dependency){ i == 0 ? "the restore program" : "a file of the restore action",

@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <cmocka.h>
 
@@ -170,6 +172,80 @@ static void test_plan_paths(void **state) {
         expect_error("travel:\n  reset-plan: {restore: [systemd-repart]}\n", "absolute program path");
 }
 
+/* A plan must not erase what the reset itself needs: its state directory
+ * (plan and journal), /boot (kernel and initramfs), its restore files. */
+static void test_plan_dependencies(void **state) {
+        expect_error("travel:\n  reset-plan:\n    wipe-directories: [/srv/ok, /boot/efi]\n",
+                     "test.yaml:3:33: erasing '/boot/efi' would erase the kernel and initramfs (/boot)");
+        expect_error("travel:\n  reset-plan: {credentials: [" LOCALSTATEDIR "/lib/sekisho/travel]}\n",
+                     "would erase the state directory (the reset's plan and journal)");
+        expect_error("travel:\n  reset-plan: {wipe-directories: [" LOCALSTATEDIR "/lib/sekisho]}\n",
+                     "the state directory");
+        expect_error("travel:\n  reset-plan: {wipe-directories: [/srv/images], restore: [/usr/sbin/restore, /srv/images/factory.img]}\n",
+                     "erasing '/srv/images' would erase a file of the restore action (/srv/images/factory.img)");
+        expect_error("travel:\n  reset-plan: {wipe-directories: [/opt/tools], restore: [/opt/tools/restore]}\n",
+                     "would erase the restore program (/opt/tools/restore)");
+        /* lexically, by whole components: a sibling with a longer name is fine */
+        assert_int_equal(check_doc("travel:\n  reset-plan: {wipe-directories: [/srv/image, /bootx], restore: [/srv/images/r]}\n",
+                                   NULL, 0), 0);
+        /* the hand-over keys */
+        expect_error("travel:\n  reset-plan: {ack-timeout: 25h}\n", "invalid ack-timeout '25h' (0 to 24h");
+        expect_error("travel:\n  reset-plan: {ack-timeout: soon}\n", "invalid ack-timeout 'soon'");
+        expect_error("travel:\n  reset-plan: {on-no-ack: wait}\n", "invalid on-no-ack 'wait' (proceed or hold)");
+        expect_error("travel:\n  reset-plan: {contact: \"a\\tb\"}\n", "invalid contact");
+        assert_int_equal(check_doc("travel:\n  reset-plan: {ack-timeout: 24h, on-no-ack: hold, contact: 情報政策課 内線1234}\n",
+                                   NULL, 0), 0);
+
+        /* the daemon's part: which block devices hold a path */
+        struct stat st;
+        assert_int_equal(stat("/proc", &st), 0);
+        assert_int_equal(path_on_device("/proc/self", makedev(7, 0), "/sys"), 0); /* no block device at all */
+}
+
+static void test_hand_over_fields(void **state) {
+        struct travel_policy p;
+        struct ptree *t = NULL;
+        struct perrors errs = { 0 };
+        const char doc[] = "travel:\n  reset-plan: {wipe-directories: [/srv/x], ack-timeout: 1h, on-no-ack: hold, contact: 情報政策課 内線1234}\n";
+        assert_int_equal(ptree_parse("p.yaml", doc, strlen(doc), &t, &errs), 0);
+        assert_int_equal(travel_policy_parse(pmap_get(t->root, "travel"), &p), 0);
+        assert_int_equal(p.plan.ack_timeout, 3600);
+        assert_true(p.plan.hold_without_ack);
+        assert_string_equal(p.contact, "情報政策課 内線1234");
+        strcpy(p.plan.reset_id, "0123456789abcdef0123456789abcdef");
+        char *data;
+        size_t size;
+        assert_int_equal(reset_plan_format(&p.plan, "trip-1", &data, &size), 0);
+        struct kvlist kv;
+        assert_int_equal(kv_parse(data, size, &kv), 0);
+        struct reset_plan q;
+        assert_int_equal(reset_plan_from_kv(&kv, &q), 0);
+        assert_string_equal(q.reset_id, "0123456789abcdef0123456789abcdef");
+        assert_int_equal(q.ack_timeout, 3600);
+        assert_true(q.hold_without_ack);
+        struct reset_plan c;
+        assert_int_equal(reset_plan_copy(&q, &c), 0);
+        assert_string_equal(c.reset_id, q.reset_id);
+        assert_int_equal(c.ack_timeout, 3600);
+        reset_plan_clear(&c);
+        reset_plan_clear(&q);
+        kvlist_clear(&kv);
+        free(data);
+        /* defaults: 10 minutes, proceed; a bad id or timeout in a plan file is refused */
+        travel_policy_clear(&p);
+        assert_int_equal(travel_policy_parse(NULL, &p), 0);
+        assert_int_equal(p.plan.ack_timeout, TRAVEL_DEFAULT_ACK_TIMEOUT);
+        assert_false(p.plan.hold_without_ack);
+        static const char *const bad[] = { "format=1\nreset-id=0123456789ABCDEF0123456789abcdef\n", "format=1\nreset-id=01\n",
+                                           "format=1\nack-timeout=86401\n", "format=1\non-no-ack=maybe\n" };
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+                assert_int_equal(kv_parse(bad[i], strlen(bad[i]), &kv), 0);
+                assert_int_equal(reset_plan_from_kv(&kv, &q), -EBADMSG);
+                kvlist_clear(&kv);
+        }
+        ptree_free(t);
+}
+
 static void test_small_parsers(void **state) {
         int64_t d;
         assert_int_equal(parse_duration("90s", &d), 0);
@@ -246,6 +322,8 @@ static void test_state_roundtrip(void **state) {
         s.last_wall = 250;
         s.reset_requested = true;
         strcpy(s.done[s.n_done++], "old-trip");
+        strcpy(s.reset_id, "fedcba9876543210fedcba9876543210");
+        strcpy(s.return_proof, "pinned-tls");
         char *data;
         size_t size;
         assert_int_equal(travel_state_format(&s, &data, &size), 0);
@@ -258,6 +336,8 @@ static void test_state_roundtrip(void **state) {
         assert_int_equal(t.deadline, 300);
         assert_true(t.reset_requested);
         assert_int_equal(t.n_done, 1);
+        assert_string_equal(t.reset_id, "fedcba9876543210fedcba9876543210");
+        assert_string_equal(t.return_proof, "pinned-tls");
         kvlist_clear(&kv);
         free(data);
 
@@ -284,7 +364,8 @@ int main(void) {
                 cmocka_unit_test(test_end_before_start), cmocka_unit_test(test_bad_keys_and_ids),
                 cmocka_unit_test(test_return_section), cmocka_unit_test(test_plan_paths),
                 cmocka_unit_test(test_small_parsers),  cmocka_unit_test(test_plan_roundtrip),
-                cmocka_unit_test(test_state_roundtrip),
+                cmocka_unit_test(test_state_roundtrip), cmocka_unit_test(test_plan_dependencies),
+                cmocka_unit_test(test_hand_over_fields),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
