@@ -197,9 +197,48 @@ static void test_plan_dependencies(void **state) {
                                    NULL, 0), 0);
 
         /* the daemon's part: which block devices hold a path */
-        struct stat st;
-        assert_int_equal(stat("/proc", &st), 0);
         assert_int_equal(path_on_device("/proc/self", makedev(7, 0), "/sys"), 0); /* no block device at all */
+}
+
+static void put(const char *dir, const char *rel, const char *text) {
+        char p[512], cmd[1200];
+        snprintf(p, sizeof p, "%s/%s", dir, rel);
+        snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s')\"", p);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(write_file_atomic(p, text, strlen(text), 0644), 0);
+}
+
+/* path_on_device over a fake sysfs: the file system of this test's
+ * directory is on a partition (its disk is erased: that holds it too)
+ * of a device-mapper device (LUKS) on a loop device on another one. */
+static void test_device_stack(void **state) {
+        char dir[] = "/tmp/test-travel-sysfs-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        struct stat st;
+        assert_int_equal(stat(dir, &st), 0);
+        if (major(st.st_dev) == 0) {
+                char cmd[600];
+                snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+                assert_int_equal(system(cmd), 0);
+                skip(); /* an anonymous device (overlay, tmpfs): nothing to stack a fake on */
+        }
+        char link[256], target[256], rel[256];
+        snprintf(target, sizeof target, "%s/devices/disk/part", dir);
+        put(dir, "devices/disk/part/partition", "1\n");
+        put(dir, "devices/disk/dev", "7:98\n");
+        put(dir, "devices/disk/part/slaves/dm-7/dev", "7:96\n");
+        put(dir, "dev/block/7:96/slaves/loop9/dev", "7:95\n");
+        snprintf(link, sizeof link, "%s/dev/block/%u:%u", dir, major(st.st_dev), minor(st.st_dev));
+        assert_int_equal(symlink(target, link), 0);
+        snprintf(rel, sizeof rel, "%s/not/yet/there", dir); /* judged by the file system it would be on */
+        assert_int_equal(path_on_device(dir, st.st_dev, dir), 1);       /* the device itself */
+        assert_int_equal(path_on_device(rel, makedev(7, 98), dir), 1); /* the disk of the partition */
+        assert_int_equal(path_on_device(dir, makedev(7, 96), dir), 1); /* dm's backing device */
+        assert_int_equal(path_on_device(dir, makedev(7, 95), dir), 1); /* and the one below it */
+        assert_int_equal(path_on_device(dir, makedev(7, 94), dir), 0); /* another device */
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        assert_int_equal(system(cmd), 0);
 }
 
 static void test_hand_over_fields(void **state) {
@@ -365,7 +404,7 @@ int main(void) {
                 cmocka_unit_test(test_return_section), cmocka_unit_test(test_plan_paths),
                 cmocka_unit_test(test_small_parsers),  cmocka_unit_test(test_plan_roundtrip),
                 cmocka_unit_test(test_state_roundtrip), cmocka_unit_test(test_plan_dependencies),
-                cmocka_unit_test(test_hand_over_fields),
+                cmocka_unit_test(test_hand_over_fields), cmocka_unit_test(test_device_stack),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
