@@ -125,7 +125,8 @@ size_t reset_dependencies(const struct reset_plan *plan, const char *state_dir, 
                 out[n++] = (struct reset_dependency){ "the reset journal's directory", journal_dir };
         if (restore_image)
                 out[n++] = (struct reset_dependency){ "the restore image", restore_image };
-        out[n++] = (struct reset_dependency){ "the state directory (the reset's plan and journal)", state_dir };
+        if (!journal_dir) /* else the plan and journal live there, and the state directory may go */
+                out[n++] = (struct reset_dependency){ "the state directory (the reset's plan and journal)", state_dir };
         out[n++] = (struct reset_dependency){ "the kernel and initramfs", "/boot" };
         for (size_t i = 0; i < plan->n_restore && n < TRAVEL_MAX_DEPENDENCIES; i++)
                 if (plan->restore[i][0] == '/')

@@ -92,10 +92,11 @@ bool travel_wipe_path_ok(const char *p); /* travel_path_ok and not a system top-
 void reset_plan_clear(struct reset_plan *plan);
 int reset_plan_copy(const struct reset_plan *src, struct reset_plan *dst);
 
-/* What a reset depends on and so must not erase: its state directory (the
- * journal), /boot (the kernel and initramfs that may carry it out), the
- * files of its restore action, and where given a journal directory and a
- * restore image (NULL: none). Returns the number stored in out. */
+/* What a reset depends on and so must not erase: /boot (the kernel and
+ * initramfs that may carry it out), the files of its restore action, a
+ * restore image if given, and where its plan and journal live: journal_dir
+ * if given (an initramfs-driven reset keeps them there), else the state
+ * directory. Returns the number stored in out. */
 struct reset_dependency {
         const char *what;              /* "the reset journal's directory", ... */
         const char *path;

@@ -196,6 +196,14 @@ static void test_plan_dependencies(void **state) {
         assert_int_equal(check_doc("travel:\n  reset-plan: {ack-timeout: 24h, on-no-ack: hold, contact: 情報政策課 内線1234}\n",
                                    NULL, 0), 0);
 
+        /* a reset run from the initramfs keeps its journal elsewhere: then that is what must stay */
+        struct reset_plan none = { 0 };
+        struct reset_dependency deps[TRAVEL_MAX_DEPENDENCIES];
+        size_t nd = reset_dependencies(&none, "/var/lib/sekisho", "/boot/sekisho-reset", "/srv/factory.img", deps);
+        assert_null(reset_path_endangers("/var/lib/sekisho", deps, nd));
+        assert_string_equal(reset_path_endangers("/srv", deps, nd)->what, "the restore image");
+        assert_string_equal(reset_path_endangers("/boot/sekisho-reset/old", deps, nd)->what, "the reset journal's directory");
+
         /* the daemon's part: which block devices hold a path */
         assert_int_equal(path_on_device("/proc/self", makedev(7, 0), "/sys"), 0); /* no block device at all */
 }
