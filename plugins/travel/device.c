@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -105,4 +106,81 @@ int path_on_device(const char *path, dev_t dev, const char *sysfs) {
         if (major(fsdev) == 0 && mount_source(fsdev, &fsdev) < 0)
                 return 0; /* tmpfs, proc: no block device at all */
         return stacked_on(fsdev, dev, sysfs, 0);
+}
+
+/* The first block device in sysfs/class/block whose file rel (uevent,
+ * dm/name) has a line equal to want. */
+static int find_in_sysfs(const char *sysfs, const char *rel, const char *want, dev_t *ret) {
+        char dir[256];
+        snprintf(dir, sizeof dir, "%s/class/block", sysfs);
+        DIR *d = opendir(dir);
+        if (!d)
+                return -errno;
+        int r = -ENODEV;
+        struct dirent *de;
+        while (r == -ENODEV && (de = readdir(d))) {
+                if (de->d_name[0] == '.' || strlen(de->d_name) > 64)
+                        continue;
+                char p[512];
+                _cleanup_free_ char *text = NULL;
+                size_t len;
+                if ((size_t)snprintf(p, sizeof p, "%s/%s/%s", dir, de->d_name, rel) >= sizeof p ||
+                    read_file_capped(p, 8192, &text, &len) < 0)
+                        continue;
+                for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+                        if (strcmp(line, want) == 0) {
+                                r = (size_t)snprintf(p, sizeof p, "%s/%s/dev", dir, de->d_name) < sizeof p ? read_devno(p, ret)
+                                                                                                       : -ENAMETOOLONG;
+                                break;
+                        }
+        }
+        closedir(d);
+        return r;
+}
+
+int volume_devno(const char *volume, const char *sysfs, dev_t *ret) {
+        struct stat st;
+        if (stat(volume, &st) == 0) {
+                if (!S_ISBLK(st.st_mode))
+                        return -ENOTBLK;
+                *ret = st.st_rdev;
+                return 0;
+        }
+        if (strlen(sysfs) > 128 || strlen(volume) > 200)
+                return -ENAMETOOLONG;
+        /* Under PrivateDevices= /dev holds no disks: ask sysfs by name. */
+        char want[256], p[512];
+        if (strncmp(volume, "/dev/mapper/", 12) == 0)
+                return find_in_sysfs(sysfs, "dm/name", volume + 12, ret);
+        if (strncmp(volume, "/dev/disk/by-partlabel/", 23) == 0) {
+                snprintf(want, sizeof want, "PARTNAME=%s", volume + 23);
+                return find_in_sysfs(sysfs, "uevent", want, ret);
+        }
+        if (fnmatch("/dev/*", volume, FNM_PATHNAME) == 0 &&
+            (size_t)snprintf(p, sizeof p, "%s/class/block/%s/dev", sysfs, volume + 5) < sizeof p)
+                return read_devno(p, ret) == 0 ? 0 : -ENODEV;
+        return -ENODEV;
+}
+
+int reset_plan_devices_check(const struct reset_plan *plan, const struct reset_dependency *deps, size_t n,
+                             const char *sysfs, char *why, size_t size) {
+        int ret = 0;
+        for (size_t i = 0; i < plan->n_volumes; i++) {
+                dev_t dev;
+                int r = volume_devno(plan->volumes[i], sysfs, &dev);
+                if (r < 0) {
+                        if (ret == 0)
+                                snprintf(why, size, "cannot tell which block device %s is: %s", plan->volumes[i],
+                                         strerror(-r));
+                        ret = -ENODEV;
+                        continue;
+                }
+                for (size_t k = 0; k < n; k++)
+                        if (path_on_device(deps[k].path, dev, sysfs) > 0) {
+                                snprintf(why, size, "the reset plan erases LUKS volume %s, which holds %s (%s)",
+                                         plan->volumes[i], deps[k].what, deps[k].path);
+                                return -EBUSY;
+                        }
+        }
+        return ret;
 }

@@ -162,9 +162,7 @@ int reset_handover(const struct reset_plan *plan, const struct handover_env *env
                 { "on-no-ack", plan->hold_without_ack ? "hold" : "proceed" },
                 { NULL, NULL },
         };
-        r = reset_record(env, "travel.reset.handover", f);
-        if (r < 0)
-                return r;
+        int w = reset_record(env, "travel.reset.handover", f);
 
         /* Provable only where journal-upload keeps its cursor: the record in
          * the journal, and the uploader past it. Syslog forwarding reports
@@ -176,7 +174,10 @@ int reset_handover(const struct reset_plan *plan, const struct handover_env *env
         char *slash = strrchr(state_dir, '/');
         if (slash && slash != state_dir)
                 *slash = 0;
-        if (!env->journal_socket || !env->journal_socket[0] || access(env->journal_socket, W_OK) < 0)
+        if (w < 0) /* a full or broken log must not stop the reset: on-no-ack decides */
+                snprintf(ret_detail, detail_size, "cannot write the hand-over record to %s: %s", env->audit_log,
+                         strerror(-w)), r = -ETIMEDOUT;
+        else if (!env->journal_socket || !env->journal_socket[0] || access(env->journal_socket, W_OK) < 0)
                 snprintf(ret_detail, detail_size, "no journald at %s: the hand-over cannot be proven",
                          env->journal_socket ? env->journal_socket : "-"), r = -ETIMEDOUT;
         else if (access(state_dir, F_OK) < 0)

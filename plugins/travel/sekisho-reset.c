@@ -507,6 +507,18 @@ static int reset_run(struct reset *x) {
                                   st.trip);
                         return 3;
                 }
+                /* What the reset depends on must survive it: the daemon checked
+                 * from its sandbox, this checks again with every disk in view. */
+                struct reset_dependency deps[TRAVEL_MAX_DEPENDENCIES];
+                size_t nd = reset_dependencies(&x->plan, x->state_dir, NULL, NULL, deps);
+                char why[TRAVEL_PATH_MAX * 2 + 128];
+                if (reset_plan_devices_check(&x->plan, deps, nd, "/sys", why, sizeof why) == -EBUSY) {
+                        log_error("%s; refusing to start", why);
+                        const struct handover_env env = { .audit_log = x->audit_log, .journal_socket = x->journal_socket };
+                        const struct audit_field f[] = { { "trip", x->trip }, { "reason", why }, { NULL, NULL } };
+                        (void)reset_record(&env, "travel.reset.refused", f);
+                        return 3;
+                }
                 if (x->dry_run) {
                         print_status(x, stdout);
                         printf("(dry run: nothing was changed)\n");

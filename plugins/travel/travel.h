@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "ptree.h"
 #include "tlsprobe.h"
@@ -111,6 +112,15 @@ const struct reset_dependency *reset_path_endangers(const char *path, const stru
  * a partition of it, or through device-mapper, e.g. LUKS, on top of it)?
  * 1 yes, 0 no, negative errno when it cannot be told. sysfs is normally "/sys". */
 int path_on_device(const char *path, dev_t dev, const char *sysfs);
+/* The device number of a listed volume: stat, or where /dev holds no disks
+ * (sekishod runs with PrivateDevices=) sysfs by name for /dev/NAME,
+ * /dev/mapper/NAME and /dev/disk/by-partlabel/LABEL. -ENODEV: cannot tell. */
+int volume_devno(const char *volume, const char *sysfs, dev_t *ret);
+/* Every LUKS volume of the plan against deps: -EBUSY and why if one holds
+ * a dependency; -ENODEV and why if a volume could not be identified (the
+ * rest were checked); 0 if none holds any. */
+int reset_plan_devices_check(const struct reset_plan *plan, const struct reset_dependency *deps, size_t n,
+                             const char *sysfs, char *why, size_t size);
 
 /* The hand-over before the first destructive step (sekisho-reset): an
  * audit record travel.reset.handover with the decision and its evidence,

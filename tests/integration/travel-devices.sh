@@ -1,7 +1,8 @@
 #!/bin/sh
 # travel-devices.sh — the real sekishod refuses a signed bundle whose reset plan erases a LUKS volume
 # that holds what the reset depends on (the kernel and initramfs under /boot, the restore program),
-# by the device numbers of a loop image the test made; the policy in force stays.
+# by the device numbers of a loop image the test made; the policy in force stays; and sekisho-reset
+# refuses to start on a plan that erases the volume holding its own state directory.
 # Runs in a mount namespace of its own: the test's file system is mounted nowhere else.
 if [ -z "${SEKISHO_TEST_MOUNT_NS:-}" ]; then
         if unshare -m --propagation private true 2>/dev/null; then
@@ -79,3 +80,27 @@ drop "$T/p4.yaml"
 wait_for "[ \"\$(serial_in_force)\" = 13 ]" 100 || fail "a plan erasing an unrelated LUKS volume was refused: $(tail -5 "$T/daemon.log")"
 ok "a plan erasing a LUKS volume that holds nothing the reset needs is applied"
 stop_daemon
+
+# 4. sekisho-reset checks again before it starts (the daemon's sandbox may not see every disk):
+# its state directory on the volume the plan erases is refused, nothing journalled
+RESET="${TRAVEL_RESET:-$top_builddir/sekisho-reset}"
+if [ -x "$RESET" ]; then
+        mkdir -p "$T/rstate"
+        mount "$LOOP" "$T/rstate" || fail "mount for sekisho-reset"
+        at_exit "umount $T/rstate"
+        mkdir -p "$T/rstate/travel"
+        printf 'format=1\ntrip=t1\nluks-volume=%s\nreboot=no\n' "$LOOP" >"$T/rstate/travel/reset-plan"
+        printf 'format=1\nphase=reset-pending\ntrip=t1\ndestination=CN\nrisk=high\ntrip-end=1\nsince=2\ndeadline=3\nreset-requested=yes\n' \
+                >"$T/rstate/travel/state"
+        rc=0
+        "$RESET" --state-dir "$T/rstate" --audit-log "$T/reset-audit.log" --no-reboot --journal-socket "$T/none.sock" \
+                --upload-state "$T/none/state" >"$T/reset.out" 2>&1 || rc=$?
+        [ $rc = 3 ] || fail "sekisho-reset with its state on the erased volume: exit $rc: $(cat "$T/reset.out")"
+        grep -q "erases LUKS volume $LOOP, which holds the state directory (the reset's plan and journal) ($T/rstate); refusing to start" \
+                "$T/reset.out" || fail "no clear reason: $(cat "$T/reset.out")"
+        grep -q '"event":"travel.reset.refused"' "$T/reset-audit.log" || fail "no travel.reset.refused record"
+        [ ! -e "$T/rstate/travel/reset-journal" ] || fail "the refused reset wrote a journal"
+        ok "sekisho-reset refuses to start when the plan erases the volume holding its own state"
+else
+        skip_part "sekisho-reset is not built"
+fi

@@ -244,6 +244,21 @@ static void test_device_stack(void **state) {
         assert_int_equal(path_on_device(dir, makedev(7, 96), dir), 1); /* dm's backing device */
         assert_int_equal(path_on_device(dir, makedev(7, 95), dir), 1); /* and the one below it */
         assert_int_equal(path_on_device(dir, makedev(7, 94), dir), 0); /* another device */
+
+        /* volumes named where /dev holds no disks (PrivateDevices=): by sysfs */
+        put(dir, "class/block/dm-3/dm/name", "sekisho-fake-root\n");
+        put(dir, "class/block/dm-3/dev", "253:3\n");
+        put(dir, "class/block/sekisho-fake-p3/uevent", "MAJOR=259\nMINOR=3\nPARTN=3\nPARTNAME=sekisho-fake-home\n");
+        put(dir, "class/block/sekisho-fake-p3/dev", "259:3\n");
+        dev_t dev;
+        assert_int_equal(volume_devno("/dev/mapper/sekisho-fake-root", dir, &dev), 0);
+        assert_true(dev == makedev(253, 3));
+        assert_int_equal(volume_devno("/dev/disk/by-partlabel/sekisho-fake-home", dir, &dev), 0);
+        assert_true(dev == makedev(259, 3));
+        assert_int_equal(volume_devno("/dev/sekisho-fake-p3", dir, &dev), 0);
+        assert_true(dev == makedev(259, 3));
+        assert_int_equal(volume_devno("/dev/disk/by-uuid/0000", dir, &dev), -ENODEV);
+        assert_int_equal(volume_devno("/proc/self/status", dir, &dev), -ENOTBLK);
         char cmd[600];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         assert_int_equal(system(cmd), 0);
