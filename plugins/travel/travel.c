@@ -734,6 +734,8 @@ static void travel_status(void *state, struct kvlist *out) {
                 format_rfc3339(t->st.deadline, d);
                 kvlist_add(out, "reset-deadline", "%s", d);
                 kvlist_add(out, "reset-requested", "%s", t->st.reset_requested ? "yes" : "no");
+                if (t->st.reset_id[0])
+                        kvlist_add(out, "reset-id", "%s", t->st.reset_id); /* what the collector's records carry */
         }
         kvlist_add(out, "profile", "%s", t->profile_active == 1 ? t->active_profile : "none");
         kvlist_add(out, "trips", "%zu", t->pol.n_trips);

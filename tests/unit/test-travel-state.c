@@ -361,6 +361,10 @@ static void test_contact_and_reset_id(void **state) {
         assert_int_equal(travel_state_load(path, &s), 0);
         assert_true(s.reset_requested);
         assert_true(reset_id_ok(s.reset_id));
+        struct kvlist status = { 0 };
+        sekisho_plugin_travel.status(st, &status);
+        assert_string_equal(kvlist_get(&status, "reset-id"), s.reset_id);
+        kvlist_clear(&status);
         struct kvlist kv = { 0 };
         struct reset_plan plan;
         snprintf(path, sizeof path, "%s/travel/reset-plan", dir);
