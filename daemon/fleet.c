@@ -12,6 +12,15 @@
 #include "util.h"
 
 #define FIELD_MAX 256
+#define RESETS_MAX 8 /* per terminal, newest first: resets are rare */
+
+/* A factory reset as the collector saw it: the hand-over before the wipe,
+ * the completion record after the first boot (same reset id). */
+struct reset_seen {
+        char id[40];
+        uint64_t handover_usec, complete_usec; /* 0: not seen */
+        char result[16], ack[32], drive_erase[FIELD_MAX];
+};
 
 struct terminal {
         char *name;
@@ -20,6 +29,9 @@ struct terminal {
         char serial[32], policy_state[16], state[16], freshness[16];
         char profiles[FIELD_MAX], not_enforced[FIELD_MAX];
         bool silent, stale, quarantined, travelling, out_of_policy;
+        struct reset_seen resets[RESETS_MAX];
+        size_t n_resets;
+        bool reset_failed;
 };
 
 /* The value of field in the current entry into out ("" if absent). */
@@ -61,6 +73,54 @@ static int newest(sd_journal *j, const char *name, const char *event) {
         return r;
 }
 
+static const char *reset_state(const struct reset_seen *r) {
+        if (!r->complete_usec)
+                return "pending";
+        return strcmp(r->result, "done") == 0 ? "done" : "failed";
+}
+
+static struct reset_seen *reset_slot(struct terminal *x, const char *id) {
+        for (size_t i = 0; i < x->n_resets; i++)
+                if (strcmp(x->resets[i].id, id) == 0)
+                        return &x->resets[i];
+        if (x->n_resets == RESETS_MAX)
+                return NULL;
+        struct reset_seen *r = &x->resets[x->n_resets++];
+        *r = (struct reset_seen){ 0 };
+        snprintf(r->id, sizeof r->id, "%s", id);
+        return r;
+}
+
+/* The terminal's resets: hand-overs and completions, newest first, matched by id. */
+static int collect_resets(sd_journal *j, struct terminal *x) {
+        static const char *const events[] = { "travel.reset.handover", "travel.reset.complete" };
+        for (size_t e = 0; e < 2; e++) {
+                int r = newest(j, x->name, events[e]);
+                for (size_t seen = 0; r > 0 && seen < 4 * RESETS_MAX; seen++) {
+                        char id[40], result[16];
+                        field(j, "SEKISHO_RESET_ID", id, sizeof id);
+                        struct reset_seen *rs = id[0] ? reset_slot(x, id) : NULL;
+                        uint64_t usec = 0;
+                        sd_journal_get_realtime_usec(j, &usec);
+                        if (rs && e == 0 && !rs->handover_usec)
+                                rs->handover_usec = usec;
+                        if (rs && e == 1 && !rs->complete_usec) {
+                                rs->complete_usec = usec;
+                                field(j, "SEKISHO_RESULT", result, sizeof result);
+                                snprintf(rs->result, sizeof rs->result, "%s", result);
+                                field(j, "SEKISHO_ACK", rs->ack, sizeof rs->ack);
+                                field(j, "SEKISHO_DRIVE_ERASE", rs->drive_erase, sizeof rs->drive_erase);
+                        }
+                        r = sd_journal_previous(j);
+                }
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < x->n_resets; i++)
+                x->reset_failed |= strcmp(reset_state(&x->resets[i]), "failed") == 0;
+        return 0;
+}
+
 static int terminal_cmp(const void *a, const void *b) {
         const struct terminal *x = a, *y = b;
         if (x->out_of_policy != y->out_of_policy)
@@ -100,6 +160,8 @@ static int collect(sd_journal *j, uint64_t now_usec, uint64_t silent_usec, struc
                         field(j, "SEKISHO_PROFILES", x->profiles, sizeof x->profiles);
                         field(j, "SEKISHO_NOT_ENFORCED", x->not_enforced, sizeof x->not_enforced);
                 }
+                if (r >= 0)
+                        r = collect_resets(j, x);
                 if (r < 0) {
                         for (size_t k = 0; k < n; k++)
                                 free(t[k].name);
@@ -113,7 +175,7 @@ static int collect(sd_journal *j, uint64_t now_usec, uint64_t silent_usec, struc
                 x->quarantined = has_word(x->profiles, "quarantine");
                 x->travelling = has_word(x->profiles, "travel");
                 x->out_of_policy = x->silent || x->stale || x->quarantined || x->not_enforced[0] ||
-                                   strcmp(x->state, "enforcing") != 0;
+                                   strcmp(x->state, "enforcing") != 0 || x->reset_failed;
         }
         qsort(t, n, sizeof *t, terminal_cmp);
         *ret = t;
@@ -133,6 +195,28 @@ static void when(uint64_t usec, char out[32]) {
                 strcpy(out, "never");
 }
 
+/* Factory resets (R2): pending (handed over, no completion yet), done, failed. */
+static void print_resets_text(FILE *f, const struct terminal *t, size_t n) {
+        size_t total = 0;
+        for (size_t i = 0; i < n; i++)
+                total += t[i].n_resets;
+        if (!total)
+                return;
+        fprintf(f, "\n%zu factory reset(s)\n%-24s %-32s %-20s %-8s %-20s %s\n", total, "TERMINAL", "RESET ID", "HANDED OVER",
+                "RESET", "COMPLETED", "DRIVE ERASE");
+        for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < t[i].n_resets; k++) {
+                        const struct reset_seen *r = &t[i].resets[k];
+                        char name[FIELD_MAX * 4 + 1], id[sizeof r->id * 4], erase[FIELD_MAX * 4 + 1], ho[32], co[32];
+                        str_vis(name, sizeof name, t[i].name);
+                        str_vis(id, sizeof id, r->id);
+                        str_vis(erase, sizeof erase, r->drive_erase);
+                        when(r->handover_usec, ho);
+                        when(r->complete_usec, co);
+                        fprintf(f, "%-24s %-32s %-20s %-8s %-20s %s\n", name, id, ho, reset_state(r), co, erase[0] ? erase : "-");
+                }
+}
+
 static void print_text(FILE *f, const struct terminal *t, size_t n, size_t bad) {
         fprintf(f, "%zu terminals, %zu to look at\n", n, bad);
         fprintf(f, "%-24s %-20s %-20s %-10s %-8s %-10s %s\n", "TERMINAL", "LAST SEEN", "HEARTBEAT", "SERIAL", "POLICY",
@@ -148,6 +232,7 @@ static void print_text(FILE *f, const struct terminal *t, size_t n, size_t bad) 
                         t[i].serial[0] ? t[i].serial : "-", t[i].policy_state[0] ? t[i].policy_state : "-",
                         t[i].silent ? "SILENT" : t[i].state, ne[0] ? ne : "-", pr[0] ? " [" : "", pr, pr[0] ? "]" : "");
         }
+        print_resets_text(f, t, n);
 }
 
 static void json_bool(FILE *f, const char *k, bool v) { fprintf(f, ",\"%s\":%s", k, v ? "true" : "false"); }
@@ -179,7 +264,22 @@ static void print_json(FILE *f, const struct terminal *t, size_t n, size_t bad, 
                 json_bool(f, "quarantined", t[i].quarantined);
                 json_bool(f, "travelling", t[i].travelling);
                 json_bool(f, "out-of-policy", t[i].out_of_policy);
-                fputc('}', f);
+                fputs(",\"resets\":[", f);
+                for (size_t k = 0; k < t[i].n_resets; k++) {
+                        const struct reset_seen *r = &t[i].resets[k];
+                        char ho[32], co[32];
+                        when(r->handover_usec, ho);
+                        when(r->complete_usec, co);
+                        fputs(k ? ",{\"reset-id\":" : "{\"reset-id\":", f);
+                        json_write_string(f, r->id);
+                        json_str(f, "state", reset_state(r));
+                        json_str(f, "handover", ho);
+                        json_str(f, "completed", co);
+                        json_str(f, "ack", r->ack);
+                        json_str(f, "drive-erase", r->drive_erase);
+                        fputc('}', f);
+                }
+                fputs("]}", f);
         }
         fputs("]}\n", f);
 }
@@ -218,7 +318,33 @@ static void print_html(FILE *f, const struct terminal *t, size_t n, size_t bad, 
                 td(f, t[i].profiles, t[i].quarantined ? "bad" : NULL);
                 fputs("</tr>\n", f);
         }
-        fputs("</table></body></html>\n", f);
+        fputs("</table>\n", f);
+        bool any = false;
+        for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < t[i].n_resets; k++) {
+                        const struct reset_seen *r = &t[i].resets[k];
+                        const char *st = reset_state(r);
+                        char ho[32], co[32];
+                        when(r->handover_usec, ho);
+                        when(r->complete_usec, co);
+                        if (!any)
+                                fputs("<h2>初期化 / factory resets</h2>\n<table><tr><th>端末 / terminal</th><th>初期化ID / reset id</th>"
+                                      "<th>引き渡し / handed over</th><th>状態 / state</th><th>完了 / completed</th>"
+                                      "<th>ドライブ消去 / drive erase</th></tr>\n", f);
+                        any = true;
+                        fprintf(f, "<tr class=\"%s\">", strcmp(st, "failed") == 0 ? "bad" : strcmp(st, "done") == 0 ? "ok" : "");
+                        td(f, t[i].name, NULL);
+                        td(f, r->id, NULL);
+                        td(f, ho, NULL);
+                        td(f, strcmp(st, "pending") == 0 ? "pending / 実施待ち" : strcmp(st, "done") == 0 ? "done / 完了" : "failed / 失敗",
+                           NULL);
+                        td(f, co, NULL);
+                        td(f, r->drive_erase, NULL);
+                        fputs("</tr>\n", f);
+                }
+        if (any)
+                fputs("</table>\n", f);
+        fputs("</body></html>\n", f);
 }
 
 int fleet_report(const char *journal_dir, enum fleet_format format, uint64_t silent_usec, FILE *out) {

@@ -366,12 +366,21 @@ static void on_travel_notice(struct agent *ag, const struct fields *f) {
         const char *kind = field(f, "kind");
         if (strcmp(kind, "reset-scheduled") != 0)
                 return;   /* weak signals and clock notes are for the audit log */
-        char deadline[64];
+        char deadline[64], contact[256], left[128], call[384] = "";
         shown(field(f, "deadline"), deadline, sizeof deadline);
+        shown(field(f, "contact"), contact, sizeof contact);
+        uint64_t secs = 0;
+        const char *sl = field(f, "seconds-left");
+        if (!sl || parse_u64(sl, &secs) < 0)
+                secs = 0;
+        snprintf(left, sizeof left, _("%llu h %llu min"), (unsigned long long)(secs / 3600),
+                 (unsigned long long)(secs % 3600 / 60));
+        if (contact[0])
+                snprintf(call, sizeof call, _(" Questions: call %s."), contact);
         notify(ag, URGENCY_CRITICAL, "device", _("Factory reset scheduled"),
                _("This terminal returned from a high-risk region and will be locked and reset to factory state "
-                 "at %s. Everything on it will be deleted. Save your work to the server now."),
-               deadline[0] ? deadline : "?");
+                 "at %s, in %s. Everything on it will be deleted. Save your work to the server now.%s"),
+               deadline[0] ? deadline : "?", left, call);
 }
 
 /* The repository's timestamps (freshness.c): the policy cannot be confirmed current, its stale profile applies, or both are over. */

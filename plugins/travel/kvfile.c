@@ -133,6 +133,11 @@ int reset_plan_format(const struct reset_plan *plan, const char *trip, char **re
                         buf_printf(&b, "factory-reset=systemd-repart\n");
                 buf_printf(&b, "drive-erase=%s\n", plan->drive_erase ? "auto" : "none");
         }
+        /* the hand-over before the first destructive step */
+        if (plan->reset_id[0])
+                buf_printf(&b, "reset-id=%s\n", plan->reset_id);
+        buf_printf(&b, "ack-timeout=%lld\non-no-ack=%s\n", (long long)plan->ack_timeout,
+                   plan->hold_without_ack ? "hold" : "proceed");
         return buf_finish(&b, ret, ret_size);
 }
 
@@ -151,8 +156,12 @@ static int set_once(char **dst, const char *v, bool (*ok)(const char *)) {
         return (*dst = strdup(v)) ? 0 : -ENOMEM;
 }
 
+bool reset_id_ok(const char *s) {
+        return s && strlen(s) == TRAVEL_RESET_ID_LEN && strspn(s, "0123456789abcdef") == TRAVEL_RESET_ID_LEN;
+}
+
 int reset_plan_from_kv(const struct kvlist *kv, struct reset_plan *ret) {
-        struct reset_plan p = { .reboot = true, .drive_erase = true };
+        struct reset_plan p = { .reboot = true, .drive_erase = true, .ack_timeout = TRAVEL_DEFAULT_ACK_TIMEOUT };
         const char *fmt = kvlist_get(kv, "format");
         if (!fmt || strcmp(fmt, "1") != 0)
                 return -EPROTONOSUPPORT;
@@ -173,6 +182,22 @@ int reset_plan_from_kv(const struct kvlist *kv, struct reset_plan *ret) {
                                 p.reboot = true;
                         else if (strcmp(v, "no") == 0)
                                 p.reboot = false;
+                        else
+                                r = -EBADMSG;
+                } else if (strcmp(k, "reset-id") == 0) {
+                        if (reset_id_ok(v))
+                                strcpy(p.reset_id, v);
+                        else
+                                r = -EBADMSG;
+                } else if (strcmp(k, "ack-timeout") == 0) {
+                        uint64_t u;
+                        if (parse_u64(v, &u) < 0 || u > TRAVEL_MAX_ACK_TIMEOUT)
+                                r = -EBADMSG;
+                        else
+                                p.ack_timeout = (int64_t)u;
+                } else if (strcmp(k, "on-no-ack") == 0) {
+                        if (strcmp(v, "hold") == 0 || strcmp(v, "proceed") == 0)
+                                p.hold_without_ack = strcmp(v, "hold") == 0;
                         else
                                 r = -EBADMSG;
                 }
@@ -209,6 +234,10 @@ int reset_plan_from_kv(const struct kvlist *kv, struct reset_plan *ret) {
 
 void reset_plan_print(const struct reset_plan *plan, FILE *out) {
         size_t step = 1;
+        fprintf(out, "%zu. hand the decision over to the collector (reset id %s) and wait up to %lld s for it; "
+                     "if not acknowledged: %s\n",
+                step++, plan->reset_id[0] ? plan->reset_id : "set when ordered", (long long)plan->ack_timeout,
+                plan->hold_without_ack ? "hold" : "proceed");
         fprintf(out, "%zu. write the final audit record and sync it to disk and syslog\n", step++);
         for (size_t i = 0; i < plan->n_volumes; i++) {
                 fprintf(out, "%zu. destroy every LUKS keyslot of %s\n", step++, plan->volumes[i]);
@@ -295,6 +324,10 @@ int travel_state_format(const struct travel_state *s, char **ret, size_t *ret_si
         }
         for (size_t i = 0; i < s->n_done; i++)
                 buf_printf(&b, "done=%s\n", s->done[i]);
+        if (s->reset_id[0])
+                buf_printf(&b, "reset-id=%s\n", s->reset_id);
+        if (s->return_proof[0])
+                buf_printf(&b, "return-proof=%s\n", s->return_proof);
         return buf_finish(&b, ret, ret_size);
 }
 
@@ -342,6 +375,14 @@ int travel_state_from_kv(const struct kvlist *kv, struct travel_state *ret) {
                         }
                         strcpy(s.done[s.n_done++], kv->values[i]);
                 }
+        const char *rid = kvlist_get(kv, "reset-id");
+        if (rid && !reset_id_ok(rid))
+                return -EBADMSG;
+        if (rid)
+                strcpy(s.reset_id, rid);
+        const char *proof = kvlist_get(kv, "return-proof");
+        if (proof)
+                snprintf(s.return_proof, sizeof s.return_proof, "%s", proof);
         *ret = s;
         return 0;
 }

@@ -49,6 +49,9 @@ static const struct pkey plan_keys[] = {
         { .name = "restore-image", .type = PT_STRING },
         { .name = "factory-reset", .type = PT_STRING },
         { .name = "drive-erase", .type = PT_STRING },
+        { .name = "ack-timeout", .type = PT_STRING },
+        { .name = "on-no-ack", .type = PT_STRING },
+        { .name = "contact", .type = PT_STRING },
         { NULL },
 };
 
@@ -119,6 +122,40 @@ bool travel_volume_ok(const char *v) {
         return travel_path_ok(v);
 }
 
+/* a is b or lies below it, component by component ("/srv/a" is not below "/srv/ab"). */
+static bool path_below(const char *a, const char *b) {
+        size_t n = strlen(b);
+        while (n > 1 && b[n - 1] == '/')
+                n--;
+        if (strncmp(a, b, n) != 0)
+                return false;
+        return a[n] == 0 || a[n] == '/' || (n == 1 && b[0] == '/');
+}
+
+size_t reset_dependencies(const struct reset_plan *plan, const char *state_dir, const char *journal_dir,
+                          const char *restore_image, struct reset_dependency out[TRAVEL_MAX_DEPENDENCIES]) {
+        size_t n = 0;
+        if (journal_dir)
+                out[n++] = (struct reset_dependency){ "the reset journal's directory", journal_dir };
+        if (restore_image)
+                out[n++] = (struct reset_dependency){ "the restore image", restore_image };
+        if (!journal_dir) /* else the plan and journal live there, and the state directory may go */
+                out[n++] = (struct reset_dependency){ "the state directory (the reset's plan and journal)", state_dir };
+        out[n++] = (struct reset_dependency){ "the kernel and initramfs", "/boot" };
+        for (size_t i = 0; i < plan->n_restore && n < TRAVEL_MAX_DEPENDENCIES; i++)
+                if (plan->restore[i][0] == '/')
+                        out[n++] = (struct reset_dependency){ i == 0 ? "the restore program" : "a file of the restore action",
+                                                              plan->restore[i] };
+        return n;
+}
+
+const struct reset_dependency *reset_path_endangers(const char *path, const struct reset_dependency *deps, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (path_below(deps[i].path, path) || path_below(path, deps[i].path))
+                        return &deps[i];
+        return NULL;
+}
+
 static bool id_ok(const char *s) {
         size_t len = strlen(s);
         if (len == 0 || len > TRAVEL_ID_MAX)
@@ -130,6 +167,17 @@ static bool id_ok(const char *s) {
 }
 
 /* ---- check ---- */
+
+/* Every entry of a removed or wiped list against what the reset depends on. */
+static void check_endangers(const struct pnode *seq, const struct reset_dependency *deps, size_t n, struct perrors *errs) {
+        for (size_t i = 0; seq && seq->kind == PNODE_SEQ && i < seq->n; i++) {
+                const char *s = pnode_str(seq->children[i]);
+                const struct reset_dependency *d = s && travel_path_ok(s) ? reset_path_endangers(s, deps, n) : NULL;
+                if (d)
+                        perr(errs, seq->children[i],
+                             "erasing '%s' would erase %s (%s), which the reset itself depends on", s, d->what, d->path);
+        }
+}
 
 static void check_paths(const struct pnode *seq, bool wipe, struct perrors *errs) {
         if (!seq || seq->kind != PNODE_SEQ)
@@ -305,8 +353,41 @@ size_t travel_policy_check(const struct pnode *section, struct perrors *errs) {
                         perr(errs, rv, "root-volume needs restore-image or factory-reset (else the terminal does not boot again)");
                 if (ri && fr)
                         perr(errs, fr, "restore-image and factory-reset exclude each other");
+                /* the initramfs mounts only /boot's fstab entry before the root is unlocked */
+                if (pnode_str(jd) && travel_wipe_path_ok(pnode_str(jd)) && !path_below(pnode_str(jd), "/boot"))
+                        perr(errs, jd, "journal-dir '%s' must be below /boot: the initramfs mounts only /boot", pnode_str(jd));
+                if (pnode_str(ri) && travel_path_ok(pnode_str(ri)) && !path_below(pnode_str(ri), "/boot"))
+                        perr(errs, ri, "restore-image '%s' must be below /boot: the initramfs mounts only /boot", pnode_str(ri));
+                const struct pnode *lv = pmap_get(plan, "luks-volumes");
+                for (size_t i = 0; pnode_str(rv) && lv && lv->kind == PNODE_SEQ && i < lv->n; i++)
+                        if (pnode_str(lv->children[i]) && strcmp(pnode_str(lv->children[i]), pnode_str(rv)) == 0)
+                                perr(errs, lv->children[i], "'%s' is the root-volume: list it once, as root-volume", pnode_str(rv));
                 if (!rv && (jd || ri || fr || de))
                         perr(errs, plan, "journal-dir, restore-image, factory-reset and drive-erase belong to a root-volume reset");
+                const char *at = pnode_str(pmap_get(plan, "ack-timeout"));
+                int64_t d;
+                if (at && (parse_duration(at, &d) < 0 || d > TRAVEL_MAX_ACK_TIMEOUT))
+                        perr(errs, pmap_get(plan, "ack-timeout"), "invalid ack-timeout '%s' (0 to 24h, e.g. 10m)", at);
+                const char *na = pnode_str(pmap_get(plan, "on-no-ack"));
+                if (na && strcmp(na, "proceed") != 0 && strcmp(na, "hold") != 0)
+                        perr(errs, pmap_get(plan, "on-no-ack"), "invalid on-no-ack '%s' (proceed or hold)", na);
+                const char *ct = pnode_str(pmap_get(plan, "contact"));
+                if (ct && (strlen(ct) == 0 || strlen(ct) > TRAVEL_CONTACT_MAX || !string_is_clean_utf8(ct, strlen(ct)) ||
+                           strpbrk(ct, "\t\n")))
+                        perr(errs, pmap_get(plan, "contact"), "invalid contact (1-%d bytes of text on one line)",
+                             TRAVEL_CONTACT_MAX);
+                /* Nothing the reset needs may be among what it erases. */
+                struct reset_plan rp = { 0 };
+                if (restore && restore->kind == PNODE_SEQ)
+                        for (size_t i = 0; i < restore->n && rp.n_restore < TRAVEL_MAX_ARGS; i++)
+                                if (pnode_str(restore->children[i]))
+                                        rp.restore[rp.n_restore++] = (char *)pnode_str(restore->children[i]);
+                struct reset_dependency deps[TRAVEL_MAX_DEPENDENCIES];
+                /* A root-volume reset keeps its plan and journal in journal-dir and needs its restore image. */
+                const char *jdir = rv ? (pnode_str(jd) ? pnode_str(jd) : TRAVEL_JOURNAL_DIR) : NULL;
+                size_t nd = reset_dependencies(&rp, LOCALSTATEDIR "/lib/sekisho", jdir, rv ? pnode_str(ri) : NULL, deps);
+                check_endangers(pmap_get(plan, "credentials"), deps, nd, errs);
+                check_endangers(pmap_get(plan, "wipe-directories"), deps, nd, errs);
         }
         if (reset && (!plan || plan->kind != PNODE_MAP))
                 perr(errs, ret, "reset: true needs a reset-plan");
@@ -347,7 +428,9 @@ static int strv_copy(char *const *src, size_t n, char **dst, size_t *dst_n, size
 }
 
 int reset_plan_copy(const struct reset_plan *src, struct reset_plan *dst) {
-        *dst = (struct reset_plan){ .reboot = src->reboot, .factory_repart = src->factory_repart, .drive_erase = src->drive_erase };
+        *dst = (struct reset_plan){ .reboot = src->reboot, .factory_repart = src->factory_repart, .drive_erase = src->drive_erase,
+                                    .ack_timeout = src->ack_timeout, .hold_without_ack = src->hold_without_ack };
+        memcpy(dst->reset_id, src->reset_id, sizeof dst->reset_id);
         if ((src->root_volume && !(dst->root_volume = strdup(src->root_volume))) ||
             (src->journal_dir && !(dst->journal_dir = strdup(src->journal_dir))) ||
             (src->restore_image && !(dst->restore_image = strdup(src->restore_image))) ||
@@ -382,7 +465,8 @@ void travel_policy_clear(struct travel_policy *p) {
 }
 
 int travel_policy_parse(const struct pnode *section, struct travel_policy *ret) {
-        struct travel_policy p = { .grace = TRAVEL_DEFAULT_GRACE, .probe_interval = 300 };
+        struct travel_policy p = { .grace = TRAVEL_DEFAULT_GRACE, .probe_interval = 300,
+                                   .plan.ack_timeout = TRAVEL_DEFAULT_ACK_TIMEOUT };
         strcpy(p.profile, "travel");
         if (!section) {
                 *ret = p;
@@ -463,6 +547,14 @@ int travel_policy_parse(const struct pnode *section, struct travel_policy *ret) 
                     (rv && !(p.plan.journal_dir = strdup(jd ? jd : TRAVEL_JOURNAL_DIR))) ||
                     (rv && ri && !(p.plan.restore_image = strdup(ri))))
                         k = -ENOMEM;
+                const char *at = pnode_str(pmap_get(plan, "ack-timeout"));
+                if (at)
+                        (void)parse_duration(at, &p.plan.ack_timeout);
+                const char *na = pnode_str(pmap_get(plan, "on-no-ack"));
+                p.plan.hold_without_ack = na && strcmp(na, "hold") == 0;
+                const char *ct = pnode_str(pmap_get(plan, "contact"));
+                if (ct && strlen(ct) <= TRAVEL_CONTACT_MAX)
+                        strcpy(p.contact, ct);
                 if (k < 0) {
                         travel_policy_clear(&p);
                         return k;

@@ -18,6 +18,7 @@
 #include <libcryptsetup.h>
 
 #include "audit.h"
+#include "journal.h"
 #include "travel.h"
 #include "util.h"
 
@@ -34,6 +35,7 @@
 struct reset {
         const char *state_dir;
         const char *audit_log;
+        const char *journal_socket, *read_journal, *upload_state;
         bool dry_run, no_reboot;
         bool boot;                 /* --boot: the initramfs carries out a scheduled root-volume reset */
         const char *boot_dir;      /* --journal-dir: where the initramfs mounted the journal */
@@ -46,6 +48,7 @@ struct reset {
         struct kvlist jkv;             /* parsed journal (steps done, header sizes) */
         struct reset_plan plan;
         char trip[TRAVEL_ID_MAX + 1];
+        char return_proof[64];
         unsigned failures;
 };
 
@@ -112,6 +115,47 @@ static int step_audit(struct reset *x) {
         if (r < 0)
                 log_warning_errno(r, "cannot write the final audit record to %s; continuing (syslog has it)", x->audit_log);
         return 0; /* the erase must not wait on a full or broken log */
+}
+
+/* The decision and its evidence to the collector, and the bounded wait for
+ * it (handover.c). Not acknowledged: recorded, then on-no-ack decides. */
+static int step_handover(struct reset *x, size_t i) {
+        if (!x->plan.reset_id[0]) {
+                /* a plan from before reset ids: name this reset now, in the journal */
+                uint8_t id[TRAVEL_RESET_ID_LEN / 2];
+                if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id)
+                        return log_error_errno(-EIO, "getrandom failed");
+                hex_encode(id, sizeof id, x->plan.reset_id);
+                int r = journal_append(x, "reset-id=%s", x->plan.reset_id);
+                if (r < 0)
+                        return r;
+        }
+        const struct handover_env env = {
+                .trip = x->trip,
+                .return_proof = x->return_proof,
+                .audit_log = x->audit_log,
+                .journal_socket = x->journal_socket,
+                .read_journal = x->read_journal,
+                .upload_state = x->upload_state,
+        };
+        char detail[512] = "";
+        log_info("handing reset %s over to the collector; waiting up to %lld s", x->plan.reset_id,
+                 (long long)x->plan.ack_timeout);
+        int r = reset_handover(&x->plan, &env, detail, sizeof detail);
+        if (r < 0 && r != -ETIMEDOUT)
+                return log_error_errno(r, "cannot hand reset %s over", x->plan.reset_id);
+        int k = journal_append(x, "ack=%s", r == 0 ? "acknowledged" : "not-acknowledged");
+        if (k < 0)
+                return k;
+        if (r == 0) {
+                log_info("reset %s acknowledged: %s", x->plan.reset_id, detail);
+                return 0;
+        }
+        if (x->plan.hold_without_ack)
+                return log_error_errno(-ETIMEDOUT, "reset %s not acknowledged (%s); holding as the policy says (on-no-ack: hold)",
+                                       x->plan.reset_id, detail);
+        log_warning("reset %s not acknowledged (%s); proceeding as the policy says", x->plan.reset_id, detail);
+        return 0;
 }
 
 static int step_luks_keyslots(struct reset *x, size_t i) {
@@ -367,14 +411,6 @@ static int step_restore(struct reset *x) {
 }
 
 /* ---- the whole-machine reset: scheduled here, carried out by the initramfs ---- */
-
-/* Placeholder for i22-ack's acknowledgement hand-over (travel.h).
- * MERGE NOTE (i22-boot): delete this definition when i22-ack's lands. */
-int reset_handover(const struct reset_plan *plan, const char *trip) {
-        (void)plan;
-        (void)trip;
-        return 0;
-}
 
 /* Tell the person at the terminal: the console (our stdout in the
  * initramfs) and, when plymouth is showing a splash, its message line. */
@@ -638,14 +674,13 @@ static int step_boot_restore(struct reset *x, size_t i) {
         return x->plan.restore_image ? step_restore_image(x) : step_factory_repart(x);
 }
 
-/* The running system's last step for a root-volume reset: hand over (i22-ack),
- * then the plan and a fresh journal in journal-dir, which the initramfs
- * carries out at the next boot. Repeating finds the same journal. */
+/* The running system's last step for a root-volume reset (the hand-over to
+ * the collector was reset_run's first): the plan and a fresh journal in
+ * journal-dir, which the initramfs carries out at the next boot. Repeating
+ * finds the same journal. */
 static int step_schedule(struct reset *x, size_t i) {
         (void)i;
-        int r = reset_handover(&x->plan, x->trip);
-        if (r < 0)
-                return log_error_errno(r, "the hand-over before the wipe did not complete; not scheduling it yet");
+        int r;
         _cleanup_free_ char *dir = mapped(x, x->plan.journal_dir);
         _cleanup_free_ char *plan = dir ? path_join(dir, TRAVEL_BOOT_PLAN) : NULL;
         _cleanup_free_ char *journal = dir ? path_join(dir, TRAVEL_BOOT_JOURNAL) : NULL;
@@ -702,6 +737,7 @@ static void run_step(struct reset *x, const char *id, const char *fault, int (*f
 }
 
 static int audit_adapter(struct reset *x, size_t i) { return step_audit(x); }
+static int handover_adapter(struct reset *x, size_t i) { return step_handover(x, i); }
 static int restore_adapter(struct reset *x, size_t i) { return step_restore(x); }
 
 /* ---- set-up ---- */
@@ -730,6 +766,8 @@ static int reset_run(struct reset *x) {
         struct travel_state st;
         bool have_state = travel_state_load(x->state_path, &st) == 0;
         bool requested = have_state && st.phase == TRAVEL_RESET_PENDING && st.reset_requested;
+        if (have_state)
+                snprintf(x->return_proof, sizeof x->return_proof, "%s", st.return_proof);
 
         /* An existing journal: resume it, unless it is complete. */
         _cleanup_free_ char *jdata = NULL;
@@ -789,6 +827,18 @@ static int reset_run(struct reset *x) {
                                   st.trip);
                         return 3;
                 }
+                /* What the reset depends on must survive it: the daemon checked
+                 * from its sandbox, this checks again with every disk in view. */
+                struct reset_dependency deps[TRAVEL_MAX_DEPENDENCIES];
+                size_t nd = reset_dependencies(&x->plan, x->state_dir, x->plan.root_volume ? x->plan.journal_dir : NULL, x->plan.root_volume ? x->plan.restore_image : NULL, deps);
+                char why[TRAVEL_PATH_MAX * 2 + 128];
+                if (reset_plan_devices_check(&x->plan, deps, nd, "/sys", why, sizeof why) == -EBUSY) {
+                        log_error("%s; refusing to start", why);
+                        const struct handover_env env = { .audit_log = x->audit_log, .journal_socket = x->journal_socket };
+                        const struct audit_field f[] = { { "trip", x->trip }, { "reason", why }, { NULL, NULL } };
+                        (void)reset_record(&env, "travel.reset.refused", f);
+                        return 3;
+                }
                 if (x->dry_run) {
                         print_status(x, stdout);
                         printf("(dry run: nothing was changed)\n");
@@ -819,6 +869,12 @@ static int reset_run(struct reset *x) {
 
         log_info("factory reset for trip %s: %s", x->trip, journal_has(x, "begin", "audit") ? "resuming" : "starting");
         char id[64];
+        /* Nothing is erased before the collector has the decision, or the wait for it is over. */
+        run_step(x, "handover", "reset-handover", handover_adapter, 0);
+        if (!journal_has(x, "done", "handover")) {
+                log_error("factory reset for trip %s held before anything was erased; run again", x->trip);
+                return 1;
+        }
         run_step(x, "audit", "reset-audit", audit_adapter, 0);
         /* with a root volume every LUKS volume is erased by the initramfs,
          * where none of them is open */
@@ -952,10 +1008,14 @@ static int reset_boot(struct reset *x) {
 
 static void usage(FILE *f) {
         fprintf(f, "Usage: sekisho-reset [--state-dir DIR] [--audit-log FILE] [--dry-run] [--no-reboot]\n"
+                   "                     [--journal-socket PATH] [--read-journal DIR] [--upload-state FILE]\n"
                    "       sekisho-reset --boot --journal-dir DIR [--map FROM=TO] [--dry-run] [--no-reboot]\n"
-                   "--map FROM=TO: the plan's paths below FROM (journal-dir, restore-image) are below TO here.\n"
+                   "       sekisho-reset --send-completion DIR [--audit-log FILE] [--journal-socket PATH]\n"
                    "Factory reset after a high-risk trip, as ordered by sekishod. Resumes an interrupted reset.\n"
-                   "--boot: the initramfs carries out the scheduled reset of the root volume.\n");
+                   "--map FROM=TO: the plan's paths below FROM (journal-dir, restore-image) are below TO here.\n"
+                   "--boot: the initramfs carries out the scheduled reset of the root volume.\n"
+                   "--send-completion: after the first boot of the re-provisioned system, report the reset\n"
+                   "recorded in DIR/journal and DIR/plan to the collector; DIR/journal becomes journal.acked.\n");
 }
 
 int main(int argc, char **argv) {
@@ -965,12 +1025,19 @@ int main(int argc, char **argv) {
                  * running while this runs and keeps the chain's head in memory,
                  * so two writers would break it. Both chains go to syslog. */
                 .audit_log = LOCALSTATEDIR "/log/sekisho/reset-audit.log",
+                .journal_socket = JOURNAL_SOCKET,
+                .upload_state = "/var/lib/systemd/journal-upload/state", /* systemd-journal-upload.service's */
         };
+        const char *completion = NULL;
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, 's' }, { "audit-log", required_argument, NULL, 'a' },
                 { "dry-run", no_argument, NULL, 'n' },         { "no-reboot", no_argument, NULL, 'R' },
                 { "help", no_argument, NULL, 'h' },            { "boot", no_argument, NULL, 'B' },
-                { "journal-dir", required_argument, NULL, 'J' }, { "map", required_argument, NULL, 'M' },
+                { "journal-dir", required_argument, NULL, 'j' }, { "map", required_argument, NULL, 'M' },
+                { "journal-socket", required_argument, NULL, 'J' },
+                { "read-journal", required_argument, NULL, 'D' },
+                { "upload-state", required_argument, NULL, 'U' },
+                { "send-completion", required_argument, NULL, 'C' },
                 { NULL, 0, NULL, 0 },
         };
         int c;
@@ -981,7 +1048,7 @@ int main(int argc, char **argv) {
                 case 'n': x.dry_run = true; break;
                 case 'R': x.no_reboot = true; break;
                 case 'B': x.boot = true; break;
-                case 'J': x.boot_dir = optarg; break;
+                case 'j': x.boot_dir = optarg; break;
                 case 'M': {
                         char *eq = strchr(optarg, '=');
                         if (!eq || optarg[0] != '/' || eq[1] != '/') {
@@ -993,6 +1060,10 @@ int main(int argc, char **argv) {
                         x.map_to = eq + 1;
                         break;
                 }
+                case 'J': x.journal_socket = optarg; break;
+                case 'D': x.read_journal = optarg; break;
+                case 'U': x.upload_state = optarg; break;
+                case 'C': completion = optarg; break;
                 case 'h': usage(stdout); return 0;
                 default: usage(stderr); return 2;
                 }
@@ -1013,6 +1084,17 @@ int main(int argc, char **argv) {
                 free(x.journal);
                 free(x.journal_path);
                 return rc;
+        }
+        if (completion) {
+                const struct handover_env env = { .audit_log = x.audit_log, .journal_socket = x.journal_socket };
+                char detail[512] = "";
+                int r = reset_send_completion(completion, &env, detail, sizeof detail);
+                if (r < 0) {
+                        log_error_errno(r, "cannot send the completion record: %s", detail);
+                        return 1;
+                }
+                log_info("completion record sent: %s", detail);
+                return 0;
         }
         if (!(x.dir = path_join(x.state_dir, "travel")) || !(x.state_path = path_join(x.dir, TRAVEL_STATE_FILE)) ||
             !(x.plan_path = path_join(x.dir, TRAVEL_PLAN_FILE)) || !(x.journal_path = path_join(x.dir, TRAVEL_JOURNAL_FILE)))

@@ -42,6 +42,8 @@ static void clear_trip(struct travel_state *s) {
         s->deadline = 0;
         s->reset_requested = false;
         s->sessions_locked = false;
+        s->reset_id[0] = 0;
+        s->return_proof[0] = 0;
 }
 
 /* The trip that should be in progress now: started, not cancelled, not
@@ -127,10 +129,12 @@ void travel_evaluate(struct travel_state *s, const struct travel_policy *p, cons
                                 break;
                         }
                         if (t && t->returned) {
+                                strcpy(s->return_proof, "signed-policy");
                                 add_transition(s, e, TRAVEL_RETURNED, now, "return confirmed by a signed policy");
                                 break;
                         }
                         if (in->home_proven) {
+                                strcpy(s->return_proof, "pinned-tls");
                                 add_transition(s, e, TRAVEL_RETURNED, now,
                                                "home network proven by a TLS handshake with the pinned server");
                                 break;

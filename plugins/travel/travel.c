@@ -6,6 +6,7 @@
 #include <linux/rtnetlink.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -81,21 +82,23 @@ static void notice_reset_pending(struct travel *t) {
         int64_t left = t->st.deadline - now_unix();
         if (left < 0)
                 left = 0;
-        char secs[32], deadline[32], en[256], ja[384];
+        char secs[32], deadline[32], en[512], ja[768];
         snprintf(secs, sizeof secs, "%lld", (long long)left);
         format_rfc3339(t->st.deadline, deadline);
         long long h = left / 3600, m = (left % 3600) / 60;
+        const char *contact = t->pol.contact;
         snprintf(en, sizeof en,
                  "This terminal returned from a high-risk region. It will be locked and reset to factory state in "
-                 "%lld h %lld min (at %s). Save your work to the server now.",
-                 h, m, deadline);
+                 "%lld h %lld min (at %s). Save your work to the server now.%s%s%s",
+                 h, m, deadline, contact[0] ? " Questions: call " : "", contact, contact[0] ? "." : "");
         snprintf(ja, sizeof ja,
                  "この端末は高リスク地域から帰着しました。%lld時間%lld分後（%s）にロックされ、工場出荷状態に初期化されます。"
-                 "作業中のデータを今すぐサーバーに保存してください。",
-                 h, m, deadline);
+                 "作業中のデータを今すぐサーバーに保存してください。%s%s",
+                 h, m, deadline, contact[0] ? "お問い合わせ先: " : "", contact);
         const struct audit_field f[] = {
                 { "kind", "reset-scheduled" }, { "trip", t->st.trip }, { "seconds-left", secs },
                 { "deadline", deadline },       { "message", en },      { "message-ja", ja },
+                { contact[0] ? "contact" : NULL, contact },
                 { NULL, NULL },
         };
         sekisho_signal(t->h, "TravelNotice", f);
@@ -115,7 +118,9 @@ static int save(struct travel *t) {
 static int write_plan(struct travel *t) {
         _cleanup_free_ char *data = NULL;
         size_t size;
-        int r = reset_plan_format(&t->pol.plan, t->st.trip, &data, &size);
+        struct reset_plan plan = t->pol.plan; /* the policy's, with this reset's id: only read */
+        memcpy(plan.reset_id, t->st.reset_id, sizeof plan.reset_id);
+        int r = reset_plan_format(&plan, t->st.trip, &data, &size);
         if (r < 0)
                 return r;
         r = write_file_atomic(t->plan_path, data, size, 0600);
@@ -293,6 +298,15 @@ static void on_lock(int r, DBusMessage *reply, void *userdata) {
 
 static void order_reset(struct travel *t) {
         if (!t->st.reset_requested) {
+                /* One id names this reset from the hand-over to the completion
+                 * record the re-provisioned system sends. */
+                uint8_t id[TRAVEL_RESET_ID_LEN / 2];
+                if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id) {
+                        plog_error_errno(t->h, -errno, "cannot draw a reset id");
+                        loop_timer_arm(t->retry_timer, RETRY_RESET_USEC, 0);
+                        return;
+                }
+                hex_encode(id, sizeof id, t->st.reset_id);
                 /* Recorded before systemd is asked: sekisho-reset refuses to act
                  * unless the state says a reset was requested. */
                 if (write_plan(t) < 0) {
@@ -302,6 +316,7 @@ static void order_reset(struct travel *t) {
                 t->st.reset_requested = true;
                 if (save(t) < 0) {
                         t->st.reset_requested = false; /* not on disk: sekisho-reset would refuse */
+                        t->st.reset_id[0] = 0;
                         loop_timer_arm(t->retry_timer, RETRY_RESET_USEC, 0);
                         return;
                 }
@@ -657,12 +672,44 @@ fail:
         return r;
 }
 
+/* The plan's LUKS volumes against the devices what the reset depends on
+ * lives on: erasing one of them would cut the ground from under the reset
+ * (its journal, the initramfs, the restore files). 0, or -EBUSY with the
+ * reason in why. Paths are compared lexically by policy check; this is
+ * the part only the running system can tell. A volume the sandbox cannot
+ * identify is logged: sekisho-reset checks again before it starts. */
+static int check_plan_devices(struct travel *t, const struct reset_plan *plan, char *why, size_t size) {
+        _cleanup_free_ char *boot = path_join(sekisho_env(t->h)->sysroot, "boot");
+        if (!boot)
+                return -ENOMEM;
+        struct reset_dependency deps[TRAVEL_MAX_DEPENDENCIES];
+        size_t n = reset_dependencies(plan, sekisho_env(t->h)->state_dir, plan->root_volume ? plan->journal_dir : NULL, plan->root_volume ? plan->restore_image : NULL, deps);
+        for (size_t k = 0; k < n; k++)
+                if (strcmp(deps[k].path, "/boot") == 0)
+                        deps[k].path = boot;
+        int r = reset_plan_devices_check(plan, deps, n, "/sys", why, size);
+        if (r == -ENODEV) {
+                plog_warning(t->h, "%s; sekisho-reset checks it before the reset starts", why);
+                return 0;
+        }
+        return r;
+}
+
 static int travel_apply(void *state, const struct pnode *section) {
         struct travel *t = state;
         struct travel_policy p;
         int r = travel_policy_parse(section, &p);
         if (r < 0)
                 return sekisho_fail(t->h, r, "cannot take the travel section in; the previous one stays in force");
+        char why[TRAVEL_PATH_MAX * 2 + 128];
+        if (!t->st.reset_requested && (r = check_plan_devices(t, &p.plan, why, sizeof why)) < 0) {
+                travel_policy_clear(&p);
+                if (r == -EBUSY) {
+                        const struct audit_field f[] = { { "reason", why }, { NULL, NULL } };
+                        sekisho_audit(t->h, "travel.reset.refused", "R2", f);
+                }
+                return sekisho_fail(t->h, r, "%s; the previous policy stays in force", r == -EBUSY ? why : "cannot check the reset plan");
+        }
         travel_policy_clear(&t->pol);
         t->pol = p;
         if (t->st.phase == TRAVEL_RESET_PENDING && !t->st.reset_requested)
@@ -687,6 +734,8 @@ static void travel_status(void *state, struct kvlist *out) {
                 format_rfc3339(t->st.deadline, d);
                 kvlist_add(out, "reset-deadline", "%s", d);
                 kvlist_add(out, "reset-requested", "%s", t->st.reset_requested ? "yes" : "no");
+                if (t->st.reset_id[0])
+                        kvlist_add(out, "reset-id", "%s", t->st.reset_id); /* what the collector's records carry */
         }
         kvlist_add(out, "profile", "%s", t->profile_active == 1 ? t->active_profile : "none");
         kvlist_add(out, "trips", "%zu", t->pol.n_trips);

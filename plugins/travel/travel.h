@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "ptree.h"
 #include "tlsprobe.h"
@@ -23,6 +24,10 @@
 #define TRAVEL_CLOCK_SKEW 600          /* seconds a wall clock may step back before we call it "far off" */
 #define TRAVEL_DEFAULT_GRACE (24 * 3600)
 #define TRAVEL_PIN_LEN 32              /* SHA-256 */
+#define TRAVEL_RESET_ID_LEN 32         /* hex digits of 16 random bytes */
+#define TRAVEL_DEFAULT_ACK_TIMEOUT 600 /* seconds the reset waits for the collector's hand-over */
+#define TRAVEL_MAX_ACK_TIMEOUT (24 * 3600)
+#define TRAVEL_CONTACT_MAX 128
 
 /* ---- ISO 3166-1 alpha-2 ---- */
 bool iso3166_alpha2_valid(const char *code);
@@ -54,6 +59,10 @@ struct reset_plan {
         char *restore_image;       /* a filesystem image written into a new LUKS2 root volume */
         bool factory_repart;       /* factory-reset=systemd-repart */
         bool drive_erase;          /* drive-erase=auto (default) | none */
+        /* The hand-over to the collector before the first destructive step. */
+        char reset_id[TRAVEL_RESET_ID_LEN + 1]; /* lowercase hex, set when the reset is ordered ("" before) */
+        int64_t ack_timeout;           /* seconds to wait for the collector to have the hand-over record */
+        bool hold_without_ack;         /* on-no-ack: hold; false: proceed, recorded "not acknowledged" */
 };
 
 struct travel_policy {
@@ -71,6 +80,7 @@ struct travel_policy {
         uint8_t pin[TRAVEL_PIN_LEN];
         bool have_pin;
         struct reset_plan plan;
+        char contact[TRAVEL_CONTACT_MAX + 1]; /* whom the person at the terminal calls ("" if not set) */
 };
 
 /* Validate a travel: section (NULL = absent, fine). Pure: no side effects.
@@ -91,6 +101,58 @@ bool travel_volume_ok(const char *v);    /* travel_path_ok, or "PARTLABEL=" and 
 void reset_plan_clear(struct reset_plan *plan);
 int reset_plan_copy(const struct reset_plan *src, struct reset_plan *dst);
 
+/* What a reset depends on and so must not erase: /boot (the kernel and
+ * initramfs that may carry it out), the files of its restore action, a
+ * restore image if given, and where its plan and journal live: journal_dir
+ * if given (an initramfs-driven reset keeps them there), else the state
+ * directory. Returns the number stored in out. */
+struct reset_dependency {
+        const char *what;              /* "the reset journal's directory", ... */
+        const char *path;
+};
+#define TRAVEL_MAX_DEPENDENCIES (TRAVEL_MAX_ARGS + 4)
+size_t reset_dependencies(const struct reset_plan *plan, const char *state_dir, const char *journal_dir,
+                          const char *restore_image, struct reset_dependency out[TRAVEL_MAX_DEPENDENCIES]);
+/* The first dependency that removing or wiping path would erase (path is
+ * it, lies above it or below it, compared lexically), or NULL. */
+const struct reset_dependency *reset_path_endangers(const char *path, const struct reset_dependency *deps, size_t n);
+/* Does the file system holding path live on the block device dev (itself,
+ * a partition of it, or through device-mapper, e.g. LUKS, on top of it)?
+ * 1 yes, 0 no, negative errno when it cannot be told. sysfs is normally "/sys". */
+int path_on_device(const char *path, dev_t dev, const char *sysfs);
+/* The device number of a listed volume: stat, or where /dev holds no disks
+ * (sekishod runs with PrivateDevices=) sysfs by name for /dev/NAME,
+ * /dev/mapper/NAME and /dev/disk/by-partlabel/LABEL. -ENODEV: cannot tell. */
+int volume_devno(const char *volume, const char *sysfs, dev_t *ret);
+/* Every LUKS volume of the plan against deps: -EBUSY and why if one holds
+ * a dependency; -ENODEV and why if a volume could not be identified (the
+ * rest were checked); 0 if none holds any. */
+int reset_plan_devices_check(const struct reset_plan *plan, const struct reset_dependency *deps, size_t n,
+                             const char *sysfs, char *why, size_t size);
+
+/* The hand-over before the first destructive step (sekisho-reset): an
+ * audit record travel.reset.handover with the decision and its evidence,
+ * sent to the journal, then a wait, at most plan->ack_timeout seconds,
+ * until systemd-journal-upload's state says the collector has it.
+ * 0 acknowledged, -ETIMEDOUT not (the caller applies on-no-ack), other
+ * negative errno on failure. ret_detail: one line for the journal. */
+struct handover_env {
+        const char *trip;
+        const char *return_proof;      /* how the return was proven */
+        const char *audit_log;         /* sekisho-reset's own chain */
+        const char *journal_socket;    /* journald's native socket ("" or NULL: none) */
+        const char *read_journal;      /* directory of journal files to find the record in (NULL: the system's) */
+        const char *upload_state;      /* systemd-journal-upload's --save-state file */
+};
+int reset_handover(const struct reset_plan *plan, const struct handover_env *env, char *ret_detail, size_t detail_size);
+/* One record of sekisho-reset's: its own chain (env->audit_log), and the journal where there is one. */
+struct audit_field;
+int reset_record(const struct handover_env *env, const char *event, const struct audit_field *fields);
+/* After the re-provisioned system's first boot: the record
+ * travel.reset.complete (reset id, result done/failed, drive erase, steps)
+ * from dir/journal and dir/plan, then dir/journal renamed journal.acked. */
+int reset_send_completion(const char *dir, const struct handover_env *env, char *ret_detail, size_t detail_size);
+
 /* ---- key=value files (state, plan, journal): bounded, line based ---- */
 /* Parsed into the one key/value container (util.h: kvlist_get for the last value). */
 int kv_parse(const char *data, size_t size, struct kvlist *ret);
@@ -100,6 +162,7 @@ int kv_get_i64(const struct kvlist *kv, const char *key, int64_t *ret);
 /* Plan file (written by the daemon, read by sekisho-reset and sekishoctl). */
 int reset_plan_format(const struct reset_plan *plan, const char *trip, char **ret, size_t *ret_size);
 int reset_plan_from_kv(const struct kvlist *kv, struct reset_plan *ret);
+bool reset_id_ok(const char *s); /* TRAVEL_RESET_ID_LEN lowercase hex digits */
 void reset_plan_print(const struct reset_plan *plan, FILE *out);
 
 /* ---- the persisted state machine ---- */
@@ -128,6 +191,8 @@ struct travel_state {
         bool reset_requested;          /* StartUnit sent (or about to be): no cancellation any more */
         bool sessions_locked;
         char hold[160];                /* why we are held (clock, unit missing, ...), "" if not */
+        char reset_id[TRAVEL_RESET_ID_LEN + 1]; /* set when the reset is ordered; "" before */
+        char return_proof[64];         /* how the return was proven: "signed-policy" or "pinned-tls" */
         char done[TRAVEL_MAX_DONE][TRAVEL_ID_MAX + 1]; /* trips finished: never start again */
         size_t n_done;
 };
@@ -181,13 +246,6 @@ _Static_assert(TRAVEL_PIN_LEN == TLS_PIN_LEN, "one pin length");
 #define TRAVEL_JOURNAL_DIR "/boot/sekisho-reset"
 #define TRAVEL_BOOT_PLAN "plan"
 #define TRAVEL_BOOT_JOURNAL "journal"
-
-/* The acknowledgement before the wipe (i22-ack provides it): the decision
- * and its evidence durably handed to the collector, waited for (bounded).
- * Returns 0 when the wipe may be scheduled, -errno when not (yet).
- * MERGE NOTE: until i22-ack's branch lands, sekisho-reset.c holds a
- * marked placeholder that returns 0; the lead drops it on merge. */
-int reset_handover(const struct reset_plan *plan, const char *trip);
 
 /* ---- sekishoctl travel status|plan (the lead wires the verbs) ---- */
 int travelctl_status(const char *state_dir, bool json, FILE *out);

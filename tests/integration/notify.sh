@@ -99,3 +99,18 @@ grep -F 'Factory reset scheduled' "$NOTES" | grep -q '工場出荷状態に初�
 [ "$(n '工場出荷状態への初期化を予定しました')" = 1 ] || fail "the full catalogue's agent lost its translation"
 [ "$(n 'Factory reset scheduled')" = 3 ] || fail "expected English summary from en, fr and the partial catalogue"
 ok "a missing translation falls back to English"
+
+# The travel plugin's reminder before the reset: the time left and whom to call, in both languages.
+: >"$NOTES"
+"$BED" emit \
+        TravelNotice "dict:kind=reset-scheduled|trip=t1|seconds-left=5460|deadline=2026-11-23T09:00:00Z|contact=情報政策課 内線1234" -- \
+        TravelNotice "dict:kind=reset-scheduled|trip=t1|seconds-left=600|deadline=2026-11-23T09:00:00Z" \
+        || fail "the fake daemon could not emit"
+wait_for "[ \$(grep -c . '$NOTES') -ge 8 ]" || fail "the reset reminders did not arrive: $(cat "$NOTES")"
+[ "$(n 'at 2026-11-23T09:00:00Z, in 1 h 31 min. Everything on it will be deleted. Save your work to the server now. Questions: call 情報政策課 内線1234.')" = 2 ] \
+        || fail "English reminder (en, fr) lacks the time left or the contact: $(cat "$NOTES")"
+[ "$(n '2026-11-23T09:00:00Z（あと1時間31分）にロックされ')" = 2 ] && [ "$(n 'サーバーに保存してください。お問い合わせ先: 情報政策課 内線1234')" = 2 ] \
+        || fail "Japanese reminder (ja, partial) lacks the time left or the contact: $(cat "$NOTES")"
+[ "$(grep -c 'in 0 h 10 min\. .*to the server now\.$' "$NOTES")" = 2 ] && [ "$(n 'お問い合わせ先')" = 2 ] \
+        || fail "a reminder without a contact names one: $(cat "$NOTES")"
+ok "the reset reminder tells the time left and whom to call, in Japanese and English"

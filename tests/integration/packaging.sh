@@ -19,7 +19,8 @@ for f in /usr/sbin/sekishod /usr/bin/sekishoctl /usr/bin/sekisho-notify \
          /usr/share/man/man8/sekishod.8.gz /usr/share/man/man8/sekishoctl.8.gz /usr/share/man/man5/sekisho.policy.5.gz \
          /usr/share/man/man1/sekisho-notify.1.gz /usr/share/sekisho/policies/default.yaml \
          /usr/lib/tmpfiles.d/sekisho.conf /usr/share/locale/ja/LC_MESSAGES/sekisho.mo \
-         /etc/xdg/autostart/sekisho-notify.desktop /usr/share/doc/sekisho/sbom.spdx.json /lib/systemd/system/sekisho-reset.service:/usr/lib/systemd/system/sekisho-reset.service; do
+         /etc/xdg/autostart/sekisho-notify.desktop /usr/share/doc/sekisho/sbom.spdx.json /lib/systemd/system/sekisho-reset.service:/usr/lib/systemd/system/sekisho-reset.service \
+         /lib/systemd/system/sekisho-reset-complete.service:/usr/lib/systemd/system/sekisho-reset-complete.service; do
         found=no
         for alt in $(echo "$f" | tr ':' ' '); do grep -qx "$alt" "$T/files" && found=yes; done
         [ $found = yes ] || fail "the package lacks $f"

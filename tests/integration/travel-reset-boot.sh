@@ -51,7 +51,8 @@ STATE
 }
 slots() { cryptsetup luksDump "$LOOP" 2>/dev/null | sed -n '/^Keyslots:/,/^Tokens:/p' | grep -c '^  [0-9]*: luks' || true; }
 opens() { cryptsetup open --test-passphrase --key-file "$1" "$LOOP" 2>/dev/null; }
-running() { "$RESET" --state-dir "$D/state" --audit-log "$D/audit.log" --no-reboot "$@"; }
+running() { "$RESET" --state-dir "$D/state" --audit-log "$D/audit.log" --no-reboot \
+        --journal-socket "$D/no-journal.sock" --upload-state "$D/no-upload/state" "$@"; }
 boot() { "$RESET" --boot --journal-dir "$D/boot/sekisho-reset" --map "/boot=$D/boot" --no-reboot "$@"; }
 J() { cat "$D/boot/sekisho-reset/journal"; }
 

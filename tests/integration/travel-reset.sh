@@ -61,7 +61,9 @@ reset-requested=$2
 STATE
 }
 slots() { cryptsetup luksDump "$LOOP" 2>/dev/null | sed -n '/^Keyslots:/,/^Tokens:/p' | grep -c '^  [0-9]*: luks' || true; }
-reset() { "$RESET" --state-dir "$D/state" --audit-log "$D/audit.log" --no-reboot "$@"; }
+# No journald here and no journal-upload: the hand-over cannot be proven, the plan says proceed.
+reset() { "$RESET" --state-dir "$D/state" --audit-log "$D/audit.log" --no-reboot --journal-socket "$D/no-journal.sock" \
+        --upload-state "$D/no-upload/state" "$@"; }
 
 check_end_state() {
         cryptsetup open --test-passphrase --key-file "$D/key1" "$LOOP" 2>/dev/null && fail "old passphrase still opens the volume"
@@ -125,7 +127,7 @@ ok "reset: keyslots and header destroyed, credentials and directory gone, restor
 # 5. power loss after every step: kill, run again, until done
 setup powerloss
 runs=0
-for f in reset-intent reset-audit reset-luks-keyslots reset-luks-header reset-credential reset-wipe reset-restore reset-complete; do
+for f in reset-intent reset-handover reset-audit reset-luks-keyslots reset-luks-header reset-credential reset-wipe reset-restore reset-complete; do
         rc=0
         SEKISHO_FAULT=$f reset >"$T/out.$f" 2>&1 || rc=$?
         [ $rc = 137 ] || { cat "$T/out.$f"; fail "expected a kill at $f, got exit $rc"; }
@@ -152,7 +154,7 @@ if unshare -m true 2>/dev/null; then
         D="$D" RESET="$RESET" unshare -m --propagation private sh -c '
                 mount -t tmpfs sekisho-test /srv || exit 90
                 echo keep >/srv/sentinel
-                "$RESET" --state-dir "$D/state" --audit-log "$D/audit.log" --no-reboot >"$D/out" 2>&1
+                "$RESET" --state-dir "$D/state" --audit-log "$D/audit.log" --no-reboot --journal-socket "$D/no-journal.sock" --upload-state "$D/no-upload/state" >"$D/out" 2>&1
                 rc=$?
                 [ -e /srv/sentinel ] || exit 91
                 exit $rc' || rc=$?

@@ -132,7 +132,8 @@ drive-erase=auto
 PLAN
 printf 'format=1\nphase=reset-pending\ntrip=trip-1\ndestination=CN\nrisk=high\ntrip-end=1800000000\nsince=1800000000\ndeadline=1800003600\nlast-wall=1800003600\nreset-requested=yes\n' \
         >"$W/state/travel/state"
-if "$RESET" --state-dir "$W/state" --audit-log "$W/audit.log" --no-reboot --map "/boot=$W/bootfs" >"$W/schedule.log" 2>&1 &&
+if "$RESET" --state-dir "$W/state" --audit-log "$W/audit.log" --no-reboot --map "/boot=$W/bootfs" \
+        --journal-socket "$W/no-journal.sock" --upload-state "$W/no-upload/state" >"$W/schedule.log" 2>&1 &&
         grep -q '^intent=trip-1' "$W/bootfs/sekisho-reset/journal" &&
         cryptsetup open --test-passphrase --key-file "$W/old.key" "$W/root.img"; then
         result schedule ok "plan and journal in /boot/sekisho-reset, the root volume untouched"

@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <cmocka.h>
 
@@ -184,6 +186,142 @@ static void test_plan_paths(void **state) {
                                    NULL, 0), 0);
 }
 
+/* A plan must not erase what the reset itself needs: its state directory
+ * (plan and journal), /boot (kernel and initramfs), its restore files. */
+static void test_plan_dependencies(void **state) {
+        expect_error("travel:\n  reset-plan:\n    wipe-directories: [/srv/ok, /boot/efi]\n",
+                     "test.yaml:3:33: erasing '/boot/efi' would erase the kernel and initramfs (/boot)");
+        expect_error("travel:\n  reset-plan: {credentials: [" LOCALSTATEDIR "/lib/sekisho/travel]}\n",
+                     "would erase the state directory (the reset's plan and journal)");
+        expect_error("travel:\n  reset-plan: {wipe-directories: [" LOCALSTATEDIR "/lib/sekisho]}\n",
+                     "the state directory");
+        expect_error("travel:\n  reset-plan: {wipe-directories: [/srv/images], restore: [/usr/sbin/restore, /srv/images/factory.img]}\n",
+                     "erasing '/srv/images' would erase a file of the restore action (/srv/images/factory.img)");
+        expect_error("travel:\n  reset-plan: {wipe-directories: [/opt/tools], restore: [/opt/tools/restore]}\n",
+                     "would erase the restore program (/opt/tools/restore)");
+        /* lexically, by whole components: a sibling with a longer name is fine */
+        assert_int_equal(check_doc("travel:\n  reset-plan: {wipe-directories: [/srv/image, /bootx], restore: [/srv/images/r]}\n",
+                                   NULL, 0), 0);
+        /* the hand-over keys */
+        expect_error("travel:\n  reset-plan: {ack-timeout: 25h}\n", "invalid ack-timeout '25h' (0 to 24h");
+        expect_error("travel:\n  reset-plan: {ack-timeout: soon}\n", "invalid ack-timeout 'soon'");
+        expect_error("travel:\n  reset-plan: {on-no-ack: wait}\n", "invalid on-no-ack 'wait' (proceed or hold)");
+        expect_error("travel:\n  reset-plan: {contact: \"a\\tb\"}\n", "invalid contact");
+        assert_int_equal(check_doc("travel:\n  reset-plan: {ack-timeout: 24h, on-no-ack: hold, contact: 情報政策課 内線1234}\n",
+                                   NULL, 0), 0);
+
+        /* a reset run from the initramfs keeps its journal elsewhere: then that is what must stay */
+        struct reset_plan none = { 0 };
+        struct reset_dependency deps[TRAVEL_MAX_DEPENDENCIES];
+        size_t nd = reset_dependencies(&none, "/var/lib/sekisho", "/boot/sekisho-reset", "/srv/factory.img", deps);
+        assert_null(reset_path_endangers("/var/lib/sekisho", deps, nd));
+        assert_string_equal(reset_path_endangers("/srv", deps, nd)->what, "the restore image");
+        assert_string_equal(reset_path_endangers("/boot/sekisho-reset/old", deps, nd)->what, "the reset journal's directory");
+
+        /* the daemon's part: which block devices hold a path */
+        assert_int_equal(path_on_device("/proc/self", makedev(7, 0), "/sys"), 0); /* no block device at all */
+}
+
+static void put(const char *dir, const char *rel, const char *text) {
+        char p[512], cmd[1200];
+        snprintf(p, sizeof p, "%s/%s", dir, rel);
+        snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s')\"", p);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(write_file_atomic(p, text, strlen(text), 0644), 0);
+}
+
+/* path_on_device over a fake sysfs: the file system of this test's
+ * directory is on a partition (its disk is erased: that holds it too)
+ * of a device-mapper device (LUKS) on a loop device on another one. */
+static void test_device_stack(void **state) {
+        char dir[] = "/tmp/test-travel-sysfs-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        struct stat st;
+        assert_int_equal(stat(dir, &st), 0);
+        if (major(st.st_dev) == 0) {
+                char cmd[600];
+                snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+                assert_int_equal(system(cmd), 0);
+                skip(); /* an anonymous device (overlay, tmpfs): nothing to stack a fake on */
+        }
+        char link[256], target[256], rel[256];
+        snprintf(target, sizeof target, "%s/devices/disk/part", dir);
+        put(dir, "devices/disk/part/partition", "1\n");
+        put(dir, "devices/disk/dev", "7:98\n");
+        put(dir, "devices/disk/part/slaves/dm-7/dev", "7:96\n");
+        put(dir, "dev/block/7:96/slaves/loop9/dev", "7:95\n");
+        snprintf(link, sizeof link, "%s/dev/block/%u:%u", dir, major(st.st_dev), minor(st.st_dev));
+        assert_int_equal(symlink(target, link), 0);
+        snprintf(rel, sizeof rel, "%s/not/yet/there", dir); /* judged by the file system it would be on */
+        assert_int_equal(path_on_device(dir, st.st_dev, dir), 1);       /* the device itself */
+        assert_int_equal(path_on_device(rel, makedev(7, 98), dir), 1); /* the disk of the partition */
+        assert_int_equal(path_on_device(dir, makedev(7, 96), dir), 1); /* dm's backing device */
+        assert_int_equal(path_on_device(dir, makedev(7, 95), dir), 1); /* and the one below it */
+        assert_int_equal(path_on_device(dir, makedev(7, 94), dir), 0); /* another device */
+
+        /* volumes named where /dev holds no disks (PrivateDevices=): by sysfs */
+        put(dir, "class/block/dm-3/dm/name", "sekisho-fake-root\n");
+        put(dir, "class/block/dm-3/dev", "253:3\n");
+        put(dir, "class/block/sekisho-fake-p3/uevent", "MAJOR=259\nMINOR=3\nPARTN=3\nPARTNAME=sekisho-fake-home\n");
+        put(dir, "class/block/sekisho-fake-p3/dev", "259:3\n");
+        dev_t dev;
+        assert_int_equal(volume_devno("/dev/mapper/sekisho-fake-root", dir, &dev), 0);
+        assert_true(dev == makedev(253, 3));
+        assert_int_equal(volume_devno("/dev/disk/by-partlabel/sekisho-fake-home", dir, &dev), 0);
+        assert_true(dev == makedev(259, 3));
+        assert_int_equal(volume_devno("/dev/sekisho-fake-p3", dir, &dev), 0);
+        assert_true(dev == makedev(259, 3));
+        assert_int_equal(volume_devno("/dev/disk/by-uuid/0000", dir, &dev), -ENODEV);
+        assert_int_equal(volume_devno("/proc/self/status", dir, &dev), -ENOTBLK);
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        assert_int_equal(system(cmd), 0);
+}
+
+static void test_hand_over_fields(void **state) {
+        struct travel_policy p;
+        struct ptree *t = NULL;
+        struct perrors errs = { 0 };
+        const char doc[] = "travel:\n  reset-plan: {wipe-directories: [/srv/x], ack-timeout: 1h, on-no-ack: hold, contact: 情報政策課 内線1234}\n";
+        assert_int_equal(ptree_parse("p.yaml", doc, strlen(doc), &t, &errs), 0);
+        assert_int_equal(travel_policy_parse(pmap_get(t->root, "travel"), &p), 0);
+        assert_int_equal(p.plan.ack_timeout, 3600);
+        assert_true(p.plan.hold_without_ack);
+        assert_string_equal(p.contact, "情報政策課 内線1234");
+        strcpy(p.plan.reset_id, "0123456789abcdef0123456789abcdef");
+        char *data;
+        size_t size;
+        assert_int_equal(reset_plan_format(&p.plan, "trip-1", &data, &size), 0);
+        struct kvlist kv;
+        assert_int_equal(kv_parse(data, size, &kv), 0);
+        struct reset_plan q;
+        assert_int_equal(reset_plan_from_kv(&kv, &q), 0);
+        assert_string_equal(q.reset_id, "0123456789abcdef0123456789abcdef");
+        assert_int_equal(q.ack_timeout, 3600);
+        assert_true(q.hold_without_ack);
+        struct reset_plan c;
+        assert_int_equal(reset_plan_copy(&q, &c), 0);
+        assert_string_equal(c.reset_id, q.reset_id);
+        assert_int_equal(c.ack_timeout, 3600);
+        reset_plan_clear(&c);
+        reset_plan_clear(&q);
+        kvlist_clear(&kv);
+        free(data);
+        /* defaults: 10 minutes, proceed; a bad id or timeout in a plan file is refused */
+        travel_policy_clear(&p);
+        assert_int_equal(travel_policy_parse(NULL, &p), 0);
+        assert_int_equal(p.plan.ack_timeout, TRAVEL_DEFAULT_ACK_TIMEOUT);
+        assert_false(p.plan.hold_without_ack);
+        static const char *const bad[] = { "format=1\nreset-id=0123456789ABCDEF0123456789abcdef\n", "format=1\nreset-id=01\n",
+                                           "format=1\nack-timeout=86401\n", "format=1\non-no-ack=maybe\n" };
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+                assert_int_equal(kv_parse(bad[i], strlen(bad[i]), &kv), 0);
+                assert_int_equal(reset_plan_from_kv(&kv, &q), -EBADMSG);
+                kvlist_clear(&kv);
+        }
+        ptree_free(t);
+}
+
 static void test_small_parsers(void **state) {
         int64_t d;
         assert_int_equal(parse_duration("90s", &d), 0);
@@ -286,6 +424,8 @@ static void test_state_roundtrip(void **state) {
         s.last_wall = 250;
         s.reset_requested = true;
         strcpy(s.done[s.n_done++], "old-trip");
+        strcpy(s.reset_id, "fedcba9876543210fedcba9876543210");
+        strcpy(s.return_proof, "pinned-tls");
         char *data;
         size_t size;
         assert_int_equal(travel_state_format(&s, &data, &size), 0);
@@ -298,6 +438,8 @@ static void test_state_roundtrip(void **state) {
         assert_int_equal(t.deadline, 300);
         assert_true(t.reset_requested);
         assert_int_equal(t.n_done, 1);
+        assert_string_equal(t.reset_id, "fedcba9876543210fedcba9876543210");
+        assert_string_equal(t.return_proof, "pinned-tls");
         kvlist_clear(&kv);
         free(data);
 
@@ -324,7 +466,8 @@ int main(void) {
                 cmocka_unit_test(test_end_before_start), cmocka_unit_test(test_bad_keys_and_ids),
                 cmocka_unit_test(test_return_section), cmocka_unit_test(test_plan_paths),
                 cmocka_unit_test(test_small_parsers),  cmocka_unit_test(test_plan_roundtrip),
-                cmocka_unit_test(test_state_roundtrip),
+                cmocka_unit_test(test_state_roundtrip), cmocka_unit_test(test_plan_dependencies),
+                cmocka_unit_test(test_hand_over_fields), cmocka_unit_test(test_device_stack),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -317,6 +317,72 @@ static void test_plugin_persistence(void **state) {
         assert_int_equal(system(cmd), 0);
 }
 
+/* The reset-pending notice names the time left and whom to call; ordering
+ * the reset names it with a fresh id, kept in the state and the plan. */
+static void test_contact_and_reset_id(void **state) {
+        char dir[] = "/tmp/test-travel-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        struct sekisho_plugin_handle *ctx;
+        assert_int_equal(stub_core_new(&sekisho_plugin_travel, dir, "/nonexistent-sysroot", &ctx), 0);
+        void *st = NULL;
+        static const char returned[] =
+                "travel:\n"
+                "  high-risk-regions: [CN]\n"
+                "  trips:\n"
+                "    - {id: trip-1, destination: CN, start: 2027-01-10T00:00:00Z, end: 2027-01-20T00:00:00Z, returned: true}\n"
+                "  return:\n"
+                "    reset: true\n"
+                "    grace: 2h\n"
+                "    home-server: 127.0.0.1:9\n"
+                "    spki-sha256: 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n"
+                "  reset-plan:\n"
+                "    wipe-directories: [/srv/x]\n"
+                "    restore: [/bin/true]\n"
+                "    ack-timeout: 30m\n"
+                "    contact: 情報政策課 内線1234\n";
+        setenv("SEKISHO_TEST_NOW", "2027-01-21T00:00:00Z", 1);
+        assert_int_equal(sekisho_plugin_travel.init(ctx, &st), 0);
+        apply_doc(st, returned);
+        assert_int_equal(stub_count(ctx, "signal", "TravelNotice", "seconds-left=7200"), 1);
+        assert_int_equal(stub_count(ctx, "signal", "TravelNotice", "contact=情報政策課 内線1234"), 1);
+        assert_int_equal(stub_count(ctx, "signal", "TravelNotice", "お問い合わせ先: 情報政策課 内線1234"), 1);
+        assert_int_equal(stub_count(ctx, "signal", "TravelNotice", "in 2 h 0 min"), 1);
+        assert_int_equal(stub_count(ctx, "signal", "TravelNotice", "Questions: call 情報政策課 内線1234."), 1);
+
+        char path[512];
+        struct travel_state s;
+        snprintf(path, sizeof path, "%s/travel/state", dir);
+        assert_int_equal(travel_state_load(path, &s), 0);
+        assert_string_equal(s.reset_id, "");                 /* not before the reset is ordered */
+        assert_string_equal(s.return_proof, "signed-policy");
+
+        setenv("SEKISHO_TEST_NOW", "2027-01-21T03:00:00Z", 1);
+        apply_doc(st, returned);
+        assert_int_equal(travel_state_load(path, &s), 0);
+        assert_true(s.reset_requested);
+        assert_true(reset_id_ok(s.reset_id));
+        struct kvlist status = { 0 };
+        sekisho_plugin_travel.status(st, &status);
+        assert_string_equal(kvlist_get(&status, "reset-id"), s.reset_id);
+        kvlist_clear(&status);
+        struct kvlist kv = { 0 };
+        struct reset_plan plan;
+        snprintf(path, sizeof path, "%s/travel/reset-plan", dir);
+        assert_int_equal(kv_load(path, &kv), 0);
+        assert_int_equal(reset_plan_from_kv(&kv, &plan), 0);
+        assert_string_equal(plan.reset_id, s.reset_id);
+        assert_int_equal(plan.ack_timeout, 1800);
+        reset_plan_clear(&plan);
+        kvlist_clear(&kv);
+
+        sekisho_plugin_travel.shutdown(st);
+        stub_core_free(ctx);
+        unsetenv("SEKISHO_TEST_NOW");
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        assert_int_equal(system(cmd), 0);
+}
+
 /* A time-zone change is a weak signal: audited and noticed, never a transition. */
 static void test_weak_signal_timezone(void **state) {
         char dir[] = "/tmp/test-travel-tz-XXXXXX";
@@ -365,6 +431,7 @@ int main(void) {
                 cmocka_unit_test(test_trip_removed_keeps_snapshot),
                 cmocka_unit_test(test_plugin_persistence),
                 cmocka_unit_test(test_weak_signal_timezone),
+                cmocka_unit_test(test_contact_and_reset_id),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
