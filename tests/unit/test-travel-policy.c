@@ -182,6 +182,13 @@ static void test_plan_paths(void **state) {
         expect_error("travel:\n  reset-plan: {root-volume: /dev/vda2, factory-reset: systemd-repart, drive-erase: maybe}\n",
                      "drive-erase 'maybe' is unknown");
         expect_error("travel:\n  reset-plan: {restore-image: /boot/f.img}\n", "belong to a root-volume reset");
+        /* what the initramfs cannot reach, and one volume named twice (found at the merge of both halves) */
+        expect_error("travel:\n  reset-plan: {root-volume: /dev/vda2, restore-image: /srv/f.img}\n",
+                     "restore-image '/srv/f.img' must be below /boot");
+        expect_error("travel:\n  reset-plan: {root-volume: /dev/vda2, restore-image: /boot/f.img, journal-dir: /var/reset}\n",
+                     "journal-dir '/var/reset' must be below /boot");
+        expect_error("travel:\n  reset-plan: {root-volume: /dev/vda2, restore-image: /boot/f.img, luks-volumes: [/dev/vda2]}\n",
+                     "is the root-volume");
         assert_int_equal(check_doc("travel:\n  reset-plan: {root-volume: PARTLABEL=root, restore-image: /boot/sekisho-reset/f.img}\n",
                                    NULL, 0), 0);
 }
