@@ -61,6 +61,16 @@ c_ready() {
         journalctl -b -u sekishod -o cat | grep -q '^Started ' || no "no 'Started' line: READY=1 never reached: $(jtail)" || return 1
         WHY="Type=notify, active/running, READY=1 sent (MainPID $(prop MainPID))"
 }
+# The file-sharing classifier the queue rule feeds: enabled and running as installed. Without it
+# a policy that denies file sharing (the embedded default does) holds every new connection in the
+# kernel's queue: the package once shipped the unit without enabling it, and the terminal could
+# reach nothing, its own policy repository included (found by the fetch checks).
+c_classify() {
+        e=$(systemctl is-enabled sekisho-classify.service 2>&1) a=$(systemctl is-active sekisho-classify.service 2>&1)
+        [ "$e" = enabled ] && [ "$a" = active ] || no "sekisho-classify.service is $e/$a: $(journalctl -b -u sekisho-classify -o cat --no-pager | tail -n 3 | tr '\n' '|')" || return 1
+        q=$(nft list table inet sekisho 2>/dev/null | grep -c 'queue num')
+        WHY="enabled and active (MainPID $(systemctl show -p MainPID --value sekisho-classify.service)); the table has $q queue rule(s) it serves"
+}
 c_restarts() {
         n=$(prop NRestarts)
         [ "$n" = 0 ] || no "NRestarts=$n: $(jtail)" || return 1
@@ -306,8 +316,8 @@ c_fetch_first() {
                         if fetch_run; then
                                 systemctl start sekishod
                                 wait_for 'systemctl is-active -q sekishod' 60
-                                WHY="known gap: sekishod's nftables table drops the connection to the repository server on the terminal's subnet although the policy lists it in network.allow-peers; with the table removed the same run connects and hands serial 300 over ($first)"
-                                return 2
+                                no "sekishod's nftables table drops the connection to the repository server on the terminal's subnet although the policy lists it in network.allow-peers; with the table removed the same run connects and hands serial 300 over ($first; classifier: $(systemctl is-active sekisho-classify))"
+                                return 1
                         fi
                         systemctl start sekishod
                 fi
@@ -404,6 +414,7 @@ c_vdi_launch() {
 echo "INST-BOOT up $(cut -d' ' -f1 /proc/uptime) s; $(systemd-analyze time 2>/dev/null | head -n1)"
 check unit-active c_active
 check unit-ready c_ready
+check classify-active c_classify
 check no-restarts c_restarts
 check seccomp c_seccomp
 check bus-status c_bus
