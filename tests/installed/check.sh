@@ -370,6 +370,8 @@ c_fetch_journal() {
         kills=$(journalctl -b -k -o cat --no-pager | grep -E 'type=1326|seccomp' | grep -i sekisho | head -n 3 | tr '\n' '|')
         [ -z "$kills" ] || no "seccomp in the kernel log: $kills" || return 1
         WHY="no $JOURNAL_BAD in the journal of $FETCH_UNIT and sekishod, no seccomp kill; timer active again"
+}
+
 # Issue 16: the VDI launcher unit (sekisho-vdi.service) as installed: active, its socket open to
 # every local user, and a request from staff refused for a server the policy does not name and
 # taken for one it names (bundle serial 201: vdi.servers 192.0.2.10:3389, client freerdp). The
