@@ -68,7 +68,7 @@ c_ready() {
 c_classify() {
         e=$(systemctl is-enabled sekisho-classify.service 2>&1) a=$(systemctl is-active sekisho-classify.service 2>&1)
         [ "$e" = enabled ] && [ "$a" = active ] || no "sekisho-classify.service is $e/$a: $(journalctl -b -u sekisho-classify -o cat --no-pager | tail -n 3 | tr '\n' '|')" || return 1
-        q=$(nft list table inet sekisho 2>/dev/null | grep -c 'queue num')
+        q=$(nft list table inet sekisho 2>/dev/null | grep -cE 'queue (num|to) ')
         WHY="enabled and active (MainPID $(systemctl show -p MainPID --value sekisho-classify.service)); the table has $q queue rule(s) it serves"
 }
 c_restarts() {
@@ -436,13 +436,13 @@ check journal-clean c_journal
 check journal-fields c_journal_fields
 check upgrade c_upgrade
 check journal-clean-after-upgrade c_journal
+check vdi-launcher-unit c_vdi_unit
+check vdi-launcher-requests c_vdi_launch
 check fetch-timer c_fetch_timer
 check fetch-first c_fetch_first
 check fetch-304 c_fetch_304
 check fetch-frozen c_fetch_frozen
 check fetch-journal-clean c_fetch_journal
-check vdi-launcher-unit c_vdi_unit
-check vdi-launcher-requests c_vdi_launch
 if [ $FAILED != 0 ]; then
         echo "---- journalctl -u sekishod (tail) ----"
         journalctl -b -u sekishod -o short-monotonic --no-pager | tail -n 40
