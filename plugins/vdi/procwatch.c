@@ -215,8 +215,11 @@ int procwatch_new(struct loop *l, procwatch_fn cb, void *userdata, struct procwa
                 r = wait_for_event(w->fd, match_ack, &ack);
         if (r == 0)
                 r = ack;
-        if (r == 0)
-                r = check_ids(w->fd);
+        /* Once per process: check_ids forks, which sekishod's sandbox forbids, and a
+         * later policy without servers must be able to open the watch again. */
+        static bool ids_checked;
+        if (r == 0 && !ids_checked)
+                ids_checked = (r = check_ids(w->fd)) == 0;
         if (r == 0 && kernel_filters_events())
                 (void) send_exec_filter(w->fd); /* best effort: unfiltered still works */
         if (r == 0)

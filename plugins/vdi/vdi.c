@@ -34,6 +34,7 @@ struct vdi {
         bool applied;
         struct procwatch *pw;       /* only while the policy names no servers (no claim to rely on) */
         char watch_error[256];
+        bool watch_checked;              /* the exec watch was opened once (see exec_watch) */
         char *plan_path;            /* STATE_DIR/vdi/launch-plan, read by the launcher service */
         char refused[192];          /* why the approved client cannot be started, "" if it can */
         struct lockdown *ld;
@@ -255,6 +256,12 @@ static int vdi_init(struct sekisho_plugin_handle *h, void **ret_state) {
  * reaches the servers and nothing on the machine wakes the daemon at exec. */
 static void exec_watch(struct vdi *v, bool want) {
         if (!want) {
+                /* Opened once even so, while the first policy is applied and fork is still
+                 * allowed (procwatch checks the connector's ids once, with a child): a later
+                 * policy without servers reopens it under the sandbox. */
+                if (!v->pw && !v->watch_checked)
+                        (void) procwatch_new(sekisho_loop(v->h), on_exec, v, &v->pw);
+                v->watch_checked = true;
                 v->pw = procwatch_free(v->pw);
                 snprintf(v->watch_error, sizeof v->watch_error, "off: the servers are claimed for cgroup %s", v->pol.cgroup);
                 return;
