@@ -172,9 +172,18 @@ int net_cgwatch_prepare(struct net_cgwatch *w, struct net_resolved *res) {
                 r = d->cgroup ? make_cgroup(w->mount, d->cgroup, &id) : -EINVAL; /* NULL: a claim named a bad path */
                 d->cg_missing = r < 0;
                 if (r < 0) {
-                        log_error_errno(r, "network: cannot make cgroup %s/%s: its claimed destinations are refused "
-                                           "to every program", w->mount, d->cgroup ? d->cgroup : "(invalid)");
-                        continue;
+                        /* Under sekishod's unit the cgroup tree is read-only: the cgroup's owner (the VDI
+                         * launcher service, in its delegated subtree) makes it, and the watch below
+                         * reloads the rules when it appears. Fail-closed until then. */
+                        bool owner_makes_it = d->cgroup && (r == -EROFS || r == -EACCES || r == -EPERM);
+                        if (!owner_makes_it) {
+                                log_error_errno(r, "network: cannot make cgroup %s/%s: its claimed destinations are refused "
+                                                   "to every program", w->mount, d->cgroup ? d->cgroup : "(invalid)");
+                                continue;
+                        }
+                        log_info("network: cgroup %s/%s does not exist yet and only its owner may make it here: its "
+                                 "claimed destinations are refused to every program until it appears", w->mount, d->cgroup);
+                        id = 0; /* watched: its appearance is a new id, which reloads the rules */
                 }
                 size_t k = 0;
                 while (k < w->n && strcmp(w->paths[k], d->cgroup) != 0)
