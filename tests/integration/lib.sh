@@ -164,3 +164,13 @@ machine_wide_lock() {
         exec 9>"/tmp/sekisho-test-$1.lock"
         flock 9
 }
+
+# travel_state FILE PHASE TRIP REQUESTED [LINE...]: the travel plugin's state file as
+# sekishod writes it for a trip to CN that ended, with more key=value lines after it
+# (the reset tests start from it).
+travel_state() {
+        f=$1 phase=$2 trip=$3 req=$4; shift 4
+        { printf 'format=1\nphase=%s\ntrip=%s\ndestination=CN\nrisk=high\ntrip-end=1800000000\n' "$phase" "$trip"
+          printf 'since=1800000000\ndeadline=1800003600\nlast-wall=1800003600\nreset-requested=%s\n' "$req"
+          for l in "$@"; do printf '%s\n' "$l"; done; } >"$f"
+}

@@ -54,20 +54,7 @@ reset-id=$2
 ack-timeout=$3
 on-no-ack=$4
 PLAN
-        cat >"$D/state/travel/state" <<STATE
-format=1
-phase=reset-pending
-trip=trip-$1
-destination=CN
-risk=high
-trip-end=1800000000
-since=1800000000
-deadline=1800003600
-last-wall=1800003600
-reset-requested=yes
-reset-id=$2
-return-proof=pinned-tls
-STATE
+        travel_state "$D/state/travel/state" reset-pending "trip-$1" yes "reset-id=$2" return-proof=pinned-tls
 }
 reset() {
         "$RESET" --state-dir "$D/state" --audit-log "$T/reset-audit.log" --no-reboot --journal-socket "$T/journal.sock" \

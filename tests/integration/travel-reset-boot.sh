@@ -36,18 +36,7 @@ journal-dir=$D/boot/sekisho-reset
 restore-image=/boot/factory.img
 drive-erase=auto
 PLAN
-        cat >"$D/state/travel/state" <<STATE
-format=1
-phase=reset-pending
-trip=trip-1
-destination=CN
-risk=high
-trip-end=1800000000
-since=1800000000
-deadline=1800003600
-last-wall=1800003600
-reset-requested=yes
-STATE
+        travel_state "$D/state/travel/state" reset-pending trip-1 yes
 }
 slots() { cryptsetup luksDump "$LOOP" 2>/dev/null | sed -n '/^Keyslots:/,/^Tokens:/p' | grep -c '^  [0-9]*: luks' || true; }
 opens() { cryptsetup open --test-passphrase --key-file "$1" "$LOOP" 2>/dev/null; }

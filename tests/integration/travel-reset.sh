@@ -47,18 +47,7 @@ PLAN
         state reset-pending yes
 }
 state() { # state PHASE REQUESTED
-        cat >"$D/state/travel/state" <<STATE
-format=1
-phase=$1
-trip=trip-1
-destination=CN
-risk=high
-trip-end=1800000000
-since=1800000000
-deadline=1800003600
-last-wall=1800003600
-reset-requested=$2
-STATE
+        travel_state "$D/state/travel/state" "$1" trip-1 "$2"
 }
 slots() { cryptsetup luksDump "$LOOP" 2>/dev/null | sed -n '/^Keyslots:/,/^Tokens:/p' | grep -c '^  [0-9]*: luks' || true; }
 # No journald here and no journal-upload: the hand-over cannot be proven, the plan says proceed.
