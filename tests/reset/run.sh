@@ -50,17 +50,21 @@ in_chroot() {
         ' - "$@"
 }
 
-# The derived root: the base plus cryptsetup-initramfs (apt-get download on the host, dpkg in the chroot), cached.
+# The derived root: the base plus cryptsetup-initramfs, cached. The host's apt resolves them against the
+# base's own dpkg status (so what the base lacks of their dependencies comes too: libpopt0 is in one base
+# and not in another) and downloads them; dpkg installs them in the chroot, which has no network.
 PKGS="cryptsetup-initramfs cryptsetup cryptsetup-bin dmsetup busybox"
-key=$(printf '%s\n%s\n' "$(basename "$BASE")" "$PKGS" | sha256sum | cut -c1-16)
+key=$(printf '%s\n%s\nwith dependencies\n' "$(basename "$BASE")" "$PKGS" | sha256sum | cut -c1-16)
 R="$CACHE/reset-root-$key"
 if [ ! -x "$R/usr/sbin/cryptsetup" ]; then
         echo "info: deriving $R from $BASE (+ $PKGS)"
         rm -rf "$R.tmp" "$R"
         cp -a "$BASE" "$R.tmp"
-        mkdir -p "$W/debs"
+        mkdir -p "$W/debs/partial"
         # shellcheck disable=SC2086
-        (cd "$W/debs" && apt-get download $PKGS) >"$W/download.log" 2>&1 || { rm -rf "$R.tmp"; skip "apt-get download $PKGS failed"; }
+        apt-get install -y -q --download-only --no-install-recommends -o Debug::NoLocking=1 \
+                -o Dir::State::status="$BASE/var/lib/dpkg/status" -o Dir::Cache::archives="$W/debs" $PKGS \
+                >"$W/download.log" 2>&1 || { tail -n 20 "$W/download.log"; rm -rf "$R.tmp"; skip "apt-get could not download $PKGS"; }
         echo "update_initramfs=no" >>"$R.tmp/etc/initramfs-tools/update-initramfs.conf"
         cp "$W"/debs/*.deb "$R.tmp/tmp/"
         in_chroot "$R.tmp" sh -c 'dpkg -i /tmp/*.deb' >"$W/dpkg.log" 2>&1 ||
