@@ -232,6 +232,7 @@ static int load_table(struct net *n, const struct net_policy *pol, const struct 
 static void on_topology_do(void *userdata) {
         struct net *n = userdata;
         struct net_topo t;
+        uint64_t t0 = now_usec_monotonic();
         int r = net_learn_topo(n->learn, sekisho_env(n->h)->sysroot, n->pol.exempt_if, n->pol.n_exempt_if, &t);
         if (r >= 0 && !n->applied) {
                 /* Nothing loaded yet: the next apply uses this picture. */
@@ -263,10 +264,14 @@ static void on_topology_do(void *userdata) {
                 net_topo_done(&t);
                 return;
         }
+        uint64_t t1 = now_usec_monotonic();
         struct nft_ctx *nft;
         r = nft_get(n, &nft);
+        uint64_t t2 = now_usec_monotonic();
         if (r == 0)
                 r = net_nft_run(nft, script, &err);
+        log_debug("network: sets: topology+script %.2f ms, nft ctx %.2f ms, nft run %.2f ms", (t1 - t0) / 1e3,
+                  (t2 - t1) / 1e3, (now_usec_monotonic() - t2) / 1e3);
         if (r < 0) {
                 /* Someone removed our table or a set: load everything again. */
                 log_warning("network: set update refused (%s); reloading the whole table", err ? err : "?");
