@@ -1,14 +1,20 @@
-/* bench-net.c — network plugin figures, run inside a test namespace: address change to sets updated (p50/p99), and a profile switch with 10 000 allow-destinations (median). Prints figures, never judges them. */
+/* bench-net.c — network plugin figures, run inside a test namespace: address change to sets updated (p50/p99) against the nft command rewriting the same set from a fresh process (what an if-up hook does), interleaved, and a profile switch with 10 000 allow-destinations (median). Prints figures, never judges them. */
 #include "config.h"
 
 #include <errno.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "loop.h"
+#include "net.h"
 #include "plugin.h"
 #include "ptree.h"
 #include "stub-core.h"
@@ -53,6 +59,68 @@ static int addr_change(struct nl_sock *sk, int ifindex, unsigned i, bool add) {
         return r;
 }
 
+/* The reference: the elements of set onlink4 as nft lists them (not timed),
+ * written back by a fresh `nft -f` (timed: fork, exec, parse, cache, commit). */
+static int nft_rewrite_onlink4(const char *dir, uint64_t *ret_usec) {
+        FILE *p = popen("nft list set inet " NET_TABLE " onlink4", "r");
+        if (!p)
+                return -errno;
+        char buf[8192];
+        size_t len = fread(buf, 1, sizeof buf - 1, p);
+        pclose(p);
+        buf[len] = '\0';
+        char *a = strstr(buf, "elements = {"), *b = a ? strchr(a, '}') : NULL;
+        if (!a || !b)
+                return -ENOENT;
+        *b = '\0';
+        for (char *c = a; *c; c++)
+                if (*c == '\n' || *c == '\t')
+                        *c = ' ';
+        _cleanup_free_ char *path = path_join(dir, "bench-net-ref.nft");
+        FILE *f = path ? fopen(path, "we") : NULL;
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "flush set inet " NET_TABLE " onlink4\nadd element inet " NET_TABLE " onlink4 { %s }\n",
+                a + strlen("elements = {"));
+        if (fclose(f) != 0)
+                return -EIO;
+        char *argv[] = { (char *)"nft", (char *)"-f", path, NULL };
+        extern char **environ;
+        pid_t pid;
+        uint64_t t0 = now_usec_monotonic();
+        if (posix_spawnp(&pid, "nft", NULL, NULL, argv, environ) != 0)
+                return -errno;
+        int st;
+        if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                return -EIO;
+        *ret_usec = now_usec_monotonic() - t0;
+        return 0;
+}
+
+static void print_pcts(const char *what, uint64_t *v, size_t n) {
+        uint64_t p50 = pct(v, n, 0.5), p99 = pct(v, n, 0.99), max = v[n - 1];
+        printf("%s: n=%zu p50=%.3f ms p99=%.3f ms max=%.3f ms\n", what, n, p50 / 1000.0, p99 / 1000.0, max / 1000.0);
+}
+
+static uint64_t cpu_usec(int who) {
+        struct rusage ru;
+        if (getrusage(who, &ru) < 0)
+                return 0;
+        return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u + (uint64_t)ru.ru_utime.tv_usec +
+               (uint64_t)ru.ru_stime.tv_usec;
+}
+
+static double loadavg1(void) {
+        double l = -1;
+        FILE *f = fopen("/proc/loadavg", "re");
+        if (f) {
+                if (fscanf(f, "%lf", &l) != 1)
+                        l = -1;
+                fclose(f);
+        }
+        return l;
+}
+
 static int apply_file(void *state, const char *path, const char *profile, uint64_t *ret_usec) {
         _cleanup_free_ char *data = NULL;
         size_t size;
@@ -94,12 +162,14 @@ int main(int argc, char **argv) {
                 return 1;
 
         /* 1. Address change -> sets updated: from the netlink request to the
-         * end of the loop dispatch whose nft transaction refilled the sets. */
-        uint64_t *lat = calloc(rounds, sizeof *lat);
-        size_t n = 0;
-        for (unsigned i = 0; i < rounds && lat; i++) {
+         * end of the loop dispatch whose nft transaction refilled the sets.
+         * Interleaved with the reference, so both see the same load. */
+        uint64_t *lat = calloc(rounds, sizeof *lat), *ref = calloc(rounds, sizeof *ref);
+        uint64_t cpu_self = 0, cpu_ref = 0; /* CPU time: what the load cannot inflate */
+        size_t n = 0, nref = 0;
+        for (unsigned i = 0; i < rounds && lat && ref; i++) {
                 long before = status_value(state, "set-updates");
-                uint64_t t0 = now_usec_monotonic(), t1 = t0;
+                uint64_t t0 = now_usec_monotonic(), t1 = t0, c0 = cpu_usec(RUSAGE_SELF);
                 if (addr_change(sk, ifindex, i / 2, i % 2 == 0) < 0)
                         break;
                 for (int k = 0; k < 20; k++) {
@@ -109,13 +179,29 @@ int main(int argc, char **argv) {
                                 break;
                 }
                 lat[n++] = t1 - t0;
+                cpu_self += cpu_usec(RUSAGE_SELF) - c0;
+                c0 = cpu_usec(RUSAGE_CHILDREN);
+                if (nft_rewrite_onlink4(argv[2], &ref[nref]) == 0)
+                        nref++;
+                cpu_ref += cpu_usec(RUSAGE_CHILDREN) - c0;
+                /* Real address changes come seconds apart: let the exited nft's
+                 * teardown finish before the next round is timed. */
+                struct timespec pause = { 0, 20 * 1000 * 1000 };
+                nanosleep(&pause, NULL);
         }
-        if (n > 0) {
-                uint64_t p50 = pct(lat, n, 0.5), p99 = pct(lat, n, 0.99), max = lat[n - 1];
-                printf("address change -> sets updated: n=%zu p50=%.3f ms p99=%.3f ms max=%.3f ms\n", n, p50 / 1000.0,
-                       p99 / 1000.0, max / 1000.0);
-        }
+        if (n > 0 && nref > 0) {
+                print_pcts("address change -> sets updated", lat, n);
+                print_pcts("reference 'nft -f' rewriting set onlink4 (a fresh process, as an if-up hook)", ref, nref);
+                printf("ratio sekisho / nft -f: p50 %.2f, p99 %.2f (load average %.2f on %ld CPUs: p99 follows the load)\n",
+                       (double)pct(lat, n, 0.5) / (double)pct(ref, nref, 0.5),
+                       (double)pct(lat, n, 0.99) / (double)pct(ref, nref, 0.99), loadavg1(), sysconf(_SC_NPROCESSORS_ONLN));
+                printf("CPU time per update (user+system, mean): sekisho %.3f ms (this process: the netlink request, "
+                       "the event, topology, nft transaction), nft -f %.3f ms plus the 'nft list' that fed it\n",
+                       cpu_self / 1000.0 / (double)n, cpu_ref / 1000.0 / (double)nref);
+        } else if (n > 0)
+                print_pcts("address change -> sets updated (no reference: nft not found)", lat, n);
         free(lat);
+        free(ref);
 
         /* 2. Profile switch with 10 000 allow-destinations (full transaction,
          * conntrack cut included), alternating with the base policy. */
