@@ -3,7 +3,7 @@
 # Usage: tests/e2e/run.sh [BUILDDIR]   (make check-e2e). Exit 0 ok, 1 failed, 77 skipped.
 # Environment: E2E_KERNEL=VERSION, E2E_SMP (default 1), E2E_BENCH_PLUGS (default 50, 0 = no benchmark),
 # E2E_UMOCKDEV=0 (skip the umockdev comparison figure), E2E_NET=0 (no network classifier scenario),
-# E2E_ONLY=net (only that scenario),
+# E2E_ONLY=net or vdi (only that scenario: the classifier, or the VDI watch's wake-ups),
 # E2E_TIMEOUT seconds (default 540), E2E_KEEP=1 keeps the work directory, QEMU=binary,
 # E2E_ACCEL=auto|kvm|tcg (default auto: KVM if it proves itself, see driver.py).
 # The last line is always `e2e: N passed, N failed, N skipped`.
@@ -87,7 +87,7 @@ fi
 APPEND="console=ttyS0 loglevel=4 panic=-1 usbcore.authorized_default=0 rdinit=/init"
 APPEND="$APPEND e2e.script=$top_srcdir/tests/e2e/guest.sh e2e.build=$top_builddir e2e.src=$top_srcdir e2e.work=$W"
 APPEND="$APPEND e2e.bench=${E2E_BENCH_PLUGS:-50} e2e.net=${E2E_NET:-1}"
-# E2E_ONLY=net: one boot that runs only the network classifier scenario.
+# E2E_ONLY=net|vdi: one boot that runs only that scenario.
 [ -n "${E2E_ONLY:-}" ] && APPEND="$APPEND e2e.only=$E2E_ONLY"
 echo "info: kernel $KVER, $(${QEMU} --version | head -n1), smp ${E2E_SMP:-1}"
 python3 "$top_srcdir/tests/e2e/driver.py" --workdir "$W" --timeout "${E2E_TIMEOUT:-540}" \

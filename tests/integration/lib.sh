@@ -161,7 +161,7 @@ EOF
 # machine_wide_lock NAME: tests whose daemon sees the whole machine (the proc connector sees
 # every exec) run one at a time, or one test's daemon would act on another test's processes.
 machine_wide_lock() {
-        exec 9>"/tmp/sekisho-test-$1.lock"
+        exec 9>"${TMPDIR:-/tmp}/sekisho-test-$1.lock" # TMPDIR: the e2e guest's /tmp is read-only
         flock 9
 }
 
