@@ -374,8 +374,8 @@ c_fetch_journal() {
 
 # Issue 16: the VDI launcher unit (sekisho-vdi.service) as installed: active, its socket open to
 # every local user, and a request from staff refused for a server the policy does not name and
-# taken for one it names (bundle serial 201: vdi.servers 192.0.2.10:3389, client freerdp). The
-# image has no FreeRDP, so the named server's request ends in the refusal naming the missing client.
+# taken for one it names (bundle serial 201: vdi.servers 192.0.2.10:3389, client freerdp). In an
+# image without FreeRDP the named server's request ends in the refusal naming the missing client.
 VDI_SOCK=/run/sekisho/vdi-launch.sock
 vdi_jtail() { journalctl -b -u sekisho-vdi -o cat --no-pager | tail -n "${1:-3}" | tr '\n' '|'; }
 c_vdi_unit() {
@@ -413,6 +413,48 @@ c_vdi_launch() {
         WHY="unnamed server: '$(echo "$denied" | head -n 1)'; named server: '$(echo "$out" | head -n 1)'"
 }
 
+# Issue 16, the approved client on the installed system: a server at 192.0.2.10:3389 (serial 201's
+# VDI server) in a network namespace behind a veth pair, routed (not on the terminal's link, so only
+# the VDI claim decides, not peer isolation). The server is socat appending what it receives: the
+# RDP exchange itself against a real xrdp is tests/integration/vdi-xrdp.sh; here it is the path the
+# package sets up: sekisho-rdp -> sekisho-vdi.service -> FreeRDP in the claimed cgroup -> the server,
+# under the units' own hardening. FreeRDP's first bytes are a TPKT header (03 00). A plain connect
+# and a renamed copy of FreeRDP, both run by staff outside the cgroup, must deliver nothing.
+VDI_RX=/run/vdisrv.rx
+vdi_rx() { if [ -f $VDI_RX ]; then wc -c <$VDI_RX; else echo 0; fi; }
+c_vdi_client() {
+        command -v xfreerdp >/dev/null && command -v Xvfb >/dev/null && command -v socat >/dev/null &&
+                command -v ip >/dev/null || no "the image lacks xfreerdp, Xvfb, socat or ip (tests/installed/base-packages)" || return 1
+        ip netns add vdisrv && ip link add vdi0 type veth peer name vdi1 netns vdisrv &&
+                ip addr add 203.0.113.1/24 dev vdi0 && ip link set vdi0 up &&
+                ip -n vdisrv addr add 203.0.113.2/24 dev vdi1 && ip -n vdisrv link set vdi1 up &&
+                ip -n vdisrv link set lo up && ip -n vdisrv addr add 192.0.2.10/32 dev lo &&
+                ip -n vdisrv route add default via 203.0.113.1 && ip route add 192.0.2.10/32 via 203.0.113.2 ||
+                no "cannot lay out the server's namespace" || return 1
+        : >$VDI_RX
+        ip netns exec vdisrv socat -d -d -lf /run/vdisrv.log TCP-LISTEN:3389,bind=192.0.2.10,reuseaddr,fork \
+                SYSTEM:"cat >>$VDI_RX" &
+        wait_for 'ip netns exec vdisrv ss -ltn | grep -q "192.0.2.10:3389"' 30 || no "the server did not listen" || return 1
+        runuser -u staff -- Xvfb :5 -nolisten tcp -ac >/run/xvfb.log 2>&1 &
+        wait_for '[ -S /tmp/.X11-unix/X5 ]' 60 || no "Xvfb did not start: $(tail -n 2 /run/xvfb.log)" || return 1
+        # The two that must not get through, first (the server's file must stay empty).
+        prc=0; pout=$(echo hello | runuser -u staff -- socat -u - TCP:192.0.2.10:3389,connect-timeout=5 2>&1) || prc=$?
+        [ $prc != 0 ] || no "staff's plain connect to the VDI server succeeded" || return 1
+        cp "$(command -v xfreerdp)" /home/staff/office-viewer && chown staff /home/staff/office-viewer
+        runuser -u staff -- env DISPLAY=:5 timeout 20 /home/staff/office-viewer /v:192.0.2.10 /cert:ignore \
+                >/run/renamed.log 2>&1 || true
+        sleep 1
+        [ "$(vdi_rx)" = 0 ] || no "the plain connect or the renamed FreeRDP delivered $(vdi_rx) bytes" || return 1
+        # The approved way.
+        rc=0; out=$(runuser -u staff -- env DISPLAY=:5 sekisho-rdp 192.0.2.10 2>&1) || rc=$?
+        wait_for '[ "$(vdi_rx)" -ge 2 ]' 90 ||
+                no "the approved client delivered nothing: exit $rc: $out $(vdi_jtail 4) $(journalctl -b -u sekishod -o cat --no-pager | grep -i 'cgroup\|claim' | tail -n 2 | tr '\n' '|')" || return 1
+        hdr=$(head -c 2 $VDI_RX | od -An -tx1 | tr -d ' ')
+        [ "$hdr" = 0300 ] || no "what arrived does not open with a TPKT header: $hdr" || return 1
+        conns=$(grep -c 'accepting connection from' /run/vdisrv.log)
+        WHY="sekisho-rdp -> FreeRDP in the claimed cgroup: $(vdi_rx) bytes (TPKT) in $conns connection(s) ($(echo "$out" | head -n 1)); plain connect refused (socat exit $prc: $(echo "$pout" | tail -n 1 | cut -c1-80)); renamed FreeRDP: nothing"
+}
+
 echo "INST-BOOT up $(cut -d' ' -f1 /proc/uptime) s; $(systemd-analyze time 2>/dev/null | head -n1)"
 check unit-active c_active
 check unit-ready c_ready
@@ -438,6 +480,7 @@ check upgrade c_upgrade
 check journal-clean-after-upgrade c_journal
 check vdi-launcher-unit c_vdi_unit
 check vdi-launcher-requests c_vdi_launch
+check vdi-approved-client c_vdi_client
 check fetch-timer c_fetch_timer
 check fetch-first c_fetch_first
 check fetch-304 c_fetch_304
