@@ -425,12 +425,13 @@ vdi_rx() { if [ -f $VDI_RX ]; then wc -c <$VDI_RX; else echo 0; fi; }
 c_vdi_client() {
         command -v xfreerdp >/dev/null && command -v Xvfb >/dev/null && command -v socat >/dev/null &&
                 command -v ip >/dev/null || no "the image lacks xfreerdp, Xvfb, socat or ip (tests/installed/base-packages)" || return 1
-        ip netns add vdisrv && ip link add vdi0 type veth peer name vdi1 netns vdisrv &&
+        ( set -x; ip netns add vdisrv && ip link add vdi0 type veth peer name vdi1 netns vdisrv &&
                 ip addr add 203.0.113.1/24 dev vdi0 && ip link set vdi0 up &&
                 ip -n vdisrv addr add 203.0.113.2/24 dev vdi1 && ip -n vdisrv link set vdi1 up &&
                 ip -n vdisrv link set lo up && ip -n vdisrv addr add 192.0.2.10/32 dev lo &&
-                ip -n vdisrv route add default via 203.0.113.1 && ip route add 192.0.2.10/32 via 203.0.113.2 ||
-                no "cannot lay out the server's namespace" || return 1
+                ip -n vdisrv route add default via 203.0.113.1 && ip route add 192.0.2.10/32 via 203.0.113.2
+        ) >/run/vdisrv-setup.log 2>&1 ||
+                no "cannot lay out the server's namespace: $(tail -n 3 /run/vdisrv-setup.log)" || return 1
         : >$VDI_RX
         ip netns exec vdisrv socat -d -d -lf /run/vdisrv.log TCP-LISTEN:3389,bind=192.0.2.10,reuseaddr,fork \
                 SYSTEM:"cat >>$VDI_RX" &
