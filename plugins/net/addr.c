@@ -33,6 +33,11 @@ static int range_cmp(const void *a, const void *b) {
         return memcmp(x->hi, y->hi, net_addr_len(x->family));
 }
 
+void net_ranges_sort(struct net_ranges *l) {
+        if (l->n > 1)
+                qsort(l->v, l->n, sizeof *l->v, range_cmp);
+}
+
 /* a + 1 == b, big-endian, n bytes. */
 static bool addr_is_next(const uint8_t *a, const uint8_t *b, size_t n) {
         uint8_t t[16];

@@ -33,6 +33,8 @@
 struct net {
         struct sekisho_plugin_handle *h;
         struct nft_ctx *nft;
+        struct net_nftset *nftset;      /* the learned sets' direct path (NULL until used, or after an error) */
+        bool nftset_unavailable;        /* libmnl could not be loaded: nft only */
         struct net_learn *learn;
         struct net_nflog *nflog;
         struct net_cgwatch *cgw;
@@ -52,7 +54,7 @@ struct net {
         struct net_resolved res;
         struct net_topo topo;
 
-        uint64_t n_applies, n_set_updates, n_cut;
+        uint64_t n_applies, n_set_updates, n_set_nft, n_cut;
         uint64_t last_notice[_NET_C_MAX];
         char last_error[512];
 };
@@ -229,6 +231,55 @@ static int load_table(struct net *n, const struct net_policy *pol, const struct 
         return r;
 }
 
+/* The hot path of an address change: the changed learned sets in one
+ * nf_tables batch of our own (nftset.c), without libnftables' cache fetch.
+ * Any error: the caller goes through nft, which reloads the table if the
+ * sets are gone. */
+static int sets_direct(struct net *n, const struct net_topo *t) {
+        if (n->nftset_unavailable)
+                return -ELIBACC;
+        if (!n->nftset) {
+                int r = net_nftset_new(&n->nftset);
+                if (r == -ELIBACC || r == -ELIBBAD) {
+                        n->nftset_unavailable = true;
+                        log_warning("network: %s; the learned sets are updated through nft",
+                                    net_nftset_load_error());
+                }
+                if (r < 0)
+                        return r;
+        }
+        struct net_setfill fills[NET_TOPO_SETS];
+        size_t nf;
+        int r = net_topo_fills(t, &n->topo, fills, &nf);
+        if (r < 0)
+                return r;
+        r = net_nftset_refill(n->nftset, fills, nf);
+        net_setfills_done(fills, nf);
+        if (r < 0) {
+                /* Replies of the failed batch may still be queued: a new socket next time. */
+                n->nftset = net_nftset_free(n->nftset);
+                log_warning_errno(r, "network: the direct set update failed; through nft");
+        }
+        return r;
+}
+
+/* The same through libnftables: "flush set; add element" of the changed sets. */
+static int sets_nft(struct net *n, const struct net_topo *t, char **ret_err) {
+        _cleanup_free_ char *script = NULL;
+        size_t size;
+        FILE *f = open_memstream(&script, &size);
+        if (!f)
+                return -ENOMEM;
+        int r = net_ruleset_sets(f, t, &n->topo);
+        if (fclose(f) != 0 && r == 0)
+                r = -ENOMEM;
+        if (r < 0)
+                return r;
+        struct nft_ctx *nft;
+        r = nft_get(n, &nft);
+        return r < 0 ? r : net_nft_run(nft, script, ret_err);
+}
+
 static void on_topology_do(void *userdata) {
         struct net *n = userdata;
         struct net_topo t;
@@ -252,25 +303,16 @@ static void on_topology_do(void *userdata) {
                 net_topo_done(&t);
                 return;
         }
-        _cleanup_free_ char *script = NULL, *err = NULL;
+        _cleanup_free_ char *err = NULL;
         size_t size;
-        FILE *f = open_memstream(&script, &size);
-        if (!f) {
-                net_topo_done(&t);
-                return;
-        }
-        r = net_ruleset_sets(f, &t, &n->topo);
-        if (fclose(f) != 0 || r < 0) {
-                net_topo_done(&t);
-                return;
-        }
         uint64_t t1 = now_usec_monotonic();
-        struct nft_ctx *nft;
-        r = nft_get(n, &nft);
+        r = sets_direct(n, &t);
         uint64_t t2 = now_usec_monotonic();
-        if (r == 0)
-                r = net_nft_run(nft, script, &err);
-        log_debug("network: sets: topology+script %.2f ms, nft ctx %.2f ms, nft run %.2f ms", (t1 - t0) / 1e3,
+        if (r < 0) {
+                n->n_set_nft++;
+                r = sets_nft(n, &t, &err);
+        }
+        log_debug("network: sets: topology %.2f ms, netlink batch %.2f ms, nft %.2f ms", (t1 - t0) / 1e3,
                   (t2 - t1) / 1e3, (now_usec_monotonic() - t2) / 1e3);
         if (r < 0) {
                 /* Someone removed our table or a set: load everything again. */
@@ -396,6 +438,7 @@ fail:
         loop_source_free(n->probe_timer);
         net_cgwatch_free(n->cgw);
         net_learn_free(n->learn);
+        net_nftset_free(n->nftset);
         net_nft_free(n->nft);
         net_topo_done(&n->topo);
         free(n);
@@ -732,6 +775,7 @@ static void net_status_do(void *state, struct kvlist *out) {
                 }
         kvlist_add(out, "applies", "%" PRIu64, n->n_applies);
         kvlist_add(out, "set-updates", "%" PRIu64, n->n_set_updates);
+        kvlist_add(out, "set-updates-through-nft", "%" PRIu64, n->n_set_nft);
         kvlist_add(out, "connections-cut", "%" PRIu64, n->n_cut);
         if (n->last_error[0])
                 kvlist_add(out, "last-error", "%s", n->last_error);

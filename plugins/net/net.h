@@ -38,6 +38,8 @@ struct net_ranges {
 
 int net_ranges_add(struct net_ranges *l, const struct net_range *r);
 void net_ranges_clear(struct net_ranges *l);
+/* Sort by family, then address, without merging. */
+void net_ranges_sort(struct net_ranges *l);
 /* Sort and merge overlapping or adjacent ranges (same family). */
 void net_ranges_normalize(struct net_ranges *l);
 bool net_ranges_contains(const struct net_ranges *l, int family, const uint8_t *addr);
@@ -193,6 +195,20 @@ int net_ruleset(FILE *f, const struct net_policy *p, const struct net_resolved *
                 const struct net_counters *counters, int log_group);
 /* Only the learned sets: flush and refill them (one transaction). */
 int net_ruleset_sets(FILE *f, const struct net_topo *t, const struct net_topo *old);
+/* The learned sets as data, for the direct netlink refill (nftset.c): the
+ * elements the script above gives nft (the set's fixed extras, then the
+ * family's ranges), sorted, not merged. */
+struct net_setfill {
+        const char *name;            /* "onlink4", ... (static) */
+        int family;
+        struct net_ranges ranges;
+};
+#define NET_TOPO_SETS 6
+/* The learned sets whose elements differ between t and old (old NULL:
+ * every one), as net_ruleset_sets() would rewrite them; *ret_n of them. */
+int net_topo_fills(const struct net_topo *t, const struct net_topo *old, struct net_setfill ret[NET_TOPO_SETS],
+                   size_t *ret_n);
+void net_setfills_done(struct net_setfill *f, size_t n);
 /* Parse the text of "list counters table inet sekisho". */
 int net_counters_parse(const char *text, struct net_counters *ret);
 

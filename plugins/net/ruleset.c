@@ -280,6 +280,84 @@ static void put_topo_sets(struct setout *o, const struct net_topo *t, const stru
 #undef TOPO_SET
 }
 
+/* The fixed extras of a set as ranges: the same text nft is given. */
+static int extras_add(struct net_ranges *l, const char *extra) {
+        char buf[128];
+        if (!extra)
+                return 0;
+        if ((size_t)snprintf(buf, sizeof buf, "%s", extra) >= sizeof buf)
+                return -E2BIG;
+        char *save = NULL;
+        for (char *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+                struct net_range r;
+                const char *why;
+                int e = net_parse_cidr(tok, &r, &why);
+                if (e < 0)
+                        return e;
+                e = net_ranges_add(l, &r);
+                if (e < 0)
+                        return e;
+        }
+        return 0;
+}
+
+static int set_ranges(const struct net_ranges *from, int family, const char *extra, struct net_ranges *ret) {
+        *ret = (struct net_ranges){ 0 };
+        int e = extras_add(ret, extra);
+        for (size_t i = 0; i < from->n && e == 0; i++)
+                if (from->v[i].family == family)
+                        e = net_ranges_add(ret, &from->v[i]);
+        if (e < 0) {
+                net_ranges_clear(ret);
+                return e;
+        }
+        net_ranges_sort(ret);
+        return 0;
+}
+
+void net_setfills_done(struct net_setfill *f, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                net_ranges_clear(&f[i].ranges);
+}
+
+int net_topo_fills(const struct net_topo *t, const struct net_topo *old, struct net_setfill ret[NET_TOPO_SETS],
+                   size_t *ret_n) {
+        static const struct {
+                const char *name;
+                int family;
+                size_t field;
+                const char *extra;
+        } sets[NET_TOPO_SETS] = {
+                { "onlink4", NET_V4, offsetof(struct net_topo, onlink), ALWAYS_ONLINK4 },
+                { "onlink6", NET_V6, offsetof(struct net_topo, onlink), ALWAYS_ONLINK6 },
+                { "gw4", NET_V4, offsetof(struct net_topo, gw), NULL },
+                { "gw6", NET_V6, offsetof(struct net_topo, gw), NULL },
+                { "dns4", NET_V4, offsetof(struct net_topo, dns), NULL },
+                { "dns6", NET_V6, offsetof(struct net_topo, dns), NULL },
+        };
+        size_t n = 0;
+        for (size_t i = 0; i < NET_TOPO_SETS; i++) {
+                const struct net_ranges *now = (const void *)((const char *)t + sets[i].field);
+                struct net_ranges a, b = { 0 };
+                int e = set_ranges(now, sets[i].family, sets[i].extra, &a);
+                if (e == 0 && old)
+                        e = set_ranges((const void *)((const char *)old + sets[i].field), sets[i].family, sets[i].extra,
+                                       &b);
+                bool same = e == 0 && old && net_ranges_equal(&a, &b);
+                net_ranges_clear(&b);
+                if (e < 0 || same) {
+                        net_ranges_clear(&a);
+                        if (e == 0)
+                                continue;
+                        net_setfills_done(ret, n);
+                        return e;
+                }
+                ret[n++] = (struct net_setfill){ .name = sets[i].name, .family = sets[i].family, .ranges = a };
+        }
+        *ret_n = n;
+        return 0;
+}
+
 static void jump(FILE *f, const char *match, enum net_class c) {
         fprintf(f, "    %s jump drop_%s\n", match, net_class_names[c]);
 }

@@ -202,7 +202,7 @@ int main(int argc, char **argv) {
                        (double)pct(lat, n, 0.5) / (double)pct(ref, nref, 0.5),
                        (double)pct(lat, n, 0.99) / (double)pct(ref, nref, 0.99), loadavg1(), sysconf(_SC_NPROCESSORS_ONLN));
                 printf("CPU time per update (user+system, mean): sekisho %.3f ms (this process: the netlink request, "
-                       "the event, topology, nft transaction), nft -f %.3f ms plus the 'nft list' that fed it\n",
+                       "the event, topology, the sets' batch), nft -f %.3f ms plus the 'nft list' that fed it\n",
                        cpu_self / 1000.0 / (double)tried, cpu_ref / 1000.0 / (double)nref);
         } else if (n > 0)
                 print_pcts("address change -> sets updated (no reference: nft not found)", lat, n);

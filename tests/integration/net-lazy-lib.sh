@@ -13,9 +13,9 @@ LIB=$(ldconfig -p | awk '$1 == "libnftables.so.1" { print $NF; exit }')
 
 for prog in "$RELEASE_SEKISHOD" "$RELEASE_SEKISHOCTL" "$top_builddir/sekisho-notify"; do
         [ -x "$prog" ] || continue
-        readelf -d "$prog" | grep -Eq 'NEEDED.*(libnftables|libnl-)' && fail "$(basename "$prog") is linked with libnftables or libnl"
+        readelf -d "$prog" | grep -Eq 'NEEDED.*(libnftables|libnl-|libmnl)' && fail "$(basename "$prog") is linked with libnftables, libnl or libmnl"
 done
-ok "no program is linked with libnftables or libnl"
+ok "no program is linked with libnftables, libnl or libmnl"
 
 # A daemon without the net plugin never maps it.
 start_daemon --plugins=demo
