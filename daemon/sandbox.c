@@ -20,9 +20,7 @@
         X(seccomp_api_get) X(seccomp_attr_set) X(seccomp_init) X(seccomp_load) X(seccomp_release) X(seccomp_rule_add)
 static const char *const seccomp_libs[] = { "libseccomp.so.2", NULL };
 static struct {
-#define FIELD(f) __typeof__(&f) f;
-        SECCOMP_FUNCS(FIELD)
-#undef FIELD
+        SECCOMP_FUNCS(DL_FIELD)
 } scmp;
 
 /* Everything the core, libdbus, libudev, libnl and glibc need in the steady
@@ -149,20 +147,9 @@ static int install(const int *base, const int *const *extra, unsigned n_extra, c
 
 /* Load libseccomp, install, unload. */
 static int load_and_install(const int *base, const int *const *extra, unsigned n_extra, char *why, size_t why_size) {
-        static const char *const names[] = {
-#define NAME(f) #f,
-                SECCOMP_FUNCS(NAME)
-#undef NAME
-                NULL,
-        };
-        void *addr[ARRAY_SIZE(names) - 1];
-        int r = dl_load(seccomp_libs, names, addr, why, why_size);
+        int r = DL_LOAD(scmp, SECCOMP_FUNCS, seccomp_libs, why, why_size);
         if (r < 0)
                 return r;
-        size_t i = 0;
-#define FILL(f) scmp.f = (__typeof__(scmp.f))addr[i++];
-        SECCOMP_FUNCS(FILL)
-#undef FILL
         r = install(base, extra, n_extra, why, why_size);
         memset(&scmp, 0, sizeof scmp);
         dl_unload(seccomp_libs);

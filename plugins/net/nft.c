@@ -15,33 +15,18 @@
         X(nft_ctx_get_output_buffer) X(nft_ctx_get_error_buffer) X(nft_run_cmd_from_buffer)
 
 static struct {
-#define FIELD(f) __typeof__(&f) f;
-        NET_NFT_FUNCS(FIELD)
-#undef FIELD
+        NET_NFT_FUNCS(DL_FIELD)
 } nft;
 static char nft_load_error[256];
 
 static int nft_load(void) {
         static bool loaded;
         static const char *const libs[] = { "libnftables.so.1", NULL };
-        static const char *const names[] = {
-#define NAME(f) #f,
-                NET_NFT_FUNCS(NAME)
-#undef NAME
-                NULL,
-        };
         if (loaded)
                 return 0;
-        void *addr[ARRAY_SIZE(names) - 1];
-        int r = dl_load(libs, names, addr, nft_load_error, sizeof nft_load_error);
-        if (r < 0)
-                return r;
-        size_t i = 0;
-#define FILL(f) nft.f = (__typeof__(nft.f))addr[i++];
-        NET_NFT_FUNCS(FILL)
-#undef FILL
-        loaded = true;
-        return 0;
+        int r = DL_LOAD(nft, NET_NFT_FUNCS, libs, nft_load_error, sizeof nft_load_error);
+        loaded = r == 0;
+        return r;
 }
 
 const char *net_nft_load_error(void) { return nft_load_error[0] ? nft_load_error : "no error"; }

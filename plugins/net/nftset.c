@@ -32,33 +32,18 @@
         X(mnl_attr_put_u32_check) X(mnl_attr_nest_start_check) X(mnl_attr_nest_end) X(mnl_cb_run2)
 
 static struct {
-#define FIELD(f) __typeof__(&f) f;
-        NET_MNL_FUNCS(FIELD)
-#undef FIELD
+        NET_MNL_FUNCS(DL_FIELD)
 } mnl;
 static char mnl_load_error[256];
 
 static int mnl_load(void) {
         static bool loaded;
         static const char *const libs[] = { "libmnl.so.0", NULL };
-        static const char *const names[] = {
-#define NAME(f) #f,
-                NET_MNL_FUNCS(NAME)
-#undef NAME
-                NULL,
-        };
         if (loaded)
                 return 0;
-        void *addr[ARRAY_SIZE(names) - 1];
-        int r = dl_load(libs, names, addr, mnl_load_error, sizeof mnl_load_error);
-        if (r < 0)
-                return r;
-        size_t i = 0;
-#define FILL(f) mnl.f = (__typeof__(mnl.f))addr[i++];
-        NET_MNL_FUNCS(FILL)
-#undef FILL
-        loaded = true;
-        return 0;
+        int r = DL_LOAD(mnl, NET_MNL_FUNCS, libs, mnl_load_error, sizeof mnl_load_error);
+        loaded = r == 0;
+        return r;
 }
 
 const char *net_nftset_load_error(void) { return mnl_load_error[0] ? mnl_load_error : "no error"; }

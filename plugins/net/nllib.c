@@ -14,24 +14,11 @@ static char nl_error[256];
 int net_nl_load(void) {
         static bool loaded;
         static const char *const libs[] = { "libnl-route-3.so.200", "libnl-nf-3.so.200", NULL };
-        static const char *const names[] = {
-#define NAME(f) #f,
-                NET_NL_FUNCS(NAME)
-#undef NAME
-                NULL,
-        };
         if (loaded)
                 return 0;
-        void *addr[ARRAY_SIZE(names) - 1];
-        int r = dl_load(libs, names, addr, nl_error, sizeof nl_error);
-        if (r < 0)
-                return r;
-        size_t i = 0;
-#define FILL(f) net_nl.f = (__typeof__(net_nl.f))addr[i++];
-        NET_NL_FUNCS(FILL)
-#undef FILL
-        loaded = true;
-        return 0;
+        int r = DL_LOAD(net_nl, NET_NL_FUNCS, libs, nl_error, sizeof nl_error);
+        loaded = r == 0;
+        return r;
 }
 
 const char *net_nl_load_error(void) { return nl_error[0] ? nl_error : "no error"; }

@@ -12,6 +12,8 @@
 #include <netlink/route/link.h>
 #include <netlink/route/route.h>
 
+#include "dl.h"
+
 /* Every libnl function the plugin calls; the types come from libnl's headers. */
 #define NET_NL_FUNCS(X) \
         X(nfnl_ct_alloc_cache) \
@@ -72,9 +74,7 @@
         X(rtnl_route_nh_get_ifindex)
 
 struct net_nl {
-#define NET_NL_FIELD(f) __typeof__(&f) f;
-        NET_NL_FUNCS(NET_NL_FIELD)
-#undef NET_NL_FIELD
+        NET_NL_FUNCS(DL_FIELD)
 };
 extern struct net_nl net_nl;
 #define NL(f) (net_nl.f)

@@ -131,9 +131,7 @@ const char *os_package_db(const char *id) {
         X(rpmReadConfigFiles) X(rpmtsCreate) X(rpmtsFree) X(rpmtsGetRdb) X(rpmtsInitIterator) X(rpmtsOpenDB) \
         X(rpmtsSetRootDir) X(rpmtsSetVSFlags)
 static struct {
-#define FIELD(f) __typeof__(&f) f;
-        RPM_FUNCS(FIELD)
-#undef FIELD
+        RPM_FUNCS(DL_FIELD)
 } rpmlib;
 static char rpm_load_error[256];
 
@@ -142,21 +140,10 @@ static char rpm_load_error[256];
 static int rpm_configure(void) {
         static int configured = 0;
         static const char *const libs[] = { "librpm.so.9", "librpmio.so.9", NULL };
-        static const char *const names[] = {
-#define NAME(f) #f,
-                RPM_FUNCS(NAME)
-#undef NAME
-                NULL,
-        };
         if (configured == 0) {
-                void *addr[ARRAY_SIZE(names) - 1];
-                int r = dl_load(libs, names, addr, rpm_load_error, sizeof rpm_load_error);
+                int r = DL_LOAD(rpmlib, RPM_FUNCS, libs, rpm_load_error, sizeof rpm_load_error);
                 if (r < 0)
                         return r; /* tried again next time: a library may be installed meanwhile */
-                size_t i = 0;
-#define FILL(f) rpmlib.f = (__typeof__(rpmlib.f))addr[i++];
-                RPM_FUNCS(FILL)
-#undef FILL
                 rpmlib.rpmlogSetMask(RPMLOG_UPTO(RPMLOG_CRIT));
                 configured = rpmlib.rpmReadConfigFiles(NULL, NULL) == 0 ? 1 : -1;
         }
