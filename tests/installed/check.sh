@@ -429,7 +429,7 @@ c_vdi_client() {
                 ip addr add 203.0.113.1/24 dev vdi0 && ip link set vdi0 up &&
                 ip -n vdisrv addr add 203.0.113.2/24 dev vdi1 && ip -n vdisrv link set vdi1 up &&
                 ip -n vdisrv link set lo up && ip -n vdisrv addr add 192.0.2.10/32 dev lo &&
-                ip -n vdisrv route add default via 203.0.113.1 && ip route add 192.0.2.10/32 via 203.0.113.2
+                ip -n vdisrv route add default via 203.0.113.1 && ip route add 192.0.2.10/32 via 203.0.113.2 dev vdi0 onlink
         ) >/run/vdisrv-setup.log 2>&1 ||
                 no "cannot lay out the server's namespace: $(tail -n 3 /run/vdisrv-setup.log)" || return 1
         : >$VDI_RX
