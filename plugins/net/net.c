@@ -163,6 +163,18 @@ static int read_counters(struct net *n, struct net_counters *ret) {
         return net_counters_parse(out, ret);
 }
 
+/* Close the memory stream f a generator wrote *script into (r: what it
+ * returned) and run the script through nft as one transaction. */
+static int run_stream(struct net *n, FILE *f, int r, char **script, char **ret_err) {
+        if (fclose(f) != 0 && r == 0)
+                r = -ENOMEM;
+        if (r < 0)
+                return r;
+        struct nft_ctx *nft;
+        r = nft_get(n, &nft);
+        return r < 0 ? r : net_nft_run(nft, *script, ret_err);
+}
+
 /* Generate and run the whole table; replace: a new table with the counters
  * carried over, else refill the existing one. */
 static int run_ruleset(struct net *n, const struct net_policy *pol, const struct net_resolved *res, bool replace,
@@ -170,21 +182,13 @@ static int run_ruleset(struct net *n, const struct net_policy *pol, const struct
         struct net_counters c;
         bool have = replace && read_counters(n, &c) == 0;
         _cleanup_free_ char *script = NULL;
-        size_t size;
-        FILE *f = open_memstream(&script, &size);
+        FILE *f = open_memstream(&script, ret_size);
         if (!f)
                 return -ENOMEM;
         struct net_counters zero = { 0 };
         int r = net_ruleset(f, pol, res, &n->topo, replace ? (have ? &c : &zero) : NULL, n->log_group);
-        if (fclose(f) != 0 && r == 0)
-                r = -ENOMEM;
-        if (r < 0)
-                return r;
-        *ret_size = size;
         *ret_generated = now_usec_monotonic();
-        struct nft_ctx *nft;
-        r = nft_get(n, &nft);
-        return r < 0 ? r : net_nft_run(nft, script, ret_err);
+        return run_stream(n, f, r, &script, ret_err);
 }
 
 /* Replace the table whole, carrying the counters over. (Refilling it in
@@ -270,14 +274,7 @@ static int sets_nft(struct net *n, const struct net_topo *t, char **ret_err) {
         FILE *f = open_memstream(&script, &size);
         if (!f)
                 return -ENOMEM;
-        int r = net_ruleset_sets(f, t, &n->topo);
-        if (fclose(f) != 0 && r == 0)
-                r = -ENOMEM;
-        if (r < 0)
-                return r;
-        struct nft_ctx *nft;
-        r = nft_get(n, &nft);
-        return r < 0 ? r : net_nft_run(nft, script, ret_err);
+        return run_stream(n, f, net_ruleset_sets(f, t, &n->topo), &script, ret_err);
 }
 
 static void on_topology_do(void *userdata) {
