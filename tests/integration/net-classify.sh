@@ -9,23 +9,7 @@ need_cmd python3 aria2c
 PEERS="$top_srcdir/tests/integration/net-classify-peers.py"
 rport() { echo $((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000)); }
 
-net_topology
-ip -n "$NS_A" addr add 192.0.2.50/24 dev a0
-ip -n "$NS_A" -6 addr add 2001:db8:1::50/64 dev a0 nodad
-ip -n "$NS_A" route replace default via 192.0.2.1
-ip -n "$NS_A" -6 route replace default via 2001:db8:1::1
-
-NET_POLICY="$T/policy.yaml"
-cat >"$NET_POLICY" <<'YAML'
-network:
-  peer-to-peer: deny
-  file-sharing: deny
-profiles:
-  sharing:
-    network:
-      file-sharing: allow
-YAML
-start_net "$NET_POLICY"
+classify_lan
 $IN_A nft list chain inet sekisho classify_out >/dev/null || fail "no classify_out chain"
 echo "# the queue step: $QUEUE_PATH"
 

@@ -166,6 +166,21 @@ built_without_classifier() { grep -q '^#define HAVE_CLASSIFIER 0' "$top_builddir
 # Start the plugin in namespace A on policy file $1 (extra driver args after it),
 # with the classifier beside it as on a terminal ($NET_WRAP, if set, runs first
 # inside the namespace and execs the rest).
+# classify_lan: the LAN with terminal A at 192.0.2.50 / 2001:db8:1::50 (static, default routes
+# through the router) and the net plugin running a policy that denies file sharing, with a
+# profile "sharing" that allows it (the classifier tests' control).
+classify_lan() {
+        net_topology
+        ip -n "$NS_A" addr add 192.0.2.50/24 dev a0
+        ip -n "$NS_A" -6 addr add 2001:db8:1::50/64 dev a0 nodad
+        ip -n "$NS_A" route replace default via 192.0.2.1
+        ip -n "$NS_A" -6 route replace default via 2001:db8:1::1
+        NET_POLICY="$T/policy.yaml"
+        printf '%s\n' 'network:' '  peer-to-peer: deny' '  file-sharing: deny' 'profiles:' '  sharing:' \
+                '    network:' '      file-sharing: allow' >"$NET_POLICY"
+        start_net "$NET_POLICY"
+}
+
 start_net() {
         pol=$1
         shift
