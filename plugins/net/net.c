@@ -387,6 +387,26 @@ static int refuse_host_namespace(void) {
         return r;
 }
 
+/* Everything the plugin holds, for a failed start and a stop alike; the
+ * kernel's table is not part of it (see net_shutdown). */
+static void net_free(struct net *n) {
+        if (!n)
+                return;
+        net_nflog_close(n->nflog);
+        net_cgwatch_free(n->cgw);
+        net_dests_clear(&n->claims);
+        tls_probe_free(n->probe);
+        loop_source_free(n->probe_timer);
+        loop_source_free(n->trim_timer);
+        net_learn_free(n->learn);
+        net_nftset_free(n->nftset);
+        net_nft_free(n->nft);
+        net_policy_done(&n->pol);
+        net_resolved_done(&n->res);
+        net_topo_done(&n->topo);
+        free(n);
+}
+
 static int net_init(struct sekisho_plugin_handle *h, void **ret_state) {
         const struct sekisho_env *env = sekisho_env(h);
         if (env->test_mode) {
@@ -431,14 +451,7 @@ static int net_init(struct sekisho_plugin_handle *h, void **ret_state) {
         *ret_state = n;
         return 0;
 fail:
-        loop_source_free(n->trim_timer);
-        loop_source_free(n->probe_timer);
-        net_cgwatch_free(n->cgw);
-        net_learn_free(n->learn);
-        net_nftset_free(n->nftset);
-        net_nft_free(n->nft);
-        net_topo_done(&n->topo);
-        free(n);
+        net_free(n);
         return r;
 }
 
@@ -787,21 +800,7 @@ static void net_status(void *state, struct kvlist *out) {
  * terminal isolated (fail-closed). Only an administrator removes it
  * (`nft delete table inet sekisho`). */
 static void net_shutdown(void *state) {
-        struct net *n = state;
-        if (!n)
-                return;
-        net_nflog_close(n->nflog);
-        net_cgwatch_free(n->cgw);
-        net_dests_clear(&n->claims);
-        tls_probe_free(n->probe);
-        loop_source_free(n->probe_timer);
-        loop_source_free(n->trim_timer);
-        net_learn_free(n->learn);
-        net_nft_free(n->nft);
-        net_policy_done(&n->pol);
-        net_resolved_done(&n->res);
-        net_topo_done(&n->topo);
-        free(n);
+        net_free(state);
 }
 
 /* `sekishoctl net show [--counters]`: offline, reads the kernel's table in

@@ -153,7 +153,7 @@ xev_since() { tail -n +"$((XEV_MARK + 1))" "$S/xev.out" 2>/dev/null; }
 # desktop_works WORD: the session reached, keys and a click typed into the terminal's FreeRDP
 # window arrive in the session's xev window, and the terminal's screen shows the session's colour.
 desktop_works() {
-        wait_for "xrdp_since | grep -q 'login successful for user $XUSER'" 300 ||
+        wait_for "xrdp_since | grep -q 'login successful for user $XUSER'" 600 ||
                 { WHY="no login: $(xrdp_since | grep -iE 'error|fail' | tail -3)"; return 1; }
         wait_for "chansrv_since | grep -q 'connection received'" 100 || { WHY="xrdp never reached the session's chansrv"; return 1; }
         wait_for "xdotool search --classname xfreerdp >/dev/null 2>&1" 100 || { WHY="no FreeRDP window"; return 1; }
