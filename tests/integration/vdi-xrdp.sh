@@ -224,7 +224,15 @@ $IN_A "$T/cgwrap.sh" sh -c 'echo $$ >"/sys/fs/cgroup/$1/cgroup.procs" && shift &
         env DISPLAY="$DISPLAY" timeout 120 xfreerdp /v:198.51.100.10 /cert:ignore /u:$XUSER /p:$XPASS /sec:tls /size:800x600 \
         +clipboard /smartcard /drive:x,"$T/person" >"$T/control.log" 2>&1 &
 CONTROL_PID=$!
-desktop_works control || fail "control client: $WHY; $(tail -5 "$T/control.log")"
+# What the terminal's side looked like when the control failed: its TCP sockets to the
+# server, the drops by class, and whether xrdp saw a connection at all.
+control_state() {
+        echo "xrdp connections since: $(xrdp_since | grep -c 'connection received')"
+        echo "terminal's sockets to 3389: $($IN_A ss -tanp 2>/dev/null | grep ':3389' | tr -s ' ' | head -3)"
+        echo "client cgroup: $(cat "$CG2/$CGREL/client/cgroup.procs" 2>/dev/null | tr '\n' ' ')"
+        $IN_A "$SEKISHOCTL" net show --counters 2>&1 | grep -E 'claims|dest_|peer_' | tr -s ' ' | tr '\n' ';'
+}
+desktop_works control || fail "control client: $WHY; $(tail -5 "$T/control.log"); $(control_state)"
 wait_for "xrdp_since | grep -q 'Adding channel: name cliprdr,'" 100 ||
         fail "control: xrdp did not see cliprdr from a client in the cgroup asking for the clipboard"
 wait_for "chansrv_since | grep -q 'Detected remote smartcard'" 100 ||
