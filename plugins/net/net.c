@@ -348,8 +348,8 @@ static void on_topology_do(void *userdata) {
                 /* Another network: public until the office is proven again. */
                 if (n->office) {
                         n->office = false;
+                        reload(n, &n->claims); /* the notice says what is in force: after it */
                         log_notice("network: the network changed; only the VPN until the office is proven again");
-                        reload(n, &n->claims);
                 }
                 n->probe_backoff = 0;
                 start_probe(n);
@@ -591,13 +591,13 @@ static void on_probe(enum probe_result r, const char *detail, void *userdata) {
         bool office = r == PROBE_HOME;
         if (office != n->office) {
                 n->office = office;
+                reload(n, &n->claims);
+                nft_release(n);
                 const struct audit_field f[] = { { "location", office ? "office" : "public" },
                                                  { "proof", n->last_probe }, { NULL, NULL } };
                 log_notice("network: %s (%s)", office ? "in the office: the office rules apply"
                                                       : "not in the office: only the VPN", n->last_probe);
                 sekisho_audit(n->h, "network-location", "R8", f);
-                reload(n, &n->claims);
-                nft_release(n);
         }
         if (office) {
                 n->probe_backoff = 0;
