@@ -250,7 +250,8 @@ int main(int argc, char **argv) {
         waitpid(pid, NULL, 0);
         if (netns >= 0) {
                 snprintf(cmd, sizeof cmd, "ip netns delete %s", ns_name);
-                (void)system(cmd);
+                if (system(cmd) != 0)
+                        fprintf(stderr, "bench-daemon: could not delete the network namespace %s\n", ns_name);
         }
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         return system(cmd) == 0 ? 0 : 1;
