@@ -2,6 +2,11 @@
 # vdi-rewatch.sh — a policy that names no VDI servers, after one that did, reopens the exec watch under sekishod's sandbox (found in the installed tier: the watch's one-time id check forked, the sandbox refused it, and every such bundle was refused); also when the daemon started with the servers' policy in force.
 . "$(dirname "$0")/lib.sh"
 need_root
+# Its daemon watches every exec on the machine (the host's namespaces) and stops forbidden
+# clients anywhere: one VDI daemon at a time, as every VDI test (vdi-lib.sh). Without the lock
+# it stopped vdi-xrdp.sh's control client (a FreeRDP asking for the clipboard) when the two
+# ran side by side in make check -j2.
+machine_wide_lock vdi-exec
 make_key admin
 setup_dirs
 start() {
