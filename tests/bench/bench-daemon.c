@@ -210,7 +210,7 @@ int main(int argc, char **argv) {
                t[STARTS * 9 / 10] / 1000.0);
 
         /* Idle: context switches of the daemon over the window, scaled to a minute;
-         * after the net plugin's second of quiet before it drops libnftables. */
+         * after the net plugin's second of quiet before it trims its heap. */
         sleep(3);
         long threads0, threads1;
         long v0 = task_wakeups(pid, &threads0);
