@@ -2,7 +2,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,4 +153,43 @@ void netclaims_unwatch(struct netclaims *reg, sekisho_net_claims_fn cb, void *us
                         reg->n_watchers--;
                         return;
                 }
+}
+
+int netclaims_in_force_format(char *const *paths, const uint64_t *ids, size_t n, char **ret) {
+        size_t size = 1;
+        for (size_t i = 0; i < n; i++)
+                size += 21 + 1 + strlen(paths[i]) + 1;
+        char *text = malloc(size), *p = text;
+        if (!text)
+                return -ENOMEM;
+        *p = '\0';
+        for (size_t i = 0; i < n; i++)
+                p += sprintf(p, "%" PRIu64 " %s\n", ids[i], paths[i]);
+        *ret = text;
+        return 0;
+}
+
+int netclaims_in_force_has(const char *text, size_t size, const char *cgroup, uint64_t id) {
+        size_t clen = strlen(cgroup);
+        int found = 0;
+        for (const char *line = text, *end = text + size; line < end;) {
+                const char *nl = memchr(line, '\n', (size_t)(end - line));
+                if (!nl)
+                        return -EBADMSG; /* a line is whole or the file is not ours */
+                const char *sp = line;
+                uint64_t v = 0;
+                for (; sp < nl && *sp >= '0' && *sp <= '9'; sp++) {
+                        uint64_t d = (uint64_t)(*sp - '0');
+                        if (v > UINT64_MAX / 10 || (v == UINT64_MAX / 10 && d > UINT64_MAX % 10))
+                                return -EBADMSG;
+                        v = v * 10 + d;
+                }
+                if (sp == line || sp == nl || *sp != ' ' || sp + 1 == nl || memchr(sp + 1, ' ', (size_t)(nl - sp - 1)) ||
+                    memchr(line, '\0', (size_t)(nl - line)))
+                        return -EBADMSG;
+                if (v == id && (size_t)(nl - sp - 1) == clen && memcmp(sp + 1, cgroup, clen) == 0)
+                        found = 1;
+                line = nl + 1;
+        }
+        return found;
 }

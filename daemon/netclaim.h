@@ -36,3 +36,19 @@ size_t netclaims_get(const struct netclaims *reg, const struct sekisho_net_claim
 int netclaims_watch(struct netclaims *reg, sekisho_net_claims_fn cb, void *userdata);
 /* Stop calling cb(userdata) (a plugin shutting down). */
 void netclaims_unwatch(struct netclaims *reg, sekisho_net_claims_fn cb, void *userdata);
+
+/* What the network plugin has in force for the claimed cgroups, for the
+ * programs that start processes in them (the VDI launcher). The plugin
+ * rewrites STATE_DIR/NETCLAIMS_IN_FORCE (atomically) after every ruleset
+ * it loads: one line "ID PATH" per claimed cgroup, ID being the cgroup's
+ * id (its inode number) the rules in the kernel match, 0 when it did not
+ * exist (its destinations are then refused to every program). A cgroup
+ * made afresh has a new id: until the file names that id, a process in it
+ * is refused what was claimed for it. */
+#define NETCLAIMS_IN_FORCE "net/cgroups-in-force"
+#define NETCLAIMS_IN_FORCE_MAX (64u * 1024u)
+/* The file's text for paths[i] with ids[i] (malloc'ed, NUL-terminated). */
+int netclaims_in_force_format(char *const *paths, const uint64_t *ids, size_t n, char **ret);
+/* 1 when text names cgroup with id, 0 when not, -EBADMSG when a line is
+ * not "ID PATH". */
+int netclaims_in_force_has(const char *text, size_t size, const char *cgroup, uint64_t id);

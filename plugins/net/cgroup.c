@@ -13,7 +13,10 @@
 #include "kernel.h"
 #include "loop.h"
 #include "net.h"
+#include "netclaim.h"
 #include "util.h"
+
+#define WATCH_MASK (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_ONLYDIR)
 
 /* nft resolves `socket cgroupv2 level N "PATH"` as /sys/fs/cgroup/PATH (its
  * inode number is the cgroup's id): the hierarchy must be mounted there
@@ -24,8 +27,9 @@ struct net_cgwatch {
         struct loop *loop;
         void (*changed)(void *userdata);
         void *userdata;
-        int fd;                         /* inotify on the claimed cgroups' parents */
+        int fd;                         /* inotify on the claimed cgroups' parents (or nearest ancestors) */
         struct loop_source *src;
+        char *in_force;                 /* NETCLAIMS_IN_FORCE below the state directory, or NULL */
         char mount[PATH_MAX];           /* the hierarchy's mount point, "" when none */
         char prefix[64];                /* mount below CGROUP_FS, "" or "unified/" */
         char **paths;                   /* what the loaded rules name, and the ids they got */
@@ -98,6 +102,26 @@ static uint64_t cgroup_id(const struct net_cgwatch *w, const char *path) {
         return st.st_ino;
 }
 
+/* Watch each claimed cgroup's parent, or its nearest existing ancestor
+ * while the parent is missing (the launcher's service cgroup before the
+ * service starts): called again on every event, so each level is watched
+ * as it appears and the claimed cgroup's own appearance is never missed.
+ * Watching a directory twice is one watch. */
+static void arm(struct net_cgwatch *w) {
+        for (size_t i = 0; w->fd >= 0 && i < w->n; i++) {
+                char p[PATH_MAX];
+                if (snprintf(p, sizeof p, "%s/%s", w->mount, w->paths[i]) >= (int)sizeof p)
+                        continue; /* make_cgroup() refused such a path already */
+                char *cut = strrchr(p, '/');
+                while (cut && cut >= p + strlen(w->mount)) {
+                        *cut = '\0';
+                        if (inotify_add_watch(w->fd, p, WATCH_MASK) >= 0 || errno != ENOENT)
+                                break;
+                        cut = strrchr(p, '/');
+                }
+        }
+}
+
 /* Something was made or removed next to a claimed cgroup: if one of them
  * is gone or has another id now, the rules name a dead id. */
 static int on_event(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
@@ -106,6 +130,7 @@ static int on_event(struct loop_source *s, int fd, uint32_t revents, void *userd
         _Alignas(struct inotify_event) char buf[4096];
         while (read(fd, buf, sizeof buf) > 0)
                 ;
+        arm(w);
         for (size_t i = 0; i < w->n; i++)
                 if (cgroup_id(w, w->paths[i]) != w->ids[i]) {
                         w->changed(w->userdata);
@@ -114,16 +139,35 @@ static int on_event(struct loop_source *s, int fd, uint32_t revents, void *userd
         return 0;
 }
 
-int net_cgwatch_new(struct loop *loop, void (*changed)(void *userdata), void *userdata, struct net_cgwatch **ret) {
+int net_cgwatch_new(struct loop *loop, const char *in_force, void (*changed)(void *userdata), void *userdata,
+                    struct net_cgwatch **ret) {
         struct net_cgwatch *w = calloc(1, sizeof *w);
-        if (!w)
+        if (!w || (in_force && !(w->in_force = strdup(in_force)))) {
+                free(w);
                 return -ENOMEM;
+        }
         w->loop = loop;
         w->changed = changed;
         w->userdata = userdata;
         w->fd = -1;
         *ret = w;
+        net_cgwatch_publish(w); /* nothing in force of ours is proven until the first load */
         return 0;
+}
+
+void net_cgwatch_publish(struct net_cgwatch *w) {
+        if (!w->in_force)
+                return;
+        _cleanup_free_ char *text = NULL, *dir = strdup(w->in_force);
+        int r = dir && netclaims_in_force_format(w->paths, w->ids, w->n, &text) == 0 ? 0 : -ENOMEM;
+        if (r == 0) {
+                *strrchr(dir, '/') = '\0';
+                r = mkdir_p(dir, 0700);
+        }
+        if (r == 0)
+                r = write_file_atomic(w->in_force, text, strlen(text), 0600);
+        if (r < 0) /* the launcher then waits its bound before starting a client: slower, never wider */
+                log_warning_errno(r, "network: cannot write %s", w->in_force);
 }
 
 static void forget(struct net_cgwatch *w) {
@@ -143,6 +187,7 @@ static void forget(struct net_cgwatch *w) {
 struct net_cgwatch *net_cgwatch_free(struct net_cgwatch *w) {
         if (w) {
                 forget(w);
+                free(w->in_force);
                 free(w);
         }
         return NULL;
@@ -193,15 +238,8 @@ int net_cgwatch_prepare(struct net_cgwatch *w, struct net_resolved *res) {
                 if (!(w->paths[w->n] = strdup(d->cgroup)))
                         return -ENOMEM;
                 w->ids[w->n++] = id;
-                char parent[PATH_MAX];
-                int len = snprintf(parent, sizeof parent, "%s/%s", w->mount, d->cgroup);
-                if (len < 0 || (size_t)len >= sizeof parent) /* make_cgroup() refused such a path already */
-                        continue;
-                *strrchr(parent, '/') = '\0';
-                if (w->fd >= 0)
-                        inotify_add_watch(w->fd, parent, IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
-                                                                 IN_DELETE_SELF | IN_ONLYDIR);
         }
+        arm(w);
         if (w->fd < 0 || loop_add_io(w->loop, w->fd, EPOLLIN, on_event, w, &w->src) < 0)
                 log_warning("network: cannot watch the claimed cgroups; a re-created one is noticed at the next change");
         return 0;

@@ -60,11 +60,18 @@ struct net_nflog *net_nflog_close(struct net_nflog *n);
 /* ---- the cgroups of claimed destinations (cgroup.c) ---- */
 struct net_cgwatch;
 /* changed() is called from the loop when a claimed cgroup the loaded rules
- * name was removed or re-created (its id changed): reload them. */
-int net_cgwatch_new(struct loop *loop, void (*changed)(void *userdata), void *userdata, struct net_cgwatch **ret);
+ * name was removed or re-created (its id changed): reload them. in_force is
+ * the file that says which ids the rules in the kernel name (netclaim.h,
+ * NETCLAIMS_IN_FORCE; NULL: none): it is emptied here (nothing is proven
+ * yet) and rewritten by net_cgwatch_publish(). */
+int net_cgwatch_new(struct loop *loop, const char *in_force, void (*changed)(void *userdata), void *userdata,
+                    struct net_cgwatch **ret);
 struct net_cgwatch *net_cgwatch_free(struct net_cgwatch *w);
 /* Before loading res: find the cgroup v2 hierarchy (res->cg_prefix), make
  * each claimed cgroup that is missing (cg_missing where that fails: the
  * destination is refused to everyone), remember their ids and watch them.
  * res->cg_prefix points into w until the next call. */
 int net_cgwatch_prepare(struct net_cgwatch *w, struct net_resolved *res);
+/* The rules prepared for are in the kernel now: say so in the in_force file,
+ * for the launcher that waits to start a client in a cgroup it just made. */
+void net_cgwatch_publish(struct net_cgwatch *w);

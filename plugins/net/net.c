@@ -14,6 +14,7 @@
 #include "dpi.h"
 #include "kernel.h"
 #include "net.h"
+#include "netclaim.h"
 #include "netctl.h"
 #include "nllib.h"
 #include "plugin.h"
@@ -429,7 +430,9 @@ static int net_init(struct sekisho_plugin_handle *h, void **ret_state) {
         r = net_learn_topo(n->learn, env->sysroot, NULL, 0, &n->topo);
         if (r < 0)
                 goto fail;
-        r = net_cgwatch_new(sekisho_loop(h), on_cgroups, n, &n->cgw);
+        char *in_force = env->state_dir ? path_join(env->state_dir, NETCLAIMS_IN_FORCE) : NULL;
+        r = env->state_dir && !in_force ? -ENOMEM : net_cgwatch_new(sekisho_loop(h), in_force, on_cgroups, n, &n->cgw);
+        free(in_force);
         if (r < 0)
                 goto fail;
         r = loop_add_timer(sekisho_loop(h), on_probe_timer, n, &n->probe_timer);
@@ -518,6 +521,7 @@ static int reload(struct net *n, struct net_dests *claims) {
                 log_error("network: %s not found in /etc/hosts: claim ignored", res.unresolved[i]);
         net_resolved_done(&n->res);
         n->res = res;
+        net_cgwatch_publish(n->cgw);
         if (claims != &n->claims) {
                 net_dests_clear(&n->claims);
                 n->claims = *claims;
@@ -703,6 +707,7 @@ static int net_apply_do(void *state, const struct pnode *section) {
         n->pol = pol;
         n->res = res;
         n->applied = true;
+        net_cgwatch_publish(n->cgw);
         n->n_applies++;
         start_probe(n);
         n->last_error[0] = '\0';

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <libintl.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -24,6 +26,7 @@
 #include <unistd.h>
 
 #include "launch.h"
+#include "netclaim.h"
 #include "rdpcheck.h"
 #include "util.h"
 
@@ -191,7 +194,58 @@ static int client_image(const char *const *paths, const char **ret_path, char *w
 struct serve_opts {
         const char *plan;
         const char *cgroup_root;
+        char *in_force;         /* the network plugin's NETCLAIMS_IN_FORCE beside the plan's state directory */
 };
+
+/* How long a client waits for the network rules of a cgroup just made. */
+#define RULES_WAIT_USEC (10ull * 1000000)
+
+/* A cgroup made afresh has a new id, and the network plugin's rules name the
+ * old one until it has reloaded them (it watches for that): a client started
+ * before would be refused the server claimed for it. So wait, bounded, until
+ * the plugin's in-force file names the id. No file: the network plugin never
+ * ran here and nothing claimed is refused. At the bound the client starts
+ * anyway: the rules, not this wait, decide what it reaches. */
+static void wait_rules(const char *in_force, const char *cgroup, uint64_t id) {
+        _cleanup_free_ char *dir = in_force ? strdup(in_force) : NULL;
+        if (!dir)
+                return;
+        *strrchr(dir, '/') = '\0';
+        _cleanup_close_ int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (ifd >= 0) /* before the first read: no rewrite after it is missed */
+                (void) inotify_add_watch(ifd, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
+        uint64_t start = now_usec_monotonic(), elapsed = 0;
+        bool said = false;
+        for (;;) {
+                _cleanup_free_ char *text = NULL;
+                size_t size;
+                int r = read_file_capped(in_force, NETCLAIMS_IN_FORCE_MAX, &text, &size);
+                elapsed = now_usec_monotonic() - start;
+                if (r == -ENOENT && !said)
+                        return;
+                if (r == 0 && (r = netclaims_in_force_has(text, size, cgroup, id)) == 1) {
+                        if (said)
+                                fprintf(stderr, "sekisho-rdp: the network rules name %s (id %" PRIu64 ") after %.1f ms\n",
+                                        cgroup, id, elapsed / 1e3);
+                        return;
+                }
+                if (elapsed >= RULES_WAIT_USEC || ifd < 0) {
+                        fprintf(stderr, "sekisho-rdp: %s: the network rules do not name %s (id %" PRIu64 ") after %.0f s%s%s; "
+                                        "starting the client anyway (its connections are what sekishod's rules allow)\n",
+                                in_force, cgroup, id, elapsed / 1e6, r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
+                        return;
+                }
+                if (!said)
+                        fprintf(stderr, "sekisho-rdp: %s was made afresh (id %" PRIu64 "); waiting for sekishod's network rules "
+                                        "to name it\n", cgroup, id);
+                said = true;
+                struct pollfd pfd = { .fd = ifd, .events = POLLIN };
+                (void) poll(&pfd, 1, (int) ((RULES_WAIT_USEC - elapsed) / 1000 + 1));
+                _Alignas(struct inotify_event) char buf[4096];
+                while (read(ifd, buf, sizeof buf) > 0)
+                        ;
+        }
+}
 
 /* Child: into the cgroup, become the person, exec the verified image. Never returns. */
 static _Noreturn void start_client(const char *cgdir, const struct ucred *cr, int img, const int fds[3],
@@ -296,12 +350,16 @@ static int serve(int conn, const struct serve_opts *o) {
                 goto out;
         }
         /* Root-owned, like its parents: nobody else may move a process in. */
+        struct stat cst;
         r = mkdir_p(cgdir, 0755);
+        if (r == 0 && stat(cgdir, &cst) < 0)
+                r = -errno;
         if (r < 0) {
                 reply(conn, "refused %s", "the approved cgroup cannot be created");
                 fprintf(stderr, "sekisho-rdp: %s: %s\n", cgdir, strerror(-r));
                 goto out;
         }
+        wait_rules(o->in_force, plan->cgroup, (uint64_t) cst.st_ino);
         pid_t pid = fork();
         if (pid < 0) {
                 r = -errno;
@@ -396,7 +454,15 @@ int main(int argc, char **argv) {
                         }
                         o.cgroup_root = root;
                 }
+                /* PLAN is STATE/vdi/launch-plan: the network plugin's file is STATE/NETCLAIMS_IN_FORCE. */
+                _cleanup_free_ char *state = strdup(o.plan);
+                char *cut = state ? strrchr(state, '/') : NULL;
+                if (cut && (*cut = '\0', cut = strrchr(state, '/')) != NULL) {
+                        *cut = '\0';
+                        o.in_force = path_join(*state ? state : "/", NETCLAIMS_IN_FORCE);
+                }
                 int r = listen_loop(listen_on, &o);
+                free(o.in_force);
                 fprintf(stderr, "sekisho-rdp: %s: %s\n", listen_on, strerror(-r));
                 return 1;
         }

@@ -1,11 +1,13 @@
-/* fuzz-vdilaunch.c — libFuzzer target: the launcher's two inputs, a person's request (first byte even) and the plan (odd), through the parsers and the argv they imply. */
+/* fuzz-vdilaunch.c — libFuzzer target: the launcher's three inputs, a person's request (first byte even), the plan (odd) and the network plugin's in-force file (first byte 2), through the parsers and the argv they imply. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "launch.h"
+#include "netclaim.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -14,6 +16,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
         static struct vdi_plan plan;
         char why[256];
+        if (data[0] == 2) {
+                /* Whatever the text, an answer for a cgroup it may name, and for one it cannot. */
+                const char *text = (const char *) data + 1;
+                size_t len = size - 1;
+                const char *sp = memchr(text, ' ', len), *nl = sp ? memchr(sp, '\n', len - (size_t) (sp - text)) : NULL;
+                char cg[VDI_CGROUP_MAX] = "a";
+                if (nl && (size_t) (nl - sp - 1) < sizeof cg) {
+                        memcpy(cg, sp + 1, (size_t) (nl - sp - 1));
+                        cg[nl - sp - 1] = '\0';
+                }
+                int r = netclaims_in_force_has(text, len, cg, strtoull(text, NULL, 10));
+                if (r != 0 && r != 1 && r != -EBADMSG)
+                        abort();
+                if (netclaims_in_force_has(text, len, "", 0) == 1)
+                        abort(); /* no line names an empty path */
+                return 0;
+        }
         if (data[0] & 1) {
                 if (vdi_plan_parse((const char *) data + 1, size - 1, &plan, why, sizeof why) == 0) {
                         char *text = NULL;

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -91,10 +92,38 @@ static void test_refused(void **state) {
         netclaims_free(reg);
 }
 
+/* The file the launcher waits on: what the plugin writes names exactly the
+ * (path, id) pairs given; anything else is malformed, never a match. */
+static void test_in_force(void **state) {
+        (void)state;
+        char *paths[] = { "sekisho.slice/sekisho-vdi.service/client", "a/b" };
+        uint64_t ids[] = { 18446744073709551615ull, 0 };
+        char *text = NULL;
+        assert_int_equal(netclaims_in_force_format(paths, ids, 2, &text), 0);
+        assert_string_equal(text, "18446744073709551615 sekisho.slice/sekisho-vdi.service/client\n0 a/b\n");
+        size_t len = strlen(text);
+        assert_int_equal(netclaims_in_force_has(text, len, paths[0], ids[0]), 1);
+        assert_int_equal(netclaims_in_force_has(text, len, "a/b", 0), 1);
+        assert_int_equal(netclaims_in_force_has(text, len, "a/b", 7), 0);          /* re-created: another id */
+        assert_int_equal(netclaims_in_force_has(text, len, "a", 0), 0);            /* a prefix is not the path */
+        assert_int_equal(netclaims_in_force_has(text, len, "sekisho.slice", ids[0]), 0);
+        assert_int_equal(netclaims_in_force_has("", 0, "a/b", 0), 0);              /* no claims loaded */
+        free(text);
+        assert_int_equal(netclaims_in_force_format(paths, ids, 0, &text), 0);
+        assert_string_equal(text, "");
+        free(text);
+        const char *bad[] = { "1 a/b", "x a/b\n", " a/b\n", "1\n", "1 \n", "1 a b\n", "1  a\n",
+                              "18446744073709551616 a\n", "99999999999999999999 a\n" };
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+                assert_int_equal(netclaims_in_force_has(bad[i], strlen(bad[i]), "a", 1), -EBADMSG);
+        assert_int_equal(netclaims_in_force_has("1 a\0b\n", 6, "a", 1), -EBADMSG);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_replace_per_owner),
                 cmocka_unit_test(test_refused),
+                cmocka_unit_test(test_in_force),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
