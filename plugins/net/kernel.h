@@ -26,6 +26,10 @@ struct nft_ctx;
 int net_nft_new(struct nft_ctx **ret);
 const char *net_nft_load_error(void);
 void net_nft_free(struct nft_ctx *ctx);
+/* libnftables (with libnftnl, jansson, libxtables and gmp behind it: 1.6 MiB
+ * resident) out of the process again, every context freed first; the next
+ * net_nft_new() loads it anew. */
+void net_nft_unload(void);
 /* Run a script as one transaction. On failure returns -EINVAL (or -ENOMEM)
  * and, when ret_err is not NULL, nft's own message (caller frees). */
 int net_nft_run(struct nft_ctx *ctx, const char *script, char **ret_err);

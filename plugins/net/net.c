@@ -46,7 +46,7 @@ struct net {
         bool office;                    /* the pinned office server answered on this network */
         struct tls_probe *probe;
         struct loop_source *probe_timer;
-        struct loop_source *trim_timer; /* memory back to the system after a burst of topology events */
+        struct loop_source *trim_timer; /* nft and its memory back to the system once quiet (nft_release) */
         uint64_t probe_backoff;         /* seconds before the next try while public */
         char last_probe[200];
 
@@ -130,11 +130,18 @@ static void on_notice(void *userdata, const char *prefix, const struct net_pkt *
         sekisho_status_changed(n->h); /* at most once a minute per class */
 }
 
-/* One libnftables context for the plugin's life, made (and the library
- * loaded) when nft is first needed: creating one per event saved about
- * 1.3 MiB of RSS but cost 5 ms per topology update (measured), and the
- * sets must follow the network quickly. What a command allocated is handed
- * back to the system after each event. */
+/* One libnftables context while the plugin is busy, made (and the library
+ * loaded) when nft is first needed: a new one per command costs about 5 ms.
+ * The hot path, an address change, goes around it (nftset.c); nft is for
+ * the whole table, the status's counters and the fallback. So once nothing
+ * has needed it for NET_IDLE_USEC the context is freed and the library
+ * unloaded (1.6 MiB resident with what it pulls in), and what the commands
+ * allocated goes back to the system; the next command loads it again. The
+ * delay keeps a burst (a DHCP lease brings address, routes and resolv.conf
+ * at once; each status refresh reads the counters) on one context, and
+ * keeps the trim (about 2 ms, measured) off every update. */
+#define NET_IDLE_USEC 1000000u
+
 static int nft_get(struct net *n, struct nft_ctx **ret) {
         if (!n->nft) {
                 int r = net_nft_new(&n->nft);
@@ -147,9 +154,17 @@ static int nft_get(struct net *n, struct nft_ctx **ret) {
         return 0;
 }
 
-static void nft_release(struct net *n) {
-        (void)n;
+static void nft_drop(struct net *n) {
+        net_nft_free(n->nft);
+        n->nft = NULL;
+        net_nft_unload();
         malloc_trim(0);
+}
+
+/* After every use of nft: the drop waits for a quiet second. */
+static void nft_release(struct net *n) {
+        if (loop_timer_arm(n->trim_timer, NET_IDLE_USEC, 0) < 0)
+                nft_drop(n);
 }
 
 static int read_counters(struct net *n, struct net_counters *ret) {
@@ -344,22 +359,15 @@ static void on_topology_do(void *userdata) {
         sekisho_status_changed(n->h);
 }
 
-/* The sets are in force when on_topology_do returns; handing memory back
- * (malloc_trim: about 2 ms, measured) waits until the network has been quiet
- * for a second, so that it neither delays this update nor the next one of
- * a burst (a DHCP lease brings address, routes and resolv.conf at once). */
-#define NET_TRIM_DELAY_USEC 1000000u
-
 static void on_topology(void *userdata) {
         struct net *n = userdata;
         on_topology_do(n);
-        if (loop_timer_arm(n->trim_timer, NET_TRIM_DELAY_USEC, 0) < 0)
-                nft_release(n);
+        nft_release(n);
 }
 
 static int on_trim_timer(struct loop_source *s, void *userdata) {
         (void)s;
-        nft_release(userdata);
+        nft_drop(userdata);
         return 0;
 }
 

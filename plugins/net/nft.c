@@ -18,15 +18,22 @@ static struct {
         NET_NFT_FUNCS(DL_FIELD)
 } nft;
 static char nft_load_error[256];
+static const char *const nft_libs[] = { "libnftables.so.1", NULL };
+static bool nft_loaded;
 
 static int nft_load(void) {
-        static bool loaded;
-        static const char *const libs[] = { "libnftables.so.1", NULL };
-        if (loaded)
+        if (nft_loaded)
                 return 0;
-        int r = DL_LOAD(nft, NET_NFT_FUNCS, libs, nft_load_error, sizeof nft_load_error);
-        loaded = r == 0;
+        int r = DL_LOAD(nft, NET_NFT_FUNCS, nft_libs, nft_load_error, sizeof nft_load_error);
+        nft_loaded = r == 0;
         return r;
+}
+
+void net_nft_unload(void) {
+        if (!nft_loaded)
+                return;
+        dl_unload(nft_libs);
+        nft_loaded = false;
 }
 
 const char *net_nft_load_error(void) { return nft_load_error[0] ? nft_load_error : "no error"; }

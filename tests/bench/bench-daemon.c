@@ -210,7 +210,7 @@ int main(int argc, char **argv) {
                t[STARTS * 9 / 10] / 1000.0);
 
         /* Idle: context switches of the daemon over the window, scaled to a minute;
-         * after the net plugin's second of quiet before it trims its heap. */
+         * after the net plugin's second of quiet before it drops libnftables. */
         sleep(3);
         long threads0, threads1;
         long v0 = task_wakeups(pid, &threads0);
@@ -232,8 +232,8 @@ int main(int argc, char **argv) {
                nl > 0 ? "net runs in a network namespace of the bench's, its table loaded there"
                       : "net refused (no network namespace: not root?) and maps nothing");
         if (nl > 0)
-                printf("  of which the net plugin's libnl and libmnl: %.2f MiB; libnftables and what it pulls in "
-                       "(kept loaded with its context): %.2f MiB\n", nl / 1024.0, rss_of(pid, nftlibs) / 1024.0);
+                printf("  of which the net plugin's libnl and libmnl: %.2f MiB; libnftables and what it pulls in, "
+                       "dropped after a quiet second: %.2f MiB\n", nl / 1024.0, rss_of(pid, nftlibs) / 1024.0);
         /* OpenSSL is in sekisho-probe, the helper sekishod starts (issue 21): none of it in sekishod. */
         static const char *const openssl[] = { "/libssl.so", "/libcrypto.so", NULL };
         long ssl = rss_of(pid, openssl);
