@@ -1,4 +1,4 @@
-/* dl.c — the one loader of libraries that most terminals never need (the net plugin's libnl and libnftables, posture's librpm) or need only while starting (libseccomp). */
+/* dl.c — the one loader of libraries that most terminals never need (the net plugin's libnftables and libmnl, posture's librpm) or need only while starting (libseccomp). */
 #include "config.h"
 
 #include <dlfcn.h>
@@ -8,9 +8,8 @@
 #include "dl.h"
 #include "util.h"
 
-/* Why sekishod does not link them: libnl-route, libnl-nf and libnl are
- * about 0.6 MiB resident, libnftables with libnftnl, libmnl, jansson,
- * libxtables and gmp as much again, librpm with librpmio, liblua, libdb and
+/* Why sekishod does not link them: libnftables with libnftnl, libmnl, jansson,
+ * libxtables and gmp are about 1.6 MiB resident, librpm with librpmio, liblua, libdb and
  * libsqlite3 more, in every process that links the core (sekishoctl,
  * sekisho-notify, a daemon whose plugin does not run or never needs them). */
 int dl_load(const char *const *libs, const char *const *names, void **ret_addrs, char *err, size_t err_size) {

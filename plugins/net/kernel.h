@@ -1,4 +1,4 @@
-/* kernel.h — the network plugin's kernel-facing parts: topology learning (libnl-route cache manager), libnftables, conntrack cuts, NFLOG notices. */
+/* kernel.h — the network plugin's kernel-facing parts: topology learning (rtnetlink dumps, nlraw.c), libnftables, conntrack cuts, NFLOG notices. */
 #pragma once
 
 #include "loop.h"

@@ -16,7 +16,6 @@
 #include "net.h"
 #include "netclaim.h"
 #include "netctl.h"
-#include "nllib.h"
 #include "plugin.h"
 #include "tlsprobe.h"
 #include "util.h"
@@ -424,9 +423,7 @@ static int net_init(struct sekisho_plugin_handle *h, void **ret_state) {
                         return log_error_errno(r, "network: test mode in the host's network namespace: refusing to "
                                                   "touch the host's nftables (run the daemon under ip netns exec)");
         }
-        int r = net_nl_load();
-        if (r < 0)
-                return sekisho_fail(h, r, "cannot load libnl: %s", net_nl_load_error());
+        int r;
         struct net *n = calloc(1, sizeof *n);
         if (!n)
                 return -ENOMEM;

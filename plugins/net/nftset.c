@@ -21,7 +21,7 @@
  * that was about 1.1 ms of the 1.7 ms CPU an address change cost. The sets
  * exist (the table declares them), so one batch is all the kernel needs.
  *
- * libmnl is loaded through daemon/dl.c like libnl and libnftables: sekishod
+ * libmnl is loaded through daemon/dl.c like libnftables: sekishod
  * is not linked with it, and where the plugin runs libnftables has already
  * mapped it (libmnl.so.0 is one of its own dependencies), so loading it
  * costs no memory there. */

@@ -222,18 +222,23 @@ int main(int argc, char **argv) {
                "count; but every exec on this machine wakes the vdi plugin's process watch (proc connector), so "
                "builds and tests running beside the benchmark do\n",
                (double)(v1 - v0) * 60.0 / idle_seconds, idle_seconds, threads1, (int)pid);
-        static const char *const netlibs[] = { "/libnl-", "/libmnl.so", NULL };
         static const char *const nftlibs[] = { "/libnftables.so", "/libnftnl.so", "/libgmp.so", "/libjansson.so",
-                                               "/libxtables.so", NULL };
-        long nl = rss_of(pid, netlibs);
+                                               "/libxtables.so", "/libmnl.so", NULL };
+        /* Whether net runs: its table, as the daemon's status says. */
+        char status_path[300];
+        snprintf(status_path, sizeof status_path, "%s/state/status.json", dir);
+        _cleanup_free_ char *status = NULL;
+        size_t status_size;
+        bool net_runs = read_file_capped(status_path, 1u << 20, &status, &status_size) == 0 &&
+                        strstr(status, "inet sekisho loaded") != NULL;
         printf("  idle RSS: %.2f MiB (peak %.2f MiB, PSS %.2f MiB) (target: under 4 MiB); test mode: usb refuses to "
                "start outside umockdev and maps nothing of its own; %s\n",
                rss / 1024.0, hwm / 1024.0, pss_of(pid) / 1024.0,
-               nl > 0 ? "net runs in a network namespace of the bench's, its table loaded there"
-                      : "net refused (no network namespace: not root?) and maps nothing");
-        if (nl > 0)
-                printf("  of which the net plugin's libnl and libmnl: %.2f MiB; libnftables and what it pulls in, "
-                       "dropped after a quiet second: %.2f MiB\n", nl / 1024.0, rss_of(pid, nftlibs) / 1024.0);
+               net_runs ? "net runs in a network namespace of the bench's, its table loaded there"
+                        : "net did not load its table (no network namespace: not root?)");
+        if (net_runs)
+                printf("  of which the net plugin's libraries (libnftables, libmnl and what they pull in; dropped after a "
+                       "quiet second, its netlink otherwise its own): %.2f MiB\n", rss_of(pid, nftlibs) / 1024.0);
         /* OpenSSL is in sekisho-probe, the helper sekishod starts (issue 21): none of it in sekishod. */
         static const char *const openssl[] = { "/libssl.so", "/libcrypto.so", NULL };
         long ssl = rss_of(pid, openssl);

@@ -3,8 +3,7 @@
 
 #include <errno.h>
 #include <net/if.h>
-#include <netlink/netlink.h>
-#include <netlink/route/addr.h>
+#include <linux/rtnetlink.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 
 #include "loop.h"
 #include "net.h"
+#include "nlraw.h"
 #include "plugin.h"
 #include "ptree.h"
 #include "stub-core.h"
@@ -43,20 +43,15 @@ static long status_value(void *state, const char *key) {
         return v;
 }
 
-static int addr_change(struct nl_sock *sk, int ifindex, unsigned i, bool add) {
-        char buf[64];
-        snprintf(buf, sizeof buf, "203.0.113.%u/%u", 1 + i % 200, 25 + i % 4);
-        struct nl_addr *local = NULL;
-        struct rtnl_addr *a = rtnl_addr_alloc();
-        int r = nl_addr_parse(buf, AF_INET, &local);
-        if (r < 0 || !a)
-                return -EINVAL;
-        rtnl_addr_set_ifindex(a, ifindex);
-        rtnl_addr_set_local(a, local);
-        r = add ? rtnl_addr_add(sk, a, 0) : rtnl_addr_delete(sk, a, 0);
-        nl_addr_put(local);
-        rtnl_addr_put(a);
-        return r;
+/* 203.0.113.N/L added or removed, as `ip addr` does (one acknowledged rtnetlink request). */
+static int addr_change(int sk, int ifindex, unsigned i, bool add) {
+        struct ifaddrmsg ifa = { .ifa_family = AF_INET, .ifa_prefixlen = (uint8_t)(25 + i % 4), .ifa_index = (unsigned)ifindex };
+        uint8_t a[4] = { 203, 0, 113, (uint8_t)(1 + i % 200) };
+        struct nlraw_req req;
+        nlraw_req_init(&req, add ? RTM_NEWADDR : RTM_DELADDR, NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0), &ifa, sizeof ifa);
+        nlraw_put(&req, IFA_LOCAL, a, sizeof a);
+        nlraw_put(&req, IFA_ADDRESS, a, sizeof a);
+        return nlraw_call(sk, &req, NULL, NULL);
 }
 
 /* The reference: the elements of set onlink4 as nft lists them (not timed),
@@ -157,8 +152,8 @@ int main(int argc, char **argv) {
                 return 1;
         }
         int ifindex = (int)if_nametoindex(ifname);
-        struct nl_sock *sk = nl_socket_alloc();
-        if (!ifindex || !sk || nl_connect(sk, NETLINK_ROUTE) < 0)
+        int sk = nlraw_open(NETLINK_ROUTE, 0, false);
+        if (!ifindex || sk < 0)
                 return 1;
 
         /* 1. Address change -> sets updated: from the netlink request to the
@@ -224,7 +219,7 @@ int main(int argc, char **argv) {
         if (ns > 0)
                 printf("profile switch to 10000 allow-destinations: n=%zu median=%.1f ms; back to the base: median=%.1f ms\n",
                        ns, pct(sw, ns, 0.5) / 1000.0, pct(back, ns, 0.5) / 1000.0);
-        nl_socket_free(sk);
+        close(sk);
         sekisho_plugin_net.shutdown(state);
         stub_core_free(core);
         return 0;

@@ -1,0 +1,161 @@
+/* nlraw.c — plain netlink for the network plugin: one request, its reply read to the end, attributes into a table. */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "nlraw.h"
+
+/* How long a reply may take: the kernel answers at once; this only bounds a
+ * lost one (an overrun socket) so that the loop is never stuck. */
+#define NLRAW_REPLY_MS 5000
+
+int nlraw_open(int proto, uint32_t groups, bool nonblock) {
+        int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), proto);
+        if (fd < 0)
+                return -errno;
+        struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = groups };
+        if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+struct nlmsghdr *nlraw_req_init(struct nlraw_req *r, uint16_t type, uint16_t flags, const void *fixed, size_t fixed_len) {
+        memset(r, 0, sizeof *r);
+        struct nlmsghdr *h = (struct nlmsghdr *)r->buf;
+        h->nlmsg_type = type;
+        h->nlmsg_flags = NLM_F_REQUEST | flags;
+        h->nlmsg_len = NLMSG_SPACE(fixed_len);
+        if (fixed_len)
+                memcpy(NLMSG_DATA(h), fixed, fixed_len);
+        return h;
+}
+
+void nlraw_put(struct nlraw_req *r, uint16_t type, const void *data, size_t len) {
+        struct nlmsghdr *h = (struct nlmsghdr *)r->buf;
+        if (r->full || len > UINT16_MAX - NLA_HDRLEN || h->nlmsg_len + NLA_ALIGN(NLA_HDRLEN + len) > sizeof r->buf) {
+                r->full = true;
+                return;
+        }
+        struct nlattr *a = (struct nlattr *)(r->buf + h->nlmsg_len);
+        a->nla_type = type;
+        a->nla_len = (uint16_t)(NLA_HDRLEN + len);
+        if (len)
+                memcpy((uint8_t *)a + NLA_HDRLEN, data, len);
+        h->nlmsg_len += NLA_ALIGN(a->nla_len);
+}
+
+struct nlattr *nlraw_nest_start(struct nlraw_req *r, uint16_t type) {
+        struct nlmsghdr *h = (struct nlmsghdr *)r->buf;
+        struct nlattr *a = r->full ? NULL : (struct nlattr *)(r->buf + h->nlmsg_len);
+        nlraw_put(r, type | NLA_F_NESTED, NULL, 0);
+        return r->full ? NULL : a;
+}
+
+void nlraw_nest_end(struct nlraw_req *r, struct nlattr *nest) {
+        struct nlmsghdr *h = (struct nlmsghdr *)r->buf;
+        if (nest && !r->full)
+                nest->nla_len = (uint16_t)(r->buf + h->nlmsg_len - (uint8_t *)nest);
+}
+
+void nlraw_parse(const void *attrs, size_t len, const struct nlattr **tb, uint16_t max) {
+        memset(tb, 0, (max + 1u) * sizeof *tb);
+        const uint8_t *p = attrs;
+        while (len >= NLA_HDRLEN) {
+                const struct nlattr *a = (const struct nlattr *)p;
+                if (a->nla_len < NLA_HDRLEN || a->nla_len > len)
+                        return;
+                uint16_t type = a->nla_type & NLA_TYPE_MASK;
+                if (type <= max)
+                        tb[type] = a;
+                size_t step = NLA_ALIGN(a->nla_len);
+                if (step >= len)
+                        return;
+                p += step;
+                len -= step;
+        }
+}
+
+bool nlraw_parse_msg(const struct nlmsghdr *h, size_t fixed_len, const struct nlattr **tb, uint16_t max) {
+        if (h->nlmsg_len < NLMSG_LENGTH(fixed_len))
+                return false;
+        size_t start = NLMSG_SPACE(fixed_len);
+        nlraw_parse((const uint8_t *)h + start, h->nlmsg_len > start ? h->nlmsg_len - start : 0, tb, max);
+        return true;
+}
+
+static int recv_some(int fd, void *buf, size_t size) {
+        for (;;) {
+                struct iovec iov = { .iov_base = buf, .iov_len = size };
+                struct sockaddr_nl from;
+                struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1 };
+                ssize_t n = recvmsg(fd, &mh, 0);
+                if (n >= 0) {
+                        if (mh.msg_flags & MSG_TRUNC)
+                                return -EMSGSIZE;
+                        if (from.nl_pid != 0)
+                                continue; /* not the kernel's */
+                        return (int)n;
+                }
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN)
+                        return -errno;
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                int k = poll(&p, 1, NLRAW_REPLY_MS);
+                if (k == 0)
+                        return -ETIMEDOUT;
+                if (k < 0 && errno != EINTR)
+                        return -errno;
+        }
+}
+
+int nlraw_call(int fd, struct nlraw_req *r, nlraw_msg_fn cb, void *userdata) {
+        static uint32_t last_seq;
+        struct nlmsghdr *req = (struct nlmsghdr *)r->buf;
+        if (r->full)
+                return -E2BIG;
+        req->nlmsg_seq = ++last_seq;
+        bool dump = (req->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+        struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+        if (sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0)
+                return -errno;
+        _Alignas(struct nlmsghdr) uint8_t buf[32768];
+        int ret = 0;
+        bool intr = false;
+        for (;;) {
+                int n = recv_some(fd, buf, sizeof buf);
+                if (n < 0)
+                        return n;
+                size_t left = (size_t)n;
+                for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+                        if (h->nlmsg_seq != req->nlmsg_seq)
+                                continue; /* a notice on the same socket (NFLOG) or a late reply */
+                        if (h->nlmsg_flags & NLM_F_DUMP_INTR)
+                                intr = true;
+                        if (h->nlmsg_type == NLMSG_DONE) {
+                                int err = h->nlmsg_len >= NLMSG_LENGTH(sizeof(int)) ? *(const int *)NLMSG_DATA(h) : 0;
+                                return ret ? ret : err < 0 ? err : intr ? -EINTR : 0;
+                        }
+                        if (h->nlmsg_type == NLMSG_ERROR) {
+                                if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
+                                        return -EBADMSG;
+                                int err = ((const struct nlmsgerr *)NLMSG_DATA(h))->error;
+                                if (err != 0 || !dump)
+                                        return ret ? ret : err;
+                                continue;
+                        }
+                        if (h->nlmsg_type < NLMSG_MIN_TYPE || ret)
+                                continue;
+                        ret = cb ? cb(h, userdata) : 0;
+                        if (!dump && !(req->nlmsg_flags & NLM_F_ACK))
+                                return ret; /* one answer, no ack asked */
+                }
+        }
+}
