@@ -10,6 +10,7 @@
 
 #include "default-fragment.h"
 #include "net.h"
+#include "nlraw.h"
 #include "util.h"
 
 static void test_cidr(void **state) {
@@ -436,6 +437,57 @@ static void test_text_parsers(void **state) {
         assert_true(net_pkt_parse(pkt, 3, 0, &s) < 0);
 }
 
+/* The netlink attributes the plugin reads from the kernel: whole ones are
+ * seen, one that claims more than its container holds ends the walk, and a
+ * request that would not fit is refused, never truncated. */
+static void test_nlraw(void **state) {
+        (void)state;
+        struct nlraw_req req;
+        struct nlmsghdr *h = nlraw_req_init(&req, 16, 0, "abcd", 4);
+        uint32_t v = 0x01020304;
+        nlraw_put(&req, 1, &v, sizeof v);
+        struct nlattr *nest = nlraw_nest_start(&req, 2);
+        nlraw_put(&req, 3, "xyz", 3);
+        nlraw_nest_end(&req, nest);
+        assert_false(req.full);
+        assert_int_equal(h->nlmsg_len, NLMSG_SPACE(4) + 8 + 4 + 8);
+        const struct nlattr *tb[4];
+        assert_true(nlraw_parse_msg(h, 4, tb, 3));
+        assert_non_null(tb[1]);
+        assert_int_equal(nlraw_len(tb[1]), 4);
+        assert_memory_equal(nlraw_data(tb[1]), &v, 4);
+        assert_non_null(tb[2]);
+        assert_null(tb[3]); /* nested: not at the top */
+        const struct nlattr *nt[4];
+        nlraw_parse(nlraw_data(tb[2]), nlraw_len(tb[2]), nt, 3);
+        assert_non_null(nt[3]);
+        assert_memory_equal(nlraw_data(nt[3]), "xyz", 3);
+        assert_false(nlraw_parse_msg(h, 4096, tb, 3)); /* shorter than its fixed part */
+
+        /* An attribute longer than what is left, or shorter than its header. */
+        _Alignas(struct nlattr) uint8_t buf[16] = { 0 };
+        struct nlattr *a = (struct nlattr *)buf;
+        a->nla_type = 1;
+        a->nla_len = 20;
+        nlraw_parse(buf, sizeof buf, nt, 3);
+        assert_null(nt[1]);
+        a->nla_len = 2;
+        nlraw_parse(buf, sizeof buf, nt, 3);
+        assert_null(nt[1]);
+        a->nla_len = 8;
+        struct nlattr *b = (struct nlattr *)(buf + 8);
+        b->nla_type = 2;
+        b->nla_len = 12; /* past the end */
+        nlraw_parse(buf, sizeof buf, nt, 3);
+        assert_non_null(nt[1]);
+        assert_null(nt[2]);
+
+        nlraw_req_init(&req, 16, 0, NULL, 0);
+        uint8_t big[2000] = { 0 };
+        nlraw_put(&req, 1, big, sizeof big);
+        assert_true(req.full);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_cidr),           cmocka_unit_test(test_ranges),
@@ -443,7 +495,7 @@ int main(void) {
                 cmocka_unit_test(test_policy_errors),  cmocka_unit_test(test_policy_management),
                 cmocka_unit_test(test_resolve_and_rules), cmocka_unit_test(test_isolation_model),
                 cmocka_unit_test(test_claims), cmocka_unit_test(test_dns_forward_multicast),
-                cmocka_unit_test(test_text_parsers),
+                cmocka_unit_test(test_text_parsers),   cmocka_unit_test(test_nlraw),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
