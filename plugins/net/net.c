@@ -55,6 +55,7 @@ struct net {
         struct net_topo topo;
 
         uint64_t n_applies, n_set_updates, n_set_nft, n_cut;
+        uint64_t n_nft_loads;           /* libnftables loaded (a context made): the table, the fallback */
         uint64_t last_notice[_NET_C_MAX];
         char last_error[512];
 };
@@ -148,6 +149,7 @@ static int nft_get(struct net *n, struct nft_ctx **ret) {
                         n->nft = NULL;
                         return r;
                 }
+                n->n_nft_loads++;
         }
         *ret = n->nft;
         return 0;
@@ -166,17 +168,6 @@ static void nft_release(struct net *n) {
                 nft_drop(n);
 }
 
-static int read_counters(struct net *n, struct net_counters *ret) {
-        _cleanup_free_ char *out = NULL;
-        struct nft_ctx *nft;
-        int r = nft_get(n, &nft);
-        if (r < 0)
-                return r;
-        r = net_nft_list(nft, "list counters table inet " NET_TABLE, &out, NULL);
-        if (r < 0)
-                return r;
-        return net_counters_parse(out, ret);
-}
 
 /* Close the memory stream f a generator wrote *script into (r: what it
  * returned) and run the script through nft as one transaction. */
@@ -195,7 +186,7 @@ static int run_stream(struct net *n, FILE *f, int r, char **script, char **ret_e
 static int run_ruleset(struct net *n, const struct net_policy *pol, const struct net_resolved *res, bool replace,
                        size_t *ret_size, uint64_t *ret_generated, char **ret_err) {
         struct net_counters c;
-        bool have = replace && read_counters(n, &c) == 0;
+        bool have = replace && net_counters_read(&c) == 0;
         _cleanup_free_ char *script = NULL;
         FILE *f = open_memstream(&script, ret_size);
         if (!f)
@@ -787,7 +778,7 @@ static void net_status_do(void *state, struct kvlist *out) {
                            : net_dpi_queue(&n->pol) ? "nfqueue"
                                                     : "unavailable (kernel without nft queue)");
         struct net_counters c;
-        if (n->applied && read_counters(n, &c) == 0)
+        if (n->applied && net_counters_read(&c) == 0)
                 for (int i = 0; i < _NET_C_MAX; i++) {
                         char key[48];
                         snprintf(key, sizeof key, "drops.%s", net_class_names[i]);
@@ -796,6 +787,7 @@ static void net_status_do(void *state, struct kvlist *out) {
         kvlist_add(out, "applies", "%" PRIu64, n->n_applies);
         kvlist_add(out, "set-updates", "%" PRIu64, n->n_set_updates);
         kvlist_add(out, "set-updates-through-nft", "%" PRIu64, n->n_set_nft);
+        kvlist_add(out, "libnftables-loads", "%" PRIu64, n->n_nft_loads);
         kvlist_add(out, "connections-cut", "%" PRIu64, n->n_cut);
         if (n->last_error[0])
                 kvlist_add(out, "last-error", "%s", n->last_error);

@@ -209,8 +209,9 @@ struct net_setfill {
 int net_topo_fills(const struct net_topo *t, const struct net_topo *old, struct net_setfill ret[NET_TOPO_SETS],
                    size_t *ret_n);
 void net_setfills_done(struct net_setfill *f, size_t n);
-/* Parse the text of "list counters table inet sekisho". */
-int net_counters_parse(const char *text, struct net_counters *ret);
+/* The drop counters of table inet sekisho in this network namespace,
+ * straight from nf_tables (nftobj.c); -ENOENT when the table is not here. */
+int net_counters_read(struct net_counters *ret);
 
 /* Would this connection be dropped by the rules for p/res/t? Used to pick the
  * conntrack entries to cut after a switch. remote is the other end; outbound

@@ -28,7 +28,7 @@ int netctl_show(FILE *out, bool counters_only) {
         int r = net_nft_new(&nft);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *table = NULL, *counters = NULL, *err = NULL;
+        _cleanup_free_ char *table = NULL, *err = NULL;
         r = net_nft_list(nft, "list table inet " NET_TABLE, &table, &err);
         if (r < 0) {
                 fprintf(out, "table inet %s is not loaded in this network namespace%s%s\n", NET_TABLE,
@@ -39,8 +39,7 @@ int netctl_show(FILE *out, bool counters_only) {
         if (!counters_only)
                 fputs(table, out);
         struct net_counters c;
-        if (net_nft_list(nft, "list counters table inet " NET_TABLE, &counters, NULL) == 0 &&
-            net_counters_parse(counters, &c) == 0) {
+        if (net_counters_read(&c) == 0) {
                 fprintf(out, "%sdrops (packets, bytes, what):\n", counters_only ? "" : "\n");
                 for (int i = 0; i < _NET_C_MAX; i++)
                         fprintf(out, "  %-15s %12" PRIu64 " %14" PRIu64 "  %s\n", net_class_names[i], c.packets[i],

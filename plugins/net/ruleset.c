@@ -641,28 +641,6 @@ int net_ruleset_sets(FILE *f, const struct net_topo *t, const struct net_topo *o
         return o.err ? o.err : ferror(f) ? -EIO : 0;
 }
 
-int net_counters_parse(const char *text, struct net_counters *ret) {
-        memset(ret, 0, sizeof *ret);
-        int found = 0;
-        for (const char *p = text; p && (p = strstr(p, "counter ")); p++) {
-                const char *name = p + 8;
-                size_t nl = strcspn(name, " {\n");
-                int c = 0;
-                for (; c < _NET_C_MAX; c++)
-                        if (strlen(net_class_names[c]) == nl && strncmp(name, net_class_names[c], nl) == 0)
-                                break;
-                if (c == _NET_C_MAX)
-                        continue;
-                const char *pk = strstr(name, "packets ");
-                const char *end = strchr(name, '}');
-                if (!pk || (end && pk > end))
-                        continue;
-                if (sscanf(pk, "packets %" SCNu64 " bytes %" SCNu64, &ret->packets[c], &ret->bytes[c]) == 2)
-                        found++;
-        }
-        return found > 0 ? 0 : -ENOENT;
-}
-
 /* ---- the same rules in C ---- */
 
 static bool port_in(uint16_t port, const uint16_t *lo, const uint16_t *hi, size_t n) {

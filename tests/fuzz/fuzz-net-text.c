@@ -1,4 +1,4 @@
-/* fuzz-net-text.c — libFuzzer target: what the net plugin reads from outside as text or bytes: /etc/hosts, resolv.conf, nft counter listings, NFLOG packet headers, addresses. */
+/* fuzz-net-text.c — libFuzzer target: what the net plugin reads from outside as text or bytes: /etc/hosts, resolv.conf, NFLOG packet headers, addresses. */
 #include "config.h"
 
 #include <stdint.h>
@@ -21,8 +21,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         net_ranges_normalize(&l);
         net_hosts_lookup(s, size, "server.test", &l);
         net_ranges_clear(&l);
-        struct net_counters c;
-        net_counters_parse(s, &c);
         struct net_pkt p;
         net_pkt_parse(data, size, 0, &p);
         /* The first line as an address and as ports. */

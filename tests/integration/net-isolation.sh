@@ -127,9 +127,12 @@ PY
         ok "split BitTorrent handshake on port $port stopped after $got bytes"
 fi
 
-# 6. allow-peers (a name from the terminal's /etc/hosts) lets A reach B.
+# 6. allow-peers (a name from the terminal's /etc/hosts) lets A reach B. The new table carries
+#    the drop counters over (read from nf_tables before the replace: nftobj.c).
+drops_before=$(counter peer_out)
 switch_profile peer
 grep -q '^apply failed' "$T/daemon.log" && fail "the peer profile failed to apply"
+[ "$(counter peer_out)" -ge "$drops_before" ] || fail "the profile switch lost the drop counters ($drops_before -> $(counter peer_out))"
 tcp_ok "$NS_A" 192.0.2.20 7000 || fail "A -> allowed peer B blocked"
 tcp_ok "$NS_A" "[2001:db8:1::20]" 7000 && fail "B's IPv6 address is not an allowed peer but was reachable"
 ok "allow-peers (printer.test from /etc/hosts) reaches B; other peers stay blocked"

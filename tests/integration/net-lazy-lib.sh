@@ -1,5 +1,5 @@
 #!/bin/sh
-# net-lazy-lib.sh — libnftables (and libnftnl, jansson, libxtables, gmp behind it) is mapped only where the net plugin uses it (issue 21), and libnl never (its netlink is plain sockets): not by a daemon whose net plugin does not run, nor linked into the programs; mapped once the plugin runs and applies its table, and libnftables unmapped again once the plugin is quiet (loaded again for the status's counters under seccomp); a libnftables that cannot be loaded fails the net plugin alone, with a message naming it.
+# net-lazy-lib.sh — libnftables (and libnftnl, jansson, libxtables, gmp behind it) is mapped only where the net plugin uses it (issue 21), and libnl never (its netlink is plain sockets): not by a daemon whose net plugin does not run, nor linked into the programs; mapped once the plugin runs and applies its table, and libnftables unmapped again once the plugin is quiet (an address change and the status's counters do without it; a reload loads it again under seccomp); a libnftables that cannot be loaded fails the net plugin alone, with a message naming it.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd ip nft unshare mount ldconfig readelf
@@ -33,16 +33,26 @@ ok "the net plugin applies its table and learns the topology without libnl"
 wait_for "! grep -Eq 'libnftables|libnftnl|libgmp' /proc/$DAEMON_PID/maps" 100 ||
         fail "libnftables still mapped after the table was applied and the plugin was quiet"
 ok "libnftables, libnftnl and gmp are unmapped once the plugin is quiet"
-# An address change updates the sets without it (nftset.c); the status's drop counters load it
-# again, under the sandbox, and it leaves again.
+# An address change updates the sets without it (nftset.c), and the status's drop counters are read
+# without it (nftobj.c): it was loaded once, for the table.
 ip -n "$NS" link add v0 type veth peer name v1 && ip -n "$NS" addr add 203.0.113.5/24 dev v0 && ip -n "$NS" link set v1 up && ip -n "$NS" link set v0 up
 wait_for "ip netns exec $NS nft list set inet sekisho onlink4 | grep -q 203.0.113.0/24" 100 ||
         fail "the address change did not reach the sets"
 wait_for "grep -q '\"set-updates\":\"[1-9]' '$T/state/status.json' && grep -q '\"drops.peer_out\":' '$T/state/status.json'" 100 ||
         fail "no drop counters in the status after the address change: $(cat "$T/state/status.json")"
-wait_for "! grep -q libnftables /proc/$DAEMON_PID/maps" 100 || fail "libnftables still mapped a while after the status read"
+grep -q '"libnftables-loads":"1"' "$T/state/status.json" ||
+        fail "libnftables was loaded again for the address change or the counters: $(grep -o '"libnftables-loads":"[0-9]*"' "$T/state/status.json")"
+grep -q libnftables "/proc/$DAEMON_PID/maps" && fail "libnftables mapped after the status read"
 kill -0 "$DAEMON_PID" || fail "the daemon died"
-ok "an address change updates the sets, the status reads the counters through a libnftables loaded again under seccomp, and it leaves again"
+ok "an address change updates the sets and the status reads the drop counters, both without libnftables (loaded once, for the table)"
+# A reload (SIGHUP) applies the table again: libnftables is loaded again under the sandbox, and leaves again.
+kill -HUP "$DAEMON_PID"
+wait_for "grep -q '\"libnftables-loads\":\"2\"' '$T/state/status.json'" 100 ||
+        fail "the reload did not load libnftables again: $(grep -o '"libnftables-loads":"[0-9]*"' "$T/state/status.json"); $(tail -n 3 "$T/daemon.log")"
+ip netns exec "$NS" nft list set inet sekisho onlink4 | grep -q 203.0.113.0/24 || fail "the reloaded table lost the learned sets"
+wait_for "! grep -q libnftables /proc/$DAEMON_PID/maps" 100 || fail "libnftables still mapped a while after the reload"
+kill -0 "$DAEMON_PID" || fail "the daemon died"
+ok "a reload loads libnftables again under seccomp, keeps the learned sets, and it leaves again"
 stop_daemon
 ip netns exec "$NS" nft delete table inet sekisho
 

@@ -417,13 +417,6 @@ static void test_text_parsers(void **state) {
         assert_int_equal(net_hosts_lookup(hosts, sizeof hosts - 1, "SERVER.test", &l), 2);
         net_ranges_clear(&l);
 
-        struct net_counters c;
-        const char list[] = "table inet sekisho {\n\tcounter peer_out {\n\t\tpackets 12 bytes 840\n\t}\n"
-                            "\tcounter dht {\n\t\tpackets 3 bytes 99\n\t}\n}\n";
-        assert_int_equal(net_counters_parse(list, &c), 0);
-        assert_int_equal(c.packets[NET_C_PEER_OUT], 12);
-        assert_int_equal(c.bytes[NET_C_DHT], 99);
-        assert_int_equal(net_counters_parse("nothing", &c), -ENOENT);
 
         uint8_t pkt[40] = { 0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 192, 0, 2, 5, 198, 51, 100, 10,
                             0x1a, 0xe1, 0x0d, 0x3d };
