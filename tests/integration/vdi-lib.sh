@@ -78,3 +78,52 @@ start_launcher() {
 
 # as_person CMD...: run as an unprivileged person (nobody), as someone at the terminal would.
 as_person() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+
+# vdi_net_daemon WRAP CGROUP [VDI-LINES]: sekishod with the net and vdi plugins in the terminal's namespace
+# of net-lib.sh ($IN_A), through WRAP (which mounts the cgroup hierarchy there), on a signed bundle naming
+# the server 198.51.100.10:3389 and FreeRDP as the approved client in CGROUP, with more vdi: lines if given.
+# Not start_daemon: the embedded default names no server, so sekishod starts "degraded" here (no proc
+# connector in a namespace) until the bundle, which it applies at once, claims one.
+vdi_net_daemon() {
+        make_key admin
+        write_policy "$T/bundle.yaml" 2 "network:
+  peer-to-peer: deny
+vdi:
+  clipboard: deny
+  drives: deny
+  printers: deny
+  usb-redirect: deny
+${3:-}  servers: [\"198.51.100.10:3389\"]
+  client: freerdp
+  client-cgroup: $2"
+        sign "$T/bundle.yaml" admin
+        mkdir -p "$T/root" "$T/inbox"
+        drop "$T/bundle.yaml" # before the start: the daemon reaches "enforcing" once the bundle is applied
+        setup_dirs
+        $IN_A "$1" "$SEKISHOD" --foreground --config "$T/sekisho.conf" --state-dir "$T/state" --keys-dir "$T/keys.d" \
+                --inbox "$T/inbox" --audit-log "$T/log/audit.log" --bus=none --sysroot "$T/root" --plugins=net,vdi \
+                >>"$T/daemon.log" 2>&1 &
+        DAEMON_PID=$!
+}
+
+# start_launcher_in: the launcher in the terminal's namespace of net-lib.sh, over the plan
+# vdi_net_daemon's sekishod writes, the cgroup hierarchy mounted there by $T/cgwrap.sh.
+start_launcher_in() {
+        chmod 711 "$T"
+        $IN_A "$T/cgwrap.sh" "$top_builddir/sekisho-rdp" --listen "$T/launch.sock" --plan "$T/state/vdi/launch-plan" \
+                --cgroup-root /sys/fs/cgroup >>"$T/launch.log" 2>&1 &
+        LAUNCH_PID=$!
+        wait_for "test -S '$T/launch.sock'" 50 || fail "the launcher did not start"
+        export SEKISHO_VDI_SOCKET="$T/launch.sock"
+}
+
+# need_net_vdi_cgroup: sekisho-rdp and sekishod's vdi plugin built, a cgroup v2 hierarchy at CG2 with
+# the test's subtree CGREL made in it (launch_cleanup removes it); else the test is skipped.
+need_net_vdi_cgroup() {
+        [ -x "$top_builddir/sekisho-rdp" ] || skip "sekisho-rdp is not built"
+        "$SEKISHOD" --help 2>&1 | grep -q '^  vdi ' || skip "sekishod is built without the vdi plugin"
+        CG2=$(cgroup2_mount)
+        [ -n "$CG2" ] || skip "no cgroup v2 hierarchy mounted"
+        CGREL="sekisho-test-vdi-$$"
+        mkdir "$CG2/$CGREL" || skip "cannot make a cgroup under $CG2"
+}

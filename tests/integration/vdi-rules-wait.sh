@@ -5,12 +5,7 @@
 . "$(dirname "$0")/vdi-lib.sh"
 at_exit vdi_cleanup
 need_cmd xfreerdp Xvfb minisign setpriv mountpoint
-[ -x "$top_builddir/sekisho-rdp" ] || skip "sekisho-rdp is not built"
-"$SEKISHOD" --help 2>&1 | grep -q '^  vdi ' || skip "sekishod is built without the vdi plugin"
-CG2=$(cgroup2_mount)
-[ -n "$CG2" ] || skip "no cgroup v2 hierarchy mounted"
-CGREL="sekisho-test-vdi-$$"
-mkdir "$CG2/$CGREL" || skip "cannot make a cgroup under $CG2"
+need_net_vdi_cgroup
 # The claimed cgroup is two levels below the test's: like sekisho.slice/sekisho-vdi.service/client,
 # whose parent exists only once the launcher's service has started.
 CLAIMED="$CGREL/launcher.service/client"
@@ -50,25 +45,7 @@ listen_file "$NS_S" 3389 "$T/rx"
 wait_for "$IN_S ss -ltn | grep -q ':3389 '" 50 || fail "the server did not listen"
 rx() { wc -c <"$T/rx"; }
 
-make_key admin
-write_policy "$T/bundle.yaml" 2 "network:
-  peer-to-peer: deny
-vdi:
-  clipboard: deny
-  drives: deny
-  printers: deny
-  usb-redirect: deny
-  servers: [\"198.51.100.10:3389\"]
-  client: freerdp
-  client-cgroup: $CLAIMED"
-sign "$T/bundle.yaml" admin
-mkdir -p "$T/root" "$T/inbox"
-drop "$T/bundle.yaml"
-setup_dirs
-$IN_A "$T/cgwrap-ro.sh" "$SEKISHOD" --foreground --config "$T/sekisho.conf" --state-dir "$T/state" --keys-dir "$T/keys.d" \
-        --inbox "$T/inbox" --audit-log "$T/log/audit.log" --bus=none --sysroot "$T/root" --plugins=net,vdi \
-        >>"$T/daemon.log" 2>&1 &
-DAEMON_PID=$!
+vdi_net_daemon "$T/cgwrap-ro.sh" "$CLAIMED"
 IN_FORCE="$T/state/net/cgroups-in-force"
 wait_for "grep -qx '0 $CLAIMED' '$IN_FORCE' 2>/dev/null" 100 ||
         fail "the net plugin did not publish the claimed cgroup as missing: $(cat "$IN_FORCE" 2>&1); $(tail -5 "$T/daemon.log")"
@@ -79,12 +56,7 @@ ok "sekishod (net, vdi) cannot make $CLAIMED (read-only tree): published as '0 $
 XVFB_ARGS=-ac start_xvfb
 mkdir -p "$T/person" && chown 65534:65534 "$T/person"
 export XDG_CONFIG_HOME="$T/person"
-chmod 711 "$T"
-$IN_A "$T/cgwrap.sh" "$top_builddir/sekisho-rdp" --listen "$T/launch.sock" --plan "$T/state/vdi/launch-plan" \
-        --cgroup-root /sys/fs/cgroup >>"$T/launch.log" 2>&1 &
-LAUNCH_PID=$!
-wait_for "test -S '$T/launch.sock'" 50 || fail "the launcher did not start"
-export SEKISHO_VDI_SOCKET="$T/launch.sock"
+start_launcher_in
 
 # 1. The launcher makes the parent and the claimed cgroup: the plugin, which watched the nearest
 #    existing ancestor, notices both levels, reloads, and the client's connection gets through.

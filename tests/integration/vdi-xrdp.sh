@@ -5,12 +5,7 @@
 . "$(dirname "$0")/vdi-lib.sh"
 at_exit vdi_cleanup
 need_cmd xrdp xrdp-sesman xrdp-chansrv Xvnc xev xmessage xwd xdotool xfreerdp Xvfb minisign openssl setpriv mountpoint unshare
-[ -x "$top_builddir/sekisho-rdp" ] || skip "sekisho-rdp is not built"
-"$SEKISHOD" --help 2>&1 | grep -q '^  vdi ' || skip "sekishod is built without the vdi plugin"
-CG2=$(cgroup2_mount)
-[ -n "$CG2" ] || skip "no cgroup v2 hierarchy mounted"
-CGREL="sekisho-test-vdi-$$"
-mkdir "$CG2/$CGREL" || skip "cannot make a cgroup under $CG2"
+need_net_vdi_cgroup
 xrdp_teardown() {
         [ -n "${DAEMON_PID:-}" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
         DAEMON_PID=
@@ -79,32 +74,12 @@ tcp_ok "$NS_A" 198.51.100.10 3389 || fail "control: the terminal cannot reach xr
 
 # sekishod with the net and vdi plugins in the terminal's namespace, on a signed policy
 # naming the server and FreeRDP as the approved client.
-make_key admin
-write_policy "$T/bundle.yaml" 2 "network:
-  peer-to-peer: deny
-vdi:
-  clipboard: deny
-  drives: deny
-  printers: deny
-  serial-ports: deny
-  usb-redirect: deny
+vdi_net_daemon "$T/cgwrap.sh" "$CGREL/client" "  serial-ports: deny
   audio-input: deny
   virtual-channels: deny
   smartcard: deny
   allow-devices: [keyboard, mouse]
-  servers: [\"198.51.100.10:3389\"]
-  client: freerdp
-  client-cgroup: $CGREL/client"
-sign "$T/bundle.yaml" admin
-mkdir -p "$T/root" "$T/inbox"
-drop "$T/bundle.yaml" # before the start: the daemon reaches "enforcing" once the bundle is applied
-setup_dirs
-# Not start_daemon: the embedded default names no server, so sekishod starts "degraded" here
-# (no proc connector in a namespace) until the bundle, which it applies at once, claims one.
-$IN_A "$T/cgwrap.sh" "$SEKISHOD" --foreground --config "$T/sekisho.conf" --state-dir "$T/state" --keys-dir "$T/keys.d" \
-        --inbox "$T/inbox" --audit-log "$T/log/audit.log" --bus=none --sysroot "$T/root" --plugins=net,vdi \
-        >>"$T/daemon.log" 2>&1 &
-DAEMON_PID=$!
+"
 wait_for "grep -q '^server 198.51.100.10 3389' '$T/state/vdi/launch-plan' 2>/dev/null" 100 ||
         fail "the vdi plugin published no plan: $(tail -5 "$T/daemon.log")"
 wait_for "$IN_A nft list chain inet sekisho claims_out 2>/dev/null | grep -q 'socket cgroupv2'" 100 ||
@@ -130,14 +105,6 @@ tail -n +"$((lines + 1))" "$S/xrdp.log" | grep -q "connection received" && fail 
 ok "a renamed FreeRDP (+clipboard) cannot connect at all (exit $rc)"
 
 # 3. The approved client through the launcher: connected, no clipboard/drive/printer/USB channel.
-start_launcher_in() {
-        chmod 711 "$T"
-        $IN_A "$T/cgwrap.sh" "$top_builddir/sekisho-rdp" --listen "$T/launch.sock" --plan "$T/state/vdi/launch-plan" \
-                --cgroup-root /sys/fs/cgroup >>"$T/launch.log" 2>&1 &
-        LAUNCH_PID=$!
-        wait_for "test -S '$T/launch.sock'" 50 || fail "the launcher did not start"
-        export SEKISHO_VDI_SOCKET="$T/launch.sock"
-}
 start_launcher_in
 
 # What the server saw from one connection: xrdp's log and chansrv's (the session's channel
