@@ -1,4 +1,4 @@
-/* dl.c — the one loader of libraries that most terminals never need (the net plugin's libnftables and libmnl, posture's librpm) or need only while starting (libseccomp). */
+/* dl.c — the one loader of libraries that most terminals never need (the net plugin's libnftables, posture's librpm) or need only while starting (libseccomp). */
 #include "config.h"
 
 #include <dlfcn.h>

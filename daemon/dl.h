@@ -1,4 +1,4 @@
-/* dl.h — the one loader of libraries that most terminals never need (libnftables, libmnl, librpm): dlopen()ed on first use. */
+/* dl.h — the one loader of libraries that most terminals never need (libnftables, librpm): dlopen()ed on first use. */
 #pragma once
 
 #include <stddef.h>

@@ -38,11 +38,9 @@ int net_nft_list(struct nft_ctx *ctx, const char *cmd, char **ret_out, char **re
 
 /* ---- the learned sets without nft (nftset.c) ---- */
 struct net_nftset;
-/* Load libmnl (-ELIBACC/-ELIBBAD, net_nftset_load_error() says why) and
- * open a NETLINK_NETFILTER socket (close-on-exec), kept between updates. */
+/* A NETLINK_NETFILTER socket (close-on-exec), kept between updates. */
 int net_nftset_new(struct net_nftset **ret);
 struct net_nftset *net_nftset_free(struct net_nftset *s);
-const char *net_nftset_load_error(void);
 /* Flush and refill the n sets of table inet sekisho in one nf_tables batch,
  * one transaction: 0, or the first error the kernel acked (-ENOENT: a set
  * or the table is missing; the batch then changed nothing), -EEXIST for

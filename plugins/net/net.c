@@ -34,7 +34,6 @@ struct net {
         struct sekisho_plugin_handle *h;
         struct nft_ctx *nft;
         struct net_nftset *nftset;      /* the learned sets' direct path (NULL until used, or after an error) */
-        bool nftset_unavailable;        /* libmnl could not be loaded: nft only */
         struct net_learn *learn;
         struct net_nflog *nflog;
         struct net_cgwatch *cgw;
@@ -246,17 +245,10 @@ static int load_table(struct net *n, const struct net_policy *pol, const struct 
  * Any error: the caller goes through nft, which reloads the table if the
  * sets are gone. */
 static int sets_direct(struct net *n, const struct net_topo *t) {
-        if (n->nftset_unavailable)
-                return -ELIBACC;
         if (!n->nftset) {
                 int r = net_nftset_new(&n->nftset);
-                if (r == -ELIBACC || r == -ELIBBAD) {
-                        n->nftset_unavailable = true;
-                        log_warning("network: %s; the learned sets are updated through nft",
-                                    net_nftset_load_error());
-                }
                 if (r < 0)
-                        return r;
+                        return log_warning_errno(r, "network: no netlink socket for the sets; through nft");
         }
         struct net_setfill fills[NET_TOPO_SETS];
         size_t nf;

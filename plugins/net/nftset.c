@@ -1,52 +1,26 @@
-/* nftset.c — the learned sets refilled by one nf_tables netlink batch (libmnl, loaded on first use), the hot path of an address change; nft.c's script is the fallback. */
+/* nftset.c — the learned sets refilled by one nf_tables netlink batch of our own (nlraw.c), the hot path of an address change; nft.c's script is the fallback. */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
-#include "dl.h"
 #include "kernel.h"
+#include "nlraw.h"
 #include "util.h"
 
 /* Why not libnftables here: for "flush set; add element" it first fetches
  * its cache (tables, chains, sets, and every element of every interval set:
  * about 18 netlink round trips, measured with strace) before its one batch;
  * that was about 1.1 ms of the 1.7 ms CPU an address change cost. The sets
- * exist (the table declares them), so one batch is all the kernel needs.
- *
- * libmnl is loaded through daemon/dl.c like libnftables: sekishod
- * is not linked with it, and where the plugin runs libnftables has already
- * mapped it (libmnl.so.0 is one of its own dependencies), so loading it
- * costs no memory there. */
-#define NET_MNL_FUNCS(X)                                                                                        \
-        X(mnl_socket_open2) X(mnl_socket_bind) X(mnl_socket_close) X(mnl_socket_get_fd)                         \
-        X(mnl_socket_get_portid) X(mnl_socket_setsockopt) X(mnl_socket_sendto) X(mnl_nlmsg_put_header)          \
-        X(mnl_nlmsg_put_extra_header) X(mnl_attr_put_check) X(mnl_attr_put_strz_check)                          \
-        X(mnl_attr_put_u32_check) X(mnl_attr_nest_start_check) X(mnl_attr_nest_end) X(mnl_cb_run2)
-
-static struct {
-        NET_MNL_FUNCS(DL_FIELD)
-} mnl;
-static char mnl_load_error[256];
-
-static int mnl_load(void) {
-        static bool loaded;
-        static const char *const libs[] = { "libmnl.so.0", NULL };
-        if (loaded)
-                return 0;
-        int r = DL_LOAD(mnl, NET_MNL_FUNCS, libs, mnl_load_error, sizeof mnl_load_error);
-        loaded = r == 0;
-        return r;
-}
-
-const char *net_nftset_load_error(void) { return mnl_load_error[0] ? mnl_load_error : "no error"; }
+ * exist (the table declares them), so one batch is all the kernel needs,
+ * written and acknowledged on plain netlink (nlraw.c). */
 
 /* Elements per NEWSETELEM message (up to two more): their nest must stay
  * below the 64 KiB of an attribute's length. An element is at most ELEM_MAX
@@ -57,29 +31,23 @@ const char *net_nftset_load_error(void) { return mnl_load_error[0] ? mnl_load_er
 #define MSG_HEAD 128u
 
 struct net_nftset {
-        struct mnl_socket *nl;
-        unsigned portid;
+        int fd;
         uint32_t seq;
         size_t sndbuf;          /* what SO_SNDBUF was raised to (0: the default) */
 };
 
 int net_nftset_new(struct net_nftset **ret) {
-        int r = mnl_load();
-        if (r < 0)
-                return r;
         struct net_nftset *s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
-        s->nl = mnl.mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+        s->fd = nlraw_open(NETLINK_NETFILTER, 0, false);
         int one = 1;
-        if (!s->nl || mnl.mnl_socket_bind(s->nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-            /* an error's ack without a copy of the (large) message it answers */
-            mnl.mnl_socket_setsockopt(s->nl, NETLINK_CAP_ACK, &one, sizeof one) < 0) {
-                r = -errno;
+        /* an error's ack without a copy of the (large) message it answers */
+        if (s->fd < 0 || setsockopt(s->fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one) < 0) {
+                int r = s->fd < 0 ? s->fd : -errno;
                 net_nftset_free(s);
-                return r < 0 ? r : -EIO;
+                return r;
         }
-        s->portid = mnl.mnl_socket_get_portid(s->nl);
         s->seq = (uint32_t)now_usec_monotonic();
         *ret = s;
         return 0;
@@ -87,8 +55,8 @@ int net_nftset_new(struct net_nftset **ret) {
 
 struct net_nftset *net_nftset_free(struct net_nftset *s) {
         if (s) {
-                if (s->nl)
-                        mnl.mnl_socket_close(s->nl);
+                if (s->fd >= 0)
+                        close(s->fd);
                 free(s);
         }
         return NULL;
@@ -105,18 +73,13 @@ struct batch {
 };
 
 static struct nlmsghdr *msg_start(struct batch *b, uint16_t type, uint16_t flags, uint8_t family, uint16_t res_id) {
-        if (b->full || b->size - b->used < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg))) {
+        struct nfgenmsg g = { .nfgen_family = family, .version = NFNETLINK_V0, .res_id = htons(res_id) };
+        struct nlmsghdr *h = b->full ? NULL : nlraw_msg_start(b->buf + b->used, b->size - b->used, type, flags, &g, sizeof g);
+        if (!h) {
                 b->full = true;
                 return NULL;
         }
-        struct nlmsghdr *h = mnl.mnl_nlmsg_put_header(b->buf + b->used);
-        h->nlmsg_type = type;
-        h->nlmsg_flags = NLM_F_REQUEST | flags;
         h->nlmsg_seq = b->seq++;
-        struct nfgenmsg *g = mnl.mnl_nlmsg_put_extra_header(h, sizeof *g);
-        g->nfgen_family = family;
-        g->version = NFNETLINK_V0;
-        g->res_id = htons(res_id);
         if (flags & NLM_F_ACK)
                 b->n_ack++;
         return h;
@@ -127,13 +90,13 @@ static size_t room(const struct batch *b) { return b->size - b->used; }
 
 static void msg_end(struct batch *b, struct nlmsghdr *h) {
         if (h)
-                b->used += MNL_ALIGN(h->nlmsg_len);
+                b->used += NLMSG_ALIGN(h->nlmsg_len);
 }
 
 static struct nlmsghdr *setelem_msg(struct batch *b, uint16_t cmd, uint16_t flags, const char *set) {
         struct nlmsghdr *h = msg_start(b, (NFNL_SUBSYS_NFTABLES << 8) | cmd, NLM_F_ACK | flags, NFPROTO_INET, 0);
-        if (h && (!mnl.mnl_attr_put_strz_check(h, room(b), NFTA_SET_ELEM_LIST_TABLE, NET_TABLE) ||
-                  !mnl.mnl_attr_put_strz_check(h, room(b), NFTA_SET_ELEM_LIST_SET, set))) {
+        if (h && (!nlraw_attr_put(h, room(b), NFTA_SET_ELEM_LIST_TABLE, NET_TABLE, sizeof NET_TABLE) ||
+                  !nlraw_attr_put(h, room(b), NFTA_SET_ELEM_LIST_SET, set, strlen(set) + 1))) {
                 b->full = true;
                 return NULL;
         }
@@ -142,15 +105,15 @@ static struct nlmsghdr *setelem_msg(struct batch *b, uint16_t cmd, uint16_t flag
 
 /* One element: its key, flagged as an interval's end (exclusive) or not. */
 static bool put_elem(struct batch *b, struct nlmsghdr *h, uint16_t index, const uint8_t *key, size_t len, bool end) {
-        struct nlattr *e = mnl.mnl_attr_nest_start_check(h, room(b), index);
-        if (!e || (end && !mnl.mnl_attr_put_u32_check(h, room(b), NFTA_SET_ELEM_FLAGS,
-                                                      htonl(NFT_SET_ELEM_INTERVAL_END))))
+        uint32_t flags = htonl(NFT_SET_ELEM_INTERVAL_END);
+        struct nlattr *e = nlraw_attr_nest_start(h, room(b), index);
+        if (!e || (end && !nlraw_attr_put(h, room(b), NFTA_SET_ELEM_FLAGS, &flags, sizeof flags)))
                 return false;
-        struct nlattr *k = mnl.mnl_attr_nest_start_check(h, room(b), NFTA_SET_ELEM_KEY);
-        if (!k || !mnl.mnl_attr_put_check(h, room(b), NFTA_DATA_VALUE, len, key))
+        struct nlattr *k = nlraw_attr_nest_start(h, room(b), NFTA_SET_ELEM_KEY);
+        if (!k || !nlraw_attr_put(h, room(b), NFTA_DATA_VALUE, key, len))
                 return false;
-        mnl.mnl_attr_nest_end(h, k);
-        mnl.mnl_attr_nest_end(h, e);
+        nlraw_attr_nest_end(h, k);
+        nlraw_attr_nest_end(h, e);
         return true;
 }
 
@@ -197,7 +160,7 @@ static int put_fill(struct batch *b, const struct net_setfill *f) {
                         continue;
                 if (r && !h) {
                         h = setelem_msg(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE, f->name);
-                        list = h ? mnl.mnl_attr_nest_start_check(h, room(b), NFTA_SET_ELEM_LIST_ELEMENTS) : NULL;
+                        list = h ? nlraw_attr_nest_start(h, room(b), NFTA_SET_ELEM_LIST_ELEMENTS) : NULL;
                         if (!list)
                                 break;
                         index = 0;
@@ -211,7 +174,7 @@ static int put_fill(struct batch *b, const struct net_setfill *f) {
                                 ok = put_elem(b, h, ++index, end, len, true);
                 }
                 if (h && ok && (!r || index >= ELEMS_PER_MSG)) {
-                        mnl.mnl_attr_nest_end(h, list);
+                        nlraw_attr_nest_end(h, list);
                         msg_end(b, h);
                         h = NULL;
                 }
@@ -219,50 +182,6 @@ static int put_fill(struct batch *b, const struct net_setfill *f) {
         if (!ok || h || (f->ranges.n && !list))
                 b->full = true;
         return b->full ? -EMSGSIZE : 0;
-}
-
-struct acks {
-        uint32_t first, last;   /* the batch's sequence numbers */
-        unsigned n;
-        int err;
-};
-
-static int on_ack(const struct nlmsghdr *h, void *userdata) {
-        struct acks *a = userdata;
-        if (h->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(struct nlmsgerr)) {
-                errno = EBADMSG;
-                return MNL_CB_ERROR;
-        }
-        if (h->nlmsg_seq - a->first > a->last - a->first)
-                return MNL_CB_OK; /* not this batch's */
-        const struct nlmsgerr *e = (const void *)((const char *)h + MNL_NLMSG_HDRLEN);
-        if (e->error == 0)
-                a->n++;
-        else if (a->err == 0)
-                a->err = e->error < 0 && e->error > -4096 ? e->error : -EPROTO;
-        return MNL_CB_OK;
-}
-
-/* The kernel runs the batch inside sendto() and queues every ack before it
- * returns, so reading until the socket is empty reads them all. */
-static int read_acks(struct net_nftset *s, struct acks *a, unsigned want) {
-        mnl_cb_t ctl[NLMSG_ERROR + 1] = { [NLMSG_ERROR] = on_ack };
-        char buf[8192] __attribute__((aligned(4)));
-        int fd = mnl.mnl_socket_get_fd(s->nl);
-        for (;;) {
-                ssize_t got = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-                if (got < 0 && errno == EINTR)
-                        continue;
-                if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                        break;
-                if (got < 0)
-                        return -errno;
-                if (mnl.mnl_cb_run2(buf, (size_t)got, 0, s->portid, NULL, a, ctl, ARRAY_SIZE(ctl)) < 0)
-                        return errno > 0 ? -errno : -EPROTO;
-        }
-        if (a->err < 0)
-                return a->err;
-        return a->n == want ? 0 : -EPROTO;
 }
 
 int net_nftset_refill(struct net_nftset *s, const struct net_setfill *fills, size_t n) {
@@ -288,21 +207,22 @@ int net_nftset_refill(struct net_nftset *s, const struct net_setfill *fills, siz
         msg_end(&b, msg_start(&b, NFNL_MSG_BATCH_END, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES));
         if (b.full)
                 return -EMSGSIZE;
-        struct acks a = { .first = s->seq, .last = b.seq - 1 };
+        uint32_t first = s->seq, last = b.seq - 1;
         s->seq = b.seq;
         /* A batch larger than the socket's send buffer is refused whole
          * (-EMSGSIZE): raise it (CAP_NET_ADMIN may go past wmem_max). */
         if (b.used + 4096 > s->sndbuf && b.used > 128u * 1024) {
-                int want = (int)(b.used + 4096), fd = mnl.mnl_socket_get_fd(s->nl);
-                if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) < 0 &&
-                    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want) < 0)
+                int want = (int)(b.used + 4096);
+                if (setsockopt(s->fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) < 0 &&
+                    setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want) < 0)
                         return -errno;
                 s->sndbuf = b.used + 4096;
         }
-        ssize_t sent = mnl.mnl_socket_sendto(s->nl, b.buf, b.used);
+        struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+        ssize_t sent = sendto(s->fd, b.buf, b.used, 0, (struct sockaddr *)&kernel, sizeof kernel);
         if (sent < 0)
                 return -errno;
         if ((size_t)sent != b.used)
                 return -EIO;
-        return read_acks(s, &a, b.n_ack);
+        return nlraw_batch_acks(s->fd, first, last, b.n_ack);
 }

@@ -26,9 +26,11 @@ int nlraw_open(int proto, uint32_t groups, bool nonblock) {
         return fd;
 }
 
-struct nlmsghdr *nlraw_req_init(struct nlraw_req *r, uint16_t type, uint16_t flags, const void *fixed, size_t fixed_len) {
-        memset(r, 0, sizeof *r);
-        struct nlmsghdr *h = (struct nlmsghdr *)r->buf;
+struct nlmsghdr *nlraw_msg_start(void *at, size_t room, uint16_t type, uint16_t flags, const void *fixed, size_t fixed_len) {
+        if (room < NLMSG_SPACE(fixed_len))
+                return NULL;
+        struct nlmsghdr *h = at;
+        memset(h, 0, NLMSG_SPACE(fixed_len));
         h->nlmsg_type = type;
         h->nlmsg_flags = NLM_F_REQUEST | flags;
         h->nlmsg_len = NLMSG_SPACE(fixed_len);
@@ -37,31 +39,50 @@ struct nlmsghdr *nlraw_req_init(struct nlraw_req *r, uint16_t type, uint16_t fla
         return h;
 }
 
-void nlraw_put(struct nlraw_req *r, uint16_t type, const void *data, size_t len) {
-        struct nlmsghdr *h = (struct nlmsghdr *)r->buf;
-        if (r->full || len > UINT16_MAX - NLA_HDRLEN || h->nlmsg_len + NLA_ALIGN(NLA_HDRLEN + len) > sizeof r->buf) {
-                r->full = true;
-                return;
-        }
-        struct nlattr *a = (struct nlattr *)(r->buf + h->nlmsg_len);
+bool nlraw_attr_put(struct nlmsghdr *h, size_t room, uint16_t type, const void *data, size_t len) {
+        if (len > UINT16_MAX - NLA_HDRLEN || h->nlmsg_len + NLA_ALIGN(NLA_HDRLEN + len) > room)
+                return false;
+        struct nlattr *a = (struct nlattr *)((uint8_t *)h + h->nlmsg_len);
         a->nla_type = type;
         a->nla_len = (uint16_t)(NLA_HDRLEN + len);
         if (len)
                 memcpy((uint8_t *)a + NLA_HDRLEN, data, len);
+        memset((uint8_t *)a + a->nla_len, 0, NLA_ALIGN(a->nla_len) - a->nla_len);
         h->nlmsg_len += NLA_ALIGN(a->nla_len);
+        return true;
+}
+
+struct nlattr *nlraw_attr_nest_start(struct nlmsghdr *h, size_t room, uint16_t type) {
+        struct nlattr *a = (struct nlattr *)((uint8_t *)h + h->nlmsg_len);
+        return nlraw_attr_put(h, room, type | NLA_F_NESTED, NULL, 0) ? a : NULL;
+}
+
+void nlraw_attr_nest_end(struct nlmsghdr *h, struct nlattr *nest) {
+        if (nest)
+                nest->nla_len = (uint16_t)((uint8_t *)h + h->nlmsg_len - (uint8_t *)nest);
+}
+
+struct nlmsghdr *nlraw_req_init(struct nlraw_req *r, uint16_t type, uint16_t flags, const void *fixed, size_t fixed_len) {
+        memset(r, 0, sizeof *r);
+        struct nlmsghdr *h = nlraw_msg_start(r->buf, sizeof r->buf, type, flags, fixed, fixed_len);
+        r->full = !h;
+        return h;
+}
+
+void nlraw_put(struct nlraw_req *r, uint16_t type, const void *data, size_t len) {
+        if (!r->full && !nlraw_attr_put((struct nlmsghdr *)r->buf, sizeof r->buf, type, data, len))
+                r->full = true;
 }
 
 struct nlattr *nlraw_nest_start(struct nlraw_req *r, uint16_t type) {
-        struct nlmsghdr *h = (struct nlmsghdr *)r->buf;
-        struct nlattr *a = r->full ? NULL : (struct nlattr *)(r->buf + h->nlmsg_len);
-        nlraw_put(r, type | NLA_F_NESTED, NULL, 0);
-        return r->full ? NULL : a;
+        struct nlattr *a = r->full ? NULL : nlraw_attr_nest_start((struct nlmsghdr *)r->buf, sizeof r->buf, type);
+        r->full = !a;
+        return a;
 }
 
 void nlraw_nest_end(struct nlraw_req *r, struct nlattr *nest) {
-        struct nlmsghdr *h = (struct nlmsghdr *)r->buf;
-        if (nest && !r->full)
-                nest->nla_len = (uint16_t)(r->buf + h->nlmsg_len - (uint8_t *)nest);
+        if (!r->full)
+                nlraw_attr_nest_end((struct nlmsghdr *)r->buf, nest);
 }
 
 void nlraw_parse(const void *attrs, size_t len, const struct nlattr **tb, uint16_t max) {
@@ -158,4 +179,32 @@ int nlraw_call(int fd, struct nlraw_req *r, nlraw_msg_fn cb, void *userdata) {
                                 return ret; /* one answer, no ack asked */
                 }
         }
+}
+
+int nlraw_batch_acks(int fd, uint32_t first, uint32_t last, unsigned want) {
+        _Alignas(struct nlmsghdr) uint8_t buf[8192];
+        unsigned got = 0;
+        int err = 0;
+        for (;;) {
+                ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                        break;
+                if (n < 0)
+                        return -errno;
+                size_t left = (size_t)n;
+                for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+                        if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq - first > last - first)
+                                continue; /* not this batch's */
+                        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
+                                return -EBADMSG;
+                        int e = ((const struct nlmsgerr *)NLMSG_DATA(h))->error;
+                        if (e == 0)
+                                got++;
+                        else if (err == 0)
+                                err = e < 0 && e > -4096 ? e : -EPROTO;
+                }
+        }
+        return err < 0 ? err : got == want ? 0 : -EPROTO;
 }

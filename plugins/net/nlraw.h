@@ -10,8 +10,18 @@
  * close-on-exec, bound to groups (0: none); -errno. */
 int nlraw_open(int proto, uint32_t groups, bool nonblock);
 
-/* A request under construction: the header, an optional fixed part
- * (struct ifinfomsg, nfgenmsg, ...) and attributes, in buf. */
+/* A message written at at, room bytes there: the header (NLM_F_REQUEST set,
+ * seq 0), an optional fixed part (struct ifinfomsg, nfgenmsg, ...) and then
+ * attributes; NULL (nothing written) when it does not fit. */
+struct nlmsghdr *nlraw_msg_start(void *at, size_t room, uint16_t type, uint16_t flags, const void *fixed, size_t fixed_len);
+/* An attribute appended to h, whose buffer has room bytes from h on; false
+ * (nothing written) when it would not fit. A nest is closed by its end. */
+bool nlraw_attr_put(struct nlmsghdr *h, size_t room, uint16_t type, const void *data, size_t len);
+struct nlattr *nlraw_attr_nest_start(struct nlmsghdr *h, size_t room, uint16_t type);
+void nlraw_attr_nest_end(struct nlmsghdr *h, struct nlattr *nest);
+
+/* One request in a buffer of its own: the calls above on it, full once
+ * anything did not fit (nlraw_call() then refuses it). */
 struct nlraw_req {
         _Alignas(struct nlmsghdr) uint8_t buf[1024];
         bool full;
@@ -28,6 +38,13 @@ void nlraw_nest_end(struct nlraw_req *r, struct nlattr *nest);
  * caller dumps again) or -EBADMSG. */
 typedef int (*nlraw_msg_fn)(const struct nlmsghdr *h, void *userdata);
 int nlraw_call(int fd, struct nlraw_req *r, nlraw_msg_fn cb, void *userdata);
+
+/* The acks of a batch already sent, messages first..last by sequence
+ * number, want of which asked for one: the kernel runs a batch inside
+ * sendto() and queues every ack before it returns, so what is queued is
+ * all there is. 0 when want acks came and none was an error; else the
+ * first error, -EPROTO for a short count. */
+int nlraw_batch_acks(int fd, uint32_t first, uint32_t last, unsigned want);
 
 /* The attributes of a message after its fixed part (or of a nested
  * attribute), tb[type] for type <= max, the last one of each type; those

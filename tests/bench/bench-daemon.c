@@ -237,8 +237,8 @@ int main(int argc, char **argv) {
                net_runs ? "net runs in a network namespace of the bench's, its table loaded there"
                         : "net did not load its table (no network namespace: not root?)");
         if (net_runs)
-                printf("  of which the net plugin's libraries (libnftables, libmnl and what they pull in; dropped after a "
-                       "quiet second, its netlink otherwise its own): %.2f MiB\n", rss_of(pid, nftlibs) / 1024.0);
+                printf("  of which the net plugin's libraries (libnftables and what it pulls in, dropped after a "
+                       "quiet second; its netlink is its own): %.2f MiB\n", rss_of(pid, nftlibs) / 1024.0);
         /* OpenSSL is in sekisho-probe, the helper sekishod starts (issue 21): none of it in sekishod. */
         static const char *const openssl[] = { "/libssl.so", "/libcrypto.so", NULL };
         long ssl = rss_of(pid, openssl);
