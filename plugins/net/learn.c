@@ -48,10 +48,9 @@ static int on_readable(struct loop_source *s, int fd, uint32_t revents, void *us
                 }
                 if (n <= 0)
                         break;
-                size_t left = (size_t)n;
-                for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left))
-                        if (h->nlmsg_type >= RTM_NEWLINK && h->nlmsg_type <= RTM_DELROUTE)
-                                dirty = true;
+                /* The socket hears only the link, address and route groups: whatever came
+                 * (a message larger than buf too, whose rest recv() dropped) is a change. */
+                dirty = true;
         }
         if (dirty)
                 l->changed(l->userdata);
