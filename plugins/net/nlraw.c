@@ -147,7 +147,10 @@ int nlraw_call(int fd, struct nlraw_req *r, nlraw_msg_fn cb, void *userdata) {
         struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
         if (sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0)
                 return -errno;
-        _Alignas(struct nlmsghdr) uint8_t buf[32768];
+        /* 8 KiB, as libmnl advises: the kernel fills a dump's datagrams up to the
+         * largest buffer the socket has been read with (at least NLMSG_GOODSIZE,
+         * at most 32 KiB), and a larger one stays resident on the stack. */
+        _Alignas(struct nlmsghdr) uint8_t buf[8192];
         int ret = 0;
         bool intr = false;
         for (;;) {
