@@ -131,14 +131,14 @@ static void on_notice(void *userdata, const char *prefix, const struct net_pkt *
 
 /* One libnftables context while the plugin is busy, made (and the library
  * loaded) when nft is first needed: a new one per command costs about 5 ms.
- * The hot path, an address change, goes around it (nftset.c); nft is for
- * the whole table, the status's counters and the fallback. So once nothing
- * has needed it for NET_IDLE_USEC the context is freed and the library
- * unloaded (1.6 MiB resident with what it pulls in), and what the commands
- * allocated goes back to the system; the next command loads it again. The
- * delay keeps a burst (a DHCP lease brings address, routes and resolv.conf
- * at once; each status refresh reads the counters) on one context, and
- * keeps the trim (about 2 ms, measured) off every update. */
+ * The hot path, an address change, goes around it (nftset.c), and so do the
+ * drop counters (nftobj.c); nft is for the whole table and the fallback. So
+ * once nothing has needed it for NET_IDLE_USEC the context is freed and the
+ * library unloaded (1.6 MiB resident with what it pulls in), and what the
+ * commands allocated goes back to the system; the next command loads it
+ * again. The delay keeps a burst (new claims, then their cgroup made, each a
+ * reload) on one context, and keeps the trim (about 2 ms, measured) off
+ * every topology update. */
 #define NET_IDLE_USEC 1000000u
 
 static int nft_get(struct net *n, struct nft_ctx **ret) {
