@@ -1,4 +1,4 @@
-/* nlraw.c — plain netlink for the network plugin: one request, its reply read to the end, attributes into a table. */
+/* nlraw.c — plain netlink for the network plugin: messages written into a buffer, one request and its reply read to the end, a batch's acks, attributes into a table. */
 #include "config.h"
 
 #include <errno.h>
