@@ -235,7 +235,7 @@ int main(int argc, char **argv) {
                 die("libnftables", r, net_nft_load_error());
         r = net_nftset_new(&direct);
         if (r < 0)
-                die("libmnl", r, net_nftset_load_error());
+                die("netlink", r, strerror(-r));
         r = net_nft_run(nft, table_script, &err);
         if (r < 0)
                 die("table", r, err);
