@@ -34,25 +34,14 @@ struct net_learn {
 static int on_readable(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
         (void)s, (void)revents;
         struct net_learn *l = userdata;
-        _Alignas(struct nlmsghdr) uint8_t buf[8192];
-        bool dirty = false;
-        for (;;) {
-                ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0 && errno == ENOBUFS) {
-                        log_warning("network: rtnetlink: events were lost (receive queue full); reading the kernel's "
-                                    "tables again");
-                        dirty = true;
-                        continue;
-                }
-                if (n <= 0)
-                        break;
-                /* The socket hears only the link, address and route groups: whatever came
-                 * (a message larger than buf too, whose rest recv() dropped) is a change. */
-                dirty = true;
-        }
-        if (dirty)
+        /* The socket hears only the link, address and route groups: whatever came
+         * (a message larger than the buffer too, whose rest recv() dropped) is a
+         * change, so nothing is parsed. */
+        bool overrun;
+        int n = nlraw_drain(fd, NULL, NULL, &overrun);
+        if (overrun)
+                log_warning("network: rtnetlink: events were lost (receive queue full); reading the kernel's tables again");
+        if (n != 0 || overrun)
                 l->changed(l->userdata);
         return 0;
 }

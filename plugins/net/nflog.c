@@ -21,11 +21,12 @@ struct net_nflog {
         void *userdata;
 };
 
-static void on_packet(struct net_nflog *n, const struct nlmsghdr *h) {
+static int on_packet(const struct nlmsghdr *h, void *userdata) {
+        struct net_nflog *n = userdata;
         const struct nlattr *tb[NFULA_PREFIX + 1];
         if (h->nlmsg_type != ((NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET) ||
             !nlraw_parse_msg(h, sizeof(struct nfgenmsg), tb, NFULA_PREFIX))
-                return;
+                return 0;
         const char *prefix = tb[NFULA_PREFIX] ? nlraw_data(tb[NFULA_PREFIX]) : "";
         size_t plen = tb[NFULA_PREFIX] ? strnlen(prefix, nlraw_len(tb[NFULA_PREFIX])) : 0;
         char safe[32];
@@ -39,22 +40,13 @@ static void on_packet(struct net_nflog *n, const struct nlmsghdr *h) {
             net_pkt_parse(nlraw_data(tb[NFULA_PAYLOAD]), nlraw_len(tb[NFULA_PAYLOAD]), 0, &pkt) < 0)
                 memset(&pkt, 0, sizeof pkt);
         n->cb(n->userdata, safe, &pkt);
+        return 0;
 }
 
 static int on_readable(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
         (void)s, (void)revents;
-        struct net_nflog *n = userdata;
-        _Alignas(struct nlmsghdr) uint8_t buf[4096];
-        for (;;) {
-                ssize_t len = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-                if (len < 0 && (errno == EINTR || errno == ENOBUFS))
-                        continue; /* overrun: notices are best effort, the counters are exact */
-                if (len <= 0)
-                        break;
-                size_t left = (size_t)len;
-                for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left))
-                        on_packet(n, h);
-        }
+        /* An overrun loses notices only: they are best effort, the counters are exact. */
+        (void)nlraw_drain(fd, on_packet, userdata, NULL);
         return 0;
 }
 

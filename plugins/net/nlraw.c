@@ -184,30 +184,60 @@ int nlraw_call(int fd, struct nlraw_req *r, nlraw_msg_fn cb, void *userdata) {
         }
 }
 
-int nlraw_batch_acks(int fd, uint32_t first, uint32_t last, unsigned want) {
+int nlraw_drain(int fd, nlraw_msg_fn cb, void *userdata, bool *ret_overrun) {
         _Alignas(struct nlmsghdr) uint8_t buf[8192];
-        unsigned got = 0;
-        int err = 0;
+        int datagrams = 0;
+        if (ret_overrun)
+                *ret_overrun = false;
         for (;;) {
                 ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
                 if (n < 0 && errno == EINTR)
                         continue;
+                if (n < 0 && errno == ENOBUFS) {
+                        if (ret_overrun)
+                                *ret_overrun = true;
+                        continue;
+                }
                 if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                        break;
+                        return datagrams;
                 if (n < 0)
                         return -errno;
+                if (n == 0)
+                        return datagrams;
+                datagrams++;
                 size_t left = (size_t)n;
-                for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-                        if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq - first > last - first)
-                                continue; /* not this batch's */
-                        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
-                                return -EBADMSG;
-                        int e = ((const struct nlmsgerr *)NLMSG_DATA(h))->error;
-                        if (e == 0)
-                                got++;
-                        else if (err == 0)
-                                err = e < 0 && e > -4096 ? e : -EPROTO;
+                for (struct nlmsghdr *h = (struct nlmsghdr *)buf; cb && NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+                        int r = cb(h, userdata);
+                        if (r < 0)
+                                return r;
                 }
         }
-        return err < 0 ? err : got == want ? 0 : -EPROTO;
+}
+
+struct acks {
+        uint32_t first, last;
+        unsigned got;
+        int err;
+};
+
+static int on_ack(const struct nlmsghdr *h, void *userdata) {
+        struct acks *a = userdata;
+        if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq - a->first > a->last - a->first)
+                return 0; /* not this batch's */
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
+                return -EBADMSG;
+        int e = ((const struct nlmsgerr *)NLMSG_DATA(h))->error;
+        if (e == 0)
+                a->got++;
+        else if (a->err == 0)
+                a->err = e < 0 && e > -4096 ? e : -EPROTO;
+        return 0;
+}
+
+int nlraw_batch_acks(int fd, uint32_t first, uint32_t last, unsigned want) {
+        struct acks a = { .first = first, .last = last };
+        int r = nlraw_drain(fd, on_ack, &a, NULL);
+        if (r < 0)
+                return r;
+        return a.err < 0 ? a.err : a.got == want ? 0 : -EPROTO;
 }

@@ -39,6 +39,13 @@ void nlraw_nest_end(struct nlraw_req *r, struct nlattr *nest);
 typedef int (*nlraw_msg_fn)(const struct nlmsghdr *h, void *userdata);
 int nlraw_call(int fd, struct nlraw_req *r, nlraw_msg_fn cb, void *userdata);
 
+/* Every datagram queued on fd, without waiting: cb for each whole message
+ * in it (cb NULL: none is parsed). Returns how many datagrams were read, or
+ * the first error cb returned, or -errno; *ret_overrun (if not NULL) says
+ * whether the kernel dropped some because the queue was full (ENOBUFS: the
+ * rest is read all the same). */
+int nlraw_drain(int fd, nlraw_msg_fn cb, void *userdata, bool *ret_overrun);
+
 /* The acks of a batch already sent, messages first..last by sequence
  * number, want of which asked for one: the kernel runs a batch inside
  * sendto() and queues every ack before it returns, so what is queued is
