@@ -52,7 +52,7 @@ int sekisho_signal(struct sekisho_plugin_handle *h, const char *signal_name, con
 
 void sekisho_status_changed(struct sekisho_plugin_handle *h) { core_status_changed(h->ctx); }
 
-int sekisho_bus_call(struct sekisho_plugin_handle *h, DBusMessage *call, int timeout_ms, sekisho_reply_fn cb,
+int sekisho_bus_call(struct sekisho_plugin_handle *h, struct sbus_msg *call, int timeout_ms, sekisho_reply_fn cb,
                      void *userdata) {
         return busconn_call(bus_connection(h->ctx->bus), call, timeout_ms, cb, userdata, h);
 }

@@ -17,7 +17,7 @@
  * context; the unit tests' stub core implements the same door. */
 struct sekisho_plugin_handle;
 struct sekisho_plugin;
-struct DBusMessage;
+struct sbus_msg;
 
 /* The compliance report (`sekishoctl report`): each plugin judges the
  * requirements it covers and gives one row for each. */
@@ -216,19 +216,19 @@ void sekisho_status_changed(struct sekisho_plugin_handle *h);
 
 /* The outcome of a call, delivered from the loop (never from inside
  * sekisho_bus_call): r = 0 and the method return; -EREMOTEIO and the error
- * reply (dbus_message_get_error_name() says which); -ETIMEDOUT and libdbus's
- * NoReply error when no answer came in time or the bus went away. */
-typedef void (*sekisho_reply_fn)(int r, struct DBusMessage *reply, void *userdata);
+ * reply (sbus_msg_error_name() says which); -ETIMEDOUT (no answer in time)
+ * or -ECONNRESET (the bus went away) and NULL. Messages are sbus.h's. */
+typedef void (*sekisho_reply_fn)(int r, struct sbus_msg *reply, void *userdata);
 /* Send call (the caller keeps its reference) and deliver the reply to cb.
- * timeout_ms < 0: libdbus's default. -ENOTCONN when the daemon has no bus
+ * timeout_ms < 0: 25 s. -ENOTCONN when the daemon has no bus
  * (--bus=none, or the connection was lost): cb is then never called. Calls
  * still waiting when the plugin shuts down are cancelled: cb is never called
  * after shutdown(). */
-int sekisho_bus_call(struct sekisho_plugin_handle *h, struct DBusMessage *call, int timeout_ms, sekisho_reply_fn cb,
+int sekisho_bus_call(struct sekisho_plugin_handle *h, struct sbus_msg *call, int timeout_ms, sekisho_reply_fn cb,
                      void *userdata);
 /* Deliver the signals from sender on path, interface, member (NULL: any)
  * to cb, until shutdown. */
-typedef void (*sekisho_signal_fn)(struct DBusMessage *signal, void *userdata);
+typedef void (*sekisho_signal_fn)(struct sbus_msg *signal, void *userdata);
 int sekisho_bus_match(struct sekisho_plugin_handle *h, const char *sender, const char *path, const char *interface,
                       const char *member, sekisho_signal_fn cb, void *userdata);
 

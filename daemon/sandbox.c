@@ -23,7 +23,7 @@ static struct {
         SECCOMP_FUNCS(DL_FIELD)
 } scmp;
 
-/* Everything the core, libdbus, libudev and glibc need in the steady
+/* Everything the core (its D-Bus connection too), libudev and glibc need in the steady
  * state: reading and writing files and sysfs, the epoll loop and its fds,
  * unix and netlink sockets, time, memory. */
 static const int core_syscalls[] = {

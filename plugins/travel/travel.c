@@ -10,9 +10,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include <dbus/dbus.h>
 
 #include "plugin.h"
+#include "sbus.h"
 #include "travel.h"
 #include "util.h"
 
@@ -173,12 +173,13 @@ static void hold(struct travel *t, const char *fmt, ...) {
 #define SYSTEMD_CALL_TIMEOUT_MS 25000 /* systemd answers StartUnit once the job is queued, not when it finishes */
 
 /* What a reply says: the error name and its message, or the first object path. */
-static void reply_parts(int r, DBusMessage *reply, const char **ret_error, const char **ret_detail) {
+static void reply_parts(int r, struct sbus_msg *reply, const char **ret_error, const char **ret_detail) {
         const char *detail = NULL;
-        *ret_error = r < 0 ? (reply && dbus_message_get_error_name(reply) ? dbus_message_get_error_name(reply) : "?")
-                           : NULL;
-        if (!reply || !dbus_message_get_args(reply, NULL, r < 0 ? DBUS_TYPE_STRING : DBUS_TYPE_OBJECT_PATH, &detail,
-                                             DBUS_TYPE_INVALID))
+        *ret_error = r >= 0  ? NULL
+                     : reply ? sbus_msg_error_name(reply)
+                     : r == -ETIMEDOUT ? "no answer in time"
+                                       : "the bus went away";
+        if (!reply || sbus_read(reply, r < 0 ? "s" : "o", &detail) < 0)
                 detail = "";
         *ret_detail = detail;
 }
@@ -186,20 +187,15 @@ static void reply_parts(int r, DBusMessage *reply, const char **ret_error, const
 /* A method call on systemd's or logind's manager; the reply goes to cb. */
 static int manager_call(struct travel *t, const char *service, const char *path, const char *interface,
                         const char *method, const char *unit, sekisho_reply_fn cb) {
-        DBusMessage *m = dbus_message_new_method_call(service, path, interface, method);
-        const char *mode = "replace";
-        if (!m || (unit && !dbus_message_append_args(m, DBUS_TYPE_STRING, &unit, DBUS_TYPE_STRING, &mode,
-                                                     DBUS_TYPE_INVALID))) {
-                if (m)
-                        dbus_message_unref(m);
-                return -ENOMEM;
-        }
-        int r = sekisho_bus_call(t->h, m, SYSTEMD_CALL_TIMEOUT_MS, cb, t);
-        dbus_message_unref(m);
+        struct sbus_msg *m = sbus_call_new(service, path, interface, method);
+        int r = !m ? -ENOMEM : unit ? sbus_append(m, "ss", unit, "replace") : 0;
+        if (r >= 0)
+                r = sekisho_bus_call(t->h, m, SYSTEMD_CALL_TIMEOUT_MS, cb, t);
+        sbus_msg_unref(m);
         return r;
 }
 
-static void on_start_unit(int r, DBusMessage *reply, void *userdata) {
+static void on_start_unit(int r, struct sbus_msg *reply, void *userdata) {
         struct travel *t = userdata;
         const char *error_name, *detail;
         reply_parts(r, reply, &error_name, &detail);
@@ -226,12 +222,11 @@ static void on_start_unit(int r, DBusMessage *reply, void *userdata) {
  * "done" means sekisho-reset exited 0 (its journal says complete; usually
  * the reboot comes first), anything else is a failure to report. The
  * journal keeps the progress; try again later. */
-static void on_job_removed(DBusMessage *m, void *userdata) {
+static void on_job_removed(struct sbus_msg *m, void *userdata) {
         struct travel *t = userdata;
-        dbus_uint32_t id;
+        uint32_t id;
         const char *job = NULL, *unit = NULL, *result = NULL;
-        if (!dbus_message_get_args(m, NULL, DBUS_TYPE_UINT32, &id, DBUS_TYPE_OBJECT_PATH, &job, DBUS_TYPE_STRING, &unit,
-                                   DBUS_TYPE_STRING, &result, DBUS_TYPE_INVALID) ||
+        if (sbus_read(m, "uoss", &id, &job, &unit, &result) < 0 ||
             strcmp(unit, TRAVEL_RESET_UNIT) != 0 || !t->unit_started || strcmp(job, t->job) != 0)
                 return;
         t->unit_started = false;
@@ -248,7 +243,7 @@ static void on_job_removed(DBusMessage *m, void *userdata) {
         loop_timer_arm(t->retry_timer, RETRY_RESET_USEC, 0);
 }
 
-static void ignore_reply(int r, DBusMessage *reply, void *userdata) {}
+static void ignore_reply(int r, struct sbus_msg *reply, void *userdata) {}
 
 /* Best effort: the reset does not depend on seeing its job end. The match is
  * in place before the StartUnit sent after it reaches systemd (the bus keeps
@@ -279,7 +274,7 @@ static void start_unit(struct travel *t) {
         t->start_inflight = true;
 }
 
-static void on_lock(int r, DBusMessage *reply, void *userdata) {
+static void on_lock(int r, struct sbus_msg *reply, void *userdata) {
         struct travel *t = userdata;
         const char *error_name, *detail;
         reply_parts(r, reply, &error_name, &detail);

@@ -102,9 +102,33 @@ static long pss_of(pid_t pid) {
         return v;
 }
 
+/* A private dbus-daemon on DIR/bus, so that sekishod serves its name as on a
+ * terminal (its connection's memory counts); -1 when dbus-daemon is missing. */
+static pid_t start_bus(const char *dir) {
+        char address[300];
+        snprintf(address, sizeof address, "--address=unix:path=%s/bus", dir);
+        pid_t pid = fork();
+        if (pid == 0) {
+                int null = open("/dev/null", O_RDWR);
+                dup2(null, 1);
+                dup2(null, 2);
+                execlp("dbus-daemon", "dbus-daemon", "--session", address, "--nofork", "--nopidfile", (char *)NULL);
+                _exit(127);
+        }
+        char path[300];
+        snprintf(path, sizeof path, "%s/bus", dir);
+        for (int i = 0; pid > 0 && i < 500 && access(path, F_OK) < 0; i++)
+                usleep(10000);
+        if (pid < 0 || access(path, F_OK) < 0)
+                return -1;
+        snprintf(address, sizeof address, "unix:path=%s/bus", dir);
+        setenv("DBUS_SESSION_BUS_ADDRESS", address, 1);
+        return pid;
+}
+
 /* Start sekishod with NOTIFY_SOCKET pointing at us; returns its pid once READY=1 arrived. */
 static pid_t start(const char *daemon, const char *helper, const char *dir, const char *sock_path, int sock, int netns,
-                   uint64_t *ret_usec) {
+                   bool bus, uint64_t *ret_usec) {
         uint64_t t0 = now_usec_monotonic();
         pid_t pid = fork();
         if (pid == 0) {
@@ -121,7 +145,7 @@ static pid_t start(const char *daemon, const char *helper, const char *dir, cons
                         (void)setns(netns, CLONE_NEWNET);
                 int null = open("/dev/null", O_WRONLY);
                 dup2(null, 2);
-                execl(daemon, daemon, "--foreground", "--bus=none", "--state-dir", state, "--audit-log", audit,
+                execl(daemon, daemon, "--foreground", bus ? "--bus=session" : "--bus=none", "--state-dir", state, "--audit-log", audit,
                       "--config", conf, "--keys-dir", keys, "--probe-helper", helper, (char *)NULL);
                 _exit(127);
         }
@@ -190,10 +214,11 @@ int main(int argc, char **argv) {
                 netns = open(cmd, O_RDONLY | O_CLOEXEC);
         }
 
+        pid_t bus = start_bus(dir);
         uint64_t t[STARTS];
         pid_t pid = -1;
         for (int i = 0; i < STARTS; i++) {
-                pid = start(daemon, helper, dir, sa.sun_path, sock, netns, &t[i]);
+                pid = start(daemon, helper, dir, sa.sun_path, sock, netns, bus > 0, &t[i]);
                 if (pid < 0) {
                         fprintf(stderr, "bench-daemon: %s did not become ready\n", daemon);
                         return 1;
@@ -231,9 +256,10 @@ int main(int argc, char **argv) {
         size_t status_size;
         bool net_runs = read_file_capped(status_path, 1u << 20, &status, &status_size) == 0 &&
                         strstr(status, "inet sekisho loaded") != NULL;
-        printf("  idle RSS: %.2f MiB (peak %.2f MiB, PSS %.2f MiB) (target: under 4 MiB); test mode: usb refuses to "
-               "start outside umockdev and maps nothing of its own; %s\n",
+        printf("  idle RSS: %.2f MiB (peak %.2f MiB, PSS %.2f MiB) (target: under 4 MiB); %s; test mode: usb refuses "
+               "to start outside umockdev and maps nothing of its own; %s\n",
                rss / 1024.0, hwm / 1024.0, pss_of(pid) / 1024.0,
+               bus > 0 ? "serving its name on a private dbus-daemon" : "no bus (dbus-daemon not found)",
                net_runs ? "net runs in a network namespace of the bench's, its table loaded there"
                         : "net did not load its table (no network namespace: not root?)");
         if (net_runs)
@@ -253,6 +279,10 @@ int main(int argc, char **argv) {
                 printf("  no TLS probe helper running (%s not found or not built)\n", helper);
         kill(pid, SIGTERM);
         waitpid(pid, NULL, 0);
+        if (bus > 0) {
+                kill(bus, SIGTERM);
+                waitpid(bus, NULL, 0);
+        }
         if (netns >= 0) {
                 snprintf(cmd, sizeof cmd, "ip netns delete %s", ns_name);
                 if (system(cmd) != 0)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# core-bus.sh — the real sekishod on a private bus: properties, ApplyPolicy with its refusal error names, signals, a non-root caller refused.
+# core-bus.sh — the real sekishod on a private bus: properties, ApplyPolicy with its refusal error names, signals, a non-root caller refused; its D-Bus is its own (no libdbus, libsystemd or what they pull in), answers Peer and UnknownMethod as libdbus did, and a lost bus leaves enforcement running.
 . "$(dirname "$0")/lib.sh"
 need_cmd dbus-daemon dbus-send dbus-monitor minisign
 
@@ -73,5 +73,31 @@ else
         skip_part "the non-root caller part needs root, setpriv and a nobody user"
 fi
 
-kill "$DAEMON_PID"; wait "$DAEMON_PID" || true; DAEMON_PID=
+# Issue 21: libdbus-1 on Debian 12 brings libsystemd, libgcrypt, libgpg-error, liblzma, libzstd,
+# liblz4 and libcap, 0.9 MiB of sekishod's idle RSS; sekishod speaks D-Bus itself.
+for prog in "$RELEASE_SEKISHOD" "$SEKISHOD"; do
+        [ -x "$prog" ] || continue
+        readelf -d "$prog" | grep -Eq 'NEEDED.*(libdbus|libsystemd)' && fail "$(basename "$prog") is linked with libdbus or libsystemd"
+done
+grep -Eq 'libdbus|libsystemd|libgcrypt|liblzma|libzstd|liblz4' "/proc/$DAEMON_PID/maps" &&
+        fail "sekishod maps $(grep -Eo 'lib(dbus|systemd|gcrypt|lzma|zstd|lz4)[^ ]*' "/proc/$DAEMON_PID/maps" | sort -u | tr '\n' ' ')"
+call org.freedesktop.DBus.Peer.Ping >/dev/null || fail "Ping"
+[ ! -s /etc/machine-id ] || call org.freedesktop.DBus.Peer.GetMachineId | grep -q "\"$(cat /etc/machine-id)\"" ||
+        fail "GetMachineId: $(call org.freedesktop.DBus.Peer.GetMachineId 2>&1)"
+set +e
+out=$(call org.sekisho.Sekisho1.Explode 2>&1)
+set -e
+echo "$out" | grep -q '^Error org.freedesktop.DBus.Error.UnknownMethod' || fail "unknown method: $out"
+ok "sekishod maps neither libdbus nor libsystemd, and answers Ping, GetMachineId and an unknown method: $out"
+
+# The bus goes away: the daemon says so once and goes on enforcing (its status file is still written).
+kill "$(cat "$BUSDIR/pid")"
+wait_for "grep -q 'disconnected from the bus' '$T/daemon.log'" || fail "the lost bus is not logged"
+before=$(stat -c %y "$T/state/status.json")
+kill -HUP "$DAEMON_PID"
+wait_for "[ \"\$(stat -c %y '$T/state/status.json')\" != '$before' ]" || fail "no status written after a reload without the bus"
+kill -0 "$DAEMON_PID" || fail "sekishod died with the bus"
+ok "the bus gone: $(grep -o 'disconnected from the bus.*' "$T/daemon.log" | head -n1)"
+
+stop_daemon
 ok "daemon stopped"

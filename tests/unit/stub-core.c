@@ -131,20 +131,15 @@ void sekisho_status_changed(struct sekisho_plugin_handle *h) { h->status_changes
 static struct busconn *stub_bus(struct sekisho_plugin_handle *h) {
         if (h->bus)
                 return h->bus;
-        DBusError err = DBUS_ERROR_INIT;
-        DBusConnection *c = dbus_bus_get_private(DBUS_BUS_SYSTEM, &err);
-        if (!c) {
-                log_warning("stub core: cannot connect to the system bus: %s", err.message);
-                dbus_error_free(&err);
-                return NULL;
-        }
-        if (busconn_new(h->loop, c, &h->bus) < 0)
+        char why[512];
+        if (busconn_open(h->loop, true, &h->bus, why, sizeof why) < 0) {
+                log_warning("stub core: cannot connect to the system bus: %s", why);
                 h->bus = NULL;
-        dbus_connection_unref(c);
+        }
         return h->bus;
 }
 
-int sekisho_bus_call(struct sekisho_plugin_handle *h, DBusMessage *call, int timeout_ms, sekisho_reply_fn cb,
+int sekisho_bus_call(struct sekisho_plugin_handle *h, struct sbus_msg *call, int timeout_ms, sekisho_reply_fn cb,
                      void *userdata) {
         return busconn_call(stub_bus(h), call, timeout_ms, cb, userdata, h);
 }
