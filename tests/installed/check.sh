@@ -451,7 +451,7 @@ c_vdi_client() {
         runuser -u staff -- env DISPLAY=:5 sekisho-rdp 192.0.2.10 >/run/sekisho-rdp.out 2>&1 &
         rdp=$!
         wait_for '[ "$(vdi_rx)" -ge 2 ]' 90 ||
-                no "the approved client delivered nothing: $(tr '\n' ' ' </run/sekisho-rdp.out | cut -c1-200) $(vdi_jtail 4) $(journalctl -b -u sekishod -o cat --no-pager | grep -i 'cgroup\|claim' | tail -n 2 | tr '\n' '|')" || return 1
+                no "the approved client delivered nothing: $(grep -v '^\[' /run/sekisho-rdp.out | tr '\n' '|' | cut -c1-400) $(grep -m1 ERRCONNECT /run/sekisho-rdp.out | cut -c1-160) $(vdi_jtail 4) $(journalctl -b -u sekishod -o cat --no-pager | grep -i 'cgroup\|claim' | tail -n 2 | tr '\n' '|')" || return 1
         out=$(head -n 1 /run/sekisho-rdp.out)
         pkill -u staff -x xfreerdp; kill $rdp 2>/dev/null
         hdr=$(head -c 2 $VDI_RX | od -An -tx1 | tr -d ' ')
