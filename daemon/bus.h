@@ -1,4 +1,4 @@
-/* bus.h — the org.sekisho.Sekisho1 D-Bus service (libdbus-1 on the daemon's loop). */
+/* bus.h — the org.sekisho.Sekisho1 D-Bus service, on the daemon's own connection (busconn.h, sbus.h). */
 #pragma once
 
 #include "audit.h"

@@ -13,18 +13,8 @@
 #define SBUS_MAX_ARRAY (64u * 1024 * 1024)
 #define ALIGN_TO(x, a) (((x) + (a) - 1) & ~((size_t)(a) - 1))
 
-enum {
-        F_PATH = 1,
-        F_INTERFACE,
-        F_MEMBER,
-        F_ERROR_NAME,
-        F_REPLY_SERIAL,
-        F_DESTINATION,
-        F_SENDER,
-        F_SIGNATURE,
-        F_UNIX_FDS,
-};
-/* The type of each header field, by code. */
+/* The header fields, by code, and the type of each. */
+enum { F_PATH = 1, F_INTERFACE, F_MEMBER, F_ERROR_NAME, F_REPLY_SERIAL, F_DESTINATION, F_SENDER, F_SIGNATURE, F_UNIX_FDS };
 static const char field_type[] = "\0osssussgu";
 
 struct sbuf {
@@ -35,7 +25,7 @@ struct sbuf {
 struct wframe {                 /* an open container, while building */
         const char *sig;        /* its contents: the types expected in turn */
         char *owned;            /* a variant's own copy of them */
-        size_t len_off, start;  /* an array: where its length goes, where its first element starts */
+        uint32_t len_off, start;        /* an array: where its length goes, where its first element starts */
         uint8_t len, pos;
         char type;
 };
@@ -631,9 +621,9 @@ int sbus_open(struct sbus_msg *m, char type, const char *contents) {
         struct wframe f = { .type = type, .sig = at + 1, .len = (uint8_t)n };
         if (type == 'a') {
                 if ((r = buf_int(&m->body, 0, 4)) >= 0) {
-                        f.len_off = m->body.len - 4;
+                        f.len_off = (uint32_t)m->body.len - 4;
                         r = buf_pad(&m->body, type_align(contents[0]));
-                        f.start = m->body.len;
+                        f.start = (uint32_t)m->body.len;
                 }
         } else if (type == 'v') {
                 if (!(f.sig = f.owned = strdup(contents)))
