@@ -65,6 +65,8 @@ struct busconn {
         char *serve_path;
         busconn_method_fn serve_fn;
         void *serve_data;
+        unsigned bad_messages;          /* refused since bad_logged_usec */
+        uint64_t bad_logged_usec;
 };
 
 /* ---- the socket ---- */
@@ -112,6 +114,18 @@ static void flush_out(struct busconn *b) {
         want_events(b);
 }
 
+/* A message refused: logged at most once a minute, with how many there were. */
+static void bad_message(struct busconn *b) {
+        uint64_t now = now_usec_monotonic();
+        b->bad_messages++;
+        if (b->bad_logged_usec && now - b->bad_logged_usec < 60 * 1000000ull)
+                return;
+        log_warning("D-Bus: dropped %u message(s) from the bus that are not valid D-Bus (a sender's, relayed)",
+                    b->bad_messages);
+        b->bad_logged_usec = now;
+        b->bad_messages = 0;
+}
+
 static void enqueue(struct busconn *b, struct busconn_queued *q) {
         q->next = NULL;
         *b->queue_tail = q;
@@ -129,12 +143,20 @@ static void parse_in(struct busconn *b) {
                         break;
                 struct busconn_queued *q = malloc(sizeof *q);
                 int r = q ? sbus_msg_parse(b->in + off, (size_t)need, &q->m) : -ENOMEM;
+                off += (size_t)need;
+                if (r == -EBADMSG) {
+                        /* The bus relays some messages we refuse (a value of type h without its
+                         * descriptor, variants nested deeper than we read): any local process may
+                         * send one. Its frame is sound, so drop just that message and read on. */
+                        free(q);
+                        bad_message(b);
+                        continue;
+                }
                 if (r < 0) {
                         free(q);
-                        return lost(b, r == -ENOMEM ? "out of memory" : "the bus sent a message that is not valid");
+                        return lost(b, "out of memory");
                 }
                 enqueue(b, q);
-                off += (size_t)need;
         }
         if (off) {
                 memmove(b->in, b->in + off, b->in_len - off);

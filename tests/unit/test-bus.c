@@ -694,6 +694,37 @@ static void test_large_reply(void **state) {
         assert_int_equal(busclient_set_profile(f->c, "big", false, "", &err), 0);
 }
 
+/* Any local process may send sekishod a message the bus relays but sekishod
+ * refuses (here 64 variants nested around an ay: deeper than it reads). It
+ * used to drop the whole connection, and with it the name: one message
+ * from anyone took status and admin methods away until a restart. */
+static void test_refused_message(void **state) {
+        struct fixture *f = *state;
+        DBusMessage *m = dbus_message_new_method_call(BUS_NAME, BUS_PATH, DBUS_INTERFACE_PROPERTIES, "Get");
+        DBusMessageIter it[66];
+        dbus_message_iter_init_append(m, &it[0]);
+        char sig[80];
+        int depth = 64;
+        for (int i = 0; i < depth; i++) {
+                snprintf(sig, sizeof sig, "%.*say", depth - i - 1, "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv");
+                assert_true(dbus_message_iter_open_container(&it[i], DBUS_TYPE_VARIANT, sig, &it[i + 1]));
+        }
+        assert_true(dbus_message_iter_open_container(&it[depth], DBUS_TYPE_ARRAY, "y", &it[depth + 1]));
+        assert_true(dbus_message_iter_close_container(&it[depth], &it[depth + 1]));
+        for (int i = depth; i > 0; i--)
+                assert_true(dbus_message_iter_close_container(&it[i - 1], &it[i]));
+        dbus_message_set_no_reply(m, TRUE);
+        assert_true(dbus_connection_send(f->c, m, NULL));
+        dbus_connection_flush(f->c);
+        dbus_message_unref(m);
+        DBusMessageIter v;
+        const char *st;
+        DBusMessage *r = get_prop(f->c, "State", &v);
+        dbus_message_iter_get_basic(&v, &st);
+        assert_string_equal(st, "enforcing");
+        dbus_message_unref(r);
+}
+
 static void test_monitor(void **state) {
         struct fixture *f = *state;
         struct busclient_error err;
@@ -1102,6 +1133,7 @@ int main(void) {
                 cmocka_unit_test(test_apply_oversize),
                 cmocka_unit_test(test_profiles_reload),
                 cmocka_unit_test(test_large_reply),
+                cmocka_unit_test(test_refused_message),
                 cmocka_unit_test(test_monitor),
                 cmocka_unit_test(test_name_taken),
                 cmocka_unit_test(test_non_root),
