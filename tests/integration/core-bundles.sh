@@ -49,7 +49,8 @@ refuse() {
         wait_audit '"event":"policy.refused"' $n || fail "$1: no refusal in the audit log"
         tail -n 1 "$T/log/audit.log" | grep -q "\"reason\":\"$3\"" || fail "$1: audit reason is not $3: $(tail -n 1 "$T/log/audit.log")"
         [ "$(serial_in_force)" = 5 ] || fail "$1: the policy in force changed"
-        [ ! -e "$T/inbox/$1" ] || fail "$1: left in the inbox"
+        # The record is written before the pair is moved to refused/: wait for the move.
+        wait_for "[ ! -e '$T/inbox/$1' ]" || fail "$1: left in the inbox"
 }
 
 # Tampered policy byte.
