@@ -599,9 +599,11 @@ static void handle_introspect(struct bus *b, struct sbus_msg *m) {
 
 static bool iface_is_ours(const char *iface) { return !iface[0] || strcmp(iface, BUS_IFACE) == 0; }
 
+static bool has_signature(struct sbus_msg *m, const char *sig) { return strcmp(sbus_msg_signature(m), sig) == 0; }
+
 static void handle_get(struct bus *b, struct sbus_msg *m) {
         const char *iface, *name;
-        if (strcmp(sbus_msg_signature(m), "ss") != 0 || sbus_read(m, "ss", &iface, &name) < 0)
+        if (!has_signature(m, "ss") || sbus_read(m, "ss", &iface, &name) < 0)
                 return reply_error(b, m, ERR_INVALID_ARGS, "Get takes (ss)");
         const struct bus_property *p = iface_is_ours(iface) ? property_find(name) : NULL;
         if (!p)
@@ -616,7 +618,7 @@ static void handle_get(struct bus *b, struct sbus_msg *m) {
 
 static void handle_get_all(struct bus *b, struct sbus_msg *m) {
         const char *iface;
-        if (strcmp(sbus_msg_signature(m), "s") != 0 || sbus_read(m, "s", &iface) < 0)
+        if (!has_signature(m, "s") || sbus_read(m, "s", &iface) < 0)
                 return reply_error(b, m, ERR_INVALID_ARGS, "GetAll takes (s)");
         bool ours = iface_is_ours(iface);
         if (!ours && strcmp(iface, IFACE_PROPERTIES) != 0 && strcmp(iface, IFACE_INTROSPECTABLE) != 0 &&
@@ -636,7 +638,7 @@ static void handle_get_all(struct bus *b, struct sbus_msg *m) {
 
 static void handle_set(struct bus *b, struct sbus_msg *m) {
         const char *iface, *name;
-        if (strcmp(sbus_msg_signature(m), "ssv") != 0 || sbus_read(m, "ss", &iface, &name) < 0)
+        if (!has_signature(m, "ssv") || sbus_read(m, "ss", &iface, &name) < 0)
                 return reply_error(b, m, ERR_INVALID_ARGS, "Set takes (ssv)");
         if (iface_is_ours(iface) && property_find(name))
                 return reply_error(b, m, "org.freedesktop.DBus.Error.PropertyReadOnly", "Property %s is read-only",
@@ -649,8 +651,6 @@ static bool is_call(struct sbus_msg *m, const char *iface, const char *member) {
         const char *i = sbus_msg_interface(m);
         return (!i || strcmp(i, iface) == 0) && strcmp(sbus_msg_member(m), member) == 0;
 }
-
-static bool has_signature(struct sbus_msg *m, const char *sig) { return strcmp(sbus_msg_signature(m), sig) == 0; }
 
 static bool on_object_message(struct sbus_msg *m, void *userdata) {
         struct bus *b = userdata;
