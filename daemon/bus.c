@@ -300,17 +300,6 @@ static void reply_empty(struct bus *b, struct sbus_msg *call) {
 
 /* ---- admin methods, once authorized ---- */
 
-/* A copy with a terminating NUL, as read_file_capped gives the core. */
-static char *dup_nul(const void *p, size_t n) {
-        char *c = malloc(n + 1);
-        if (c) {
-                if (n)
-                        memcpy(c, p, n);
-                c[n] = '\0';
-        }
-        return c;
-}
-
 /* ApplyPolicy's arguments (ayays), checked where the call arrives. */
 static int read_apply_args(struct sbus_msg *m, const void **policy, size_t *policy_len, const void **sig,
                            size_t *sig_len, const char **name) {
@@ -326,15 +315,15 @@ static void do_apply_policy(struct bus *b, struct sbus_msg *m, uint32_t uid) {
                 return reply_error(b, m, ERR_INVALID_ARGS, "ApplyPolicy takes (ayays)");
         if (!name[0])
                 name = "policy.yaml";
-        _cleanup_free_ char *data = dup_nul(policy, policy_len);
-        _cleanup_free_ char *sigdata = dup_nul(sig, sig_len);
+        _cleanup_free_ char *data = memdup_nul(policy, policy_len);
+        _cleanup_free_ char *sigdata = memdup_nul(sig, sig_len);
         if (!data || !sigdata)
                 return reply_errno(b, m, -ENOMEM, "ApplyPolicy");
 
         char why[1024] = "";
         uint64_t serial = 0;
         log_info("D-Bus: ApplyPolicy of %s (%zu bytes) by uid %" PRIu32, name, policy_len, uid);
-        enum refusal r = sekisho_apply_bundle(b->ctx, name, data, policy_len, sigdata, sig_len, "dbus", &serial, why,
+        enum refusal r = sekisho_apply_bundle(b->ctx, name, &data, policy_len, sigdata, sig_len, "dbus", &serial, why,
                                               sizeof why);
         if (r != REFUSE_NONE) {
                 const struct refusal_info *ri = refusal_info(r);

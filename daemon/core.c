@@ -445,7 +445,7 @@ void sekisho_refusal_event(struct sekisho *ctx, const char *name, const char *vi
         policy_event(ctx, "policy.refused", "PolicyRefused", f);
 }
 
-enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const char *data, size_t size,
+enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, char **data, size_t size,
                                   const char *sig, size_t sig_size, const char *via, uint64_t *ret_serial,
                                   char *why, size_t why_size) {
         uint8_t digest[32];

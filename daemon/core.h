@@ -104,8 +104,9 @@ struct sekisho *sekisho_free(struct sekisho *ctx);
 
 /* Verify, install and apply a bundle. Used by the inbox, SIGHUP and the
  * ApplyPolicy method alike. Returns REFUSE_NONE on success (including the
- * no-op of re-applying identical bytes) with the serial in *ret_serial. */
-enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const char *data, size_t size,
+ * no-op of re-applying identical bytes) with the serial in *ret_serial.
+ * Takes *data as bundle_verify() does. */
+enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, char **data, size_t size,
                                   const char *sig, size_t sig_size, const char *via, uint64_t *ret_serial,
                                   char *why, size_t why_size);
 

@@ -216,7 +216,7 @@ static bool try_pair(struct inbox *in, const char *entry) {
         } else if (timestamp)
                 rf = freshness_offer(in->ctx, yaml, data, size, sig, sig_size, why, sizeof why);
         else
-                rf = sekisho_apply_bundle(in->ctx, yaml, data, size, sig, sig_size, "inbox", NULL, why, sizeof why);
+                rf = sekisho_apply_bundle(in->ctx, yaml, &data, size, sig, sig_size, "inbox", NULL, why, sizeof why);
         if (rf == REFUSE_NONE) {
                 /* In the store now (or already was): the inbox copy has done its job. */
                 unlink(yaml);

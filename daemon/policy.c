@@ -203,19 +203,27 @@ struct policy *policy_free(struct policy *p) {
         return NULL;
 }
 
-static int parse_policy(const char *file, const char *data, size_t size, const struct policy *defaults,
+/* Takes data (malloc'd, size bytes and a NUL): the policy keeps it as its bytes, or it is freed. A 4 MiB
+ * bundle is not copied: the copy's fresh pages cost more than the rest of the install together. */
+static int parse_policy(const char *file, char *data, size_t size, const struct policy *defaults,
                         struct policy **ret, struct perrors *errs) {
+        struct policy *p = data ? calloc(1, sizeof *p) : NULL;
+        if (!p) {
+                free(data);
+                return -ENOMEM;
+        }
+        p->data = data;
+        p->size = size;
         if (size > POLICY_MAX_SIZE) {
                 perrors_add(errs, file, 1, 1, "file is %zu bytes, larger than the limit of %u", size, POLICY_MAX_SIZE);
+                policy_free(p);
                 return -EFBIG;
         }
         if (!string_is_clean_utf8(data, size) && memchr(data, '\0', size)) {
                 perrors_add(errs, file, 1, 1, "file contains NUL bytes");
+                policy_free(p);
                 return -EINVAL;
         }
-        struct policy *p = calloc(1, sizeof *p);
-        if (!p)
-                return -ENOMEM;
         int r = ptree_parse(file, data, size, &p->tree, errs);
         if (r < 0) {
                 policy_free(p);
@@ -241,14 +249,6 @@ static int parse_policy(const char *file, const char *data, size_t size, const s
                 p->issued = v;
         if (pnode_time(pmap_get(root, "expires"), &v) == 0)
                 p->expires = v;
-        p->data = malloc(size + 1);
-        if (!p->data) {
-                policy_free(p);
-                return -ENOMEM;
-        }
-        memcpy(p->data, data, size);
-        p->data[size] = '\0';
-        p->size = size;
         crypto_generichash(p->digest, sizeof p->digest, (const unsigned char *)data, size, NULL, 0);
         *ret = p;
         return 0;
@@ -261,7 +261,7 @@ const struct policy *policy_defaults(void) {
         static struct policy *defaults; /* constant once set: the compiled-in bytes never change */
         if (!defaults) {
                 struct perrors errs = { 0 };
-                if (parse_policy("<embedded default>", (const char *)sekisho_default_policy,
+                if (parse_policy("<embedded default>", memdup_nul(sekisho_default_policy, sekisho_default_policy_size),
                                  sekisho_default_policy_size, NULL, &defaults, &errs) < 0)
                         defaults = NULL;
                 perrors_clear(&errs);
@@ -269,19 +269,25 @@ const struct policy *policy_defaults(void) {
         return defaults;
 }
 
-int policy_parse(const char *file, const char *data, size_t size, struct policy **ret, struct perrors *errs) {
+/* Takes data, as parse_policy(). */
+static int parse_over_defaults(const char *file, char *data, size_t size, struct policy **ret, struct perrors *errs) {
         const struct policy *defaults = policy_defaults();
         if (!defaults) {
+                free(data);
                 perrors_add(errs, file, 1, 1, "the embedded default policy of this build does not load");
                 return -EINVAL;
         }
         return parse_policy(file, data, size, defaults, ret, errs);
 }
 
+int policy_parse(const char *file, const char *data, size_t size, struct policy **ret, struct perrors *errs) {
+        return parse_over_defaults(file, memdup_nul(data, size), size, ret, errs);
+}
+
 int policy_embedded(struct policy **ret) {
         struct perrors errs = { 0 };
-        int r = parse_policy("<embedded default>", (const char *)sekisho_default_policy, sekisho_default_policy_size,
-                             NULL, ret, &errs);
+        int r = parse_policy("<embedded default>", memdup_nul(sekisho_default_policy, sekisho_default_policy_size),
+                             sekisho_default_policy_size, NULL, ret, &errs);
         if (r < 0)
                 log_error("embedded default policy is invalid (a build error): %s",
                           perrors_first(&errs) ? perrors_first(&errs) : strerror(-r));
@@ -457,9 +463,10 @@ size_t policy_check_bundle(const struct policy *p, struct perrors *errs) {
 
 #define REFUSE(code, ...) ({ snprintf(why, why_size, __VA_ARGS__); (code); })
 
-enum refusal bundle_verify(const struct bundle_check *bc, const char *file, const char *data, size_t size,
+enum refusal bundle_verify(const struct bundle_check *bc, const char *file, char **bundle, size_t size,
                            const char *sig_text, size_t sig_size, struct policy **ret, bool *ret_noop,
                            char *why, size_t why_size, struct perrors *errs) {
+        _cleanup_free_ char *data = TAKE_PTR(*bundle);
         char reason[192];
         if (ret_noop)
                 *ret_noop = false;
@@ -515,7 +522,7 @@ enum refusal bundle_verify(const struct bundle_check *bc, const char *file, cons
         struct perrors local = { 0 };
         struct perrors *e = errs ? errs : &local;
         struct policy *p = NULL;
-        r = policy_parse(file, data, size, &p, e);
+        r = parse_over_defaults(file, TAKE_PTR(data), size, &p, e);
         if (r == 0 && !bc->installed && policy_check_bundle(p, e) > 0)
                 r = -EINVAL, p = policy_free(p);
         if (r < 0) {
@@ -586,5 +593,5 @@ enum refusal bundle_verify_files(const struct bundle_check *bc, const char *file
                 return REFUSE(REFUSE_SIGNATURE, "%s: missing signature", sigpath);
         if (r < 0)
                 return REFUSE(REFUSE_SIGNATURE, "%s: %s", sigpath, strerror(-r));
-        return bundle_verify(bc, file, data, size, sig, sig_size, ret, ret_noop, why, why_size, errs);
+        return bundle_verify(bc, file, &data, size, sig, sig_size, ret, ret_noop, why, why_size, errs);
 }

@@ -213,8 +213,10 @@ size_t policy_check_bundle(const struct policy *p, struct perrors *errs);
  * then policy, time window, target, serial. On refusal returns the reason
  * and a one-line message in why (naming the file, and line:col for policy
  * errors); all policy errors go to errs when errs is not NULL. *ret_noop is
- * set when the same serial with identical bytes is already installed. */
-enum refusal bundle_verify(const struct bundle_check *bc, const char *file, const char *data, size_t size,
+ * set when the same serial with identical bytes is already installed.
+ * Takes *bundle (malloc'd, size bytes and a NUL, as read_file_capped() gives): the policy keeps it as its
+ * bytes, or it is freed; *bundle is NULL on return. */
+enum refusal bundle_verify(const struct bundle_check *bc, const char *file, char **bundle, size_t size,
                            const char *sig, size_t sig_size, struct policy **ret, bool *ret_noop,
                            char *why, size_t why_size, struct perrors *errs);
 

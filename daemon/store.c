@@ -474,7 +474,7 @@ int store_choose(struct store *s, const struct keyring *keys, const struct sekis
                         bc.recorded = recorded;
                         bc.n_recorded = read_signers(s, serial, recorded, MINISIGN_MAX_SIGS);
                         enum refusal rf = r < 0 ? REFUSE_IO
-                                                : bundle_verify(&bc, name, data, size, sig, sig_size, &ret->policy,
+                                                : bundle_verify(&bc, name, &data, size, sig, sig_size, &ret->policy,
                                                                 NULL, why, sizeof why, NULL);
                         if (rf == REFUSE_IO)
                                 snprintf(why, sizeof why, "%s: %s", name ? name : "policy", strerror(-r));

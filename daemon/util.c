@@ -177,6 +177,16 @@ int read_file_capped(const char *path, size_t max, char **ret_data, size_t *ret_
         return read_fd_capped(fd, max, ret_data, ret_size);
 }
 
+char *memdup_nul(const void *p, size_t n) {
+        char *c = malloc(n + 1);
+        if (c) {
+                if (n)
+                        memcpy(c, p, n);
+                c[n] = '\0';
+        }
+        return c;
+}
+
 char *path_join(const char *dir, const char *name) {
         size_t a = strlen(dir), b = strlen(name);
         char *p = malloc(a + b + 2);

@@ -86,6 +86,9 @@ void kvlist_clear(struct kvlist *l);
 /* Join dir and name with a '/', allocated. NULL on OOM. */
 char *path_join(const char *dir, const char *name);
 
+/* A copy of n bytes with a NUL after them (they may hold NULs of their own), as read_file_capped() gives. */
+char *memdup_nul(const void *p, size_t n);
+
 /* Test-only fault hook (built with --enable-fault-injection): when the
  * environment variable SEKISHO_FAULT names this step, the process kills
  * itself with SIGKILL right there, as a power loss would. */

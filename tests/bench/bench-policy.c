@@ -80,7 +80,7 @@ int main(int argc, char **argv) {
                 struct rusage ru0, ru1;
                 getrusage(RUSAGE_SELF, &ru0);
                 uint64_t t0 = now_usec_monotonic();
-                enum refusal rf = bundle_verify(&bc, "bench.yaml", data, size, sig, strlen(sig), &p, NULL, why, sizeof why, NULL);
+                enum refusal rf = bundle_verify(&bc, "bench.yaml", &data, size, sig, strlen(sig), &p, NULL, why, sizeof why, NULL);
                 if (rf != REFUSE_NONE) {
                         fprintf(stderr, "refused: %s\n", why);
                         return 1;

@@ -61,9 +61,10 @@ const char *sekisho_policy_state(const struct sekisho *ctx) { return "current"; 
 const char *freshness_state(const struct sekisho *ctx) { return "fresh"; }
 
 /* "serial: N" in the data is applied; data starting with "bad" is refused. */
-enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, const char *data, size_t size,
+enum refusal sekisho_apply_bundle(struct sekisho *ctx, const char *name, char **bundle, size_t size,
                                   const char *sig, size_t sig_size, const char *via, uint64_t *ret_serial,
                                   char *why, size_t why_size) {
+        _cleanup_free_ char *data = TAKE_PTR(*bundle); /* taken, as the core takes it */
         if (data[size] != '\0' || sig[sig_size] != '\0')
                 abort();     /* bus.c promises NUL-terminated copies */
         if (strncmp(data, "bad", 3) == 0 || strcmp(sig, "good-sig") != 0) {
