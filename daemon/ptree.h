@@ -9,25 +9,28 @@ enum pnode_kind { PNODE_SCALAR, PNODE_SEQ, PNODE_MAP };
 
 /* A node of a parsed document. Maps keep their keys in document order as
  * pairs (children[2i] = key scalar, children[2i+1] = value). Every node
- * remembers where it came from, so errors can point at it. */
+ * remembers where it came from, so errors can point at it. Nodes belong to
+ * their tree's memory and are freed with it. */
 struct pnode {
         enum pnode_kind kind;
         unsigned line, col;     /* 1-based */
+        bool quoted;            /* scalar was quoted: never a number/bool */
         const char *file;       /* owned by the ptree */
         char *scalar;           /* PNODE_SCALAR: the text (NUL-terminated) */
         size_t scalar_len;
-        bool quoted;            /* scalar was quoted: never a number/bool */
-        size_t n, cap;          /* number of children, room for them */
+        size_t n;               /* number of children */
         struct pnode **children;
 };
+
+struct ptree_chunk;
 
 struct ptree {
         char *file;
         struct pnode *root;     /* NULL for an empty document */
         size_t nodes;
-        bool view;              /* from ptree_merge_view(): owns only made[] */
-        struct pnode **made;
-        size_t n_made, cap_made;
+        bool view;              /* from ptree_merge_view(): points into the trees it merged */
+        struct ptree_chunk *chunks; /* the memory of every node it made */
+        size_t chunk_bytes;
 };
 
 /* Limits that bound what a hostile document can make us allocate. */

@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -149,10 +151,63 @@ static void test_scalars(void **state) {
         ptree_free(t);
 }
 
+/* Every node lives in its tree's chunks: empty collections, trees of many
+ * chunks, a scalar larger than any chunk, and maps whose children are read
+ * between the children of others all come out whole, parsed and copied. */
+static void test_memory(void **state) {
+        struct ptree *t = parse_ok("a: []\nb: {}\nc: [[], {}, [x]]\n");
+        assert_int_equal(pmap_get(t->root, "a")->n, 0);
+        assert_int_equal(pmap_get(t->root, "b")->kind, PNODE_MAP);
+        assert_int_equal(pmap_get(t->root, "b")->n, 0);
+        assert_int_equal(pmap_get(t->root, "c")->n, 3);
+        struct ptree *m = ptree_merge("t.yaml", t->root, t->root);
+        assert_int_equal(pmap_get(m->root, "c")->children[2]->n, 1);
+        ptree_free(m);
+        ptree_free(t);
+
+        enum { ITEMS = 20000, BIG = 3 << 19 };
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        fprintf(f, "list:\n");
+        for (int i = 0; i < ITEMS; i++)
+                fprintf(f, "  - {k%d: v%0*d, z: %d}\n", i % 7, 1 + i % 40, i, i);
+        fprintf(f, "big: ");
+        for (int i = 0; i < BIG; i++)
+                fputc('a' + i % 26, f);
+        fprintf(f, "\nlast: end\n");
+        fclose(f);
+        t = parse_ok(buf);
+        free(buf);
+        for (int pass = 0; pass < 2; pass++) {
+                struct ptree *c = pass ? ptree_merge("t.yaml", NULL, t->root) : NULL;
+                const struct pnode *root = pass ? c->root : t->root, *list = pmap_get(root, "list");
+                assert_int_equal(list->n, ITEMS);
+                for (int i = 0; i < ITEMS; i += 997) {
+                        char key[8], want[64];
+                        snprintf(key, sizeof key, "k%d", i % 7);
+                        snprintf(want, sizeof want, "v%0*d", 1 + i % 40, i);
+                        assert_string_equal(pnode_str(pmap_get(list->children[i], key)), want);
+                        int64_t z;
+                        assert_int_equal(pnode_int(pmap_get(list->children[i], "z"), &z), 0);
+                        assert_int_equal(z, i);
+                }
+                const struct pnode *big = pmap_get(root, "big");
+                assert_int_equal(big->scalar_len, BIG);
+                assert_int_equal(strlen(big->scalar), BIG);
+                for (int i = 0; i < BIG; i += 4099)
+                        assert_int_equal(big->scalar[i], 'a' + i % 26);
+                assert_string_equal(pnode_str(pmap_get(root, "last")), "end");
+                ptree_free(c);
+        }
+        ptree_free(t);
+        parse_fails("a:\n  x: 1\n  y: {x: 1, y: 2}\n  x: 2\n", "duplicate key 'x'");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_positions), cmocka_unit_test(test_refused), cmocka_unit_test(test_schema),
-                cmocka_unit_test(test_merge), cmocka_unit_test(test_scalars),
+                cmocka_unit_test(test_merge), cmocka_unit_test(test_scalars), cmocka_unit_test(test_memory),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
