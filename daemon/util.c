@@ -136,7 +136,9 @@ int read_fd_capped(int fd, size_t max, char **ret_data, size_t *ret_size) {
         /* st_size is only a hint: sysfs attributes report 4096 whatever they hold and procfs
          * files 0, so the cap is enforced on the bytes actually read (at most max + 1). */
         size_t hint = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 4096;
-        size_t cap = (hint < max ? hint : max) + 1, len = 0;
+        /* Room for the hinted bytes, the one more a read tries to learn it is at the end, and the NUL:
+         * a file that is as long as it says is read without growing (a 4 MiB bundle was copied to 8). */
+        size_t cap = (hint < max ? hint : max) + 2, len = 0;
         _cleanup_free_ char *buf = malloc(cap);
         if (!buf)
                 return -ENOMEM;

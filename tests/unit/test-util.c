@@ -3,8 +3,10 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -57,6 +59,16 @@ static void test_files(void **state) {
         free(data);
         assert_int_equal(read_file_capped(f, 4, &data, &size), -EFBIG);
         assert_int_equal(read_file_capped(p, 4, &data, &size), -EISDIR);
+        /* A file as long as it says is read into a buffer its size, not one grown to twice it. */
+        enum { BIG = 1 << 20 };
+        char *big = calloc(1, BIG);
+        assert_non_null(big);
+        assert_int_equal(write_file_atomic(f, big, BIG, 0600), 0);
+        free(big);
+        assert_int_equal(read_file_capped(f, 4 << 20, &data, &size), 0);
+        assert_int_equal(size, BIG);
+        assert_true(malloc_usable_size(data) < BIG + 4096);
+        free(data);
         uint64_t v;
         assert_int_equal(parse_u64("18446744073709551615", &v), 0);
         assert_int_equal(parse_u64("18446744073709551616", &v), -ERANGE);
