@@ -340,32 +340,34 @@ static int para_finish(struct pkgdb *db, struct para *pa, char *why, size_t why_
         return 0;
 }
 
-int dpkgstatus_parse(const char *data, size_t size, struct pkgdb *ret, char *why, size_t why_size) {
-        struct pkgdb db = { 0 };
+int dpkgstatus_parse(char **text, size_t size, struct pkgdb *ret, char *why, size_t why_size) {
+        struct pkgdb db = { .buf = TAKE_PTR(*text) }; /* freed with db, whatever happens below */
+        const char *data = db.buf;
         int r;
 
+        if (!data)
+                return -ENOMEM;
         if (size > DPKG_STATUS_MAX) {
                 setwhy(why, why_size, "larger than %u bytes", DPKG_STATUS_MAX);
-                return -EFBIG;
+                r = -EFBIG;
+                goto fail;
         }
         if (memchr(data, '\0', size)) {
                 setwhy(why, why_size, "contains a NUL byte (binary or damaged file)");
-                return -EINVAL;
+                r = -EINVAL;
+                goto fail;
         }
         if (size > 0 && (size < 2 || data[size - 1] != '\n' || data[size - 2] != '\n')) {
                 setwhy(why, why_size, "truncated: does not end with the empty line dpkg writes");
-                return -EINVAL;
+                r = -EINVAL;
+                goto fail;
         }
         size_t bad = text_bad_offset(data, size);
         if (bad < size) {
                 setwhy(why, why_size, "line %u: not clean UTF-8 text", line_of(data, bad));
-                return -EINVAL;
+                r = -EINVAL;
+                goto fail;
         }
-        db.buf = malloc(size + 1);
-        if (!db.buf)
-                return -ENOMEM;
-        memcpy(db.buf, data, size);
-        db.buf[size] = '\0';
 
         struct para pa = { .p = { .version = "", .arch = "" } };
         unsigned lineno = 0;
@@ -767,7 +769,7 @@ static void gather_pkgs(int rootfd, struct posture_facts *f) {
                 return;
         }
         char why[200] = "";
-        r = dpkgstatus_parse(data, n, &f->pkgs, why, sizeof why);
+        r = dpkgstatus_parse(&data, n, &f->pkgs, why, sizeof why);
         if (r < 0) {
                 snprintf(f->pkgs_reason, sizeof f->pkgs_reason, "/var/lib/dpkg/status: %s",
                          r == -ENOMEM ? "out of memory" : why);

@@ -53,8 +53,11 @@ struct pkgdb {
 /* Parse a dpkg status file. Refuses (-EINVAL, reason with the line number
  * in why) binary data, over-long lines, a file that does not end with the
  * empty line dpkg always writes (truncated), paragraphs without Package or
- * Status, duplicate fields and versions dpkg itself would refuse. */
-int dpkgstatus_parse(const char *data, size_t size, struct pkgdb *ret, char *why, size_t why_size);
+ * Status, duplicate fields and versions dpkg itself would refuse.
+ * Takes *data (malloc'd, size bytes and a NUL, as read_fd_capped() gives) and
+ * parses it in place: the pkgdb keeps it, or it is freed; *data is NULL on
+ * return. A desktop's status file is megabytes: a copy cost a third of the check. */
+int dpkgstatus_parse(char **data, size_t size, struct pkgdb *ret, char *why, size_t why_size);
 void pkgdb_clear(struct pkgdb *db);
 /* True if the package's files are on disk (installed, unpacked, half-*, triggers-*). */
 bool pkg_present(const struct pkg *p);

@@ -6,13 +6,15 @@
 #include <string.h>
 
 #include "facts.h"
+#include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         struct pkgdb db;
         char why[256];
-        if (dpkgstatus_parse((const char *)data, size, &db, why, sizeof why) == 0) {
+        char *text = memdup_nul(data, size);
+        if (dpkgstatus_parse(&text, size, &db, why, sizeof why) == 0) {
                 for (size_t i = 0; i < db.n; i++) {
                         const struct pkg *p = &db.pkgs[i];
                         if (!p->name[0] || !p->status[0])
