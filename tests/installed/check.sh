@@ -10,7 +10,11 @@ T=/usr/local/lib/sekisho-test
 FAILED=0
 WHY=
 
-result() { echo "INST-RESULT $1 $2 $(printf '%s' "${3:-}" | tr '\n\r' '  ' | cut -c1-400)"; [ "$2" != fail ] || FAILED=1; }
+# A failure's reason may be long (what was in force, what each part logged): it is the only trace the host keeps.
+result() {
+        _max=400; [ "$2" != fail ] || _max=3000
+        echo "INST-RESULT $1 $2 $(printf '%s' "${3:-}" | tr '\n\r' '  ' | cut -c1-$_max)"; [ "$2" != fail ] || FAILED=1
+}
 # check NAME FUNCTION: the function sets WHY and returns 0 (ok), 2 (skip: a known gap, named in WHY) or else (fail).
 check() {
         WHY=
@@ -422,6 +426,18 @@ c_vdi_launch() {
 # and a renamed copy of FreeRDP, both run by staff outside the cgroup, must deliver nothing.
 VDI_RX=/run/vdisrv.rx
 vdi_rx() { if [ -f $VDI_RX ]; then wc -c <$VDI_RX; else echo 0; fi; }
+# Everything that decides whether the approved client reaches the server, for a failure's message
+# (it failed in 2 of the last 5 whole runs with FreeRDP's ERRCONNECT_CONNECT_FAILED, with too little said to tell why).
+vdi_client_diag() {
+        cgd=/sys/fs/cgroup/sekisho.slice/sekisho-vdi.service/client
+        echo "client: $(grep -v '^\[' /run/sekisho-rdp.out | tr '\n' '|' | cut -c1-300) $(grep -m1 ERRCONNECT /run/sekisho-rdp.out | cut -c1-200);"
+        echo "launcher: $(vdi_jtail 6 | cut -c1-700);"
+        echo "cgroup $cgd: id $(stat -c %i $cgd 2>&1), procs $(tr '\n' ' ' <$cgd/cgroup.procs 2>&1);"
+        echo "in force: $(tr '\n' '|' </var/lib/sekisho/net/cgroups-in-force 2>&1 | cut -c1-200);"
+        echo "rules: $(nft list ruleset 2>&1 | grep -E 'cgroupv2|192\.0\.2\.10' | tr -s ' \t\n' '   ' | cut -c1-500);"
+        echo "route: $(ip route get 192.0.2.10 2>&1 | head -n 1); server: $(grep -c 'accepting connection' /run/vdisrv.log 2>&1) connection(s);"
+        echo "sekishod: $(journalctl -b -u sekishod -o cat --no-pager | grep -i 'network\|cgroup\|claim' | tail -n 5 | tr '\n' '|' | cut -c1-700)"
+}
 c_vdi_client() {
         command -v xfreerdp >/dev/null && command -v Xvfb >/dev/null && command -v socat >/dev/null &&
                 command -v ip >/dev/null || no "the image lacks xfreerdp, Xvfb, socat or ip (tests/installed/base-packages)" || return 1
@@ -450,8 +466,7 @@ c_vdi_client() {
         # client waits for): it runs in the background and the client is stopped afterwards.
         runuser -u staff -- env DISPLAY=:5 sekisho-rdp 192.0.2.10 >/run/sekisho-rdp.out 2>&1 &
         rdp=$!
-        wait_for '[ "$(vdi_rx)" -ge 2 ]' 90 ||
-                no "the approved client delivered nothing: $(grep -v '^\[' /run/sekisho-rdp.out | tr '\n' '|' | cut -c1-400) $(grep -m1 ERRCONNECT /run/sekisho-rdp.out | cut -c1-160) $(vdi_jtail 4) $(journalctl -b -u sekishod -o cat --no-pager | grep -i 'cgroup\|claim' | tail -n 2 | tr '\n' '|')" || return 1
+        wait_for '[ "$(vdi_rx)" -ge 2 ]' 90 || { no "the approved client delivered nothing: $(vdi_client_diag)"; return 1; }
         out=$(head -n 1 /run/sekisho-rdp.out)
         pkill -u staff -x xfreerdp; kill $rdp 2>/dev/null
         hdr=$(head -c 2 $VDI_RX | od -An -tx1 | tr -d ' ')
