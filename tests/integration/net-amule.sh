@@ -1,5 +1,5 @@
 #!/bin/sh
-# net-amule.sh — a real aMule (Debian's amuled, obfuscation off) on random ports: its Kad datagrams and its eD2k hello reach a second amuled behind the router while file sharing is allowed; with it denied, its Kad datagrams are stopped by the classifier (classify-own.c) and it never joins Kad.
+# net-amule.sh — a real aMule (Debian's amuled, obfuscation off) on random ports: its Kad datagrams reach a second amuled behind the router while file sharing is allowed; with it denied, its Kad datagrams are stopped by the classifier (classify-own.c) and it never joins Kad.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net-lib.sh"
 
@@ -154,14 +154,10 @@ terminal 1
 wait_for "[ \$(packets kad) -gt 0 ]" 300 || fail "control: no Kad datagram from the terminal's amuled reached the peer ($(tail -3 "$A_DIR/logfile"); classifier: $(tail -5 "$T/classify.log"); A: $($IN_A ss -uan | tr '\n' ' '); S: $($IN_S ss -uan | tr '\n' ' '))"
 wait_for "grep -q 'Connected to Kad' '$A_DIR/logfile'" 300 || fail "control: the terminal's amuled did not join Kad through the peer"
 ok "control: amuled's Kad datagrams reach the peer's UDP port $S_UDP with file sharing allowed ($(peer kad) packets/bytes), it joins Kad"
-# It asks the source named by the link once it is connected (Kad), usually within about a minute, on
-# its own schedule (later on a loaded machine): not seeing it in the wait is said, not failed, since
-# the Kad half before and after does not depend on it (and the denied hello is not shown, see below).
-if wait_for "[ \$(packets ed2k) -gt 0 ]" 1500; then
-        ok "control: amuled's eD2k hello reaches the peer's TCP port $S_TCP ($(peer ed2k) packets/bytes with 0xE3 payload, $(peer ed2k_all) TCP in all)"
-else
-        echo "# control: amuled sent no eD2k hello to the peer's TCP port $S_TCP within the wait ($(peer ed2k_all) TCP packets/bytes)"
-fi
+# Its eD2k hello to the source named by the link comes on its own schedule, often a minute or more
+# later (none in 150 s on a loaded machine): it is told as seen so far, never waited for, since no
+# wait for it could fail the test. The hello's format is checked on crafted traffic (net-classify.sh).
+echo "# control: eD2k to the peer's TCP port $S_TCP so far: $(peer ed2k) packets/bytes with 0xE3 payload, $(peer ed2k_all) TCP in all"
 stop_amuled "$A_PID"
 grep -q '^forbidden' "$T/classify.log" && fail "control: the classifier forbade a flow with file sharing allowed: $(grep '^forbidden' "$T/classify.log" | head -3)"
 
@@ -182,8 +178,7 @@ stop_amuled "$A_PID"
 # sharing denied its Kad never connects; one that joined Kad while sharing
 # was allowed sent no hello within 150 s once the policy denied it (its Kad
 # datagrams were dropped). The hello's format is checked on crafted traffic
-# (net-classify.sh) and the control above shows what amuled really sends
-# opens with 0xE3.
+# (net-classify.sh).
 grep '^forbidden' "$T/classify.log" | sort | uniq -c | sed 's/^/# classifier: /'
 echo "# every packet above reached the classifier through: $QUEUE_PATH"
 
