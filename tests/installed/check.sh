@@ -427,16 +427,25 @@ c_vdi_launch() {
 VDI_RX=/run/vdisrv.rx
 vdi_rx() { if [ -f $VDI_RX ]; then wc -c <$VDI_RX; else echo 0; fi; }
 # Everything that decides whether the approved client reaches the server, for a failure's message
-# (it failed in 2 of the last 5 whole runs with FreeRDP's ERRCONNECT_CONNECT_FAILED, with too little said to tell why).
+# (it failed in about one whole run of three with FreeRDP's ERRCONNECT_CONNECT_FAILED: its 15 s TCP
+# connect timed out, while the rules named the cgroup's id and nothing else had changed).
 vdi_client_diag() {
         cgd=/sys/fs/cgroup/sekisho.slice/sekisho-vdi.service/client
         echo "client: $(grep -v '^\[' /run/sekisho-rdp.out | tr '\n' '|' | cut -c1-300) $(grep -m1 ERRCONNECT /run/sekisho-rdp.out | cut -c1-200);"
-        echo "launcher: $(vdi_jtail 6 | cut -c1-700);"
+        echo "launcher: $(vdi_jtail 4 | cut -c1-500);"
         echo "cgroup $cgd: id $(stat -c %i $cgd 2>&1), procs $(tr '\n' ' ' <$cgd/cgroup.procs 2>&1);"
         echo "in force: $(tr '\n' '|' </var/lib/sekisho/net/cgroups-in-force 2>&1 | cut -c1-200);"
-        echo "rules: $(nft list ruleset 2>&1 | grep -E 'cgroupv2|192\.0\.2\.10' | tr -s ' \t\n' '   ' | cut -c1-500);"
+        echo "sockets seen while waiting: $(sort -u /run/vdi-ss.log 2>/dev/null | tr -s ' \n' ' ' | cut -c1-600);"
+        echo "counters: $(nft list counters table inet sekisho 2>&1 | tr -s ' \t\n' ' ' | grep -o '[a-z_]* { packets [1-9][0-9]* bytes [0-9]* }' | tr '\n' ' ') (at start: $(cat /run/vdi-counters0 2>/dev/null));"
+        echo "vdi0: tx $(cat /sys/class/net/vdi0/statistics/tx_packets 2>&1) rx $(cat /sys/class/net/vdi0/statistics/rx_packets 2>&1) packets; server: $(ip netns exec vdisrv nstat -az TcpPassiveOpens TcpExtListenDrops TcpExtTCPReqQFullDrop IpInReceives TcpOutSegs 2>&1 | awk 'NR>1 {printf "%s=%s ", $1, $2}');"
+        echo "rules: $(nft list ruleset 2>&1 | grep -E 'cgroupv2|192\.0\.2\.10' | tr -s ' \t\n' '   ' | cut -c1-300);"
         echo "route: $(ip route get 192.0.2.10 2>&1 | head -n 1); server: $(grep -c 'accepting connection' /run/vdisrv.log 2>&1) connection(s);"
-        echo "sekishod: $(journalctl -b -u sekishod -o cat --no-pager | grep -i 'network\|cgroup\|claim' | tail -n 5 | tr '\n' '|' | cut -c1-700)"
+        echo "sekishod since the client started: $(journalctl -b -u sekishod -o cat --no-pager --since "@$VDI_T0" | grep -v 'usb' | tr '\n' '|' | cut -c1-800)"
+}
+# While waiting: the approved client's sockets as the kernel sees them (state, owner, cgroup).
+vdi_delivered() {
+        ss -tanpH --cgroup dst 192.0.2.10 2>&1 | tr -s ' ' ' ' >>/run/vdi-ss.log
+        [ "$(vdi_rx)" -ge 2 ]
 }
 c_vdi_client() {
         command -v xfreerdp >/dev/null && command -v Xvfb >/dev/null && command -v socat >/dev/null &&
@@ -464,9 +473,13 @@ c_vdi_client() {
         [ "$(vdi_rx)" = 0 ] || no "the plain connect or the renamed FreeRDP delivered $(vdi_rx) bytes" || return 1
         # The approved way. sekisho-rdp stays with the session (the server here answers nothing an RDP
         # client waits for): it runs in the background and the client is stopped afterwards.
+        nft list counters table inet sekisho 2>&1 | tr -s ' \t\n' ' ' | grep -o '[a-z_]* { packets [1-9][0-9]* bytes [0-9]* }' |
+                tr '\n' ' ' >/run/vdi-counters0
+        echo "vdi0 tx $(cat /sys/class/net/vdi0/statistics/tx_packets) rx $(cat /sys/class/net/vdi0/statistics/rx_packets)" >>/run/vdi-counters0
+        VDI_T0=$(date +%s)
         runuser -u staff -- env DISPLAY=:5 sekisho-rdp 192.0.2.10 >/run/sekisho-rdp.out 2>&1 &
         rdp=$!
-        wait_for '[ "$(vdi_rx)" -ge 2 ]' 90 || { no "the approved client delivered nothing: $(vdi_client_diag)"; return 1; }
+        wait_for vdi_delivered 90 || { no "the approved client delivered nothing: $(vdi_client_diag)"; return 1; }
         out=$(head -n 1 /run/sekisho-rdp.out)
         pkill -u staff -x xfreerdp; kill $rdp 2>/dev/null
         hdr=$(head -c 2 $VDI_RX | od -An -tx1 | tr -d ' ')
