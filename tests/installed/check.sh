@@ -439,7 +439,7 @@ vdi_client_diag() {
         echo "counters: $(nft list counters table inet sekisho 2>&1 | tr -s ' \t\n' ' ' | grep -o '[a-z_]* { packets [1-9][0-9]* bytes [0-9]* }' | tr '\n' ' ') (at start: $(cat /run/vdi-counters0 2>/dev/null));"
         echo "vdi0: tx $(cat /sys/class/net/vdi0/statistics/tx_packets 2>&1) rx $(cat /sys/class/net/vdi0/statistics/rx_packets 2>&1) packets; server: $(ip netns exec vdisrv nstat -az TcpPassiveOpens TcpExtListenDrops TcpExtTCPReqQFullDrop IpInReceives TcpOutSegs 2>&1 | awk 'NR>1 {printf "%s=%s ", $1, $2}');"
         echo "rules: $(nft list ruleset 2>&1 | grep -E 'cgroupv2|192\.0\.2\.10' | tr -s ' \t\n' '   ' | cut -c1-300);"
-        echo "route: $(ip route get 192.0.2.10 2>&1 | head -n 1); server: $(grep -c 'accepting connection' /run/vdisrv.log 2>&1) connection(s);"
+        echo "route: $(ip route get 192.0.2.10 2>&1 | head -n 1); server: $(grep -c 'accepting connection' /run/vdisrv.log 2>&1) connection(s), $(ip netns exec vdisrv ss -ltnH 2>&1 | grep -c 192.0.2.10:3389) listener(s);"
         echo "sekishod since the client started: $(journalctl -b -u sekishod -o cat --no-pager --since "@$VDI_T0" | grep -v 'usb' | tr '\n' '|' | cut -c1-800)"
 }
 # While waiting: the approved client's sockets as the kernel sees them (state, owner, cgroup).
