@@ -485,7 +485,8 @@ c_vdi_client() {
         hdr=$(head -c 2 $VDI_RX | od -An -tx1 | tr -d ' ')
         [ "$hdr" = 0300 ] || no "what arrived does not open with a TPKT header: $hdr" || return 1
         conns=$(grep -c 'accepting connection from' /run/vdisrv.log)
-        WHY="sekisho-rdp -> FreeRDP in the claimed cgroup: $(vdi_rx) bytes (TPKT) in $conns connection(s) (${out:-no output}); plain connect refused (socat exit $prc: $(echo "$pout" | tail -n 1 | cut -c1-80)); renamed FreeRDP: nothing"
+        sock=$(grep -m1 -o 'cgroup:[^ ]*' /run/vdi-ss.log)
+        WHY="sekisho-rdp -> FreeRDP in the claimed cgroup (its socket's ${sock:-cgroup unseen}): $(vdi_rx) bytes (TPKT) in $conns connection(s) (${out:-no output}); plain connect refused (socat exit $prc: $(echo "$pout" | tail -n 1 | cut -c1-80)); renamed FreeRDP: nothing"
 }
 
 echo "INST-BOOT up $(cut -d' ' -f1 /proc/uptime) s; $(systemd-analyze time 2>/dev/null | head -n1)"
