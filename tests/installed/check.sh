@@ -457,6 +457,12 @@ c_vdi_client() {
                 ip -n vdisrv route add default via 203.0.113.1 && ip route add 192.0.2.10/32 via 203.0.113.2 dev vdi0 onlink
         ) >/run/vdisrv-setup.log 2>&1 ||
                 no "cannot lay out the server's namespace: $(tail -n 3 /run/vdisrv-setup.log)" || return 1
+        # The veth pair is the test's own: networkd must leave it alone (a .network that matched it gave
+        # vdi0 the terminal's own address and could drop 203.0.113.1, the server's way back).
+        wait_for '! networkctl list --no-legend vdi0 2>/dev/null | grep -qw pending' 10
+        nw=$(networkctl list --no-legend vdi0 2>&1 | tr -s ' ' ' ')
+        case "$nw" in *" unmanaged"*|*"not running"*|*"Could not"*) ;;
+                *) no "systemd-networkd manages the test's veth vdi0 ($nw): $(ip -4 -o addr show dev vdi0 | awk '{print $4}' | tr '\n' ' ')"; return 1 ;; esac
         : >$VDI_RX
         ip netns exec vdisrv socat -d -d -lf /run/vdisrv.log TCP-LISTEN:3389,bind=192.0.2.10,reuseaddr,fork \
                 SYSTEM:"cat >>$VDI_RX" &
