@@ -212,8 +212,11 @@ ln -sf ../sekisho-installed-check.service "$R/etc/systemd/system/multi-user.targ
 ln -sf /dev/null "$R/etc/systemd/system/serial-getty@ttyS0.service"
 ln -sf /dev/null "$R/etc/systemd/system/serial-getty@ttyS1.service"
 # The network the fetch checks use (run.sh's restricted user network): a static address, nothing else.
+# Only QEMU's NIC (virtio_net): a [Match] of Type=ether also matches the veth pairs the checks lay out,
+# and networkd then gave them 10.0.2.15 and, when it got there first, dropped their own addresses
+# (the VDI server's replies lost their way in about one run of four).
 mkdir -p "$R/etc/systemd/network"
-printf '[Match]\nType=ether\n\n[Network]\nAddress=10.0.2.15/24\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n' \
+printf '[Match]\nDriver=virtio_net\n\n[Network]\nAddress=10.0.2.15/24\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n' \
         >"$R/etc/systemd/network/50-installed.network"
 chroot "$R" systemctl enable systemd-networkd.service >/dev/null 2>&1 ||
         { echo "FAIL: systemctl enable systemd-networkd in the image" >&2; exit 1; }
