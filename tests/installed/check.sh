@@ -427,8 +427,8 @@ c_vdi_launch() {
 VDI_RX=/run/vdisrv.rx
 vdi_rx() { if [ -f $VDI_RX ]; then wc -c <$VDI_RX; else echo 0; fi; }
 # Everything that decides whether the approved client reaches the server, for a failure's message
-# (it failed in about one whole run of three with FreeRDP's ERRCONNECT_CONNECT_FAILED: its 15 s TCP
-# connect timed out, while the rules named the cgroup's id and nothing else had changed).
+# (it failed in one run of four or so with FreeRDP's ERRCONNECT_CONNECT_FAILED until these lines
+# showed vdi0 without 203.0.113.1: the image's .network had matched the test's veth).
 vdi_client_diag() {
         cgd=/sys/fs/cgroup/sekisho.slice/sekisho-vdi.service/client
         echo "client: $(grep -v '^\[' /run/sekisho-rdp.out | tr '\n' '|' | cut -c1-300) $(grep -m1 ERRCONNECT /run/sekisho-rdp.out | cut -c1-200);"
