@@ -436,12 +436,15 @@ vdi_client_diag() {
         echo "cgroup $cgd: id $(stat -c %i $cgd 2>&1), procs $(tr '\n' ' ' <$cgd/cgroup.procs 2>&1);"
         echo "in force: $(tr '\n' '|' </var/lib/sekisho/net/cgroups-in-force 2>&1 | cut -c1-200);"
         echo "sockets seen while waiting: $(sort -u /run/vdi-ss.log 2>/dev/null | tr -s ' \n' ' ' | cut -c1-600);"
-        echo "counters: $(nft list counters table inet sekisho 2>&1 | tr -s ' \t\n' ' ' | grep -o '[a-z_]* { packets [1-9][0-9]* bytes [0-9]* }' | tr '\n' ' ') (at start: $(cat /run/vdi-counters0 2>/dev/null));"
-        echo "vdi0: tx $(cat /sys/class/net/vdi0/statistics/tx_packets 2>&1) rx $(cat /sys/class/net/vdi0/statistics/rx_packets 2>&1) packets; server: $(ip netns exec vdisrv nstat -az TcpPassiveOpens TcpExtListenDrops TcpExtTCPReqQFullDrop IpInReceives TcpOutSegs 2>&1 | awk 'NR>1 {printf "%s=%s ", $1, $2}');"
+        echo "counters: $(vdi_counters) (at start: $(cat /run/vdi-counters0 2>/dev/null));"
+        echo "vdi0: $(vdi0_packets); server: $(ip netns exec vdisrv nstat -az TcpPassiveOpens TcpExtListenDrops TcpExtTCPReqQFullDrop IpInReceives TcpOutSegs 2>&1 | awk 'NR>1 {printf "%s=%s ", $1, $2}');"
         echo "rules: $(nft list ruleset 2>&1 | grep -E 'cgroupv2|192\.0\.2\.10' | tr -s ' \t\n' '   ' | cut -c1-300);"
         echo "route: $(ip route get 192.0.2.10 2>&1 | head -n 1); server: $(grep -c 'accepting connection' /run/vdisrv.log 2>&1) connection(s), $(ip netns exec vdisrv ss -ltnH 2>&1 | grep -c 192.0.2.10:3389) listener(s);"
         echo "sekishod since the client started: $(journalctl -b -u sekishod -o cat --no-pager --since "@$VDI_T0" | grep -v 'usb' | tr '\n' '|' | cut -c1-800)"
 }
+# The net plugin's drop counters that are not zero, and vdi0's packet counts.
+vdi_counters() { nft list counters table inet sekisho 2>&1 | tr -s ' \t\n' ' ' | grep -o '[a-z_]* { packets [1-9][0-9]* bytes [0-9]* }' | tr '\n' ' '; }
+vdi0_packets() { echo "tx $(cat /sys/class/net/vdi0/statistics/tx_packets 2>&1) rx $(cat /sys/class/net/vdi0/statistics/rx_packets 2>&1) packets"; }
 # While waiting: the approved client's sockets as the kernel sees them (state, owner, cgroup).
 vdi_delivered() {
         ss -tanpH --cgroup dst 192.0.2.10 2>&1 | tr -s ' ' ' ' >>/run/vdi-ss.log
@@ -479,9 +482,7 @@ c_vdi_client() {
         [ "$(vdi_rx)" = 0 ] || no "the plain connect or the renamed FreeRDP delivered $(vdi_rx) bytes" || return 1
         # The approved way. sekisho-rdp stays with the session (the server here answers nothing an RDP
         # client waits for): it runs in the background and the client is stopped afterwards.
-        nft list counters table inet sekisho 2>&1 | tr -s ' \t\n' ' ' | grep -o '[a-z_]* { packets [1-9][0-9]* bytes [0-9]* }' |
-                tr '\n' ' ' >/run/vdi-counters0
-        echo "vdi0 tx $(cat /sys/class/net/vdi0/statistics/tx_packets) rx $(cat /sys/class/net/vdi0/statistics/rx_packets)" >>/run/vdi-counters0
+        echo "$(vdi_counters) vdi0: $(vdi0_packets)" >/run/vdi-counters0
         VDI_T0=$(date +%s)
         runuser -u staff -- env DISPLAY=:5 sekisho-rdp 192.0.2.10 >/run/sekisho-rdp.out 2>&1 &
         rdp=$!
